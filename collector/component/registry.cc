@@ -1,0 +1,29 @@
+#include "collector/component/registry.h"
+
+namespace outrigger {
+
+void Registry::Add(std::unique_ptr<Factory> f) {
+  auto key = std::make_pair(f->kind(), std::string(f->Type()));
+  factories_[key] = std::move(f);
+}
+
+const Factory* Registry::Find(Kind kind, std::string_view type) const {
+  auto it = factories_.find({kind, std::string(type)});
+  return it == factories_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const Factory*> Registry::OfKind(Kind kind) const {
+  std::vector<const Factory*> out;
+  for (const auto& [k, f] : factories_) {
+    if (k.first == kind) out.push_back(f.get());
+  }
+  return out;
+}
+
+std::vector<std::string> Registry::TypesOf(Kind kind) const {
+  std::vector<std::string> out;
+  for (const auto* f : OfKind(kind)) out.emplace_back(f->Type());
+  return out;
+}
+
+}  // namespace outrigger

@@ -1,0 +1,294 @@
+#include "collector/exporterhelper/exporterhelper.h"
+
+#include <algorithm>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace outrigger::exporterhelper {
+
+namespace {
+constexpr char kRetryDelayPayload[] = "type.outrigger.dev/retry-delay-ns";
+
+Signal SignalOf(const std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>& item) {
+  return static_cast<Signal>(item.index());
+}
+}  // namespace
+
+void HelperConfig::Decode(config::Node& node) {
+  auto& q = node.Child("sending_queue");
+  q.Read("enabled", &sending_queue.enabled);
+  q.Read("num_consumers", &sending_queue.num_consumers);
+  q.Read("queue_size", &sending_queue.queue_size);
+  q.Read("block_on_overflow", &sending_queue.block_on_overflow);
+  auto& r = node.Child("retry_on_failure");
+  r.Read("enabled", &retry_on_failure.enabled);
+  r.Read("initial_interval", &retry_on_failure.initial_interval);
+  r.Read("randomization_factor", &retry_on_failure.randomization_factor);
+  r.Read("multiplier", &retry_on_failure.multiplier);
+  r.Read("max_interval", &retry_on_failure.max_interval);
+  r.Read("max_elapsed_time", &retry_on_failure.max_elapsed_time);
+  node.Read("timeout", &timeout);
+}
+
+absl::Status HelperConfig::Validate() const {
+  if (sending_queue.enabled && sending_queue.queue_size <= 0) {
+    return absl::InvalidArgumentError("sending_queue.queue_size must be positive");
+  }
+  if (sending_queue.enabled && sending_queue.num_consumers <= 0) {
+    return absl::InvalidArgumentError("sending_queue.num_consumers must be positive");
+  }
+  if (retry_on_failure.multiplier < 1) {
+    return absl::InvalidArgumentError("retry_on_failure.multiplier must be at least 1");
+  }
+  if (retry_on_failure.randomization_factor < 0 || retry_on_failure.randomization_factor >= 1) {
+    return absl::InvalidArgumentError("retry_on_failure.randomization_factor must be in [0, 1)");
+  }
+  if (retry_on_failure.enabled && retry_on_failure.initial_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("retry_on_failure.initial_interval must be positive");
+  }
+  if (timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("timeout must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
+  status.SetPayload(kRetryDelayPayload, absl::Cord(StrCat(absl::ToInt64Nanoseconds(delay))));
+  return status;
+}
+
+std::optional<absl::Duration> RetryDelay(const absl::Status& status) {
+  auto p = status.GetPayload(kRetryDelayPayload);
+  int64_t ns;
+  if (!p || !absl::SimpleAtoi(std::string(*p), &ns)) return std::nullopt;
+  return absl::Nanoseconds(ns);
+}
+
+bool IsRetryable(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Backoff::Backoff(const RetryConfig& cfg, uint64_t seed)
+    : cfg_(cfg), current_(cfg.initial_interval), rng_(seed) {}
+
+std::optional<absl::Duration> Backoff::Next(absl::Duration elapsed,
+                                            std::optional<absl::Duration> server_delay) {
+  absl::Duration d;
+  if (server_delay && *server_delay > absl::ZeroDuration()) {
+    d = *server_delay;
+  } else {
+    double f = cfg_.randomization_factor;
+    std::uniform_real_distribution<double> u(1 - f, 1 + f);
+    d = current_ * (f > 0 ? u(rng_) : 1.0);
+    current_ = std::min(current_ * cfg_.multiplier, cfg_.max_interval);
+  }
+  if (cfg_.max_elapsed_time > absl::ZeroDuration() && elapsed + d > cfg_.max_elapsed_time) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+absl::Status Pusher::PushTraces(const pdata::Traces&, absl::Time) {
+  return absl::UnimplementedError("this exporter does not export traces");
+}
+absl::Status Pusher::PushMetrics(const pdata::Metrics&, absl::Time) {
+  return absl::UnimplementedError("this exporter does not export metrics");
+}
+absl::Status Pusher::PushLogs(const pdata::Logs&, absl::Time) {
+  return absl::UnimplementedError("this exporter does not export logs");
+}
+
+QueuedExporter::QueuedExporter(const CreateSettings& settings, HelperConfig cfg,
+                               std::unique_ptr<Pusher> pusher)
+    : settings_(settings),
+      cfg_(cfg),
+      pusher_(std::move(pusher)),
+      meter_(settings.telemetry->ForExporter(settings.id)) {
+  meter_.QueueCapacity(cfg_.sending_queue.enabled ? cfg_.sending_queue.queue_size : 0);
+}
+
+QueuedExporter::~QueuedExporter() { (void)Shutdown(absl::Now()); }
+
+absl::Status QueuedExporter::Start(Host& host) {
+  auto st = pusher_->Start(host);
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  started_ = true;
+  if (cfg_.sending_queue.enabled) {
+    for (int i = 0; i < cfg_.sending_queue.num_consumers; ++i) {
+      workers_.emplace_back([this] { Worker(); });
+    }
+  }
+  return absl::OkStatus();
+}
+
+size_t QueuedExporter::QueueSize() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+absl::Status QueuedExporter::PushOnce(const Item& item, absl::Time deadline) {
+  return std::visit(
+      [&](const auto& d) -> absl::Status {
+        using T = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<T, pdata::Traces>) return pusher_->PushTraces(d, deadline);
+        if constexpr (std::is_same_v<T, pdata::Metrics>) return pusher_->PushMetrics(d, deadline);
+        if constexpr (std::is_same_v<T, pdata::Logs>) return pusher_->PushLogs(d, deadline);
+      },
+      item);
+}
+
+size_t ItemsOf(const std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>& item) {
+  return std::visit([](const auto& d) { return d.ItemCount(); }, item);
+}
+
+bool QueuedExporter::SleepUnlessDeadline(absl::Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  absl::Time until = absl::Now() + d;
+  while (true) {
+    absl::Time now = absl::Now();
+    if (stopping_ && until > deadline_) return false;
+    if (now >= until) return true;
+    wake_.wait_for(lock, absl::ToChronoNanoseconds(until - now));
+  }
+}
+
+absl::Status QueuedExporter::SendWithRetry(const Item& item) {
+  const Signal sig = SignalOf(item);
+  const size_t n = ItemsOf(item);
+  Backoff backoff(cfg_.retry_on_failure);
+  const absl::Time first = absl::Now();
+  while (true) {
+    absl::Time deadline = absl::Now() + cfg_.timeout;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) deadline = std::min(deadline, deadline_);
+    }
+    absl::Status st = PushOnce(item, deadline);
+    if (st.ok()) {
+      meter_.Sent(sig, n);
+      return st;
+    }
+    meter_.Failed(sig, n);
+    if (!IsRetryable(st) || !cfg_.retry_on_failure.enabled) {
+      meter_.Dropped(sig, n);
+      settings_.logger->error("dropping {} {}: {} error, not retried: {}", n, ItemNoun(sig),
+                              IsRetryable(st) ? "retries disabled" : "permanent", st.ToString());
+      return st;
+    }
+    auto delay = backoff.Next(absl::Now() - first, RetryDelay(st));
+    if (!delay) {
+      meter_.Dropped(sig, n);
+      settings_.logger->error("dropping {} {}: still failing after {} of retries: {}", n, ItemNoun(sig),
+                              absl::FormatDuration(absl::Now() - first), st.ToString());
+      return st;
+    }
+    settings_.logger->warn("export of {} {} failed, retrying in {}: {}", n, ItemNoun(sig),
+                           absl::FormatDuration(*delay), st.ToString());
+    meter_.Retried();
+    if (!SleepUnlessDeadline(*delay)) {
+      meter_.Dropped(sig, n);
+      settings_.logger->error("dropping {} {}: shutdown deadline reached while retrying: {}", n,
+                              ItemNoun(sig), st.ToString());
+      return absl::DeadlineExceededError("shutdown deadline reached");
+    }
+  }
+}
+
+absl::Status QueuedExporter::Enqueue(Item item) {
+  const Signal sig = SignalOf(item);
+  const size_t n = ItemsOf(item);
+  if (n == 0) return absl::OkStatus();
+  if (!cfg_.sending_queue.enabled) {
+    // No queue: send in the caller's thread, with retries.
+    auto st = SendWithRetry(item);
+    return st.ok() ? st : absl::OkStatus();  // counted and logged as dropped already
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) {
+    return absl::UnavailableError("exporter is shutting down");
+  }
+  const size_t cap = static_cast<size_t>(cfg_.sending_queue.queue_size);
+  if (queue_.size() >= cap) {
+    if (!cfg_.sending_queue.block_on_overflow) {
+      lock.unlock();
+      meter_.Dropped(sig, n);
+      settings_.logger->error("sending queue full ({} requests): dropping {} {}", cap, n, ItemNoun(sig));
+      return absl::ResourceExhaustedError("sending queue is full");
+    }
+    bool room = not_full_.wait_for(lock, absl::ToChronoNanoseconds(cfg_.timeout),
+                                   [&] { return queue_.size() < cap || stopping_; });
+    if (!room || stopping_) {
+      return absl::UnavailableError(StrCat("sending queue of ", settings_.id.String(),
+                                                 " is full; the backend is slower than the input"));
+    }
+  }
+  queue_.push_back(std::move(item));
+  meter_.QueueSize(static_cast<double>(queue_.size()));
+  not_empty_.notify_one();
+  return absl::OkStatus();
+}
+
+void QueuedExporter::Worker() {
+  while (true) {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_empty_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+    if (queue_.empty()) return;  // stopping and drained
+    if (stopping_ && absl::Now() >= deadline_) {
+      // Out of time: what is left is dropped, and said so.
+      size_t dropped_requests = queue_.size();
+      while (!queue_.empty()) {
+        Item it = std::move(queue_.front());
+        queue_.pop_front();
+        meter_.Dropped(SignalOf(it), ItemsOf(it));
+      }
+      meter_.QueueSize(0);
+      settings_.logger->error("shutdown deadline reached: dropped {} queued requests", dropped_requests);
+      not_full_.notify_all();
+      return;
+    }
+    Item item = std::move(queue_.front());
+    queue_.pop_front();
+    ++in_flight_;
+    meter_.QueueSize(static_cast<double>(queue_.size()));
+    not_full_.notify_one();
+    lock.unlock();
+    (void)SendWithRetry(item);
+    lock.lock();
+    --in_flight_;
+  }
+}
+
+absl::Status QueuedExporter::Shutdown(absl::Time deadline) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && workers_.empty()) return absl::OkStatus();
+    stopping_ = true;
+    deadline_ = deadline;
+  }
+  not_empty_.notify_all();
+  not_full_.notify_all();
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  bool was_started;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_started = started_;
+    started_ = false;
+  }
+  return was_started ? pusher_->Shutdown() : absl::OkStatus();
+}
+
+}  // namespace outrigger::exporterhelper

@@ -1,0 +1,159 @@
+#pragma once
+// The shared exporter plumbing: bounded queue -> retry with exponential backoff and
+// jitter (honouring the server's retry delay) -> per-request timeout -> Push. An exporter
+// implements only Pusher; everything else, including its metrics, comes from here.
+//
+// Defaults lose nothing: a full queue blocks the caller (up to `timeout`, then answers
+// UNAVAILABLE so the caller keeps the data and pushes back further up); dropping when
+// full happens only with sending_queue.block_on_overflow: false, and is counted.
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "collector/component/factory.h"
+#include "collector/telemetry/telemetry.h"
+
+namespace outrigger::exporterhelper {
+
+inline constexpr int kDefaultNumConsumers = 2;
+inline constexpr int kDefaultQueueSize = 1000;
+inline constexpr absl::Duration kDefaultInitialInterval = absl::Seconds(5);
+inline constexpr double kDefaultRandomizationFactor = 0.5;
+inline constexpr double kDefaultMultiplier = 1.5;
+inline constexpr absl::Duration kDefaultMaxInterval = absl::Seconds(30);
+inline constexpr absl::Duration kDefaultMaxElapsedTime = absl::Minutes(5);
+inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
+
+struct QueueConfig {
+  bool enabled = true;
+  int num_consumers = kDefaultNumConsumers;
+  int queue_size = kDefaultQueueSize;  // requests
+  bool block_on_overflow = true;
+};
+
+struct RetryConfig {
+  bool enabled = true;
+  absl::Duration initial_interval = kDefaultInitialInterval;
+  double randomization_factor = kDefaultRandomizationFactor;
+  double multiplier = kDefaultMultiplier;
+  absl::Duration max_interval = kDefaultMaxInterval;
+  absl::Duration max_elapsed_time = kDefaultMaxElapsedTime;  // 0: retry until shutdown
+};
+
+// The keys every queued exporter accepts: sending_queue, retry_on_failure, timeout.
+struct HelperConfig {
+  QueueConfig sending_queue;
+  RetryConfig retry_on_failure;
+  absl::Duration timeout = kDefaultTimeout;
+  void Decode(config::Node& node);
+  absl::Status Validate() const;
+};
+
+// A retryable status can carry the delay the server asked for.
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
+std::optional<absl::Duration> RetryDelay(const absl::Status& status);
+bool IsRetryable(const absl::Status& status);
+
+// Exponential backoff with jitter: initial * multiplier^n, capped at max_interval,
+// randomized by +-randomization_factor; none after max_elapsed_time.
+class Backoff {
+ public:
+  explicit Backoff(const RetryConfig& cfg, uint64_t seed = std::random_device{}());
+  // The delay before the next attempt, or nullopt once max_elapsed_time would pass.
+  // `elapsed` is the time since the first attempt; `server_delay` wins when given.
+  std::optional<absl::Duration> Next(absl::Duration elapsed,
+                                     std::optional<absl::Duration> server_delay = std::nullopt);
+
+ private:
+  RetryConfig cfg_;
+  absl::Duration current_;
+  std::mt19937_64 rng_;
+};
+
+// What an exporter implements.
+class Pusher {
+ public:
+  virtual ~Pusher() = default;
+  virtual absl::Status Start(Host& host) { return absl::OkStatus(); }
+  virtual absl::Status Shutdown() { return absl::OkStatus(); }
+  // Sends one request; returns by `deadline`. Retryable: UNAVAILABLE, RESOURCE_EXHAUSTED,
+  // DEADLINE_EXCEEDED, ABORTED (optionally WithRetryDelay). Anything else is permanent.
+  virtual absl::Status PushTraces(const pdata::Traces& d, absl::Time deadline);
+  virtual absl::Status PushMetrics(const pdata::Metrics& d, absl::Time deadline);
+  virtual absl::Status PushLogs(const pdata::Logs& d, absl::Time deadline);
+};
+
+class QueuedExporter : public Exporter {
+ public:
+  QueuedExporter(const CreateSettings& settings, HelperConfig cfg, std::unique_ptr<Pusher> pusher);
+  ~QueuedExporter() override;
+
+  absl::Status Start(Host& host) override;
+  absl::Status Shutdown(absl::Time deadline) override;
+  absl::Status ConsumeTraces(pdata::Traces&& d) override { return Enqueue(std::move(d)); }
+  absl::Status ConsumeMetrics(pdata::Metrics&& d) override { return Enqueue(std::move(d)); }
+  absl::Status ConsumeLogs(pdata::Logs&& d) override { return Enqueue(std::move(d)); }
+
+  size_t QueueSize() const;
+
+ private:
+  using Item = std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>;
+  absl::Status Enqueue(Item item);
+  // Sends with retries; returns the final status (OK, or why the item was dropped).
+  absl::Status SendWithRetry(const Item& item);
+  absl::Status PushOnce(const Item& item, absl::Time deadline);
+  void Worker();
+  // Sleeps for `d` unless shutdown's deadline comes first; false if it did.
+  bool SleepUnlessDeadline(absl::Duration d);
+
+  CreateSettings settings_;
+  HelperConfig cfg_;
+  std::unique_ptr<Pusher> pusher_;
+  ExporterMeter meter_;
+
+  mutable std::mutex mu_;
+  std::condition_variable not_empty_, not_full_, wake_;
+  std::deque<Item> queue_;
+  int in_flight_ = 0;
+  bool started_ = false;
+  bool stopping_ = false;
+  absl::Time deadline_ = absl::InfiniteFuture();
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace outrigger::exporterhelper
+
+namespace outrigger::exporterhelper {
+
+// The factory of an exporter made of a Pusher `P` (constructed from CreateSettings and
+// its config `Cfg`) on the shared helper. `Cfg` has a `HelperConfig helper` member.
+template <typename Cfg, typename P>
+class PushExporterFactory : public ExporterFactory {
+ public:
+  PushExporterFactory(std::string type, std::set<Signal> signals)
+      : type_(std::move(type)), signals_(std::move(signals)) {}
+  std::string_view Type() const override { return type_; }
+  std::set<Signal> Signals() const override { return signals_; }
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<Cfg>(); }
+  absl::StatusOr<std::unique_ptr<Exporter>> CreateExporter(const CreateSettings& settings,
+                                                           const ComponentConfig& cfg) const override {
+    const auto& c = static_cast<const Cfg&>(cfg);
+    return std::unique_ptr<Exporter>(
+        std::make_unique<QueuedExporter>(settings, c.helper, std::make_unique<P>(settings, c)));
+  }
+
+ private:
+  std::string type_;
+  std::set<Signal> signals_;
+};
+
+}  // namespace outrigger::exporterhelper

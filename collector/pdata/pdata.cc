@@ -1,0 +1,525 @@
+#include "collector/pdata/pdata.h"
+
+#include <google/protobuf/arena.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace outrigger {
+
+std::string_view SignalName(Signal s) {
+  switch (s) {
+    case Signal::kTraces: return "traces";
+    case Signal::kMetrics: return "metrics";
+    case Signal::kLogs: return "logs";
+  }
+  return "unknown";
+}
+
+std::string_view ItemNoun(Signal s) {
+  switch (s) {
+    case Signal::kTraces: return "spans";
+    case Signal::kMetrics: return "metric_points";
+    case Signal::kLogs: return "log_records";
+  }
+  return "items";
+}
+
+namespace pdata {
+namespace {
+
+namespace tpb = opentelemetry::proto::collector::trace::v1;
+namespace mpb = opentelemetry::proto::collector::metrics::v1;
+namespace lpb = opentelemetry::proto::collector::logs::v1;
+namespace metricspb = opentelemetry::proto::metrics::v1;
+
+size_t MetricPoints(const metricspb::Metric& m) {
+  switch (m.data_case()) {
+    case metricspb::Metric::kGauge: return m.gauge().data_points_size();
+    case metricspb::Metric::kSum: return m.sum().data_points_size();
+    case metricspb::Metric::kHistogram: return m.histogram().data_points_size();
+    case metricspb::Metric::kExponentialHistogram: return m.exponential_histogram().data_points_size();
+    case metricspb::Metric::kSummary: return m.summary().data_points_size();
+    default: return 0;
+  }
+}
+
+// Uniform access to the three request shapes: Request -> resources -> scopes -> records.
+template <typename Request> struct Traits;
+template <> struct Traits<tpb::ExportTraceServiceRequest> {
+  static auto* Resources(tpb::ExportTraceServiceRequest& r) { return r.mutable_resource_spans(); }
+  static const auto& Resources(const tpb::ExportTraceServiceRequest& r) { return r.resource_spans(); }
+  template <typename RS> static auto* Scopes(RS& rs) { return rs.mutable_scope_spans(); }
+  template <typename RS> static const auto& ScopesC(const RS& rs) { return rs.scope_spans(); }
+  template <typename SS> static auto* Records(SS& ss) { return ss.mutable_spans(); }
+  template <typename SS> static const auto& RecordsC(const SS& ss) { return ss.spans(); }
+  template <typename Rec> static size_t Count(const Rec&) { return 1; }
+};
+template <> struct Traits<mpb::ExportMetricsServiceRequest> {
+  static auto* Resources(mpb::ExportMetricsServiceRequest& r) { return r.mutable_resource_metrics(); }
+  static const auto& Resources(const mpb::ExportMetricsServiceRequest& r) { return r.resource_metrics(); }
+  template <typename RS> static auto* Scopes(RS& rs) { return rs.mutable_scope_metrics(); }
+  template <typename RS> static const auto& ScopesC(const RS& rs) { return rs.scope_metrics(); }
+  template <typename SS> static auto* Records(SS& ss) { return ss.mutable_metrics(); }
+  template <typename SS> static const auto& RecordsC(const SS& ss) { return ss.metrics(); }
+  static size_t Count(const metricspb::Metric& m) { return MetricPoints(m); }
+};
+template <> struct Traits<lpb::ExportLogsServiceRequest> {
+  static auto* Resources(lpb::ExportLogsServiceRequest& r) { return r.mutable_resource_logs(); }
+  static const auto& Resources(const lpb::ExportLogsServiceRequest& r) { return r.resource_logs(); }
+  template <typename RS> static auto* Scopes(RS& rs) { return rs.mutable_scope_logs(); }
+  template <typename RS> static const auto& ScopesC(const RS& rs) { return rs.scope_logs(); }
+  template <typename SS> static auto* Records(SS& ss) { return ss.mutable_log_records(); }
+  template <typename SS> static const auto& RecordsC(const SS& ss) { return ss.log_records(); }
+  template <typename Rec> static size_t Count(const Rec&) { return 1; }
+};
+
+template <typename Request>
+size_t CountItems(const Request& r) {
+  using T = Traits<Request>;
+  size_t n = 0;
+  for (const auto& rs : T::Resources(r)) {
+    for (const auto& ss : T::ScopesC(rs)) {
+      for (const auto& rec : T::RecordsC(ss)) n += T::Count(rec);
+    }
+  }
+  return n;
+}
+
+template <typename Request>
+size_t CountResourceItems(const typename std::remove_reference_t<
+                          decltype(Traits<Request>::Resources(std::declval<const Request&>()))>::value_type& rs) {
+  using T = Traits<Request>;
+  size_t n = 0;
+  for (const auto& ss : T::ScopesC(rs)) {
+    for (const auto& rec : T::RecordsC(ss)) n += T::Count(rec);
+  }
+  return n;
+}
+
+// Moves up to `budget` items from the front of `src` into `dst` (a fresh request on
+// another arena; moving across arenas copies, which is fine on this rare path). Always
+// takes at least one record so a caller makes progress. Returns the items moved.
+template <typename Request>
+size_t MoveFront(Request& src, Request& dst, size_t budget) {
+  using T = Traits<Request>;
+  size_t moved = 0;
+  auto* resources = T::Resources(src);
+  int whole_resources = 0;
+  for (int i = 0; i < resources->size() && moved < budget; ++i) {
+    auto& rs = *resources->Mutable(i);
+    size_t c = CountResourceItems<Request>(rs);
+    if (moved + c <= budget) {
+      *T::Resources(dst)->Add() = rs;
+      moved += c;
+      ++whole_resources;
+      continue;
+    }
+    // Split this resource: copy its header, then scopes.
+    auto* drs = T::Resources(dst)->Add();
+    *drs = rs;
+    T::Scopes(*drs)->Clear();
+    auto* scopes = T::Scopes(rs);
+    int whole_scopes = 0;
+    for (int j = 0; j < scopes->size() && moved < budget; ++j) {
+      auto& ss = *scopes->Mutable(j);
+      size_t sc = 0;
+      for (const auto& rec : T::RecordsC(ss)) sc += T::Count(rec);
+      if (moved + sc <= budget) {
+        *T::Scopes(*drs)->Add() = ss;
+        moved += sc;
+        ++whole_scopes;
+        continue;
+      }
+      auto* dss = T::Scopes(*drs)->Add();
+      *dss = ss;
+      T::Records(*dss)->Clear();
+      auto* recs = T::Records(ss);
+      int taken = 0;
+      for (int k = 0; k < recs->size(); ++k) {
+        size_t rc = T::Count(recs->Get(k));
+        if (moved + rc > budget && moved > 0) break;
+        *T::Records(*dss)->Add() = recs->Get(k);
+        moved += rc;
+        ++taken;
+      }
+      recs->DeleteSubrange(0, taken);
+      break;
+    }
+    scopes->DeleteSubrange(0, whole_scopes);
+    break;
+  }
+  resources->DeleteSubrange(0, whole_resources);
+  return moved;
+}
+
+// OTLP/JSON encodes trace and span ids as hex; protobuf's JSON mapping uses base64.
+bool IsIdKey(const std::string& k) {
+  return k == "traceId" || k == "spanId" || k == "parentSpanId" || k == "trace_id" ||
+         k == "span_id" || k == "parent_span_id";
+}
+
+int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+absl::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (IsIdKey(it.key()) && it->is_string()) {
+        const std::string& hex = it->get_ref<const std::string&>();
+        if (hex.size() % 2 != 0) {
+          return absl::InvalidArgumentError(
+              StrCat(path, ".", it.key(), ": invalid hex id \"", hex, "\" (odd length)"));
+        }
+        std::string bytes(hex.size() / 2, '\0');
+        for (size_t i = 0; i < bytes.size(); ++i) {
+          int hi = HexVal(hex[2 * i]), lo = HexVal(hex[2 * i + 1]);
+          if (hi < 0 || lo < 0) {
+            return absl::InvalidArgumentError(
+                StrCat(path, ".", it.key(), ": invalid hex id \"", hex, "\""));
+          }
+          bytes[i] = static_cast<char>(hi * 16 + lo);
+        }
+        *it = absl::Base64Escape(bytes);
+      } else {
+        auto st = HexIdsToBase64(*it, StrCat(path, ".", it.key()));
+        if (!st.ok()) return st;
+      }
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) {
+      auto st = HexIdsToBase64(j[i], StrCat(path, "[", i, "]"));
+      if (!st.ok()) return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Base64IdsToHex(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (IsIdKey(it.key()) && it->is_string()) {
+        std::string bytes;
+        absl::Base64Unescape(it->get_ref<const std::string&>(), &bytes);
+        *it = absl::BytesToHexString(bytes);
+      } else {
+        Base64IdsToHex(*it);
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& e : j) Base64IdsToHex(e);
+  }
+}
+
+}  // namespace
+
+template <typename Request>
+struct Data<Request>::Part {
+  Part() : arena(std::make_unique<google::protobuf::Arena>()),
+           msg(google::protobuf::Arena::CreateMessage<Request>(arena.get())) {}
+  std::unique_ptr<google::protobuf::Arena> arena;
+  Request* msg;
+};
+
+template <typename Request> Data<Request>::Data() = default;
+template <typename Request> Data<Request>::~Data() = default;
+template <typename Request> Data<Request>::Data(Data&&) noexcept = default;
+template <typename Request> Data<Request>& Data<Request>::operator=(Data&&) noexcept = default;
+
+template <typename Request>
+Data<Request> Data<Request>::New(Request** out) {
+  Data d;
+  auto part = std::make_shared<Part>();
+  *out = part->msg;
+  d.parts_.push_back(std::move(part));
+  return d;
+}
+
+template <typename Request>
+absl::StatusOr<Data<Request>> Data<Request>::FromProto(std::string_view bytes) {
+  Request* msg = nullptr;
+  Data d = New(&msg);
+  if (!msg->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError(StrCat(
+        "malformed OTLP protobuf: cannot decode ", bytes.size(), " bytes as ",
+        Request::descriptor()->name()));
+  }
+  return d;
+}
+
+template <typename Request>
+absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");
+  }
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError("malformed OTLP JSON: the body must be a JSON object");
+  }
+  if (auto st = HexIdsToBase64(j, "$"); !st.ok()) {
+    return absl::InvalidArgumentError(StrCat("malformed OTLP JSON: ", st.message()));
+  }
+  Request* msg = nullptr;
+  Data d = New(&msg);
+  google::protobuf::util::JsonParseOptions opts;
+  opts.ignore_unknown_fields = true;
+  auto st = google::protobuf::util::JsonStringToMessage(j.dump(), msg, opts);
+  if (!st.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("malformed OTLP JSON: ", std::string(st.message().data(), st.message().size())));
+  }
+  return d;
+}
+
+template <typename Request>
+void Data<Request>::AppendProtoTo(std::string* out) const {
+  // Concatenated encodings of the same message type merge their repeated fields.
+  for (const auto& p : parts_) p->msg->AppendToString(out);
+}
+
+template <typename Request>
+std::string Data<Request>::ToProto() const {
+  std::string out;
+  out.reserve(ByteSize());
+  AppendProtoTo(&out);
+  return out;
+}
+
+template <typename Request>
+std::string Data<Request>::ToJson() const {
+  google::protobuf::Arena arena;
+  Request* merged = google::protobuf::Arena::CreateMessage<Request>(&arena);
+  for (const auto& p : parts_) merged->MergeFrom(*p->msg);
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.always_print_enums_as_ints = true;
+  (void)google::protobuf::util::MessageToJsonString(*merged, &out, opts);
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  Base64IdsToHex(j);
+  return j.dump();
+}
+
+template <typename Request>
+size_t Data<Request>::ItemCount() const {
+  size_t n = 0;
+  for (const auto& p : parts_) n += CountItems(*p->msg);
+  return n;
+}
+
+template <typename Request>
+size_t Data<Request>::ResourceCount() const {
+  size_t n = 0;
+  for (const auto& p : parts_) n += Traits<Request>::Resources(static_cast<const Request&>(*p->msg)).size();
+  return n;
+}
+
+template <typename Request>
+size_t Data<Request>::ByteSize() const {
+  size_t n = 0;
+  for (const auto& p : parts_) n += p->msg->ByteSizeLong();
+  return n;
+}
+
+template <typename Request>
+Data<Request> Data<Request>::Clone() const {
+  Data d;
+  d.parts_ = parts_;
+  return d;
+}
+
+template <typename Request>
+void Data<Request>::Append(Data&& other) {
+  if (parts_.empty()) {
+    parts_ = std::move(other.parts_);
+  } else {
+    parts_.reserve(parts_.size() + other.parts_.size());
+    for (auto& p : other.parts_) parts_.push_back(std::move(p));
+  }
+  other.parts_.clear();
+}
+
+template <typename Request>
+Data<Request> Data<Request>::SplitFront(size_t max_items) {
+  Data front;
+  size_t taken = 0;
+  size_t whole = 0;
+  for (; whole < parts_.size(); ++whole) {
+    size_t c = CountItems(*parts_[whole]->msg);
+    if (taken + c > max_items) break;
+    taken += c;
+  }
+  for (size_t i = 0; i < whole; ++i) front.parts_.push_back(std::move(parts_[i]));
+  parts_.erase(parts_.begin(), parts_.begin() + static_cast<long>(whole));
+  if (taken < max_items && !parts_.empty()) {
+    // Split the first remaining part; copy it first if another handle shares it.
+    if (parts_[0].use_count() > 1) {
+      auto copy = std::make_shared<Part>();
+      copy->msg->CopyFrom(*parts_[0]->msg);
+      parts_[0] = std::move(copy);
+    }
+    auto head = std::make_shared<Part>();
+    MoveFront(*parts_[0]->msg, *head->msg, max_items - taken);
+    front.parts_.push_back(std::move(head));
+    if (CountItems(*parts_[0]->msg) == 0) parts_.erase(parts_.begin());
+  }
+  return front;
+}
+
+template <typename Request>
+void Data<Request>::ForEachRequest(const std::function<void(const Request&)>& fn) const {
+  for (const auto& p : parts_) fn(*p->msg);
+}
+
+template <typename Request>
+void Data<Request>::ForEachMutableRequest(const std::function<void(Request&)>& fn) {
+  for (auto& p : parts_) {
+    if (p.use_count() > 1) {
+      auto copy = std::make_shared<Part>();
+      copy->msg->CopyFrom(*p->msg);
+      p = std::move(copy);
+    }
+    fn(*p->msg);
+  }
+}
+
+namespace {
+
+template <typename Rec>
+bool CheckIds(const Rec& r, bool trace_required, std::string* err) {
+  auto bad = [&](const char* what, size_t want, size_t got) {
+    if (err->empty()) *err = StrCat(what, " must be ", want, " bytes, got ", got);
+    return false;
+  };
+  if (r.trace_id().size() != 16 && (trace_required || !r.trace_id().empty()))
+    return bad("trace_id", 16, r.trace_id().size());
+  if (r.span_id().size() != 8 && (trace_required || !r.span_id().empty()))
+    return bad("span_id", 8, r.span_id().size());
+  if constexpr (requires { r.parent_span_id(); }) {
+    if (!r.parent_span_id().empty() && r.parent_span_id().size() != 8)
+      return bad("parent_span_id", 8, r.parent_span_id().size());
+  }
+  return true;
+}
+
+template <typename Request>
+size_t DropInvalid(Request& req, bool trace_required, std::string* err) {
+  using T = Traits<Request>;
+  size_t dropped = 0;
+  for (auto& rs : *T::Resources(req)) {
+    for (auto& ss : *T::Scopes(rs)) {
+      auto* recs = T::Records(ss);
+      int keep = 0;
+      for (int i = 0; i < recs->size(); ++i) {
+        if (CheckIds(recs->Get(i), trace_required, err)) {
+          if (keep != i) recs->SwapElements(keep, i);
+          ++keep;
+        } else {
+          ++dropped;
+        }
+      }
+      recs->DeleteSubrange(keep, recs->size() - keep);
+    }
+  }
+  return dropped;
+}
+
+}  // namespace
+
+template <typename Request>
+size_t Data<Request>::DropInvalidIds(std::string* first_error) {
+  if constexpr (std::is_same_v<Request, mpb::ExportMetricsServiceRequest>) {
+    return 0;
+  } else {
+    // Check read-only first: most data is valid and should not be copied.
+    std::string err;
+    bool all_ok = true;
+    constexpr bool kTraceRequired = std::is_same_v<Request, tpb::ExportTraceServiceRequest>;
+    for (const auto& p : parts_) {
+      for (const auto& rs : Traits<Request>::Resources(static_cast<const Request&>(*p->msg)))
+        for (const auto& ss : Traits<Request>::ScopesC(rs))
+          for (const auto& r : Traits<Request>::RecordsC(ss)) all_ok &= CheckIds(r, kTraceRequired, &err);
+    }
+    if (all_ok) return 0;
+    size_t n = 0;
+    ForEachMutableRequest([&](Request& r) { n += DropInvalid(r, kTraceRequired, first_error); });
+    return n;
+  }
+}
+
+template class Data<tpb::ExportTraceServiceRequest>;
+template class Data<mpb::ExportMetricsServiceRequest>;
+template class Data<lpb::ExportLogsServiceRequest>;
+
+// ---- Describe (debug exporter) ----
+namespace {
+
+template <typename D>
+std::string Header(const D& d, std::string_view what, std::string_view noun) {
+  return StrCat(what, ": ", d.ResourceCount(), " resources, ", d.ItemCount(), " ", noun);
+}
+
+template <typename D>
+void DetailedJson(const D& d, std::vector<std::string>* out) {
+  nlohmann::json j = nlohmann::json::parse(d.ToJson(), nullptr, false);
+  out->push_back(j.dump(2));
+}
+
+}  // namespace
+
+std::vector<std::string> Describe(const Traces& d, Verbosity v) {
+  std::vector<std::string> out{Header(d, "Traces", "spans")};
+  if (v == Verbosity::kNormal) {
+    d.ForEachRequest([&](const tpb::ExportTraceServiceRequest& r) {
+      for (const auto& rs : r.resource_spans())
+        for (const auto& ss : rs.scope_spans())
+          for (const auto& s : ss.spans())
+            out.push_back(StrCat(absl::BytesToHexString(s.trace_id()), " ",
+                                       absl::BytesToHexString(s.span_id()), " ", s.name()));
+    });
+  } else if (v == Verbosity::kDetailed) {
+    DetailedJson(d, &out);
+  }
+  return out;
+}
+
+std::vector<std::string> Describe(const Metrics& d, Verbosity v) {
+  std::vector<std::string> out{Header(d, "Metrics", "data points")};
+  if (v == Verbosity::kNormal) {
+    d.ForEachRequest([&](const mpb::ExportMetricsServiceRequest& r) {
+      for (const auto& rm : r.resource_metrics())
+        for (const auto& sm : rm.scope_metrics())
+          for (const auto& m : sm.metrics())
+            out.push_back(StrCat(m.name(), " ", MetricPoints(m), " points"));
+    });
+  } else if (v == Verbosity::kDetailed) {
+    DetailedJson(d, &out);
+  }
+  return out;
+}
+
+std::vector<std::string> Describe(const Logs& d, Verbosity v) {
+  std::vector<std::string> out{Header(d, "Logs", "log records")};
+  if (v == Verbosity::kNormal) {
+    d.ForEachRequest([&](const lpb::ExportLogsServiceRequest& r) {
+      for (const auto& rl : r.resource_logs())
+        for (const auto& sl : rl.scope_logs())
+          for (const auto& l : sl.log_records())
+            out.push_back(StrCat(l.severity_text(), " ", l.body().string_value()));
+    });
+  } else if (v == Verbosity::kDetailed) {
+    DetailedJson(d, &out);
+  }
+  return out;
+}
+
+}  // namespace pdata
+}  // namespace outrigger

@@ -1,0 +1,115 @@
+#pragma once
+// pdata: the telemetry the pipeline carries. Traces, Metrics and Logs are move-only
+// handles shaped like OTLP (Resource -> Scope -> records), backed by OTLP protobuf
+// messages, each on its own google::protobuf::Arena. Components use this API, never
+// protobuf types; only the OTLP wire code (collector/otlp) reaches the messages, through
+// pdata_internal.h.
+//
+// A handle holds one or more "parts" (one per decoded request). Appending moves parts,
+// not records, and the protobuf wire format lets several parts serialize as one request
+// by concatenation, so batching never copies records. Parts are shared and immutable
+// once shared: Clone() is O(parts) and a mutation (Mutable*) copies a part only if some
+// other handle still shares it (copy on write), so fan-out to read-only exporters costs
+// nothing.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "collector/common/strings.h"
+
+namespace opentelemetry::proto::collector::trace::v1 {
+class ExportTraceServiceRequest;
+}
+namespace opentelemetry::proto::collector::metrics::v1 {
+class ExportMetricsServiceRequest;
+}
+namespace opentelemetry::proto::collector::logs::v1 {
+class ExportLogsServiceRequest;
+}
+
+namespace outrigger {
+
+enum class Signal { kTraces = 0, kMetrics = 1, kLogs = 2 };
+inline constexpr Signal kAllSignals[] = {Signal::kTraces, Signal::kMetrics, Signal::kLogs};
+std::string_view SignalName(Signal s);   // "traces", "metrics", "logs"
+std::string_view ItemNoun(Signal s);     // "spans", "metric_points", "log_records"
+
+namespace pdata {
+
+template <typename Request>
+class Data {
+ public:
+  Data();  // empty
+  ~Data();
+  Data(Data&&) noexcept;
+  Data& operator=(Data&&) noexcept;
+  Data(const Data&) = delete;
+  Data& operator=(const Data&) = delete;
+
+  // Decodes an OTLP protobuf request (the body of an OTLP/HTTP or gRPC export).
+  static absl::StatusOr<Data> FromProto(std::string_view bytes);
+  // Decodes an OTLP/JSON request (hex ids, lowerCamelCase or snake_case keys, 64-bit
+  // integers as strings or numbers, enums as integers or names).
+  static absl::StatusOr<Data> FromJson(std::string_view json);
+
+  // The whole content as one OTLP protobuf request.
+  std::string ToProto() const;
+  void AppendProtoTo(std::string* out) const;
+  // OTLP/JSON (hex ids, lowerCamelCase, enums as integers), one line.
+  std::string ToJson() const;
+
+  // Spans, metric data points or log records.
+  size_t ItemCount() const;
+  size_t ResourceCount() const;
+  size_t ByteSize() const;  // encoded protobuf size
+  bool empty() const { return ItemCount() == 0; }
+
+  // Removes records whose ids have the wrong length (trace id 16 bytes, span id 8;
+  // optional ones may be empty) and returns how many; the first problem goes to
+  // *first_error. Metrics have no such records.
+  size_t DropInvalidIds(std::string* first_error);
+
+  // A handle on the same content; shares parts (copy on write).
+  Data Clone() const;
+  // Moves every part of `other` to the end of this one.
+  void Append(Data&& other);
+  // Removes the first `max_items` items (whole resources/scopes where possible) and
+  // returns them; the rest stays in this handle.
+  Data SplitFront(size_t max_items);
+
+  // Read-only and mutable views on the underlying requests, for the OTLP wire code and
+  // mutating processors. Mutable access copies shared parts first.
+  void ForEachRequest(const std::function<void(const Request&)>& fn) const;
+  void ForEachMutableRequest(const std::function<void(Request&)>& fn);
+  // A new handle owning a fresh empty request on its own arena.
+  static Data New(Request** out);
+
+ private:
+  struct Part;
+  std::vector<std::shared_ptr<Part>> parts_;
+};
+
+using Traces = Data<opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest>;
+using Metrics = Data<opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest>;
+using Logs = Data<opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest>;
+
+template <Signal S> struct SignalData;
+template <> struct SignalData<Signal::kTraces> { using type = Traces; };
+template <> struct SignalData<Signal::kMetrics> { using type = Metrics; };
+template <> struct SignalData<Signal::kLogs> { using type = Logs; };
+
+// Human-readable summaries used by the debug exporter.
+enum class Verbosity { kBasic, kNormal, kDetailed };
+std::vector<std::string> Describe(const Traces& d, Verbosity v);
+std::vector<std::string> Describe(const Metrics& d, Verbosity v);
+std::vector<std::string> Describe(const Logs& d, Verbosity v);
+
+}  // namespace pdata
+}  // namespace outrigger

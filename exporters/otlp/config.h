@@ -1,0 +1,32 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "collector/exporterhelper/exporterhelper.h"
+
+namespace outrigger::exporters::otlp {
+
+struct TlsConfig {
+  bool insecure = false;  // plaintext
+  std::string ca_file, cert_file, key_file;
+  void Decode(config::Node& node);
+};
+
+// Shared by otlp (gRPC) and otlphttp.
+struct Config : ComponentConfig {
+  std::string endpoint;  // required: host:port for gRPC; a base URL for HTTP
+  std::string compression = "gzip";  // gzip | none
+  std::map<std::string, std::string> headers;
+  TlsConfig tls;
+  exporterhelper::HelperConfig helper;
+  // otlphttp only
+  std::string traces_endpoint, metrics_endpoint, logs_endpoint;
+  std::string encoding = "proto";  // proto | json
+  bool http = false;
+
+  void Decode(config::Node& node) override;
+  absl::Status Validate() const override;
+};
+
+}  // namespace outrigger::exporters::otlp

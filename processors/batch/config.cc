@@ -1,0 +1,22 @@
+#include "processors/batch/config.h"
+
+namespace outrigger::processors::batch {
+
+void Config::Decode(config::Node& node) {
+  node.Read("send_batch_size", &send_batch_size);
+  node.Read("send_batch_max_size", &send_batch_max_size);
+  node.Read("timeout", &timeout);
+  node.Read("max_pending_items", &max_pending_items);
+}
+
+absl::Status Config::Validate() const {
+  if (send_batch_max_size > 0 && send_batch_max_size < send_batch_size) {
+    return absl::InvalidArgumentError("send_batch_max_size must be 0 or at least send_batch_size");
+  }
+  if (max_pending_items > 0 && max_pending_items < send_batch_size) {
+    return absl::InvalidArgumentError("max_pending_items must be 0 or at least send_batch_size");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace outrigger::processors::batch

@@ -1,0 +1,58 @@
+#include "receivers/otlp/config.h"
+
+#include "collector/http/server.h"
+
+namespace outrigger::receivers::otlp {
+
+void Config::Decode(config::Node& node) {
+  config::Node& protocols = node.Child("protocols");
+  protocols_given = !protocols.IsNull();
+  if (protocols.Has("grpc")) {
+    grpc.enabled = true;
+    config::Node& g = protocols.Child("grpc");
+    g.Read("endpoint", &grpc.endpoint);
+    g.Read("max_recv_msg_size_mib", &grpc.max_recv_msg_size_mib);
+    g.Read("max_concurrent_streams", &grpc.max_concurrent_streams);
+  } else {
+    protocols.Accept("grpc");
+  }
+  if (protocols.Has("http")) {
+    http.enabled = true;
+    config::Node& h = protocols.Child("http");
+    h.Read("endpoint", &http.endpoint);
+    h.ReadBytes("max_request_body_size", &http.max_request_body_size);
+    h.Read("traces_url_path", &http.traces_url_path);
+    h.Read("metrics_url_path", &http.metrics_url_path);
+    h.Read("logs_url_path", &http.logs_url_path);
+  } else {
+    protocols.Accept("http");
+  }
+  node.Read("retry_after_seconds", &retry_after_seconds);
+}
+
+absl::Status Config::Validate() const {
+  if (!grpc.enabled && !http.enabled) {
+    return absl::InvalidArgumentError("at least one protocol (protocols.grpc or protocols.http) is required");
+  }
+  if (grpc.enabled) {
+    if (auto hp = http::ParseEndpoint(grpc.endpoint); !hp.ok()) return hp.status();
+    if (grpc.max_recv_msg_size_mib <= 0) {
+      return absl::InvalidArgumentError("protocols.grpc.max_recv_msg_size_mib must be positive");
+    }
+  }
+  if (http.enabled) {
+    if (auto hp = http::ParseEndpoint(http.endpoint); !hp.ok()) return hp.status();
+    if (http.max_request_body_size == 0) {
+      return absl::InvalidArgumentError("protocols.http.max_request_body_size must be positive");
+    }
+    for (const auto* p : {&http.traces_url_path, &http.metrics_url_path, &http.logs_url_path}) {
+      if (p->empty() || (*p)[0] != '/') {
+        return absl::InvalidArgumentError("protocols.http.*_url_path must start with '/'");
+      }
+    }
+  }
+  if (retry_after_seconds < 0) return absl::InvalidArgumentError("retry_after_seconds must not be negative");
+  return absl::OkStatus();
+}
+
+}  // namespace outrigger::receivers::otlp

@@ -1,0 +1,254 @@
+#include "receivers/otlp/otlp_receiver.h"
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "collector/otlp/wire.h"
+#include "spdlog/spdlog.h"
+
+namespace outrigger::receivers::otlp {
+namespace {
+
+template <typename D>
+OtlpReceiver::Outcome Deliver(absl::StatusOr<D> decoded, Signal signal, Consumer* consumer, ReceiverMeter& meter,
+                              const std::shared_ptr<spdlog::logger>& logger) {
+  OtlpReceiver::Outcome out;
+  if (!decoded.ok()) {
+    meter.Refused(signal, 0);
+    logger->warn("refused a {} export: {}", SignalName(signal), decoded.status().message());
+    out.status = decoded.status();
+    return out;
+  }
+  D data = std::move(*decoded);
+  std::string why;
+  size_t invalid = data.DropInvalidIds(&why);
+  if (invalid > 0) {
+    meter.Refused(signal, invalid);
+    out.rejected = static_cast<int64_t>(invalid);
+    out.message = StrCat(invalid, " ", ItemNoun(signal), " rejected: ", why);
+  }
+  const size_t n = data.ItemCount();
+  if (n == 0) return out;
+  out.status = consumer->Consume(std::move(data));
+  if (out.status.ok()) {
+    meter.Accepted(signal, n);
+  } else {
+    meter.Refused(signal, n);
+  }
+  return out;
+}
+
+std::optional<Signal> SignalForMethod(std::string_view method) {
+  for (Signal s : kAllSignals) {
+    if (outrigger::otlp::ExportMethod(s) == method) return s;
+  }
+  return std::nullopt;
+}
+
+// One unary Export call on the generic service: read the request, deliver, answer.
+class ExportReactor : public grpc::ServerGenericBidiReactor {
+ public:
+  ExportReactor(OtlpReceiver* receiver, grpc::GenericCallbackServerContext* ctx) : receiver_(receiver) {
+    auto sig = SignalForMethod(ctx->method());
+    if (!sig) {
+      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          StrCat("unknown method ", ctx->method(), "; this is an OTLP receiver")));
+      return;
+    }
+    signal_ = *sig;
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
+      return;
+    }
+    grpc::Slice slice;
+    if (!request_.DumpToSingleSlice(&slice).ok()) {
+      Finish(grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request"));
+      return;
+    }
+    std::string_view body(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    auto outcome = receiver_->Export(signal_, body, /*json=*/false, receiver_->grpc_meter());
+    if (!outcome.status.ok()) {
+      Finish(outrigger::otlp::ToGrpc(outcome.status, absl::Seconds(receiver_->retry_after_seconds())));
+      return;
+    }
+    std::string resp = outrigger::otlp::EncodeExportResponse(signal_, outcome.rejected, outcome.message, false);
+    grpc::Slice out(resp);
+    response_ = grpc::ByteBuffer(&out, 1);
+    StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  OtlpReceiver* receiver_;
+  Signal signal_ = Signal::kTraces;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+};
+
+class ExportService : public grpc::CallbackGenericService {
+ public:
+  explicit ExportService(OtlpReceiver* r) : receiver_(r) {}
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    return new ExportReactor(receiver_, ctx);
+  }
+
+ private:
+  OtlpReceiver* receiver_;
+};
+
+}  // namespace
+
+OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const Config& cfg)
+    : settings_(settings),
+      cfg_(cfg),
+      grpc_meter_(settings.telemetry->ForReceiver(settings.id, "grpc")),
+      http_meter_(settings.telemetry->ForReceiver(settings.id, "http")) {}
+
+OtlpReceiver::~OtlpReceiver() { (void)Shutdown(absl::Now()); }
+
+OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string_view body, bool json, ReceiverMeter& meter) {
+  Consumer* consumer = consumers_.For(signal);
+  if (consumer == nullptr) {
+    Outcome out;
+    out.status = absl::UnimplementedError(
+        StrCat("this receiver is in no ", SignalName(signal), " pipeline"));
+    return out;
+  }
+  switch (signal) {
+    case Signal::kTraces:
+      return Deliver(json ? pdata::Traces::FromJson(body) : pdata::Traces::FromProto(body), signal, consumer,
+                     meter, settings_.logger);
+    case Signal::kMetrics:
+      return Deliver(json ? pdata::Metrics::FromJson(body) : pdata::Metrics::FromProto(body), signal, consumer,
+                     meter, settings_.logger);
+    case Signal::kLogs:
+      return Deliver(json ? pdata::Logs::FromJson(body) : pdata::Logs::FromProto(body), signal, consumer,
+                     meter, settings_.logger);
+  }
+  return {};
+}
+
+http::Response OtlpReceiver::HandleHttp(http::Request& req) {
+  http::Response resp;
+  std::optional<Signal> signal;
+  if (req.path == cfg_.http.traces_url_path) signal = Signal::kTraces;
+  else if (req.path == cfg_.http.metrics_url_path) signal = Signal::kMetrics;
+  else if (req.path == cfg_.http.logs_url_path) signal = Signal::kLogs;
+  if (!signal) {
+    resp.status = 404;
+    resp.body = StrCat("no OTLP endpoint at ", req.path, "; use ", cfg_.http.traces_url_path, ", ",
+                             cfg_.http.metrics_url_path, " or ", cfg_.http.logs_url_path, "\n");
+    return resp;
+  }
+  if (req.method != "POST") {
+    resp.status = 405;
+    resp.headers.emplace_back("Allow", "POST");
+    resp.body = "only POST is allowed\n";
+    return resp;
+  }
+  std::string ct = absl::AsciiStrToLower(req.Header("content-type"));
+  ct = ct.substr(0, ct.find(';'));
+  ct = std::string(absl::StripAsciiWhitespace(ct));
+  bool json;
+  if (ct == "application/x-protobuf" || ct == "application/protobuf") {
+    json = false;
+  } else if (ct == "application/json") {
+    json = true;
+  } else {
+    resp.status = 415;
+    resp.body = StrCat("unsupported content type \"", req.Header("content-type"),
+                             "\": use application/x-protobuf or application/json\n");
+    http_meter_.Refused(*signal, 0);
+    return resp;
+  }
+  resp.content_type = json ? "application/json" : "application/x-protobuf";
+  auto fail = [&](int code, absl::StatusCode sc, Text msg) {
+    resp.status = code;
+    resp.body = outrigger::otlp::EncodeRpcStatus(sc, msg.v, json);
+    return resp;
+  };
+  std::string encoding = absl::AsciiStrToLower(req.Header("content-encoding"));
+  std::string inflated;
+  std::string_view body = req.body;
+  if (encoding == "gzip" || encoding == "deflate") {
+    auto out = outrigger::otlp::Gunzip(req.body, cfg_.http.max_request_body_size);
+    if (!out.ok()) {
+      http_meter_.Refused(*signal, 0);
+      settings_.logger->warn("refused an OTLP/HTTP request: {}", out.status().message());
+      bool too_big = out.status().code() == absl::StatusCode::kResourceExhausted;
+      return fail(too_big ? 413 : 400, out.status().code(), out.status().message());
+    }
+    inflated = std::move(*out);
+    body = inflated;
+  } else if (!encoding.empty() && encoding != "identity") {
+    http_meter_.Refused(*signal, 0);
+    return fail(415, absl::StatusCode::kInvalidArgument,
+                StrCat("unsupported Content-Encoding \"", encoding, "\": use gzip or none"));
+  }
+  auto outcome = Export(*signal, body, json, http_meter_);
+  if (!outcome.status.ok()) {
+    int code = outrigger::otlp::HttpStatusFor(outcome.status);
+    if (code == 429 || code == 503) {
+      resp.headers.emplace_back("Retry-After", StrCat(cfg_.retry_after_seconds));
+    }
+    return fail(code, outcome.status.code(), outcome.status.message());
+  }
+  resp.body = outrigger::otlp::EncodeExportResponse(*signal, outcome.rejected, outcome.message, json);
+  return resp;
+}
+
+absl::Status OtlpReceiver::Start(Host& host) {
+  if (cfg_.grpc.enabled) {
+    auto hp = http::ParseEndpoint(cfg_.grpc.endpoint);
+    if (!hp.ok()) return hp.status();
+    grpc_service_ = std::make_unique<ExportService>(this);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    std::string addr = hp->host.find(':') != std::string::npos ? StrCat("[", hp->host, "]:", hp->port)
+                                                              : StrCat(hp->host, ":", hp->port);
+    builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &port);
+    builder.SetMaxReceiveMessageSize(cfg_.grpc.max_recv_msg_size_mib << 20);
+    if (cfg_.grpc.max_concurrent_streams > 0) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg_.grpc.max_concurrent_streams);
+    }
+    builder.RegisterCallbackGenericService(grpc_service_.get());
+    grpc_server_ = builder.BuildAndStart();
+    if (!grpc_server_ || port == 0) {
+      grpc_server_.reset();
+      return absl::UnavailableError(StrCat("OTLP/gRPC cannot listen on ", cfg_.grpc.endpoint));
+    }
+    grpc_port_ = static_cast<uint16_t>(port);
+    settings_.logger->info("OTLP/gRPC listening on {}:{}", hp->host, grpc_port_);
+  }
+  if (cfg_.http.enabled) {
+    auto srv = http::Server::Listen(host.IoContext(), cfg_.http.endpoint, cfg_.http.max_request_body_size,
+                                    [this](http::Request& r) { return HandleHttp(r); });
+    if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("OTLP/HTTP: ", srv.status().message()));
+    http_server_ = std::move(*srv);
+    settings_.logger->info("OTLP/HTTP listening on {} (port {})", cfg_.http.endpoint, http_server_->port());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OtlpReceiver::Shutdown(absl::Time deadline) {
+  if (http_server_) {
+    http_server_->Stop();
+    http_server_.reset();
+  }
+  if (grpc_server_) {
+    // In-flight calls finish (they are delivered or refused); new ones are refused.
+    grpc_server_->Shutdown(absl::ToChronoTime(deadline));
+    grpc_server_->Wait();
+    grpc_server_.reset();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace outrigger::receivers::otlp

@@ -1,0 +1,56 @@
+#pragma once
+// OTLP receiver: gRPC (one generic callback service for the three Export methods, so
+// requests are decoded once, straight onto a pdata arena) and HTTP (/v1/traces,
+// /v1/metrics, /v1/logs; protobuf or JSON; gzip).
+
+#include <memory>
+#include <string>
+
+#include "collector/component/component.h"
+#include "collector/http/server.h"
+#include "collector/telemetry/telemetry.h"
+#include "receivers/otlp/config.h"
+
+namespace grpc {
+class Server;
+class CallbackGenericService;
+}
+
+namespace outrigger::receivers::otlp {
+
+class OtlpReceiver : public Receiver {
+ public:
+  OtlpReceiver(const CreateSettings& settings, const Config& cfg);
+  ~OtlpReceiver() override;
+
+  absl::Status Start(Host& host) override;
+  absl::Status Shutdown(absl::Time deadline) override;
+
+  uint16_t grpc_port() const { return grpc_port_; }
+  uint16_t http_port() const { return http_server_ ? http_server_->port() : 0; }
+
+  // Decodes and delivers one export request; `rejected`/`message` describe a partial
+  // success. Public for the gRPC reactor.
+  struct Outcome {
+    absl::Status status;
+    int64_t rejected = 0;
+    std::string message;
+  };
+  Outcome Export(Signal signal, std::string_view body, bool json, ReceiverMeter& meter);
+  ReceiverMeter& grpc_meter() { return grpc_meter_; }
+  int retry_after_seconds() const { return cfg_.retry_after_seconds; }
+
+ private:
+  http::Response HandleHttp(http::Request& req);
+
+  CreateSettings settings_;
+  Config cfg_;
+  ReceiverMeter grpc_meter_;
+  ReceiverMeter http_meter_;
+  std::unique_ptr<grpc::CallbackGenericService> grpc_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  uint16_t grpc_port_ = 0;
+  std::unique_ptr<http::Server> http_server_;
+};
+
+}  // namespace outrigger::receivers::otlp

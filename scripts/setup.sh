@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what Outrigger needs to build, run and test on Debian 12 (bookworm).
+# Idempotent: does nothing that is already done. Run as root (or with sudo available).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+PKGS=(
+  build-essential cmake pkg-config ninja-build
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  prometheus-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
+  libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev
+  curl ca-certificates
+)
+# Node.js + npm for the OpenTelemetry JS SDK used by the integration tests; a machine
+# that already has a node with npm (e.g. NodeSource's) keeps it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
+
+# The OTLP .proto files come from bookworm-backports' opentelemetry-proto.
+add_backports() {
+  local f=/etc/apt/sources.list.d/debian.sources
+  if grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null; then
+    return 0
+  fi
+  local uri="http://deb.debian.org/debian"
+  if [ -f "$f" ]; then
+    uri=$(awk '/^URIs:/{print $2; exit}' "$f")
+  elif [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1=="deb" && $3=="bookworm"{print $2; exit}' /etc/apt/sources.list)
+  fi
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$uri" | $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
+  NEED_UPDATE=1
+}
+
+missing() {
+  local out=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out+=("$p")
+  done
+  echo "${out[@]:-}"
+}
+
+NEED_UPDATE=0
+add_backports
+miss=$(missing "${PKGS[@]}" opentelemetry-proto)
+if [ -n "$miss" ]; then
+  NEED_UPDATE=1
+fi
+if [ "$NEED_UPDATE" = 1 ]; then
+  $SUDO apt-get update -q
+fi
+miss=$(missing "${PKGS[@]}")
+if [ -n "$miss" ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $miss
+fi
+if [ -n "$(missing opentelemetry-proto)" ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports opentelemetry-proto
+fi
