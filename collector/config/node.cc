@@ -73,8 +73,14 @@ void Node::Error(Text message) const { errors_->Add(path_, line(), message); }
 void Node::ErrorAt(std::string_view key, Text message) const {
   int l = line();
   if (IsMap()) {
-    YAML::Node v = node_[std::string(key)];
-    if (v.IsDefined() && v.Mark().line >= 0) l = v.Mark().line + 1;
+    for (const auto& kv : node_) {
+      if (kv.first.Scalar() != key) continue;
+      if (kv.second.Mark().line >= 0 && !kv.second.IsNull()) {
+        l = kv.second.Mark().line + 1;
+      } else if (kv.first.Mark().line >= 0) {
+        l = kv.first.Mark().line + 1;
+      }
+    }
   }
   errors_->Add(KeyPath(key), l, message);
 }

@@ -51,6 +51,7 @@ struct Server::State {
   explicit State(asio::io_context& io) : acceptor(io) {}
   tcp::acceptor acceptor;
   Handler handler;
+  std::function<void()> on_refused;
   uint64_t max_body = 0;
   bool stopped = false;
   std::set<std::shared_ptr<Session>> sessions;  // event loop thread only
@@ -80,6 +81,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
+      if (state_->on_refused) state_->on_refused();
       Response r;
       r.status = 413;
       r.body = StrCat("request body larger than the limit of ", state_->max_body, " bytes");
@@ -90,6 +92,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
           ec != beast::error::timeout && ec != asio::error::eof && ec != asio::error::connection_reset &&
           parser_->got_some()) {
+        if (state_->on_refused) state_->on_refused();
         Response r;
         r.status = 400;
         r.body = StrCat("malformed HTTP request: ", ec.message());
@@ -154,11 +157,13 @@ void Accept(std::shared_ptr<Server::State> state) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, const std::string& endpoint,
-                                                       uint64_t max_body_bytes, Handler handler) {
+                                                       uint64_t max_body_bytes, Handler handler,
+                                                       std::function<void()> on_refused) {
   auto hp = ParseEndpoint(endpoint);
   if (!hp.ok()) return hp.status();
   auto state = std::make_shared<State>(io);
   state->handler = std::move(handler);
+  state->on_refused = std::move(on_refused);
   state->max_body = max_body_bytes;
   tcp::endpoint ep(asio::ip::make_address(hp->host), hp->port);
   beast::error_code ec;

@@ -51,9 +51,12 @@ absl::StatusOr<HostPort> ParseEndpoint(const std::string& endpoint);
 class Server {
  public:
   // Binds and starts accepting at once; the port is known when this returns.
+  // `on_refused` is called for requests refused before the handler (malformed HTTP,
+  // body over the limit).
   static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io,
                                                         const std::string& endpoint,
-                                                        uint64_t max_body_bytes, Handler handler);
+                                                        uint64_t max_body_bytes, Handler handler,
+                                                        std::function<void()> on_refused = nullptr);
   ~Server();
   uint16_t port() const { return port_; }
   // Stops accepting and closes idle connections; waits for the event loop to do it.

@@ -146,7 +146,7 @@ void DecodeSection(config::Node& root, std::string_view key, Kind kind, const Re
     config::Node& n = section.Child(k);
     auto id = ComponentId::Parse(k);
     if (!id.ok()) {
-      n.Error(id.status().message());
+      section.ErrorAt(k, id.status().message());
       continue;
     }
     const Factory* f = registry.Find(kind, id->type);
@@ -158,7 +158,8 @@ void DecodeSection(config::Node& root, std::string_view key, Kind kind, const Re
       } else {
         StrAppend(&msg, "; available: ", types.empty() ? "none" : absl::StrJoin(types, ", "));
       }
-      n.Error(msg);
+      section.ErrorAt(k, msg);
+      (*out)[*id] = Decl{*id, nullptr, nullptr};  // known, so references to it are not errors too
       continue;
     }
     Decl d{*id, f, f->CreateDefaultConfig()};
@@ -233,6 +234,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     auto sig = ParseSignal(type);
     if (!sig) {
       p.Error(StrCat("pipeline type \"", type, "\" must be traces, metrics or logs"));
+      for (const char* k : {"receivers", "processors", "exporters"}) p.Accept(k);
       continue;
     }
     pd.signal = *sig;
@@ -279,6 +281,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
           return;
         }
       }
+      if (d != nullptr && d->factory == nullptr) return;  // unknown type, already reported
       if (d == nullptr) {
         errors->Add(StrCat(pd.path, ".", field), pd.line,
                     StrCat("references ", KindName(kind), " \"", id.String(),

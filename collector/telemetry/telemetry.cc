@@ -19,6 +19,10 @@ Telemetry::Telemetry() : registry_(std::make_shared<prometheus::Registry>()) {
                              "Items a receiver accepted into its pipelines");
   recv_refused_ = PerSignal("outrigger_receiver_refused_", "_total",
                             "Items a receiver refused (malformed, or the pipeline pushed back)");
+  recv_malformed_ = &prometheus::BuildCounter().Name("outrigger_receiver_malformed_requests_total")
+                         .Help("Requests refused before any item could be read: malformed, too large, "
+                               "unsupported content type or encoding")
+                         .Register(*registry_);
   proc_dropped_ = PerSignal("outrigger_processor_dropped_", "_total", "Items a processor dropped");
   exp_sent_ = PerSignal("outrigger_exporter_sent_", "_total", "Items an exporter delivered");
   exp_failed_ = PerSignal("outrigger_exporter_send_failed_", "_total",
@@ -64,6 +68,7 @@ ReceiverMeter Telemetry::ForReceiver(const ComponentId& id, std::string_view tra
     m.accepted_[i] = &recv_accepted_[i]->Add(labels);
     m.refused_[i] = &recv_refused_[i]->Add(labels);
   }
+  m.malformed_ = &recv_malformed_->Add(labels);
   return m;
 }
 

@@ -23,12 +23,15 @@ class ReceiverMeter {
  public:
   void Accepted(Signal s, size_t n) { accepted_[Idx(s)]->Increment(static_cast<double>(n)); }
   void Refused(Signal s, size_t n) { refused_[Idx(s)]->Increment(static_cast<double>(n)); }
+  // A request refused before any item could be read (malformed, too large, wrong type).
+  void Malformed() { malformed_->Increment(); }
 
  private:
   friend class Telemetry;
   static size_t Idx(Signal s) { return static_cast<size_t>(s); }
   std::array<prometheus::Counter*, 3> accepted_{};
   std::array<prometheus::Counter*, 3> refused_{};
+  prometheus::Counter* malformed_ = nullptr;
 };
 
 class ProcessorMeter {
@@ -87,6 +90,7 @@ class Telemetry {
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::array<CounterFamily*, 3> recv_accepted_, recv_refused_, proc_dropped_;
+  CounterFamily* recv_malformed_;
   std::array<CounterFamily*, 3> exp_sent_, exp_failed_, exp_dropped_;
   CounterFamily* exp_retries_;
   prometheus::Family<prometheus::Gauge>* queue_size_;

@@ -16,7 +16,7 @@ OtlpReceiver::Outcome Deliver(absl::StatusOr<D> decoded, Signal signal, Consumer
                               const std::shared_ptr<spdlog::logger>& logger) {
   OtlpReceiver::Outcome out;
   if (!decoded.ok()) {
-    meter.Refused(signal, 0);
+    meter.Malformed();
     logger->warn("refused a {} export: {}", SignalName(signal), decoded.status().message());
     out.status = decoded.status();
     return out;
@@ -165,7 +165,7 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
     resp.status = 415;
     resp.body = StrCat("unsupported content type \"", req.Header("content-type"),
                              "\": use application/x-protobuf or application/json\n");
-    http_meter_.Refused(*signal, 0);
+    http_meter_.Malformed();
     return resp;
   }
   resp.content_type = json ? "application/json" : "application/x-protobuf";
@@ -180,7 +180,7 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
   if (encoding == "gzip" || encoding == "deflate") {
     auto out = outrigger::otlp::Gunzip(req.body, cfg_.http.max_request_body_size);
     if (!out.ok()) {
-      http_meter_.Refused(*signal, 0);
+      http_meter_.Malformed();
       settings_.logger->warn("refused an OTLP/HTTP request: {}", out.status().message());
       bool too_big = out.status().code() == absl::StatusCode::kResourceExhausted;
       return fail(too_big ? 413 : 400, out.status().code(), out.status().message());
@@ -188,7 +188,7 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
     inflated = std::move(*out);
     body = inflated;
   } else if (!encoding.empty() && encoding != "identity") {
-    http_meter_.Refused(*signal, 0);
+    http_meter_.Malformed();
     return fail(415, absl::StatusCode::kInvalidArgument,
                 StrCat("unsupported Content-Encoding \"", encoding, "\": use gzip or none"));
   }
@@ -229,7 +229,8 @@ absl::Status OtlpReceiver::Start(Host& host) {
   }
   if (cfg_.http.enabled) {
     auto srv = http::Server::Listen(host.IoContext(), cfg_.http.endpoint, cfg_.http.max_request_body_size,
-                                    [this](http::Request& r) { return HandleHttp(r); });
+                                    [this](http::Request& r) { return HandleHttp(r); },
+                                    [this] { http_meter_.Malformed(); });
     if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("OTLP/HTTP: ", srv.status().message()));
     http_server_ = std::move(*srv);
     settings_.logger->info("OTLP/HTTP listening on {} (port {})", cfg_.http.endpoint, http_server_->port());

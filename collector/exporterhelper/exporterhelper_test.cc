@@ -1,0 +1,224 @@
+#include "collector/exporterhelper/exporterhelper.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::exporterhelper {
+namespace {
+
+using testutil::MakeTraces;
+
+TEST(Backoff, ExponentialCappedAndBoundedByElapsed) {
+  RetryConfig c;
+  c.initial_interval = absl::Seconds(5);
+  c.multiplier = 1.5;
+  c.max_interval = absl::Seconds(30);
+  c.randomization_factor = 0;
+  c.max_elapsed_time = absl::Seconds(100);
+  Backoff b(c);
+  std::vector<absl::Duration> got;
+  absl::Duration elapsed;
+  while (auto d = b.Next(elapsed)) {
+    got.push_back(*d);
+    elapsed += *d;
+  }
+  std::vector<absl::Duration> want = {absl::Seconds(5), absl::Seconds(7.5), absl::Seconds(11.25),
+                                      absl::Seconds(16.875), absl::Seconds(25.3125), absl::Seconds(30)};
+  EXPECT_EQ(got, want);  // the next 30 s would pass 100 s in total
+}
+
+TEST(Backoff, JitterStaysWithinTheFactor) {
+  RetryConfig c;
+  c.initial_interval = absl::Seconds(10);
+  c.randomization_factor = 0.5;
+  c.multiplier = 1;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    Backoff b(c, seed);
+    auto d = b.Next(absl::ZeroDuration());
+    ASSERT_TRUE(d.has_value());
+    EXPECT_GE(*d, absl::Seconds(5));
+    EXPECT_LE(*d, absl::Seconds(15));
+  }
+}
+
+TEST(Backoff, ServerDelayWins) {
+  RetryConfig c;
+  Backoff b(c);
+  EXPECT_EQ(b.Next(absl::ZeroDuration(), absl::Seconds(2)), absl::Seconds(2));
+}
+
+TEST(RetryDelay, TravelsOnTheStatus) {
+  auto st = WithRetryDelay(absl::UnavailableError("x"), absl::Milliseconds(1500));
+  EXPECT_EQ(RetryDelay(st), absl::Milliseconds(1500));
+  EXPECT_FALSE(RetryDelay(absl::UnavailableError("x")).has_value());
+  EXPECT_TRUE(IsRetryable(absl::ResourceExhaustedError("")));
+  EXPECT_FALSE(IsRetryable(absl::InvalidArgumentError("")));
+}
+
+// A pusher scripted by the test.
+class ScriptedPusher : public Pusher {
+ public:
+  absl::Status PushTraces(const pdata::Traces& d, absl::Time) override {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return !blocked; });
+    ++calls;
+    if (!script.empty()) {
+      auto st = script.front();
+      script.erase(script.begin());
+      if (!st.ok()) return st;
+    }
+    sent += d.ItemCount();
+    cv.notify_all();
+    return absl::OkStatus();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<absl::Status> script;
+  bool blocked = false;
+  size_t sent = 0;
+  int calls = 0;
+};
+
+class HelperTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<QueuedExporter> Make(HelperConfig cfg) {
+    auto p = std::make_unique<ScriptedPusher>();
+    pusher_ = p.get();
+    auto e = std::make_unique<QueuedExporter>(testutil::Settings(&telemetry_, "otlp", Kind::kExporter), cfg,
+                                              std::move(p));
+    EXPECT_TRUE(e->Start(host_).ok());
+    return e;
+  }
+  double Metric(const char* name) { return telemetry_.Value(name, {{"exporter", "otlp"}}); }
+  bool Eventually(const std::function<bool()>& pred) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::unique_lock<std::mutex> lock(pusher_->mu);
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() >= until) return false;
+      pusher_->cv.wait_for(lock, std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+  Telemetry telemetry_;
+  testutil::TestHost host_;
+  ScriptedPusher* pusher_ = nullptr;
+};
+
+HelperConfig FastRetry() {
+  HelperConfig c;
+  c.retry_on_failure.initial_interval = absl::Milliseconds(1);
+  c.retry_on_failure.max_interval = absl::Milliseconds(5);
+  c.retry_on_failure.max_elapsed_time = absl::Seconds(5);
+  return c;
+}
+
+TEST_F(HelperTest, RetriesRetryableErrorsUntilSent) {
+  auto e = Make(FastRetry());
+  pusher_->script = {absl::UnavailableError("down"), absl::ResourceExhaustedError("slow down")};
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(5)).ok());
+  ASSERT_TRUE(Eventually([&] { return pusher_->sent == 5; }));
+  EXPECT_EQ(pusher_->calls, 3);
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(Metric("outrigger_exporter_sent_spans_total"), 5);
+  EXPECT_EQ(Metric("outrigger_exporter_send_failed_spans_total"), 10);
+  EXPECT_EQ(Metric("outrigger_exporter_retries_total"), 2);
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 0);
+}
+
+TEST_F(HelperTest, PermanentErrorsAreNotRetriedAndAreCounted) {
+  auto e = Make(FastRetry());
+  pusher_->script = {absl::InvalidArgumentError("bad data")};
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(3)).ok());
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(pusher_->calls, 1);
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 3);
+}
+
+TEST_F(HelperTest, DropModeCountsWhatDoesNotFit) {
+  HelperConfig c = FastRetry();
+  c.sending_queue.num_consumers = 1;
+  c.sending_queue.queue_size = 2;
+  c.sending_queue.block_on_overflow = false;
+  auto e = Make(c);
+  pusher_->blocked = true;
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(1)).ok());  // taken by the worker (blocked)
+  ASSERT_TRUE(Eventually([&] { return e->QueueSize() == 0; }));
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(1)).ok());
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(1)).ok());
+  EXPECT_EQ(e->QueueSize(), 2u);
+  EXPECT_EQ(e->ConsumeTraces(MakeTraces(4)).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 4);
+  EXPECT_EQ(Metric("outrigger_exporter_queue_capacity"), 2);
+  {
+    std::lock_guard<std::mutex> lock(pusher_->mu);
+    pusher_->blocked = false;
+    pusher_->cv.notify_all();
+  }
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(pusher_->sent, 3u);
+}
+
+TEST_F(HelperTest, BlockModeWaitsThenPushesBackWithoutDropping) {
+  HelperConfig c = FastRetry();
+  c.sending_queue.num_consumers = 1;
+  c.sending_queue.queue_size = 1;
+  c.timeout = absl::Milliseconds(50);
+  auto e = Make(c);
+  pusher_->blocked = true;
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(1)).ok());
+  ASSERT_TRUE(Eventually([&] { return e->QueueSize() == 0; }));
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(1)).ok());
+  auto st = e->ConsumeTraces(MakeTraces(1));
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);  // the caller keeps it and retries
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 0);
+  {
+    std::lock_guard<std::mutex> lock(pusher_->mu);
+    pusher_->blocked = false;
+    pusher_->cv.notify_all();
+  }
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(pusher_->sent, 2u);
+}
+
+TEST_F(HelperTest, ShutdownDrainsTheQueue) {
+  HelperConfig c = FastRetry();
+  c.sending_queue.num_consumers = 1;
+  auto e = Make(c);
+  pusher_->blocked = true;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(e->ConsumeTraces(MakeTraces(2)).ok());
+  {
+    std::lock_guard<std::mutex> lock(pusher_->mu);
+    pusher_->blocked = false;
+    pusher_->cv.notify_all();
+  }
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(pusher_->sent, 40u);
+}
+
+TEST_F(HelperTest, ShutdownDeadlineDropsAndCountsWhatIsLeft) {
+  HelperConfig c = FastRetry();
+  c.sending_queue.num_consumers = 1;
+  c.retry_on_failure.max_elapsed_time = absl::ZeroDuration();  // retry forever
+  auto e = Make(c);
+  pusher_->script.assign(1000000, absl::UnavailableError("down"));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(e->ConsumeTraces(MakeTraces(2)).ok());
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Milliseconds(100)).ok());
+  EXPECT_EQ(pusher_->sent, 0u);
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 6);
+}
+
+TEST(HelperConfig, Validation) {
+  HelperConfig c;
+  EXPECT_TRUE(c.Validate().ok());
+  c.sending_queue.queue_size = 0;
+  EXPECT_FALSE(c.Validate().ok());
+  c = HelperConfig();
+  c.retry_on_failure.randomization_factor = 1.5;
+  EXPECT_FALSE(c.Validate().ok());
+}
+
+}  // namespace
+}  // namespace outrigger::exporterhelper

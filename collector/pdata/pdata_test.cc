@@ -1,0 +1,134 @@
+#include "collector/pdata/pdata.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::pdata {
+namespace {
+
+using testutil::MakeTraces;
+using testutil::SpanNames;
+
+TEST(Pdata, ProtoRoundTrip) {
+  auto t = MakeTraces(3, "svc", "a");
+  std::string bytes = t.ToProto();
+  auto back = Traces::FromProto(bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->ItemCount(), 3u);
+  EXPECT_EQ(SpanNames(*back), (std::vector<std::string>{"a-0", "a-1", "a-2"}));
+  EXPECT_EQ(back->ToProto(), bytes);
+}
+
+TEST(Pdata, GarbageAndTruncatedProtobufAreRefused) {
+  std::string bytes = MakeTraces(5).ToProto();
+  auto truncated = Traces::FromProto(std::string_view(bytes).substr(0, bytes.size() - 7));
+  EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(truncated.status().message()).find("malformed OTLP protobuf"), std::string::npos);
+  auto garbage = Traces::FromProto("\xff\xff\xff\xff\xff\x01garbage");
+  EXPECT_FALSE(garbage.ok());
+}
+
+TEST(Pdata, AppendConcatenatesWithoutLosingRecords) {
+  auto a = MakeTraces(2, "svc", "a");
+  a.Append(MakeTraces(3, "svc", "b"));
+  EXPECT_EQ(a.ItemCount(), 5u);
+  EXPECT_EQ(a.ResourceCount(), 2u);
+  // The concatenated encoding decodes as one request with both resources.
+  auto back = Traces::FromProto(a.ToProto());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(SpanNames(*back), (std::vector<std::string>{"a-0", "a-1", "b-0", "b-1", "b-2"}));
+  EXPECT_EQ(back->ResourceCount(), 2u);
+}
+
+TEST(Pdata, SplitFrontTakesExactlyTheFirstItems) {
+  auto t = MakeTraces(4, "svc", "a");
+  t.Append(MakeTraces(4, "svc", "b"));
+  auto front = t.SplitFront(6);
+  EXPECT_EQ(front.ItemCount(), 6u);
+  EXPECT_EQ(t.ItemCount(), 2u);
+  EXPECT_EQ(SpanNames(front), (std::vector<std::string>{"a-0", "a-1", "a-2", "a-3", "b-0", "b-1"}));
+  EXPECT_EQ(SpanNames(t), (std::vector<std::string>{"b-2", "b-3"}));
+  // The split resource keeps its attributes on both sides.
+  EXPECT_EQ(front.ResourceCount(), 2u);
+  EXPECT_EQ(t.ResourceCount(), 1u);
+  auto rest = t.SplitFront(100);
+  EXPECT_EQ(rest.ItemCount(), 2u);
+  EXPECT_EQ(t.ItemCount(), 0u);
+}
+
+TEST(Pdata, SplitOfASharedPartLeavesTheOtherHandleIntact) {
+  auto t = MakeTraces(4);
+  auto copy = t.Clone();
+  auto front = t.SplitFront(1);
+  EXPECT_EQ(front.ItemCount(), 1u);
+  EXPECT_EQ(t.ItemCount(), 3u);
+  EXPECT_EQ(copy.ItemCount(), 4u);
+}
+
+TEST(Pdata, MutationCopiesSharedPartsOnly) {
+  auto t = MakeTraces(2, "svc", "orig");
+  auto clone = t.Clone();
+  clone.ForEachMutableRequest([](testutil::tpb::ExportTraceServiceRequest& r) {
+    r.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_name("changed");
+  });
+  EXPECT_EQ(SpanNames(t)[0], "orig-0");
+  EXPECT_EQ(SpanNames(clone)[0], "changed");
+}
+
+TEST(Pdata, JsonUsesHexIdsAndRoundTrips) {
+  auto t = MakeTraces(1, "svc", "j");
+  std::string json = t.ToJson();
+  EXPECT_NE(json.find("\"traceId\":\""), std::string::npos);
+  EXPECT_NE(json.find("\"resourceSpans\""), std::string::npos);
+  // 64-bit integers as strings.
+  EXPECT_NE(json.find("\"startTimeUnixNano\":\"1000\""), std::string::npos);
+  auto back = Traces::FromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->ToProto(), t.ToProto());
+}
+
+TEST(Pdata, JsonAcceptsOtlpSpecExample) {
+  const char* body = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},
+    "scopeSpans":[{"spans":[{"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174",
+    "parentSpanId":"eee19b7ec3c1b173","name":"op","kind":2,"startTimeUnixNano":1544712660000000000,
+    "endTimeUnixNano":"1544712661000000000","attributes":[{"key":"n","value":{"intValue":"42"}}],
+    "status":{"code":1},"unknownField":true}]}]}]})";
+  auto t = Traces::FromJson(body);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->ItemCount(), 1u);
+  std::string json = t->ToJson();
+  EXPECT_NE(json.find("5b8efff798038103d269b633813fc60c"), std::string::npos);
+  EXPECT_NE(json.find("\"kind\":2"), std::string::npos);  // enums as integers
+}
+
+TEST(Pdata, JsonWithBadHexIdIsRefusedWithThePath) {
+  auto t = Traces::FromJson(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]})");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(std::string(t.status().message()).find("traceId"), std::string::npos);
+  EXPECT_FALSE(Traces::FromJson("{not json").ok());
+  EXPECT_FALSE(Traces::FromJson("[1,2]").ok());
+}
+
+TEST(Pdata, DropInvalidIdsRemovesOnlyBadSpans) {
+  auto t = MakeTraces(3);
+  t.ForEachMutableRequest([](testutil::tpb::ExportTraceServiceRequest& r) {
+    r.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(1)->set_span_id("abc");
+  });
+  std::string why;
+  EXPECT_EQ(t.DropInvalidIds(&why), 1u);
+  EXPECT_EQ(t.ItemCount(), 2u);
+  EXPECT_NE(why.find("span_id must be 8 bytes"), std::string::npos);
+  EXPECT_EQ(SpanNames(t), (std::vector<std::string>{"span-0", "span-2"}));
+}
+
+TEST(Pdata, ItemCountsPerSignal) {
+  EXPECT_EQ(testutil::MakeMetrics(7).ItemCount(), 7u);
+  EXPECT_EQ(testutil::MakeLogs(4).ItemCount(), 4u);
+  auto m = testutil::MakeMetrics(10);
+  auto front = m.SplitFront(3);
+  EXPECT_EQ(front.ItemCount() + m.ItemCount(), 10u);
+}
+
+}  // namespace
+}  // namespace outrigger::pdata

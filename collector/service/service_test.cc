@@ -1,0 +1,309 @@
+#include "collector/service/service.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "collector/component/registry.h"
+#include "tests/testutil/testutil.h"
+
+namespace outrigger {
+namespace {
+
+using testutil::MakeTraces;
+
+// ---- test components, observable through globals ----
+std::vector<std::string>* events;
+std::map<std::string, testutil::Sink*>* sinks;
+std::map<std::string, Receiver::Consumers>* receivers;
+int receiver_creations = 0;
+
+class Recorded : public Component {};
+
+class SinkExporter : public testutil::Sink {
+ public:
+  explicit SinkExporter(std::string id) : id_(std::move(id)) { (*sinks)[id_] = this; }
+  ~SinkExporter() override { sinks->erase(id_); }
+  absl::Status Start(Host&) override { events->push_back("start exporter " + id_); return absl::OkStatus(); }
+  absl::Status Shutdown(absl::Time) override { events->push_back("stop exporter " + id_); return absl::OkStatus(); }
+
+ private:
+  std::string id_;
+};
+
+class SinkFactory : public ExporterFactory {
+ public:
+  SinkFactory(std::string type, std::set<Signal> signals) : type_(std::move(type)), signals_(std::move(signals)) {}
+  std::string_view Type() const override { return type_; }
+  std::set<Signal> Signals() const override { return signals_; }
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<EmptyConfig>(); }
+  absl::StatusOr<std::unique_ptr<Exporter>> CreateExporter(const CreateSettings& s,
+                                                           const ComponentConfig&) const override {
+    return std::unique_ptr<Exporter>(std::make_unique<SinkExporter>(s.id.String()));
+  }
+  std::string type_;
+  std::set<Signal> signals_;
+};
+
+class TestReceiver : public Receiver {
+ public:
+  explicit TestReceiver(std::string id) : id_(std::move(id)) {}
+  absl::Status Start(Host&) override {
+    (*receivers)[id_] = consumers_;
+    events->push_back("start receiver " + id_);
+    return absl::OkStatus();
+  }
+  absl::Status Shutdown(absl::Time) override { events->push_back("stop receiver " + id_); return absl::OkStatus(); }
+  std::string id_;
+};
+
+class TestReceiverFactory : public ReceiverFactory {
+ public:
+  std::string_view Type() const override { return "testrecv"; }
+  std::set<Signal> Signals() const override { return {Signal::kTraces, Signal::kMetrics, Signal::kLogs}; }
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<EmptyConfig>(); }
+  absl::StatusOr<std::unique_ptr<Receiver>> CreateReceiver(const CreateSettings& s,
+                                                           const ComponentConfig&) const override {
+    ++receiver_creations;
+    return std::unique_ptr<Receiver>(std::make_unique<TestReceiver>(s.id.String()));
+  }
+};
+
+// Renames every span: a mutating consumer.
+class Renamer : public Processor {
+ public:
+  Renamer(std::string id, Consumer* next) : id_(std::move(id)), next_(next) {}
+  bool MutatesData() const override { return true; }
+  absl::Status Start(Host&) override { events->push_back("start processor " + id_); return absl::OkStatus(); }
+  absl::Status Shutdown(absl::Time) override { events->push_back("stop processor " + id_); return absl::OkStatus(); }
+  absl::Status ConsumeTraces(pdata::Traces&& d) override {
+    d.ForEachMutableRequest([](testutil::tpb::ExportTraceServiceRequest& r) {
+      for (auto& rs : *r.mutable_resource_spans())
+        for (auto& ss : *rs.mutable_scope_spans())
+          for (auto& s : *ss.mutable_spans()) s.set_name("renamed-" + s.name());
+    });
+    return next_->ConsumeTraces(std::move(d));
+  }
+  std::string id_;
+  Consumer* next_;
+};
+
+struct RenamerConfig : ComponentConfig {
+  std::string prefix = "renamed-";
+  void Decode(config::Node& n) override { n.Read("prefix", &prefix); }
+};
+
+class RenamerFactory : public ProcessorFactory {
+ public:
+  std::string_view Type() const override { return "renamer"; }
+  std::set<Signal> Signals() const override { return {Signal::kTraces}; }
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<RenamerConfig>(); }
+  absl::StatusOr<std::unique_ptr<Processor>> CreateProcessor(const CreateSettings& s, const ComponentConfig&,
+                                                             Signal, Consumer* next) const override {
+    return std::unique_ptr<Processor>(std::make_unique<Renamer>(s.id.String(), next));
+  }
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    events = &events_;
+    sinks = &sinks_;
+    receivers = &receivers_;
+    receiver_creations = 0;
+    RegisterBuiltins(registry_);
+    registry_.Add(std::make_unique<SinkFactory>("sink", std::set<Signal>{Signal::kTraces, Signal::kMetrics, Signal::kLogs}));
+    registry_.Add(std::make_unique<SinkFactory>("tracesink", std::set<Signal>{Signal::kTraces}));
+    registry_.Add(std::make_unique<TestReceiverFactory>());
+    registry_.Add(std::make_unique<RenamerFactory>());
+  }
+
+  absl::StatusOr<std::unique_ptr<Service>> Build(const std::string& yaml) {
+    errors_ = config::Errors();
+    std::string full = yaml + "\n  telemetry:\n    metrics:\n      level: none\n";
+    YAML::Node root = config::LoadAndMerge({{"test.yaml", full}}, &errors_);
+    return Service::Build(root, registry_, telemetry_, &errors_);
+  }
+  std::string Errors() const { return errors_.Joined(); }
+
+  Registry registry_;
+  Telemetry telemetry_;
+  config::Errors errors_;
+  testutil::TestHost host_;
+  std::vector<std::string> events_;
+  std::map<std::string, testutil::Sink*> sinks_;
+  std::map<std::string, Receiver::Consumers> receivers_;
+};
+
+TEST_F(ServiceTest, FanOutGivesEachPipelineItsOwnCopy) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+processors: {renamer: }
+exporters: {sink/a: , sink/b: , sink/c: }
+service:
+  pipelines:
+    traces/renamed: {receivers: [testrecv], processors: [renamer], exporters: [sink/a]}
+    traces/plain: {receivers: [testrecv], exporters: [sink/b, sink/c]})");
+  ASSERT_TRUE(svc.ok()) << Errors();
+  ASSERT_TRUE((*svc)->Start(host_.IoContext()).ok());
+  ASSERT_TRUE(receivers_["testrecv"].traces != nullptr);
+  ASSERT_TRUE(receivers_["testrecv"].traces->ConsumeTraces(MakeTraces(2, "svc", "x")).ok());
+  EXPECT_EQ(sinks_["sink/a"]->SpanNames(), (std::vector<std::string>{"renamed-x-0", "renamed-x-1"}));
+  EXPECT_EQ(sinks_["sink/b"]->SpanNames(), (std::vector<std::string>{"x-0", "x-1"}));
+  EXPECT_EQ(sinks_["sink/c"]->SpanNames(), (std::vector<std::string>{"x-0", "x-1"}));
+  (*svc)->Shutdown();
+}
+
+TEST_F(ServiceTest, OneReceiverInstanceServesEveryPipelineAndSignal) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]}
+    logs: {receivers: [testrecv], exporters: [sink]}
+    metrics: {receivers: [testrecv], exporters: [sink]})");
+  ASSERT_TRUE(svc.ok()) << Errors();
+  EXPECT_EQ(receiver_creations, 1);
+  ASSERT_TRUE((*svc)->Start(host_.IoContext()).ok());
+  auto c = receivers_["testrecv"];
+  ASSERT_TRUE(c.traces && c.metrics && c.logs);
+  ASSERT_TRUE(c.metrics->ConsumeMetrics(testutil::MakeMetrics(3)).ok());
+  ASSERT_TRUE(c.logs->ConsumeLogs(testutil::MakeLogs(2)).ok());
+  EXPECT_EQ(sinks_["sink"]->PointCount(), 3u);
+  EXPECT_EQ(sinks_["sink"]->LogCount(), 2u);
+}
+
+TEST_F(ServiceTest, StartsDownstreamFirstAndStopsUpstreamFirst) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+processors: {renamer: }
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], processors: [renamer], exporters: [sink]})");
+  ASSERT_TRUE(svc.ok()) << Errors();
+  ASSERT_TRUE((*svc)->Start(host_.IoContext()).ok());
+  EXPECT_TRUE((*svc)->Ready());
+  (*svc)->Shutdown();
+  EXPECT_FALSE((*svc)->Ready());
+  EXPECT_EQ(events_, (std::vector<std::string>{"start exporter sink", "start processor renamer",
+                                               "start receiver testrecv", "stop receiver testrecv",
+                                               "stop processor renamer", "stop exporter sink"}));
+}
+
+TEST_F(ServiceTest, MissingComponentIsRefusedWithWhatIsConfigured) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [nope]})");
+  ASSERT_FALSE(svc.ok());
+  EXPECT_NE(Errors().find("references exporter \"nope\" which is not configured; configured: sink"),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(ServiceTest, UnknownTypeGetsASuggestion) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+exporters: {debg: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [debg]})");
+  ASSERT_FALSE(svc.ok());
+  EXPECT_NE(Errors().find("exporters.debg (line 3): unknown exporter type \"debg\"; did you mean 'debug'?"),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(ServiceTest, UnsupportedSignalIsRefused) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+exporters: {tracesink: }
+service:
+  pipelines:
+    logs: {receivers: [testrecv], exporters: [tracesink]})");
+  ASSERT_FALSE(svc.ok());
+  EXPECT_NE(Errors().find("exporter \"tracesink\" does not support logs"), std::string::npos) << Errors();
+}
+
+TEST_F(ServiceTest, CyclesThroughConnectorsAreRefused) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+exporters: {sink: }
+connectors: {forward/1: , forward/2: }
+service:
+  pipelines:
+    traces/in: {receivers: [testrecv], exporters: [forward/1]}
+    traces/b: {receivers: [forward/1, forward/2], exporters: [sink, forward/2]})");
+  ASSERT_FALSE(svc.ok());
+  EXPECT_NE(Errors().find("pipelines form a cycle through connectors: traces/b -> traces/b"), std::string::npos)
+      << Errors();
+}
+
+TEST_F(ServiceTest, ForwardConnectorJoinsPipelines) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+processors: {renamer: }
+exporters: {sink: }
+connectors: {forward: }
+service:
+  pipelines:
+    traces/in: {receivers: [testrecv], exporters: [forward]}
+    traces/out: {receivers: [forward], processors: [renamer], exporters: [sink]})");
+  ASSERT_TRUE(svc.ok()) << Errors();
+  ASSERT_TRUE((*svc)->Start(host_.IoContext()).ok());
+  ASSERT_TRUE(receivers_["testrecv"].traces->ConsumeTraces(MakeTraces(1, "svc", "f")).ok());
+  EXPECT_EQ(sinks_["sink"]->SpanNames(), (std::vector<std::string>{"renamed-f-0"}));
+}
+
+TEST_F(ServiceTest, EveryErrorIsListed) {
+  auto svc = Build(R"(
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpint: 127.0.0.1:4317
+processors:
+  batch:
+    timeout: soon
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [sink]}
+    bogus: {receivers: [otlp], exporters: [sink]})");
+  ASSERT_FALSE(svc.ok());
+  EXPECT_EQ(errors_.list().size(), 3u) << Errors();
+  EXPECT_NE(Errors().find("receivers.otlp.protocols.grpc.endpint (line 6): unknown key; did you mean 'endpoint'?"),
+            std::string::npos) << Errors();
+  EXPECT_NE(Errors().find("processors.batch.timeout (line 9): expected a duration"), std::string::npos);
+  EXPECT_NE(Errors().find("pipeline type \"bogus\" must be traces, metrics or logs"), std::string::npos);
+}
+
+TEST_F(ServiceTest, EmbeddedComponentsValidateTheirConfig) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+processors:
+  batch: {send_batch_size: 100, send_batch_max_size: 10}
+exporters:
+  file: {}
+service:
+  pipelines:
+    traces: {receivers: [testrecv], processors: [batch], exporters: [file]})");
+  ASSERT_FALSE(svc.ok());
+  EXPECT_NE(Errors().find("send_batch_max_size must be 0 or at least send_batch_size"), std::string::npos)
+      << Errors();
+  EXPECT_NE(Errors().find("exporters.file"), std::string::npos);
+  EXPECT_NE(Errors().find("path is required"), std::string::npos);
+}
+
+TEST_F(ServiceTest, NoPipelinesIsAnError) {
+  auto svc = Build("receivers: {testrecv: }\nservice:\n  pipelines: {}");
+  ASSERT_FALSE(svc.ok());
+  EXPECT_NE(Errors().find("at least one pipeline"), std::string::npos) << Errors();
+}
+
+}  // namespace
+}  // namespace outrigger

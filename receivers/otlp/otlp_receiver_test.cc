@@ -1,0 +1,168 @@
+#include "receivers/otlp/otlp_receiver.h"
+
+#include <curl/curl.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "collector/exporterhelper/exporterhelper.h"
+#include "collector/otlp/wire.h"
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::receivers::otlp {
+namespace {
+
+struct HttpResult {
+  long code = 0;
+  std::string body;
+  std::string retry_after;
+};
+
+size_t Collect(char* p, size_t s, size_t n, void* u) {
+  static_cast<std::string*>(u)->append(p, s * n);
+  return s * n;
+}
+size_t Header(char* p, size_t s, size_t n, void* u) {
+  std::string line(p, s * n);
+  if (line.rfind("Retry-After:", 0) == 0) *static_cast<std::string*>(u) = line.substr(13, line.find('\r') - 13);
+  return s * n;
+}
+
+HttpResult Post(uint16_t port, const std::string& path, const std::string& ctype, const std::string& body,
+                const std::string& encoding = "") {
+  CURL* h = curl_easy_init();
+  HttpResult r;
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+  curl_slist* hdrs = curl_slist_append(nullptr, ("Content-Type: " + ctype).c_str());
+  if (!encoding.empty()) hdrs = curl_slist_append(hdrs, ("Content-Encoding: " + encoding).c_str());
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, Header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &r.retry_after);
+  EXPECT_EQ(curl_easy_perform(h), CURLE_OK);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.code);
+  curl_slist_free_all(hdrs);
+  curl_easy_cleanup(h);
+  return r;
+}
+
+class OtlpReceiverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Config cfg;
+    cfg.grpc.enabled = true;
+    cfg.grpc.endpoint = "127.0.0.1:0";
+    cfg.http.enabled = true;
+    cfg.http.endpoint = "127.0.0.1:0";
+    cfg.http.max_request_body_size = 1 << 20;
+    receiver_ = std::make_unique<OtlpReceiver>(testutil::Settings(&telemetry_, "otlp", Kind::kReceiver), cfg);
+    receiver_->SetConsumers({&sink_, &sink_, &sink_});
+    ASSERT_TRUE(receiver_->Start(host_).ok());
+  }
+  void TearDown() override { ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok()); }
+
+  grpc::Status GrpcExport(Signal s, const std::string& body, std::string* resp_out = nullptr) {
+    auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_->grpc_port()),
+                                  grpc::InsecureChannelCredentials());
+    grpc::GenericStub stub(ch);
+    grpc::Slice slice(body);
+    grpc::ByteBuffer req(&slice, 1), resp;
+    grpc::ClientContext ctx;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(s)), grpc::StubOptions(), &req, &resp,
+                   [&](grpc::Status st) { done.set_value(st); });
+    auto st = done.get_future().get();
+    if (st.ok() && resp_out != nullptr) {
+      grpc::Slice out;
+      (void)resp.DumpToSingleSlice(&out);
+      resp_out->assign(reinterpret_cast<const char*>(out.begin()), out.size());
+    }
+    return st;
+  }
+
+  Telemetry telemetry_;
+  testutil::Sink sink_;
+  testutil::TestHost host_;
+  std::unique_ptr<OtlpReceiver> receiver_;
+};
+
+TEST_F(OtlpReceiverTest, HttpProtobufAndJsonAreDelivered) {
+  auto r = Post(receiver_->http_port(), "/v1/traces", "application/x-protobuf",
+                testutil::MakeTraces(3, "svc", "p").ToProto());
+  EXPECT_EQ(r.code, 200);
+  r = Post(receiver_->http_port(), "/v1/logs", "application/json", testutil::MakeLogs(2).ToJson());
+  EXPECT_EQ(r.code, 200);
+  EXPECT_EQ(r.body, "{}");
+  r = Post(receiver_->http_port(), "/v1/metrics", "application/x-protobuf",
+           outrigger::otlp::Gzip(testutil::MakeMetrics(4).ToProto()), "gzip");
+  EXPECT_EQ(r.code, 200);
+  EXPECT_EQ(sink_.SpanCount(), 3u);
+  EXPECT_EQ(sink_.LogCount(), 2u);
+  EXPECT_EQ(sink_.PointCount(), 4u);
+  EXPECT_EQ(telemetry_.Value("outrigger_receiver_accepted_spans_total", {{"transport", "http"}}), 3);
+}
+
+TEST_F(OtlpReceiverTest, HttpErrorsHaveTheRightStatus) {
+  uint16_t port = receiver_->http_port();
+  EXPECT_EQ(Post(port, "/v1/traces", "application/x-protobuf", "\xff\xff\xff garbage").code, 400);
+  auto bad_json = Post(port, "/v1/traces", "application/json", "{\"resourceSpans\": [");
+  EXPECT_EQ(bad_json.code, 400);
+  EXPECT_NE(bad_json.body.find("malformed OTLP JSON"), std::string::npos);
+  EXPECT_EQ(Post(port, "/v1/traces", "text/plain", "x").code, 415);
+  EXPECT_EQ(Post(port, "/v1/nothing", "application/json", "{}").code, 404);
+  EXPECT_EQ(Post(port, "/v1/traces", "application/json", std::string(2 << 20, ' ')).code, 413);
+  std::string bomb = outrigger::otlp::Gzip(std::string(64 << 20, '\0'), 9);
+  EXPECT_EQ(Post(port, "/v1/traces", "application/x-protobuf", bomb, "gzip").code, 413);
+  EXPECT_EQ(Post(port, "/v1/traces", "application/x-protobuf", "not gzip", "gzip").code, 400);
+  EXPECT_EQ(sink_.Calls(), 0u);
+  EXPECT_EQ(telemetry_.Value("outrigger_receiver_malformed_requests_total", {{"transport", "http"}}), 6);
+  // Still serving.
+  EXPECT_EQ(Post(port, "/v1/traces", "application/json", testutil::MakeTraces(1).ToJson()).code, 200);
+  EXPECT_EQ(sink_.SpanCount(), 1u);
+}
+
+TEST_F(OtlpReceiverTest, InvalidIdsArePartialSuccess) {
+  auto t = testutil::MakeTraces(3);
+  t.ForEachMutableRequest([](testutil::tpb::ExportTraceServiceRequest& r) {
+    r.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id("short");
+  });
+  auto r = Post(receiver_->http_port(), "/v1/traces", "application/x-protobuf", t.ToProto());
+  EXPECT_EQ(r.code, 200);
+  int64_t rejected = 0;
+  std::string msg;
+  ASSERT_TRUE(outrigger::otlp::DecodeExportResponse(Signal::kTraces, r.body, &rejected, &msg));
+  EXPECT_EQ(rejected, 1);
+  EXPECT_NE(msg.find("trace_id must be 16 bytes"), std::string::npos);
+  EXPECT_EQ(sink_.SpanCount(), 2u);
+}
+
+TEST_F(OtlpReceiverTest, BackpressureIsRetryableOnBothTransports) {
+  sink_.FailNext(2, absl::ResourceExhaustedError("full"));
+  auto r = Post(receiver_->http_port(), "/v1/traces", "application/x-protobuf", testutil::MakeTraces(1).ToProto());
+  EXPECT_EQ(r.code, 429);
+  EXPECT_EQ(r.retry_after, "1");
+  auto st = GrpcExport(Signal::kTraces, testutil::MakeTraces(1).ToProto());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  auto back = outrigger::otlp::FromGrpc(st);
+  EXPECT_EQ(exporterhelper::RetryDelay(back), absl::Seconds(1));
+  EXPECT_EQ(telemetry_.Value("outrigger_receiver_refused_spans_total", {{"transport", "grpc"}}), 1);
+}
+
+TEST_F(OtlpReceiverTest, GrpcDeliversAndRefusesGarbage) {
+  std::string resp;
+  auto st = GrpcExport(Signal::kLogs, testutil::MakeLogs(5).ToProto(), &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(sink_.LogCount(), 5u);
+  auto bad = GrpcExport(Signal::kTraces, "\xff\xff\xff\xff garbage");
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad.error_message().find("malformed OTLP protobuf"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::otlp

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The two entry points of the README, for a fresh Debian 12 machine:
+#   scripts/dev.sh run    install what is missing, build, run on the embedded default config
+#   scripts/dev.sh test   install what is missing, build, run every test (ctest)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD_DIR:-build}
+JOBS=${JOBS:-2}
+
+scripts/setup.sh
+if [ ! -f "$BUILD/build.ninja" ]; then
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+cmake --build "$BUILD" -j"$JOBS"
+
+case "${1:-run}" in
+  run)
+    shift || true
+    exec "$BUILD/outrigger" "$@"
+    ;;
+  test)
+    # JavaScript test peers (OpenTelemetry JS SDK, manifest validators), pinned by lock files.
+    for d in tests/integration k8s/validate; do
+      if [ -f "$d/package-lock.json" ]; then
+        npm ci --prefix "$d" --no-audit --no-fund --loglevel=error
+      fi
+    done
+    cd "$BUILD"
+    ctest --output-on-failure -j"$JOBS" --timeout 600
+    ;;
+  *)
+    echo "usage: scripts/dev.sh run|test" >&2
+    exit 2
+    ;;
+esac

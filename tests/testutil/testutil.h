@@ -1,0 +1,91 @@
+#pragma once
+// Shared test helpers: data builders, a recording sink, a host with a running event
+// loop. Tests may build OTLP messages directly; components may not.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/component/component.h"
+#include "collector/telemetry/telemetry.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace outrigger::testutil {
+
+namespace tpb = opentelemetry::proto::collector::trace::v1;
+namespace mpb = opentelemetry::proto::collector::metrics::v1;
+namespace lpb = opentelemetry::proto::collector::logs::v1;
+
+// `spans` spans in one resource ("service.name" = service), named "<prefix>-<i>", with
+// distinct 16-byte trace ids and 8-byte span ids derived from `seed` and i.
+pdata::Traces MakeTraces(int spans, const std::string& service = "svc", const std::string& prefix = "span",
+                         int seed = 0);
+// `points` gauge points on one metric "gauge" valued 0..points-1.
+pdata::Metrics MakeMetrics(int points, const std::string& service = "svc");
+pdata::Logs MakeLogs(int records, const std::string& service = "svc");
+
+// Every span name in `d`, in order.
+std::vector<std::string> SpanNames(const pdata::Traces& d);
+
+// Records what it consumes; can be told to fail.
+class Sink : public Exporter {
+ public:
+  absl::Status ConsumeTraces(pdata::Traces&& d) override;
+  absl::Status ConsumeMetrics(pdata::Metrics&& d) override;
+  absl::Status ConsumeLogs(pdata::Logs&& d) override;
+
+  // The next `n` calls return `st` (and keep nothing).
+  void FailNext(int n, absl::Status st);
+  // Until Unblock(): calls wait.
+  void Block();
+  void Unblock();
+
+  size_t SpanCount() const;
+  size_t PointCount() const;
+  size_t LogCount() const;
+  size_t Calls() const;
+  std::vector<std::string> SpanNames() const;
+  std::vector<size_t> BatchSizes() const;
+  // Waits until pred() holds or `timeout` passes; true if it held.
+  bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+ private:
+  template <typename T>
+  absl::Status Take(T&& d, std::vector<T>* into);
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<pdata::Traces> traces_;
+  std::vector<pdata::Metrics> metrics_;
+  std::vector<pdata::Logs> logs_;
+  int fail_next_ = 0;
+  absl::Status fail_status_;
+  bool blocked_ = false;
+  size_t calls_ = 0;
+};
+
+// A Host whose event loop runs on its own thread for the test's lifetime.
+class TestHost : public Host {
+ public:
+  TestHost();
+  ~TestHost() override;
+  boost::asio::io_context& IoContext() override { return io_; }
+  bool Ready() const override { return true; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
+CreateSettings Settings(Telemetry* t, const std::string& id, Kind kind);
+
+}  // namespace outrigger::testutil
