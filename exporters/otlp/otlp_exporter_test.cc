@@ -1,0 +1,110 @@
+// Both OTLP exporters against our own OTLP receiver (a real server, in process): data
+// arrives intact, pushback is retried after the server's delay, permanent errors are not.
+#include <gtest/gtest.h>
+
+#include "collector/component/registry.h"
+#include "collector/exporterhelper/exporterhelper.h"
+#include "receivers/otlp/otlp_receiver.h"
+#include "tests/testutil/testutil.h"
+
+namespace outrigger {
+namespace {
+
+class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    RegisterBuiltins(registry_);
+    receivers::otlp::Config rcfg;
+    rcfg.grpc.enabled = rcfg.http.enabled = true;
+    rcfg.grpc.endpoint = rcfg.http.endpoint = "127.0.0.1:0";
+    receiver_ = std::make_unique<receivers::otlp::OtlpReceiver>(
+        testutil::Settings(&telemetry_, "otlp", Kind::kReceiver), rcfg);
+    receiver_->SetConsumers({&sink_, &sink_, &sink_});
+    ASSERT_TRUE(receiver_->Start(host_).ok());
+  }
+  void TearDown() override {
+    if (exporter_) {
+      EXPECT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    }
+    EXPECT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  }
+
+  void MakeExporter(const std::string& retry_yaml =
+                        "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n") {
+    const bool http = GetParam() == "otlphttp";
+    std::string endpoint = http ? "http://127.0.0.1:" + std::to_string(receiver_->http_port())
+                                : "127.0.0.1:" + std::to_string(receiver_->grpc_port());
+    std::string yaml = "endpoint: " + endpoint + "\ntls: {insecure: true}\n" + retry_yaml;
+    const auto* f = static_cast<const ExporterFactory*>(registry_.Find(Kind::kExporter, GetParam()));
+    ASSERT_NE(f, nullptr);
+    auto cfg = f->CreateDefaultConfig();
+    config::Errors errors;
+    config::Node node(YAML::Load(yaml), "exporters." + GetParam(), &errors);
+    cfg->Decode(node);
+    node.Finish();
+    ASSERT_TRUE(errors.empty()) << errors.Joined();
+    ASSERT_TRUE(cfg->Validate().ok());
+    auto e = f->CreateExporter(testutil::Settings(&telemetry_, GetParam(), Kind::kExporter), *cfg);
+    ASSERT_TRUE(e.ok());
+    exporter_ = std::move(*e);
+    ASSERT_TRUE(exporter_->Start(host_).ok());
+  }
+  double Exported(const char* what) { return telemetry_.Value(what, {{"exporter", GetParam()}}); }
+
+  Registry registry_;
+  Telemetry telemetry_;
+  testutil::Sink sink_;
+  testutil::TestHost host_;
+  std::unique_ptr<receivers::otlp::OtlpReceiver> receiver_;
+  std::unique_ptr<Exporter> exporter_;
+};
+
+TEST_P(OtlpExporterTest, DeliversEverySignalIntact) {
+  MakeExporter();
+  auto traces = testutil::MakeTraces(3, "svc", "e");
+  traces.Append(testutil::MakeTraces(2, "other", "f"));
+  const std::string want = traces.ToProto();
+  ASSERT_TRUE(exporter_->ConsumeTraces(std::move(traces)).ok());
+  ASSERT_TRUE(exporter_->ConsumeMetrics(testutil::MakeMetrics(4)).ok());
+  ASSERT_TRUE(exporter_->ConsumeLogs(testutil::MakeLogs(6)).ok());
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 5 && sink_.PointCount() == 4 && sink_.LogCount() == 6; }));
+  EXPECT_EQ(sink_.SpanNames(), (std::vector<std::string>{"e-0", "e-1", "e-2", "f-0", "f-1"}));
+  ASSERT_TRUE(sink_.WaitFor([&] { return Exported("outrigger_exporter_sent_spans_total") == 5; }));
+}
+
+TEST_P(OtlpExporterTest, PushbackIsRetriedNothingLost) {
+  MakeExporter();
+  sink_.FailNext(2, absl::UnavailableError("busy"));
+  ASSERT_TRUE(exporter_->ConsumeTraces(testutil::MakeTraces(4)).ok());
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 4; }, std::chrono::seconds(20)));
+  EXPECT_EQ(sink_.Calls(), 3u);
+  EXPECT_EQ(Exported("outrigger_exporter_retries_total"), 2);
+  EXPECT_EQ(Exported("outrigger_exporter_dropped_spans_total"), 0);
+}
+
+TEST_P(OtlpExporterTest, PermanentErrorIsNotRetried) {
+  MakeExporter();
+  sink_.FailNext(1, absl::InvalidArgumentError("bad"));
+  ASSERT_TRUE(exporter_->ConsumeTraces(testutil::MakeTraces(2)).ok());
+  ASSERT_TRUE(sink_.WaitFor([&] { return Exported("outrigger_exporter_dropped_spans_total") == 2; }));
+  EXPECT_EQ(sink_.Calls(), 1u);
+  EXPECT_EQ(Exported("outrigger_exporter_retries_total"), 0);
+}
+
+TEST_P(OtlpExporterTest, UnreachableServerIsRetryableThenDropped) {
+  // A port nothing listens on: connection errors are retried until max_elapsed_time.
+  const uint16_t port = GetParam() == "otlphttp" ? receiver_->http_port() : receiver_->grpc_port();
+  MakeExporter("retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 200ms}\n"
+               "timeout: 500ms\n");
+  receiver_->Shutdown(absl::Now()).IgnoreError();
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(exporter_->ConsumeTraces(testutil::MakeTraces(3)).ok());
+  ASSERT_TRUE(sink_.WaitFor([&] { return Exported("outrigger_exporter_dropped_spans_total") == 3; },
+                            std::chrono::seconds(20)));
+  EXPECT_GT(Exported("outrigger_exporter_retries_total"), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, OtlpExporterTest, ::testing::Values("otlp", "otlphttp"));
+
+}  // namespace
+}  // namespace outrigger
