@@ -92,6 +92,22 @@ class Pusher {
   virtual absl::Status PushLogs(const pdata::Logs& d, absl::Time deadline);
 };
 
+// A Pusher written once for the three signals: `Derived` defines
+//   template <typename D> absl::Status Send(Signal s, const D& data, absl::Time deadline);
+template <typename Derived>
+class SignalPusher : public Pusher {
+ public:
+  absl::Status PushTraces(const pdata::Traces& d, absl::Time deadline) override {
+    return static_cast<Derived*>(this)->Send(Signal::kTraces, d, deadline);
+  }
+  absl::Status PushMetrics(const pdata::Metrics& d, absl::Time deadline) override {
+    return static_cast<Derived*>(this)->Send(Signal::kMetrics, d, deadline);
+  }
+  absl::Status PushLogs(const pdata::Logs& d, absl::Time deadline) override {
+    return static_cast<Derived*>(this)->Send(Signal::kLogs, d, deadline);
+  }
+};
+
 class QueuedExporter : public Exporter {
  public:
   QueuedExporter(const CreateSettings& settings, HelperConfig cfg, std::unique_ptr<Pusher> pusher);

@@ -6,23 +6,20 @@
 namespace outrigger::exporters::debug {
 namespace {
 
-class DebugPusher : public exporterhelper::Pusher {
+class DebugPusher : public exporterhelper::SignalPusher<DebugPusher> {
  public:
   DebugPusher(const CreateSettings& settings, const Config& cfg)
       : logger_(settings.logger),
         verbosity_(cfg.verbosity == "detailed" ? pdata::Verbosity::kDetailed
                    : cfg.verbosity == "normal" ? pdata::Verbosity::kNormal
                                                : pdata::Verbosity::kBasic) {}
-  absl::Status PushTraces(const pdata::Traces& d, absl::Time) override { return Log(d); }
-  absl::Status PushMetrics(const pdata::Metrics& d, absl::Time) override { return Log(d); }
-  absl::Status PushLogs(const pdata::Logs& d, absl::Time) override { return Log(d); }
-
- private:
   template <typename D>
-  absl::Status Log(const D& d) {
+  absl::Status Send(Signal, const D& d, absl::Time) {
     for (const auto& line : pdata::Describe(d, verbosity_)) logger_->info("{}", line);
     return absl::OkStatus();
   }
+
+ private:
   std::shared_ptr<spdlog::logger> logger_;
   pdata::Verbosity verbosity_;
 };

@@ -11,7 +11,7 @@
 namespace outrigger::exporters::file {
 namespace {
 
-class FilePusher : public exporterhelper::Pusher {
+class FilePusher : public exporterhelper::SignalPusher<FilePusher> {
  public:
   FilePusher(const CreateSettings&, const Config& cfg) : path_(cfg.path) {}
   ~FilePusher() override { Close(); }
@@ -28,9 +28,10 @@ class FilePusher : public exporterhelper::Pusher {
     Close();
     return absl::OkStatus();
   }
-  absl::Status PushTraces(const pdata::Traces& d, absl::Time) override { return Write(d.ToJson()); }
-  absl::Status PushMetrics(const pdata::Metrics& d, absl::Time) override { return Write(d.ToJson()); }
-  absl::Status PushLogs(const pdata::Logs& d, absl::Time) override { return Write(d.ToJson()); }
+  template <typename D>
+  absl::Status Send(Signal, const D& d, absl::Time) {
+    return Write(d.ToJson());
+  }
 
  private:
   absl::Status Write(std::string line) {

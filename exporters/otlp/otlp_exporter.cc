@@ -23,7 +23,7 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-class GrpcPusher : public exporterhelper::Pusher {
+class GrpcPusher : public exporterhelper::SignalPusher<GrpcPusher> {
  public:
   GrpcPusher(const CreateSettings& settings, const Config& cfg) : settings_(settings), cfg_(cfg) {}
 
@@ -56,17 +56,8 @@ class GrpcPusher : public exporterhelper::Pusher {
     return absl::OkStatus();
   }
 
-  absl::Status PushTraces(const pdata::Traces& d, absl::Time deadline) override {
-    return Send(Signal::kTraces, d, deadline);
-  }
-  absl::Status PushMetrics(const pdata::Metrics& d, absl::Time deadline) override {
-    return Send(Signal::kMetrics, d, deadline);
-  }
-  absl::Status PushLogs(const pdata::Logs& d, absl::Time deadline) override {
-    return Send(Signal::kLogs, d, deadline);
-  }
 
- private:
+ public:
   template <typename D>
   absl::Status Send(Signal signal, const D& d, absl::Time deadline) {
     std::string body = d.ToProto();

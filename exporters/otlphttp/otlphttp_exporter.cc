@@ -35,7 +35,7 @@ size_t CollectHeader(char* ptr, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-class HttpPusher : public exporterhelper::Pusher {
+class HttpPusher : public exporterhelper::SignalPusher<HttpPusher> {
  public:
   HttpPusher(const CreateSettings& settings, const Config& cfg) : settings_(settings), cfg_(cfg) {
     std::string base = cfg.endpoint;
@@ -52,17 +52,9 @@ class HttpPusher : public exporterhelper::Pusher {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return absl::OkStatus();
   }
-  absl::Status PushTraces(const pdata::Traces& d, absl::Time deadline) override {
-    return Send(Signal::kTraces, d, deadline);
-  }
-  absl::Status PushMetrics(const pdata::Metrics& d, absl::Time deadline) override {
-    return Send(Signal::kMetrics, d, deadline);
-  }
-  absl::Status PushLogs(const pdata::Logs& d, absl::Time deadline) override {
-    return Send(Signal::kLogs, d, deadline);
-  }
 
  private:
+  friend class exporterhelper::SignalPusher<HttpPusher>;
   // Handles are reused so connections stay open between requests.
   CURL* Acquire() {
     std::lock_guard<std::mutex> lock(mu_);
