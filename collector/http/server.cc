@@ -51,7 +51,7 @@ struct Server::State {
   explicit State(asio::io_context& io) : acceptor(io) {}
   tcp::acceptor acceptor;
   Handler handler;
-  std::function<void()> on_refused;
+  RefusalHandler on_refused;
   uint64_t max_body = 0;
   bool stopped = false;
   std::set<std::shared_ptr<Session>> sessions;  // event loop thread only
@@ -81,28 +81,27 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
-      if (state_->on_refused) state_->on_refused();
-      Response r;
-      r.status = 413;
-      r.body = StrCat("request body larger than the limit of ", state_->max_body, " bytes");
-      Write(r, /*keep_alive=*/false, 11);
+      Refuse(413, StrCat("request body larger than the limit of ", state_->max_body, " bytes"));
       return;
     }
     if (ec) {
       if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
           ec != beast::error::timeout && ec != asio::error::eof && ec != asio::error::connection_reset &&
           parser_->got_some()) {
-        if (state_->on_refused) state_->on_refused();
-        Response r;
-        r.status = 400;
-        r.body = StrCat("malformed HTTP request: ", ec.message());
-        Write(r, false, 11);
+        Refuse(400, StrCat("malformed HTTP request: ", ec.message()));
         return;
       }
       Finish();
       return;
     }
     auto msg = parser_->release();
+    Request req = Head(msg);
+    req.body = std::move(msg.body());
+    Response resp = state_->handler(req);
+    Write(resp, msg.keep_alive() && !state_->stopped, msg.version());
+  }
+
+  static Request Head(const bhttp::request<bhttp::string_body>& msg) {
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -110,9 +109,19 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& f : msg) {
       req.headers[absl::AsciiStrToLower(std::string(f.name_string()))] = std::string(f.value());
     }
-    req.body = std::move(msg.body());
-    Response resp = state_->handler(req);
-    Write(resp, msg.keep_alive() && !state_->stopped, msg.version());
+    return req;
+  }
+
+  // Answers a request that cannot reach the handler, then closes the connection.
+  void Refuse(int status, const std::string& reason) {
+    Response r;
+    if (state_->on_refused) {
+      r = state_->on_refused(status, reason, Head(parser_->get()));
+    } else {
+      r.status = status;
+      r.body = reason + "\n";
+    }
+    Write(r, /*keep_alive=*/false, 11);
   }
 
   void Write(const Response& r, bool keep_alive, unsigned version) {
@@ -158,7 +167,7 @@ void Accept(std::shared_ptr<Server::State> state) {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, const std::string& endpoint,
                                                        uint64_t max_body_bytes, Handler handler,
-                                                       std::function<void()> on_refused) {
+                                                       RefusalHandler on_refused) {
   auto hp = ParseEndpoint(endpoint);
   if (!hp.ok()) return hp.status();
   auto state = std::make_shared<State>(io);

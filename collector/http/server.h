@@ -40,6 +40,9 @@ struct Response {
 };
 
 using Handler = std::function<Response(Request&)>;
+// Builds the answer to a request refused before its handler ran (malformed HTTP, body
+// over the limit): `request` holds what was read (method, path, headers; no body).
+using RefusalHandler = std::function<Response(int status, const std::string& reason, const Request& request)>;
 
 struct HostPort {
   std::string host;
@@ -51,12 +54,11 @@ absl::StatusOr<HostPort> ParseEndpoint(const std::string& endpoint);
 class Server {
  public:
   // Binds and starts accepting at once; the port is known when this returns.
-  // `on_refused` is called for requests refused before the handler (malformed HTTP,
-  // body over the limit).
+  // `on_refused` answers requests refused before the handler (default: plain text).
   static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io,
                                                         const std::string& endpoint,
                                                         uint64_t max_body_bytes, Handler handler,
-                                                        std::function<void()> on_refused = nullptr);
+                                                        RefusalHandler on_refused = nullptr);
   ~Server();
   uint16_t port() const { return port_; }
   // Stops accepting and closes idle connections; waits for the event loop to do it.

@@ -135,6 +135,27 @@ OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string_view body,
   return {};
 }
 
+namespace {
+bool WantsJson(const http::Request& req) {
+  std::string ct = absl::AsciiStrToLower(req.Header("content-type"));
+  return ct.rfind("application/json", 0) == 0;
+}
+}  // namespace
+
+http::Response OtlpReceiver::ErrorResponse(const http::Request& req, int status, std::string_view message) {
+  // OTLP/HTTP: an error body is a google.rpc.Status in the request's encoding.
+  http::Response resp;
+  const bool json = WantsJson(req);
+  resp.status = status;
+  resp.content_type = json ? "application/json" : "application/x-protobuf";
+  absl::StatusCode code = status == 413 ? absl::StatusCode::kResourceExhausted
+                        : status == 429 ? absl::StatusCode::kResourceExhausted
+                        : status == 503 ? absl::StatusCode::kUnavailable
+                                        : absl::StatusCode::kInvalidArgument;
+  resp.body = outrigger::otlp::EncodeRpcStatus(code, message, json);
+  return resp;
+}
+
 http::Response OtlpReceiver::HandleHttp(http::Request& req) {
   http::Response resp;
   std::optional<Signal> signal;
@@ -230,7 +251,10 @@ absl::Status OtlpReceiver::Start(Host& host) {
   if (cfg_.http.enabled) {
     auto srv = http::Server::Listen(host.IoContext(), cfg_.http.endpoint, cfg_.http.max_request_body_size,
                                     [this](http::Request& r) { return HandleHttp(r); },
-                                    [this] { http_meter_.Malformed(); });
+                                    [this](int status, const std::string& reason, const http::Request& r) {
+                                      http_meter_.Malformed();
+                                      return ErrorResponse(r, status, reason);
+                                    });
     if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("OTLP/HTTP: ", srv.status().message()));
     http_server_ = std::move(*srv);
     settings_.logger->info("OTLP/HTTP listening on {} (port {})", cfg_.http.endpoint, http_server_->port());

@@ -42,6 +42,7 @@ class OtlpReceiver : public Receiver {
 
  private:
   http::Response HandleHttp(http::Request& req);
+  static http::Response ErrorResponse(const http::Request& req, int status, std::string_view message);
 
   CreateSettings settings_;
   Config cfg_;
