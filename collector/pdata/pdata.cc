@@ -403,6 +403,17 @@ bool CheckIds(const Rec& r, bool trace_required, std::string* err) {
     return bad("trace_id", 16, r.trace_id().size());
   if (r.span_id().size() != 8 && (trace_required || !r.span_id().empty()))
     return bad("span_id", 8, r.span_id().size());
+  if (trace_required) {
+    auto all_zero = [](const std::string& id) { return id.find_first_not_of('\0') == std::string::npos; };
+    if (all_zero(r.trace_id())) {
+      if (err->empty()) *err = "trace_id must not be all zeros";
+      return false;
+    }
+    if (all_zero(r.span_id())) {
+      if (err->empty()) *err = "span_id must not be all zeros";
+      return false;
+    }
+  }
   if constexpr (requires { r.parent_span_id(); }) {
     if (!r.parent_span_id().empty() && r.parent_span_id().size() != 8)
       return bad("parent_span_id", 8, r.parent_span_id().size());

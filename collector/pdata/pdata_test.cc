@@ -122,6 +122,16 @@ TEST(Pdata, DropInvalidIdsRemovesOnlyBadSpans) {
   EXPECT_EQ(SpanNames(t), (std::vector<std::string>{"span-0", "span-2"}));
 }
 
+TEST(Pdata, AllZeroSpanIdsAreInvalid) {
+  auto t = MakeTraces(2);
+  t.ForEachMutableRequest([](testutil::tpb::ExportTraceServiceRequest& r) {
+    r.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id(std::string(16, '\0'));
+  });
+  std::string why;
+  EXPECT_EQ(t.DropInvalidIds(&why), 1u);
+  EXPECT_EQ(why, "trace_id must not be all zeros");
+}
+
 TEST(Pdata, ItemCountsPerSignal) {
   EXPECT_EQ(testutil::MakeMetrics(7).ItemCount(), 7u);
   EXPECT_EQ(testutil::MakeLogs(4).ItemCount(), 4u);
