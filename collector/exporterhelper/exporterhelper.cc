@@ -49,6 +49,9 @@ absl::Status HelperConfig::Validate() const {
   if (retry_on_failure.enabled && retry_on_failure.initial_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("retry_on_failure.initial_interval must be positive");
   }
+  if (retry_on_failure.enabled && retry_on_failure.max_interval < retry_on_failure.initial_interval) {
+    return absl::InvalidArgumentError("retry_on_failure.max_interval must be at least initial_interval");
+  }
   if (timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("timeout must be positive");
   }

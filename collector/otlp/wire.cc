@@ -69,6 +69,7 @@ int HttpStatusFor(const absl::Status& st) {
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kAborted: return 503;
     case absl::StatusCode::kInvalidArgument: return 400;
+    case absl::StatusCode::kUnimplemented: return 404;
     default: return 500;
   }
 }
@@ -210,9 +211,11 @@ absl::Status FromGrpc(const grpc::Status& st) {
       code = absl::StatusCode::kUnavailable;
       break;
     case grpc::StatusCode::RESOURCE_EXHAUSTED: {
-      // Retryable only when the server says when (RetryInfo), per the spec.
+      // The spec retries this only with RetryInfo; we also retry without it, on our own
+      // backoff, because a server that is out of capacity for now is not refusing the
+      // data for good (and dropping it would lose it).
       auto delay = RetryDelayFromDetails(st.error_details());
-      if (!delay) return absl::ResourceExhaustedError(msg);  // retried with our own backoff
+      if (!delay) return absl::ResourceExhaustedError(msg);
       return exporterhelper::WithRetryDelay(absl::ResourceExhaustedError(msg), *delay);
     }
     default:

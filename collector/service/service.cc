@@ -122,12 +122,18 @@ struct Service::Graph {
   std::vector<ComponentId> service_extensions;
   std::vector<size_t> order;  // pipelines, upstream first
 
-  // Instances, in start order within each kind.
-  std::vector<std::unique_ptr<Extension>> extension_instances;
-  std::vector<std::unique_ptr<Exporter>> exporter_instances;
-  std::vector<std::unique_ptr<Connector>> connector_instances;
-  std::vector<std::unique_ptr<Processor>> processor_instances;  // downstream first
-  std::vector<std::unique_ptr<Receiver>> receiver_instances;
+  // Instances, in start order within each kind, with their names for messages.
+  template <typename T>
+  struct Named {
+    std::string name;
+    std::unique_ptr<T> c;
+    T* operator->() const { return c.get(); }
+  };
+  std::vector<Named<Extension>> extension_instances;
+  std::vector<Named<Exporter>> exporter_instances;
+  std::vector<Named<Connector>> connector_instances;
+  std::vector<Named<Processor>> processor_instances;  // downstream first
+  std::vector<Named<Receiver>> receiver_instances;
   std::vector<std::unique_ptr<Consumer>> fanouts;
 
   Consumer* Join(std::vector<Consumer*> outs) {
@@ -374,7 +380,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     const Decl& d = g.extensions.at(id);
     auto e = static_cast<const ExtensionFactory*>(d.factory)->CreateExtension(settings_for(id, Kind::kExtension), *d.cfg);
     if (!e.ok()) return fail(StrCat("extensions.", id.String()), e.status());
-    g.extension_instances.push_back(std::move(*e));
+    g.extension_instances.push_back({StrCat("extension ", id.String()), std::move(*e)});
   }
   std::map<ComponentId, Exporter*> exporters;
   for (const auto& pd : g.pipelines) {
@@ -384,7 +390,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
       auto e = static_cast<const ExporterFactory*>(d.factory)->CreateExporter(settings_for(id, Kind::kExporter), *d.cfg);
       if (!e.ok()) return fail(StrCat("exporters.", id.String()), e.status());
       exporters[id] = e->get();
-      g.exporter_instances.push_back(std::move(*e));
+      g.exporter_instances.push_back({StrCat("exporter ", id.String()), std::move(*e)});
     }
   }
   std::vector<Consumer*> entry(np, nullptr);
@@ -413,7 +419,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
                                         out_signal, g.Join(downstream));
       if (!conn.ok()) return fail(StrCat("connectors.", id.String()), conn.status());
       outs.push_back(conn->get());
-      g.connector_instances.push_back(std::move(*conn));
+      g.connector_instances.push_back({StrCat("connector ", id.String()), std::move(*conn)});
     }
     Consumer* next_consumer = g.Join(outs);
     for (auto it = pd.processors.rbegin(); it != pd.processors.rend(); ++it) {
@@ -422,7 +428,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
                    ->CreateProcessor(settings_for(*it, Kind::kProcessor), *d.cfg, pd.signal, next_consumer);
       if (!p.ok()) return fail(StrCat("processors.", it->String()), p.status());
       next_consumer = p->get();
-      g.processor_instances.push_back(std::move(*p));
+      g.processor_instances.push_back({StrCat("processor ", it->String(), " in pipeline ", pd.id), std::move(*p)});
     }
     entry[idx] = next_consumer;
   }
@@ -450,7 +456,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     auto r = static_cast<const ReceiverFactory*>(d.factory)->CreateReceiver(settings_for(id, Kind::kReceiver), *d.cfg);
     if (!r.ok()) return fail(StrCat("receivers.", id.String()), r.status());
     (*r)->SetConsumers(consumers);
-    g.receiver_instances.push_back(std::move(*r));
+    g.receiver_instances.push_back({StrCat("receiver ", id.String()), std::move(*r)});
   }
   return svc;
 }
@@ -459,10 +465,10 @@ absl::Status Service::Start(boost::asio::io_context& io) {
   io_ = &io;
   started_ = true;
   Graph& g = *graph_;
-  auto start_all = [&](auto& list, const char* what) -> absl::Status {
+  auto start_all = [&](auto& list) -> absl::Status {
     for (auto& c : list) {
       auto st = c->Start(*this);
-      if (!st.ok()) return absl::Status(st.code(), StrCat("cannot start ", what, ": ", st.message()));
+      if (!st.ok()) return absl::Status(st.code(), StrCat("cannot start ", c.name, ": ", st.message()));
     }
     return absl::OkStatus();
   };
@@ -481,13 +487,11 @@ absl::Status Service::Start(boost::asio::io_context& io) {
     if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("service.telemetry.metrics: ", srv.status().message()));
     telemetry_server_ = std::move(*srv);
   }
-  for (auto* st : {&g.extension_instances}) {
-    if (auto s = start_all(*st, "extension"); !s.ok()) return s;
-  }
-  if (auto s = start_all(g.exporter_instances, "exporter"); !s.ok()) return s;
-  if (auto s = start_all(g.connector_instances, "connector"); !s.ok()) return s;
-  if (auto s = start_all(g.processor_instances, "processor"); !s.ok()) return s;
-  if (auto s = start_all(g.receiver_instances, "receiver"); !s.ok()) return s;
+  if (auto s = start_all(g.extension_instances); !s.ok()) return s;
+  if (auto s = start_all(g.exporter_instances); !s.ok()) return s;
+  if (auto s = start_all(g.connector_instances); !s.ok()) return s;
+  if (auto s = start_all(g.processor_instances); !s.ok()) return s;
+  if (auto s = start_all(g.receiver_instances); !s.ok()) return s;
   ready_ = true;
   spdlog::info("everything is ready: {} pipelines, {} receivers, {} processors, {} exporters",
                g.pipelines.size(), g.receiver_instances.size(), g.processor_instances.size(),
@@ -501,19 +505,19 @@ void Service::Shutdown() {
   ready_ = false;
   Graph& g = *graph_;
   const absl::Time deadline = absl::Now() + settings_.shutdown_timeout;
-  auto stop_all = [&](auto& list, const char* what) {
+  auto stop_all = [&](auto& list) {
     for (auto it = list.rbegin(); it != list.rend(); ++it) {
       auto st = (*it)->Shutdown(deadline);
-      if (!st.ok()) spdlog::warn("{} shutdown: {}", what, st.ToString());
+      if (!st.ok()) spdlog::warn("{} shutdown: {}", it->name, st.ToString());
     }
   };
   // Receivers first; processors upstream first (reverse of creation), so each flush
   // lands in a component that is still running.
-  stop_all(g.receiver_instances, "receiver");
-  stop_all(g.processor_instances, "processor");
-  stop_all(g.connector_instances, "connector");
-  stop_all(g.exporter_instances, "exporter");
-  stop_all(g.extension_instances, "extension");
+  stop_all(g.receiver_instances);
+  stop_all(g.processor_instances);
+  stop_all(g.connector_instances);
+  stop_all(g.exporter_instances);
+  stop_all(g.extension_instances);
   if (telemetry_server_) telemetry_server_->Stop();
 }
 

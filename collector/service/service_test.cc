@@ -299,6 +299,22 @@ service:
   EXPECT_NE(Errors().find("path is required"), std::string::npos);
 }
 
+TEST_F(ServiceTest, AStartFailureNamesTheComponent) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+exporters:
+  file/archive: {path: /nonexistent-dir/out.jsonl}
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [file/archive]})");
+  ASSERT_TRUE(svc.ok()) << Errors();
+  auto st = (*svc)->Start(host_.IoContext());
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(std::string(st.message()).find("cannot start exporter file/archive: cannot open \"/nonexistent-dir/out.jsonl\""),
+            std::string::npos) << st;
+  EXPECT_FALSE((*svc)->Ready());
+}
+
 TEST_F(ServiceTest, NoPipelinesIsAnError) {
   auto svc = Build("receivers: {testrecv: }\nservice:\n  pipelines: {}");
   ASSERT_FALSE(svc.ok());

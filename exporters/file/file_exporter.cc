@@ -20,7 +20,7 @@ class FilePusher : public exporterhelper::SignalPusher<FilePusher> {
     std::lock_guard<std::mutex> lock(mu_);
     if (f_ == nullptr) f_ = std::fopen(path_.c_str(), "a");
     if (f_ == nullptr) {
-      return absl::PermissionDeniedError(StrCat("cannot open \"", path_, "\" for appending: ", std::strerror(errno)));
+      return absl::FailedPreconditionError(StrCat("cannot open \"", path_, "\" for appending: ", std::strerror(errno)));
     }
     return absl::OkStatus();
   }

@@ -11,8 +11,7 @@ void TlsConfig::Decode(config::Node& node) {
 
 void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);
-  node.ReadEnum("compression", &compression, {"gzip", "none", ""});
-  if (compression.empty()) compression = "none";
+  node.ReadEnum("compression", &compression, {"gzip", "none"});
   node.Read("headers", &headers);
   tls.Decode(node.Child("tls"));
   helper.Decode(node);

@@ -3,7 +3,10 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <tuple>
 #include <future>
 #include <sstream>
 
@@ -16,8 +19,11 @@
 namespace outrigger::exporters::otlp {
 namespace {
 
-std::string ReadFile(const std::string& path) {
+absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
   std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(StrCat("tls.", what, " \"", path, "\" cannot be read: ", std::strerror(errno)));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -41,10 +47,13 @@ class GrpcPusher : public exporterhelper::SignalPusher<GrpcPusher> {
       creds = grpc::InsecureChannelCredentials();
     } else {
       grpc::SslCredentialsOptions o;
-      if (!cfg_.tls.ca_file.empty()) o.pem_root_certs = ReadFile(cfg_.tls.ca_file);
-      if (!cfg_.tls.cert_file.empty()) {
-        o.pem_cert_chain = ReadFile(cfg_.tls.cert_file);
-        o.pem_private_key = ReadFile(cfg_.tls.key_file);
+      for (auto [what, path, out] : {std::make_tuple("ca_file", &cfg_.tls.ca_file, &o.pem_root_certs),
+                                     std::make_tuple("cert_file", &cfg_.tls.cert_file, &o.pem_cert_chain),
+                                     std::make_tuple("key_file", &cfg_.tls.key_file, &o.pem_private_key)}) {
+        if (path->empty()) continue;
+        auto content = ReadFile(what, *path);
+        if (!content.ok()) return content.status();
+        *out = std::move(*content);
       }
       creds = grpc::SslCredentials(o);
     }

@@ -36,8 +36,8 @@ absl::Status Config::Validate() const {
   }
   if (grpc.enabled) {
     if (auto hp = http::ParseEndpoint(grpc.endpoint); !hp.ok()) return hp.status();
-    if (grpc.max_recv_msg_size_mib <= 0) {
-      return absl::InvalidArgumentError("protocols.grpc.max_recv_msg_size_mib must be positive");
+    if (grpc.max_recv_msg_size_mib <= 0 || grpc.max_recv_msg_size_mib > 2047) {
+      return absl::InvalidArgumentError("protocols.grpc.max_recv_msg_size_mib must be between 1 and 2047");
     }
   }
   if (http.enabled) {
