@@ -21,6 +21,7 @@ void HelperConfig::Decode(config::Node& node) {
   auto& q = node.Child("sending_queue");
   q.Read("enabled", &sending_queue.enabled);
   q.Read("num_consumers", &sending_queue.num_consumers);
+  q.ReadEnum("sizer", &sending_queue.sizer, {"items", "requests"});
   q.Read("queue_size", &sending_queue.queue_size);
   q.Read("block_on_overflow", &sending_queue.block_on_overflow);
   auto& r = node.Child("retry_on_failure");
@@ -34,8 +35,8 @@ void HelperConfig::Decode(config::Node& node) {
 }
 
 absl::Status HelperConfig::Validate() const {
-  if (sending_queue.enabled && sending_queue.queue_size <= 0) {
-    return absl::InvalidArgumentError("sending_queue.queue_size must be positive");
+  if (sending_queue.enabled && sending_queue.queue_size < 0) {
+    return absl::InvalidArgumentError("sending_queue.queue_size must be positive (or 0 for the default)");
   }
   if (sending_queue.enabled && sending_queue.num_consumers <= 0) {
     return absl::InvalidArgumentError("sending_queue.num_consumers must be positive");
@@ -118,7 +119,7 @@ QueuedExporter::QueuedExporter(const CreateSettings& settings, HelperConfig cfg,
       cfg_(cfg),
       pusher_(std::move(pusher)),
       meter_(settings.telemetry->ForExporter(settings.id)) {
-  meter_.QueueCapacity(cfg_.sending_queue.enabled ? cfg_.sending_queue.queue_size : 0);
+  meter_.QueueCapacity(cfg_.sending_queue.enabled ? static_cast<double>(cfg_.sending_queue.Capacity()) : 0);
 }
 
 QueuedExporter::~QueuedExporter() { (void)Shutdown(absl::Now()); }
@@ -138,7 +139,7 @@ absl::Status QueuedExporter::Start(Host& host) {
 
 size_t QueuedExporter::QueueSize() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return static_cast<size_t>(queued_units_);
 }
 
 absl::Status QueuedExporter::PushOnce(const Item& item, absl::Time deadline) {
@@ -222,23 +223,28 @@ absl::Status QueuedExporter::Enqueue(Item item) {
   if (stopping_) {
     return absl::UnavailableError("exporter is shutting down");
   }
-  const size_t cap = static_cast<size_t>(cfg_.sending_queue.queue_size);
-  if (queue_.size() >= cap) {
+  const int64_t cap = cfg_.sending_queue.Capacity();
+  const int64_t units = cfg_.sending_queue.sizer == "items" ? static_cast<int64_t>(n) : 1;
+  // A request larger than the whole queue still goes in when the queue is empty.
+  auto fits = [&] { return queue_.empty() || queued_units_ + units <= cap; };
+  if (!fits()) {
     if (!cfg_.sending_queue.block_on_overflow) {
       lock.unlock();
       meter_.Dropped(sig, n);
-      settings_.logger->error("sending queue full ({} requests): dropping {} {}", cap, n, ItemNoun(sig));
+      settings_.logger->error("sending queue full ({} {}): dropping {} {}", cap, cfg_.sending_queue.sizer, n,
+                              ItemNoun(sig));
       return absl::ResourceExhaustedError("sending queue is full");
     }
     bool room = not_full_.wait_for(lock, absl::ToChronoNanoseconds(cfg_.timeout),
-                                   [&] { return queue_.size() < cap || stopping_; });
+                                   [&] { return fits() || stopping_; });
     if (!room || stopping_) {
       return absl::UnavailableError(StrCat("sending queue of ", settings_.id.String(),
                                                  " is full; the backend is slower than the input"));
     }
   }
   queue_.push_back(std::move(item));
-  meter_.QueueSize(static_cast<double>(queue_.size()));
+  queued_units_ += units;
+  meter_.QueueSize(static_cast<double>(queued_units_));
   not_empty_.notify_one();
   return absl::OkStatus();
 }
@@ -256,6 +262,7 @@ void QueuedExporter::Worker() {
         queue_.pop_front();
         meter_.Dropped(SignalOf(it), ItemsOf(it));
       }
+      queued_units_ = 0;
       meter_.QueueSize(0);
       settings_.logger->error("shutdown deadline reached: dropped {} queued requests", dropped_requests);
       not_full_.notify_all();
@@ -263,9 +270,10 @@ void QueuedExporter::Worker() {
     }
     Item item = std::move(queue_.front());
     queue_.pop_front();
+    queued_units_ -= cfg_.sending_queue.sizer == "items" ? static_cast<int64_t>(ItemsOf(item)) : 1;
     ++in_flight_;
-    meter_.QueueSize(static_cast<double>(queue_.size()));
-    not_full_.notify_one();
+    meter_.QueueSize(static_cast<double>(queued_units_));
+    not_full_.notify_all();
     lock.unlock();
     (void)SendWithRetry(item);
     lock.lock();

@@ -14,6 +14,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -25,7 +26,8 @@
 namespace outrigger::exporterhelper {
 
 inline constexpr int kDefaultNumConsumers = 2;
-inline constexpr int kDefaultQueueSize = 1000;
+inline constexpr int64_t kDefaultQueueSizeItems = 32768;
+inline constexpr int64_t kDefaultQueueSizeRequests = 1000;
 inline constexpr absl::Duration kDefaultInitialInterval = absl::Seconds(5);
 inline constexpr double kDefaultRandomizationFactor = 0.5;
 inline constexpr double kDefaultMultiplier = 1.5;
@@ -36,8 +38,15 @@ inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
 struct QueueConfig {
   bool enabled = true;
   int num_consumers = kDefaultNumConsumers;
-  int queue_size = kDefaultQueueSize;  // requests
+  // What queue_size counts: "items" (spans, data points, log records: bounds memory
+  // whatever the batch sizes) or "requests" (the OpenTelemetry Collector's default).
+  std::string sizer = "items";
+  int64_t queue_size = 0;  // 0: 32768 items, or 1000 requests
   bool block_on_overflow = true;
+  int64_t Capacity() const {
+    if (queue_size > 0) return queue_size;
+    return sizer == "requests" ? kDefaultQueueSizeRequests : kDefaultQueueSizeItems;
+  }
 };
 
 struct RetryConfig {
@@ -119,6 +128,7 @@ class QueuedExporter : public Exporter {
   absl::Status ConsumeMetrics(pdata::Metrics&& d) override { return Enqueue(std::move(d)); }
   absl::Status ConsumeLogs(pdata::Logs&& d) override { return Enqueue(std::move(d)); }
 
+  // In the sizer's unit (items or requests).
   size_t QueueSize() const;
 
  private:
@@ -139,6 +149,7 @@ class QueuedExporter : public Exporter {
   mutable std::mutex mu_;
   std::condition_variable not_empty_, not_full_, wake_;
   std::deque<Item> queue_;
+  int64_t queued_units_ = 0;  // in the sizer's unit
   int in_flight_ = 0;
   bool started_ = false;
   bool stopping_ = false;

@@ -140,6 +140,7 @@ TEST_F(HelperTest, PermanentErrorsAreNotRetriedAndAreCounted) {
 TEST_F(HelperTest, DropModeCountsWhatDoesNotFit) {
   HelperConfig c = FastRetry();
   c.sending_queue.num_consumers = 1;
+  c.sending_queue.sizer = "requests";
   c.sending_queue.queue_size = 2;
   c.sending_queue.block_on_overflow = false;
   auto e = Make(c);
@@ -164,6 +165,7 @@ TEST_F(HelperTest, DropModeCountsWhatDoesNotFit) {
 TEST_F(HelperTest, BlockModeWaitsThenPushesBackWithoutDropping) {
   HelperConfig c = FastRetry();
   c.sending_queue.num_consumers = 1;
+  c.sending_queue.sizer = "requests";
   c.sending_queue.queue_size = 1;
   c.timeout = absl::Milliseconds(50);
   auto e = Make(c);
@@ -181,6 +183,39 @@ TEST_F(HelperTest, BlockModeWaitsThenPushesBackWithoutDropping) {
   }
   ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(pusher_->sent, 2u);
+}
+
+TEST_F(HelperTest, ItemsSizerBoundsTheQueueByItems) {
+  HelperConfig c = FastRetry();
+  c.sending_queue.num_consumers = 1;
+  c.sending_queue.queue_size = 10;  // items
+  c.sending_queue.block_on_overflow = false;
+  auto e = Make(c);
+  pusher_->blocked = true;
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(1)).ok());  // taken by the blocked worker
+  ASSERT_TRUE(Eventually([&] { return e->QueueSize() == 0; }));
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(6)).ok());
+  EXPECT_EQ(e->QueueSize(), 6u);
+  EXPECT_EQ(e->ConsumeTraces(MakeTraces(5)).code(), absl::StatusCode::kResourceExhausted);  // 11 > 10
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(4)).ok());                                        // 10 fits
+  EXPECT_EQ(Metric("outrigger_exporter_queue_size"), 10);
+  EXPECT_EQ(Metric("outrigger_exporter_queue_capacity"), 10);
+  {
+    std::lock_guard<std::mutex> lock(pusher_->mu);
+    pusher_->blocked = false;
+    pusher_->cv.notify_all();
+  }
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(pusher_->sent, 11u);
+}
+
+TEST_F(HelperTest, ARequestLargerThanTheQueueStillGoesThrough) {
+  HelperConfig c = FastRetry();
+  c.sending_queue.queue_size = 4;
+  auto e = Make(c);
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(9)).ok());
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(pusher_->sent, 9u);
 }
 
 TEST_F(HelperTest, ShutdownDrainsTheQueue) {
@@ -213,8 +248,9 @@ TEST_F(HelperTest, ShutdownDeadlineDropsAndCountsWhatIsLeft) {
 TEST(HelperConfig, Validation) {
   HelperConfig c;
   EXPECT_TRUE(c.Validate().ok());
-  c.sending_queue.queue_size = 0;
+  c.sending_queue.queue_size = -1;
   EXPECT_FALSE(c.Validate().ok());
+  EXPECT_EQ(HelperConfig().sending_queue.Capacity(), kDefaultQueueSizeItems);
   c = HelperConfig();
   c.retry_on_failure.randomization_factor = 1.5;
   EXPECT_FALSE(c.Validate().ok());

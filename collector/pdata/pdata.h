@@ -90,6 +90,8 @@ class Data {
   void ForEachMutableRequest(const std::function<void(Request&)>& fn);
   // A new handle owning a fresh empty request on its own arena.
   static Data New(Request** out);
+  // The same, with the arena sized for about `encoded_size_hint` bytes of records.
+  static Data NewSized(Request** out, size_t encoded_size_hint);
 
  private:
   struct Part;

@@ -127,7 +127,7 @@ TEST(BatchConfig, Validation) {
   EXPECT_TRUE(c.Validate().ok());
   c.send_batch_max_size = 10;
   EXPECT_FALSE(c.Validate().ok());
-  EXPECT_EQ(Config().PendingLimit(), 10 * kDefaultSendBatchSize);
+  EXPECT_EQ(Config().PendingLimit(), 2 * kDefaultSendBatchSize);
 }
 
 }  // namespace

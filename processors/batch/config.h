@@ -8,7 +8,7 @@ namespace outrigger::processors::batch {
 
 inline constexpr uint64_t kDefaultSendBatchSize = 8192;
 inline constexpr absl::Duration kDefaultTimeout = absl::Milliseconds(200);
-inline constexpr uint64_t kPendingBatchesFactor = 10;
+inline constexpr uint64_t kPendingBatchesFactor = 2;
 
 struct Config : ComponentConfig {
   // Items (spans, data points, log records) that trigger a send.
@@ -17,7 +17,7 @@ struct Config : ComponentConfig {
   uint64_t send_batch_max_size = 0;
   // A batch is sent at the latest this long after its first item arrived. 0: at once.
   absl::Duration timeout = kDefaultTimeout;
-  // Items held before new data is refused (backpressure, not loss). 0: 10 batches.
+  // Items held before new data is refused (backpressure, not loss). 0: 2 batches.
   uint64_t max_pending_items = 0;
 
   uint64_t PendingLimit() const {
