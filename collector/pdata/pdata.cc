@@ -3,9 +3,12 @@
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
+#include <cstring>
+#include <mutex>
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/escaping.h"
+#include "collector/pdata/wire_scan.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
@@ -224,22 +227,60 @@ void Base64IdsToHex(nlohmann::json& j) {
 
 }  // namespace
 
+// A part is either the encoded request as it was received (checked by ScanRequest, so
+// it decodes without error) or a decoded message on its own arena. The encoded form is
+// decoded on first use (thread-safe: parts are shared between handles) and dropped
+// once the message is changed.
 template <typename Request>
 struct Data<Request>::Part {
-  // `size_hint`: the encoded size of what will be decoded here. Decoded records take a
-  // few times their encoded size; sizing the first block for that, and letting blocks
-  // grow past protobuf's 8 KiB default, saves most of the allocations of a decode.
-  explicit Part(size_t size_hint = 0)
-      : arena(std::make_unique<google::protobuf::Arena>(Options(size_hint))),
-        msg(google::protobuf::Arena::CreateMessage<Request>(arena.get())) {}
-  static google::protobuf::ArenaOptions Options(size_t size_hint) {
+  // An empty decoded request. `size_hint`: the encoded size of what will be decoded
+  // here; decoded records take a few times their encoded size, and sizing the first
+  // block for that (and letting blocks grow past protobuf's 8 KiB) saves allocations.
+  explicit Part(size_t size_hint = 0) { Allocate(size_hint); }
+  Part(std::string encoded, size_t items, size_t invalid)
+      : raw(std::move(encoded)), has_raw(true), raw_items(items), raw_invalid(invalid) {}
+
+  const Request& Get() const {
+    if (has_raw) {
+      std::call_once(once, [this] {
+        Allocate(raw.size());
+        (void)msg->ParseFromString(raw);  // ScanRequest accepted it
+      });
+    }
+    return *msg;
+  }
+  Request& Mutable() {
+    Get();
+    if (has_raw) {
+      has_raw = false;
+      std::string().swap(raw);
+    }
+    return *msg;
+  }
+  size_t Items() const { return has_raw ? raw_items : CountItems(*msg); }
+  size_t Size() const { return has_raw ? raw.size() : msg->ByteSizeLong(); }
+  std::shared_ptr<Part> Copy() const {
+    if (has_raw) return std::make_shared<Part>(raw, raw_items, raw_invalid);
+    auto c = std::make_shared<Part>(msg->ByteSizeLong());
+    c->msg->CopyFrom(*msg);
+    return c;
+  }
+
+  void Allocate(size_t size_hint) const {
     google::protobuf::ArenaOptions o;
     o.start_block_size = std::clamp<size_t>(size_hint * 3, 256, 1 << 20);
     o.max_block_size = 1 << 20;
-    return o;
+    arena = std::make_unique<google::protobuf::Arena>(o);
+    msg = google::protobuf::Arena::CreateMessage<Request>(arena.get());
   }
-  std::unique_ptr<google::protobuf::Arena> arena;
-  Request* msg;
+
+  std::string raw;
+  bool has_raw = false;
+  size_t raw_items = 0;
+  size_t raw_invalid = 0;
+  mutable std::once_flag once;
+  mutable std::unique_ptr<google::protobuf::Arena> arena;
+  mutable Request* msg = nullptr;
 };
 
 template <typename Request> Data<Request>::Data() = default;
@@ -263,13 +304,18 @@ Data<Request> Data<Request>::NewSized(Request** out, size_t size_hint) {
 
 template <typename Request>
 absl::StatusOr<Data<Request>> Data<Request>::FromProto(std::string_view bytes) {
-  Request* msg = nullptr;
-  Data d = NewSized(&msg, bytes.size());
-  if (!msg->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InvalidArgumentError(StrCat(
-        "malformed OTLP protobuf: cannot decode ", bytes.size(), " bytes as ",
-        Request::descriptor()->name()));
+  return FromProto(std::string(bytes));
+}
+
+template <typename Request>
+absl::StatusOr<Data<Request>> Data<Request>::FromProto(std::string&& bytes) {
+  ScanResult scan = ScanRequest(bytes, Request::descriptor());
+  if (!scan.ok) {
+    return absl::InvalidArgumentError(StrCat("malformed OTLP protobuf: cannot decode ", bytes.size(),
+                                             " bytes as ", Request::descriptor()->name(), ": ", scan.error));
   }
+  Data d;
+  d.parts_.push_back(std::make_shared<Part>(std::move(bytes), scan.items, scan.invalid_ids));
   return d;
 }
 
@@ -302,11 +348,18 @@ void Data<Request>::AppendProtoTo(std::string* out) const {
   // Concatenated encodings of the same message type merge their repeated fields. Sizes
   // are computed once (ByteSizeLong caches them) and the encoding reuses them.
   size_t total = 0;
-  for (const auto& p : parts_) total += p->msg->ByteSizeLong();
+  for (const auto& p : parts_) total += p->Size();
   size_t at = out->size();
   out->resize(at + total);
   auto* dst = reinterpret_cast<uint8_t*>(out->data()) + at;
-  for (const auto& p : parts_) dst = p->msg->SerializeWithCachedSizesToArray(dst);
+  for (const auto& p : parts_) {
+    if (p->has_raw) {
+      std::memcpy(dst, p->raw.data(), p->raw.size());
+      dst += p->raw.size();
+    } else {
+      dst = p->msg->SerializeWithCachedSizesToArray(dst);
+    }
+  }
 }
 
 template <typename Request>
@@ -320,7 +373,7 @@ template <typename Request>
 std::string Data<Request>::ToJson() const {
   google::protobuf::Arena arena;
   Request* merged = google::protobuf::Arena::CreateMessage<Request>(&arena);
-  for (const auto& p : parts_) merged->MergeFrom(*p->msg);
+  for (const auto& p : parts_) merged->MergeFrom(p->Get());
   std::string out;
   google::protobuf::util::JsonPrintOptions opts;
   opts.always_print_enums_as_ints = true;
@@ -333,21 +386,21 @@ std::string Data<Request>::ToJson() const {
 template <typename Request>
 size_t Data<Request>::ItemCount() const {
   size_t n = 0;
-  for (const auto& p : parts_) n += CountItems(*p->msg);
+  for (const auto& p : parts_) n += p->Items();
   return n;
 }
 
 template <typename Request>
 size_t Data<Request>::ResourceCount() const {
   size_t n = 0;
-  for (const auto& p : parts_) n += Traits<Request>::Resources(static_cast<const Request&>(*p->msg)).size();
+  for (const auto& p : parts_) n += Traits<Request>::Resources(p->Get()).size();
   return n;
 }
 
 template <typename Request>
 size_t Data<Request>::ByteSize() const {
   size_t n = 0;
-  for (const auto& p : parts_) n += p->msg->ByteSizeLong();
+  for (const auto& p : parts_) n += p->Size();
   return n;
 }
 
@@ -375,7 +428,7 @@ Data<Request> Data<Request>::SplitFront(size_t max_items) {
   size_t taken = 0;
   size_t whole = 0;
   for (; whole < parts_.size(); ++whole) {
-    size_t c = CountItems(*parts_[whole]->msg);
+    size_t c = parts_[whole]->Items();
     if (taken + c > max_items) break;
     taken += c;
   }
@@ -383,33 +436,25 @@ Data<Request> Data<Request>::SplitFront(size_t max_items) {
   parts_.erase(parts_.begin(), parts_.begin() + static_cast<long>(whole));
   if (taken < max_items && !parts_.empty()) {
     // Split the first remaining part; copy it first if another handle shares it.
-    if (parts_[0].use_count() > 1) {
-      auto copy = std::make_shared<Part>();
-      copy->msg->CopyFrom(*parts_[0]->msg);
-      parts_[0] = std::move(copy);
-    }
+    if (parts_[0].use_count() > 1) parts_[0] = parts_[0]->Copy();
     auto head = std::make_shared<Part>();
-    MoveFront(*parts_[0]->msg, *head->msg, max_items - taken);
+    MoveFront(parts_[0]->Mutable(), *head->msg, max_items - taken);
     front.parts_.push_back(std::move(head));
-    if (CountItems(*parts_[0]->msg) == 0) parts_.erase(parts_.begin());
+    if (parts_[0]->Items() == 0) parts_.erase(parts_.begin());
   }
   return front;
 }
 
 template <typename Request>
 void Data<Request>::ForEachRequest(const std::function<void(const Request&)>& fn) const {
-  for (const auto& p : parts_) fn(*p->msg);
+  for (const auto& p : parts_) fn(p->Get());
 }
 
 template <typename Request>
 void Data<Request>::ForEachMutableRequest(const std::function<void(Request&)>& fn) {
   for (auto& p : parts_) {
-    if (p.use_count() > 1) {
-      auto copy = std::make_shared<Part>();
-      copy->msg->CopyFrom(*p->msg);
-      p = std::move(copy);
-    }
-    fn(*p->msg);
+    if (p.use_count() > 1) p = p->Copy();
+    fn(p->Mutable());
   }
 }
 
@@ -477,7 +522,11 @@ size_t Data<Request>::DropInvalidIds(std::string* first_error) {
     bool all_ok = true;
     constexpr bool kTraceRequired = std::is_same_v<Request, tpb::ExportTraceServiceRequest>;
     for (const auto& p : parts_) {
-      for (const auto& rs : Traits<Request>::Resources(static_cast<const Request&>(*p->msg)))
+      if (p->has_raw) {
+        all_ok &= p->raw_invalid == 0;
+        continue;
+      }
+      for (const auto& rs : Traits<Request>::Resources(p->Get()))
         for (const auto& ss : Traits<Request>::ScopesC(rs))
           for (const auto& r : Traits<Request>::RecordsC(ss)) all_ok &= CheckIds(r, kTraceRequired, &err);
     }

@@ -54,7 +54,10 @@ class Data {
   Data& operator=(const Data&) = delete;
 
   // Decodes an OTLP protobuf request (the body of an OTLP/HTTP or gRPC export).
+  // The bytes are checked (ScanRequest) and kept as they are; records are decoded only
+  // when something reads or changes them, and re-encoding unchanged data is a copy.
   static absl::StatusOr<Data> FromProto(std::string_view bytes);
+  static absl::StatusOr<Data> FromProto(std::string&& bytes);
   // Decodes an OTLP/JSON request (hex ids, lowerCamelCase or snake_case keys, 64-bit
   // integers as strings or numbers, enums as integers or names).
   static absl::StatusOr<Data> FromJson(std::string_view json);

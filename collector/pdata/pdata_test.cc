@@ -25,7 +25,7 @@ TEST(Pdata, GarbageAndTruncatedProtobufAreRefused) {
   auto truncated = Traces::FromProto(std::string_view(bytes).substr(0, bytes.size() - 7));
   EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(truncated.status().message()).find("malformed OTLP protobuf"), std::string::npos);
-  auto garbage = Traces::FromProto("\xff\xff\xff\xff\xff\x01garbage");
+  auto garbage = Traces::FromProto(std::string_view("\xff\xff\xff\xff\xff\x01garbage"));
   EXPECT_FALSE(garbage.ok());
 }
 

@@ -33,9 +33,9 @@ Telemetry::Telemetry() : registry_(std::make_shared<prometheus::Registry>()) {
   exp_retries_ = &prometheus::BuildCounter().Name("outrigger_exporter_retries_total")
                       .Help("Send attempts retried after a retryable failure").Register(*registry_);
   queue_size_ = &prometheus::BuildGauge().Name("outrigger_exporter_queue_size")
-                     .Help("Requests in an exporter's sending queue").Register(*registry_);
+                     .Help("What an exporter's sending queue holds, in its sizer's unit (items or requests)").Register(*registry_);
   queue_capacity_ = &prometheus::BuildGauge().Name("outrigger_exporter_queue_capacity")
-                         .Help("Capacity of an exporter's sending queue, in requests").Register(*registry_);
+                         .Help("Capacity of an exporter's sending queue, in its sizer's unit").Register(*registry_);
   batch_size_ = &prometheus::BuildHistogram().Name("outrigger_processor_batch_send_size")
                      .Help("Items per batch the batch processor sent").Register(*registry_);
   batch_trigger_ = &prometheus::BuildCounter().Name("outrigger_processor_batch_sends_total")

@@ -69,8 +69,10 @@ class GrpcPusher : public exporterhelper::SignalPusher<GrpcPusher> {
  public:
   template <typename D>
   absl::Status Send(Signal signal, const D& d, absl::Time deadline) {
-    std::string body = d.ToProto();
-    grpc::Slice slice(std::move(body));
+    // The encoded batch is handed to gRPC without a copy; the slice frees it.
+    auto* body = new std::string(d.ToProto());
+    grpc::Slice slice(body->data(), body->size(),
+                      [](void* p) { delete static_cast<std::string*>(p); }, body);
     grpc::ByteBuffer request(&slice, 1);
     grpc::ByteBuffer response;
     grpc::ClientContext ctx;

@@ -3,6 +3,8 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/otlp/wire.h"
@@ -66,13 +68,17 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
       return;
     }
-    grpc::Slice slice;
-    if (!request_.DumpToSingleSlice(&slice).ok()) {
+    // One copy, from gRPC's slices into the string pdata keeps.
+    std::vector<grpc::Slice> slices;
+    if (!request_.Dump(&slices).ok()) {
       Finish(grpc::Status(grpc::StatusCode::INTERNAL, "cannot read the request"));
       return;
     }
-    std::string_view body(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    auto outcome = receiver_->Export(signal_, body, /*json=*/false, receiver_->grpc_meter());
+    std::string body;
+    body.reserve(request_.Length());
+    for (const auto& s : slices) body.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    request_.Clear();
+    auto outcome = receiver_->Export(signal_, std::move(body), receiver_->grpc_meter());
     if (!outcome.status.ok()) {
       Finish(outrigger::otlp::ToGrpc(outcome.status, absl::Seconds(receiver_->retry_after_seconds())));
       return;
@@ -113,7 +119,7 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const Config& cfg)
 
 OtlpReceiver::~OtlpReceiver() { (void)Shutdown(absl::Now()); }
 
-OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string_view body, bool json, ReceiverMeter& meter) {
+OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string&& body, ReceiverMeter& meter, bool json) {
   Consumer* consumer = consumers_.For(signal);
   if (consumer == nullptr) {
     Outcome out;
@@ -123,14 +129,14 @@ OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string_view body,
   }
   switch (signal) {
     case Signal::kTraces:
-      return Deliver(json ? pdata::Traces::FromJson(body) : pdata::Traces::FromProto(body), signal, consumer,
-                     meter, settings_.logger);
+      return Deliver(json ? pdata::Traces::FromJson(body) : pdata::Traces::FromProto(std::move(body)), signal,
+                     consumer, meter, settings_.logger);
     case Signal::kMetrics:
-      return Deliver(json ? pdata::Metrics::FromJson(body) : pdata::Metrics::FromProto(body), signal, consumer,
-                     meter, settings_.logger);
+      return Deliver(json ? pdata::Metrics::FromJson(body) : pdata::Metrics::FromProto(std::move(body)), signal,
+                     consumer, meter, settings_.logger);
     case Signal::kLogs:
-      return Deliver(json ? pdata::Logs::FromJson(body) : pdata::Logs::FromProto(body), signal, consumer,
-                     meter, settings_.logger);
+      return Deliver(json ? pdata::Logs::FromJson(body) : pdata::Logs::FromProto(std::move(body)), signal,
+                     consumer, meter, settings_.logger);
   }
   return {};
 }
@@ -196,24 +202,22 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
     return resp;
   };
   std::string encoding = absl::AsciiStrToLower(req.Header("content-encoding"));
-  std::string inflated;
-  std::string_view body = req.body;
+  std::string body = std::move(req.body);
   if (encoding == "gzip" || encoding == "deflate") {
-    auto out = outrigger::otlp::Gunzip(req.body, cfg_.http.max_request_body_size);
+    auto out = outrigger::otlp::Gunzip(body, cfg_.http.max_request_body_size);
     if (!out.ok()) {
       http_meter_.Malformed();
       settings_.logger->warn("refused an OTLP/HTTP request: {}", out.status().message());
       bool too_big = out.status().code() == absl::StatusCode::kResourceExhausted;
       return fail(too_big ? 413 : 400, out.status().code(), out.status().message());
     }
-    inflated = std::move(*out);
-    body = inflated;
+    body = std::move(*out);
   } else if (!encoding.empty() && encoding != "identity") {
     http_meter_.Malformed();
     return fail(415, absl::StatusCode::kInvalidArgument,
                 StrCat("unsupported Content-Encoding \"", encoding, "\": use gzip or none"));
   }
-  auto outcome = Export(*signal, body, json, http_meter_);
+  auto outcome = Export(*signal, std::move(body), http_meter_, json);
   if (!outcome.status.ok()) {
     int code = outrigger::otlp::HttpStatusFor(outcome.status);
     if (code == 429 || code == 503) {

@@ -36,7 +36,7 @@ class OtlpReceiver : public Receiver {
     int64_t rejected = 0;
     std::string message;
   };
-  Outcome Export(Signal signal, std::string_view body, bool json, ReceiverMeter& meter);
+  Outcome Export(Signal signal, std::string&& body, ReceiverMeter& meter, bool json = false);
   ReceiverMeter& grpc_meter() { return grpc_meter_; }
   int retry_after_seconds() const { return cfg_.retry_after_seconds; }
 
