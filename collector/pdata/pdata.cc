@@ -127,8 +127,8 @@ size_t MoveFront(Request& src, Request& dst, size_t budget) {
     }
     // Split this resource: copy its header, then scopes.
     auto* drs = T::Resources(dst)->Add();
-    *drs = rs;
-    T::Scopes(*drs)->Clear();
+    *drs->mutable_resource() = rs.resource();
+    drs->set_schema_url(rs.schema_url());
     auto* scopes = T::Scopes(rs);
     int whole_scopes = 0;
     for (int j = 0; j < scopes->size() && moved < budget; ++j) {
@@ -142,8 +142,8 @@ size_t MoveFront(Request& src, Request& dst, size_t budget) {
         continue;
       }
       auto* dss = T::Scopes(*drs)->Add();
-      *dss = ss;
-      T::Records(*dss)->Clear();
+      *dss->mutable_scope() = ss.scope();
+      dss->set_schema_url(ss.schema_url());
       auto* recs = T::Records(ss);
       int taken = 0;
       for (int k = 0; k < recs->size(); ++k) {

@@ -76,6 +76,39 @@ TEST(Pdata, MutationCopiesSharedPartsOnly) {
   EXPECT_EQ(SpanNames(clone)[0], "changed");
 }
 
+TEST(Pdata, ReceivedBytesPassThroughUntilChanged) {
+  const std::string wire = MakeTraces(3, "svc", "w").ToProto();
+  auto t = Traces::FromProto(std::string(wire));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->ItemCount(), 3u);
+  EXPECT_EQ(t->ByteSize(), wire.size());
+  auto shared = t->Clone();
+  // Reading decodes without changing what is sent.
+  EXPECT_EQ(SpanNames(shared), (std::vector<std::string>{"w-0", "w-1", "w-2"}));
+  EXPECT_EQ(shared.ToProto(), wire);
+  // Changing one handle leaves the other one's bytes as received.
+  t->ForEachMutableRequest([](testutil::tpb::ExportTraceServiceRequest& r) {
+    r.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans()->RemoveLast();
+  });
+  EXPECT_EQ(t->ItemCount(), 2u);
+  EXPECT_EQ(shared.ItemCount(), 3u);
+  EXPECT_EQ(shared.ToProto(), wire);
+  auto back = Traces::FromProto(t->ToProto());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(SpanNames(*back), (std::vector<std::string>{"w-0", "w-1"}));
+}
+
+TEST(Pdata, ReceivedAndBuiltPartsConcatenate) {
+  auto t = Traces::FromProto(MakeTraces(2, "svc", "r").ToProto());
+  ASSERT_TRUE(t.ok());
+  t->Append(MakeTraces(1, "svc", "b"));
+  auto back = Traces::FromProto(t->ToProto());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(SpanNames(*back), (std::vector<std::string>{"r-0", "r-1", "b-0"}));
+  std::string why;
+  EXPECT_EQ(t->DropInvalidIds(&why), 0u);
+}
+
 TEST(Pdata, JsonUsesHexIdsAndRoundTrips) {
   auto t = MakeTraces(1, "svc", "j");
   std::string json = t.ToJson();
