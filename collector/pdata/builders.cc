@@ -1,0 +1,190 @@
+#include "collector/pdata/builders.h"
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+
+namespace outrigger::pdata {
+
+namespace mpb = opentelemetry::proto::metrics::v1;
+using Request = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+
+namespace {
+template <typename P>
+void SetAttrs(P* p, const Attributes& attrs) {
+  for (const auto& [k, v] : attrs) {
+    auto* kv = p->add_attributes();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  }
+}
+}  // namespace
+
+struct MetricsBuilder::Impl {
+  Attributes resource;
+  std::string scope_name, scope_version;
+  Metrics data;
+  Request* req = nullptr;
+  mpb::ScopeMetrics* scope = nullptr;
+  std::map<std::pair<std::string, int>, mpb::Metric*> metrics;
+
+  void Reset() {
+    data = Metrics::New(&req);
+    auto* rm = req->add_resource_metrics();
+    SetAttrs(rm->mutable_resource(), resource);
+    scope = rm->add_scope_metrics();
+    scope->mutable_scope()->set_name(scope_name);
+    scope->mutable_scope()->set_version(scope_version);
+    metrics.clear();
+  }
+
+  mpb::Metric* Get(const std::string& name, const std::string& unit, int kind) {
+    auto& m = metrics[{name, kind}];
+    if (m == nullptr) {
+      m = scope->add_metrics();
+      m->set_name(name);
+      m->set_unit(unit);
+    }
+    return m;
+  }
+};
+
+
+MetricsBuilder::MetricsBuilder(const Attributes& resource, const std::string& scope_name,
+                               const std::string& scope_version)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->resource = resource;
+  impl_->scope_name = scope_name;
+  impl_->scope_version = scope_version;
+  impl_->Reset();
+}
+
+MetricsBuilder::~MetricsBuilder() = default;
+
+void MetricsBuilder::Gauge(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
+                           uint64_t time_ns) {
+  auto* p = impl_->Get(name, unit, mpb::Metric::kGauge)->mutable_gauge()->add_data_points();
+  SetAttrs(p, attrs);
+  p->set_as_double(value);
+  p->set_time_unix_nano(time_ns);
+  ++points_;
+}
+
+void MetricsBuilder::Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
+                         uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t) {
+  auto* sum = impl_->Get(name, unit, mpb::Metric::kSum)->mutable_sum();
+  sum->set_is_monotonic(monotonic);
+  sum->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
+  auto* p = sum->add_data_points();
+  SetAttrs(p, attrs);
+  p->set_as_double(value);
+  p->set_start_time_unix_nano(start_ns);
+  p->set_time_unix_nano(time_ns);
+  ++points_;
+}
+
+void MetricsBuilder::Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
+                               const HistogramPoint& h, uint64_t start_ns, uint64_t time_ns, Temporality t) {
+  auto* hist = impl_->Get(name, unit, mpb::Metric::kHistogram)->mutable_histogram();
+  hist->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
+  auto* p = hist->add_data_points();
+  SetAttrs(p, attrs);
+  p->set_start_time_unix_nano(start_ns);
+  p->set_time_unix_nano(time_ns);
+  p->set_count(h.count);
+  p->set_sum(h.sum);
+  p->set_min(h.min);
+  p->set_max(h.max);
+  for (double b : h.bounds) p->add_explicit_bounds(b);
+  for (uint64_t c : h.bucket_counts) p->add_bucket_counts(c);
+  ++points_;
+}
+
+void MetricsBuilder::ExponentialHistogram(const std::string& name, const std::string& unit, const Attributes& attrs,
+                                          const ExponentialHistogramPoint& h, uint64_t start_ns, uint64_t time_ns,
+                                          Temporality t) {
+  auto* hist = impl_->Get(name, unit, mpb::Metric::kExponentialHistogram)->mutable_exponential_histogram();
+  hist->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
+  auto* p = hist->add_data_points();
+  SetAttrs(p, attrs);
+  p->set_start_time_unix_nano(start_ns);
+  p->set_time_unix_nano(time_ns);
+  p->set_count(h.count);
+  p->set_sum(h.sum);
+  p->set_min(h.min);
+  p->set_max(h.max);
+  p->set_scale(h.scale);
+  p->set_zero_count(h.zero_count);
+  p->mutable_positive()->set_offset(h.positive_offset);
+  for (uint64_t c : h.positive) p->mutable_positive()->add_bucket_counts(c);
+  p->mutable_negative()->set_offset(h.negative_offset);
+  for (uint64_t c : h.negative) p->mutable_negative()->add_bucket_counts(c);
+  ++points_;
+}
+
+void MetricsBuilder::Summary(const std::string& name, const std::string& unit, const Attributes& attrs,
+                             const SummaryPoint& s, uint64_t start_ns, uint64_t time_ns) {
+  auto* p = impl_->Get(name, unit, mpb::Metric::kSummary)->mutable_summary()->add_data_points();
+  SetAttrs(p, attrs);
+  p->set_start_time_unix_nano(start_ns);
+  p->set_time_unix_nano(time_ns);
+  p->set_count(s.count);
+  p->set_sum(s.sum);
+  for (const auto& [q, v] : s.quantiles) {
+    auto* qv = p->add_quantile_values();
+    qv->set_quantile(q);
+    qv->set_value(v);
+  }
+  ++points_;
+}
+
+Metrics MetricsBuilder::Build() {
+  Metrics out = std::move(impl_->data);
+  impl_->Reset();
+  points_ = 0;
+  return out;
+}
+
+struct LogsBuilder::Impl {
+  Attributes resource;
+  std::string scope_name;
+  Logs data;
+  opentelemetry::proto::logs::v1::ScopeLogs* scope = nullptr;
+  void Reset() {
+    opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest* req;
+    data = Logs::New(&req);
+    auto* rl = req->add_resource_logs();
+    SetAttrs(rl->mutable_resource(), resource);
+    scope = rl->add_scope_logs();
+    scope->mutable_scope()->set_name(scope_name);
+  }
+};
+
+LogsBuilder::LogsBuilder(const Attributes& resource, const std::string& scope_name)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->resource = resource;
+  impl_->scope_name = scope_name;
+  impl_->Reset();
+}
+
+LogsBuilder::~LogsBuilder() = default;
+
+void LogsBuilder::Add(const std::string& body, int severity_number, const std::string& severity_text,
+                      const Attributes& attrs, uint64_t time_ns) {
+  auto* l = impl_->scope->add_log_records();
+  l->mutable_body()->set_string_value(body);
+  l->set_severity_number(static_cast<opentelemetry::proto::logs::v1::SeverityNumber>(severity_number));
+  l->set_severity_text(severity_text);
+  l->set_time_unix_nano(time_ns);
+  l->set_observed_time_unix_nano(time_ns);
+  SetAttrs(l, attrs);
+  ++records_;
+}
+
+Logs LogsBuilder::Build() {
+  Logs out = std::move(impl_->data);
+  impl_->Reset();
+  records_ = 0;
+  return out;
+}
+
+}  // namespace outrigger::pdata

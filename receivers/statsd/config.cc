@@ -1,0 +1,99 @@
+#include "receivers/statsd/config.h"
+
+#include <algorithm>
+
+#include "collector/http/server.h"
+#include "yaml-cpp/yaml.h"
+
+namespace outrigger::receivers::statsd {
+
+const TimerMapping& Config::MappingFor(std::string_view statsd_type) const {
+  static const TimerMapping kGauge;
+  for (const auto& m : timer_histogram_mapping) {
+    if (m.statsd_type == statsd_type) return m;
+  }
+  return kGauge;
+}
+
+void Config::Decode(config::Node& node) {
+  node.Read("endpoint", &endpoint);
+  node.ReadEnum("transport", &transport, {"udp", "tcp", "unixgram"});
+  node.Read("aggregation_interval", &aggregation_interval);
+  node.Read("enable_metric_type", &enable_metric_type);
+  node.Read("is_monotonic_counter", &is_monotonic_counter);
+  node.ReadEnum("aggregation_temporality", &aggregation_temporality, {"delta", "cumulative"});
+  node.Read("max_series_per_metric", &max_series_per_metric);
+  node.ReadBytes("socket_buffer_size", &socket_buffer_size);
+  node.Read("events_as_logs", &events_as_logs);
+  node.Read("max_tcp_line_length", &max_tcp_line_length);
+  node.Accept("timer_histogram_mapping");
+  const YAML::Node& list = node.yaml()["timer_histogram_mapping"];
+  if (!list.IsDefined() || list.IsNull()) return;
+  if (!list.IsSequence()) {
+    node.ErrorAt("timer_histogram_mapping", "expected a list of {statsd_type, observer_type, ...}");
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    config::Node item(list[i], StrCat(node.path(), ".timer_histogram_mapping[", i, "]"), node.errors());
+    TimerMapping m;
+    item.ReadEnum("statsd_type", &m.statsd_type, {"timing", "timer", "histogram", "distribution"});
+    if (m.statsd_type == "timer") m.statsd_type = "timing";
+    item.ReadEnum("observer_type", &m.observer_type, {"gauge", "summary", "histogram"});
+    config::Node& summary = item.Child("summary");
+    std::vector<std::string> pcts;
+    summary.Read("percentiles", &pcts);
+    if (!pcts.empty()) {
+      m.percentiles.clear();
+      for (const auto& p : pcts) {
+        double v;
+        if (!absl::SimpleAtod(p, &v) || v < 0 || v > 100) {
+          summary.ErrorAt("percentiles", StrCat("\"", p, "\" is not a percentile between 0 and 100"));
+          continue;
+        }
+        m.percentiles.push_back(v);
+      }
+    }
+    config::Node& hist = item.Child("histogram");
+    hist.Read("max_size", &m.max_size);
+    std::vector<std::string> buckets;
+    hist.Read("explicit_buckets", &buckets);
+    for (const auto& b : buckets) {
+      double v;
+      if (!absl::SimpleAtod(b, &v)) {
+        hist.ErrorAt("explicit_buckets", StrCat("\"", b, "\" is not a number"));
+        continue;
+      }
+      m.explicit_buckets.push_back(v);
+    }
+    if (m.statsd_type.empty()) item.Error("statsd_type is required (timing, histogram or distribution)");
+    item.Finish();
+    timer_histogram_mapping.push_back(std::move(m));
+  }
+}
+
+absl::Status Config::Validate() const {
+  if (transport != "unixgram") {
+    if (auto hp = http::ParseEndpoint(endpoint); !hp.ok()) return hp.status();
+  } else if (endpoint.empty() || endpoint[0] != '/') {
+    return absl::InvalidArgumentError("with transport unixgram, endpoint is the socket's absolute path");
+  }
+  if (aggregation_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("aggregation_interval must be positive");
+  }
+  if (max_series_per_metric < 0) return absl::InvalidArgumentError("max_series_per_metric must not be negative");
+  for (const auto& m : timer_histogram_mapping) {
+    if (m.max_size < 2 || m.max_size > 16384) {
+      return absl::InvalidArgumentError("histogram.max_size must be between 2 and 16384");
+    }
+    if (!std::is_sorted(m.explicit_buckets.begin(), m.explicit_buckets.end()) ||
+        std::adjacent_find(m.explicit_buckets.begin(), m.explicit_buckets.end()) != m.explicit_buckets.end()) {
+      return absl::InvalidArgumentError("histogram.explicit_buckets must be strictly increasing");
+    }
+    int n = 0;
+    for (const auto& o : timer_histogram_mapping) n += o.statsd_type == m.statsd_type;
+    if (n > 1) return absl::InvalidArgumentError(StrCat("statsd_type ", m.statsd_type, " is mapped twice"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace outrigger::receivers::statsd

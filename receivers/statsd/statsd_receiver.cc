@@ -1,0 +1,325 @@
+#include "receivers/statsd/statsd_receiver.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <future>
+
+#include "collector/http/server.h"
+#include "spdlog/spdlog.h"
+
+namespace outrigger::receivers::statsd {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+constexpr int kBatch = 16;                 // datagrams per recvmmsg
+constexpr size_t kDatagramSize = 16384;    // larger datagrams are truncated and refused
+constexpr absl::Duration kInvalidLogEvery = absl::Seconds(10);
+
+uint64_t NowNs() { return static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())); }
+
+int SeverityOf(std::string_view alert_type) {
+  if (alert_type == "error") return 17;
+  if (alert_type == "warning") return 13;
+  return 9;
+}
+}  // namespace
+
+struct StatsdReceiver::State {
+  explicit State(asio::io_context& io) : io(io), timer(io) {}
+  asio::io_context& io;
+  asio::steady_timer timer;
+  std::unique_ptr<udp::socket> udp_socket;
+  std::unique_ptr<asio::local::datagram_protocol::socket> unix_socket;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::vector<std::shared_ptr<tcp::socket>> tcp_conns;
+  std::vector<std::vector<char>> buffers;
+  std::vector<mmsghdr> msgs;
+  std::vector<iovec> iovs;
+  bool stopped = false;
+};
+
+StatsdReceiver::StatsdReceiver(const CreateSettings& settings, const Config& cfg)
+    : settings_(settings),
+      cfg_(cfg),
+      meter_(settings.telemetry->ForReceiver(settings.id, cfg.transport)),
+      aggregator_(cfg_) {}
+
+StatsdReceiver::~StatsdReceiver() { (void)Shutdown(absl::Now()); }
+
+uint16_t StatsdReceiver::port() const {
+  if (!state_) return 0;
+  boost::system::error_code ec;
+  if (state_->udp_socket) return state_->udp_socket->local_endpoint(ec).port();
+  if (state_->acceptor) return state_->acceptor->local_endpoint(ec).port();
+  return 0;
+}
+
+void StatsdReceiver::LogInvalid(std::string_view line, const std::string& why) {
+  meter_.Malformed();
+  ++invalid_since_log_;
+  absl::Time now = absl::Now();
+  if (now - last_invalid_log_ < kInvalidLogEvery) return;
+  settings_.logger->warn("invalid StatsD line \"{}\": {} ({} invalid lines since the last report)",
+                         line.substr(0, 200), why, invalid_since_log_);
+  invalid_since_log_ = 0;
+  last_invalid_log_ = now;
+}
+
+void StatsdReceiver::HandleData(std::string_view data) {
+  MetricLine m;
+  EventLine e;
+  ServiceCheckLine c;
+  std::string error;
+  const uint64_t now = NowNs();
+  std::unique_ptr<pdata::LogsBuilder> logs;
+  ForEachLine(data, [&](std::string_view line) {
+    switch (ParseLine(line, &m, &e, &c, &error)) {
+      case LineKind::kMetric:
+        if (consumers_.metrics == nullptr) {
+          meter_.Refused(Signal::kMetrics, 1);
+          return;
+        }
+        if (aggregator_.Add(m, now)) {
+          meter_.Accepted(Signal::kMetrics, m.type == MetricType::kSet ? 1 : m.values.size());
+        } else {
+          meter_.Refused(Signal::kMetrics, 1);
+          LogInvalid(line, StrCat("more than max_series_per_metric (", cfg_.max_series_per_metric,
+                                  ") series for \"", m.name, "\"; dropped"));
+        }
+        return;
+      case LineKind::kEvent:
+      case LineKind::kServiceCheck: {
+        const bool event = !e.title.empty() && line[1] == 'e';
+        if (!cfg_.events_as_logs || consumers_.logs == nullptr) {
+          meter_.Refused(Signal::kLogs, 1);
+          LogInvalid(line, cfg_.events_as_logs ? "events and service checks need a logs pipeline"
+                                               : "events and service checks are off (events_as_logs: false)");
+          return;
+        }
+        if (!logs) logs = std::make_unique<pdata::LogsBuilder>(pdata::Attributes{}, "outrigger/statsd");
+        pdata::Attributes attrs;
+        const auto& tags = event ? e.tags : c.tags;
+        for (const auto& t : tags) attrs.emplace_back(std::string(t.key), std::string(t.value));
+        if (event) {
+          attrs.emplace_back("dogstatsd.type", "event");
+          attrs.emplace_back("event.title", std::string(e.title));
+          if (!e.hostname.empty()) attrs.emplace_back("host.name", std::string(e.hostname));
+          if (!e.priority.empty()) attrs.emplace_back("event.priority", std::string(e.priority));
+          if (!e.alert_type.empty()) attrs.emplace_back("event.alert_type", std::string(e.alert_type));
+          if (!e.aggregation_key.empty()) attrs.emplace_back("event.aggregation_key", std::string(e.aggregation_key));
+          if (!e.source_type.empty()) attrs.emplace_back("event.source_type", std::string(e.source_type));
+          int sev = SeverityOf(e.alert_type);
+          logs->Add(std::string(e.text), sev, sev == 17 ? "ERROR" : sev == 13 ? "WARN" : "INFO", attrs,
+                    e.timestamp > 0 ? static_cast<uint64_t>(e.timestamp) * 1000000000ull : now);
+        } else {
+          static const char* kStatus[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+          static const int kSeverity[] = {9, 13, 17, 5};
+          attrs.emplace_back("dogstatsd.type", "service_check");
+          attrs.emplace_back("service_check.name", std::string(c.name));
+          attrs.emplace_back("service_check.status", kStatus[c.status]);
+          if (!c.hostname.empty()) attrs.emplace_back("host.name", std::string(c.hostname));
+          logs->Add(std::string(c.message), kSeverity[c.status], kStatus[c.status], attrs,
+                    c.timestamp > 0 ? static_cast<uint64_t>(c.timestamp) * 1000000000ull : now);
+        }
+        return;
+      }
+      case LineKind::kInvalid:
+        LogInvalid(line, error);
+        return;
+    }
+  });
+  if (logs) {
+    size_t n = logs->records();
+    auto st = consumers_.logs->ConsumeLogs(logs->Build());
+    if (st.ok()) {
+      meter_.Accepted(Signal::kLogs, n);
+    } else {
+      meter_.Refused(Signal::kLogs, n);
+    }
+  }
+}
+
+void StatsdReceiver::FlushNow() {
+  if (consumers_.metrics == nullptr) return;
+  // First what the pipeline refused last time, in order.
+  if (pending_) {
+    auto st = consumers_.metrics->ConsumeMetrics(pending_->Clone());
+    if (!st.ok()) {
+      settings_.logger->warn("the pipeline still refuses the previous interval's metrics: {}", st.ToString());
+      return;  // keep aggregating; try again next interval
+    }
+    pending_.reset();
+  }
+  pdata::MetricsBuilder b({}, "outrigger/statsd", "");
+  aggregator_.Flush(b, NowNs());
+  if (b.points() == 0) return;
+  pdata::Metrics m = b.Build();
+  auto st = consumers_.metrics->ConsumeMetrics(m.Clone());
+  if (!st.ok()) {
+    settings_.logger->warn("the pipeline refused {} aggregated points ({}); retrying next interval",
+                           m.ItemCount(), st.ToString());
+    pending_ = std::make_unique<pdata::Metrics>(std::move(m));
+  }
+}
+
+namespace {
+
+void ArmTimer(StatsdReceiver* r, StatsdReceiver::State* s, absl::Duration every) {
+  s->timer.expires_after(absl::ToChronoNanoseconds(every));
+  s->timer.async_wait([r, s, every](const boost::system::error_code& ec) {
+    if (ec || s->stopped) return;
+    r->FlushNow();
+    ArmTimer(r, s, every);
+  });
+}
+
+// Waits until the socket is readable, then drains it with recvmmsg (many datagrams per
+// system call) until it would block.
+template <typename Socket>
+void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, Socket* sock, ReceiverMeter* meter) {
+  sock->async_wait(Socket::wait_read, [r, s, sock, meter](const boost::system::error_code& ec) {
+    if (ec || s->stopped) return;
+    const int fd = sock->native_handle();
+    while (true) {
+      for (int i = 0; i < kBatch; ++i) {
+        s->iovs[static_cast<size_t>(i)] = {s->buffers[static_cast<size_t>(i)].data(), kDatagramSize};
+        s->msgs[static_cast<size_t>(i)].msg_hdr = {};
+        s->msgs[static_cast<size_t>(i)].msg_hdr.msg_iov = &s->iovs[static_cast<size_t>(i)];
+        s->msgs[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
+      }
+      int n = recvmmsg(fd, s->msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) break;
+      for (int i = 0; i < n; ++i) {
+        const auto& m = s->msgs[static_cast<size_t>(i)];
+        if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+          meter->Malformed();
+          continue;
+        }
+        r->HandleData(std::string_view(s->buffers[static_cast<size_t>(i)].data(), m.msg_len));
+      }
+      if (n < kBatch) break;
+    }
+    ReadDatagrams(r, s, sock, meter);
+  });
+}
+
+void ReadStream(StatsdReceiver* r, StatsdReceiver::State* s, std::shared_ptr<tcp::socket> conn,
+                std::shared_ptr<std::string> buf, size_t max_line, ReceiverMeter* meter) {
+  auto chunk = std::make_shared<std::array<char, 65536>>();
+  conn->async_read_some(asio::buffer(*chunk), [=](const boost::system::error_code& ec, size_t n) {
+    if (s->stopped) return;
+    if (!ec) buf->append(chunk->data(), n);
+    size_t last_nl = buf->rfind('\n');
+    if (last_nl != std::string::npos) {
+      r->HandleData(std::string_view(*buf).substr(0, last_nl + 1));
+      buf->erase(0, last_nl + 1);
+    }
+    if (ec) {
+      if (!buf->empty()) r->HandleData(*buf);  // the last line may lack its newline
+      auto& v = s->tcp_conns;
+      v.erase(std::remove(v.begin(), v.end(), conn), v.end());
+      return;
+    }
+    if (buf->size() > max_line) {
+      meter->Malformed();
+      buf->clear();  // a line longer than the limit is dropped, the connection goes on
+    }
+    ReadStream(r, s, conn, buf, max_line, meter);
+  });
+}
+
+void Accept(StatsdReceiver* r, StatsdReceiver::State* s, size_t max_line, ReceiverMeter* meter) {
+  s->acceptor->async_accept([=](const boost::system::error_code& ec, tcp::socket sock) {
+    if (ec || s->stopped) return;
+    auto conn = std::make_shared<tcp::socket>(std::move(sock));
+    s->tcp_conns.push_back(conn);
+    ReadStream(r, s, conn, std::make_shared<std::string>(), max_line, meter);
+    Accept(r, s, max_line, meter);
+  });
+}
+
+}  // namespace
+
+absl::Status StatsdReceiver::Start(Host& host) {
+  state_ = std::make_unique<State>(host.IoContext());
+  State* s = state_.get();
+  s->buffers.assign(kBatch, std::vector<char>(kDatagramSize));
+  s->msgs.assign(kBatch, mmsghdr{});
+  s->iovs.assign(kBatch, iovec{});
+  boost::system::error_code ec;
+  auto set_rcvbuf = [&](int fd) {
+    if (cfg_.socket_buffer_size == 0) return;
+    int v = static_cast<int>(std::min<uint64_t>(cfg_.socket_buffer_size, INT32_MAX));
+    // SO_RCVBUFFORCE passes net.core.rmem_max when privileged; otherwise the capped value.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) != 0) {
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+    }
+  };
+  if (cfg_.transport == "unixgram") {
+    ::unlink(cfg_.endpoint.c_str());
+    s->unix_socket = std::make_unique<asio::local::datagram_protocol::socket>(s->io);
+    s->unix_socket->open(asio::local::datagram_protocol(), ec);
+    if (!ec) s->unix_socket->bind(asio::local::datagram_protocol::endpoint(cfg_.endpoint), ec);
+    if (ec) return absl::UnavailableError(StrCat("cannot bind unixgram socket ", cfg_.endpoint, ": ", ec.message()));
+    set_rcvbuf(s->unix_socket->native_handle());
+  } else {
+    auto hp = http::ParseEndpoint(cfg_.endpoint);
+    if (!hp.ok()) return hp.status();
+    auto addr = asio::ip::make_address(hp->host);
+    if (cfg_.transport == "udp") {
+      s->udp_socket = std::make_unique<udp::socket>(s->io);
+      udp::endpoint ep(addr, hp->port);
+      s->udp_socket->open(ep.protocol(), ec);
+      if (!ec) s->udp_socket->bind(ep, ec);
+      if (ec) return absl::UnavailableError(StrCat("StatsD cannot listen on udp ", cfg_.endpoint, ": ", ec.message()));
+      set_rcvbuf(s->udp_socket->native_handle());
+    } else {
+      s->acceptor = std::make_unique<tcp::acceptor>(s->io);
+      tcp::endpoint ep(addr, hp->port);
+      s->acceptor->open(ep.protocol(), ec);
+      if (!ec) s->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) s->acceptor->bind(ep, ec);
+      if (!ec) s->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return absl::UnavailableError(StrCat("StatsD cannot listen on tcp ", cfg_.endpoint, ": ", ec.message()));
+    }
+  }
+  // Everything else happens on the event loop.
+  asio::post(s->io, [this, s] {
+    if (s->udp_socket) ReadDatagrams(this, s, s->udp_socket.get(), &meter_);
+    if (s->unix_socket) ReadDatagrams(this, s, s->unix_socket.get(), &meter_);
+    if (s->acceptor) Accept(this, s, static_cast<size_t>(cfg_.max_tcp_line_length), &meter_);
+    ArmTimer(this, s, cfg_.aggregation_interval);
+  });
+  settings_.logger->info("StatsD listening on {} {} (port {}), aggregating every {}", cfg_.transport, cfg_.endpoint,
+                         port(), absl::FormatDuration(cfg_.aggregation_interval));
+  return absl::OkStatus();
+}
+
+absl::Status StatsdReceiver::Shutdown(absl::Time deadline) {
+  if (!state_) return absl::OkStatus();
+  State* s = state_.get();
+  // On the event loop: stop reading, then hand over what was aggregated so far.
+  std::promise<void> done;
+  asio::post(s->io, [this, s, &done] {
+    s->stopped = true;
+    boost::system::error_code ec;
+    s->timer.cancel();
+    if (s->udp_socket) s->udp_socket->close(ec);
+    if (s->unix_socket) s->unix_socket->close(ec);
+    if (s->acceptor) s->acceptor->close(ec);
+    for (auto& c : s->tcp_conns) c->close(ec);
+    FlushNow();
+    done.set_value();
+  });
+  done.get_future().wait();
+  if (cfg_.transport == "unixgram") ::unlink(cfg_.endpoint.c_str());
+  state_.reset();
+  return absl::OkStatus();
+}
+
+}  // namespace outrigger::receivers::statsd

@@ -1,0 +1,51 @@
+#pragma once
+// The StatsD receiver: UDP (batched reads with recvmmsg), TCP (newline-delimited) or
+// unixgram, on the collector's event loop. Lines are parsed as views into the datagram
+// and aggregated; one Metrics is emitted per aggregation_interval. DogStatsD events and
+// service checks become log records right away.
+
+#include <memory>
+#include <string>
+
+#include "collector/component/component.h"
+#include "collector/telemetry/telemetry.h"
+#include "receivers/statsd/aggregator.h"
+#include "receivers/statsd/config.h"
+
+namespace outrigger::receivers::statsd {
+
+class StatsdReceiver : public Receiver {
+ public:
+  StatsdReceiver(const CreateSettings& settings, const Config& cfg);
+  ~StatsdReceiver() override;
+
+  absl::Status Start(Host& host) override;
+  absl::Status Shutdown(absl::Time deadline) override;
+
+  // The bound port (UDP/TCP), once started.
+  uint16_t port() const;
+
+  // Parses and aggregates one datagram or stream chunk of whole lines. Public for tests
+  // and benchmarks; called on the event loop.
+  void HandleData(std::string_view data);
+  // Emits the aggregated metrics now (the timer does this every aggregation_interval).
+  void FlushNow();
+
+  struct State;
+
+ private:
+  void LogInvalid(std::string_view line, const std::string& why);
+
+  CreateSettings settings_;
+  Config cfg_;
+  ReceiverMeter meter_;
+  Aggregator aggregator_;
+  std::unique_ptr<State> state_;
+  // Metrics the pipeline refused (backpressure): retried at the next flush.
+  std::unique_ptr<pdata::Metrics> pending_;
+  // Rate-limited logging of invalid lines.
+  int64_t invalid_since_log_ = 0;
+  absl::Time last_invalid_log_ = absl::InfinitePast();
+};
+
+}  // namespace outrigger::receivers::statsd
