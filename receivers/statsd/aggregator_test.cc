@@ -1,0 +1,195 @@
+#include "receivers/statsd/aggregator.h"
+
+#include <gtest/gtest.h>
+
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+
+namespace outrigger::receivers::statsd {
+namespace {
+
+namespace mpb = opentelemetry::proto::metrics::v1;
+using Req = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+
+class AggregatorTest : public ::testing::Test {
+ protected:
+  void Send(Aggregator& a, std::string_view line) {
+    MetricLine m;
+    EventLine e;
+    ServiceCheckLine c;
+    std::string err;
+    ASSERT_EQ(ParseLine(line, &m, &e, &c, &err), LineKind::kMetric) << err;
+    last_add_ = a.Add(m, 1000);
+  }
+  // Flushes and returns the metrics by name.
+  std::map<std::string, mpb::Metric> Flush(Aggregator& a) {
+    pdata::MetricsBuilder b({}, "test", "");
+    a.Flush(b, 2000);
+    std::map<std::string, mpb::Metric> out;
+    b.Build().ForEachRequest([&](const Req& r) {
+      for (const auto& rm : r.resource_metrics())
+        for (const auto& sm : rm.scope_metrics())
+          for (const auto& m : sm.metrics()) out[m.name()] = m;
+    });
+    return out;
+  }
+  Config cfg_;
+  bool last_add_ = true;
+};
+
+TEST_F(AggregatorTest, CountersScaleBySampleRate) {
+  Aggregator a(cfg_);
+  Send(a, "hits:1|c|@0.1");
+  Send(a, "hits:2|c");
+  Send(a, "hits:1:1|c|@0.5");
+  auto m = Flush(a);
+  ASSERT_TRUE(m.count("hits"));
+  const auto& sum = m["hits"].sum();
+  EXPECT_EQ(sum.aggregation_temporality(), mpb::AGGREGATION_TEMPORALITY_DELTA);
+  EXPECT_FALSE(sum.is_monotonic());
+  ASSERT_EQ(sum.data_points_size(), 1);
+  EXPECT_DOUBLE_EQ(sum.data_points(0).as_double(), 10 + 2 + 4);
+  // Delta: nothing new, nothing emitted.
+  EXPECT_EQ(Flush(a).count("hits"), 0u);
+}
+
+TEST_F(AggregatorTest, CumulativeMonotonicCountersKeepCounting) {
+  cfg_.aggregation_temporality = "cumulative";
+  cfg_.is_monotonic_counter = true;
+  Aggregator a(cfg_);
+  Send(a, "hits:3|c");
+  EXPECT_DOUBLE_EQ(Flush(a)["hits"].sum().data_points(0).as_double(), 3);
+  Send(a, "hits:2|c");
+  auto m = Flush(a);
+  EXPECT_TRUE(m["hits"].sum().is_monotonic());
+  EXPECT_DOUBLE_EQ(m["hits"].sum().data_points(0).as_double(), 5);
+  EXPECT_DOUBLE_EQ(Flush(a)["hits"].sum().data_points(0).as_double(), 5);  // reported while known
+}
+
+TEST_F(AggregatorTest, GaugesAndDeltas) {
+  Aggregator a(cfg_);
+  Send(a, "temp:20|g");
+  Send(a, "temp:+5|g");
+  Send(a, "temp:-1.5|g");
+  EXPECT_DOUBLE_EQ(Flush(a)["temp"].gauge().data_points(0).as_double(), 23.5);
+  Send(a, "temp:+1|g");  // deltas apply to the value kept across intervals
+  EXPECT_DOUBLE_EQ(Flush(a)["temp"].gauge().data_points(0).as_double(), 24.5);
+}
+
+TEST_F(AggregatorTest, SetsCountDistinctMembersPerInterval) {
+  Aggregator a(cfg_);
+  for (auto u : {"a", "b", "a", "c", "b"}) Send(a, std::string("users:") + u + "|s");
+  EXPECT_DOUBLE_EQ(Flush(a)["users"].gauge().data_points(0).as_double(), 3);
+  Send(a, "users:a|s");
+  EXPECT_DOUBLE_EQ(Flush(a)["users"].gauge().data_points(0).as_double(), 1);
+}
+
+TEST_F(AggregatorTest, TagsMakeSeriesWhateverTheirOrder) {
+  cfg_.enable_metric_type = true;
+  Aggregator a(cfg_);
+  Send(a, "req:1|c|#b:2,a:1");
+  Send(a, "req:1|c|#a:1,b:2");
+  Send(a, "req:1|c|#a:1,b:3|c:cid");
+  auto m = Flush(a);
+  ASSERT_EQ(m["req"].sum().data_points_size(), 2);
+  double total = 0;
+  for (const auto& p : m["req"].sum().data_points()) {
+    total += p.as_double();
+    bool has_type = false;
+    for (const auto& kv : p.attributes()) has_type |= kv.key() == "metric_type" && kv.value().string_value() == "counter";
+    EXPECT_TRUE(has_type);
+  }
+  EXPECT_DOUBLE_EQ(total, 3);
+}
+
+TEST_F(AggregatorTest, TimerSampleRateScalesCountsNotValues) {
+  TimerMapping t;
+  t.statsd_type = "timing";
+  t.observer_type = "summary";
+  t.percentiles = {0, 50, 90, 100};
+  cfg_.timer_histogram_mapping = {t};
+  Aggregator a(cfg_);
+  for (int i = 0; i < 5; ++i) Send(a, "lat:100|ms|@0.1");
+  Send(a, "lat:300|ms");
+  auto flushed = Flush(a);
+  const auto& p = flushed["lat"].summary().data_points(0);
+  EXPECT_EQ(p.count(), 51u);
+  EXPECT_DOUBLE_EQ(p.sum(), 100 * 50 + 300);
+  ASSERT_EQ(p.quantile_values_size(), 4);
+  EXPECT_DOUBLE_EQ(p.quantile_values(0).value(), 100);  // min
+  EXPECT_DOUBLE_EQ(p.quantile_values(1).value(), 100);  // median: 50 of 51 weight is 100
+  EXPECT_DOUBLE_EQ(p.quantile_values(2).value(), 100);
+  EXPECT_DOUBLE_EQ(p.quantile_values(3).value(), 300);  // max
+  EXPECT_DOUBLE_EQ(p.quantile_values(2).quantile(), 0.9);
+}
+
+TEST_F(AggregatorTest, ExplicitBucketsAreHonoured) {
+  TimerMapping h;
+  h.statsd_type = "histogram";
+  h.observer_type = "histogram";
+  h.explicit_buckets = {10, 100};
+  cfg_.timer_histogram_mapping = {h};
+  Aggregator a(cfg_);
+  Send(a, "size:5|h");
+  Send(a, "size:10|h|@0.5");  // upper bound inclusive
+  Send(a, "size:50:150|h");
+  auto flushed = Flush(a);
+  const auto& p = flushed["size"].histogram().data_points(0);
+  EXPECT_EQ(p.count(), 5u);
+  EXPECT_EQ(std::vector<double>(p.explicit_bounds().begin(), p.explicit_bounds().end()), (std::vector<double>{10, 100}));
+  EXPECT_EQ(std::vector<uint64_t>(p.bucket_counts().begin(), p.bucket_counts().end()),
+            (std::vector<uint64_t>{3, 1, 1}));
+  EXPECT_DOUBLE_EQ(p.sum(), 5 + 20 + 50 + 150);
+  EXPECT_DOUBLE_EQ(p.min(), 5);
+  EXPECT_DOUBLE_EQ(p.max(), 150);
+}
+
+TEST_F(AggregatorTest, DefaultMappingIsLastValueGauge) {
+  Aggregator a(cfg_);
+  Send(a, "d:1|d");
+  Send(a, "d:7|d");
+  auto m = Flush(a);
+  EXPECT_DOUBLE_EQ(m["d"].gauge().data_points(0).as_double(), 7);
+}
+
+TEST(ExponentialHistogram, BucketsHoldEveryValueWithinMaxSize) {
+  std::vector<std::pair<double, double>> samples;
+  for (int i = 1; i <= 1000; ++i) samples.emplace_back(i, 1);
+  samples.emplace_back(0, 2);
+  samples.emplace_back(-4, 1);
+  auto p = Aggregator::ExponentialFrom(samples, 20);
+  EXPECT_EQ(p.count, 1003u);
+  EXPECT_EQ(p.zero_count, 2u);
+  EXPECT_LE(p.positive.size(), 20u);
+  uint64_t in_buckets = p.zero_count;
+  for (auto c : p.positive) in_buckets += c;
+  for (auto c : p.negative) in_buckets += c;
+  EXPECT_EQ(in_buckets, p.count);
+  // The first and last buckets hold the smallest and largest values.
+  const double base = std::pow(2.0, std::pow(2.0, -p.scale));
+  EXPECT_LT(std::pow(base, p.positive_offset), 1.0 + 1e-9);
+  EXPECT_GE(std::pow(base, p.positive_offset + static_cast<int>(p.positive.size())), 1000 - 1e-6);
+  EXPECT_DOUBLE_EQ(p.min, -4);
+  EXPECT_DOUBLE_EQ(p.max, 1000);
+}
+
+TEST_F(AggregatorTest, CardinalityLimitPerName) {
+  cfg_.max_series_per_metric = 3;
+  Aggregator a(cfg_);
+  int refused = 0;
+  for (int i = 0; i < 10; ++i) {
+    Send(a, "req:1|c|#user:" + std::to_string(i));
+    refused += !last_add_;
+  }
+  Send(a, "other:1|c");
+  EXPECT_TRUE(last_add_);
+  EXPECT_EQ(refused, 7);
+  EXPECT_EQ(Flush(a)["req"].sum().data_points_size(), 3);
+  // Idle series are forgotten after a few intervals, which frees their places.
+  for (int i = 0; i < 6; ++i) Flush(a);
+  EXPECT_EQ(a.series(), 0u);
+  Send(a, "req:1|c|#user:new");
+  EXPECT_TRUE(last_add_);
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::statsd

@@ -1,0 +1,130 @@
+#include "receivers/statsd/statsd_receiver.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::receivers::statsd {
+namespace {
+
+namespace mpb = opentelemetry::proto::metrics::v1;
+
+void SendUdp(uint16_t port, const std::string& payload) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a)),
+            static_cast<ssize_t>(payload.size()));
+  close(fd);
+}
+
+void SendTcp(uint16_t port, const std::string& payload) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(write(fd, payload.data(), payload.size()), static_cast<ssize_t>(payload.size()));
+  close(fd);
+}
+
+void SendUnix(const std::string& path, const std::string& payload) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
+  ASSERT_EQ(sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a)),
+            static_cast<ssize_t>(payload.size()));
+  close(fd);
+}
+
+class StatsdReceiverTest : public ::testing::Test {
+ protected:
+  void Start(Config cfg) {
+    cfg.aggregation_interval = absl::Hours(1);  // the test flushes by shutting down
+    receiver_ = std::make_unique<StatsdReceiver>(testutil::Settings(&telemetry_, "statsd", Kind::kReceiver), cfg);
+    receiver_->SetConsumers({nullptr, &sink_, &sink_});
+    ASSERT_TRUE(receiver_->Start(host_).ok());
+  }
+  double Metric(const char* name, const char* transport) {
+    return telemetry_.Value(name, {{"receiver", "statsd"}, {"transport", transport}});
+  }
+  // Waits until `n` values were accepted (the datagrams are handled on the event loop).
+  bool WaitAccepted(double n, const char* transport) {
+    return sink_.WaitFor([&] { return Metric("outrigger_receiver_accepted_metric_points_total", transport) >= n; });
+  }
+  outrigger::Telemetry telemetry_;
+  testutil::Sink sink_;
+  testutil::TestHost host_;
+  std::unique_ptr<StatsdReceiver> receiver_;
+};
+
+TEST_F(StatsdReceiverTest, UdpLinesAreAggregatedAndFlushedAtShutdown) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  Start(cfg);
+  SendUdp(receiver_->port(), "a:1|c\na:2|c\nbroken\nb:5|g");
+  SendUdp(receiver_->port(), "a:3|c");
+  ASSERT_TRUE(WaitAccepted(4, "udp"));
+  EXPECT_EQ(Metric("outrigger_receiver_malformed_requests_total", "udp"), 1);
+  EXPECT_EQ(sink_.PointCount(), 0u);  // still aggregating
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(sink_.PointCount(), 2u);  // one point for a, one for b
+}
+
+TEST_F(StatsdReceiverTest, TcpStreamsSplitOnNewlinesAcrossReads) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.transport = "tcp";
+  Start(cfg);
+  std::string many;
+  for (int i = 0; i < 5000; ++i) many += "tcp.count:1|c|#k:v\n";
+  many += "last:1|c";  // no final newline: taken when the connection closes
+  SendTcp(receiver_->port(), many);
+  ASSERT_TRUE(WaitAccepted(5001, "tcp"));
+  EXPECT_EQ(Metric("outrigger_receiver_malformed_requests_total", "tcp"), 0);
+}
+
+TEST_F(StatsdReceiverTest, Unixgram) {
+  Config cfg;
+  cfg.transport = "unixgram";
+  cfg.endpoint = ::testing::TempDir() + "/outrigger-statsd-test.sock";
+  Start(cfg);
+  SendUnix(cfg.endpoint, "u:1|c\nu:1|c");
+  ASSERT_TRUE(WaitAccepted(2, "unixgram"));
+}
+
+TEST_F(StatsdReceiverTest, EventsBecomeLogRecords) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  Start(cfg);
+  SendUdp(receiver_->port(), "_e{4,5}:boom|hello|t:error\n_sc|db|1|m:slow");
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.LogCount() == 2; }));
+  EXPECT_EQ(Metric("outrigger_receiver_accepted_log_records_total", "udp"), 2);
+}
+
+TEST_F(StatsdReceiverTest, RefusedIntervalIsRetriedNotLost) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  Start(cfg);
+  SendUdp(receiver_->port(), "x:1|c");
+  ASSERT_TRUE(WaitAccepted(1, "udp"));
+  sink_.FailNext(1, absl::ResourceExhaustedError("full"));
+  receiver_->FlushNow();  // refused: kept
+  EXPECT_EQ(sink_.PointCount(), 0u);
+  SendUdp(receiver_->port(), "x:1|c");
+  ASSERT_TRUE(WaitAccepted(2, "udp"));
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(sink_.PointCount(), 2u);  // the kept interval, then the new one
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::statsd
