@@ -82,11 +82,10 @@ void MetricsBuilder::Sum(const std::string& name, const std::string& unit, const
   ++points_;
 }
 
-void MetricsBuilder::Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
-                               const HistogramPoint& h, uint64_t start_ns, uint64_t time_ns, Temporality t) {
-  auto* hist = impl_->Get(name, unit, mpb::Metric::kHistogram)->mutable_histogram();
-  hist->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
-  auto* p = hist->add_data_points();
+namespace {
+// What explicit and exponential histogram points share.
+template <typename P, typename H>
+void SetHistogramCommon(P* p, const Attributes& attrs, uint64_t start_ns, uint64_t time_ns, const H& h) {
   SetAttrs(p, attrs);
   p->set_start_time_unix_nano(start_ns);
   p->set_time_unix_nano(time_ns);
@@ -94,6 +93,15 @@ void MetricsBuilder::Histogram(const std::string& name, const std::string& unit,
   p->set_sum(h.sum);
   p->set_min(h.min);
   p->set_max(h.max);
+}
+}  // namespace
+
+void MetricsBuilder::Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
+                               const HistogramPoint& h, uint64_t start_ns, uint64_t time_ns, Temporality t) {
+  auto* hist = impl_->Get(name, unit, mpb::Metric::kHistogram)->mutable_histogram();
+  hist->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
+  auto* p = hist->add_data_points();
+  SetHistogramCommon(p, attrs, start_ns, time_ns, h);
   for (double b : h.bounds) p->add_explicit_bounds(b);
   for (uint64_t c : h.bucket_counts) p->add_bucket_counts(c);
   ++points_;
@@ -105,13 +113,7 @@ void MetricsBuilder::ExponentialHistogram(const std::string& name, const std::st
   auto* hist = impl_->Get(name, unit, mpb::Metric::kExponentialHistogram)->mutable_exponential_histogram();
   hist->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
   auto* p = hist->add_data_points();
-  SetAttrs(p, attrs);
-  p->set_start_time_unix_nano(start_ns);
-  p->set_time_unix_nano(time_ns);
-  p->set_count(h.count);
-  p->set_sum(h.sum);
-  p->set_min(h.min);
-  p->set_max(h.max);
+  SetHistogramCommon(p, attrs, start_ns, time_ns, h);
   p->set_scale(h.scale);
   p->set_zero_count(h.zero_count);
   p->mutable_positive()->set_offset(h.positive_offset);
