@@ -20,10 +20,8 @@ case "${1:-run}" in
     ;;
   test)
     # JavaScript test peers (OpenTelemetry JS SDK, manifest validators), pinned by lock files.
-    for d in tests/integration k8s/validate; do
-      if [ -f "$d/package-lock.json" ]; then
-        npm ci --prefix "$d" --no-audit --no-fund --loglevel=error
-      fi
+    for lock in tests/*/package-lock.json k8s/validate/package-lock.json; do
+      [ -f "$lock" ] && npm ci --prefix "$(dirname "$lock")" --no-audit --no-fund --loglevel=error
     done
     cd "$BUILD"
     ctest --output-on-failure -j"$JOBS" --timeout 600

@@ -13,6 +13,8 @@ PKGS=(
   libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
   libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev
   curl ca-certificates
+  # Real peers of the tests: StatsD clients, Prometheus.
+  python3 python3-statsd node-lynx prometheus prometheus-node-exporter
 )
 # Node.js + npm for the OpenTelemetry JS SDK used by the integration tests; a machine
 # that already has a node with npm (e.g. NodeSource's) keeps it.
