@@ -21,7 +21,7 @@ case "${1:-run}" in
   test)
     # JavaScript test peers (OpenTelemetry JS SDK, manifest validators), pinned by lock files.
     for lock in tests/*/package-lock.json k8s/validate/package-lock.json; do
-      [ -f "$lock" ] && npm ci --prefix "$(dirname "$lock")" --no-audit --no-fund --loglevel=error
+      if [ -f "$lock" ]; then npm ci --prefix "$(dirname "$lock")" --no-audit --no-fund --loglevel=error; fi
     done
     cd "$BUILD"
     ctest --output-on-failure -j"$JOBS" --timeout 600
