@@ -64,6 +64,16 @@ void ForEachField(std::string_view rest, Fn&& fn) {
   }
 }
 
+// `key:value` with a short lowercase key: a DogStatsD extension field.
+bool IsExtensionField(std::string_view f) {
+  size_t colon = f.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 16) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    if (!(f[i] >= 'a' && f[i] <= 'z') && f[i] != '_') return false;
+  }
+  return true;
+}
+
 LineKind Invalid(std::string* error, std::string msg) {
   *error = std::move(msg);
   return LineKind::kInvalid;
@@ -101,8 +111,8 @@ LineKind ParseEvent(std::string_view line, EventLine* e, std::string* error) {
     else if (f.substr(0, 2) == "k:") e->aggregation_key = f.substr(2);
     else if (f.substr(0, 2) == "s:") e->source_type = f.substr(2);
     else if (f[0] == '#') ParseTags(f.substr(1), &e->tags);
-    else if (f.substr(0, 2) == "c:") {}  // container id
-    else ok = false;
+    else if (f.substr(0, 2) == "c:") e->container_id = f.substr(2);
+    else if (!IsExtensionField(f)) ok = false;
   });
   if (!ok) return Invalid(error, "event: unknown or malformed field after the text");
   return LineKind::kEvent;
@@ -129,7 +139,8 @@ LineKind ParseServiceCheck(std::string_view line, ServiceCheckLine* c, std::stri
     } else if (!f.empty() && f[0] == '#') {
       ParseTags(f.substr(1), &c->tags);
     } else if (f.size() >= 2 && f.substr(0, 2) == "c:") {
-    } else {
+      c->container_id = f.substr(2);
+    } else if (!IsExtensionField(f)) {
       ok = false;
     }
     ++i;
@@ -212,7 +223,7 @@ LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, Servi
         ok = false;
         why = StrCat("invalid timestamp \"", f, "\"");
       }
-    } else {
+    } else if (!IsExtensionField(f)) {
       ok = false;
       why = StrCat("unknown field \"", f, "\"");
     }

@@ -32,13 +32,13 @@ struct MetricLine {
 };
 
 struct EventLine {
-  std::string_view title, text, hostname, priority, alert_type, aggregation_key, source_type;
+  std::string_view title, text, hostname, priority, alert_type, aggregation_key, source_type, container_id;
   int64_t timestamp = 0;
   std::vector<Tag> tags;
 };
 
 struct ServiceCheckLine {
-  std::string_view name, hostname, message;
+  std::string_view name, hostname, message, container_id;
   int status = 3;  // 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
   int64_t timestamp = 0;
   std::vector<Tag> tags;
@@ -46,7 +46,9 @@ struct ServiceCheckLine {
 
 enum class LineKind { kMetric, kEvent, kServiceCheck, kInvalid };
 
-// Parses one line (without its newline). On kInvalid, *error says why.
+// Parses one line (without its newline). On kInvalid, *error says why. Fields of the
+// form `x:...` that are not known (DogStatsD's `e:` external data, `card:` cardinality,
+// and later additions) are ignored, as the Datadog agent does.
 LineKind ParseLine(std::string_view line, MetricLine* metric, EventLine* event, ServiceCheckLine* check,
                    std::string* error);
 

@@ -62,6 +62,14 @@ TEST(Parser, DogStatsDFields) {
   EXPECT_EQ(url.m.tags[0].value, "http://a:80/b");
 }
 
+TEST(Parser, UnknownExtensionFieldsAreIgnored) {
+  auto p = Parse("x:1|c|#a:b|e:it-false,cn-web,pu-abc|card:high|c:cid");
+  ASSERT_EQ(p.kind, LineKind::kMetric) << p.error;
+  EXPECT_EQ(p.m.container_id, "cid");
+  EXPECT_EQ(Parse("_e{1,1}:t|x|card:low|c:cid").e.container_id, "cid");
+  EXPECT_EQ(Parse("_sc|n|0|e:v|c:cid").c.container_id, "cid");
+}
+
 TEST(Parser, Events) {
   auto p = Parse("_e{5,11}:hello|hello world|d:1700000000|h:web1|p:low|t:warning|#a:b,c");
   ASSERT_EQ(p.kind, LineKind::kEvent) << p.error;

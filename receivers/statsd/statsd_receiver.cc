@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <array>
 #include <future>
 
 #include "collector/http/server.h"
@@ -29,6 +30,42 @@ int SeverityOf(std::string_view alert_type) {
 }
 }  // namespace
 
+// A TCP connection: newline-delimited lines, possibly split across reads.
+struct Conn {
+  explicit Conn(tcp::socket sock) : socket(std::move(sock)) {}
+  tcp::socket socket;
+  std::string buf;
+  bool discarding = false;  // inside a line longer than max_tcp_line_length
+  std::array<char, 65536> chunk;
+
+  // Takes `data` (and, when `final`, the last line without its newline).
+  void Take(StatsdReceiver* r, std::string_view data, size_t max_line, ReceiverMeter* meter, bool final) {
+    while (!data.empty()) {
+      if (discarding) {
+        size_t nl = data.find('\n');
+        if (nl == std::string_view::npos) return;
+        data.remove_prefix(nl + 1);
+        discarding = false;
+        continue;
+      }
+      buf.append(data);
+      data = {};
+      size_t last_nl = buf.rfind('\n');
+      if (last_nl != std::string::npos) {
+        r->HandleData(std::string_view(buf).substr(0, last_nl + 1));
+        buf.erase(0, last_nl + 1);
+      }
+      if (buf.size() > max_line) {
+        meter->Malformed();  // the line is dropped up to its newline; the connection goes on
+        buf.clear();
+        discarding = true;
+      }
+    }
+    if (final && !buf.empty() && !discarding) r->HandleData(buf);
+    if (final) buf.clear();
+  }
+};
+
 struct StatsdReceiver::State {
   explicit State(asio::io_context& io) : io(io), timer(io) {}
   asio::io_context& io;
@@ -36,7 +73,7 @@ struct StatsdReceiver::State {
   std::unique_ptr<udp::socket> udp_socket;
   std::unique_ptr<asio::local::datagram_protocol::socket> unix_socket;
   std::unique_ptr<tcp::acceptor> acceptor;
-  std::vector<std::shared_ptr<tcp::socket>> tcp_conns;
+  std::vector<std::shared_ptr<Conn>> tcp_conns;
   std::vector<std::vector<char>> buffers;
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
@@ -59,12 +96,12 @@ uint16_t StatsdReceiver::port() const {
   return 0;
 }
 
-void StatsdReceiver::LogInvalid(std::string_view line, const std::string& why) {
-  meter_.Malformed();
+void StatsdReceiver::Refuse(std::string_view line, const std::string& why, bool malformed) {
+  if (malformed) meter_.Malformed();
   ++invalid_since_log_;
   absl::Time now = absl::Now();
   if (now - last_invalid_log_ < kInvalidLogEvery) return;
-  settings_.logger->warn("invalid StatsD line \"{}\": {} ({} invalid lines since the last report)",
+  settings_.logger->warn("refused StatsD line \"{}\": {} ({} refused lines since the last report)",
                          line.substr(0, 200), why, invalid_since_log_);
   invalid_since_log_ = 0;
   last_invalid_log_ = now;
@@ -88,8 +125,10 @@ void StatsdReceiver::HandleData(std::string_view data) {
           meter_.Accepted(Signal::kMetrics, m.type == MetricType::kSet ? 1 : m.values.size());
         } else {
           meter_.Refused(Signal::kMetrics, 1);
-          LogInvalid(line, StrCat("more than max_series_per_metric (", cfg_.max_series_per_metric,
-                                  ") series for \"", m.name, "\"; dropped"));
+          Refuse(line,
+                 StrCat("more than max_series_per_metric (", cfg_.max_series_per_metric, ") series for \"",
+                        m.name, "\"; dropped"),
+                 /*malformed=*/false);
         }
         return;
       case LineKind::kEvent:
@@ -97,8 +136,10 @@ void StatsdReceiver::HandleData(std::string_view data) {
         const bool event = !e.title.empty() && line[1] == 'e';
         if (!cfg_.events_as_logs || consumers_.logs == nullptr) {
           meter_.Refused(Signal::kLogs, 1);
-          LogInvalid(line, cfg_.events_as_logs ? "events and service checks need a logs pipeline"
-                                               : "events and service checks are off (events_as_logs: false)");
+          Refuse(line,
+                 cfg_.events_as_logs ? "events and service checks need a logs pipeline"
+                                     : "events and service checks are off (events_as_logs: false)",
+                 /*malformed=*/false);
           return;
         }
         if (!logs) logs = std::make_unique<pdata::LogsBuilder>(pdata::Attributes{}, "outrigger/statsd");
@@ -113,6 +154,7 @@ void StatsdReceiver::HandleData(std::string_view data) {
           if (!e.alert_type.empty()) attrs.emplace_back("event.alert_type", std::string(e.alert_type));
           if (!e.aggregation_key.empty()) attrs.emplace_back("event.aggregation_key", std::string(e.aggregation_key));
           if (!e.source_type.empty()) attrs.emplace_back("event.source_type", std::string(e.source_type));
+          if (!e.container_id.empty()) attrs.emplace_back("container.id", std::string(e.container_id));
           int sev = SeverityOf(e.alert_type);
           logs->Add(std::string(e.text), sev, sev == 17 ? "ERROR" : sev == 13 ? "WARN" : "INFO", attrs,
                     e.timestamp > 0 ? static_cast<uint64_t>(e.timestamp) * 1000000000ull : now);
@@ -123,13 +165,14 @@ void StatsdReceiver::HandleData(std::string_view data) {
           attrs.emplace_back("service_check.name", std::string(c.name));
           attrs.emplace_back("service_check.status", kStatus[c.status]);
           if (!c.hostname.empty()) attrs.emplace_back("host.name", std::string(c.hostname));
+          if (!c.container_id.empty()) attrs.emplace_back("container.id", std::string(c.container_id));
           logs->Add(std::string(c.message), kSeverity[c.status], kStatus[c.status], attrs,
                     c.timestamp > 0 ? static_cast<uint64_t>(c.timestamp) * 1000000000ull : now);
         }
         return;
       }
       case LineKind::kInvalid:
-        LogInvalid(line, error);
+        Refuse(line, error, /*malformed=*/true);
         return;
     }
   });
@@ -178,67 +221,60 @@ void ArmTimer(StatsdReceiver* r, StatsdReceiver::State* s, absl::Duration every)
   });
 }
 
-// Waits until the socket is readable, then drains it with recvmmsg (many datagrams per
-// system call) until it would block.
+// Reads every datagram queued on `fd` with recvmmsg (many per system call) until it
+// would block.
+void DrainDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, int fd, ReceiverMeter* meter) {
+  while (true) {
+    for (int i = 0; i < kBatch; ++i) {
+      s->iovs[static_cast<size_t>(i)] = {s->buffers[static_cast<size_t>(i)].data(), kDatagramSize};
+      s->msgs[static_cast<size_t>(i)].msg_hdr = {};
+      s->msgs[static_cast<size_t>(i)].msg_hdr.msg_iov = &s->iovs[static_cast<size_t>(i)];
+      s->msgs[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, s->msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    for (int i = 0; i < n; ++i) {
+      const auto& m = s->msgs[static_cast<size_t>(i)];
+      if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+        meter->Malformed();
+        continue;
+      }
+      r->HandleData(std::string_view(s->buffers[static_cast<size_t>(i)].data(), m.msg_len));
+    }
+    if (n < kBatch) return;
+  }
+}
+
+// Waits until the socket is readable, then drains it.
 template <typename Socket>
 void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, Socket* sock, ReceiverMeter* meter) {
   sock->async_wait(Socket::wait_read, [r, s, sock, meter](const boost::system::error_code& ec) {
     if (ec || s->stopped) return;
-    const int fd = sock->native_handle();
-    while (true) {
-      for (int i = 0; i < kBatch; ++i) {
-        s->iovs[static_cast<size_t>(i)] = {s->buffers[static_cast<size_t>(i)].data(), kDatagramSize};
-        s->msgs[static_cast<size_t>(i)].msg_hdr = {};
-        s->msgs[static_cast<size_t>(i)].msg_hdr.msg_iov = &s->iovs[static_cast<size_t>(i)];
-        s->msgs[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
-      }
-      int n = recvmmsg(fd, s->msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-      if (n <= 0) break;
-      for (int i = 0; i < n; ++i) {
-        const auto& m = s->msgs[static_cast<size_t>(i)];
-        if (m.msg_hdr.msg_flags & MSG_TRUNC) {
-          meter->Malformed();
-          continue;
-        }
-        r->HandleData(std::string_view(s->buffers[static_cast<size_t>(i)].data(), m.msg_len));
-      }
-      if (n < kBatch) break;
-    }
+    DrainDatagrams(r, s, sock->native_handle(), meter);
     ReadDatagrams(r, s, sock, meter);
   });
 }
 
-void ReadStream(StatsdReceiver* r, StatsdReceiver::State* s, std::shared_ptr<tcp::socket> conn,
-                std::shared_ptr<std::string> buf, size_t max_line, ReceiverMeter* meter) {
-  auto chunk = std::make_shared<std::array<char, 65536>>();
-  conn->async_read_some(asio::buffer(*chunk), [=](const boost::system::error_code& ec, size_t n) {
+void ReadStream(StatsdReceiver* r, StatsdReceiver::State* s, std::shared_ptr<Conn> conn, size_t max_line,
+                ReceiverMeter* meter) {
+  conn->socket.async_read_some(asio::buffer(conn->chunk), [=](const boost::system::error_code& ec, size_t n) {
     if (s->stopped) return;
-    if (!ec) buf->append(chunk->data(), n);
-    size_t last_nl = buf->rfind('\n');
-    if (last_nl != std::string::npos) {
-      r->HandleData(std::string_view(*buf).substr(0, last_nl + 1));
-      buf->erase(0, last_nl + 1);
-    }
+    conn->Take(r, std::string_view(conn->chunk.data(), ec ? 0 : n), max_line, meter, /*final=*/bool(ec));
     if (ec) {
-      if (!buf->empty()) r->HandleData(*buf);  // the last line may lack its newline
       auto& v = s->tcp_conns;
       v.erase(std::remove(v.begin(), v.end(), conn), v.end());
       return;
     }
-    if (buf->size() > max_line) {
-      meter->Malformed();
-      buf->clear();  // a line longer than the limit is dropped, the connection goes on
-    }
-    ReadStream(r, s, conn, buf, max_line, meter);
+    ReadStream(r, s, conn, max_line, meter);
   });
 }
 
 void Accept(StatsdReceiver* r, StatsdReceiver::State* s, size_t max_line, ReceiverMeter* meter) {
   s->acceptor->async_accept([=](const boost::system::error_code& ec, tcp::socket sock) {
     if (ec || s->stopped) return;
-    auto conn = std::make_shared<tcp::socket>(std::move(sock));
+    auto conn = std::make_shared<Conn>(std::move(sock));
     s->tcp_conns.push_back(conn);
-    ReadStream(r, s, conn, std::make_shared<std::string>(), max_line, meter);
+    ReadStream(r, s, conn, max_line, meter);
     Accept(r, s, max_line, meter);
   });
 }
@@ -300,6 +336,26 @@ absl::Status StatsdReceiver::Start(Host& host) {
   return absl::OkStatus();
 }
 
+void StatsdReceiver::Drain() {
+  State* s = state_.get();
+  if (s->udp_socket) DrainDatagrams(this, s, s->udp_socket->native_handle(), &meter_);
+  if (s->unix_socket) DrainDatagrams(this, s, s->unix_socket->native_handle(), &meter_);
+  for (auto& c : s->tcp_conns) {
+    c->socket.non_blocking(true);
+    while (true) {
+      boost::system::error_code ec;
+      size_t n = c->socket.read_some(asio::buffer(c->chunk), ec);
+      if (ec == asio::error::would_block) {
+        c->Take(this, {}, static_cast<size_t>(cfg_.max_tcp_line_length), &meter_, /*final=*/true);
+        break;
+      }
+      c->Take(this, std::string_view(c->chunk.data(), ec ? 0 : n), static_cast<size_t>(cfg_.max_tcp_line_length),
+              &meter_, /*final=*/bool(ec));
+      if (ec) break;
+    }
+  }
+}
+
 absl::Status StatsdReceiver::Shutdown(absl::Time deadline) {
   if (!state_) return absl::OkStatus();
   State* s = state_.get();
@@ -309,10 +365,11 @@ absl::Status StatsdReceiver::Shutdown(absl::Time deadline) {
     s->stopped = true;
     boost::system::error_code ec;
     s->timer.cancel();
+    Drain();
     if (s->udp_socket) s->udp_socket->close(ec);
     if (s->unix_socket) s->unix_socket->close(ec);
     if (s->acceptor) s->acceptor->close(ec);
-    for (auto& c : s->tcp_conns) c->close(ec);
+    for (auto& c : s->tcp_conns) c->socket.close(ec);
     FlushNow();
     done.set_value();
   });

@@ -34,7 +34,12 @@ class StatsdReceiver : public Receiver {
   struct State;
 
  private:
-  void LogInvalid(std::string_view line, const std::string& why);
+  // Counts a refused line (malformed, or dropped on purpose) and logs it, at most
+  // every 10 s with the count since.
+  void Refuse(std::string_view line, const std::string& why, bool malformed);
+  // Reads what is still queued on the sockets (at shutdown: nothing accepted by the
+  // kernel is left behind).
+  void Drain();
 
   CreateSettings settings_;
   Config cfg_;
