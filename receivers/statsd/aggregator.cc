@@ -7,7 +7,6 @@ namespace outrigger::receivers::statsd {
 namespace {
 
 constexpr int kIdleFlushesBeforeForgetting = 5;
-constexpr int kMaxScale = 20;
 constexpr int kMinScale = -10;
 
 char TypeChar(MetricType t) { return static_cast<char>('a' + static_cast<int>(t)); }
@@ -57,6 +56,9 @@ bool Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
     for (const auto& t : sorted_) s.attrs.emplace_back(std::string(t.key), std::string(t.value));
     if (!line.container_id.empty()) s.attrs.emplace_back("container.id", std::string(line.container_id));
     if (cfg_.enable_metric_type) s.attrs.emplace_back("metric_type", std::string(TypeName(line.type)));
+    if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet) {
+      s.mapping = &cfg_.MappingFor(MappingKey(line.type));
+    }
     it = series_.emplace(key_, std::move(s)).first;
   }
   Series& s = it->second;
@@ -74,50 +76,85 @@ bool Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
       s.members.emplace(std::string(line.set_value));
       break;
     default:
-      for (double v : line.values) s.samples.emplace_back(v, w);
+      for (double v : line.values) s.dist.Add(v, w, *s.mapping, rng_);
   }
   return true;
 }
 
-pdata::ExponentialHistogramPoint Aggregator::ExponentialFrom(const std::vector<std::pair<double, double>>& samples,
-                                                             int max_size) {
-  pdata::ExponentialHistogramPoint p;
-  double count = 0, zero = 0;
-  double pmin = INFINITY, pmax = 0, nmin = INFINITY, nmax = 0;  // of |v|
-  p.min = INFINITY;
-  p.max = -INFINITY;
-  for (const auto& [v, w] : samples) {
-    count += w;
-    p.sum += v * w;
-    p.min = std::min(p.min, v);
-    p.max = std::max(p.max, v);
-    if (v > 0) { pmin = std::min(pmin, v); pmax = std::max(pmax, v); }
-    else if (v < 0) { nmin = std::min(nmin, -v); nmax = std::max(nmax, -v); }
-    else zero += w;
+void Distribution::Add(double v, double w, const TimerMapping& m, std::mt19937_64& rng) {
+  if (count == 0) {
+    min = max = v;
+  } else {
+    min = std::min(min, v);
+    max = std::max(max, v);
   }
+  count += w;
+  sum += v * w;
+  last = v;
+  if (m.observer_type == "summary") {
+    ++offered;
+    if (samples.size() < kMaxSummarySamples) {
+      samples.emplace_back(v, w);
+    } else {
+      // Reservoir sampling: every value seen has the same chance to be kept.
+      uint64_t j = std::uniform_int_distribution<uint64_t>(0, offered - 1)(rng);
+      if (j < kMaxSummarySamples) samples[j] = {v, w};
+    }
+  } else if (m.observer_type == "histogram") {
+    if (!m.explicit_buckets.empty()) {
+      if (buckets.empty()) buckets.assign(m.explicit_buckets.size() + 1, 0.0);
+      // Bucket i holds (bounds[i-1], bounds[i]].
+      size_t i = static_cast<size_t>(std::lower_bound(m.explicit_buckets.begin(), m.explicit_buckets.end(), v) -
+                                     m.explicit_buckets.begin());
+      buckets[i] += w;
+    } else if (v > 0) {
+      positive[static_cast<int32_t>(ExpIndex(v, kCollectScale))] += w;
+    } else if (v < 0) {
+      negative[static_cast<int32_t>(ExpIndex(-v, kCollectScale))] += w;
+    } else {
+      zero += w;
+    }
+  }
+}
+
+void Distribution::Clear() { *this = Distribution(); }
+
+pdata::ExponentialHistogramPoint Distribution::Exponential(int max_size) const {
+  pdata::ExponentialHistogramPoint p;
   p.count = Round(count);
   p.zero_count = Round(zero);
-  if (samples.empty()) p.min = p.max = 0;
-  int scale = kMaxScale;
-  auto fits = [&](double lo, double hi) {
-    return lo > hi || ExpIndex(hi, scale) - ExpIndex(lo, scale) + 1 <= max_size;
-  };
-  while (scale > kMinScale && !(fits(pmin, pmax) && fits(nmin, nmax))) --scale;
-  p.scale = scale;
-  auto fill = [&](double lo, double hi, int sign, int32_t* offset, std::vector<uint64_t>* buckets) {
-    if (lo > hi) return;
-    int64_t first = ExpIndex(lo, scale), last = ExpIndex(hi, scale);
-    *offset = static_cast<int32_t>(first);
-    std::vector<double> acc(static_cast<size_t>(last - first + 1), 0.0);
-    for (const auto& [v, w] : samples) {
-      if (sign * v <= 0) continue;
-      int64_t i = std::clamp<int64_t>(ExpIndex(sign * v, scale), first, last);
-      acc[static_cast<size_t>(i - first)] += w;
+  p.sum = sum;
+  p.min = min;
+  p.max = max;
+  auto range = [](const absl::flat_hash_map<int32_t, double>& m, int32_t* lo, int32_t* hi) {
+    *lo = INT32_MAX;
+    *hi = INT32_MIN;
+    for (const auto& [i, w] : m) {
+      *lo = std::min(*lo, i);
+      *hi = std::max(*hi, i);
     }
-    for (double a : acc) buckets->push_back(Round(a));
+    return !m.empty();
   };
-  fill(pmin, pmax, 1, &p.positive_offset, &p.positive);
-  fill(nmin, nmax, -1, &p.negative_offset, &p.negative);
+  int32_t plo, phi, nlo, nhi;
+  bool has_p = range(positive, &plo, &phi), has_n = range(negative, &nlo, &nhi);
+  // Downscaling by k merges 2^k neighbouring buckets: index >> k.
+  int shift = 0;
+  auto span = [&](bool has, int32_t lo, int32_t hi) { return has ? (hi >> shift) - (lo >> shift) + 1 : 0; };
+  while (shift < kCollectScale - kMinScale &&
+         (span(has_p, plo, phi) > max_size || span(has_n, nlo, nhi) > max_size)) {
+    ++shift;
+  }
+  p.scale = kCollectScale - shift;
+  auto fill = [&](const absl::flat_hash_map<int32_t, double>& m, int32_t lo, int32_t hi, int32_t* offset,
+                  std::vector<uint64_t>* out) {
+    if (m.empty()) return;
+    *offset = lo >> shift;
+    std::vector<double> acc(static_cast<size_t>((hi >> shift) - *offset + 1), 0.0);
+    for (const auto& [i, w] : m) acc[static_cast<size_t>((i >> shift) - *offset)] += w;
+    for (double a : acc) out->push_back(Round(a));
+  };
+  fill(positive, plo, phi, &p.positive_offset, &p.positive);
+  fill(negative, nlo, nhi, &p.negative_offset, &p.negative);
   return p;
 }
 
@@ -141,27 +178,27 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
     default:
       break;
   }
-  const TimerMapping& m = cfg_.MappingFor(MappingKey(s.type));
+  const TimerMapping& m = *s.mapping;
+  const Distribution& d = s.dist;
   const std::string unit = s.type == MetricType::kTiming ? "ms" : "";
   if (m.observer_type == "gauge") {
-    b.Gauge(s.name, unit, s.attrs, s.samples.back().first, now_ns);
+    b.Gauge(s.name, unit, s.attrs, d.last, now_ns);
   } else if (m.observer_type == "summary") {
-    std::sort(s.samples.begin(), s.samples.end());
-    double total = 0, sum = 0;
-    for (const auto& [v, w] : s.samples) {
-      total += w;
-      sum += v * w;
-    }
+    auto samples = d.samples;
+    std::sort(samples.begin(), samples.end());
+    double kept = 0;
+    for (const auto& [v, w] : samples) kept += w;
     pdata::SummaryPoint p;
-    p.count = Round(total);
-    p.sum = sum;
+    p.count = Round(d.count);
+    p.sum = d.sum;
     for (double pct : m.percentiles) {
       // The smallest value whose cumulative weight reaches pct% of the total.
-      double want = pct / 100.0 * total, cum = 0, value = s.samples.back().first;
+      double value = d.max;
       if (pct <= 0) {
-        value = s.samples.front().first;
-      } else {
-        for (const auto& [v, w] : s.samples) {
+        value = d.min;
+      } else if (pct < 100) {
+        double want = pct / 100.0 * kept, cum = 0;
+        for (const auto& [v, w] : samples) {
           cum += w;
           if (cum >= want - 1e-9) {
             value = v;
@@ -175,27 +212,17 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
   } else if (!m.explicit_buckets.empty()) {
     pdata::HistogramPoint p;
     p.bounds = m.explicit_buckets;
-    std::vector<double> acc(p.bounds.size() + 1, 0.0);
-    double total = 0;
-    p.min = INFINITY;
-    p.max = -INFINITY;
-    for (const auto& [v, w] : s.samples) {
-      total += w;
-      p.sum += v * w;
-      p.min = std::min(p.min, v);
-      p.max = std::max(p.max, v);
-      // Bucket i holds (bounds[i-1], bounds[i]].
-      size_t i = static_cast<size_t>(std::lower_bound(p.bounds.begin(), p.bounds.end(), v) - p.bounds.begin());
-      acc[i] += w;
-    }
-    p.count = Round(total);
-    for (double a : acc) p.bucket_counts.push_back(Round(a));
+    p.count = Round(d.count);
+    p.sum = d.sum;
+    p.min = d.min;
+    p.max = d.max;
+    for (double a : d.buckets) p.bucket_counts.push_back(Round(a));
     b.Histogram(s.name, unit, s.attrs, p, start_ns, now_ns, pdata::Temporality::kDelta);
   } else {
-    b.ExponentialHistogram(s.name, unit, s.attrs, ExponentialFrom(s.samples, m.max_size), start_ns, now_ns,
+    b.ExponentialHistogram(s.name, unit, s.attrs, d.Exponential(m.max_size), start_ns, now_ns,
                            pdata::Temporality::kDelta);
   }
-  s.samples.clear();
+  s.dist.Clear();
 }
 
 void Aggregator::Flush(pdata::MetricsBuilder& b, uint64_t now_ns) {

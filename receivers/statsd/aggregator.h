@@ -1,11 +1,14 @@
 #pragma once
 // Aggregation of StatsD values per interval, keyed by type + name + container + tags.
 // Counters sum value / sample_rate; gauges keep the last value (or apply +/- deltas);
-// sets count distinct members; timings, histograms and distributions keep their samples
-// with weight 1 / sample_rate (so counts, sums, quantiles and bucket counts scale with
-// the sample rate, and the values themselves do not).
+// sets count distinct members; timings, histograms and distributions weigh each value by
+// 1 / sample_rate (so counts, sums, quantiles and bucket counts scale with the sample
+// rate, and the values themselves do not). Memory per series is bounded whatever the
+// rate: histograms are accumulated into buckets as values arrive, and summaries keep a
+// bounded reservoir of values (count, sum, min and max stay exact).
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,25 @@
 
 namespace outrigger::receivers::statsd {
 
+// A timing / histogram / distribution series over one interval.
+struct Distribution {
+  static constexpr int kCollectScale = 8;         // exponential buckets: 0.27% relative width
+  static constexpr size_t kMaxSummarySamples = 16384;
+
+  double count = 0, sum = 0, last = 0;
+  double min = 0, max = 0;
+  std::vector<double> buckets;                                // explicit histogram
+  absl::flat_hash_map<int32_t, double> positive, negative;    // exponential, at kCollectScale
+  double zero = 0;
+  std::vector<std::pair<double, double>> samples;             // summary: (value, weight)
+  uint64_t offered = 0;                                       // summary: values seen
+
+  void Add(double v, double w, const TimerMapping& m, std::mt19937_64& rng);
+  void Clear();
+  // An exponential histogram with at most max_size buckets per sign.
+  pdata::ExponentialHistogramPoint Exponential(int max_size) const;
+};
+
 class Aggregator {
  public:
   explicit Aggregator(const Config& cfg);
@@ -27,9 +49,6 @@ class Aggregator {
   void Flush(pdata::MetricsBuilder& b, uint64_t now_ns);
   size_t series() const { return series_.size(); }
 
-  // Exposed for tests.
-  static pdata::ExponentialHistogramPoint ExponentialFrom(const std::vector<std::pair<double, double>>& samples,
-                                                          int max_size);
 
  private:
   struct Series {
@@ -41,7 +60,8 @@ class Aggregator {
     int idle_flushes = 0;
     double value = 0;  // counter sum, gauge value
     absl::flat_hash_set<std::string> members;
-    std::vector<std::pair<double, double>> samples;  // (value, weight)
+    const TimerMapping* mapping = nullptr;  // timings, histograms, distributions
+    Distribution dist;
   };
   void Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, uint64_t now_ns);
 
@@ -51,6 +71,7 @@ class Aggregator {
   uint64_t interval_start_ns_ = 0;
   std::string key_;
   std::vector<Tag> sorted_;
+  std::mt19937_64 rng_{12345};
 };
 
 }  // namespace outrigger::receivers::statsd

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 
 namespace outrigger::receivers::statsd {
@@ -152,11 +154,14 @@ TEST_F(AggregatorTest, DefaultMappingIsLastValueGauge) {
 }
 
 TEST(ExponentialHistogram, BucketsHoldEveryValueWithinMaxSize) {
-  std::vector<std::pair<double, double>> samples;
-  for (int i = 1; i <= 1000; ++i) samples.emplace_back(i, 1);
-  samples.emplace_back(0, 2);
-  samples.emplace_back(-4, 1);
-  auto p = Aggregator::ExponentialFrom(samples, 20);
+  TimerMapping m;
+  m.observer_type = "histogram";
+  Distribution d;
+  std::mt19937_64 rng;
+  for (int i = 1; i <= 1000; ++i) d.Add(i, 1, m, rng);
+  d.Add(0, 2, m, rng);
+  d.Add(-4, 1, m, rng);
+  auto p = d.Exponential(20);
   EXPECT_EQ(p.count, 1003u);
   EXPECT_EQ(p.zero_count, 2u);
   EXPECT_LE(p.positive.size(), 20u);
@@ -170,6 +175,22 @@ TEST(ExponentialHistogram, BucketsHoldEveryValueWithinMaxSize) {
   EXPECT_GE(std::pow(base, p.positive_offset + static_cast<int>(p.positive.size())), 1000 - 1e-6);
   EXPECT_DOUBLE_EQ(p.min, -4);
   EXPECT_DOUBLE_EQ(p.max, 1000);
+}
+
+TEST(SummaryReservoir, MemoryIsBoundedAndCountsStayExact) {
+  TimerMapping m;
+  m.observer_type = "summary";
+  Distribution d;
+  std::mt19937_64 rng;
+  for (int i = 0; i < 200000; ++i) d.Add(i % 1000, 2, m, rng);
+  EXPECT_EQ(d.samples.size(), Distribution::kMaxSummarySamples);
+  EXPECT_DOUBLE_EQ(d.count, 400000);
+  EXPECT_DOUBLE_EQ(d.min, 0);
+  EXPECT_DOUBLE_EQ(d.max, 999);
+  // The reservoir is a fair sample: its median is near the true median (499.5).
+  auto s = d.samples;
+  std::nth_element(s.begin(), s.begin() + s.size() / 2, s.end());
+  EXPECT_NEAR(s[s.size() / 2].first, 500, 25);
 }
 
 TEST_F(AggregatorTest, CardinalityLimitPerName) {
