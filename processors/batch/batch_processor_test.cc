@@ -33,7 +33,9 @@ TEST_F(BatchTest, SendsWhenTheSizeIsReached) {
   ASSERT_TRUE(p->ConsumeTraces(MakeTraces(4)).ok());
   ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 12; }));
   EXPECT_EQ(sink_.BatchSizes(), (std::vector<size_t>{12}));
-  EXPECT_EQ(telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "size"}}), 1);
+  // Recorded after the send returns.
+  EXPECT_TRUE(sink_.WaitFor(
+      [&] { return telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "size"}}) == 1; }));
 }
 
 TEST_F(BatchTest, SendsAfterTheTimeout) {
@@ -43,7 +45,8 @@ TEST_F(BatchTest, SendsAfterTheTimeout) {
   auto p = Make(cfg);
   ASSERT_TRUE(p->ConsumeTraces(MakeTraces(3)).ok());
   ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 3; }));
-  EXPECT_EQ(telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "timeout"}}), 1);
+  EXPECT_TRUE(sink_.WaitFor(
+      [&] { return telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "timeout"}}) == 1; }));
 }
 
 TEST_F(BatchTest, SplitsAtMaxSizeKeepingOrder) {

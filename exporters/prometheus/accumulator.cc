@@ -1,0 +1,831 @@
+#include "exporters/prometheus/accumulator.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "exporters/prometheus/naming.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "spdlog/spdlog.h"
+
+namespace outrigger::exporters::prometheus {
+
+namespace mpb = opentelemetry::proto::metrics::v1;
+namespace cpb = opentelemetry::proto::common::v1;
+using Attributes = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
+using LabelMap = std::map<std::string, std::string, std::less<>>;
+
+namespace {
+
+constexpr uint32_t kNoRecordedValue = 1;  // DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
+// Buckets kept per sign of an exponential histogram; merging deltas past this lowers
+// the scale (as an SDK does).
+constexpr size_t kMaxExpBuckets = 320;
+constexpr size_t kMaxWarned = 1000;
+
+}  // namespace
+
+struct ExpBuckets {
+  int32_t offset = 0;
+  std::vector<uint64_t> counts;
+};
+
+struct ExpState {
+  int32_t scale = 0;
+  double zero_threshold = 0;
+  uint64_t zero_count = 0;
+  ExpBuckets pos, neg;
+};
+
+struct Accumulator::Series {
+  uint64_t start_ns = 0;
+  uint64_t time_ns = 0;
+  absl::Time updated;
+  double value = 0;  // counter, gauge
+  // Histogram: explicit bounds and per-bucket (not cumulative) counts, bounds + 1 of
+  // them or none; or an exponential histogram.
+  std::vector<double> bounds;
+  std::vector<uint64_t> buckets;
+  std::unique_ptr<ExpState> exp;
+  bool has_sum = false;
+  double sum = 0;
+  uint64_t count = 0;
+  std::vector<std::pair<double, double>> quantiles;  // summary
+};
+
+struct Accumulator::Family {
+  MetricType type;
+  std::string help;
+  std::map<std::string, Series, std::less<>> series;  // by rendered labels
+};
+
+// The labels every data point of one resource and scope gets.
+struct Accumulator::Scope {
+  std::vector<std::pair<std::string, std::string>> resource_labels;  // only where no attribute has the name
+  std::vector<std::pair<std::string, std::string>> overrides;        // scope, job, instance, const labels
+};
+
+namespace {
+
+// ---- Text helpers ----------------------------------------------------------------
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out->append(buf);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// Sample values: integers without a fraction, others in the shortest exact form.
+void AppendDouble(double v, std::string* out) {
+  if (std::isnan(v)) {
+    out->append("NaN");
+  } else if (std::isinf(v)) {
+    out->append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char buf[64];
+    std::to_chars_result r;
+    if (v == std::floor(v) && std::fabs(v) < 1e15) {
+      r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
+    } else {
+      r = std::to_chars(buf, buf + sizeof buf, v);
+    }
+    out->append(buf, r.ptr);
+  }
+}
+
+std::string DoubleString(double v) {
+  std::string s;
+  AppendDouble(v, &s);
+  return s;
+}
+
+// `le` and `quantile` label values: OpenMetrics wants them canonical ("1.0", not "1").
+std::string BoundString(double v, Format f) {
+  std::string s = DoubleString(v);
+  if (f == Format::kOpenMetrics && s.find_first_of(".eIN") == std::string::npos) s.append(".0");
+  return s;
+}
+
+void AppendJsonValue(const cpb::AnyValue& v, std::string* out) {
+  switch (v.value_case()) {
+    case cpb::AnyValue::kStringValue: AppendJsonString(v.string_value(), out); break;
+    case cpb::AnyValue::kBoolValue: out->append(v.bool_value() ? "true" : "false"); break;
+    case cpb::AnyValue::kIntValue: out->append(std::to_string(v.int_value())); break;
+    case cpb::AnyValue::kDoubleValue:
+      if (std::isfinite(v.double_value())) {
+        AppendDouble(v.double_value(), out);
+      } else {
+        AppendJsonString(DoubleString(v.double_value()), out);
+      }
+      break;
+    case cpb::AnyValue::kBytesValue: AppendJsonString(ToStd(absl::Base64Escape(v.bytes_value())), out); break;
+    case cpb::AnyValue::kArrayValue: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& e : v.array_value().values()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonValue(e, out);
+      }
+      out->push_back(']');
+      break;
+    }
+    case cpb::AnyValue::kKvlistValue: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& kv : v.kvlist_value().values()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(kv.key(), out);
+        out->push_back(':');
+        AppendJsonValue(kv.value(), out);
+      }
+      out->push_back('}');
+      break;
+    }
+    default: out->append("null");
+  }
+}
+
+// An attribute value as a label value: strings as they are, arrays and maps as JSON.
+std::string ValueString(const cpb::AnyValue& v) {
+  switch (v.value_case()) {
+    case cpb::AnyValue::kStringValue: return v.string_value();
+    case cpb::AnyValue::kBoolValue: return v.bool_value() ? "true" : "false";
+    case cpb::AnyValue::kIntValue: return std::to_string(v.int_value());
+    case cpb::AnyValue::kDoubleValue: return DoubleString(v.double_value());
+    case cpb::AnyValue::kBytesValue: return absl::Base64Escape(v.bytes_value());
+    case cpb::AnyValue::kArrayValue:
+    case cpb::AnyValue::kKvlistValue: {
+      std::string s;
+      AppendJsonValue(v, &s);
+      return s;
+    }
+    default: return "";
+  }
+}
+
+void AppendEscapedLabelValue(std::string_view v, std::string* out) {
+  for (char c : v) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '"') {
+      out->append("\\\"");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+void AppendEscapedHelp(std::string_view v, Format f, std::string* out) {
+  for (char c : v) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '"' && f == Format::kOpenMetrics) {
+      out->append("\\\"");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+// Attributes as labels. Keys that sanitize to the same label name have their values
+// joined with ';' in the order of the original keys (as the specification says).
+void MergeAttributes(const Attributes& attrs, LabelMap* out) {
+  std::vector<const cpb::KeyValue*> sorted;
+  sorted.reserve(static_cast<size_t>(attrs.size()));
+  for (const auto& kv : attrs) {
+    if (!kv.key().empty()) sorted.push_back(&kv);
+  }
+  if (sorted.size() > 1) {
+    std::sort(sorted.begin(), sorted.end(), [](const cpb::KeyValue* a, const cpb::KeyValue* b) { return a->key() < b->key(); });
+  }
+  for (const cpb::KeyValue* kv : sorted) {
+    std::string name = SanitizeLabelName(kv->key());
+    std::string value = ValueString(kv->value());
+    auto [it, inserted] = out->try_emplace(std::move(name), value);
+    if (!inserted) {
+      it->second.push_back(';');
+      it->second.append(value);
+    }
+  }
+}
+
+// name="value",... sorted by name; empty values are left out (Prometheus treats an
+// empty label as absent).
+std::string RenderLabels(const LabelMap& m) {
+  std::string s;
+  for (const auto& [k, v] : m) {
+    if (v.empty()) continue;
+    if (!s.empty()) s.push_back(',');
+    s.append(k);
+    s.append("=\"");
+    AppendEscapedLabelValue(v, &s);
+    s.push_back('"');
+  }
+  return s;
+}
+
+std::string SeriesKey(const Attributes& attrs, const std::vector<std::pair<std::string, std::string>>& resource,
+                      const std::vector<std::pair<std::string, std::string>>& overrides, std::string_view reserved) {
+  LabelMap m;
+  MergeAttributes(attrs, &m);
+  for (const auto& [k, v] : resource) m.emplace(k, v);
+  for (const auto& [k, v] : overrides) m[k] = v;
+  if (!reserved.empty()) {
+    if (auto it = m.find(reserved); it != m.end()) m.erase(it);
+  }
+  return RenderLabels(m);
+}
+
+// ---- Exponential histograms ------------------------------------------------------
+
+void Downscale(ExpBuckets& b, int by) {
+  if (b.counts.empty() || by <= 0) return;
+  by = std::min(by, 40);
+  const int64_t first = b.offset;
+  const int64_t last = first + static_cast<int64_t>(b.counts.size()) - 1;
+  const int64_t lo = first >> by, hi = last >> by;
+  std::vector<uint64_t> out(static_cast<size_t>(hi - lo + 1));
+  for (size_t i = 0; i < b.counts.size(); ++i) {
+    out[static_cast<size_t>(((first + static_cast<int64_t>(i)) >> by) - lo)] += b.counts[i];
+  }
+  b.offset = static_cast<int32_t>(lo);
+  b.counts = std::move(out);
+}
+
+void AddBuckets(ExpBuckets& into, const ExpBuckets& from) {
+  if (from.counts.empty()) return;
+  if (into.counts.empty()) {
+    into = from;
+    return;
+  }
+  const int64_t lo = std::min<int64_t>(into.offset, from.offset);
+  const int64_t hi = std::max<int64_t>(into.offset + static_cast<int64_t>(into.counts.size()),
+                                       from.offset + static_cast<int64_t>(from.counts.size()));
+  std::vector<uint64_t> out(static_cast<size_t>(hi - lo));
+  for (size_t i = 0; i < into.counts.size(); ++i) out[static_cast<size_t>(into.offset - lo) + i] += into.counts[i];
+  for (size_t i = 0; i < from.counts.size(); ++i) out[static_cast<size_t>(from.offset - lo) + i] += from.counts[i];
+  into.offset = static_cast<int32_t>(lo);
+  into.counts = std::move(out);
+}
+
+// Keeps at most kMaxExpBuckets per sign by lowering the scale.
+void Fit(ExpState& e) {
+  for (int i = 0; i < 64 && (e.pos.counts.size() > kMaxExpBuckets || e.neg.counts.size() > kMaxExpBuckets); ++i) {
+    Downscale(e.pos, 1);
+    Downscale(e.neg, 1);
+    --e.scale;
+  }
+}
+
+void Merge(ExpState& into, ExpState from) {
+  if (from.scale < into.scale) {
+    Downscale(into.pos, into.scale - from.scale);
+    Downscale(into.neg, into.scale - from.scale);
+    into.scale = from.scale;
+  } else if (from.scale > into.scale) {
+    Downscale(from.pos, from.scale - into.scale);
+    Downscale(from.neg, from.scale - into.scale);
+  }
+  AddBuckets(into.pos, from.pos);
+  AddBuckets(into.neg, from.neg);
+  into.zero_count += from.zero_count;
+  into.zero_threshold = std::max(into.zero_threshold, from.zero_threshold);
+  Fit(into);
+}
+
+// The upper bound of bucket `index`: base^(index+1), base = 2^(2^-scale).
+double UpperBound(int64_t index, int32_t scale) {
+  const int64_t e = index + 1;
+  if (scale <= 0) return std::ldexp(1.0, static_cast<int>(std::clamp<int64_t>(e << std::min(-scale, 20), -2000, 2000)));
+  const int64_t q = e >> scale;  // floor(e / 2^scale)
+  const int64_t r = e - (q << scale);
+  return std::ldexp(std::exp2(static_cast<double>(r) / static_cast<double>(int64_t{1} << scale)),
+                    static_cast<int>(std::clamp<int64_t>(q, -2000, 2000)));
+}
+
+// Cumulative (le, count) pairs, increasing in le, without +Inf.
+void ExpToCumulative(const ExpState& e, std::vector<std::pair<double, uint64_t>>* out) {
+  uint64_t cum = 0;
+  auto push = [&](double le) {
+    if (!out->empty() && le <= out->back().first) {
+      out->back().second = cum;
+    } else {
+      out->emplace_back(le, cum);
+    }
+  };
+  // Negative bucket i holds values in [-base^(i+1), -base^i): counted at le = -base^i.
+  for (size_t k = e.neg.counts.size(); k-- > 0;) {
+    cum += e.neg.counts[k];
+    push(-UpperBound(static_cast<int64_t>(e.neg.offset) + static_cast<int64_t>(k) - 1, e.scale));
+  }
+  if (e.zero_count > 0 || !e.neg.counts.empty()) {
+    cum += e.zero_count;
+    push(e.zero_threshold);
+  }
+  for (size_t k = 0; k < e.pos.counts.size(); ++k) {
+    cum += e.pos.counts[k];
+    push(UpperBound(static_cast<int64_t>(e.pos.offset) + static_cast<int64_t>(k), e.scale));
+  }
+}
+
+ExpBuckets FromProto(const mpb::ExponentialHistogramDataPoint::Buckets& b) {
+  ExpBuckets out;
+  out.offset = b.offset();
+  out.counts.assign(b.bucket_counts().begin(), b.bucket_counts().end());
+  return out;
+}
+
+// ---- Rendering -------------------------------------------------------------------
+
+const char* TypeName(MetricType t) {
+  switch (t) {
+    case MetricType::kCounter: return "counter";
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kHistogram: return "histogram";
+    case MetricType::kSummary: return "summary";
+  }
+  return "untyped";
+}
+
+struct Writer {
+  std::string* out;
+  Format format;
+  bool timestamps;
+
+  void Sample(std::string_view name, std::string_view suffix, std::string_view labels, std::string_view extra_name,
+              std::string_view extra_value, double value, uint64_t time_ns) {
+    out->append(name);
+    out->append(suffix);
+    if (!labels.empty() || !extra_name.empty()) {
+      out->push_back('{');
+      out->append(labels);
+      if (!extra_name.empty()) {
+        if (!labels.empty()) out->push_back(',');
+        out->append(extra_name);
+        out->append("=\"");
+        out->append(extra_value);
+        out->push_back('"');
+      }
+      out->push_back('}');
+    }
+    out->push_back(' ');
+    AppendDouble(value, out);
+    if (timestamps && time_ns != 0) {
+      char buf[48];
+      if (format == Format::kOpenMetrics) {
+        std::snprintf(buf, sizeof buf, " %llu.%03llu", static_cast<unsigned long long>(time_ns / 1000000000),
+                      static_cast<unsigned long long>((time_ns / 1000000) % 1000));
+      } else {
+        std::snprintf(buf, sizeof buf, " %llu", static_cast<unsigned long long>(time_ns / 1000000));
+      }
+      out->append(buf);
+    }
+    out->push_back('\n');
+  }
+};
+
+}  // namespace
+
+// ---- Accumulator -------------------------------------------------------------------
+
+Accumulator::Accumulator(const Config& cfg, std::shared_ptr<spdlog::logger> logger, Clock clock)
+    : cfg_(cfg), logger_(std::move(logger)), clock_(std::move(clock)) {
+  for (const auto& [k, v] : cfg_.const_labels) const_labels_.emplace_back(k, v);
+}
+
+Accumulator::~Accumulator() = default;
+
+void Accumulator::WarnOnce(const std::string& name, const std::string& message) {
+  if (!logger_ || warned_.size() >= kMaxWarned || !warned_.insert(name).second) return;
+  logger_->warn("{}", message);
+}
+
+Accumulator::Family* Accumulator::FamilyFor(const std::string& name, MetricType type, const std::string& help) {
+  auto it = families_.find(name);
+  if (it == families_.end()) {
+    it = families_.emplace(name, Family{type, help, {}}).first;
+  } else if (it->second.type != type) {
+    if (!it->second.series.empty()) {
+      WarnOnce(name, StrCat("metric \"", name, "\" is a ", TypeName(it->second.type),
+                            "; data points that would make it a ", TypeName(type),
+                            " are dropped while it has series (logged once per name)"));
+      return nullptr;
+    }
+    it->second.type = type;
+    it->second.help = help;
+  }
+  if (it->second.help.empty()) it->second.help = help;
+  return &it->second;
+}
+
+Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
+  AddResult res;
+  // Received bytes are decoded on first read: do that before taking the lock, so a
+  // scrape does not wait for it.
+  data.ForEachRequest([](const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest&) {});
+  const absl::Time now = clock_();
+  std::lock_guard<std::mutex> lock(mu_);
+  data.ForEachRequest([&](const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
+    for (const auto& rm : req.resource_metrics()) {
+      // job and instance from service.*; the other attributes go to target_info.
+      std::string service_name, service_namespace, instance;
+      bool has_name = false;
+      Attributes other;
+      for (const auto& kv : rm.resource().attributes()) {
+        if (kv.key() == "service.name") {
+          service_name = ValueString(kv.value());
+          has_name = true;
+        } else if (kv.key() == "service.namespace") {
+          service_namespace = ValueString(kv.value());
+        } else if (kv.key() == "service.instance.id") {
+          instance = ValueString(kv.value());
+        } else {
+          *other.Add() = kv;
+        }
+      }
+      Scope scope;
+      if (cfg_.resource_to_telemetry_conversion) {
+        LabelMap all;
+        MergeAttributes(rm.resource().attributes(), &all);
+        scope.resource_labels.assign(all.begin(), all.end());
+      }
+      std::vector<std::pair<std::string, std::string>> identity;
+      if (has_name) {
+        identity.emplace_back("job", service_namespace.empty() ? service_name
+                                                               : StrCat(service_namespace, "/", service_name));
+      }
+      if (!instance.empty()) identity.emplace_back("instance", instance);
+      if (!other.empty()) {
+        std::vector<std::pair<std::string, std::string>> overrides = identity;
+        overrides.insert(overrides.end(), const_labels_.begin(), const_labels_.end());
+        std::string key = SeriesKey(other, {}, overrides, "");
+        std::string name = cfg_.metric_namespace.empty() ? "target_info" : StrCat(cfg_.metric_namespace, "_target_info");
+        if (Family* f = FamilyFor(name, MetricType::kGauge, "Target metadata")) {
+          Series& s = f->series[key];
+          s.value = 1;
+          s.updated = now;
+        }
+      }
+      for (const auto& sm : rm.scope_metrics()) {
+        scope.overrides.clear();
+        if (!sm.scope().name().empty()) scope.overrides.emplace_back("otel_scope_name", sm.scope().name());
+        if (!sm.scope().version().empty()) scope.overrides.emplace_back("otel_scope_version", sm.scope().version());
+        scope.overrides.insert(scope.overrides.end(), identity.begin(), identity.end());
+        scope.overrides.insert(scope.overrides.end(), const_labels_.begin(), const_labels_.end());
+        for (const auto& m : sm.metrics()) AddMetric(m, scope, now, &res);
+      }
+    }
+  });
+  if (now - last_sweep_ >= std::min(cfg_.metric_expiration, absl::Minutes(1))) Sweep(now);
+  return res;
+}
+
+void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time now, AddResult* res) {
+  const std::string& ns = cfg_.metric_namespace;
+  const bool suffixes = cfg_.add_metric_suffixes;
+
+  // The series a point updates; null if the point was handled otherwise (staleness
+  // marker, older than what is stored). `*fresh`: the series is new.
+  auto series_for = [&](Family* f, const auto& p, std::string_view reserved, bool ordered, bool* fresh) -> Series* {
+    std::string key = SeriesKey(p.attributes(), sc.resource_labels, sc.overrides, reserved);
+    ++res->taken;
+    if ((p.flags() & kNoRecordedValue) != 0) {
+      if (auto it = f->series.find(key); it != f->series.end()) f->series.erase(it);
+      return nullptr;
+    }
+    auto [it, inserted] = f->series.try_emplace(std::move(key));
+    *fresh = inserted;
+    Series& s = it->second;
+    if (ordered && !inserted && p.time_unix_nano() < s.time_ns) return nullptr;  // keep the newer one
+    s.updated = now;
+    return &s;
+  };
+  auto drop_all = [&](int n, const std::string& why) {
+    res->dropped += static_cast<size_t>(n);
+    WarnOnce(StrCat(m.name(), "\n", why), StrCat("metric \"", m.name(), "\": ", why, "; its data points are dropped"));
+  };
+
+  switch (m.data_case()) {
+    case mpb::Metric::kGauge:
+    case mpb::Metric::kSum: {
+      const bool is_sum = m.data_case() == mpb::Metric::kSum;
+      const auto& points = is_sum ? m.sum().data_points() : m.gauge().data_points();
+      bool delta = false, monotonic = false;
+      if (is_sum) {
+        if (m.sum().aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
+          drop_all(points.size(), "sum with unspecified aggregation temporality");
+          return;
+        }
+        delta = m.sum().aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
+        monotonic = m.sum().is_monotonic();
+      }
+      const NameKind kind = !is_sum ? NameKind::kGauge : monotonic ? NameKind::kCounter : NameKind::kOther;
+      Family* f = FamilyFor(MetricName(m.name(), m.unit(), kind, ns, suffixes),
+                            monotonic ? MetricType::kCounter : MetricType::kGauge, m.description());
+      if (f == nullptr) {
+        res->dropped += static_cast<size_t>(points.size());
+        return;
+      }
+      for (const auto& p : points) {
+        double v;
+        if (p.value_case() == mpb::NumberDataPoint::kAsInt) {
+          v = static_cast<double>(p.as_int());
+        } else if (p.value_case() == mpb::NumberDataPoint::kAsDouble) {
+          v = p.as_double();
+        } else if ((p.flags() & kNoRecordedValue) != 0) {
+          v = 0;
+        } else {
+          ++res->dropped;
+          continue;
+        }
+        bool fresh = false;
+        Series* s = series_for(f, p, "", !delta, &fresh);
+        if (s == nullptr) continue;
+        if (delta && !fresh) {
+          s->value += v;
+          s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
+        } else {
+          s->value = v;
+          s->start_ns = p.start_time_unix_nano();
+          s->time_ns = p.time_unix_nano();
+        }
+      }
+      return;
+    }
+    case mpb::Metric::kHistogram: {
+      const auto& h = m.histogram();
+      if (h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
+        drop_all(h.data_points_size(), "histogram with unspecified aggregation temporality");
+        return;
+      }
+      const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
+      Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
+                            m.description());
+      if (f == nullptr) {
+        res->dropped += static_cast<size_t>(h.data_points_size());
+        return;
+      }
+      for (const auto& p : h.data_points()) {
+        if (p.bucket_counts_size() != 0 && p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
+          drop_all(1, "histogram point with bucket_counts not one more than explicit_bounds");
+          continue;
+        }
+        bool fresh = false;
+        Series* s = series_for(f, p, "le", !delta, &fresh);
+        if (s == nullptr) continue;
+        const bool same_layout =
+            !fresh && !s->exp && s->buckets.size() == static_cast<size_t>(p.bucket_counts_size()) &&
+            std::equal(s->bounds.begin(), s->bounds.end(), p.explicit_bounds().begin(), p.explicit_bounds().end());
+        if (delta && same_layout) {
+          for (size_t i = 0; i < s->buckets.size(); ++i) s->buckets[i] += p.bucket_counts(static_cast<int>(i));
+          s->count += p.count();
+          s->sum += p.sum();
+          s->has_sum = s->has_sum && p.has_sum();
+          s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
+        } else {
+          // New, cumulative, or the buckets changed (a delta series restarts from it).
+          s->exp.reset();
+          s->bounds.assign(p.explicit_bounds().begin(), p.explicit_bounds().end());
+          s->buckets.assign(p.bucket_counts().begin(), p.bucket_counts().end());
+          s->count = p.count();
+          s->sum = p.sum();
+          s->has_sum = p.has_sum();
+          s->start_ns = p.start_time_unix_nano();
+          s->time_ns = p.time_unix_nano();
+        }
+      }
+      return;
+    }
+    case mpb::Metric::kExponentialHistogram: {
+      const auto& h = m.exponential_histogram();
+      if (h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
+        drop_all(h.data_points_size(), "exponential histogram with unspecified aggregation temporality");
+        return;
+      }
+      const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
+      Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
+                            m.description());
+      if (f == nullptr) {
+        res->dropped += static_cast<size_t>(h.data_points_size());
+        return;
+      }
+      for (const auto& p : h.data_points()) {
+        if (p.scale() < -10 || p.scale() > 20) {
+          drop_all(1, "exponential histogram point with a scale outside [-10, 20]");
+          continue;
+        }
+        bool fresh = false;
+        Series* s = series_for(f, p, "le", !delta, &fresh);
+        if (s == nullptr) continue;
+        ExpState in;
+        in.scale = p.scale();
+        in.zero_threshold = p.zero_threshold();
+        in.zero_count = p.zero_count();
+        in.pos = FromProto(p.positive());
+        in.neg = FromProto(p.negative());
+        if (delta && !fresh && s->exp) {
+          Merge(*s->exp, std::move(in));
+          s->count += p.count();
+          s->sum += p.sum();
+          s->has_sum = s->has_sum && p.has_sum();
+          s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
+        } else {
+          Fit(in);
+          s->exp = std::make_unique<ExpState>(std::move(in));
+          s->bounds.clear();
+          s->buckets.clear();
+          s->count = p.count();
+          s->sum = p.sum();
+          s->has_sum = p.has_sum();
+          s->start_ns = p.start_time_unix_nano();
+          s->time_ns = p.time_unix_nano();
+        }
+      }
+      return;
+    }
+    case mpb::Metric::kSummary: {
+      const auto& sm = m.summary();
+      Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kSummary,
+                            m.description());
+      if (f == nullptr) {
+        res->dropped += static_cast<size_t>(sm.data_points_size());
+        return;
+      }
+      for (const auto& p : sm.data_points()) {
+        bool fresh = false;
+        Series* s = series_for(f, p, "quantile", true, &fresh);
+        if (s == nullptr) continue;
+        s->quantiles.clear();
+        for (const auto& q : p.quantile_values()) s->quantiles.emplace_back(q.quantile(), q.value());
+        s->count = p.count();
+        s->sum = p.sum();
+        s->has_sum = true;
+        s->start_ns = p.start_time_unix_nano();
+        s->time_ns = p.time_unix_nano();
+      }
+      return;
+    }
+    default: return;
+  }
+}
+
+void Accumulator::Sweep(absl::Time now) {
+  last_sweep_ = now;
+  for (auto fit = families_.begin(); fit != families_.end();) {
+    auto& series = fit->second.series;
+    for (auto it = series.begin(); it != series.end();) {
+      if (now - it->second.updated >= cfg_.metric_expiration) {
+        it = series.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (series.empty()) {
+      fit = families_.erase(fit);
+    } else {
+      ++fit;
+    }
+  }
+}
+
+size_t Accumulator::SeriesCount() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Sweep(clock_());
+  size_t n = 0;
+  for (const auto& [name, f] : families_) n += f.series.size();
+  return n;
+}
+
+std::string Accumulator::Render(Format format) {
+  const absl::Time now = clock_();
+  std::lock_guard<std::mutex> lock(mu_);
+  Sweep(now);
+  std::string out;
+  out.reserve(last_render_size_ + last_render_size_ / 8 + 64);
+  Writer w{&out, format, cfg_.send_timestamps};
+  std::vector<std::pair<double, uint64_t>> cumulative;
+  for (const auto& [name, f] : families_) {
+    // OpenMetrics names a counter family without "_total" and its sample with it.
+    std::string_view family = name;
+    std::string_view sample = name;
+    std::string with_total;
+    if (format == Format::kOpenMetrics && f.type == MetricType::kCounter) {
+      if (family.size() > 6 && family.substr(family.size() - 6) == "_total") {
+        family.remove_suffix(6);
+      } else {
+        with_total = StrCat(name, "_total");
+        sample = with_total;
+      }
+    }
+    if (!f.help.empty()) {
+      out.append("# HELP ").append(family).push_back(' ');
+      AppendEscapedHelp(f.help, format, &out);
+      out.push_back('\n');
+    }
+    out.append("# TYPE ").append(family).append(" ").append(TypeName(f.type)).push_back('\n');
+    for (const auto& [labels, s] : f.series) {
+      switch (f.type) {
+        case MetricType::kCounter:
+        case MetricType::kGauge: w.Sample(sample, "", labels, "", "", s.value, s.time_ns); break;
+        case MetricType::kHistogram: {
+          cumulative.clear();
+          if (s.exp) {
+            ExpToCumulative(*s.exp, &cumulative);
+          } else if (!s.buckets.empty()) {
+            uint64_t cum = 0;
+            for (size_t i = 0; i < s.bounds.size(); ++i) {
+              cum += s.buckets[i];
+              cumulative.emplace_back(s.bounds[i], cum);
+            }
+          }
+          for (const auto& [le, c] : cumulative) {
+            if (std::isinf(le) && le > 0) continue;  // +Inf comes last, from the count
+            w.Sample(name, "_bucket", labels, "le", BoundString(le, format), static_cast<double>(c), s.time_ns);
+          }
+          w.Sample(name, "_bucket", labels, "le", "+Inf", static_cast<double>(s.count), s.time_ns);
+          if (s.has_sum) w.Sample(name, "_sum", labels, "", "", s.sum, s.time_ns);
+          w.Sample(name, "_count", labels, "", "", static_cast<double>(s.count), s.time_ns);
+          break;
+        }
+        case MetricType::kSummary:
+          for (const auto& [q, v] : s.quantiles) {
+            w.Sample(name, "", labels, "quantile", BoundString(q, format), v, s.time_ns);
+          }
+          w.Sample(name, "_sum", labels, "", "", s.sum, s.time_ns);
+          w.Sample(name, "_count", labels, "", "", static_cast<double>(s.count), s.time_ns);
+          break;
+      }
+    }
+  }
+  if (format == Format::kOpenMetrics) out.append("# EOF\n");
+  last_render_size_ = out.size();
+  return out;
+}
+
+// ---- Content negotiation -----------------------------------------------------------
+
+bool AcceptsOpenMetrics(std::string_view accept) {
+  double om = -1, text = -1;
+  size_t pos = 0;
+  while (pos <= accept.size()) {
+    size_t comma = accept.find(',', pos);
+    if (comma == std::string_view::npos) comma = accept.size();
+    std::string_view part = accept.substr(pos, comma - pos);
+    pos = comma + 1;
+    // media-type *( ";" param )
+    std::string media;
+    double q = 1;
+    std::string version;
+    size_t p = 0;
+    bool first = true;
+    while (p <= part.size()) {
+      size_t semi = part.find(';', p);
+      if (semi == std::string_view::npos) semi = part.size();
+      std::string tok = absl::AsciiStrToLower(absl::StripAsciiWhitespace(ToAbsl(part.substr(p, semi - p))));
+      p = semi + 1;
+      if (first) {
+        media = tok;
+        first = false;
+      } else if (tok.rfind("q=", 0) == 0) {
+        if (!absl::SimpleAtod(tok.substr(2), &q)) q = 0;
+      } else if (tok.rfind("version=", 0) == 0) {
+        version = tok.substr(8);
+      }
+    }
+    if (media == "application/openmetrics-text") {
+      if (version.empty() || version == "1.0.0" || version == "0.0.1") om = std::max(om, q);
+    } else if (media == "text/plain" || media == "*/*" || media == "text/*") {
+      text = std::max(text, q);
+    }
+  }
+  return om > 0 && om >= text;
+}
+
+}  // namespace outrigger::exporters::prometheus

@@ -1,0 +1,78 @@
+#pragma once
+// The state behind /metrics: every series the exporter has seen, translated to
+// Prometheus (names, labels, cumulative values), and its rendering as Prometheus text
+// 0.0.4 or OpenMetrics 1.0. Thread-safe: Add() runs on pipeline threads, Render() on
+// the event loop.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "collector/pdata/pdata.h"
+#include "exporters/prometheus/config.h"
+
+namespace spdlog {
+class logger;
+}
+namespace opentelemetry::proto::metrics::v1 {
+class Metric;
+}
+
+namespace outrigger::exporters::prometheus {
+
+enum class Format { kText, kOpenMetrics };
+enum class MetricType { kCounter, kGauge, kHistogram, kSummary };
+
+class Accumulator {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  struct AddResult {
+    size_t taken = 0;    // data points stored, updated or removed (staleness)
+    size_t dropped = 0;  // data points that cannot be exported (see README)
+  };
+
+  // `clock` is for tests (expiry); `logger` may be null.
+  Accumulator(const Config& cfg, std::shared_ptr<spdlog::logger> logger, Clock clock = &absl::Now);
+  ~Accumulator();
+
+  AddResult Add(const pdata::Metrics& data);
+  // Drops expired series first.
+  std::string Render(Format format);
+  size_t SeriesCount();
+
+  // Exposed for tests.
+  struct Series;
+  struct Family;
+
+ private:
+  struct Scope;
+  // With mu_ held.
+  void AddMetric(const opentelemetry::proto::metrics::v1::Metric& m, const Scope& scope, absl::Time now,
+                 AddResult* res);
+  Family* FamilyFor(const std::string& name, MetricType type, const std::string& help);
+  void Sweep(absl::Time now);
+  void WarnOnce(const std::string& name, const std::string& message);
+
+  const Config cfg_;
+  std::shared_ptr<spdlog::logger> logger_;
+  Clock clock_;
+  std::vector<std::pair<std::string, std::string>> const_labels_;  // escaped values
+
+  std::mutex mu_;
+  std::map<std::string, Family, std::less<>> families_;  // by name, so rendering is sorted
+  absl::Time last_sweep_ = absl::InfinitePast();
+  std::set<std::string, std::less<>> warned_;  // names already warned about (bounded)
+  size_t last_render_size_ = 0;
+};
+
+// Parses an Accept header: true when OpenMetrics 1.0 is preferred to text/plain.
+bool AcceptsOpenMetrics(std::string_view accept);
+
+}  // namespace outrigger::exporters::prometheus

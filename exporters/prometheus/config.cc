@@ -1,0 +1,64 @@
+#include "exporters/prometheus/config.h"
+
+#include "collector/http/server.h"
+
+namespace outrigger::exporters::prometheus {
+namespace {
+
+bool IsLabelName(std::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsNamespace(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Config::Decode(config::Node& node) {
+  node.Read("endpoint", &endpoint);
+  node.Read("namespace", &metric_namespace);
+  node.Read("const_labels", &const_labels);
+  node.Read("send_timestamps", &send_timestamps);
+  node.Read("metric_expiration", &metric_expiration);
+  node.Child("resource_to_telemetry_conversion").Read("enabled", &resource_to_telemetry_conversion);
+  node.Read("enable_open_metrics", &enable_open_metrics);
+  node.Read("add_metric_suffixes", &add_metric_suffixes);
+}
+
+absl::Status Config::Validate() const {
+  if (auto hp = http::ParseEndpoint(endpoint); !hp.ok()) return hp.status();
+  if (metric_expiration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("metric_expiration must be positive");
+  }
+  if (!IsNamespace(metric_namespace)) {
+    return absl::InvalidArgumentError(StrCat("namespace \"", metric_namespace,
+                                             "\" is not a valid metric name prefix: use letters, digits, '_' and "
+                                             "':', not starting with a digit"));
+  }
+  for (const auto& [k, v] : const_labels) {
+    if (!IsLabelName(k)) {
+      return absl::InvalidArgumentError(StrCat("const_labels: \"", k,
+                                               "\" is not a valid label name: use letters, digits and '_', not "
+                                               "starting with a digit"));
+    }
+    if (k.rfind("__", 0) == 0) {
+      return absl::InvalidArgumentError(StrCat("const_labels: \"", k, "\": names starting with \"__\" are reserved"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace outrigger::exporters::prometheus
