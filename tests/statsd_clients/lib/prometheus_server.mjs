@@ -1,0 +1,111 @@
+// A real Prometheus (Debian package `prometheus`, 2.42; or $PROMETHEUS_BIN) on a free
+// loopback port, scraping given targets, and queried through its HTTP API. Built-in
+// modules and the statsd harness only. Readiness is polled until a deadline.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+import { HOST, freePorts, httpGet, waitFor } from './harness.mjs';
+
+export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN || 'prometheus';
+
+/** One running Prometheus. Always stop() it (safe when it has exited or never started). */
+export class PrometheusServer {
+  constructor(proc, port) {
+    this.proc = proc;
+    this.port = port;
+    this.output = '';
+    this.exit = null;
+    this.exited = new Promise((resolve) => {
+      proc.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+      // 'exit' does not come when the binary cannot be started: 'error' ends it then.
+      proc.on('error', (e) => {
+        this.exit = { error: e.message };
+        resolve(this.exit);
+      });
+    });
+    const keep = (c) => {
+      this.output += c.toString('utf8');
+      if (this.output.length > 1 << 20) this.output = this.output.slice(-(1 << 19));
+    };
+    proc.stdout.on('data', keep);
+    proc.stderr.on('data', keep);
+  }
+
+  /**
+   * Starts Prometheus with one scrape job per entry of `jobs` ({name: 'host:port'}),
+   * scraping every `scrapeInterval`, its TSDB under `dir`, and waits for /-/ready.
+   * Retried on a new port if it exits before it is ready (the port taken meanwhile).
+   */
+  static async start({ dir, jobs, scrapeInterval = '1s', readyTimeoutMs = 30000, attempts = 3 }) {
+    const scrape = Object.entries(jobs)
+      .map(([job, target]) =>
+        [
+          `  - job_name: ${JSON.stringify(job)}`,
+          `    scrape_interval: ${scrapeInterval}`,
+          `    scrape_timeout: ${scrapeInterval}`,
+          `    static_configs:`,
+          `      - targets: [${JSON.stringify(target)}]`,
+        ].join('\n'),
+      )
+      .join('\n');
+    const configFile = path.join(dir, 'prometheus.yml');
+    await fs.writeFile(configFile, `global:\n  scrape_interval: ${scrapeInterval}\nscrape_configs:\n${scrape}\n`);
+    let lastErr;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const { port } = await freePorts({ port: 'tcp' });
+      const proc = spawn(
+        PROMETHEUS_BIN,
+        [
+          `--config.file=${configFile}`,
+          `--storage.tsdb.path=${path.join(dir, `tsdb-${attempt}`)}`,
+          `--web.listen-address=${HOST}:${port}`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const p = new PrometheusServer(proc, port);
+      try {
+        await waitFor(
+          async () => {
+            if (p.exit) throw new Error(`prometheus exited: ${JSON.stringify(p.exit)}`);
+            return (await httpGet(`http://${HOST}:${port}/-/ready`, 2000)).status === 200;
+          },
+          { timeoutMs: readyTimeoutMs, intervalMs: 100, what: 'prometheus to be ready' },
+        );
+        return p;
+      } catch (e) {
+        await p.stop();
+        if (p.exit?.error) {
+          throw new Error(`cannot run ${PROMETHEUS_BIN} (apt-get install prometheus, or set PROMETHEUS_BIN): ${p.exit.error}`);
+        }
+        lastErr = new Error(`${e.message}\n--- prometheus output ---\n${p.output.slice(-4000)}`);
+      }
+    }
+    throw lastErr;
+  }
+
+  /** An instant query; resolves with the result vector [{metric, value: [ts, "v"]}]. */
+  async query(q) {
+    const url = `http://${HOST}:${this.port}/api/v1/query?query=${encodeURIComponent(q)}`;
+    const r = await httpGet(url, 5000);
+    const j = JSON.parse(r.text);
+    if (j.status !== 'success') throw new Error(`query ${q}: ${r.status} ${r.text}`);
+    if (j.data.resultType !== 'vector') throw new Error(`query ${q}: a ${j.data.resultType}, not a vector`);
+    return j.data.result;
+  }
+
+  /** SIGTERM, SIGKILL after 10 s; resolves once it has exited. */
+  async stop() {
+    if (this.exit) return this.exit;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10000);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
