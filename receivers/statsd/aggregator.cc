@@ -31,6 +31,9 @@ bool Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
   sorted_.assign(line.tags.begin(), line.tags.end());
   std::sort(sorted_.begin(), sorted_.end(),
             [](const Tag& a, const Tag& b) { return a.key != b.key ? a.key < b.key : a.value < b.value; });
+  // OTLP allows one attribute per key: of repeated tag keys, the smallest value stays.
+  sorted_.erase(std::unique(sorted_.begin(), sorted_.end(), [](const Tag& a, const Tag& b) { return a.key == b.key; }),
+                sorted_.end());
   key_.clear();
   key_.push_back(TypeChar(line.type));
   key_.append(line.name);
@@ -179,12 +182,12 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
       break;
   }
   const TimerMapping& m = *s.mapping;
-  const Distribution& d = s.dist;
+  Distribution& d = s.dist;
   const std::string unit = s.type == MetricType::kTiming ? "ms" : "";
   if (m.observer_type == "gauge") {
     b.Gauge(s.name, unit, s.attrs, d.last, now_ns);
   } else if (m.observer_type == "summary") {
-    auto samples = d.samples;
+    auto& samples = d.samples;  // cleared right after: sorted in place
     std::sort(samples.begin(), samples.end());
     double kept = 0;
     for (const auto& [v, w] : samples) kept += w;

@@ -103,6 +103,16 @@ TEST_F(AggregatorTest, TagsMakeSeriesWhateverTheirOrder) {
   EXPECT_DOUBLE_EQ(total, 3);
 }
 
+TEST_F(AggregatorTest, RepeatedTagKeysBecomeOneAttribute) {
+  Aggregator a(cfg_);
+  Send(a, "req:1|c|#a:2,a:1,b:x");
+  auto m = Flush(a);
+  const auto& p = m["req"].sum().data_points(0);
+  ASSERT_EQ(p.attributes_size(), 2);
+  EXPECT_EQ(p.attributes(0).key(), "a");
+  EXPECT_EQ(p.attributes(0).value().string_value(), "1");
+}
+
 TEST_F(AggregatorTest, TimerSampleRateScalesCountsNotValues) {
   TimerMapping t;
   t.statsd_type = "timing";
