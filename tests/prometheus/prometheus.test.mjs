@@ -8,27 +8,23 @@
 // histogram_quantile(0.5, ...), the metric types from the metadata API, target_info,
 // and the gauge going stale.
 //
-// Only Node's built-in modules (and the shared harness, itself built-in only). Every
+// Only Node's built-in modules (and the shared harness in ../common, itself built-in only). Every
 // wait polls a condition until a deadline. Processes and temp dirs are always removed.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
   HOST,
   Outrigger,
   collectorConfig,
-  freePorts,
   httpRequest,
   makeTempDir,
   removeTempDir,
   sleep,
   waitFor,
-} from '../integration/lib/harness.mjs';
+} from '../common/harness.mjs';
+import { PrometheusServer } from '../common/prometheus.mjs';
 
-const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN || 'prometheus';
 const JOBS = ['text', 'om'];
 const SERVICE = 'it-svc';
 const INSTANCE = 'it-instance-1';
@@ -109,7 +105,7 @@ function gauge(value, { stale = false } = {}) {
 describe('prometheus exporter scraped by a real Prometheus', () => {
   let dir;
   let outrigger;
-  let prom; // {proc, port, output, exited}
+  let prom; // a PrometheusServer
   let pushing = false;
   let pusher; // the counter push loop's promise
   let pushed = 0; // counter total sent so far
@@ -124,13 +120,7 @@ describe('prometheus exporter scraped by a real Prometheus', () => {
     assert.equal(r.status, 200, `OTLP push: ${r.status} ${body}`);
   }
 
-  async function query(q) {
-    const url = `http://${HOST}:${prom.port}/api/v1/query?query=${encodeURIComponent(q)}`;
-    const r = await httpRequest(url, { timeoutMs: 5000 });
-    const j = JSON.parse(r.text);
-    if (j.status !== 'success') throw new Error(`query ${q}: ${r.text}`);
-    return j.data.result; // vector: [{metric, value: [ts, "v"]}]
-  }
+  const query = (q) => prom.query(q); // vector: [{metric, value: [ts, "v"]}]
 
   // Polls `q` until it returns one sample per job satisfying `ok(value)`.
   async function waitForEachJob(q, ok, what, timeoutMs = 30000) {
@@ -167,62 +157,12 @@ describe('prometheus exporter scraped by a real Prometheus', () => {
         }),
     });
 
-    const [port] = await freePorts(1);
-    const scrape = (job) =>
-      [
-        `  - job_name: ${job}`,
-        `    scrape_interval: 1s`,
-        `    scrape_timeout: 1s`,
-        `    static_configs:`,
-        `      - targets: ['${HOST}:${outrigger.ports[job]}']`,
-      ].join('\n');
-    const configFile = path.join(dir, 'prometheus.yml');
-    await fs.writeFile(configFile, `global:\n  scrape_interval: 1s\nscrape_configs:\n${JOBS.map(scrape).join('\n')}\n`);
-    const proc = spawn(
-      PROMETHEUS_BIN,
-      [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
-        `--web.listen-address=${HOST}:${port}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prom = { proc, port, output: '', exit: null };
-    // 'exit' does not come when the binary could not be started: 'error' ends it then.
-    let spawnFailed;
-    const spawnError = new Promise((_, reject) => {
-      spawnFailed = reject;
+    // Scrapes both exporters every second; waits until Prometheus is ready.
+    prom = await PrometheusServer.start({
+      dir,
+      jobs: Object.fromEntries(JOBS.map((job) => [job, `${HOST}:${outrigger.ports[job]}`])),
+      scrapeInterval: '1s',
     });
-    spawnError.catch(() => {});
-    prom.exited = new Promise((resolve) => {
-      proc.on('exit', (code, signal) => {
-        prom.exit = { code, signal };
-        resolve();
-      });
-      proc.on('error', (e) => {
-        prom.exit = { error: e.message };
-        resolve();
-        spawnFailed(e);
-      });
-    });
-    const keep = (c) => {
-      prom.output += c.toString('utf8');
-      if (prom.output.length > 1 << 20) prom.output = prom.output.slice(-(1 << 19));
-    };
-    proc.stdout.on('data', keep);
-    proc.stderr.on('data', keep);
-    await Promise.race([
-      spawnError.catch((e) => {
-        throw new Error(`cannot run ${PROMETHEUS_BIN} (apt-get install prometheus, or set PROMETHEUS_BIN): ${e.message}`);
-      }),
-      waitFor(
-        async () => {
-          if (prom.exit) throw new Error(`prometheus exited: ${JSON.stringify(prom.exit)}\n${prom.output}`);
-          return (await httpRequest(`http://${HOST}:${port}/-/ready`, { timeoutMs: 2000 })).status === 200;
-        },
-        { timeoutMs: 30000, intervalMs: 100, what: 'prometheus to be ready' },
-      ),
-    ]);
     // Both targets up.
     await waitForEachJob((job) => `up{job="${job}"}`, (v) => v === 1, 'both targets to be up');
 
@@ -251,12 +191,7 @@ describe('prometheus exporter scraped by a real Prometheus', () => {
   after(async () => {
     pushing = false;
     if (pusher) await pusher.catch(() => {});
-    if (prom && !prom.exit) {
-      prom.proc.kill('SIGTERM');
-      const timer = setTimeout(() => prom.proc.kill('SIGKILL'), 10000);
-      await prom.exited;
-      clearTimeout(timer);
-    }
+    if (prom) await prom.stop();
     if (outrigger) {
       await outrigger.stop().catch(() => {});
       await outrigger.kill();

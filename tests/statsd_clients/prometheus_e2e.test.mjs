@@ -24,7 +24,7 @@ import {
   sendUdp,
   waitFor,
 } from './lib/harness.mjs';
-import { PrometheusServer } from './lib/prometheus_server.mjs';
+import { PrometheusServer } from '../common/prometheus.mjs';
 
 const JOB = 'outrigger';
 const GET = '#env:e2e,http.method:GET';

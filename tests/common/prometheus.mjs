@@ -1,6 +1,6 @@
 // A real Prometheus (Debian package `prometheus`, 2.42; or $PROMETHEUS_BIN) on a free
 // loopback port, scraping given targets, and queried through its HTTP API. Built-in
-// modules and the statsd harness only. Readiness is polled until a deadline.
+// modules and the shared harness only. Readiness is polled until a deadline.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
