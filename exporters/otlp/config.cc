@@ -2,13 +2,6 @@
 
 namespace outrigger::exporters::otlp {
 
-void TlsConfig::Decode(config::Node& node) {
-  node.Read("insecure", &insecure);
-  node.Read("ca_file", &ca_file);
-  node.Read("cert_file", &cert_file);
-  node.Read("key_file", &key_file);
-}
-
 void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);
   node.ReadEnum("compression", &compression, {"gzip", "none"});
@@ -29,9 +22,7 @@ absl::Status Config::Validate() const {
     return absl::InvalidArgumentError(http ? "endpoint is required (e.g. http://127.0.0.1:4318)"
                                            : "endpoint is required (e.g. 127.0.0.1:4317)");
   }
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
-  }
+  if (auto st = tls.Validate(); !st.ok()) return st;
   return helper.Validate();
 }
 

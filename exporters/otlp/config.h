@@ -4,14 +4,11 @@
 #include <string>
 
 #include "collector/exporterhelper/exporterhelper.h"
+#include "collector/httpclient/http_client.h"
 
 namespace outrigger::exporters::otlp {
 
-struct TlsConfig {
-  bool insecure = false;  // plaintext
-  std::string ca_file, cert_file, key_file;
-  void Decode(config::Node& node);
-};
+using TlsConfig = httpclient::TlsConfig;
 
 // Shared by otlp (gRPC) and otlphttp.
 struct Config : ComponentConfig {

@@ -1,31 +1,10 @@
 #include "exporters/prometheus/config.h"
 
+#include "exporters/prometheus/labels.h"
+
 #include "collector/http/server.h"
 
 namespace outrigger::exporters::prometheus {
-namespace {
-
-bool IsLabelName(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool IsNamespace(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);

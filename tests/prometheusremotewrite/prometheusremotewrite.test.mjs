@@ -1,0 +1,270 @@
+// A real Prometheus (Debian package `prometheus`, 2.42) with
+// --web.enable-remote-write-receiver receives what outrigger's prometheusremotewrite
+// exporter sends. Outrigger runs otlp (http) → prometheusremotewrite → Prometheus's
+// /api/v1/write. The test pushes OTLP/JSON with fetch(): a cumulative counter (three
+// points), a cumulative histogram with known buckets, a gauge then marked "no recorded
+// value", and a delta counter (which the exporter drops). It then asks Prometheus's
+// query API for the counter, histogram_quantile(), target_info, and the gauge going
+// stale.
+//
+// Only Node's built-in modules and the shared harness. Every wait polls a condition until
+// a deadline. Processes and temp dirs are always removed.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import {
+  HOST,
+  Outrigger,
+  collectorConfig,
+  freePorts,
+  httpGet,
+  makeTempDir,
+  removeTempDir,
+  waitFor,
+} from '../common/harness.mjs';
+import { PROMETHEUS_BIN, PrometheusServer } from '../common/prometheus.mjs';
+
+const SERVICE = 'it-svc';
+const INSTANCE = 'it-instance-1';
+const ROUTE = '/checkout';
+const COUNTER_VALUES = [10, 25, 42];
+// Cumulative histogram: bounds 1, 2, 5, 10 (seconds), counts 10, 20, 60, 10, 0: the
+// median (rank 50) is 2 + 3 * (50 - 30) / 60 = 3; rank 90 is the top of (2, 5].
+const HIST_BOUNDS = [1, 2, 5, 10];
+const HIST_COUNTS = [10, 20, 60, 10, 0];
+const HIST_TOTAL = HIST_COUNTS.reduce((a, b) => a + b, 0);
+
+const nanos = (ms) => (BigInt(ms) * 1000000n).toString();
+const attr = (key, value) => ({ key, value: { stringValue: value } });
+
+function request(metrics) {
+  return {
+    resourceMetrics: [
+      {
+        resource: {
+          attributes: [
+            attr('service.name', SERVICE),
+            attr('service.instance.id', INSTANCE),
+            attr('host.name', 'it-host'),
+          ],
+        },
+        scopeMetrics: [{ scope: { name: 'outrigger-prw-it' }, metrics }],
+      },
+    ],
+  };
+}
+
+function counter(start, endMs, value, temporality = 2) {
+  return {
+    name: temporality === 2 ? 'it.requests' : 'it.delta.requests',
+    unit: '{request}',
+    description: 'Requests served',
+    sum: {
+      aggregationTemporality: temporality, // 2: CUMULATIVE, 1: DELTA
+      isMonotonic: true,
+      dataPoints: [
+        { asInt: String(value), startTimeUnixNano: start, timeUnixNano: nanos(endMs), attributes: [attr('route', ROUTE)] },
+      ],
+    },
+  };
+}
+
+function histogram(start, endMs) {
+  return {
+    name: 'it.latency',
+    unit: 's',
+    description: 'Latency',
+    histogram: {
+      aggregationTemporality: 2,
+      dataPoints: [
+        {
+          startTimeUnixNano: start,
+          timeUnixNano: nanos(endMs),
+          count: String(HIST_TOTAL),
+          sum: 7.5 * HIST_TOTAL,
+          bucketCounts: HIST_COUNTS.map(String),
+          explicitBounds: HIST_BOUNDS,
+        },
+      ],
+    },
+  };
+}
+
+function gauge(ms, value, { stale = false } = {}) {
+  const point = { timeUnixNano: nanos(ms) };
+  if (stale) point.flags = 1; // DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
+  else point.asDouble = value;
+  return { name: 'it.temperature', unit: 'Cel', gauge: { dataPoints: [point] } };
+}
+
+describe('prometheusremotewrite exporter writing to a real Prometheus', () => {
+  let dir;
+  let outrigger;
+  let prom;
+
+  async function push(metrics) {
+    const r = await fetch(`http://${HOST}:${outrigger.ports.otlp}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request(metrics)),
+    });
+    const body = await r.text();
+    assert.equal(r.status, 200, `OTLP push: ${r.status} ${body}`);
+  }
+
+  // Polls `q` until it returns exactly one sample satisfying `ok(value, labels)`.
+  async function waitForOne(q, ok, what, timeoutMs = 30000) {
+    let last;
+    await waitFor(
+      async () => {
+        const res = await prom.query(q);
+        last = JSON.stringify(res);
+        return res.length === 1 && ok(Number(res[0].value[1]), res[0].metric);
+      },
+      { timeoutMs, intervalMs: 250, what },
+    ).catch((e) => {
+      throw new Error(`${e.message} (last answer: ${last})\n--- outrigger ---\n${outrigger.output}\n--- prometheus ---\n${prom.output.slice(-4000)}`);
+    });
+  }
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-prw-it-');
+    // Prometheus: no scrape jobs, the remote write receiver on.
+    const configFile = path.join(dir, 'prometheus.yml');
+    await fs.writeFile(configFile, 'global:\n  scrape_interval: 15s\n');
+    let lastErr;
+    for (let attempt = 1; attempt <= 3 && !prom; attempt++) {
+      const { port } = await freePorts({ port: 'tcp' });
+      const proc = spawn(
+        PROMETHEUS_BIN,
+        [
+          `--config.file=${configFile}`,
+          `--storage.tsdb.path=${path.join(dir, `tsdb-${attempt}`)}`,
+          `--web.listen-address=${HOST}:${port}`,
+          '--web.enable-remote-write-receiver',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const p = new PrometheusServer(proc, port);
+      try {
+        await waitFor(
+          async () => {
+            if (p.exit) throw new Error(`prometheus exited: ${JSON.stringify(p.exit)}`);
+            return (await httpGet(`http://${HOST}:${port}/-/ready`, 2000)).status === 200;
+          },
+          { timeoutMs: 30000, intervalMs: 100, what: 'prometheus to be ready' },
+        );
+        prom = p;
+      } catch (e) {
+        await p.stop();
+        if (p.exit?.error) throw new Error(`cannot run ${PROMETHEUS_BIN} (apt-get install prometheus): ${p.exit.error}`);
+        lastErr = new Error(`${e.message}\n--- prometheus output ---\n${p.output.slice(-4000)}`);
+      }
+    }
+    if (!prom) throw lastErr;
+
+    outrigger = await Outrigger.start({
+      name: 'outrigger',
+      dir,
+      portNames: ['health', 'metrics', 'otlp'],
+      makeConfig: (ports) =>
+        collectorConfig(ports, {
+          receivers: { otlp: { protocols: { http: { endpoint: `${HOST}:${ports.otlp}` } } } },
+          exporters: {
+            prometheusremotewrite: {
+              endpoint: `http://${HOST}:${prom.port}/api/v1/write`,
+              external_labels: { cluster: 'it' },
+              max_samples_per_request: 5, // so every push is several requests
+              sending_queue: { num_consumers: 1 },
+              retry_on_failure: { initial_interval: '100ms', max_interval: '1s' },
+            },
+          },
+          pipelines: { metrics: { receivers: ['otlp'], exporters: ['prometheusremotewrite'] } },
+        }),
+    });
+
+    const t0 = Date.now() - 3000;
+    const start = nanos(t0 - 1000);
+    for (let i = 0; i < COUNTER_VALUES.length; i++) {
+      await push([counter(start, t0 + i * 1000, COUNTER_VALUES[i]), gauge(t0 + i * 1000, 20 + i)]);
+    }
+    await push([histogram(start, t0 + 2500), counter(start, t0 + 2500, 7, 1)]);
+  });
+
+  after(async () => {
+    if (prom) await prom.stop();
+    if (outrigger) {
+      await outrigger.stop().catch(() => {});
+      await outrigger.kill();
+    }
+    if (dir) await removeTempDir(dir);
+  });
+
+  it('the cumulative counter, with job/instance/external labels', async () => {
+    const last = COUNTER_VALUES.at(-1);
+    await waitForOne(
+      `it_requests_total{job="${SERVICE}",route="${ROUTE}"}`,
+      (v, m) => v === last && m.instance === INSTANCE && m.cluster === 'it' && m.otel_scope_name === 'outrigger-prw-it',
+      `it_requests_total == ${last}`,
+    );
+    // All three points were written, in order.
+    await waitForOne(
+      `count_over_time(it_requests_total{job="${SERVICE}"}[1m])`,
+      (v) => v === COUNTER_VALUES.length,
+      `${COUNTER_VALUES.length} samples of it_requests_total`,
+    );
+  });
+
+  it('histogram_quantile() of the cumulative histogram', async () => {
+    await waitForOne(`it_latency_seconds_count{job="${SERVICE}"}`, (v) => v === HIST_TOTAL, `_count == ${HIST_TOTAL}`);
+    await waitForOne(
+      `it_latency_seconds_sum{job="${SERVICE}"}`,
+      (v) => Math.abs(v - 7.5 * HIST_TOTAL) < 1e-9,
+      `_sum == ${7.5 * HIST_TOTAL}`,
+    );
+    await waitForOne(
+      `count(it_latency_seconds_bucket{job="${SERVICE}"})`,
+      (v) => v === HIST_BOUNDS.length + 1,
+      'one series per bucket, +Inf included',
+    );
+    await waitForOne(
+      `histogram_quantile(0.5, sum by (le) (it_latency_seconds_bucket{job="${SERVICE}"}))`,
+      (v) => Math.abs(v - 3) < 1e-9,
+      'median == 3',
+    );
+    await waitForOne(
+      `histogram_quantile(0.9, sum by (le) (it_latency_seconds_bucket{job="${SERVICE}"}))`,
+      (v) => Math.abs(v - 5) < 1e-9,
+      'p90 == 5',
+    );
+  });
+
+  it('target_info carries the other resource attributes', async () => {
+    await waitForOne(
+      `target_info{job="${SERVICE}",instance="${INSTANCE}"}`,
+      (v, m) => v === 1 && m.host_name === 'it-host',
+      'target_info{host_name="it-host"} == 1',
+    );
+  });
+
+  it('the delta counter is dropped, and logged', async () => {
+    await waitFor(async () => outrigger.output.includes('it.delta.requests'), {
+      timeoutMs: 10000,
+      what: 'the drop of the delta counter to be logged',
+    });
+    assert.deepEqual(await prom.query('it_delta_requests_total'), []);
+  });
+
+  it('a point with no recorded value makes the gauge stale', async () => {
+    await waitForOne(`it_temperature_celsius{job="${SERVICE}"}`, (v) => v === 22, 'gauge == 22');
+    await push([gauge(Date.now(), 0, { stale: true })]);
+    await waitFor(async () => (await prom.query(`it_temperature_celsius{job="${SERVICE}"}`)).length === 0, {
+      timeoutMs: 30000,
+      intervalMs: 250,
+      what: 'the gauge to go stale',
+    });
+  });
+});
