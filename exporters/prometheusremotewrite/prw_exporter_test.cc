@@ -446,6 +446,17 @@ TEST_F(PrwExporterTest, BadRequestIsPermanent) {
   EXPECT_EQ(receiver_.Requests(), 1);
 }
 
+TEST_F(PrwExporterTest, UntranslatablePointsAreCountedAsDropped) {
+  MakeExporter("");
+  ASSERT_TRUE(exporter_->ConsumeMetrics(Make({}, [](mpb::ScopeMetrics* sm) {
+                AddSum(sm, "delta.counter", "", 1, true, /*delta=*/true);
+                AddGauge(sm, "ok", "", 1);
+              })).ok());
+  ASSERT_TRUE(WaitFor([&] { return SeriesCount(receiver_.Accepted()) == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return Exported("outrigger_exporter_dropped_metric_points_total") == 1; }))
+      << Exported("outrigger_exporter_dropped_metric_points_total");
+}
+
 TEST(PrwConfig, Validation) {
   Config c;
   EXPECT_FALSE(c.Validate().ok());  // endpoint required
