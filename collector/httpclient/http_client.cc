@@ -26,17 +26,31 @@ absl::Status TlsConfig::Validate() const {
 
 namespace {
 
+struct Sink {
+  Response* r;
+  size_t max_body;
+  bool too_big = false;
+};
+
 size_t CollectBody(char* ptr, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(ptr, size * n);
+  auto* s = static_cast<Sink*>(user);
+  if (s->r->body.size() + size * n > s->max_body) {
+    s->too_big = true;
+    return 0;  // aborts the transfer
+  }
+  s->r->body.append(ptr, size * n);
   return size * n;
 }
 
 size_t CollectHeader(char* ptr, size_t size, size_t n, void* user) {
+  auto* s = static_cast<Sink*>(user);
   std::string_view line(ptr, size * n);
   auto colon = line.find(':');
-  if (colon != std::string_view::npos &&
-      absl::AsciiStrToLower(std::string(line.substr(0, colon))) == "retry-after") {
-    *static_cast<std::string*>(user) = std::string(absl::StripAsciiWhitespace(ToAbsl(line.substr(colon + 1))));
+  if (colon != std::string_view::npos) {
+    std::string name = absl::AsciiStrToLower(std::string(line.substr(0, colon)));
+    std::string value(absl::StripAsciiWhitespace(ToAbsl(line.substr(colon + 1))));
+    if (name == "retry-after") s->r->retry_after = value;
+    if (name == "content-type") s->r->content_type = value;
   }
   return size * n;
 }
@@ -77,23 +91,38 @@ void Client::Release(void* h) {
 
 absl::StatusOr<Response> Client::Post(const std::string& url, std::string_view body,
                                       const std::vector<std::string>& headers, absl::Time deadline) {
-  curl_slist* list = curl_slist_append(nullptr, "Expect:");
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
   CURL* h = static_cast<CURL*>(Acquire());
-  Response r;
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  return Perform(h, url, headers, deadline, 64 << 20);
+}
+
+absl::StatusOr<Response> Client::Get(const std::string& url, const std::vector<std::string>& headers,
+                                     absl::Time deadline, size_t max_body) {
+  CURL* h = static_cast<CURL*>(Acquire());
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+  return Perform(h, url, headers, deadline, max_body);
+}
+
+absl::StatusOr<Response> Client::Perform(void* handle, const std::string& url, const std::vector<std::string>& headers,
+                                         absl::Time deadline, size_t max_body) {
+  CURL* h = static_cast<CURL*>(handle);
+  curl_slist* list = curl_slist_append(nullptr, "Expect:");
+  for (const auto& hd : headers) list = curl_slist_append(list, hd.c_str());
+  Response r;
+  Sink sink{&r, max_body};
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   long timeout_ms = std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(deadline - absl::Now())));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, CollectBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, CollectHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &r.retry_after);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
   if (tls_.insecure) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -107,8 +136,11 @@ absl::StatusOr<Response> Client::Post(const std::string& url, std::string_view b
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.code);
   curl_slist_free_all(list);
   Release(h);
+  if (sink.too_big) {
+    return absl::ResourceExhaustedError(StrCat(url, ": the answer is larger than ", max_body, " bytes"));
+  }
   if (rc != CURLE_OK) {
-    return absl::UnavailableError(StrCat("POST ", url, ": ", curl_easy_strerror(rc)));
+    return absl::UnavailableError(StrCat(url, ": ", curl_easy_strerror(rc)));
   }
   return r;
 }

@@ -23,7 +23,8 @@ struct TlsConfig {
 struct Response {
   long code = 0;
   std::string body;
-  std::string retry_after;  // the Retry-After header, if any
+  std::string retry_after;   // the Retry-After header, if any
+  std::string content_type;  // the Content-Type header, if any
 };
 
 class Client {
@@ -37,8 +38,14 @@ class Client {
   // refused, timeout, TLS) is UNAVAILABLE; any HTTP answer is a Response.
   absl::StatusOr<Response> Post(const std::string& url, std::string_view body,
                                 const std::vector<std::string>& headers, absl::Time deadline);
+  // GETs `url` (gzip/deflate answers are decoded). `max_body` bounds what is read: a
+  // larger answer is RESOURCE_EXHAUSTED. `content_type` receives the answer's type.
+  absl::StatusOr<Response> Get(const std::string& url, const std::vector<std::string>& headers,
+                               absl::Time deadline, size_t max_body = 64 << 20);
 
  private:
+  absl::StatusOr<Response> Perform(void* handle, const std::string& url, const std::vector<std::string>& headers,
+                                   absl::Time deadline, size_t max_body);
   void* Acquire();
   void Release(void* handle);
   struct Pool;
