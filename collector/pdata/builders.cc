@@ -61,16 +61,18 @@ MetricsBuilder::MetricsBuilder(const Attributes& resource, const std::string& sc
 MetricsBuilder::~MetricsBuilder() = default;
 
 void MetricsBuilder::Gauge(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-                           uint64_t time_ns) {
+                           uint64_t time_ns, bool no_recorded_value) {
   auto* p = impl_->Get(name, unit, mpb::Metric::kGauge)->mutable_gauge()->add_data_points();
   SetAttrs(p, attrs);
   p->set_as_double(value);
   p->set_time_unix_nano(time_ns);
+  if (no_recorded_value) p->set_flags(mpb::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
   ++points_;
 }
 
 void MetricsBuilder::Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-                         uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t) {
+                         uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t,
+                         bool no_recorded_value) {
   auto* sum = impl_->Get(name, unit, mpb::Metric::kSum)->mutable_sum();
   sum->set_is_monotonic(monotonic);
   sum->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
@@ -79,6 +81,7 @@ void MetricsBuilder::Sum(const std::string& name, const std::string& unit, const
   p->set_as_double(value);
   p->set_start_time_unix_nano(start_ns);
   p->set_time_unix_nano(time_ns);
+  if (no_recorded_value) p->set_flags(mpb::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
   ++points_;
 }
 
@@ -91,19 +94,24 @@ void SetHistogramCommon(P* p, const Attributes& attrs, uint64_t start_ns, uint64
   p->set_time_unix_nano(time_ns);
   p->set_count(h.count);
   p->set_sum(h.sum);
+  if constexpr (requires { h.has_min_max; }) {
+    if (!h.has_min_max) return;
+  }
   p->set_min(h.min);
   p->set_max(h.max);
 }
 }  // namespace
 
 void MetricsBuilder::Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
-                               const HistogramPoint& h, uint64_t start_ns, uint64_t time_ns, Temporality t) {
+                               const HistogramPoint& h, uint64_t start_ns, uint64_t time_ns, Temporality t,
+                               bool no_recorded_value) {
   auto* hist = impl_->Get(name, unit, mpb::Metric::kHistogram)->mutable_histogram();
   hist->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
   auto* p = hist->add_data_points();
   SetHistogramCommon(p, attrs, start_ns, time_ns, h);
   for (double b : h.bounds) p->add_explicit_bounds(b);
   for (uint64_t c : h.bucket_counts) p->add_bucket_counts(c);
+  if (no_recorded_value) p->set_flags(mpb::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
   ++points_;
 }
 
@@ -124,7 +132,8 @@ void MetricsBuilder::ExponentialHistogram(const std::string& name, const std::st
 }
 
 void MetricsBuilder::Summary(const std::string& name, const std::string& unit, const Attributes& attrs,
-                             const SummaryPoint& s, uint64_t start_ns, uint64_t time_ns) {
+                             const SummaryPoint& s, uint64_t start_ns, uint64_t time_ns,
+                             bool no_recorded_value) {
   auto* p = impl_->Get(name, unit, mpb::Metric::kSummary)->mutable_summary()->add_data_points();
   SetAttrs(p, attrs);
   p->set_start_time_unix_nano(start_ns);
@@ -136,6 +145,7 @@ void MetricsBuilder::Summary(const std::string& name, const std::string& unit, c
     qv->set_quantile(q);
     qv->set_value(v);
   }
+  if (no_recorded_value) p->set_flags(mpb::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
   ++points_;
 }
 

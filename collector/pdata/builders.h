@@ -22,6 +22,7 @@ struct HistogramPoint {
   double sum = 0, min = 0, max = 0;
   std::vector<double> bounds;           // explicit buckets: upper bounds
   std::vector<uint64_t> bucket_counts;  // bounds.size() + 1
+  bool has_min_max = true;              // false: min and max are left unset (e.g. scraped)
 };
 
 struct ExponentialHistogramPoint {
@@ -43,16 +44,19 @@ class MetricsBuilder {
   MetricsBuilder(const Attributes& resource, const std::string& scope_name, const std::string& scope_version);
   ~MetricsBuilder();
 
+  // `no_recorded_value` sets the point's NO_RECORDED_VALUE flag (a staleness marker: the
+  // series ended; the value is ignored by consumers).
   void Gauge(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-             uint64_t time_ns);
+             uint64_t time_ns, bool no_recorded_value = false);
   void Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-           uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t);
+           uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value = false);
   void Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
-                 const HistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t);
+                 const HistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t,
+                 bool no_recorded_value = false);
   void ExponentialHistogram(const std::string& name, const std::string& unit, const Attributes& attrs,
                             const ExponentialHistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t);
   void Summary(const std::string& name, const std::string& unit, const Attributes& attrs, const SummaryPoint& p,
-               uint64_t start_ns, uint64_t time_ns);
+               uint64_t start_ns, uint64_t time_ns, bool no_recorded_value = false);
 
   size_t points() const { return points_; }
   // The metrics built so far; the builder is empty afterwards.

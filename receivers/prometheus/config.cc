@@ -1,0 +1,159 @@
+#include "receivers/prometheus/config.h"
+
+#include <set>
+
+#include "collector/http/server.h"
+#include "yaml-cpp/yaml.h"
+
+namespace outrigger::receivers::prometheus {
+
+namespace {
+
+// A list of mappings under `key`, each decoded by `fn` with its own checked Node.
+template <typename Fn>
+void ForEachItem(config::Node& node, std::string_view key, Fn fn) {
+  node.Accept(key);
+  const YAML::Node& list = node.yaml()[std::string(key)];
+  if (!list.IsDefined() || list.IsNull()) return;
+  if (!list.IsSequence()) {
+    node.ErrorAt(key, "expected a list");
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    config::Node item(list[i], StrCat(node.path(), ".", key, "[", i, "]"), node.errors());
+    if (!item.IsMap()) {
+      item.Error("expected a mapping");
+      continue;
+    }
+    fn(item);
+    item.Finish();
+  }
+}
+
+void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
+  n.Read("job_name", &s->job_name);
+  n.Read("scrape_interval", &s->scrape_interval);
+  n.Read("scrape_timeout", &s->scrape_timeout);
+  n.Read("metrics_path", &s->metrics_path);
+  n.ReadEnum("scheme", &s->scheme, {"http", "https"});
+  n.Read("honor_labels", &s->honor_labels);
+  n.Read("honor_timestamps", &s->honor_timestamps);
+  n.Read("sample_limit", &s->sample_limit);
+  // params: name -> list of values (Prometheus syntax).
+  n.Accept("params");
+  const YAML::Node& params = n.yaml()["params"];
+  if (params.IsDefined() && !params.IsNull()) {
+    if (!params.IsMap()) {
+      n.ErrorAt("params", "expected a mapping of parameter name to a list of values");
+    } else {
+      for (const auto& kv : params) {
+        auto key = kv.first.as<std::string>();
+        if (kv.second.IsSequence()) {
+          for (const auto& v : kv.second) s->params[key].push_back(v.as<std::string>());
+        } else if (kv.second.IsScalar()) {
+          s->params[key].push_back(kv.second.as<std::string>());
+        } else {
+          n.ErrorAt("params", StrCat("parameter \"", key, "\": expected a list of values"));
+        }
+      }
+    }
+  }
+  ForEachItem(n, "static_configs", [&](config::Node& item) {
+    StaticConfig sc;
+    item.Read("targets", &sc.targets);
+    item.Read("labels", &sc.labels);
+    s->static_configs.push_back(std::move(sc));
+  });
+  config::Node& basic = n.Child("basic_auth");
+  basic.Read("username", &s->basic_auth_username);
+  basic.Read("password", &s->basic_auth_password);
+  config::Node& authz = n.Child("authorization");
+  authz.Read("type", &s->authorization_type);
+  authz.Read("credentials", &s->authorization_credentials);
+  config::Node& tls = n.Child("tls_config");
+  tls.Read("insecure_skip_verify", &s->tls.insecure);
+  tls.Read("ca_file", &s->tls.ca_file);
+  tls.Read("cert_file", &s->tls.cert_file);
+  tls.Read("key_file", &s->tls.key_file);
+}
+
+bool ValidLabelName(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Config::Decode(config::Node& node) {
+  config::Node& cfg = node.Child("config");
+  config::Node& global = cfg.Child("global");
+  global.Read("scrape_interval", &global_scrape_interval);
+  global.Read("scrape_timeout", &global_scrape_timeout);
+  ForEachItem(cfg, "scrape_configs", [&](config::Node& item) {
+    ScrapeConfig s;
+    DecodeScrapeConfig(item, &s);
+    scrape_configs.push_back(std::move(s));
+  });
+}
+
+absl::Duration Config::IntervalOf(const ScrapeConfig& s) const {
+  return s.scrape_interval > absl::ZeroDuration() ? s.scrape_interval : global_scrape_interval;
+}
+
+absl::Duration Config::TimeoutOf(const ScrapeConfig& s) const {
+  if (s.scrape_timeout > absl::ZeroDuration()) return s.scrape_timeout;
+  return std::min(global_scrape_timeout, IntervalOf(s));
+}
+
+absl::Status Config::Validate() const {
+  if (global_scrape_interval <= absl::ZeroDuration() || global_scrape_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("config.global: scrape_interval and scrape_timeout must be positive");
+  }
+  if (scrape_configs.empty()) {
+    return absl::InvalidArgumentError("config.scrape_configs: at least one scrape config is needed");
+  }
+  std::set<std::string> jobs;
+  for (const auto& s : scrape_configs) {
+    if (s.job_name.empty()) return absl::InvalidArgumentError("config.scrape_configs: job_name is required");
+    if (!jobs.insert(s.job_name).second) {
+      return absl::InvalidArgumentError(StrCat("config.scrape_configs: job_name \"", s.job_name, "\" is used twice"));
+    }
+    const std::string where = StrCat("scrape config \"", s.job_name, "\": ");
+    if (s.scrape_interval < absl::ZeroDuration() || s.scrape_timeout < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(StrCat(where, "scrape_interval and scrape_timeout must be positive"));
+    }
+    if (TimeoutOf(s) > IntervalOf(s)) {
+      return absl::InvalidArgumentError(StrCat(where, "scrape_timeout (", absl::FormatDuration(TimeoutOf(s)),
+                                               ") is greater than scrape_interval (",
+                                               absl::FormatDuration(IntervalOf(s)), ")"));
+    }
+    if (s.metrics_path.empty() || s.metrics_path[0] != '/') {
+      return absl::InvalidArgumentError(StrCat(where, "metrics_path must start with '/'"));
+    }
+    if (s.sample_limit < 0) return absl::InvalidArgumentError(StrCat(where, "sample_limit must not be negative"));
+    if (!s.basic_auth_username.empty() && !s.authorization_credentials.empty()) {
+      return absl::InvalidArgumentError(StrCat(where, "basic_auth and authorization are mutually exclusive"));
+    }
+    if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
+      return absl::InvalidArgumentError(StrCat(where, "tls_config.cert_file and key_file go together"));
+    }
+    if (s.static_configs.empty()) return absl::InvalidArgumentError(StrCat(where, "static_configs is empty"));
+    for (const auto& sc : s.static_configs) {
+      if (sc.targets.empty()) return absl::InvalidArgumentError(StrCat(where, "a static_config has no targets"));
+      for (const auto& t : sc.targets) {
+        if (t.empty() || t.find('/') != std::string::npos || t.find(':') == std::string::npos) {
+          return absl::InvalidArgumentError(StrCat(where, "target \"", t, "\" is not host:port"));
+        }
+      }
+      for (const auto& [k, v] : sc.labels) {
+        if (!ValidLabelName(k)) return absl::InvalidArgumentError(StrCat(where, "invalid label name \"", k, "\""));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace outrigger::receivers::prometheus
