@@ -36,11 +36,12 @@ export class PrometheusServer {
   }
 
   /**
-   * Starts Prometheus with one scrape job per entry of `jobs` ({name: 'host:port'}),
-   * scraping every `scrapeInterval`, its TSDB under `dir`, and waits for /-/ready.
+   * Starts Prometheus with one scrape job per entry of `jobs` ({name: 'host:port'}; may be
+   * empty), scraping every `scrapeInterval`, its TSDB under `dir`, with `extraArgs` (e.g.
+   * '--web.enable-remote-write-receiver'), and waits for /-/ready.
    * Retried on a new port if it exits before it is ready (the port taken meanwhile).
    */
-  static async start({ dir, jobs, scrapeInterval = '1s', readyTimeoutMs = 30000, attempts = 3 }) {
+  static async start({ dir, jobs = {}, scrapeInterval = '1s', extraArgs = [], readyTimeoutMs = 30000, attempts = 3 }) {
     const scrape = Object.entries(jobs)
       .map(([job, target]) =>
         [
@@ -53,7 +54,10 @@ export class PrometheusServer {
       )
       .join('\n');
     const configFile = path.join(dir, 'prometheus.yml');
-    await fs.writeFile(configFile, `global:\n  scrape_interval: ${scrapeInterval}\nscrape_configs:\n${scrape}\n`);
+    await fs.writeFile(
+      configFile,
+      `global:\n  scrape_interval: ${scrapeInterval}\n` + (scrape ? `scrape_configs:\n${scrape}\n` : ''),
+    );
     let lastErr;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const { port } = await freePorts({ port: 'tcp' });
@@ -63,6 +67,7 @@ export class PrometheusServer {
           `--config.file=${configFile}`,
           `--storage.tsdb.path=${path.join(dir, `tsdb-${attempt}`)}`,
           `--web.listen-address=${HOST}:${port}`,
+          ...extraArgs,
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );

@@ -10,22 +10,17 @@
 // Only Node's built-in modules and the shared harness. Every wait polls a condition until
 // a deadline. Processes and temp dirs are always removed.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
   HOST,
   Outrigger,
   collectorConfig,
-  freePorts,
-  httpGet,
   makeTempDir,
   removeTempDir,
   waitFor,
 } from '../common/harness.mjs';
-import { PROMETHEUS_BIN, PrometheusServer } from '../common/prometheus.mjs';
+import { PrometheusServer } from '../common/prometheus.mjs';
 
 const SERVICE = 'it-svc';
 const INSTANCE = 'it-instance-1';
@@ -133,38 +128,11 @@ describe('prometheusremotewrite exporter writing to a real Prometheus', () => {
   before(async () => {
     dir = await makeTempDir('outrigger-prw-it-');
     // Prometheus: no scrape jobs, the remote write receiver on.
-    const configFile = path.join(dir, 'prometheus.yml');
-    await fs.writeFile(configFile, 'global:\n  scrape_interval: 15s\n');
-    let lastErr;
-    for (let attempt = 1; attempt <= 3 && !prom; attempt++) {
-      const { port } = await freePorts({ port: 'tcp' });
-      const proc = spawn(
-        PROMETHEUS_BIN,
-        [
-          `--config.file=${configFile}`,
-          `--storage.tsdb.path=${path.join(dir, `tsdb-${attempt}`)}`,
-          `--web.listen-address=${HOST}:${port}`,
-          '--web.enable-remote-write-receiver',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const p = new PrometheusServer(proc, port);
-      try {
-        await waitFor(
-          async () => {
-            if (p.exit) throw new Error(`prometheus exited: ${JSON.stringify(p.exit)}`);
-            return (await httpGet(`http://${HOST}:${port}/-/ready`, 2000)).status === 200;
-          },
-          { timeoutMs: 30000, intervalMs: 100, what: 'prometheus to be ready' },
-        );
-        prom = p;
-      } catch (e) {
-        await p.stop();
-        if (p.exit?.error) throw new Error(`cannot run ${PROMETHEUS_BIN} (apt-get install prometheus): ${p.exit.error}`);
-        lastErr = new Error(`${e.message}\n--- prometheus output ---\n${p.output.slice(-4000)}`);
-      }
-    }
-    if (!prom) throw lastErr;
+    prom = await PrometheusServer.start({
+      dir,
+      scrapeInterval: '15s',
+      extraArgs: ['--web.enable-remote-write-receiver'],
+    });
 
     outrigger = await Outrigger.start({
       name: 'outrigger',
