@@ -21,6 +21,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 ROOT=$(dirname "$HERE")
 OUTRIGGER=${OUTRIGGER:-$ROOT/build/outrigger}
 LOADGEN=${LOADGEN:-$ROOT/build-bench/bench/otlp_loadgen}
@@ -63,48 +64,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log() { echo "[$(date +%T)] $*" >&2; }
-
-# N free loopback TCP ports (held open together, so they are distinct).
-free_ports() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
-port_listening() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN; }
-
 wait_listening() {  # pid port...
   local pid=$1; shift
   for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || return 1
     local all=1
-    for p in "$@"; do port_listening "$p" || all=0; done
+    for p in "$@"; do tcp_listening "$p" || all=0; done
     ((all)) && return 0
     sleep 0.1
   done
   return 1
-}
-
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }  # utime + stime
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1" | head -1; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-
-stop_pid() {  # pid [timeout_s]: SIGTERM, wait, then SIGKILL
-  local pid=$1 t=${2:-10}
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 $((t * 10))); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  log "pid $pid did not stop in ${t}s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
 }
 
 write_config() {  # file grpc_port http_port sink_port metrics_port compression
@@ -271,7 +240,7 @@ run_scenario() {  # protocol concurrency rate(max|N) compression [perf]
 IDLE_ROW=""
 run_idle() {
   local cfgargs=() ports_note="embedded default config (127.0.0.1:4317/4318/8888/13133)" busy=0 wait_port=4317
-  for p in 4317 4318 8888 13133; do port_listening "$p" && busy=1; done
+  for p in 4317 4318 8888 13133; do tcp_listening "$p" && busy=1; done
   if ((busy)); then
     local g h m hc
     read -r g h m hc <<<"$(free_ports 4)"

@@ -32,6 +32,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 ROOT=$(dirname "$HERE")
 OUTRIGGER=${OUTRIGGER:-$ROOT/build/outrigger}
 BLASTER=${BLASTER:-$ROOT/build-bench/bench/statsd_blaster}
@@ -74,17 +75,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log() { echo "[$(date +%T)] $*" >&2; }
-
-free_tcp_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-free_udp_port() {
-  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-udp_bound() { ss -lunH "sport = :$1" 2>/dev/null | grep -q .; }
-tcp_listening() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN; }
-
 wait_ready() {  # pid udp_port metrics_port
   for _ in $(seq 1 100); do
     kill -0 "$1" 2>/dev/null || return 1
@@ -92,32 +82,6 @@ wait_ready() {  # pid udp_port metrics_port
     sleep 0.1
   done
   return 1
-}
-
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }  # utime + stime
-cpu_busy() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }  # user nice system irq softirq
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1" | head -1; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-udp_snmp() { awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $'"$1"'}' /proc/net/snmp; }  # 6: RcvbufErrors
-fmt() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }  # 1234567 -> 1,234,567
-
-# A counter of the collector's own metrics, summed over label sets (0 if absent).
-self_metric() {  # metrics_port name
-  curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null |
-    awk -v n="$2" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%.0f", s}'
-}
-
-stop_pid() {  # pid [timeout_s]
-  local pid=$1 t=${2:-10}
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 $((t * 10))); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  log "pid $pid did not stop in ${t}s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
 }
 
 mapping_yaml() {  # observer
@@ -169,7 +133,7 @@ EOF
 start_collector() {  # label [observer] -> sets COL_PID UDP_PORT METRICS_PORT
   local label=$1
   UDP_PORT=$(free_udp_port)
-  METRICS_PORT=$(free_tcp_port)
+  METRICS_PORT=$(free_ports 1)
   write_config "$WORK/$label.yaml" "$UDP_PORT" "$METRICS_PORT" "$WORK/$label.metrics.jsonl" "${2:-gauge}"
   taskset -c "$COLLECTOR_CPU" "$COL" --config "$WORK/$label.yaml" >"$WORK/$label.collector.log" 2>&1 &
   COL_PID=$!

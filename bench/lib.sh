@@ -1,0 +1,45 @@
+# Helpers shared by the end-to-end benchmark scripts (sourced, not run).
+
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# N free loopback TCP ports (held open together, so they are distinct).
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+free_udp_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+tcp_listening() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN; }
+udp_bound() { ss -lunH "sport = :$1" 2>/dev/null | grep -q .; }
+
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }  # utime + stime of a pid
+cpu_busy() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }  # user nice system irq softirq of a CPU
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }  # pid VmRSS|VmHWM|...
+kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1" | head -1; }  # "a=1 b=2" b -> 2
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+udp_snmp() { awk '$1 == "Udp:" && $2 ~ /^[0-9]/ {print $'"$1"'}' /proc/net/snmp; }  # 6: RcvbufErrors
+fmt() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }  # 1234567 -> 1,234,567
+
+# A counter of the collector's own metrics, summed over label sets (0 if absent).
+self_metric() {  # metrics_port name
+  curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null |
+    awk -v n="$2" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%.0f", s}'
+}
+
+stop_pid() {  # pid [timeout_s]: SIGTERM, wait, then SIGKILL
+  local pid=$1 t=${2:-10}
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 $((t * 10))); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  log "pid $pid did not stop in ${t}s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
