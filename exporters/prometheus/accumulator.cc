@@ -20,7 +20,6 @@ namespace outrigger::exporters::prometheus {
 namespace mpb = opentelemetry::proto::metrics::v1;
 namespace cpb = opentelemetry::proto::common::v1;
 using Attributes = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
-using LabelMap = std::map<std::string, std::string, std::less<>>;
 
 namespace {
 
@@ -111,27 +110,6 @@ void AppendEscapedHelp(std::string_view v, Format f, std::string* out) {
   }
 }
 
-// Attributes as labels. Keys that sanitize to the same label name have their values
-// joined with ';' in the order of the original keys (as the specification says).
-void MergeAttributes(const Attributes& attrs, LabelMap* out) {
-  std::vector<const cpb::KeyValue*> sorted;
-  sorted.reserve(static_cast<size_t>(attrs.size()));
-  for (const auto& kv : attrs) {
-    if (!kv.key().empty()) sorted.push_back(&kv);
-  }
-  if (sorted.size() > 1) {
-    std::sort(sorted.begin(), sorted.end(), [](const cpb::KeyValue* a, const cpb::KeyValue* b) { return a->key() < b->key(); });
-  }
-  for (const cpb::KeyValue* kv : sorted) {
-    std::string name = SanitizeLabelName(kv->key());
-    std::string value = ValueString(kv->value());
-    auto [it, inserted] = out->try_emplace(std::move(name), value);
-    if (!inserted) {
-      it->second.push_back(';');
-      it->second.append(value);
-    }
-  }
-}
 
 // name="value",... sorted by name; empty values are left out (Prometheus treats an
 // empty label as absent).
@@ -352,33 +330,15 @@ Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
   data.ForEachRequest([&](const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
     for (const auto& rm : req.resource_metrics()) {
       // job and instance from service.*; the other attributes go to target_info.
-      std::string service_name, service_namespace, instance;
-      bool has_name = false;
-      Attributes other;
-      for (const auto& kv : rm.resource().attributes()) {
-        if (kv.key() == "service.name") {
-          service_name = ValueString(kv.value());
-          has_name = true;
-        } else if (kv.key() == "service.namespace") {
-          service_namespace = ValueString(kv.value());
-        } else if (kv.key() == "service.instance.id") {
-          instance = ValueString(kv.value());
-        } else {
-          *other.Add() = kv;
-        }
-      }
+      ResourceIdentity rid = IdentityOf(rm.resource());
+      const Labels& identity = rid.labels;
+      const KeyValues& other = rid.other;
       Scope scope;
       if (cfg_.resource_to_telemetry_conversion) {
         LabelMap all;
         MergeAttributes(rm.resource().attributes(), &all);
         scope.resource_labels.assign(all.begin(), all.end());
       }
-      std::vector<std::pair<std::string, std::string>> identity;
-      if (has_name) {
-        identity.emplace_back("job", service_namespace.empty() ? service_name
-                                                               : StrCat(service_namespace, "/", service_name));
-      }
-      if (!instance.empty()) identity.emplace_back("instance", instance);
       if (!other.empty()) {
         std::vector<std::pair<std::string, std::string>> overrides = identity;
         overrides.insert(overrides.end(), const_labels_.begin(), const_labels_.end());
@@ -392,8 +352,7 @@ Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
       }
       for (const auto& sm : rm.scope_metrics()) {
         scope.overrides.clear();
-        if (!sm.scope().name().empty()) scope.overrides.emplace_back("otel_scope_name", sm.scope().name());
-        if (!sm.scope().version().empty()) scope.overrides.emplace_back("otel_scope_version", sm.scope().version());
+        AppendScopeLabels(sm.scope(), &scope.overrides);
         scope.overrides.insert(scope.overrides.end(), identity.begin(), identity.end());
         scope.overrides.insert(scope.overrides.end(), const_labels_.begin(), const_labels_.end());
         for (const auto& m : sm.metrics()) AddMetric(m, scope, now, &res);

@@ -1,5 +1,6 @@
 #include "exporters/prometheus/labels.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -7,7 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "collector/common/strings.h"
-#include "opentelemetry/proto/common/v1/common.pb.h"
+#include "exporters/prometheus/naming.h"
 
 namespace outrigger::exporters::prometheus {
 
@@ -125,6 +126,56 @@ std::string ValueString(const cpb::AnyValue& v) {
   }
 }
 
+
+void MergeAttributes(const KeyValues& attrs, LabelMap* out) {
+  std::vector<const cpb::KeyValue*> sorted;
+  sorted.reserve(static_cast<size_t>(attrs.size()));
+  for (const auto& kv : attrs) {
+    if (!kv.key().empty()) sorted.push_back(&kv);
+  }
+  if (sorted.size() > 1) {
+    std::sort(sorted.begin(), sorted.end(),
+              [](const cpb::KeyValue* a, const cpb::KeyValue* b) { return a->key() < b->key(); });
+  }
+  for (const cpb::KeyValue* kv : sorted) {
+    std::string name = SanitizeLabelName(kv->key());
+    std::string value = ValueString(kv->value());
+    auto [it, inserted] = out->try_emplace(std::move(name), value);
+    if (!inserted) {
+      it->second.push_back(';');
+      it->second.append(value);
+    }
+  }
+}
+
+ResourceIdentity IdentityOf(const opentelemetry::proto::resource::v1::Resource& resource) {
+  ResourceIdentity id;
+  std::string service_name, service_namespace, instance;
+  bool has_name = false;
+  for (const auto& kv : resource.attributes()) {
+    if (kv.key() == "service.name") {
+      service_name = ValueString(kv.value());
+      has_name = true;
+    } else if (kv.key() == "service.namespace") {
+      service_namespace = ValueString(kv.value());
+    } else if (kv.key() == "service.instance.id") {
+      instance = ValueString(kv.value());
+    } else {
+      *id.other.Add() = kv;
+    }
+  }
+  if (has_name) {
+    id.labels.emplace_back("job", service_namespace.empty() ? service_name
+                                                            : StrCat(service_namespace, "/", service_name));
+  }
+  if (!instance.empty()) id.labels.emplace_back("instance", instance);
+  return id;
+}
+
+void AppendScopeLabels(const cpb::InstrumentationScope& scope, Labels* out) {
+  if (!scope.name().empty()) out->emplace_back("otel_scope_name", scope.name());
+  if (!scope.version().empty()) out->emplace_back("otel_scope_version", scope.version());
+}
 
 bool IsLabelName(std::string_view s) {
   if (s.empty()) return false;

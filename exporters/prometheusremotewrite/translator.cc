@@ -18,7 +18,8 @@ namespace outrigger::exporters::prometheusremotewrite {
 namespace mpb = opentelemetry::proto::metrics::v1;
 namespace cpb = opentelemetry::proto::common::v1;
 using Attributes = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
-using LabelMap = std::map<std::string, std::string>;
+using prometheus::LabelMap;
+using prometheus::MergeAttributes;
 using ::prometheus::MetricMetadata;
 using exporters::prometheus::MetricName;
 using exporters::prometheus::NameKind;
@@ -46,25 +47,6 @@ constexpr size_t kMaxDropReasons = 100;
 using prometheus::DoubleString;
 using prometheus::ValueString;
 
-// Attributes as labels; keys that sanitize to the same name have their values joined
-// with ';' in the order of the original keys (as the prometheus exporter does).
-void MergeAttributes(const Attributes& attrs, LabelMap* out) {
-  std::vector<const cpb::KeyValue*> sorted;
-  for (const auto& kv : attrs) {
-    if (!kv.key().empty()) sorted.push_back(&kv);
-  }
-  std::sort(sorted.begin(), sorted.end(),
-            [](const cpb::KeyValue* a, const cpb::KeyValue* b) { return a->key() < b->key(); });
-  for (const cpb::KeyValue* kv : sorted) {
-    std::string name = SanitizeLabelName(kv->key());
-    std::string value = ValueString(kv->value());
-    auto [it, inserted] = out->try_emplace(std::move(name), value);
-    if (!inserted) {
-      it->second.push_back(';');
-      it->second.append(value);
-    }
-  }
-}
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
@@ -242,39 +224,20 @@ Translation Translate(const pdata::Metrics& data, const Config& cfg, int64_t now
   data.ForEachRequest([&](const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
     for (const auto& rm : req.resource_metrics()) {
       // job and instance from service.*; the other attributes go to target_info.
-      std::string service_name, service_namespace, instance;
-      bool has_name = false;
-      Attributes other;
-      for (const auto& kv : rm.resource().attributes()) {
-        if (kv.key() == "service.name") {
-          service_name = ValueString(kv.value());
-          has_name = true;
-        } else if (kv.key() == "service.namespace") {
-          service_namespace = ValueString(kv.value());
-        } else if (kv.key() == "service.instance.id") {
-          instance = ValueString(kv.value());
-        } else {
-          *other.Add() = kv;
-        }
-      }
+      prometheus::ResourceIdentity rid = prometheus::IdentityOf(rm.resource());
+      const Pairs& identity = rid.labels;
+      const Attributes& other = rid.other;
       b.resource_labels.clear();
       if (cfg.resource_to_telemetry_conversion) {
         LabelMap all;
         MergeAttributes(rm.resource().attributes(), &all);
         b.resource_labels.assign(all.begin(), all.end());
       }
-      Pairs identity;
-      if (has_name) {
-        identity.emplace_back("job", service_namespace.empty() ? service_name
-                                                               : StrCat(service_namespace, "/", service_name));
-      }
-      if (!instance.empty()) identity.emplace_back("instance", instance);
       b.max_ts = 0;
       const size_t points_before = t.points;
       for (const auto& sm : rm.scope_metrics()) {
         b.overrides.clear();
-        if (!sm.scope().name().empty()) b.overrides.emplace_back("otel_scope_name", sm.scope().name());
-        if (!sm.scope().version().empty()) b.overrides.emplace_back("otel_scope_version", sm.scope().version());
+        prometheus::AppendScopeLabels(sm.scope(), &b.overrides);
         b.overrides.insert(b.overrides.end(), identity.begin(), identity.end());
         for (const auto& m : sm.metrics()) b.Metric(m);
       }
