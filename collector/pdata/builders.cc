@@ -17,7 +17,78 @@ void SetAttrs(P* p, const Attributes& attrs) {
     kv->mutable_value()->set_string_value(v);
   }
 }
+
+void ToAnyValue(const Value& v, opentelemetry::proto::common::v1::AnyValue* out);
+
+template <typename P>
+void SetValueMap(P* p, const ValueMap& m) {
+  for (const auto& [k, v] : m) {
+    auto* kv = p->add_attributes();
+    kv->set_key(k);
+    ToAnyValue(v, kv->mutable_value());
+  }
+}
+
+void ToAnyValue(const Value& v, opentelemetry::proto::common::v1::AnyValue* out) {
+  struct Visitor {
+    opentelemetry::proto::common::v1::AnyValue* out;
+    void operator()(const std::monostate&) const {}
+    void operator()(const std::string& s) const { out->set_string_value(s); }
+    void operator()(bool b) const { out->set_bool_value(b); }
+    void operator()(int64_t i) const { out->set_int_value(i); }
+    void operator()(double d) const { out->set_double_value(d); }
+    void operator()(const Bytes& b) const { out->set_bytes_value(b.data); }
+    void operator()(const ValueList& l) const {
+      auto* arr = out->mutable_array_value();
+      for (const auto& e : l) ToAnyValue(e, arr->add_values());
+    }
+    void operator()(const ValueMap& m) const {
+      auto* kvl = out->mutable_kvlist_value();
+      for (const auto& [k, e] : m) {
+        auto* kv = kvl->add_values();
+        kv->set_key(k);
+        ToAnyValue(e, kv->mutable_value());
+      }
+    }
+  };
+  std::visit(Visitor{out}, v.v);
+}
 }  // namespace
+
+bool Value::operator==(const Value& o) const { return v == o.v; }
+
+const Value* Find(const ValueMap& m, std::string_view key) {
+  for (const auto& [k, v] : m) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+Value* Find(ValueMap& m, std::string_view key) {
+  for (auto& [k, v] : m) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+void Set(ValueMap& m, std::string key, Value v) {
+  if (Value* old = Find(m, key)) {
+    *old = std::move(v);
+    return;
+  }
+  m.emplace_back(std::move(key), std::move(v));
+}
+
+Value Remove(ValueMap& m, std::string_view key) {
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    if (it->first == key) {
+      Value out = std::move(it->second);
+      m.erase(it);
+      return out;
+    }
+  }
+  return Value();
+}
 
 struct MetricsBuilder::Impl {
   Attributes resource;
@@ -157,7 +228,7 @@ Metrics MetricsBuilder::Build() {
 }
 
 struct LogsBuilder::Impl {
-  Attributes resource;
+  ValueMap resource;
   std::string scope_name;
   Logs data;
   opentelemetry::proto::logs::v1::ScopeLogs* scope = nullptr;
@@ -165,7 +236,7 @@ struct LogsBuilder::Impl {
     opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest* req;
     data = Logs::New(&req);
     auto* rl = req->add_resource_logs();
-    SetAttrs(rl->mutable_resource(), resource);
+    SetValueMap(rl->mutable_resource(), resource);
     scope = rl->add_scope_logs();
     scope->mutable_scope()->set_name(scope_name);
   }
@@ -173,9 +244,31 @@ struct LogsBuilder::Impl {
 
 LogsBuilder::LogsBuilder(const Attributes& resource, const std::string& scope_name)
     : impl_(std::make_unique<Impl>()) {
+  for (const auto& [k, v] : resource) impl_->resource.emplace_back(k, Value(v));
+  impl_->scope_name = scope_name;
+  impl_->Reset();
+}
+
+LogsBuilder::LogsBuilder(const ValueMap& resource, const std::string& scope_name)
+    : impl_(std::make_unique<Impl>()) {
   impl_->resource = resource;
   impl_->scope_name = scope_name;
   impl_->Reset();
+}
+
+void LogsBuilder::Add(const LogRecord& r) {
+  auto* l = impl_->scope->add_log_records();
+  ToAnyValue(r.body, l->mutable_body());
+  if (r.body.empty()) l->clear_body();
+  l->set_severity_number(static_cast<opentelemetry::proto::logs::v1::SeverityNumber>(r.severity_number));
+  l->set_severity_text(r.severity_text);
+  l->set_time_unix_nano(r.time_ns);
+  l->set_observed_time_unix_nano(r.observed_time_ns);
+  SetValueMap(l, r.attributes);
+  l->set_trace_id(r.trace_id);
+  l->set_span_id(r.span_id);
+  l->set_flags(r.flags);
+  ++records_;
 }
 
 LogsBuilder::~LogsBuilder() = default;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "collector/pdata/pdata.h"
@@ -68,11 +69,61 @@ class MetricsBuilder {
   size_t points_ = 0;
 };
 
+// An OTLP AnyValue without protobuf: what log parsers produce (a JSON body, typed
+// attributes). Maps keep their keys in insertion order; keys are unique by convention.
+struct Value;
+using ValueList = std::vector<Value>;
+using ValueMap = std::vector<std::pair<std::string, Value>>;
+struct Bytes {
+  std::string data;
+  bool operator==(const Bytes&) const = default;
+};
+struct Value {
+  std::variant<std::monostate, std::string, bool, int64_t, double, Bytes, ValueList, ValueMap> v;
+
+  Value() = default;
+  Value(std::string s) : v(std::move(s)) {}                  // NOLINT(google-explicit-constructor)
+  Value(const char* s) : v(std::string(s)) {}               // NOLINT(google-explicit-constructor)
+  Value(bool b) : v(b) {}                                   // NOLINT(google-explicit-constructor)
+  Value(int64_t i) : v(i) {}                                // NOLINT(google-explicit-constructor)
+  Value(double d) : v(d) {}                                 // NOLINT(google-explicit-constructor)
+  Value(ValueList l) : v(std::move(l)) {}                   // NOLINT(google-explicit-constructor)
+  Value(ValueMap m) : v(std::move(m)) {}                    // NOLINT(google-explicit-constructor)
+  Value(Bytes b) : v(std::move(b)) {}                       // NOLINT(google-explicit-constructor)
+
+  bool empty() const { return std::holds_alternative<std::monostate>(v); }
+  const std::string* str() const { return std::get_if<std::string>(&v); }
+  const ValueMap* map() const { return std::get_if<ValueMap>(&v); }
+  ValueMap* map() { return std::get_if<ValueMap>(&v); }
+  bool operator==(const Value&) const;
+};
+// The entry of `m` under `key`, or nullptr.
+const Value* Find(const ValueMap& m, std::string_view key);
+Value* Find(ValueMap& m, std::string_view key);
+// Sets m[key] = v (replacing an existing entry in place, else appending).
+void Set(ValueMap& m, std::string key, Value v);
+// Removes m[key]; returns the old value (empty Value when there was none).
+Value Remove(ValueMap& m, std::string_view key);
+
+// One log record as a log receiver builds it.
+struct LogRecord {
+  uint64_t time_ns = 0;           // 0: unset (the event's own time is unknown)
+  uint64_t observed_time_ns = 0;  // when the collector read it
+  int severity_number = 0;        // OTLP SeverityNumber, 0 = unspecified
+  std::string severity_text;
+  Value body;
+  ValueMap attributes;
+  std::string trace_id, span_id;  // raw bytes (16 and 8) or empty
+  uint32_t flags = 0;
+};
+
 // Log records under one resource and scope.
 class LogsBuilder {
  public:
   LogsBuilder(const Attributes& resource, const std::string& scope_name);
+  LogsBuilder(const ValueMap& resource, const std::string& scope_name);
   ~LogsBuilder();
+  void Add(const LogRecord& r);
   // severity_number: OTLP SeverityNumber (9 INFO, 13 WARN, 17 ERROR, ...).
   void Add(const std::string& body, int severity_number, const std::string& severity_text, const Attributes& attrs,
            uint64_t time_ns);

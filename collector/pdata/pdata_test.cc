@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "collector/pdata/builders.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::pdata {
@@ -171,6 +172,38 @@ TEST(Pdata, ItemCountsPerSignal) {
   auto m = testutil::MakeMetrics(10);
   auto front = m.SplitFront(3);
   EXPECT_EQ(front.ItemCount() + m.ItemCount(), 10u);
+}
+
+TEST(Builders, LogRecordKeepsTypedBodyAttributesAndResource) {
+  using pdata::Value;
+  pdata::ValueMap resource{{"k8s.pod.name", Value("web-1")}, {"restarts", Value(int64_t{2})}};
+  pdata::LogsBuilder b(resource, "filelog");
+  pdata::LogRecord r;
+  r.time_ns = 5;
+  r.observed_time_ns = 7;
+  r.severity_number = 17;
+  r.severity_text = "ERROR";
+  r.body = Value(pdata::ValueMap{{"msg", Value("boom")}, {"n", Value(1.5)}, {"ok", Value(false)},
+                                 {"tags", Value(pdata::ValueList{Value("a"), Value(int64_t{3})})}});
+  pdata::Set(r.attributes, "log.file.name", Value("a.log"));
+  pdata::Set(r.attributes, "log.file.name", Value("b.log"));  // replaces
+  b.Add(r);
+  EXPECT_EQ(b.records(), 1u);
+  pdata::Logs logs = b.Build();
+  const std::string json = logs.ToJson();
+  EXPECT_NE(json.find(R"("key":"k8s.pod.name","value":{"stringValue":"web-1"})"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("key":"restarts","value":{"intValue":"2"})"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("kvlistValue")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("doubleValue":1.5)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("boolValue":false)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("arrayValue")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("severityText":"ERROR")"), std::string::npos) << json;
+  EXPECT_EQ(json.find("a.log"), std::string::npos) << json;
+  EXPECT_NE(json.find("b.log"), std::string::npos) << json;
+  pdata::ValueMap m{{"x", Value("1")}};
+  EXPECT_EQ(pdata::Remove(m, "x"), Value("1"));
+  EXPECT_TRUE(m.empty());
+  EXPECT_TRUE(pdata::Remove(m, "x").empty());
 }
 
 }  // namespace
