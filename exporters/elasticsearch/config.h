@@ -1,0 +1,88 @@
+#pragma once
+// Configuration of the elasticsearch exporter. Option names follow the OpenTelemetry
+// Collector contrib elasticsearch exporter where the same thing exists; defaults are
+// upstream's unless the README says otherwise (and why).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "collector/exporterhelper/exporterhelper.h"
+#include "collector/httpclient/http_client.h"
+
+namespace outrigger::exporters::elasticsearch {
+
+inline constexpr char kDefaultLogsIndex[] = "logs-generic-default";
+inline constexpr char kDefaultTracesIndex[] = "traces-generic-default";
+inline constexpr uint64_t kDefaultFlushBytes = 5000000;
+inline constexpr absl::Duration kDefaultFlushInterval = absl::Seconds(10);
+inline constexpr int kDefaultMaxRetries = 2;
+inline constexpr absl::Duration kDefaultRetryInitialInterval = absl::Milliseconds(100);
+inline constexpr absl::Duration kDefaultRetryMaxInterval = absl::Minutes(1);
+inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(90);
+
+// Elasticsearch's own retries of failed items and requests, inside one push (the
+// shared helper's retry_on_failure retries a whole push after these are used up).
+struct RetrySettings {
+  bool enabled = true;
+  int max_retries = kDefaultMaxRetries;  // retries after the first attempt
+  absl::Duration initial_interval = kDefaultRetryInitialInterval;
+  absl::Duration max_interval = kDefaultRetryMaxInterval;
+  // Item or request statuses retried besides 429 and 5xx (which always are).
+  std::vector<int> retry_on_status = {429};
+};
+
+struct LogstashFormat {
+  bool enabled = false;
+  std::string prefix_separator = "-";
+  std::string date_format = "%Y.%m.%d";  // strftime, of the record's time in UTC
+};
+
+struct Config : ComponentConfig {
+  Config() { helper.timeout = kDefaultTimeout; }
+
+  // Exactly one of endpoint / endpoints: base URL(s) of Elasticsearch, e.g.
+  // https://es.example.com:9200. Several are used in round-robin order.
+  std::string endpoint;
+  std::vector<std::string> endpoints;
+
+  std::string logs_index = kDefaultLogsIndex;
+  bool logs_dynamic_index = false;  // logs_dynamic_index.enabled
+  std::string traces_index = kDefaultTracesIndex;
+  bool traces_dynamic_index = false;  // traces_dynamic_index.enabled
+  LogstashFormat logstash_format;
+  // ID of an ingest pipeline every document goes through ("pipeline" in the action).
+  std::string pipeline;
+
+  // mapping.mode: otel | ecs | none (raw: none without the "Attributes." prefix).
+  std::string mapping_mode = "otel";
+  // document_id: none | content_hash. content_hash gives every document an _id derived
+  // from its content, so a resent document is a 409 (counted as success), never a copy.
+  std::string document_id = "none";
+
+  // Authentication: basic (user/password) or api_key ("encoded" form, sent as
+  // "Authorization: ApiKey <api_key>").
+  std::string user, password, api_key;
+  std::map<std::string, std::string> headers;
+  httpclient::TlsConfig tls;
+  std::string compression = "gzip";  // gzip | none
+
+  // flush.bytes: a bulk request carries at most about this many bytes of NDJSON.
+  uint64_t flush_bytes = kDefaultFlushBytes;
+  // flush.interval: accepted for compatibility; see the README (batches come from the
+  // pipeline, nothing is held back in the exporter).
+  absl::Duration flush_interval = kDefaultFlushInterval;
+  RetrySettings retry;
+
+  // sending_queue, retry_on_failure, timeout (default 90s, as upstream).
+  exporterhelper::HelperConfig helper;
+
+  void Decode(config::Node& node) override;
+  absl::Status Validate() const override;
+  // The base URLs, without a trailing '/'.
+  std::vector<std::string> Urls() const;
+  bool Retryable(int status) const;
+};
+
+}  // namespace outrigger::exporters::elasticsearch

@@ -1,0 +1,271 @@
+// Elasticsearch exporter: logs and spans as documents, sent with the _bulk API over the
+// shared libcurl client, on the shared exporter helper (queue, whole-batch retry,
+// timeout). Within one push, only the documents that failed with a retryable status are
+// resent (with exponential backoff); permanent item errors are dropped, counted and
+// logged with Elasticsearch's reason; a 413 splits the request.
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "collector/httpclient/http_client.h"
+#include "collector/otlp/wire.h"
+#include "exporters/elasticsearch/bulk.h"
+#include "exporters/elasticsearch/encoder.h"
+#include "exporters/elasticsearch/factory.h"
+#include "spdlog/spdlog.h"
+
+namespace outrigger::exporters::elasticsearch {
+namespace {
+
+constexpr char kUserAgent[] = "outrigger/0.1.0";
+// Batches whose retryable failures were handed back to the helper, remembered so the
+// helper's resend of the same batch skips what was already indexed (or dropped).
+constexpr size_t kMaxPendingBatches = 64;
+
+enum : uint8_t { kPending = 0, kDone = 1, kDropped = 2 };
+
+struct Round {
+  std::vector<uint32_t> retry;  // documents to send again
+  std::optional<absl::Duration> server_delay;
+  bool throttled = false;  // a 429 among them
+  std::string last_error;
+  size_t dropped = 0;
+  std::string first_drop;
+};
+
+class BulkPusher : public exporterhelper::Pusher {
+ public:
+  BulkPusher(const CreateSettings& settings, const Config& cfg)
+      : settings_(settings),
+        cfg_(cfg),
+        encoder_(cfg_),
+        meter_(settings.telemetry->ForExporter(settings.id)),
+        client_(cfg.tls, kUserAgent),
+        urls_(cfg.Urls()) {
+    headers_.push_back("Content-Type: application/x-ndjson");
+    if (cfg_.compression == "gzip") headers_.push_back("Content-Encoding: gzip");
+    if (!cfg_.api_key.empty()) {
+      headers_.push_back("Authorization: ApiKey " + cfg_.api_key);
+    } else if (!cfg_.user.empty()) {
+      headers_.push_back("Authorization: Basic " + absl::Base64Escape(cfg_.user + ":" + cfg_.password));
+    }
+    for (const auto& [k, v] : cfg_.headers) headers_.push_back(k + ": " + v);
+  }
+
+  absl::Status PushLogs(const pdata::Logs& d, absl::Time deadline) override {
+    EncodedBatch b;
+    encoder_.EncodeLogs(d, static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())), &b);
+    return Deliver(Signal::kLogs, b, deadline);
+  }
+  absl::Status PushTraces(const pdata::Traces& d, absl::Time deadline) override {
+    EncodedBatch b;
+    encoder_.EncodeTraces(d, static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())), &b);
+    return Deliver(Signal::kTraces, b, deadline);
+  }
+
+ private:
+  static uint64_t Fingerprint(const EncodedBatch& b) {
+    return std::hash<std::string_view>{}(b.buf) ^ (b.docs.size() * 0x9E3779B97F4A7C15ULL);
+  }
+
+  absl::Status Deliver(Signal sig, const EncodedBatch& b, absl::Time deadline) {
+    const size_t n = b.docs.size();
+    if (n == 0) return absl::OkStatus();
+    std::vector<uint8_t> state(n, kPending);
+    uint64_t fp = 0;
+    bool have_fp = false, resumed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!pending_.empty()) {
+        fp = Fingerprint(b);
+        have_fp = true;
+        auto it = pending_.find(fp);
+        if (it != pending_.end() && it->second.size() == n) {
+          state = it->second;
+          resumed = true;
+        }
+      }
+    }
+    std::vector<uint32_t> todo;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (state[i] == kPending) todo.push_back(i);
+    }
+
+    size_t dropped = 0;
+    std::string first_drop;
+    absl::Duration backoff = cfg_.retry.initial_interval;
+    Round last;
+    for (int attempt = 0; !todo.empty(); ++attempt) {
+      last = SendRound(b, todo, deadline, state);
+      dropped += last.dropped;
+      if (first_drop.empty()) first_drop = last.first_drop;
+      todo = std::move(last.retry);
+      if (todo.empty() || !cfg_.retry.enabled || attempt >= cfg_.retry.max_retries) break;
+      absl::Duration wait = last.server_delay ? std::max(*last.server_delay, backoff) : backoff;
+      if (absl::Now() + wait >= deadline) break;
+      settings_.logger->warn("{} of {} documents failed ({}); resending them in {}", todo.size(), n, last.last_error,
+                             absl::FormatDuration(wait));
+      std::this_thread::sleep_for(absl::ToChronoNanoseconds(wait));
+      backoff = std::min(backoff * 2, cfg_.retry.max_interval);
+    }
+    if (!todo.empty()) {
+      LogDrops(sig, dropped, first_drop);
+      // Hand the batch back to the helper (which retries it later); remember what is done.
+      if (!have_fp) fp = Fingerprint(b);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (pending_.find(fp) == pending_.end()) {
+          pending_order_.push_back(fp);
+          if (pending_order_.size() > kMaxPendingBatches) {
+            pending_.erase(pending_order_.front());
+            pending_order_.pop_front();
+          }
+        }
+        pending_[fp] = state;
+      }
+      meter_.Dropped(sig, dropped);
+      std::string msg = StrCat(todo.size(), " of ", n, " documents not indexed yet: ", last.last_error);
+      absl::Status st = last.throttled ? absl::ResourceExhaustedError(msg) : absl::UnavailableError(msg);
+      if (last.server_delay) st = exporterhelper::WithRetryDelay(st, *last.server_delay);
+      return st;
+    }
+    if (have_fp || resumed) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.erase(fp) > 0) {
+        pending_order_.erase(std::find(pending_order_.begin(), pending_order_.end(), fp));
+      }
+    }
+    if (dropped == n && !resumed) {
+      // Nothing indexed: the helper counts and logs the whole batch as dropped.
+      return absl::InvalidArgumentError(StrCat("Elasticsearch rejected all ", n, " documents: ", first_drop));
+    }
+    // The rest of the batch counts as sent (by the helper).
+    LogDrops(sig, dropped, first_drop);
+    meter_.Dropped(sig, dropped);
+    return absl::OkStatus();
+  }
+
+  // One pass over `which`, in requests of at most flush.bytes.
+  Round SendRound(const EncodedBatch& b, const std::vector<uint32_t>& which, absl::Time deadline,
+                  std::vector<uint8_t>& state) {
+    Round r;
+    std::vector<uint32_t> chunk;
+    size_t bytes = 0;
+    for (uint32_t i : which) {
+      size_t sz = b.DocBytes(b.docs[i]);
+      if (!chunk.empty() && bytes + sz > cfg_.flush_bytes) {
+        SendRequest(b, chunk, deadline, state, r);
+        chunk.clear();
+        bytes = 0;
+      }
+      chunk.push_back(i);
+      bytes += sz;
+    }
+    if (!chunk.empty()) SendRequest(b, chunk, deadline, state, r);
+    return r;
+  }
+
+  void Drop(const EncodedBatch& b, uint32_t i, std::vector<uint8_t>& state, Round& r, const std::string& why) {
+    state[i] = kDropped;
+    ++r.dropped;
+    if (r.first_drop.empty()) r.first_drop = StrCat(why, " (index ", b.indices[b.docs[i].index], ")");
+  }
+
+  void SendRequest(const EncodedBatch& b, const std::vector<uint32_t>& which, absl::Time deadline,
+                   std::vector<uint8_t>& state, Round& r) {
+    auto retry_all = [&](const std::string& why) {
+      r.retry.insert(r.retry.end(), which.begin(), which.end());
+      r.last_error = why;
+    };
+    std::string body = encoder_.BulkBody(b, which);
+    if (cfg_.compression == "gzip") body = outrigger::otlp::Gzip(body, 1);
+    const std::string url = urls_[next_url_.fetch_add(1, std::memory_order_relaxed) % urls_.size()] + "/_bulk";
+    auto resp = client_.Post(url, body, headers_, deadline);
+    if (!resp.ok()) {
+      retry_all(std::string(resp.status().message()));
+      return;
+    }
+    const int code = static_cast<int>(resp->code);
+    if (code >= 200 && code < 300) {
+      auto items = ParseBulkResponse(resp->body, which.size());
+      if (!items.ok()) {
+        retry_all(std::string(items.status().message()));
+        return;
+      }
+      for (size_t k = 0; k < which.size(); ++k) {
+        const ItemResult& it = (*items)[k];
+        const uint32_t i = which[k];
+        if ((it.status >= 200 && it.status < 300) || (it.status == 409 && !b.docs[i].id.empty())) {
+          state[i] = kDone;  // 409 with our content _id: the same document is there already
+        } else if (cfg_.Retryable(it.status)) {
+          r.retry.push_back(i);
+          r.throttled |= it.status == 429;
+          r.last_error = StrCat("status ", it.status, " ", it.error_type, ": ", it.error_reason);
+        } else {
+          Drop(b, i, state, r, StrCat("status ", it.status, " ", it.error_type, ": ", it.error_reason));
+        }
+      }
+      return;
+    }
+    if (code == 413 && which.size() > 1) {
+      // Too large for the server's http.max_content_length: halve and send both.
+      std::vector<uint32_t> a(which.begin(), which.begin() + static_cast<ptrdiff_t>(which.size() / 2));
+      std::vector<uint32_t> c(which.begin() + static_cast<ptrdiff_t>(which.size() / 2), which.end());
+      SendRequest(b, a, deadline, state, r);
+      SendRequest(b, c, deadline, state, r);
+      return;
+    }
+    const std::string why = StrCat("POST ", url, ": HTTP ", code, " ", ErrorSummary(resp->body));
+    if (cfg_.Retryable(code)) {
+      retry_all(why);
+      r.throttled |= code == 429;
+      if (auto d = outrigger::otlp::ParseRetryAfter(resp->retry_after)) r.server_delay = d;
+      return;
+    }
+    for (uint32_t i : which) Drop(b, i, state, r, why);
+  }
+
+  // At most one line a second; what is not logged is summed into the next line.
+  void LogDrops(Signal sig, size_t n, const std::string& first) {
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lock(log_mu_);
+    absl::Time now = absl::Now();
+    suppressed_ += n;
+    if (now - last_log_ < absl::Seconds(1)) return;
+    settings_.logger->error("Elasticsearch rejected {} {} permanently (dropped, not retried); e.g. {}", suppressed_,
+                            ItemNoun(sig), first);
+    suppressed_ = 0;
+    last_log_ = now;
+  }
+
+  CreateSettings settings_;
+  Config cfg_;
+  Encoder encoder_;
+  ExporterMeter meter_;
+  httpclient::Client client_;
+  std::vector<std::string> urls_;
+  std::vector<std::string> headers_;
+  std::atomic<size_t> next_url_{0};
+
+  std::mutex mu_;
+  absl::flat_hash_map<uint64_t, std::vector<uint8_t>> pending_;
+  std::deque<uint64_t> pending_order_;
+
+  std::mutex log_mu_;
+  absl::Time last_log_ = absl::InfinitePast();
+  size_t suppressed_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ExporterFactory> NewFactory() {
+  return std::make_unique<exporterhelper::PushExporterFactory<Config, BulkPusher>>(
+      "elasticsearch", std::set<Signal>{Signal::kTraces, Signal::kLogs});
+}
+
+}  // namespace outrigger::exporters::elasticsearch

@@ -1,0 +1,850 @@
+// The elasticsearch exporter: JSON escaping and time, the document shapes of each
+// mapping mode, index names, content ids, and sending to an in-process _bulk double
+// that parses NDJSON strictly and answers in Elasticsearch's documented formats, with
+// faults injected per item (429, 400 mapper_parsing_exception) and per request (503,
+// 413, 401). No real Elasticsearch can run here.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "collector/http/server.h"
+#include "collector/httpclient/http_client.h"
+#include "collector/otlp/wire.h"
+#include "exporters/elasticsearch/bulk.h"
+#include "exporters/elasticsearch/encoder.h"
+#include "exporters/elasticsearch/factory.h"
+#include "nlohmann/json.hpp"
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::exporters::elasticsearch {
+namespace {
+
+using nlohmann::json;
+namespace cpb = opentelemetry::proto::common::v1;
+namespace lpb = opentelemetry::proto::logs::v1;
+namespace tpb = opentelemetry::proto::trace::v1;
+
+constexpr uint64_t kT = 1700000000123456789ULL;  // 2023-11-14T22:13:20.123456789Z
+
+std::string Json(std::string_view s) {
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
+}
+
+void Str(cpb::KeyValue* kv, const std::string& k, const std::string& v) {
+  kv->set_key(k);
+  kv->mutable_value()->set_string_value(v);
+}
+
+// One resource (service.name=svc, host.name=h1), scope "sc" 1.0, `n` records "line i"
+// with a few typed attributes.
+pdata::Logs RichLogs(int n, const std::vector<std::pair<std::string, std::string>>& extra_res = {}) {
+  testutil::lpb::ExportLogsServiceRequest* req;
+  auto d = pdata::Logs::New(&req);
+  auto* rl = req->add_resource_logs();
+  Str(rl->mutable_resource()->add_attributes(), "service.name", "svc");
+  Str(rl->mutable_resource()->add_attributes(), "host.name", "h1");
+  for (const auto& [k, v] : extra_res) Str(rl->mutable_resource()->add_attributes(), k, v);
+  auto* sl = rl->add_scope_logs();
+  sl->mutable_scope()->set_name("sc");
+  sl->mutable_scope()->set_version("1.0");
+  for (int i = 0; i < n; ++i) {
+    auto* r = sl->add_log_records();
+    r->set_time_unix_nano(kT + static_cast<uint64_t>(i));
+    r->set_severity_text("WARN");
+    r->set_severity_number(lpb::SEVERITY_NUMBER_WARN);
+    r->mutable_body()->set_string_value("line " + std::to_string(i));
+    r->set_trace_id(std::string(16, '\x01'));
+    r->set_span_id(std::string(8, '\xab'));
+    Str(r->add_attributes(), "http.method", "GET");
+    auto* a = r->add_attributes();
+    a->set_key("count");
+    a->mutable_value()->set_int_value(i);
+    a = r->add_attributes();
+    a->set_key("exception.type");
+    a->mutable_value()->set_string_value("IOError");
+  }
+  return d;
+}
+
+Config Cfg(const std::string& mode) {
+  Config c;
+  c.endpoint = "http://127.0.0.1:1";
+  c.mapping_mode = mode;
+  return c;
+}
+
+std::vector<json> Encode(const Config& cfg, const pdata::Logs& d, EncodedBatch* b = nullptr) {
+  EncodedBatch local;
+  if (b == nullptr) b = &local;
+  Encoder(cfg).EncodeLogs(d, 42, b);
+  std::vector<json> out;
+  for (const auto& doc : b->docs) out.push_back(json::parse(b->Source(doc)));
+  return out;
+}
+
+size_t Count(std::string_view hay, std::string_view needle) {
+  size_t n = 0;
+  for (size_t p = hay.find(needle); p != std::string_view::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+// ---- JSON --------------------------------------------------------------------------
+
+TEST(EsJson, EscapesControlQuotesAndKeepsValidUtf8) {
+  EXPECT_EQ(Json("a\"b\\c\n\t\r\b\f\x01\x1f"), R"("a\"b\\c\n\t\r\b\f\u0001\u001f")");
+  EXPECT_EQ(Json("é€😀"), "\"é€😀\"");
+  EXPECT_EQ(json::parse(Json("x\x7fy")).get<std::string>(), "x\x7fy");
+}
+
+TEST(EsJson, ReplacesInvalidUtf8) {
+  // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate.
+  for (std::string bad : {std::string("a\x80z"), std::string("a\xe2\x82z"), std::string("a\xc0\xafz"),
+                          std::string("a\xed\xa0\x80z")}) {
+    std::string j = Json(bad);
+    std::string back = json::parse(j).get<std::string>();  // nlohmann refuses invalid UTF-8
+    EXPECT_EQ(back.substr(0, 4), "a\xEF\xBF\xBD") << j;
+    EXPECT_EQ(back.back(), 'z');
+  }
+}
+
+TEST(EsJson, TimeIsRfc3339Nanos) {
+  std::string s;
+  AppendJsonTime(&s, 0);
+  EXPECT_EQ(s, "\"1970-01-01T00:00:00.000000000Z\"");
+  s.clear();
+  AppendJsonTime(&s, kT);
+  EXPECT_EQ(s, "\"2023-11-14T22:13:20.123456789Z\"");
+  s.clear();
+  AppendJsonTime(&s, 951782400000000001ULL);  // leap day 2000
+  EXPECT_EQ(s, "\"2000-02-29T00:00:00.000000001Z\"");
+}
+
+TEST(EsBulk, ParsesItemsAndErrors) {
+  auto r = ParseBulkResponse(
+      R"({"took":3,"errors":true,"items":[{"create":{"_index":"i","status":201}},)"
+      R"({"create":{"_index":"i","status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}]})",
+      2);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].status, 201);
+  EXPECT_EQ((*r)[1].status, 400);
+  EXPECT_EQ((*r)[1].error_type, "mapper_parsing_exception");
+  EXPECT_EQ((*r)[1].error_reason, "bad");
+  EXPECT_FALSE(ParseBulkResponse(R"({"errors":false,"items":[]})", 1).ok());
+  EXPECT_FALSE(ParseBulkResponse("not json", 1).ok());
+  EXPECT_EQ(ErrorSummary(R"({"error":{"type":"security_exception","reason":"no"},"status":401})"),
+            "security_exception: no");
+}
+
+// ---- Mapping modes -----------------------------------------------------------------
+
+TEST(EsMapping, OtelLog) {
+  testutil::lpb::ExportLogsServiceRequest* req;
+  auto d = pdata::Logs::New(&req);
+  auto* rl = req->add_resource_logs();
+  Str(rl->mutable_resource()->add_attributes(), "service.name", "svc");
+  auto* sl = rl->add_scope_logs();
+  sl->mutable_scope()->set_name("sc");
+  auto* r = sl->add_log_records();
+  r->set_time_unix_nano(kT);
+  r->set_severity_text("ERROR");
+  r->set_severity_number(lpb::SEVERITY_NUMBER_ERROR);
+  auto* body = r->mutable_body()->mutable_kvlist_value()->add_values();
+  body->set_key("msg");
+  body->mutable_value()->set_string_value("hi");
+  r->set_trace_id(std::string("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f", 16));
+  r->set_span_id(std::string(8, '\xff'));
+  auto* a = r->add_attributes();
+  a->set_key("bytes");
+  a->mutable_value()->set_bytes_value("\x01\x02\x03");
+  a = r->add_attributes();
+  a->set_key("list");
+  a->mutable_value()->mutable_array_value()->add_values()->set_double_value(1.5);
+  a->mutable_value()->mutable_array_value()->add_values()->set_bool_value(true);
+  a = r->add_attributes();
+  a->set_key("http.method");
+  a->mutable_value()->set_string_value("GET");
+  auto docs = Encode(Cfg("otel"), d);
+  ASSERT_EQ(docs.size(), 1u);
+  const json& j = docs[0];
+  EXPECT_EQ(j["@timestamp"], "2023-11-14T22:13:20.123456789Z");
+  EXPECT_EQ(j["severity_text"], "ERROR");
+  EXPECT_EQ(j["severity_number"], 17);
+  EXPECT_EQ(j["body"]["structured"]["msg"], "hi");
+  EXPECT_EQ(j["trace_id"], "000102030405060708090a0b0c0d0e0f");
+  EXPECT_EQ(j["span_id"], "ffffffffffffffff");
+  EXPECT_EQ(j["attributes"]["bytes"], "AQID");  // base64
+  EXPECT_EQ(j["attributes"]["list"], json::parse("[1.5,true]"));
+  EXPECT_EQ(j["attributes"]["http.method"], "GET");  // dotted keys kept as they are
+  EXPECT_EQ(j["resource"]["attributes"]["service.name"], "svc");
+  EXPECT_EQ(j["scope"]["name"], "sc");
+}
+
+TEST(EsMapping, OtelStringBodyIsText) {
+  auto docs = Encode(Cfg("otel"), RichLogs(1));
+  EXPECT_EQ(docs[0]["body"]["text"], "line 0");
+  EXPECT_EQ(docs[0]["attributes"]["count"], 0);
+}
+
+TEST(EsMapping, EcsLog) {
+  EncodedBatch b;
+  auto docs = Encode(Cfg("ecs"), RichLogs(1, {{"k8s.pod.name", "p-1"}, {"service.instance.id", "i-1"}}), &b);
+  const json& j = docs[0];
+  EXPECT_EQ(j["@timestamp"], "2023-11-14T22:13:20.123456789Z");
+  EXPECT_EQ(j["message"], "line 0");
+  EXPECT_EQ(j["log.level"], "WARN");
+  EXPECT_EQ(j["event.severity"], 13);
+  EXPECT_EQ(j["trace.id"], "01010101010101010101010101010101");
+  EXPECT_EQ(j["span.id"], "abababababababab");
+  EXPECT_EQ(j["service.name"], "svc");
+  EXPECT_EQ(j["host.hostname"], "h1");
+  EXPECT_EQ(j["kubernetes.pod.name"], "p-1");
+  EXPECT_EQ(j["service.node.name"], "i-1");
+  EXPECT_EQ(j["error.type"], "IOError");
+  EXPECT_EQ(j["http.method"], "GET");
+  EXPECT_EQ(j["labels.otel_scope_name"], "sc");
+  EXPECT_FALSE(j.contains("body"));
+}
+
+TEST(EsMapping, EcsNeverWritesAKeyTwice) {
+  testutil::lpb::ExportLogsServiceRequest* req;
+  auto d = pdata::Logs::New(&req);
+  auto* rl = req->add_resource_logs();
+  Str(rl->mutable_resource()->add_attributes(), "service.name", "from-resource");
+  auto* r = rl->add_scope_logs()->add_log_records();
+  r->set_time_unix_nano(kT);
+  Str(r->add_attributes(), "service.name", "from-record");
+  Str(r->add_attributes(), "message", "an attribute named message");
+  r->mutable_body()->set_string_value("the body");
+  EncodedBatch b;
+  auto docs = Encode(Cfg("ecs"), d, &b);
+  std::string_view src = b.Source(b.docs[0]);
+  EXPECT_EQ(Count(src, "\"service.name\":"), 1u) << src;
+  EXPECT_EQ(Count(src, "\"message\":"), 1u) << src;
+  EXPECT_EQ(docs[0]["service.name"], "from-record");
+  EXPECT_EQ(docs[0]["message"], "the body");
+}
+
+TEST(EsMapping, NoneAndRawLog) {
+  auto docs = Encode(Cfg("none"), RichLogs(1));
+  const json& j = docs[0];
+  EXPECT_EQ(j["@timestamp"], "2023-11-14T22:13:20.123456789Z");
+  EXPECT_EQ(j["Body"], "line 0");
+  EXPECT_EQ(j["SeverityText"], "WARN");
+  EXPECT_EQ(j["SeverityNumber"], 13);
+  EXPECT_EQ(j["TraceId"], "01010101010101010101010101010101");
+  EXPECT_EQ(j["SpanId"], "abababababababab");
+  EXPECT_EQ(j["Attributes.http.method"], "GET");
+  EXPECT_EQ(j["Attributes.count"], 0);
+  EXPECT_EQ(j["Resource.service.name"], "svc");
+  EXPECT_EQ(j["Scope.name"], "sc");
+  EXPECT_EQ(j["Scope.version"], "1.0");
+
+  auto raw = Encode(Cfg("raw"), RichLogs(1));
+  EXPECT_EQ(raw[0]["http.method"], "GET");
+  EXPECT_FALSE(raw[0].contains("Attributes.http.method"));
+}
+
+pdata::Traces OneSpan() {
+  testutil::tpb::ExportTraceServiceRequest* req;
+  auto d = pdata::Traces::New(&req);
+  auto* rs = req->add_resource_spans();
+  Str(rs->mutable_resource()->add_attributes(), "service.name", "svc");
+  auto* ss = rs->add_scope_spans();
+  ss->mutable_scope()->set_name("sc");
+  auto* s = ss->add_spans();
+  s->set_name("GET /x");
+  s->set_kind(tpb::Span::SPAN_KIND_SERVER);
+  s->set_trace_id(std::string(16, '\x02'));
+  s->set_span_id(std::string(8, '\x03'));
+  s->set_parent_span_id(std::string(8, '\x04'));
+  s->set_start_time_unix_nano(kT);
+  s->set_end_time_unix_nano(kT + 2500000);  // 2.5 ms
+  s->mutable_status()->set_code(tpb::Status::STATUS_CODE_ERROR);
+  s->mutable_status()->set_message("boom");
+  Str(s->add_attributes(), "http.route", "/x");
+  auto* e = s->add_events();
+  e->set_name("exception");
+  e->set_time_unix_nano(kT + 1000);
+  Str(e->add_attributes(), "exception.type", "E");
+  auto* l = s->add_links();
+  l->set_trace_id(std::string(16, '\x05'));
+  l->set_span_id(std::string(8, '\x06'));
+  return d;
+}
+
+json EncodeSpan(const std::string& mode) {
+  EncodedBatch b;
+  Encoder(Cfg(mode)).EncodeTraces(OneSpan(), 42, &b);
+  EXPECT_EQ(b.docs.size(), 1u);
+  EXPECT_EQ(b.indices[b.docs[0].index], "traces-generic-default");
+  return json::parse(b.Source(b.docs[0]));
+}
+
+TEST(EsMapping, SpansInEveryMode) {
+  json o = EncodeSpan("otel");
+  EXPECT_EQ(o["@timestamp"], "2023-11-14T22:13:20.123456789Z");
+  EXPECT_EQ(o["trace_id"], "02020202020202020202020202020202");
+  EXPECT_EQ(o["parent_span_id"], "0404040404040404");
+  EXPECT_EQ(o["name"], "GET /x");
+  EXPECT_EQ(o["kind"], "Server");
+  EXPECT_EQ(o["duration"], 2500000);
+  EXPECT_EQ(o["status"]["code"], "Error");
+  EXPECT_EQ(o["status"]["message"], "boom");
+  EXPECT_EQ(o["attributes"]["http.route"], "/x");
+  EXPECT_EQ(o["events"][0]["name"], "exception");
+  EXPECT_EQ(o["links"][0]["span_id"], "0606060606060606");
+  EXPECT_EQ(o["resource"]["attributes"]["service.name"], "svc");
+
+  json e = EncodeSpan("ecs");
+  EXPECT_EQ(e["trace.id"], "02020202020202020202020202020202");
+  EXPECT_EQ(e["span.id"], "0303030303030303");
+  EXPECT_EQ(e["parent.id"], "0404040404040404");
+  EXPECT_EQ(e["span.name"], "GET /x");
+  EXPECT_EQ(e["event.duration"], 2500000);
+  EXPECT_EQ(e["event.outcome"], "failure");
+  EXPECT_EQ(e["service.name"], "svc");
+
+  json n = EncodeSpan("none");
+  EXPECT_EQ(n["Name"], "GET /x");
+  EXPECT_EQ(n["Kind"], "Server");
+  EXPECT_EQ(n["TraceStatus"], 2);
+  EXPECT_EQ(n["TraceStatusDescription"], "boom");
+  EXPECT_EQ(n["Duration"], 2500);  // microseconds
+  EXPECT_EQ(n["EndTimestamp"], "2023-11-14T22:13:20.125956789Z");
+  EXPECT_EQ(n["Attributes.http.route"], "/x");
+  EXPECT_EQ(n["Events.exception.exception.type"], "E");
+  EXPECT_EQ(n["Events.exception.time"], "2023-11-14T22:13:20.123457789Z");
+  EXPECT_EQ(json::parse(n["Link"].get<std::string>())[0]["spanId"], "0606060606060606");
+  EXPECT_EQ(n["Resource.service.name"], "svc");
+}
+
+// ---- Index names and ids -----------------------------------------------------------
+
+TEST(EsIndex, DataStreamLogstashAndDynamic) {
+  EncodedBatch b;
+  Encode(Cfg("otel"), RichLogs(2), &b);
+  ASSERT_EQ(b.indices.size(), 1u);
+  EXPECT_EQ(b.indices[0], "logs-generic-default");
+
+  Config ls = Cfg("otel");
+  ls.logs_index = "app";
+  ls.logstash_format.enabled = true;
+  EncodedBatch b2;
+  Encode(ls, RichLogs(2), &b2);
+  ASSERT_EQ(b2.indices.size(), 1u);
+  EXPECT_EQ(b2.indices[0], "app-2023.11.14");
+  ls.logstash_format.prefix_separator = "_";
+  ls.logstash_format.date_format = "%Y%m%d-%H";
+  EncodedBatch b3;
+  Encode(ls, RichLogs(1), &b3);
+  EXPECT_EQ(b3.indices[0], "app_20231114-22");
+
+  Config dyn = Cfg("otel");
+  dyn.logs_dynamic_index = true;
+  EncodedBatch b4;
+  Encode(dyn, RichLogs(1, {{"elasticsearch.index.prefix", "team-"}, {"elasticsearch.index.suffix", "-x"}}), &b4);
+  EXPECT_EQ(b4.indices[0], "team-logs-generic-default-x");
+  EncodedBatch b5;
+  Encode(dyn, RichLogs(1, {{"data_stream.dataset", "nginx"}}), &b5);
+  EXPECT_EQ(b5.indices[0], "logs-nginx-default");
+}
+
+TEST(EsIndex, ContentHashIdAndCreateAction) {
+  Config c = Cfg("otel");
+  c.document_id = "content_hash";
+  c.pipeline = "p1";
+  EncodedBatch a, b;
+  Encoder(c).EncodeLogs(RichLogs(3), 42, &a);
+  Encoder(c).EncodeLogs(RichLogs(3), 42, &b);
+  ASSERT_EQ(a.docs.size(), 3u);
+  std::set<std::string> ids;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(a.docs[i].id, b.docs[i].id);  // deterministic
+    EXPECT_EQ(a.docs[i].id.size(), 22u);
+    ids.insert(a.docs[i].id);
+  }
+  EXPECT_EQ(ids.size(), 3u);  // distinct content, distinct ids
+  std::string action;
+  Encoder(c).AppendAction(a, a.docs[0], &action);
+  json j = json::parse(action);
+  EXPECT_EQ(j["create"]["_index"], "logs-generic-default");
+  EXPECT_EQ(j["create"]["_id"], a.docs[0].id);
+  EXPECT_EQ(j["create"]["pipeline"], "p1");
+  EXPECT_EQ(action.back(), '\n');
+}
+
+// ---- The _bulk double ----------------------------------------------------------------
+
+// Elasticsearch's _bulk in process: strict NDJSON (an action line, then a source line;
+// the body ends with a newline), gzip bodies, per-item results in the documented format;
+// faults per item and per request.
+class BulkDouble {
+ public:
+  struct Rule {
+    std::string contains;  // a document whose source contains this ...
+    int status;            // ... is answered with this status ...
+    std::string type;      // ... and error type ...
+    int times;             // ... this many times (-1: always)
+  };
+  struct Seen {
+    std::map<std::string, std::string> headers;
+    std::vector<std::string> sources;
+    int status = 0;
+    size_t wire_bytes = 0;
+  };
+
+  explicit BulkDouble(testutil::TestHost& host) {
+    auto s = http::Server::Listen(host.IoContext(), "127.0.0.1:0", 64 << 20,
+                                  [this](http::Request& r) { return Handle(r); });
+    EXPECT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+  }
+  ~BulkDouble() { server_->Stop(); }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+
+  void AddRule(Rule r) {
+    std::lock_guard<std::mutex> l(mu_);
+    rules_.push_back(std::move(r));
+  }
+  void FailNext(int n, int status, std::string retry_after = "") {
+    std::lock_guard<std::mutex> l(mu_);
+    for (int i = 0; i < n; ++i) fail_.push_back({status, retry_after});
+  }
+  void StoreThenFailNext(int n) {
+    std::lock_guard<std::mutex> l(mu_);
+    store_then_fail_ = n;
+  }
+  void MaxBody(size_t n) {
+    std::lock_guard<std::mutex> l(mu_);
+    max_body_ = n;
+  }
+  void RequireAuth(std::string v) {
+    std::lock_guard<std::mutex> l(mu_);
+    auth_ = std::move(v);
+  }
+  std::vector<Seen> Requests() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seen_;
+  }
+  // index -> stored sources
+  std::map<std::string, std::vector<json>> Stored() {
+    std::lock_guard<std::mutex> l(mu_);
+    return stored_;
+  }
+  size_t StoredCount() {
+    std::lock_guard<std::mutex> l(mu_);
+    size_t n = 0;
+    for (const auto& [k, v] : stored_) n += v.size();
+    return n;
+  }
+
+ private:
+  static http::Response Error(int status, const std::string& type, const std::string& reason) {
+    http::Response r;
+    r.status = status;
+    r.content_type = "application/json";
+    json e = {{"type", type}, {"reason", reason}};
+    r.body = json{{"error", {{"root_cause", json::array({e})}, {"type", type}, {"reason", reason}}}, {"status", status}}
+                 .dump();
+    return r;
+  }
+
+  http::Response Handle(http::Request& req) {
+    std::lock_guard<std::mutex> l(mu_);
+    seen_.push_back({req.headers, {}, 0, req.body.size()});
+    http::Response resp = Bulk(req);
+    seen_.back().status = resp.status;
+    return resp;
+  }
+
+  http::Response Bulk(http::Request& req) {
+    if (req.path != "/_bulk") return Error(404, "resource_not_found_exception", "no handler for " + req.path);
+    if (req.method != "POST") return Error(405, "method_not_allowed", "use POST");
+    if (!auth_.empty() && req.Header("authorization") != auth_) {
+      return Error(401, "security_exception", "missing authentication credentials for REST request [/_bulk]");
+    }
+    if (!fail_.empty()) {
+      auto [status, retry_after] = fail_.front();
+      fail_.erase(fail_.begin());
+      http::Response r = Error(status, status == 429 ? "es_rejected_execution_exception" : "unavailable_shards_exception",
+                               "injected");
+      if (!retry_after.empty()) r.headers.emplace_back("Retry-After", retry_after);
+      return r;
+    }
+    if (max_body_ > 0 && req.body.size() > max_body_) {
+      http::Response r;
+      r.status = 413;  // http.max_content_length: Elasticsearch answers with no body
+      r.body = "";
+      return r;
+    }
+    std::string body = req.body;
+    if (req.Header("content-encoding") == "gzip") {
+      auto un = otlp::Gunzip(req.body, 256 << 20);
+      if (!un.ok()) return Error(400, "parse_exception", "bad gzip");
+      body = std::move(*un);
+    }
+    std::string ct = req.Header("content-type");
+    if (ct.rfind("application/x-ndjson", 0) != 0 && ct.rfind("application/json", 0) != 0) {
+      http::Response r;
+      r.status = 406;
+      r.content_type = "application/json";
+      r.body = R"({"error":"Content-Type header [)" + ct + R"(] is not supported","status":406})";
+      return r;
+    }
+    if (body.empty() || body.back() != '\n') {
+      return Error(400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]");
+    }
+    struct Op {
+      std::string index, id;
+      json source;
+      std::string text;
+    };
+    std::vector<Op> ops;
+    size_t pos = 0;
+    while (pos < body.size()) {
+      size_t nl = body.find('\n', pos);
+      std::string action_line = body.substr(pos, nl - pos);
+      pos = nl + 1;
+      json a = json::parse(action_line, nullptr, false);
+      if (a.is_discarded() || !a.is_object() || a.size() != 1) {
+        return Error(400, "illegal_argument_exception", "Malformed action/metadata line [" + action_line + "]");
+      }
+      const std::string op = a.begin().key();
+      if (op != "create" && op != "index") {
+        return Error(400, "illegal_argument_exception", "Unsupported action [" + op + "] in this double");
+      }
+      const json& meta = a.begin().value();
+      if (!meta.is_object() || !meta.contains("_index") || !meta["_index"].is_string()) {
+        return Error(400, "action_request_validation_exception", "Validation Failed: 1: index is missing;");
+      }
+      if (pos >= body.size()) {
+        return Error(400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]");
+      }
+      nl = body.find('\n', pos);
+      std::string src = body.substr(pos, nl - pos);
+      pos = nl + 1;
+      json s = json::parse(src, nullptr, false);
+      if (s.is_discarded() || !s.is_object()) {
+        return Error(400, "x_content_parse_exception", "failed to parse source [" + src.substr(0, 80) + "]");
+      }
+      ops.push_back({meta["_index"], meta.value("_id", ""), std::move(s), src});
+    }
+    json items = json::array();
+    bool errors = false;
+    for (auto& op : ops) {
+      seen_.back().sources.push_back(op.text);
+      int status = 201;
+      std::string type;
+      for (size_t k = 0; k < rules_.size(); ++k) {
+        auto& r = rules_[k];
+        if (op.text.find(r.contains) == std::string::npos) continue;
+        int& hits = rule_hits_[{k, op.text}];
+        if (r.times < 0 || hits < r.times) {
+          ++hits;
+          status = r.status;
+          type = r.type;
+          break;
+        }
+      }
+      if (status == 201 && !op.id.empty() && ids_[op.index].count(op.id) > 0) {
+        status = 409;
+        type = "version_conflict_engine_exception";
+      }
+      std::string id = op.id.empty() ? "auto-" + std::to_string(next_id_++) : op.id;
+      json item = {{"_index", op.index}, {"_id", id}, {"status", status}};
+      if (status == 201) {
+        stored_[op.index].push_back(op.source);
+        ids_[op.index].insert(id);
+        item["_version"] = 1;
+        item["result"] = "created";
+      } else {
+        errors = true;
+        item["error"] = {{"type", type}, {"reason", "[" + id + "]: " + type + " (injected)"}, {"index", op.index}};
+      }
+      items.push_back({{"create", item}});
+    }
+    if (store_then_fail_ > 0) {
+      --store_then_fail_;
+      return Error(503, "unavailable_shards_exception", "stored, then failed (injected)");
+    }
+    http::Response r;
+    r.content_type = "application/json";
+    r.body = json{{"took", 1}, {"errors", errors}, {"items", items}}.dump();
+    return r;
+  }
+
+  std::unique_ptr<http::Server> server_;
+  std::mutex mu_;
+  std::vector<Rule> rules_;
+  std::map<std::pair<size_t, std::string>, int> rule_hits_;
+  std::vector<std::pair<int, std::string>> fail_;
+  int store_then_fail_ = 0;
+  size_t max_body_ = 0;
+  std::string auth_;
+  std::vector<Seen> seen_;
+  std::map<std::string, std::vector<json>> stored_;
+  std::map<std::string, std::set<std::string>> ids_;
+  int next_id_ = 0;
+};
+
+TEST(EsBulkDouble, RejectsMalformedNdjsonLikeElasticsearch) {
+  testutil::TestHost host;
+  BulkDouble es(host);
+  httpclient::Client c({}, "test");
+  const std::vector<std::string> h = {"Content-Type: application/x-ndjson"};
+  auto dl = absl::Now() + absl::Seconds(5);
+  auto r = c.Post(es.Url() + "/_bulk", "{\"create\":{\"_index\":\"i\"}}\n{\"a\":1}", h, dl);  // no final newline
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, 400);
+  EXPECT_EQ(json::parse(r->body)["error"]["type"], "illegal_argument_exception");
+  EXPECT_EQ(json::parse(r->body)["status"], 400);
+  r = c.Post(es.Url() + "/_bulk", "{\"create\":{\"_index\":\"i\"}}\n{not json\n", h, dl);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, 400);
+  r = c.Post(es.Url() + "/_bulk", "{\"create\":{\"_index\":\"i\"}}\n{\"a\":1}\n", h, dl);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, 200);
+  EXPECT_EQ(json::parse(r->body)["items"][0]["create"]["status"], 201);
+  EXPECT_EQ(es.StoredCount(), 1u);
+}
+
+// ---- The exporter against the double -----------------------------------------------
+
+class EsExporterTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (exporter_) {
+      EXPECT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    }
+  }
+  void MakeExporter(const std::string& extra_yaml,
+                    const std::string& retry = "retry: {initial_interval: 10ms, max_interval: 50ms}\n") {
+    std::string yaml = "endpoint: " + es_.Url() + "\n" + retry +
+                       "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 10s}\n"
+                       "sending_queue: {num_consumers: 1}\n" +
+                       extra_yaml;
+    auto f = NewFactory();
+    auto cfg = f->CreateDefaultConfig();
+    config::Errors errors;
+    config::Node node(YAML::Load(yaml), "exporters.elasticsearch", &errors);
+    cfg->Decode(node);
+    node.Finish();
+    ASSERT_TRUE(errors.empty()) << errors.Joined();
+    ASSERT_TRUE(cfg->Validate().ok()) << cfg->Validate();
+    auto e = f->CreateExporter(testutil::Settings(&telemetry_, "elasticsearch", Kind::kExporter), *cfg);
+    ASSERT_TRUE(e.ok());
+    exporter_ = std::move(*e);
+    ASSERT_TRUE(exporter_->Start(host_).ok());
+  }
+  double Metric(const std::string& what) { return telemetry_.Value(what, {{"exporter", "elasticsearch"}}); }
+  double SentLogs() { return Metric("outrigger_exporter_sent_log_records_total"); }
+  double DroppedLogs() { return Metric("outrigger_exporter_dropped_log_records_total"); }
+  // Waits (polling, with a deadline) until pred() holds.
+  static bool WaitFor(const std::function<bool()>& pred, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
+  }
+  // Every stored "body.text" (otel mode) with how often it was stored.
+  std::map<std::string, int> StoredBodies(const std::string& index = kDefaultLogsIndex) {
+    std::map<std::string, int> out;
+    auto stored = es_.Stored();
+    for (const auto& d : stored[index]) out[d["body"]["text"].get<std::string>()]++;
+    return out;
+  }
+  static std::map<std::string, int> Lines(int n) {
+    std::map<std::string, int> m;
+    for (int i = 0; i < n; ++i) m["line " + std::to_string(i)] = 1;
+    return m;
+  }
+
+  Telemetry telemetry_;
+  testutil::TestHost host_;
+  BulkDouble es_{host_};
+  std::unique_ptr<Exporter> exporter_;
+};
+
+TEST_F(EsExporterTest, GzipNdjsonWithBasicAuth) {
+  es_.RequireAuth("Basic " + absl::Base64Escape("elastic:s3cret"));
+  MakeExporter("user: elastic\npassword: s3cret\n");  // compression: gzip is the default
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(5)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 5; })) << SentLogs();
+  EXPECT_EQ(StoredBodies(), Lines(5));
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].headers["content-encoding"], "gzip");
+  EXPECT_EQ(reqs[0].headers["content-type"], "application/x-ndjson");
+  EXPECT_EQ(reqs[0].status, 200);
+  EXPECT_EQ(reqs[0].sources.size(), 5u);  // the double gunzipped and parsed all five
+}
+
+TEST_F(EsExporterTest, ApiKeyAndCustomHeaders) {
+  es_.RequireAuth("ApiKey Zm9vOmJhcg==");
+  MakeExporter("api_key: Zm9vOmJhcg==\ncompression: none\nheaders: {X-Tenant: t1}\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 2; }));
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].headers.count("content-encoding"), 0u);
+  EXPECT_EQ(reqs[0].headers["x-tenant"], "t1");
+  EXPECT_EQ(es_.StoredCount(), 2u);
+}
+
+TEST_F(EsExporterTest, OnlyItemsThatFailedWith429AreResent) {
+  es_.AddRule({"\"line 3\"", 429, "es_rejected_execution_exception", 2});
+  es_.AddRule({"\"line 7\"", 429, "es_rejected_execution_exception", 2});
+  MakeExporter("");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(10)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 10; })) << SentLogs();
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].sources.size(), 10u);
+  EXPECT_EQ(reqs[1].sources.size(), 2u);  // only the two rejected documents
+  EXPECT_EQ(reqs[2].sources.size(), 2u);
+  EXPECT_NE(reqs[1].sources[0].find("line 3"), std::string::npos);
+  EXPECT_NE(reqs[1].sources[1].find("line 7"), std::string::npos);
+  EXPECT_EQ(StoredBodies(), Lines(10));  // each exactly once
+  EXPECT_EQ(DroppedLogs(), 0);
+}
+
+TEST_F(EsExporterTest, PermanentItemErrorsAreDroppedCountedAndNotRetried) {
+  es_.AddRule({"\"line 4\"", 400, "mapper_parsing_exception", -1});
+  MakeExporter("");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(6)).ok());
+  ASSERT_TRUE(WaitFor([&] { return DroppedLogs() == 1 && SentLogs() == 6; })) << DroppedLogs() << " " << SentLogs();
+  auto bodies = StoredBodies();
+  EXPECT_EQ(bodies.size(), 5u);
+  EXPECT_EQ(bodies.count("line 4"), 0u);
+  EXPECT_EQ(es_.Requests().size(), 1u);  // not resent
+}
+
+TEST_F(EsExporterTest, WholeRequest503IsRetriedHonouringRetryAfter) {
+  es_.FailNext(1, 503, "1");
+  MakeExporter("");
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(4)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 4; })) << SentLogs();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(950));  // waited Retry-After: 1
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].status, 503);
+  EXPECT_EQ(StoredBodies(), Lines(4));
+}
+
+TEST_F(EsExporterTest, TooLargeRequestIsSplit) {
+  es_.MaxBody(1500);
+  MakeExporter("compression: none\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(12)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 12; })) << SentLogs();
+  EXPECT_EQ(StoredBodies(), Lines(12));
+  int n413 = 0;
+  for (const auto& r : es_.Requests()) {
+    if (r.status == 413) ++n413;
+    if (r.status == 200) {
+      EXPECT_LE(r.wire_bytes, 1500u);
+    }
+  }
+  EXPECT_GE(n413, 1);
+  EXPECT_EQ(DroppedLogs(), 0);
+}
+
+TEST_F(EsExporterTest, FlushBytesBoundsRequests) {
+  MakeExporter("compression: none\nflush: {bytes: 2KiB}\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(20)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 20; }));
+  auto reqs = es_.Requests();
+  EXPECT_GT(reqs.size(), 1u);
+  for (const auto& r : reqs) {
+    EXPECT_LE(r.wire_bytes, 2048u + 512u);  // one document may overshoot
+  }
+  EXPECT_EQ(StoredBodies(), Lines(20));
+}
+
+TEST_F(EsExporterTest, UnauthorizedIsPermanent) {
+  es_.RequireAuth("ApiKey right");
+  MakeExporter("api_key: wrong\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(3)).ok());
+  ASSERT_TRUE(WaitFor([&] { return DroppedLogs() == 3; })) << DroppedLogs();
+  EXPECT_EQ(es_.Requests().size(), 1u);
+  EXPECT_EQ(es_.Requests()[0].status, 401);
+  EXPECT_EQ(SentLogs(), 0);
+}
+
+TEST_F(EsExporterTest, ContentIdsMakeResendsDuplicateFree) {
+  // The first request is stored but answered 503 (as if the answer was lost): the resend
+  // gets 409 for every document, which counts as delivered.
+  es_.StoreThenFailNext(1);
+  MakeExporter("document_id: content_hash\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(5)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 5; })) << SentLogs();
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].status, 503);
+  EXPECT_EQ(reqs[1].sources.size(), 5u);
+  EXPECT_EQ(StoredBodies(), Lines(5));  // no duplicates
+  EXPECT_EQ(DroppedLogs(), 0);
+}
+
+TEST_F(EsExporterTest, HelperRetryOfABatchResendsOnlyWhatIsLeft) {
+  // No retries inside a push: the helper retries the batch, and the exporter skips the
+  // documents already indexed.
+  es_.AddRule({"\"line 2\"", 429, "es_rejected_execution_exception", 2});
+  MakeExporter("", "retry: {max_retries: 0}\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(5)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 5; })) << SentLogs();
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].sources.size(), 5u);
+  EXPECT_EQ(reqs[1].sources.size(), 1u);
+  EXPECT_EQ(reqs[2].sources.size(), 1u);
+  EXPECT_EQ(StoredBodies(), Lines(5));
+  EXPECT_GE(Metric("outrigger_exporter_retries_total"), 2);
+}
+
+TEST_F(EsExporterTest, TracesGoToTheTracesDataStream) {
+  MakeExporter("mapping: {mode: ecs}\n");
+  ASSERT_TRUE(exporter_->ConsumeTraces(testutil::MakeTraces(3)).ok());
+  ASSERT_TRUE(WaitFor([&] { return Metric("outrigger_exporter_sent_spans_total") == 3; }));
+  auto stored = es_.Stored();
+  ASSERT_EQ(stored.count("traces-generic-default"), 1u);
+  ASSERT_EQ(stored["traces-generic-default"].size(), 3u);
+  EXPECT_EQ(stored["traces-generic-default"][0]["span.name"], "span-0");
+  EXPECT_EQ(stored["traces-generic-default"][0]["service.name"], "svc");
+}
+
+TEST(EsConfig, ValidatesAndDecodesUpstreamKeys) {
+  Config c;
+  EXPECT_FALSE(c.Validate().ok());  // no endpoint
+  config::Errors errors;
+  config::Node node(YAML::Load("endpoints: [http://a:9200, https://b:9200/]\n"
+                               "retry: {max_requests: 5, retry_on_status: [429, 409]}\n"
+                               "mapping: {mode: none}\nflush: {bytes: 1MiB, interval: 5s}\n"
+                               "logstash_format: {enabled: true, prefix_separator: _, date_format: '%Y'}\n"),
+                    "exporters.elasticsearch", &errors);
+  c.Decode(node);
+  node.Finish();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(c.Validate().ok()) << c.Validate();
+  EXPECT_EQ(c.Urls(), (std::vector<std::string>{"http://a:9200", "https://b:9200"}));
+  EXPECT_EQ(c.retry.max_retries, 4);
+  EXPECT_TRUE(c.Retryable(409));
+  EXPECT_TRUE(c.Retryable(503));
+  EXPECT_FALSE(c.Retryable(400));
+  EXPECT_EQ(c.flush_bytes, 1u << 20);
+  EXPECT_EQ(c.helper.timeout, absl::Seconds(90));
+  c.user = "u";
+  EXPECT_FALSE(c.Validate().ok());  // user without password
+}
+
+}  // namespace
+}  // namespace outrigger::exporters::elasticsearch

@@ -1,0 +1,776 @@
+#include "exporters/elasticsearch/encoder.h"
+
+#include <openssl/sha.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace outrigger::exporters::elasticsearch {
+
+namespace cpb = opentelemetry::proto::common::v1;
+namespace lpb = opentelemetry::proto::logs::v1;
+namespace tpb = opentelemetry::proto::trace::v1;
+namespace rpb = opentelemetry::proto::resource::v1;
+using Attrs = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
+
+namespace {
+
+// 1: printable ASCII that needs no escape.
+struct PlainTable {
+  bool plain[256];
+  constexpr PlainTable() : plain() {
+    for (int c = 0; c < 256; ++c) plain[c] = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+
+// Length of the valid UTF-8 sequence starting at p (p[0] >= 0x80), or 0.
+size_t Utf8Len(const unsigned char* p, size_t n) {
+  auto cont = [&](size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i < n && p[i] >= lo && p[i] <= hi;
+  };
+  unsigned char c = p[0];
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
+  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
+  if (c == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+// The escaped content of a JSON string, without quotes.
+void AppendEscaped(std::string* out, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0, run = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (kPlain.plain[c]) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      size_t len = Utf8Len(p + i, n - i);
+      if (len > 0) {
+        i += len;
+        continue;
+      }
+      out->append(s.data() + run, i - run);
+      out->append("\xEF\xBF\xBD");
+      run = ++i;
+      continue;
+    }
+    out->append(s.data() + run, i - run);
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out->append(u, 6);
+      }
+    }
+    run = ++i;
+  }
+  out->append(s.data() + run, n - run);
+}
+
+void AppendHex(std::string* out, const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : bytes) {
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 15]);
+  }
+  out->push_back('"');
+}
+
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+void AppendDouble(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");  // JSON has no NaN or Infinity
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+void AppendValue(std::string* out, const cpb::AnyValue& v);
+
+// {"k":v,...}; a repeated key keeps its first value (Elasticsearch refuses duplicates).
+template <typename Skip>
+void AppendObject(std::string* out, const Attrs& kvs, Skip skip) {
+  out->push_back('{');
+  bool first = true;
+  for (int i = 0; i < kvs.size(); ++i) {
+    const auto& kv = kvs[i];
+    if (skip(kv.key())) continue;
+    bool dup = false;
+    for (int j = 0; j < i && !dup; ++j) dup = kvs[j].key() == kv.key();
+    if (dup) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    out->push_back('"');
+    AppendEscaped(out, kv.key());
+    out->append("\":");
+    AppendValue(out, kv.value());
+  }
+  out->push_back('}');
+}
+void AppendObject(std::string* out, const Attrs& kvs) {
+  AppendObject(out, kvs, [](const std::string&) { return false; });
+}
+
+void AppendValue(std::string* out, const cpb::AnyValue& v) {
+  switch (v.value_case()) {
+    case cpb::AnyValue::kStringValue: AppendJsonString(out, v.string_value()); break;
+    case cpb::AnyValue::kBoolValue: out->append(v.bool_value() ? "true" : "false"); break;
+    case cpb::AnyValue::kIntValue: AppendInt(out, v.int_value()); break;
+    case cpb::AnyValue::kDoubleValue: AppendDouble(out, v.double_value()); break;
+    case cpb::AnyValue::kBytesValue: {
+      std::string b64;
+      absl::Base64Escape(v.bytes_value(), &b64);
+      out->push_back('"');
+      out->append(b64);
+      out->push_back('"');
+      break;
+    }
+    case cpb::AnyValue::kArrayValue: {
+      out->push_back('[');
+      const auto& a = v.array_value().values();
+      for (int i = 0; i < a.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendValue(out, a[i]);
+      }
+      out->push_back(']');
+      break;
+    }
+    case cpb::AnyValue::kKvlistValue: AppendObject(out, v.kvlist_value().values()); break;
+    default: out->append("null");
+  }
+}
+
+// The value as text: strings as they are, anything else as JSON.
+std::string ValueText(const cpb::AnyValue& v) {
+  if (v.value_case() == cpb::AnyValue::kStringValue) return v.string_value();
+  std::string s;
+  AppendValue(&s, v);
+  return s;
+}
+
+const cpb::AnyValue* Find(const Attrs& kvs, std::string_view key) {
+  for (const auto& kv : kvs) {
+    if (kv.key() == key) return &kv.value();
+  }
+  return nullptr;
+}
+
+// Writes "key":value pairs of a flat JSON object, with an optional set of the keys
+// written so far (a key is written once).
+class Fields {
+ public:
+  Fields(std::string* out, absl::flat_hash_set<std::string>* seen = nullptr) : out_(out), seen_(seen) {}
+  // Starts "prefix+key": ; false (and nothing written) if that key was written already.
+  bool Key(std::string_view key, std::string_view prefix = {}) {
+    if (seen_ != nullptr) {
+      std::string k = StrCat(prefix, key);
+      if (!seen_->insert(std::move(k)).second) return false;
+    }
+    if (!first_) out_->push_back(',');
+    first_ = false;
+    out_->push_back('"');
+    out_->append(prefix);
+    AppendEscaped(out_, key);
+    out_->append("\":");
+    return true;
+  }
+  void String(std::string_view key, std::string_view v) {
+    if (Key(key)) AppendJsonString(out_, v);
+  }
+  void Int(std::string_view key, int64_t v) {
+    if (Key(key)) AppendInt(out_, v);
+  }
+  void Time(std::string_view key, uint64_t ns) {
+    if (Key(key)) AppendJsonTime(out_, ns);
+  }
+  void Hex(std::string_view key, const std::string& id) {
+    if (!id.empty() && Key(key)) AppendHex(out_, id);
+  }
+  void Value(std::string_view key, const cpb::AnyValue& v, std::string_view prefix = {}) {
+    if (Key(key, prefix)) AppendValue(out_, v);
+  }
+  // Raw JSON fragment of complete "k":v pairs.
+  void Fragment(std::string_view frag) {
+    if (frag.empty()) return;
+    if (!first_) out_->push_back(',');
+    first_ = false;
+    out_->append(frag);
+  }
+  std::string* out() { return out_; }
+
+ private:
+  std::string* out_;
+  absl::flat_hash_set<std::string>* seen_;
+  bool first_ = true;
+};
+
+constexpr std::string_view kKindNames[] = {"Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"};
+std::string_view KindName(int k) { return k >= 0 && k < 6 ? kKindNames[k] : "Unspecified"; }
+std::string_view StatusName(int c) { return c == 1 ? "Ok" : c == 2 ? "Error" : "Unset"; }
+
+// ECS: OpenTelemetry semantic-convention names → ECS field names (resource and record
+// attributes), after the upstream exporter's table.
+std::string_view EcsName(std::string_view k) {
+  struct Pair {
+    std::string_view from, to;
+  };
+  static constexpr Pair kMap[] = {
+      {"service.instance.id", "service.node.name"},
+      {"deployment.environment", "service.environment"},
+      {"deployment.environment.name", "service.environment"},
+      {"telemetry.sdk.name", "agent.name"},
+      {"telemetry.sdk.version", "agent.version"},
+      {"cloud.platform", "cloud.service.name"},
+      {"container.image.tag", "container.image.tag"},
+      {"host.name", "host.hostname"},
+      {"host.arch", "host.architecture"},
+      {"process.executable.path", "process.executable"},
+      {"process.runtime.name", "service.runtime.name"},
+      {"process.runtime.version", "service.runtime.version"},
+      {"os.type", "host.os.platform"},
+      {"os.description", "host.os.full"},
+      {"os.name", "host.os.name"},
+      {"os.version", "host.os.version"},
+      {"k8s.namespace.name", "kubernetes.namespace"},
+      {"k8s.node.name", "kubernetes.node.name"},
+      {"k8s.pod.name", "kubernetes.pod.name"},
+      {"k8s.pod.uid", "kubernetes.pod.uid"},
+      {"k8s.deployment.name", "kubernetes.deployment.name"},
+      {"k8s.statefulset.name", "kubernetes.statefulset.name"},
+      {"k8s.replicaset.name", "kubernetes.replicaset.name"},
+      {"k8s.daemonset.name", "kubernetes.daemonset.name"},
+      {"k8s.job.name", "kubernetes.job.name"},
+      {"k8s.cronjob.name", "kubernetes.cronjob.name"},
+      {"exception.type", "error.type"},
+      {"exception.message", "error.message"},
+      {"exception.stacktrace", "error.stack_trace"},
+  };
+  for (const auto& p : kMap) {
+    if (p.from == k) return p.to;
+  }
+  return k;
+}
+
+// Fields every ECS document writes itself; attributes mapping to them are left out.
+bool EcsReserved(std::string_view k) {
+  return k == "@timestamp" || k == "message" || k == "log.level" || k == "event.severity" || k == "trace.id" ||
+         k == "span.id" || k == "parent.id" || k == "span.name" || k == "span.kind" || k == "event.duration" ||
+         k == "event.outcome" || k == "event.action";
+}
+
+void AppendEcsAttrs(Fields& f, const Attrs& kvs) {
+  for (const auto& kv : kvs) {
+    std::string_view name = EcsName(kv.key());
+    if (EcsReserved(name)) continue;
+    f.Value(name, kv.value());
+  }
+}
+
+void AppendPrefixed(Fields& f, std::string_view prefix, const Attrs& kvs) {
+  for (const auto& kv : kvs) f.Value(kv.key(), kv.value(), prefix);
+}
+
+// none/raw: fixed field names written by the document itself.
+bool NoneReserved(std::string_view k) {
+  return k == "@timestamp" || k == "Body" || k == "SeverityNumber" || k == "SeverityText" || k == "TraceFlags" ||
+         k == "TraceId" || k == "SpanId" || k == "ParentSpanId" || k == "Name" || k == "Kind" ||
+         k == "EndTimestamp" || k == "Duration" || k == "TraceStatus" || k == "TraceStatusDescription" ||
+         k == "Link";
+}
+
+// Per resource or scope: its fields as a ready fragment (computed once, copied into
+// every document of that resource or scope).
+std::string ResourceFragment(const std::string& mode, const rpb::Resource& r, const std::string& schema_url) {
+  std::string s;
+  if (mode == "otel") {
+    s.append("\"resource\":{\"attributes\":");
+    AppendObject(&s, r.attributes());
+    if (r.dropped_attributes_count() > 0) {
+      s.append(",\"dropped_attributes_count\":");
+      AppendInt(&s, r.dropped_attributes_count());
+    }
+    if (!schema_url.empty()) {
+      s.append(",\"schema_url\":");
+      AppendJsonString(&s, schema_url);
+    }
+    s.push_back('}');
+  } else if (mode == "ecs") {
+    // Written per document (mapped, after the record's own fields).
+  } else {
+    Fields f(&s);
+    AppendPrefixed(f, "Resource.", r.attributes());
+  }
+  return s;
+}
+
+std::string ScopeFragment(const std::string& mode, const cpb::InstrumentationScope& sc) {
+  std::string s;
+  if (mode == "otel") {
+    s.append("\"scope\":{");
+    Fields f(&s);
+    if (!sc.name().empty()) f.String("name", sc.name());
+    if (!sc.version().empty()) f.String("version", sc.version());
+    if (sc.attributes_size() > 0 && f.Key("attributes")) AppendObject(&s, sc.attributes());
+    s.push_back('}');
+  } else if (mode == "ecs") {
+    // ECS has no instrumentation scope; its name is kept as a label, like upstream.
+  } else {
+    Fields f(&s);
+    if (!sc.name().empty()) f.String("Scope.name", sc.name());
+    if (!sc.version().empty()) f.String("Scope.version", sc.version());
+    AppendPrefixed(f, "Scope.", sc.attributes());
+  }
+  return s;
+}
+
+// Days since 1970-01-01 → civil date (Howard Hinnant's algorithm).
+void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int>(yy + (*m <= 2));
+}
+
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  AppendEscaped(out, s);
+  out->push_back('"');
+}
+
+void AppendJsonTime(std::string* out, uint64_t ns) {
+  const int64_t secs = static_cast<int64_t>(ns / 1000000000ULL);
+  uint64_t frac = ns % 1000000000ULL;
+  int y;
+  unsigned mo, d;
+  CivilFromDays(secs / 86400, &y, &mo, &d);
+  int64_t sod = secs % 86400;
+  char b[33] = "\"0000-00-00T00:00:00.000000000Z\"";
+  auto put = [&](int pos, uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      b[pos + i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(1, static_cast<uint64_t>(y), 4);
+  put(6, mo, 2);
+  put(9, d, 2);
+  put(12, static_cast<uint64_t>(sod / 3600), 2);
+  put(15, static_cast<uint64_t>(sod / 60 % 60), 2);
+  put(18, static_cast<uint64_t>(sod % 60), 2);
+  put(21, frac, 9);
+  out->append(b, 32);
+}
+
+size_t EncodedBatch::DocBytes(const Doc& d) const {
+  return (d.end - d.begin) + indices[d.index].size() + d.id.size() + 48;
+}
+
+std::string ContentHashId(std::string_view index, std::string_view source) {
+  thread_local std::string in;
+  in.assign(index);
+  in.push_back('\n');
+  in.append(source);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), md);
+  std::string out;
+  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(md), 16), &out);
+  return out;
+}
+
+// Index names of one batch: the configured (or dynamic) name, then the logstash date.
+struct Encoder::IndexCache {
+  IndexCache(const Config& c, EncodedBatch* o) : cfg(c), out(o) {}
+  const Config& cfg;
+  EncodedBatch* out;
+  int64_t last_sec = INT64_MIN;
+  std::string last_base;
+  uint32_t last_id = 0;
+  bool have_last = false;
+
+  uint32_t Id(const std::string& base, uint64_t time_ns) {
+    const int64_t sec = static_cast<int64_t>(time_ns / 1000000000ULL);
+    if (have_last && base == last_base && (!cfg.logstash_format.enabled || sec == last_sec)) return last_id;
+    std::string name = base;
+    if (cfg.logstash_format.enabled) {
+      time_t t = static_cast<time_t>(sec);
+      struct tm tm;
+      gmtime_r(&t, &tm);
+      char buf[128];
+      size_t n = strftime(buf, sizeof buf, cfg.logstash_format.date_format.c_str(), &tm);
+      name += cfg.logstash_format.prefix_separator;
+      name.append(buf, n);
+    }
+    uint32_t id = 0;
+    bool found = false;
+    for (size_t i = 0; i < out->indices.size(); ++i) {
+      if (out->indices[i] == name) {
+        id = static_cast<uint32_t>(i);
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      id = static_cast<uint32_t>(out->indices.size());
+      out->indices.push_back(name);
+    }
+    last_sec = sec;
+    last_base = base;
+    last_id = id;
+    have_last = true;
+    return id;
+  }
+};
+
+namespace {
+
+// The index of one record with *_dynamic_index: elasticsearch.index.prefix/suffix
+// (resource > scope > record) around the configured index; else data_stream.type/
+// dataset/namespace attributes (record > scope > resource) as <type>-<dataset>-<namespace>.
+std::string DynamicIndex(const std::string& base, std::string_view type, const Attrs& res, const Attrs& scope,
+                         const Attrs& rec) {
+  auto first = [](std::string_view key, std::initializer_list<const Attrs*> order) -> const cpb::AnyValue* {
+    for (const Attrs* a : order) {
+      if (const auto* v = Find(*a, key)) return v;
+    }
+    return nullptr;
+  };
+  const auto* prefix = first("elasticsearch.index.prefix", {&res, &scope, &rec});
+  const auto* suffix = first("elasticsearch.index.suffix", {&res, &scope, &rec});
+  if (prefix != nullptr || suffix != nullptr) {
+    return StrCat(prefix ? ValueText(*prefix) : "", base, suffix ? ValueText(*suffix) : "");
+  }
+  const auto* ds = first("data_stream.dataset", {&rec, &scope, &res});
+  const auto* ns = first("data_stream.namespace", {&rec, &scope, &res});
+  if (ds != nullptr || ns != nullptr) {
+    return StrCat(type, "-", ds ? ValueText(*ds) : "generic", "-", ns ? ValueText(*ns) : "default");
+  }
+  return base;
+}
+
+}  // namespace
+
+Encoder::Encoder(const Config& cfg) : cfg_(cfg) {}
+
+void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* out) const {
+  const std::string& mode = cfg_.mapping_mode;
+  IndexCache idx{cfg_, out};
+  absl::flat_hash_set<std::string> seen;
+  d.ForEachRequest([&](const opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest& req) {
+    for (const auto& rl : req.resource_logs()) {
+      const std::string res_frag = ResourceFragment(mode, rl.resource(), rl.schema_url());
+      for (const auto& sl : rl.scope_logs()) {
+        const std::string scope_frag = ScopeFragment(mode, sl.scope());
+        for (const auto& r : sl.log_records()) {
+          uint64_t t = r.time_unix_nano() != 0 ? r.time_unix_nano()
+                       : r.observed_time_unix_nano() != 0 ? r.observed_time_unix_nano()
+                                                          : now_ns;
+          const std::string* base = &cfg_.logs_index;
+          std::string dynamic;
+          if (cfg_.logs_dynamic_index) {
+            dynamic = DynamicIndex(cfg_.logs_index, "logs", rl.resource().attributes(), sl.scope().attributes(),
+                                   r.attributes());
+            base = &dynamic;
+          }
+          Doc doc;
+          doc.index = idx.Id(*base, t);
+          doc.begin = static_cast<uint32_t>(out->buf.size());
+          std::string* o = &out->buf;
+          o->push_back('{');
+          if (mode == "otel") {
+            Fields f(o);
+            f.Time("@timestamp", t);
+            if (r.observed_time_unix_nano() != 0) f.Time("observed_timestamp", r.observed_time_unix_nano());
+            if (!r.severity_text().empty()) f.String("severity_text", r.severity_text());
+            if (r.severity_number() != 0) f.Int("severity_number", r.severity_number());
+            if (r.has_body()) {
+              f.Key("body");
+              const auto& b = r.body();
+              bool structured = b.value_case() == cpb::AnyValue::kKvlistValue ||
+                                b.value_case() == cpb::AnyValue::kArrayValue;
+              o->append(structured ? "{\"structured\":" : "{\"text\":");
+              if (structured) {
+                AppendValue(o, b);
+              } else {
+                AppendJsonString(o, ValueText(b));
+              }
+              o->push_back('}');
+            }
+            if (!r.event_name().empty()) f.String("event_name", r.event_name());
+            f.Key("attributes");
+            AppendObject(o, r.attributes());
+            if (r.dropped_attributes_count() > 0) f.Int("dropped_attributes_count", r.dropped_attributes_count());
+            f.Hex("trace_id", r.trace_id());
+            f.Hex("span_id", r.span_id());
+            if (r.flags() != 0) f.Int("trace_flags", r.flags() & 0xff);
+            f.Fragment(res_frag);
+            f.Fragment(scope_frag);
+          } else if (mode == "ecs") {
+            seen.clear();
+            Fields f(o, &seen);
+            f.Time("@timestamp", t);
+            if (r.has_body()) f.String("message", ValueText(r.body()));
+            if (!r.severity_text().empty()) f.String("log.level", r.severity_text());
+            if (r.severity_number() != 0) f.Int("event.severity", r.severity_number());
+            if (!r.event_name().empty()) f.String("event.action", r.event_name());
+            f.Hex("trace.id", r.trace_id());
+            f.Hex("span.id", r.span_id());
+            AppendEcsAttrs(f, r.attributes());
+            // Resource fields after the record's (the record's win on a clash).
+            for (const auto& kv : rl.resource().attributes()) {
+              std::string_view name = EcsName(kv.key());
+              if (!EcsReserved(name)) f.Value(name, kv.value());
+            }
+            if (!sl.scope().name().empty()) f.String("labels.otel_scope_name", sl.scope().name());
+          } else {  // none, raw
+            const bool raw = mode == "raw";
+            Fields f(o);
+            f.Time("@timestamp", t);
+            if (r.has_body()) f.Value("Body", r.body());
+            if (r.severity_number() != 0) f.Int("SeverityNumber", r.severity_number());
+            if (!r.severity_text().empty()) f.String("SeverityText", r.severity_text());
+            if (r.flags() != 0) f.Int("TraceFlags", r.flags() & 0xff);
+            f.Hex("TraceId", r.trace_id());
+            f.Hex("SpanId", r.span_id());
+            for (int i = 0; i < r.attributes_size(); ++i) {
+              const auto& kv = r.attributes(i);
+              if (raw && NoneReserved(kv.key())) continue;
+              bool dup = false;
+              for (int j = 0; j < i && !dup; ++j) dup = r.attributes(j).key() == kv.key();
+              if (!dup) f.Value(kv.key(), kv.value(), raw ? "" : "Attributes.");
+            }
+            f.Fragment(res_frag);
+            f.Fragment(scope_frag);
+          }
+          o->push_back('}');
+          doc.end = static_cast<uint32_t>(out->buf.size());
+          if (cfg_.document_id == "content_hash") doc.id = ContentHashId(out->indices[doc.index], out->Source(doc));
+          out->docs.push_back(std::move(doc));
+        }
+      }
+    }
+  });
+}
+
+void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch* out) const {
+  const std::string& mode = cfg_.mapping_mode;
+  IndexCache idx{cfg_, out};
+  absl::flat_hash_set<std::string> seen;
+  d.ForEachRequest([&](const opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& req) {
+    for (const auto& rs : req.resource_spans()) {
+      const std::string res_frag = ResourceFragment(mode, rs.resource(), rs.schema_url());
+      for (const auto& ss : rs.scope_spans()) {
+        const std::string scope_frag = ScopeFragment(mode, ss.scope());
+        for (const auto& s : ss.spans()) {
+          uint64_t t = s.start_time_unix_nano() != 0 ? s.start_time_unix_nano() : now_ns;
+          uint64_t dur = s.end_time_unix_nano() > s.start_time_unix_nano()
+                             ? s.end_time_unix_nano() - s.start_time_unix_nano()
+                             : 0;
+          const std::string* base = &cfg_.traces_index;
+          std::string dynamic;
+          if (cfg_.traces_dynamic_index) {
+            dynamic = DynamicIndex(cfg_.traces_index, "traces", rs.resource().attributes(), ss.scope().attributes(),
+                                   s.attributes());
+            base = &dynamic;
+          }
+          Doc doc;
+          doc.index = idx.Id(*base, t);
+          doc.begin = static_cast<uint32_t>(out->buf.size());
+          std::string* o = &out->buf;
+          o->push_back('{');
+          if (mode == "otel") {
+            Fields f(o);
+            f.Time("@timestamp", t);
+            f.Hex("trace_id", s.trace_id());
+            f.Hex("span_id", s.span_id());
+            f.Hex("parent_span_id", s.parent_span_id());
+            if (!s.trace_state().empty()) f.String("trace_state", s.trace_state());
+            f.String("name", s.name());
+            f.String("kind", KindName(s.kind()));
+            f.Int("duration", static_cast<int64_t>(dur));
+            f.Key("status");
+            o->append("{\"code\":");
+            AppendJsonString(o, StatusName(s.status().code()));
+            if (!s.status().message().empty()) {
+              o->append(",\"message\":");
+              AppendJsonString(o, s.status().message());
+            }
+            o->push_back('}');
+            f.Key("attributes");
+            AppendObject(o, s.attributes());
+            if (s.dropped_attributes_count() > 0) f.Int("dropped_attributes_count", s.dropped_attributes_count());
+            if (s.events_size() > 0) {
+              f.Key("events");
+              o->push_back('[');
+              for (int i = 0; i < s.events_size(); ++i) {
+                const auto& e = s.events(i);
+                if (i > 0) o->push_back(',');
+                o->push_back('{');
+                Fields ef(o);
+                ef.Time("@timestamp", e.time_unix_nano());
+                ef.String("name", e.name());
+                ef.Key("attributes");
+                AppendObject(o, e.attributes());
+                o->push_back('}');
+              }
+              o->push_back(']');
+            }
+            if (s.dropped_events_count() > 0) f.Int("dropped_events_count", s.dropped_events_count());
+            if (s.links_size() > 0) {
+              f.Key("links");
+              o->push_back('[');
+              for (int i = 0; i < s.links_size(); ++i) {
+                const auto& l = s.links(i);
+                if (i > 0) o->push_back(',');
+                o->push_back('{');
+                Fields lf(o);
+                lf.Hex("trace_id", l.trace_id());
+                lf.Hex("span_id", l.span_id());
+                if (!l.trace_state().empty()) lf.String("trace_state", l.trace_state());
+                lf.Key("attributes");
+                AppendObject(o, l.attributes());
+                o->push_back('}');
+              }
+              o->push_back(']');
+            }
+            if (s.dropped_links_count() > 0) f.Int("dropped_links_count", s.dropped_links_count());
+            f.Fragment(res_frag);
+            f.Fragment(scope_frag);
+          } else if (mode == "ecs") {
+            seen.clear();
+            Fields f(o, &seen);
+            f.Time("@timestamp", t);
+            f.Hex("trace.id", s.trace_id());
+            f.Hex("span.id", s.span_id());
+            f.Hex("parent.id", s.parent_span_id());
+            f.String("span.name", s.name());
+            f.String("span.kind", KindName(s.kind()));
+            f.Int("event.duration", static_cast<int64_t>(dur));
+            f.String("event.outcome", s.status().code() == 2 ? "failure" : s.status().code() == 1 ? "success" : "unknown");
+            AppendEcsAttrs(f, s.attributes());
+            for (const auto& kv : rs.resource().attributes()) {
+              std::string_view name = EcsName(kv.key());
+              if (!EcsReserved(name)) f.Value(name, kv.value());
+            }
+            if (!ss.scope().name().empty()) f.String("labels.otel_scope_name", ss.scope().name());
+          } else {  // none, raw
+            const bool raw = mode == "raw";
+            Fields f(o);
+            f.Time("@timestamp", t);
+            f.Time("EndTimestamp", s.end_time_unix_nano());
+            f.Hex("TraceId", s.trace_id());
+            f.Hex("SpanId", s.span_id());
+            f.Hex("ParentSpanId", s.parent_span_id());
+            f.String("Name", s.name());
+            f.String("Kind", KindName(s.kind()));
+            f.Int("TraceStatus", s.status().code());
+            if (!s.status().message().empty()) f.String("TraceStatusDescription", s.status().message());
+            f.Int("Duration", static_cast<int64_t>(dur / 1000));  // microseconds, as upstream
+            if (s.links_size() > 0) {
+              std::string links = "[";
+              for (int i = 0; i < s.links_size(); ++i) {
+                if (i > 0) links.push_back(',');
+                links.append("{\"traceId\":");
+                AppendHex(&links, s.links(i).trace_id());
+                links.append(",\"spanId\":");
+                AppendHex(&links, s.links(i).span_id());
+                links.push_back('}');
+              }
+              links.push_back(']');
+              f.String("Link", links);  // a JSON string, as upstream
+            }
+            for (int i = 0; i < s.attributes_size(); ++i) {
+              const auto& kv = s.attributes(i);
+              if (raw && NoneReserved(kv.key())) continue;
+              bool dup = false;
+              for (int j = 0; j < i && !dup; ++j) dup = s.attributes(j).key() == kv.key();
+              if (!dup) f.Value(kv.key(), kv.value(), raw ? "" : "Attributes.");
+            }
+            // Events.<name>.time and Events.<name>.<attribute>; a repeated name keeps the first.
+            seen.clear();
+            for (const auto& e : s.events()) {
+              std::string p = StrCat(raw ? "" : "Events.", e.name(), ".");
+              if (!seen.insert(p + "time").second) continue;
+              f.Key("time", p);
+              AppendJsonTime(o, e.time_unix_nano());
+              for (const auto& kv : e.attributes()) f.Value(kv.key(), kv.value(), p);
+            }
+            f.Fragment(res_frag);
+            f.Fragment(scope_frag);
+          }
+          o->push_back('}');
+          doc.end = static_cast<uint32_t>(out->buf.size());
+          if (cfg_.document_id == "content_hash") doc.id = ContentHashId(out->indices[doc.index], out->Source(doc));
+          out->docs.push_back(std::move(doc));
+        }
+      }
+    }
+  });
+}
+
+void Encoder::AppendAction(const EncodedBatch& b, const Doc& doc, std::string* out) const {
+  out->append("{\"create\":{\"_index\":");
+  AppendJsonString(out, b.indices[doc.index]);
+  if (!doc.id.empty()) {
+    out->append(",\"_id\":\"");
+    out->append(doc.id);  // base64url: nothing to escape
+    out->push_back('"');
+  }
+  if (!cfg_.pipeline.empty()) {
+    out->append(",\"pipeline\":");
+    AppendJsonString(out, cfg_.pipeline);
+  }
+  out->append("}}\n");
+}
+
+std::string Encoder::BulkBody(const EncodedBatch& b, const std::vector<uint32_t>& which) const {
+  size_t size = 0;
+  for (uint32_t i : which) size += b.DocBytes(b.docs[i]);
+  std::string body;
+  body.reserve(size);
+  for (uint32_t i : which) {
+    const Doc& d = b.docs[i];
+    AppendAction(b, d, &body);
+    body.append(b.Source(d));
+    body.push_back('\n');
+  }
+  return body;
+}
+
+}  // namespace outrigger::exporters::elasticsearch

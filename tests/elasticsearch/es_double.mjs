@@ -1,0 +1,243 @@
+// A protocol double of Elasticsearch's _bulk API, Node built-ins only. No real
+// Elasticsearch can run on the test machines; this implements the documented request
+// and response shapes (docs-bulk.html):
+//
+//   POST /_bulk   NDJSON: an action line ({"create"|"index": {"_index", "_id"?, ...}})
+//                 then a source line (a JSON object); the body must end with "\n".
+//                 Content-Type application/x-ndjson (or application/json);
+//                 Content-Encoding: gzip accepted.
+//                 200 {"took","errors","items":[{"create":{"_index","_id","status",
+//                 "result"} | {..., "status", "error":{"type","reason"}}}]}
+//                 Malformed NDJSON: 400 {"error":{"root_cause","type","reason"},"status":400}
+//                 A create with an _id that exists: item 409 version_conflict_engine_exception.
+//   GET /_double/docs     every stored document: [{"_index","_id","_source"}]
+//   POST /_double/faults  {"rules":[{"contains","status","type","times"}],
+//                          "failNext":[{"status","retryAfter"}], "maxBody":n, "auth":"..."}
+//
+// Faults: per item (a document whose source contains `contains` is answered `status`
+// with error `type`, `times` times, -1 = always), per request (the next requests are
+// answered with a status, e.g. 429/503 with Retry-After), 413 above maxBody bytes (as
+// http.max_content_length does), 401 without the expected Authorization header.
+//
+// Run alone: node es_double.mjs [port]  (prints "listening on http://127.0.0.1:<port>").
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+
+function errorBody(status, type, reason) {
+  const e = { type, reason };
+  return JSON.stringify({ error: { root_cause: [e], type, reason }, status });
+}
+
+export class EsDouble {
+  constructor() {
+    this.rules = []; // {contains, status, type, times}
+    this.ruleHits = new Map(); // `${ruleIndex}\u0000${source}` -> hits
+    this.failNext = []; // {status, retryAfter}
+    this.maxBody = 0;
+    this.auth = '';
+    this.docs = []; // {_index, _id, _source, text}
+    this.ids = new Map(); // index -> Set(ids)
+    this.requests = []; // {status, items, bytes, headers}
+    this.nextId = 0;
+    this.server = http.createServer((req, res) => this.#handle(req, res));
+  }
+
+  /** Starts listening on 127.0.0.1 (port 0: any free port). */
+  static async start(port = 0) {
+    const d = new EsDouble();
+    await new Promise((resolve, reject) => {
+      d.server.once('error', reject);
+      d.server.listen(port, '127.0.0.1', resolve);
+    });
+    d.port = d.server.address().port;
+    d.url = `http://127.0.0.1:${d.port}`;
+    return d;
+  }
+
+  async close() {
+    this.server.closeAllConnections?.();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  configure({ rules, failNext, maxBody, auth } = {}) {
+    if (rules) this.rules.push(...rules);
+    if (failNext) this.failNext.push(...failNext);
+    if (maxBody !== undefined) this.maxBody = maxBody;
+    if (auth !== undefined) this.auth = auth;
+  }
+
+  /** Stored documents of `index` (all if omitted). */
+  stored(index) {
+    return this.docs.filter((d) => index === undefined || d._index === index);
+  }
+
+  #send(res, status, body, headers = {}) {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  }
+
+  #handle(req, res) {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      try {
+        this.#route(req, raw, res);
+      } catch (e) {
+        this.#send(res, 500, errorBody(500, 'exception', String(e)));
+      }
+    });
+  }
+
+  #route(req, raw, res) {
+    const path = req.url.split('?')[0];
+    if (req.method === 'GET' && path === '/_double/docs') {
+      this.#send(res, 200, JSON.stringify(this.docs.map(({ _index, _id, _source }) => ({ _index, _id, _source }))));
+      return;
+    }
+    if (req.method === 'POST' && path === '/_double/faults') {
+      this.configure(JSON.parse(raw.toString('utf8')));
+      this.#send(res, 200, '{"acknowledged":true}');
+      return;
+    }
+    if (path !== '/_bulk') {
+      this.#send(res, 404, errorBody(404, 'resource_not_found_exception', `no handler for ${path}`));
+      return;
+    }
+    const record = { status: 0, items: 0, bytes: raw.length, headers: req.headers };
+    this.requests.push(record);
+    const reply = (status, body, headers) => {
+      record.status = status;
+      this.#send(res, status, body, headers);
+    };
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      reply(405, errorBody(405, 'method_not_allowed', `${req.method} not allowed`));
+      return;
+    }
+    if (this.auth && req.headers.authorization !== this.auth) {
+      reply(401, errorBody(401, 'security_exception', 'missing authentication credentials for REST request [/_bulk]'), {
+        'www-authenticate': 'Basic realm="security" charset="UTF-8"',
+      });
+      return;
+    }
+    if (this.failNext.length > 0) {
+      const f = this.failNext.shift();
+      const type = f.status === 429 ? 'es_rejected_execution_exception' : 'unavailable_shards_exception';
+      reply(f.status, errorBody(f.status, type, 'injected'), f.retryAfter ? { 'retry-after': String(f.retryAfter) } : {});
+      return;
+    }
+    if (this.maxBody > 0 && raw.length > this.maxBody) {
+      reply(413, '');
+      return;
+    }
+    let body = raw;
+    if ((req.headers['content-encoding'] ?? '') === 'gzip') {
+      try {
+        body = zlib.gunzipSync(raw);
+      } catch {
+        reply(400, errorBody(400, 'parse_exception', 'request body is not valid gzip'));
+        return;
+      }
+    }
+    const ct = req.headers['content-type'] ?? '';
+    if (!ct.startsWith('application/x-ndjson') && !ct.startsWith('application/json')) {
+      reply(406, JSON.stringify({ error: `Content-Type header [${ct}] is not supported`, status: 406 }));
+      return;
+    }
+    const text = body.toString('utf8');
+    if (!text.endsWith('\n')) {
+      reply(400, errorBody(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]'));
+      return;
+    }
+    const lines = text.slice(0, -1).split('\n');
+    const ops = [];
+    for (let i = 0; i < lines.length; i += 2) {
+      let action;
+      try {
+        action = JSON.parse(lines[i]);
+      } catch {
+        action = undefined;
+      }
+      if (!action || typeof action !== 'object' || Array.isArray(action) || Object.keys(action).length !== 1) {
+        reply(400, errorBody(400, 'illegal_argument_exception', `Malformed action/metadata line [${i + 1}]`));
+        return;
+      }
+      const op = Object.keys(action)[0];
+      if (op !== 'create' && op !== 'index') {
+        reply(400, errorBody(400, 'illegal_argument_exception', `Unsupported action [${op}] in this double`));
+        return;
+      }
+      const meta = action[op];
+      if (!meta || typeof meta._index !== 'string') {
+        reply(400, errorBody(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;'));
+        return;
+      }
+      if (i + 1 >= lines.length) {
+        reply(400, errorBody(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]'));
+        return;
+      }
+      let source;
+      try {
+        source = JSON.parse(lines[i + 1]);
+      } catch {
+        source = undefined;
+      }
+      if (!source || typeof source !== 'object' || Array.isArray(source)) {
+        reply(400, errorBody(400, 'x_content_parse_exception', `failed to parse source on line [${i + 2}]`));
+        return;
+      }
+      ops.push({ op, index: meta._index, id: meta._id, source, text: lines[i + 1] });
+    }
+    record.items = ops.length;
+    let errors = false;
+    const items = ops.map((o) => {
+      let status = 201;
+      let type = '';
+      for (let k = 0; k < this.rules.length; k++) {
+        const r = this.rules[k];
+        if (!o.text.includes(r.contains)) continue;
+        const key = `${k}\u0000${o.text}`;
+        const hits = this.ruleHits.get(key) ?? 0;
+        if (r.times < 0 || hits < r.times) {
+          this.ruleHits.set(key, hits + 1);
+          status = r.status;
+          type = r.type;
+          break;
+        }
+      }
+      const ids = this.ids.get(o.index) ?? new Set();
+      this.ids.set(o.index, ids);
+      if (status === 201 && o.id !== undefined && ids.has(o.id)) {
+        if (o.op === 'create') {
+          status = 409;
+          type = 'version_conflict_engine_exception';
+        } else {
+          status = 200; // index over an existing id: updated, not a new document
+        }
+      }
+      const id = o.id ?? `auto-${this.nextId++}`;
+      const item = { _index: o.index, _id: id, status };
+      if (status === 201) {
+        ids.add(id);
+        this.docs.push({ _index: o.index, _id: id, _source: o.source, text: o.text });
+        item._version = 1;
+        item.result = 'created';
+      } else if (status === 200) {
+        const at = this.docs.findIndex((d) => d._index === o.index && d._id === id);
+        this.docs[at] = { _index: o.index, _id: id, _source: o.source, text: o.text };
+        item.result = 'updated';
+      } else {
+        errors = true;
+        item.error = { type, reason: `[${id}]: ${type} (injected)`, index: o.index };
+      }
+      return { [o.op]: item };
+    });
+    reply(200, JSON.stringify({ took: 1, errors, items }));
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const d = await EsDouble.start(Number(process.argv[2] ?? 0));
+  console.log(`listening on ${d.url}`);
+}
