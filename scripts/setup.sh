@@ -11,7 +11,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
-  libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev
+  libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev
   curl ca-certificates
   # Real peers of the tests: StatsD clients, Prometheus.
   python3 python3-statsd node-lynx prometheus prometheus-node-exporter

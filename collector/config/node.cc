@@ -1,6 +1,7 @@
 #include "collector/config/node.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
@@ -323,6 +324,16 @@ std::string ExpandEnv(std::string_view in, std::string* error) {
       if (ref.empty() || ref.find(':') != std::string_view::npos) {
         *error = StrCat("unsupported reference \"${", in.substr(i + 2, end - i - 2),
                               "}\": use ${env:VAR}, ${VAR} or ${env:VAR:-default}");
+        return std::string(in);
+      }
+      // As the OpenTelemetry Collector: a name must match [a-zA-Z_][a-zA-Z0-9_]*, so that
+      // "${1}" (a regex group in a Prometheus replacement) is an error, not "".
+      bool valid = std::isalpha(static_cast<unsigned char>(ref[0])) || ref[0] == '_';
+      for (char c : ref) valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      if (!valid) {
+        *error = StrCat("invalid environment variable name \"", ref, "\" in \"${", in.substr(i + 2, end - i - 2),
+                        "}\" (a name is [a-zA-Z_][a-zA-Z0-9_]*); for a literal \"$\" write \"$$\", e.g. \"$${",
+                        in.substr(i + 2, end - i - 2), "}\"");
         return std::string(in);
       }
       const char* val = std::getenv(std::string(ref).c_str());

@@ -21,6 +21,29 @@ TEST(ExpandEnv, AllForms) {
   EXPECT_NE(err.find("unterminated"), std::string::npos);
 }
 
+// As the OpenTelemetry Collector: "$$" is a literal "$", a "$" not followed by "{" or
+// "$" stays, and "${...}" must name a valid variable (so a regex group reference written
+// "${1}" is an error that says to write "$${1}", not silently "").
+TEST(ExpandEnv, DollarEscapingForRegexReplacements) {
+  std::string err;
+  EXPECT_EQ(ExpandEnv("$$1", &err), "$1");
+  EXPECT_EQ(ExpandEnv("$1", &err), "$1");
+  EXPECT_EQ(ExpandEnv("$${1}:$$2", &err), "${1}:$2");
+  EXPECT_EQ(ExpandEnv("$$$$", &err), "$$");
+  EXPECT_TRUE(err.empty()) << err;
+  ExpandEnv("${1}", &err);
+  EXPECT_NE(err.find("invalid environment variable name \"1\""), std::string::npos) << err;
+  EXPECT_NE(err.find("$${1}"), std::string::npos) << err;
+  err.clear();
+  ExpandEnv("${bad-name}", &err);
+  EXPECT_NE(err.find("invalid environment variable name"), std::string::npos) << err;
+  err.clear();
+  Errors errors;
+  LoadAndMerge({{"p.yaml", "a:\n  replacement: ${1}\n"}}, &errors);
+  ASSERT_EQ(errors.list().size(), 1u);
+  EXPECT_NE(errors.list()[0].find("a.replacement (line 2)"), std::string::npos) << errors.Joined();
+}
+
 TEST(LoadAndMerge, LaterFilesWinAndMapsMerge) {
   Errors errors;
   auto root = LoadAndMerge({{"a.yaml", "receivers:\n  otlp:\n    x: 1\n    y: 2\nlist: [1, 2]\n"},

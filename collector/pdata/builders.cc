@@ -21,6 +21,22 @@ void SetAttrs(P* p, const Attributes& attrs) {
 void ToAnyValue(const Value& v, opentelemetry::proto::common::v1::AnyValue* out);
 
 template <typename P>
+void AddExemplars(P* p, std::span<const Exemplar> exemplars) {
+  for (const Exemplar& e : exemplars) {
+    auto* out = p->add_exemplars();
+    out->set_as_double(e.value);
+    out->set_time_unix_nano(e.time_ns);
+    if (!e.trace_id.empty()) out->set_trace_id(e.trace_id);
+    if (!e.span_id.empty()) out->set_span_id(e.span_id);
+    for (const auto& [k, v] : e.attrs) {
+      auto* kv = out->add_filtered_attributes();
+      kv->set_key(k);
+      kv->mutable_value()->set_string_value(v);
+    }
+  }
+}
+
+template <typename P>
 void SetValueMap(P* p, const ValueMap& m) {
   for (const auto& [k, v] : m) {
     auto* kv = p->add_attributes();
@@ -143,7 +159,7 @@ void MetricsBuilder::Gauge(const std::string& name, const std::string& unit, con
 
 void MetricsBuilder::Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
                          uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t,
-                         bool no_recorded_value) {
+                         bool no_recorded_value, std::span<const Exemplar> exemplars) {
   auto* sum = impl_->Get(name, unit, mpb::Metric::kSum)->mutable_sum();
   sum->set_is_monotonic(monotonic);
   sum->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
@@ -153,6 +169,7 @@ void MetricsBuilder::Sum(const std::string& name, const std::string& unit, const
   p->set_start_time_unix_nano(start_ns);
   p->set_time_unix_nano(time_ns);
   if (no_recorded_value) p->set_flags(mpb::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
+  AddExemplars(p, exemplars);
   ++points_;
 }
 
@@ -175,7 +192,7 @@ void SetHistogramCommon(P* p, const Attributes& attrs, uint64_t start_ns, uint64
 
 void MetricsBuilder::Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
                                const HistogramPoint& h, uint64_t start_ns, uint64_t time_ns, Temporality t,
-                               bool no_recorded_value) {
+                               bool no_recorded_value, std::span<const Exemplar> exemplars) {
   auto* hist = impl_->Get(name, unit, mpb::Metric::kHistogram)->mutable_histogram();
   hist->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
   auto* p = hist->add_data_points();
@@ -183,6 +200,7 @@ void MetricsBuilder::Histogram(const std::string& name, const std::string& unit,
   for (double b : h.bounds) p->add_explicit_bounds(b);
   for (uint64_t c : h.bucket_counts) p->add_bucket_counts(c);
   if (no_recorded_value) p->set_flags(mpb::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
+  AddExemplars(p, exemplars);
   ++points_;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -40,6 +41,14 @@ struct SummaryPoint {
   std::vector<std::pair<double, double>> quantiles;  // (quantile in [0,1], value)
 };
 
+// An exemplar of a sum or histogram point (e.g. from an OpenMetrics exposition).
+struct Exemplar {
+  double value = 0;
+  uint64_t time_ns = 0;
+  std::string trace_id, span_id;  // raw bytes (16 and 8) or empty
+  Attributes attrs;               // its other labels: OTLP's filtered_attributes
+};
+
 class MetricsBuilder {
  public:
   MetricsBuilder(const Attributes& resource, const std::string& scope_name, const std::string& scope_version);
@@ -50,10 +59,11 @@ class MetricsBuilder {
   void Gauge(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
              uint64_t time_ns, bool no_recorded_value = false);
   void Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-           uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value = false);
+           uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value = false,
+           std::span<const Exemplar> exemplars = {});
   void Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
                  const HistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t,
-                 bool no_recorded_value = false);
+                 bool no_recorded_value = false, std::span<const Exemplar> exemplars = {});
   void ExponentialHistogram(const std::string& name, const std::string& unit, const Attributes& attrs,
                             const ExponentialHistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t);
   void Summary(const std::string& name, const std::string& unit, const Attributes& attrs, const SummaryPoint& p,

@@ -64,6 +64,21 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
     item.Read("labels", &sc.labels);
     s->static_configs.push_back(std::move(sc));
   });
+  ForEachItem(n, "pod_annotations_sd_configs", [&](config::Node& item) {
+    PodAnnotationsSdConfig pa;
+    item.Read("file", &pa.file);
+    item.Read("refresh_interval", &pa.refresh_interval);
+    if (pa.file.empty()) item.ErrorAt("file", "must not be empty");
+    s->pod_annotations_sd_configs.push_back(std::move(pa));
+  });
+  for (auto [key, rules] : {std::pair{"relabel_configs", &s->relabel_configs},
+                            std::pair{"metric_relabel_configs", &s->metric_relabel_configs}}) {
+    ForEachItem(n, key, [&, rules = rules](config::Node& item) {
+      RelabelConfig r;
+      r.Decode(item);
+      rules->push_back(std::move(r));
+    });
+  }
   config::Node& basic = n.Child("basic_auth");
   basic.Read("username", &s->basic_auth_username);
   basic.Read("password", &s->basic_auth_password);
@@ -75,14 +90,6 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   tls.Read("ca_file", &s->tls.ca_file);
   tls.Read("cert_file", &s->tls.cert_file);
   tls.Read("key_file", &s->tls.key_file);
-}
-
-bool ValidLabelName(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -140,7 +147,24 @@ absl::Status Config::Validate() const {
     if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
       return absl::InvalidArgumentError(StrCat(where, "tls_config.cert_file and key_file go together"));
     }
-    if (s.static_configs.empty()) return absl::InvalidArgumentError(StrCat(where, "static_configs is empty"));
+    if (s.static_configs.empty() && s.pod_annotations_sd_configs.empty()) {
+      return absl::InvalidArgumentError(StrCat(where, "no targets: static_configs and pod_annotations_sd_configs are empty"));
+    }
+    for (const auto& pa : s.pod_annotations_sd_configs) {
+      if (pa.file.empty() || pa.refresh_interval < absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(StrCat(where, "pod_annotations_sd_configs: file is required"));
+      }
+    }
+    for (auto [key, rules] : {std::pair{"relabel_configs", &s.relabel_configs},
+                              std::pair{"metric_relabel_configs", &s.metric_relabel_configs}}) {
+      for (size_t i = 0; i < rules->size(); ++i) {
+        RelabelConfig r = (*rules)[i];  // checked again: configs built in code skip Decode
+        std::string field;
+        if (auto st = r.Compile(&field); !st.ok()) {
+          return absl::InvalidArgumentError(StrCat(where, key, "[", i, "].", field, ": ", st.message()));
+        }
+      }
+    }
     for (const auto& sc : s.static_configs) {
       if (sc.targets.empty()) return absl::InvalidArgumentError(StrCat(where, "a static_config has no targets"));
       for (const auto& t : sc.targets) {

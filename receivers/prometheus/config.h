@@ -9,16 +9,27 @@
 
 #include "collector/component/factory.h"
 #include "collector/httpclient/http_client.h"
+#include "receivers/prometheus/relabel.h"
 
 namespace outrigger::receivers::prometheus {
 
 inline constexpr absl::Duration kDefaultScrapeInterval = absl::Minutes(1);
 inline constexpr absl::Duration kDefaultScrapeTimeout = absl::Seconds(10);
 inline constexpr char kDefaultMetricsPath[] = "/metrics";
+inline constexpr char kDefaultAnnotationsFile[] = "/etc/podinfo/annotations";
 
 struct StaticConfig {
   std::vector<std::string> targets;           // host:port
   std::map<std::string, std::string> labels;  // target labels
+};
+
+// Ours (not Prometheus's): the Pod's annotations as the Downward API writes them to a
+// file, for a sidecar that has no access to the API server. `prometheus.io/scrape:
+// "true"` makes one target, 127.0.0.1:<prometheus.io/port> (the application in the same
+// Pod), with prometheus.io/path and prometheus.io/scheme; see discovery.h.
+struct PodAnnotationsSdConfig {
+  std::string file = kDefaultAnnotationsFile;
+  absl::Duration refresh_interval = absl::ZeroDuration();  // zero: the job's scrape_interval
 };
 
 struct ScrapeConfig {
@@ -29,6 +40,9 @@ struct ScrapeConfig {
   std::string scheme = "http";
   std::map<std::string, std::vector<std::string>> params;
   std::vector<StaticConfig> static_configs;
+  std::vector<PodAnnotationsSdConfig> pod_annotations_sd_configs;
+  std::vector<RelabelConfig> relabel_configs;         // on each target's labels
+  std::vector<RelabelConfig> metric_relabel_configs;  // on each scraped sample's labels
   bool honor_labels = false;
   bool honor_timestamps = true;
   int64_t sample_limit = 0;  // 0: no limit

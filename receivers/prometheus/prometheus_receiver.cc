@@ -9,28 +9,34 @@ namespace outrigger::receivers::prometheus {
 
 namespace {
 
-constexpr char kAccept[] = "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1";
 constexpr size_t kMaxBody = 64 << 20;
+// Prometheus's own Accept header (OpenMetrics first); the answer's Content-Type picks
+// the parser (FormatOf).
+const std::string kAccept = StrCat("Accept: ", kScrapeAccept);
 
-std::string UrlEncode(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+std::string KeyOf(const ScrapeTarget& t) {
+  std::string key = t.url;
+  for (const auto& [k, v] : t.labels) StrAppend(&key, "\x1f", k, "\x1e", v);
+  return key;
 }
 
 }  // namespace
 
 PrometheusReceiver::PrometheusReceiver(const CreateSettings& settings, const Config& cfg)
-    : settings_(settings), cfg_(cfg), meter_(settings.telemetry->ForReceiver(settings.id, "http")) {}
+    : settings_(settings),
+      cfg_(cfg),
+      meter_(settings.telemetry->ForReceiver(settings.id, "http")),
+      discovery_meter_(settings.telemetry->ForReceiver(settings.id, "discovery")) {
+  // Decode compiled the rules; a Config built in code has them compiled here (Validate
+  // has checked that they compile).
+  for (ScrapeConfig& sc : cfg_.scrape_configs) {
+    for (auto* rules : {&sc.relabel_configs, &sc.metric_relabel_configs}) {
+      for (RelabelConfig& r : *rules) {
+        if (!r.compiled()) (void)r.Compile();
+      }
+    }
+  }
+}
 
 PrometheusReceiver::~PrometheusReceiver() { (void)Shutdown(absl::Now()); }
 
@@ -39,42 +45,130 @@ int64_t PrometheusReceiver::scrapes() const {
   return scrapes_;
 }
 
+std::vector<std::string> PrometheusReceiver::target_urls() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> urls;
+  for (const Target& t : targets_) urls.push_back(t.url);
+  return urls;
+}
+
+std::optional<PrometheusReceiver::Target> PrometheusReceiver::MakeTarget(const ScrapeConfig& sc,
+                                                                         httpclient::Client* client,
+                                                                         const LabelSet& group, int source) {
+  auto st = PopulateTarget(sc, cfg_.IntervalOf(sc), cfg_.TimeoutOf(sc), group);
+  if (!st.ok()) {
+    auto addr = group.find("__address__");
+    settings_.logger->warn("job {}: target {} is skipped: {}", sc.job_name,
+                           addr == group.end() ? std::string("?") : addr->second, st.status().message());
+    return std::nullopt;
+  }
+  if (!st->has_value()) return std::nullopt;  // dropped by relabel_configs
+  const ScrapeTarget& spec = **st;
+  Target t;
+  t.sc = &sc;
+  t.client = client;
+  t.url = spec.url;
+  t.headers = {kAccept};
+  t.headers.push_back(StrCat("X-Prometheus-Scrape-Timeout-Seconds: ", absl::ToDoubleSeconds(spec.timeout)));
+  if (!sc.basic_auth_username.empty()) {
+    t.headers.push_back(StrCat("Authorization: Basic ",
+                               absl::Base64Escape(StrCat(sc.basic_auth_username, ":", sc.basic_auth_password))));
+  } else if (!sc.authorization_credentials.empty()) {
+    t.headers.push_back(StrCat("Authorization: ", sc.authorization_type, " ", sc.authorization_credentials));
+  }
+  t.interval = spec.interval;
+  t.timeout = spec.timeout;
+  t.next = absl::Now();  // the first scrape right away
+  t.state = std::make_unique<TargetState>(sc, spec.address, std::map<std::string, std::string>(spec.labels),
+                                          spec.scheme);
+  t.source = source;
+  t.key = KeyOf(spec);
+  return t;
+}
+
 absl::Status PrometheusReceiver::Start(Host&) {
   if (worker_.joinable()) return absl::OkStatus();
   const absl::Time now = absl::Now();
+  std::lock_guard<std::mutex> l(mu_);
   for (const ScrapeConfig& sc : cfg_.scrape_configs) {
     httpclient::TlsConfig tls = sc.tls;
     clients_.push_back(std::make_unique<httpclient::Client>(tls, "outrigger-prometheus-receiver"));
-    std::string query;
-    for (const auto& [k, vs] : sc.params) {
-      for (const auto& v : vs) StrAppend(&query, query.empty() ? "?" : "&", UrlEncode(k), "=", UrlEncode(v));
-    }
-    std::vector<std::string> headers = {kAccept};
-    headers.push_back(StrCat("X-Prometheus-Scrape-Timeout-Seconds: ", absl::ToDoubleSeconds(cfg_.TimeoutOf(sc))));
-    if (!sc.basic_auth_username.empty()) {
-      headers.push_back(StrCat("Authorization: Basic ",
-                               absl::Base64Escape(StrCat(sc.basic_auth_username, ":", sc.basic_auth_password))));
-    } else if (!sc.authorization_credentials.empty()) {
-      headers.push_back(StrCat("Authorization: ", sc.authorization_type, " ", sc.authorization_credentials));
-    }
     for (const StaticConfig& st : sc.static_configs) {
       for (const std::string& addr : st.targets) {
-        Target t;
-        t.sc = &sc;
-        t.client = clients_.back().get();
-        t.url = StrCat(sc.scheme, "://", addr, sc.metrics_path, query);
-        t.headers = headers;
-        t.interval = cfg_.IntervalOf(sc);
-        t.timeout = cfg_.TimeoutOf(sc);
-        t.next = now;  // the first scrape right away
-        t.state = std::make_unique<TargetState>(sc, addr, st.labels);
-        targets_.push_back(std::move(t));
+        LabelSet group(st.labels.begin(), st.labels.end());
+        group["__address__"] = addr;
+        if (auto t = MakeTarget(sc, clients_.back().get(), group, -1)) targets_.push_back(std::move(*t));
+      }
+    }
+    for (const PodAnnotationsSdConfig& pa : sc.pod_annotations_sd_configs) {
+      Discovery d;
+      d.sc = &sc;
+      d.client = clients_.back().get();
+      d.d = std::make_unique<PodAnnotationsDiscovery>(pa.file);
+      d.every = pa.refresh_interval > absl::ZeroDuration() ? pa.refresh_interval : cfg_.IntervalOf(sc);
+      d.next = now;  // the first poll right away, on the worker
+      discoveries_.push_back(std::move(d));
+    }
+  }
+  settings_.logger->info("scraping {} static target(s) of {} job(s), {} annotations file(s) to watch",
+                         targets_.size(), cfg_.scrape_configs.size(), discoveries_.size());
+  worker_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void PrometheusReceiver::Rediscover(size_t i, std::unique_lock<std::mutex>& lock) {
+  Discovery& d = discoveries_[i];
+  lock.unlock();
+  auto r = d.d->Poll();
+  lock.lock();
+  if (!r.error.ok()) {
+    discovery_meter_.Malformed();
+    settings_.logger->error("job {}: pod annotations discovery: {}; keeping the {} target(s) found before",
+                            d.sc->job_name, r.error.message(), d.d->groups().size());
+  }
+  if (!r.changed) return;
+  std::vector<Target> found;
+  for (const LabelSet& g : d.d->groups()) {
+    if (auto t = MakeTarget(*d.sc, d.client, g, static_cast<int>(i))) found.push_back(std::move(*t));
+  }
+  std::vector<Target> kept, removed;
+  for (Target& t : targets_) {
+    bool still = false;
+    if (t.source == static_cast<int>(i)) {
+      for (Target& f : found) {
+        if (f.state != nullptr && f.key == t.key) {
+          f.state.reset();  // already there: keeps its state and schedule
+          still = true;
+        }
+      }
+    }
+    (t.source != static_cast<int>(i) || still ? kept : removed).push_back(std::move(t));
+  }
+  size_t added = 0;
+  for (Target& f : found) {
+    if (f.state == nullptr) continue;
+    settings_.logger->info("job {}: new target {}", d.sc->job_name, f.url);
+    kept.push_back(std::move(f));
+    ++added;
+  }
+  targets_ = std::move(kept);
+  lock.unlock();
+  // A target that is gone: its series end now (as Prometheus does when a target disappears).
+  const uint64_t now_ns = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  for (Target& t : removed) {
+    settings_.logger->info("job {}: target {} is gone", d.sc->job_name, t.url);
+    pdata::MetricsBuilder b(t.state->Resource(), kScopeName, "");
+    t.state->EmitStaleAll(now_ns, &b);
+    if (consumers_.metrics != nullptr && b.points() > 0) {
+      const size_t n = b.points();
+      if (consumers_.metrics->ConsumeMetrics(b.Build()).ok()) {
+        meter_.Accepted(Signal::kMetrics, n);
+      } else {
+        meter_.Refused(Signal::kMetrics, n);
       }
     }
   }
-  settings_.logger->info("scraping {} target(s) of {} job(s)", targets_.size(), cfg_.scrape_configs.size());
-  worker_ = std::thread([this] { Run(); });
-  return absl::OkStatus();
+  lock.lock();
 }
 
 void PrometheusReceiver::Run() {
@@ -82,12 +176,20 @@ void PrometheusReceiver::Run() {
   while (!stop_) {
     absl::Time due = absl::InfiniteFuture();
     for (const Target& t : targets_) due = std::min(due, t.next);
+    for (const Discovery& d : discoveries_) due = std::min(due, d.next);
     if (due == absl::InfiniteFuture()) {
       cv_.wait(lock, [this] { return stop_; });
       break;
     }
     if (cv_.wait_until(lock, absl::ToChronoTime(due), [this] { return stop_; })) break;
     const absl::Time now = absl::Now();
+    for (size_t i = 0; i < discoveries_.size() && !stop_; ++i) {
+      if (discoveries_[i].next > now) continue;
+      Rediscover(i, lock);
+      Discovery& d = discoveries_[i];
+      d.next += d.every;
+      if (d.next <= now) d.next = now + d.every;
+    }
     for (Target& t : targets_) {
       if (stop_) break;
       if (t.next > now) continue;
@@ -108,16 +210,18 @@ void PrometheusReceiver::ScrapeOne(Target& t) {
   const absl::Time start = absl::Now();
   auto resp = t.client->Get(t.url, t.headers, start + t.timeout, kMaxBody);
   absl::StatusOr<std::string> body;
+  Format format = Format::kPrometheusText;
   if (!resp.ok()) {
     body = resp.status();
   } else if (resp->code != 200) {
     body = absl::UnavailableError(StrCat("HTTP ", resp->code, " from ", t.url));
   } else {
     body = std::move(resp->body);
+    format = FormatOf(resp->content_type);
   }
   const double duration = absl::ToDoubleSeconds(absl::Now() - start);
   pdata::MetricsBuilder b(t.state->Resource(), kScopeName, "");
-  ScrapeResult r = t.state->Process(body, static_cast<uint64_t>(absl::ToUnixNanos(start)), duration, &b);
+  ScrapeResult r = t.state->Process(body, format, static_cast<uint64_t>(absl::ToUnixNanos(start)), duration, &b);
   if (r.malformed) meter_.Malformed();
   if (!r.status.ok() && t.was_up) {
     settings_.logger->warn("scrape of {} (job {}) failed: {}", t.url, t.sc->job_name, r.status.ToString());

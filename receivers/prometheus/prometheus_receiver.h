@@ -1,10 +1,14 @@
 #pragma once
-// The prometheus receiver: scrapes the static targets of its scrape_configs on one worker
-// thread (it sleeps on a condition variable until the next scrape is due), converts each
-// exposition to OTLP metrics (scrape.h) and hands them to the pipeline from that thread.
+// The prometheus receiver: scrapes the targets of its scrape_configs on one worker thread
+// (it sleeps on a condition variable until the next scrape or discovery poll is due),
+// converts each exposition to OTLP metrics (scrape.h) and hands them to the pipeline from
+// that thread. Targets come from static_configs (fixed at Start) and from
+// pod_annotations_sd_configs (polled by the same thread; targets come and go without a
+// restart), both through the job's relabel_configs (discovery.h).
 
 #include <condition_variable>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -14,6 +18,7 @@
 #include "collector/httpclient/http_client.h"
 #include "collector/telemetry/telemetry.h"
 #include "receivers/prometheus/config.h"
+#include "receivers/prometheus/discovery.h"
 #include "receivers/prometheus/scrape.h"
 
 namespace outrigger::receivers::prometheus {
@@ -28,6 +33,8 @@ class PrometheusReceiver : public Receiver {
 
   // Completed scrapes (all targets), for tests.
   int64_t scrapes() const;
+  // The URLs of the current targets, for tests.
+  std::vector<std::string> target_urls() const;
 
   struct Target {
     const ScrapeConfig* sc = nullptr;
@@ -38,17 +45,35 @@ class PrometheusReceiver : public Receiver {
     absl::Time next;
     std::unique_ptr<TargetState> state;
     bool was_up = true;  // for logging changes only
+    int source = -1;     // -1: static_configs; else the index in discoveries_ that found it
+    std::string key;     // url and labels: the same key across polls is the same target
+  };
+  struct Discovery {
+    const ScrapeConfig* sc = nullptr;
+    httpclient::Client* client = nullptr;
+    std::unique_ptr<PodAnnotationsDiscovery> d;
+    absl::Duration every;
+    absl::Time next;
   };
 
  private:
   void Run();
   void ScrapeOne(Target& t);
+  // A target of `sc` from a group's labels (nullopt: relabeling dropped it, or it is
+  // invalid, which is logged).
+  std::optional<Target> MakeTarget(const ScrapeConfig& sc, httpclient::Client* client, const LabelSet& group,
+                                   int source);
+  // Polls discovery `i`; on a change replaces its targets (unchanged ones keep their state,
+  // removed ones get staleness markers).
+  void Rediscover(size_t i, std::unique_lock<std::mutex>& lock);
 
   CreateSettings settings_;
   Config cfg_;
   ReceiverMeter meter_;
   std::vector<std::unique_ptr<httpclient::Client>> clients_;
-  std::vector<Target> targets_;
+  ReceiverMeter discovery_meter_;  // transport="discovery": malformed annotation files
+  std::vector<Target> targets_;  // changed by the worker only, under mu_
+  std::vector<Discovery> discoveries_;
   std::thread worker_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

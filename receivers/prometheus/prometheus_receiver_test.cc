@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "absl/strings/str_format.h"
@@ -354,11 +359,11 @@ config:
 
 TEST(PrometheusConfigTest, UnknownKeysAndInvalidValues) {
   config::Errors errors;
-  Decode("config:\n  scrape_configs:\n    - job_name: a\n      relabel_configs: []\n"
+  Decode("config:\n  scrape_configs:\n    - job_name: a\n      kubernetes_sd_configs: []\n"
          "      static_configs: [{targets: [\"h:1\"], lables: {}}]\n",
          &errors);
   ASSERT_EQ(errors.list().size(), 2u) << errors.Joined();
-  EXPECT_NE(errors.Joined().find("relabel_configs"), std::string::npos);
+  EXPECT_NE(errors.Joined().find("kubernetes_sd_configs"), std::string::npos);
   EXPECT_NE(errors.Joined().find("did you mean 'labels'"), std::string::npos);
   auto invalid = [](const std::string& yaml) {
     config::Errors e;
@@ -476,7 +481,9 @@ TEST_F(PrometheusReceiverTest, ScrapesThenGoesDownWithStaleness) {
     EXPECT_NE(last_request_.Header("accept").find("text/plain;version=0.0.4"), std::string::npos);
     EXPECT_NE(last_request_.Header("x-prometheus-scrape-timeout-seconds"), "");
   }
-  EXPECT_GE(Meter("outrigger_receiver_accepted_metric_points_total"), 6);
+  // Counted after the pipeline accepted them: wait (the next scrape wakes the wait up).
+  EXPECT_TRUE(rec_.WaitFor(
+      [&](const std::vector<Pt>&) { return Meter("outrigger_receiver_accepted_metric_points_total") >= 6; }));
   Serve(500, "oops");
   ASSERT_TRUE(WaitPoint("up", 0));
   ASSERT_TRUE(WaitPoint("requests_total", 0, /*stale=*/true));
@@ -503,6 +510,567 @@ TEST_F(PrometheusReceiverTest, BasicAuthAndUnreachableTarget) {
   server_->Stop();
   ASSERT_TRUE(WaitPoint("up", 0));
   ASSERT_TRUE(WaitPoint("x", 0, /*stale=*/true));
+}
+
+// ---- relabel_configs, metric_relabel_configs, pod_annotations_sd_configs ----
+
+std::vector<RelabelConfig> Rules(const std::string& yaml) {
+  config::Errors errors;
+  Config cfg = Decode(StrCat("config:\n  scrape_configs:\n    - job_name: r\n      static_configs: [{targets: [\"h:1\"]}]\n"
+                             "      metric_relabel_configs: ", yaml, "\n"),
+                      &errors);
+  EXPECT_TRUE(errors.empty()) << errors.Joined();
+  return cfg.scrape_configs.empty() ? std::vector<RelabelConfig>{} : cfg.scrape_configs[0].metric_relabel_configs;
+}
+
+// "$$" escaping as in the OpenTelemetry Collector, through the real loader: "$$1" and
+// "$1" reach the relabel engine as "$1", "$${1}" as "${1}"; "${1}" is a loader error.
+TEST(PrometheusConfigTest, DollarEscapingThroughTheRealLoader) {
+  config::Errors errors;
+  YAML::Node root = config::LoadAndMerge({{"c.yaml", R"y(
+receivers:
+  prometheus:
+    config:
+      scrape_configs:
+        - job_name: a
+          static_configs: [{targets: ["h:9100"]}]
+          relabel_configs:
+            - source_labels: [__address__]
+              regex: "(.*):(.*)"
+              target_label: host
+              replacement: $$1
+            - source_labels: [__address__]
+              regex: "(.*):(.*)"
+              target_label: port
+              replacement: $2
+            - source_labels: [__address__]
+              regex: "(?P<h>.*):(.*)"
+              target_label: both
+              replacement: "$${h}-$${2}"
+)y"}},
+                                         &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  config::Node node(root["receivers"]["prometheus"], "receivers.prometheus", &errors);
+  Config cfg;
+  cfg.Decode(node);
+  node.Finish();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+  const auto& rc = cfg.scrape_configs[0].relabel_configs;
+  ASSERT_EQ(rc.size(), 3u);
+  EXPECT_EQ(rc[0].replacement, "$1");
+  EXPECT_EQ(rc[1].replacement, "$2");
+  EXPECT_EQ(rc[2].replacement, "${h}-${2}");
+  auto t = PopulateTarget(cfg.scrape_configs[0], absl::Seconds(10), absl::Seconds(5), {{"__address__", "h:9100"}});
+  ASSERT_TRUE(t.ok() && t->has_value()) << t.status();
+  EXPECT_EQ((*t)->labels.at("host"), "h");
+  EXPECT_EQ((*t)->labels.at("port"), "9100");
+  EXPECT_EQ((*t)->labels.at("both"), "h-9100");
+
+  config::Errors bad;
+  config::LoadAndMerge({{"c.yaml", "receivers:\n  prometheus:\n    config:\n      replacement: ${1}\n"}}, &bad);
+  ASSERT_EQ(bad.list().size(), 1u);
+  EXPECT_NE(bad.list()[0].find("receivers.prometheus.config.replacement (line 4)"), std::string::npos) << bad.Joined();
+  EXPECT_NE(bad.list()[0].find("write \"$$\", e.g. \"$${1}\""), std::string::npos) << bad.Joined();
+}
+
+TEST(PrometheusConfigTest, RelabelAndDiscoveryOptions) {
+  config::Errors errors;
+  Config cfg = Decode(R"y(
+config:
+  scrape_configs:
+    - job_name: pod
+      pod_annotations_sd_configs: [{file: /etc/podinfo/annotations, refresh_interval: 30s}, {}]
+      relabel_configs: [{source_labels: [__address__], regex: "(.*):80", action: drop}]
+      metric_relabel_configs: [{regex: secret, action: labeldrop}]
+)y",
+                      &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+  const ScrapeConfig& s = cfg.scrape_configs[0];
+  ASSERT_EQ(s.pod_annotations_sd_configs.size(), 2u);
+  EXPECT_EQ(s.pod_annotations_sd_configs[0].refresh_interval, absl::Seconds(30));
+  EXPECT_EQ(s.pod_annotations_sd_configs[1].file, kDefaultAnnotationsFile);
+  EXPECT_EQ(s.relabel_configs[0].action, RelabelAction::kDrop);
+  EXPECT_EQ(s.metric_relabel_configs[0].action, RelabelAction::kLabelDrop);
+
+  // Errors of a rule have the path and line of the key.
+  Decode("config:\n  scrape_configs:\n    - job_name: a\n      static_configs: [{targets: [\"h:1\"]}]\n"
+         "      metric_relabel_configs:\n        - action: hashmod\n          target_label: x\n",
+         &errors);
+  ASSERT_EQ(errors.list().size(), 1u) << errors.Joined();
+  EXPECT_EQ(errors.list()[0],
+            "receivers.prometheus.config.scrape_configs[0].metric_relabel_configs[0].modulus (line 6): the hashmod "
+            "action requires a non-zero modulus");
+  // A rule built in code is checked by Validate.
+  Config code;
+  ScrapeConfig sc = Job("j");
+  RelabelConfig r;
+  r.regex = "(";
+  sc.relabel_configs = {r};
+  code.scrape_configs = {sc};
+  EXPECT_NE(code.Validate().message().find("scrape config \"j\": relabel_configs[0].regex: invalid regular expression"),
+            absl::string_view::npos)
+      << code.Validate();
+}
+
+TEST(PrometheusScrapeTest, MetricRelabelingBeforeConversion) {
+  ScrapeConfig sc = Job("node");
+  sc.sample_limit = 6;  // 7 samples exposed, 6 after relabeling
+  sc.metric_relabel_configs = Rules(R"y(
+        - {source_labels: [__name__], regex: "go_.*", action: drop}
+        - {source_labels: [__name__], regex: "http_(.*)", target_label: __name__, replacement: "web_$1"}
+        - {regex: secret, action: labeldrop}
+        - {source_labels: [job, env], separator: "/", target_label: origin})y");
+  TargetState st(sc, "127.0.0.1:9100", {{"env", "prod"}});
+  ScrapeResult r;
+  auto pts = Scrape(st,
+                    std::string("# TYPE go_goroutines gauge\n"
+                                "go_goroutines 5\n"
+                                "# TYPE http_requests_total counter\n"
+                                "http_requests_total{code=\"200\",secret=\"x\"} 10\n"
+                                "# TYPE http_latency_seconds histogram\n"
+                                "http_latency_seconds_bucket{le=\"0.1\"} 1\n"
+                                "http_latency_seconds_bucket{le=\"+Inf\"} 3\n"
+                                "http_latency_seconds_sum 0.5\n"
+                                "http_latency_seconds_count 3\n"
+                                "temp{env=\"scraped\"} 20\n"),
+                    100 * kSec, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.samples, 7u);  // scrape_samples_scraped: before relabeling
+  EXPECT_EQ(Find(pts, "go_goroutines"), nullptr);
+  EXPECT_EQ(Find(pts, "http_requests_total"), nullptr);
+  const Pt* req = Find(pts, "web_requests_total");
+  ASSERT_NE(req, nullptr);
+  EXPECT_EQ(req->kind, "sum");
+  EXPECT_EQ(req->attrs, (std::map<std::string, std::string>{{"code", "200"}, {"env", "prod"}, {"origin", "node/prod"}}));
+  const Pt* h = Find(pts, "web_latency_seconds");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->kind, "histogram");
+  EXPECT_EQ(h->count, 3u);
+  EXPECT_EQ(h->bounds, std::vector<double>{0.1});
+  EXPECT_EQ(h->attrs, (std::map<std::string, std::string>{{"env", "prod"}, {"origin", "node/prod"}}));
+  const Pt* temp = Find(pts, "temp");
+  ASSERT_NE(temp, nullptr);
+  EXPECT_EQ(temp->attrs, (std::map<std::string, std::string>{
+                             {"env", "prod"}, {"exported_env", "scraped"}, {"origin", "node/prod"}}));
+  EXPECT_EQ(temp->resource.at("service.name"), "node");
+  // Synthetic gauges are not relabeled.
+  EXPECT_EQ(Find(pts, "up")->attrs, (std::map<std::string, std::string>{{"env", "prod"}}));
+
+  // A job that relabeling changes stays a point attribute; the resource is the target's.
+  ScrapeConfig sc2 = Job("node");
+  sc2.metric_relabel_configs = Rules("[{target_label: job, replacement: other}]");
+  TargetState st2(sc2, "127.0.0.1:9100", {});
+  pts = Scrape(st2, std::string("m 1\n"), 100 * kSec);
+  EXPECT_EQ(Find(pts, "m")->attrs, (std::map<std::string, std::string>{{"job", "other"}}));
+  EXPECT_EQ(Find(pts, "m")->resource.at("service.name"), "node");
+}
+
+TEST_F(PrometheusReceiverTest, RelabelConfigsSelectAndRewriteTargets) {
+  Serve(200, "x 1\n");
+  ScrapeConfig sc;
+  sc.job_name = "rl";
+  sc.scrape_interval = absl::Milliseconds(100);
+  sc.static_configs = {{{StrCat("127.0.0.1:", server_->port()), "127.0.0.1:1"}, {{"team", "a"}}}};
+  config::Errors errors;
+  Config parsed = Decode(R"y(
+config:
+  scrape_configs:
+    - job_name: rl
+      static_configs: [{targets: ["h:1"]}]
+      relabel_configs:
+        - {source_labels: [__address__], regex: ".*:1", action: drop}
+        - {target_label: __metrics_path__, replacement: /rewritten}
+        - {target_label: __param_x, replacement: y}
+        - {source_labels: [team], target_label: team, replacement: "${1}-b"}
+)y",
+                         &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  sc.relabel_configs = parsed.scrape_configs[0].relabel_configs;
+  cfg_.scrape_configs = {sc};
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ = std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  ASSERT_TRUE(rec_.WaitFor([](const std::vector<Pt>& pts) {
+    const Pt* p = Find(pts, "x");
+    return p != nullptr && p->attrs.count("team") && p->attrs.at("team") == "a-b";
+  }));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    EXPECT_EQ(last_request_.target, "/rewritten?x=y");
+  }
+  EXPECT_EQ(receiver_->target_urls(),
+            std::vector<std::string>{StrCat("http://127.0.0.1:", server_->port(), "/rewritten?x=y")});
+}
+
+// The kubelet's Downward API volume layout (see discovery_test.cc): a new directory,
+// then an atomic rename of the `..data` symlink.
+class PodInfoVolume {
+ public:
+  PodInfoVolume() {
+    char tmpl[] = "/tmp/outrigger-podinfo-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~PodInfoVolume() { std::filesystem::remove_all(dir_); }
+  std::string file() const { return dir_ + "/annotations"; }
+  void Write(const std::string& content) {
+    namespace fs = std::filesystem;
+    const std::string ts = StrCat("..2024_01_01_00_00_00.", ++version_);
+    fs::create_directory(dir_ + "/" + ts);
+    std::ofstream(dir_ + "/" + ts + "/annotations") << content;
+    fs::create_directory_symlink(ts, dir_ + "/..data_tmp");
+    fs::rename(dir_ + "/..data_tmp", dir_ + "/..data");
+    if (version_ == 1) fs::create_symlink("..data/annotations", file());
+    if (!old_.empty()) fs::remove_all(dir_ + "/" + old_);
+    old_ = ts;
+  }
+
+ private:
+  std::string dir_, old_;
+  int version_ = 0;
+};
+
+TEST_F(PrometheusReceiverTest, PodAnnotationsDiscoveryFollowsTheFile) {
+  Serve(200, "a_metric 1\n");
+  auto b_server = http::Server::Listen(host_.IoContext(), "127.0.0.1:0", 1 << 20, [](http::Request&) {
+    http::Response r;
+    r.status = 200;
+    r.body = "b_metric 2\n";
+    return r;
+  });
+  ASSERT_TRUE(b_server.ok()) << b_server.status();
+  PodInfoVolume vol;
+  auto annotations = [](uint16_t port, const char* scrape) {
+    return StrCat("prometheus.io/path=\"/custom\"\nprometheus.io/port=\"", port, "\"\nprometheus.io/scrape=\"", scrape,
+                  "\"\nteam=\"checkout\"\n");
+  };
+  vol.Write(annotations(server_->port(), "true"));
+  ScrapeConfig sc;
+  sc.job_name = "pod";
+  sc.scrape_interval = absl::Milliseconds(100);
+  sc.pod_annotations_sd_configs = {{vol.file(), absl::ZeroDuration()}};
+  RelabelConfig team;  // an annotation as a target label, as with kubernetes_sd
+  team.action = RelabelAction::kLabelMap;
+  team.regex = "__meta_kubernetes_pod_annotation_(team)";
+  sc.relabel_configs = {team};
+  cfg_.scrape_configs = {sc};
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ = std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+
+  const std::string a_instance = StrCat("127.0.0.1:", server_->port());
+  ASSERT_TRUE(rec_.WaitFor([&](const std::vector<Pt>& pts) {
+    const Pt* p = Find(pts, "a_metric", {{"team", "checkout"}});
+    return p != nullptr && !p->stale && p->resource.at("service.instance.id") == a_instance;
+  }));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    EXPECT_EQ(last_request_.target, "/custom");
+  }
+  // The port changes: the new target is scraped, the old one's series end.
+  vol.Write(annotations((*b_server)->port(), "true"));
+  ASSERT_TRUE(WaitPoint("b_metric", 2));
+  ASSERT_TRUE(WaitPoint("a_metric", 0, /*stale=*/true));
+  // Malformed: logged and counted, the last good target is still scraped.
+  vol.Write("prometheus.io/port=\"1\"\nprometheus.io/scrape=true\n");
+  auto discovery_errors = [&] {
+    return telemetry_.Value("outrigger_receiver_malformed_requests_total",
+                            {{"receiver", "prometheus"}, {"transport", "discovery"}});
+  };
+  ASSERT_TRUE(rec_.WaitFor([&](const std::vector<Pt>&) { return discovery_errors() >= 1; }));
+  size_t seen = 0;
+  rec_.WaitFor([&](const std::vector<Pt>& pts) {
+    for (const auto& p : pts) seen += p.name == "b_metric" && !p.stale;
+    return true;
+  });
+  ASSERT_TRUE(rec_.WaitFor([&](const std::vector<Pt>& pts) {
+    size_t n = 0;
+    for (const auto& p : pts) n += p.name == "b_metric" && !p.stale;
+    return n > seen;
+  }));
+  EXPECT_EQ(receiver_->target_urls(), std::vector<std::string>{StrCat("http://127.0.0.1:", (*b_server)->port(), "/custom")});
+  // prometheus.io/scrape "false": no target any more.
+  vol.Write(annotations((*b_server)->port(), "false"));
+  ASSERT_TRUE(WaitPoint("b_metric", 0, /*stale=*/true));
+  EXPECT_TRUE(receiver_->target_urls().empty());
+  EXPECT_EQ(discovery_errors(), 1);
+  (*b_server)->Stop();
+}
+
+
+// ---- OpenMetrics (negotiated by Content-Type) ----
+
+// What the flattened points leave out: units and exemplars, by metric name.
+struct OmExtras {
+  std::map<std::string, std::string> units;
+  std::map<std::string, std::vector<mpb::Exemplar>> exemplars;
+};
+
+OmExtras ExtrasOf(const pdata::Metrics& d) {
+  OmExtras out;
+  d.ForEachRequest([&](const Req& req) {
+    for (const auto& rm : req.resource_metrics()) {
+      for (const auto& sm : rm.scope_metrics()) {
+        for (const auto& m : sm.metrics()) {
+          out.units[m.name()] = m.unit();
+          auto add = [&](const auto& points) {
+            for (const auto& p : points) {
+              for (const auto& e : p.exemplars()) out.exemplars[m.name()].push_back(e);
+            }
+          };
+          if (m.has_sum()) add(m.sum().data_points());
+          if (m.has_histogram()) add(m.histogram().data_points());
+        }
+      }
+    }
+  });
+  return out;
+}
+
+std::map<std::string, std::string> FilteredAttrs(const mpb::Exemplar& e) {
+  std::map<std::string, std::string> m;
+  for (const auto& kv : e.filtered_attributes()) m[kv.key()] = kv.value().string_value();
+  return m;
+}
+
+constexpr char kTraceHex[] = "0af7651916cd43dd8448eb211c80319c";
+constexpr char kSpanHex[] = "b7ad6b7169203331";
+const std::string kTraceBytes("\x0a\xf7\x65\x19\x16\xcd\x43\xdd\x84\x48\xeb\x21\x1c\x80\x31\x9c", 16);
+const std::string kSpanBytes("\xb7\xad\x6b\x71\x69\x20\x33\x31", 8);
+
+std::string OmBody(const std::string& reqs_created) {
+  return StrCat("# TYPE reqs counter\n"
+                "# HELP reqs Requests.\n"
+                "reqs_total{code=\"200\"} 17 # {trace_id=\"", kTraceHex, "\",span_id=\"", kSpanHex,
+                "\",user=\"u1\"} 1 1700000000.5\n"
+                "reqs_created{code=\"200\"} ", reqs_created, "\n",
+                "reqs_total{code=\"500\"} 3\n"
+                "# TYPE lat_seconds histogram\n"
+                "# UNIT lat_seconds seconds\n"
+                "lat_seconds_bucket{le=\"0.1\"} 1 # {trace_id=\"not-hex\"} 0.05\n"
+                "lat_seconds_bucket{le=\"+Inf\"} 4 # {span_id=\"", kSpanHex, "\"} 2.5\n"
+                "lat_seconds_count 4\n"
+                "lat_seconds_sum 3\n"
+                "lat_seconds_created 1600000001\n"
+                "# TYPE rpc summary\n"
+                "rpc_count 2\n"
+                "rpc_sum 1\n"
+                "rpc_created 1600000002\n"
+                "# TYPE build info\n"
+                "build_info{version=\"1.2\"} 1\n"
+                "# TYPE st stateset\n"
+                "st{st=\"on\"} 1\n"
+                "st{st=\"off\"} 0\n"
+                "# TYPE q gaugehistogram\n"
+                "q_bucket{le=\"+Inf\"} 3\n"
+                "q_gcount 3\n"
+                "q_gsum 2\n"
+                "# TYPE mem_bytes gauge\n"
+                "# UNIT mem_bytes bytes\n"
+                "mem_bytes 100 1700000000.123\n"
+                "# EOF\n");
+}
+
+TEST(OpenMetricsScrapeTest, CreatedUnitsExemplarsInfoStateSetGaugeHistogram) {
+  ScrapeConfig sc = Job("j");
+  TargetState st(sc, "h:1", {});
+  pdata::MetricsBuilder b(st.Resource(), kScopeName, "");
+  ScrapeResult r = st.Process(OmBody("1600000000.25"), Format::kOpenMetricsText, 100 * kSec, 0.01, &b);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.samples, 18u);  // `_created` samples count, as in Prometheus
+  EXPECT_EQ(r.dropped, 3u);   // the gaugehistogram
+  pdata::Metrics d = b.Build();
+  auto pts = Flatten(d);
+  OmExtras x = ExtrasOf(d);
+
+  // Counters: names kept (`_total`), start time from `_created`, else first seen.
+  const Pt* c = Find(pts, "reqs_total", {{"code", "200"}});
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->kind, "sum");
+  EXPECT_TRUE(c->monotonic);
+  EXPECT_EQ(c->start, 1600000000250000000ull);
+  EXPECT_EQ(c->time, 100 * kSec);
+  EXPECT_EQ(Find(pts, "reqs_total", {{"code", "500"}})->start, 100 * kSec);
+  EXPECT_EQ(Find(pts, "reqs_created"), nullptr);
+  EXPECT_EQ(x.units["reqs_total"], "");
+  ASSERT_EQ(x.exemplars["reqs_total"].size(), 1u);
+  const mpb::Exemplar& e = x.exemplars["reqs_total"][0];
+  EXPECT_EQ(e.as_double(), 1);
+  EXPECT_EQ(e.time_unix_nano(), 1700000000500000000ull);
+  EXPECT_EQ(e.trace_id(), kTraceBytes);
+  EXPECT_EQ(e.span_id(), kSpanBytes);
+  EXPECT_EQ(FilteredAttrs(e), (std::map<std::string, std::string>{{"user", "u1"}}));
+
+  // Histogram: unit, start from `_created`, bucket exemplars.
+  const Pt* h = Find(pts, "lat_seconds");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->kind, "histogram");
+  EXPECT_EQ(h->start, 1600000001 * kSec);
+  EXPECT_EQ(h->count, 4u);
+  EXPECT_EQ(h->buckets, (std::vector<uint64_t>{1, 3}));
+  EXPECT_EQ(x.units["lat_seconds"], "s");
+  ASSERT_EQ(x.exemplars["lat_seconds"].size(), 2u);
+  const mpb::Exemplar& e0 = x.exemplars["lat_seconds"][0];
+  EXPECT_EQ(e0.as_double(), 0.05);
+  EXPECT_EQ(e0.time_unix_nano(), 100 * kSec);  // no timestamp: the point's
+  EXPECT_EQ(e0.trace_id(), "");                // not 32 hex digits: kept as an attribute
+  EXPECT_EQ(FilteredAttrs(e0), (std::map<std::string, std::string>{{"trace_id", "not-hex"}}));
+  EXPECT_EQ(x.exemplars["lat_seconds"][1].span_id(), kSpanBytes);
+
+  // Summary start time; info and stateset as non-monotonic sums; gaugehistogram dropped.
+  EXPECT_EQ(Find(pts, "rpc")->start, 1600000002 * kSec);
+  const Pt* info = Find(pts, "build_info");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->kind, "sum");
+  EXPECT_FALSE(info->monotonic);
+  EXPECT_EQ(info->value, 1);
+  EXPECT_EQ(info->attrs, (std::map<std::string, std::string>{{"version", "1.2"}}));
+  const Pt* on = Find(pts, "st", {{"st", "on"}});
+  const Pt* off = Find(pts, "st", {{"st", "off"}});
+  ASSERT_NE(on, nullptr);
+  ASSERT_NE(off, nullptr);
+  EXPECT_EQ(on->kind, "sum");
+  EXPECT_FALSE(on->monotonic);
+  EXPECT_EQ(on->value, 1);
+  EXPECT_EQ(off->value, 0);
+  EXPECT_EQ(Find(pts, "q"), nullptr);
+  EXPECT_EQ(Find(pts, "q_bucket"), nullptr);
+  // Gauge: unit, and the timestamp in seconds.
+  const Pt* g = Find(pts, "mem_bytes");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->time, 1700000000123000000ull);
+  EXPECT_EQ(x.units["mem_bytes"], "By");
+
+  // A new `_created` (the counter restarted) is the new start time; the info's 1 -> 0
+  // would not be a reset; a failure marks the non-monotonic sums stale as such.
+  pdata::MetricsBuilder b2(st.Resource(), kScopeName, "");
+  r = st.Process(OmBody("1650000000"), Format::kOpenMetricsText, 110 * kSec, 0.01, &b2);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  pts = Flatten(b2.Build());
+  EXPECT_EQ(Find(pts, "reqs_total", {{"code", "200"}})->start, 1650000000 * kSec);
+  EXPECT_EQ(Find(pts, "reqs_total", {{"code", "500"}})->start, 100 * kSec);
+  pdata::MetricsBuilder b3(st.Resource(), kScopeName, "");
+  r = st.Process(absl::UnavailableError("down"), Format::kOpenMetricsText, 120 * kSec, 0.01, &b3);
+  pts = Flatten(b3.Build());
+  ASSERT_NE(Find(pts, "build_info"), nullptr);
+  EXPECT_TRUE(Find(pts, "build_info")->stale);
+  EXPECT_FALSE(Find(pts, "build_info")->monotonic);
+  EXPECT_TRUE(Find(pts, "reqs_total")->stale);
+  EXPECT_TRUE(Find(pts, "reqs_total")->monotonic);
+}
+
+TEST(OpenMetricsScrapeTest, MissingEofFailsTheScrape) {
+  ScrapeConfig sc = Job("j");
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  pdata::MetricsBuilder b(st.Resource(), kScopeName, "");
+  r = st.Process(std::string("# TYPE a gauge\na 1\n"), Format::kOpenMetricsText, kSec, 0.01, &b);
+  EXPECT_TRUE(r.malformed);
+  EXPECT_EQ(r.status.message(),
+            "invalid exposition: line 2: the exposition does not end with # EOF (it may be cut short)");
+  EXPECT_EQ(Find(Flatten(b.Build()), "up")->value, 0);
+}
+
+// Records points and what Flatten leaves out.
+class OmRecorder : public Consumer {
+ public:
+  absl::Status ConsumeMetrics(pdata::Metrics&& d) override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& p : Flatten(d)) points_.push_back(p);
+    OmExtras x = ExtrasOf(d);
+    for (auto& [name, es] : x.exemplars) {
+      for (auto& e : es) extras_.exemplars[name].push_back(e);
+    }
+    for (auto& [name, unit] : x.units) extras_.units[name] = unit;
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+  bool WaitFor(const std::function<bool(const std::vector<Pt>&, const OmExtras&)>& pred) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return pred(points_, extras_); });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Pt> points_;
+  OmExtras extras_;
+};
+
+// The fixture's server, answering with a Content-Type of the test's choice.
+class OpenMetricsReceiverTest : public PrometheusReceiverTest {
+ protected:
+  void SetUp() override {
+    auto s = http::Server::Listen(host_.IoContext(), "127.0.0.1:0", 1 << 20, [this](http::Request& req) {
+      std::lock_guard<std::mutex> l(mu_);
+      last_request_ = req;
+      http::Response r;
+      r.status = 200;
+      r.content_type = content_type_;
+      r.body = body_;
+      return r;
+    });
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+  }
+  void StartOm(const std::string& content_type, const std::string& body) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      content_type_ = content_type;
+      body_ = body;
+    }
+    ScrapeConfig sc;
+    sc.job_name = "om";
+    sc.scrape_interval = absl::Milliseconds(100);
+    sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+    cfg_.scrape_configs = {sc};
+    ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+    receiver_ = std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver),
+                                                     cfg_);
+    receiver_->SetConsumers({nullptr, &om_, nullptr});
+    ASSERT_TRUE(receiver_->Start(host_).ok());
+  }
+  std::string content_type_;
+  OmRecorder om_;
+};
+
+TEST_F(OpenMetricsReceiverTest, NegotiatesOpenMetricsAndConvertsWhatItBrings) {
+  StartOm("application/openmetrics-text; version=1.0.0; charset=utf-8", OmBody("1600000000.25"));
+  ASSERT_TRUE(om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras& x) {
+    const Pt* c = Find(pts, "reqs_total", {{"code", "200"}});
+    auto it = x.exemplars.find("reqs_total");
+    return c != nullptr && it != x.exemplars.end() && Find(pts, "lat_seconds") != nullptr;
+  }));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    EXPECT_EQ(last_request_.Header("accept"),
+              "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+              "text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+  }
+  ASSERT_TRUE(om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras& x) {
+    const Pt* c = Find(pts, "reqs_total", {{"code", "200"}});
+    const Pt* h = Find(pts, "lat_seconds");
+    const Pt* up = Find(pts, "up");
+    auto e = x.exemplars.find("reqs_total");
+    auto u = x.units.find("lat_seconds");
+    return c->start == 1600000000250000000ull && h->start == 1600000001 * kSec && up != nullptr && up->value == 1 &&
+           e->second[0].trace_id() == kTraceBytes && u != x.units.end() && u->second == "s";
+  }));
+  EXPECT_EQ(Meter("outrigger_receiver_malformed_requests_total"), 0);
+}
+
+TEST_F(OpenMetricsReceiverTest, WithoutTheOpenMetricsTypeTheTextParserRefusesIt) {
+  // The same body labelled text/plain is parsed as 0.0.4, where ` # {...}` after the
+  // value is not a timestamp: the scrape fails (so the Content-Type did pick the parser).
+  StartOm("text/plain; version=0.0.4; charset=utf-8", OmBody("1600000000.25"));
+  ASSERT_TRUE(om_.WaitFor([&](const std::vector<Pt>& pts, const OmExtras&) {
+    const Pt* up = Find(pts, "up");
+    return up != nullptr && up->value == 0 && Meter("outrigger_receiver_malformed_requests_total") >= 1;
+  }));
+  EXPECT_TRUE(om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras&) { return Find(pts, "reqs_total") == nullptr; }));
 }
 
 }  // namespace
