@@ -5,9 +5,25 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { HOST, freePorts, httpGet, waitFor } from './harness.mjs';
+import { HOST, freePorts, httpGet, httpRequest, waitFor } from './harness.mjs';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN || 'prometheus';
+
+// prometheus.yml: one static target per job, all scraped every `scrapeInterval`.
+function configYaml(jobs, scrapeInterval) {
+  const scrape = Object.entries(jobs)
+    .map(([job, target]) =>
+      [
+        `  - job_name: ${JSON.stringify(job)}`,
+        `    scrape_interval: ${scrapeInterval}`,
+        `    scrape_timeout: ${scrapeInterval}`,
+        `    static_configs:`,
+        `      - targets: [${JSON.stringify(target)}]`,
+      ].join('\n'),
+    )
+    .join('\n');
+  return `global:\n  scrape_interval: ${scrapeInterval}\n` + (scrape ? `scrape_configs:\n${scrape}\n` : '');
+}
 
 /** One running Prometheus. Always stop() it (safe when it has exited or never started). */
 export class PrometheusServer {
@@ -40,24 +56,20 @@ export class PrometheusServer {
    * empty), scraping every `scrapeInterval`, its TSDB under `dir`, with `extraArgs` (e.g.
    * '--web.enable-remote-write-receiver'), and waits for /-/ready.
    * Retried on a new port if it exits before it is ready (the port taken meanwhile).
+   * With `lifecycle`, /-/reload is enabled, for reload().
    */
-  static async start({ dir, jobs = {}, scrapeInterval = '1s', extraArgs = [], readyTimeoutMs = 30000, attempts = 3 }) {
-    const scrape = Object.entries(jobs)
-      .map(([job, target]) =>
-        [
-          `  - job_name: ${JSON.stringify(job)}`,
-          `    scrape_interval: ${scrapeInterval}`,
-          `    scrape_timeout: ${scrapeInterval}`,
-          `    static_configs:`,
-          `      - targets: [${JSON.stringify(target)}]`,
-        ].join('\n'),
-      )
-      .join('\n');
+  static async start({
+    dir,
+    jobs = {},
+    scrapeInterval = '1s',
+    extraArgs = [],
+    lifecycle = false,
+    readyTimeoutMs = 30000,
+    attempts = 3,
+  }) {
     const configFile = path.join(dir, 'prometheus.yml');
-    await fs.writeFile(
-      configFile,
-      `global:\n  scrape_interval: ${scrapeInterval}\n` + (scrape ? `scrape_configs:\n${scrape}\n` : ''),
-    );
+    await fs.writeFile(configFile, configYaml(jobs, scrapeInterval));
+    if (lifecycle) extraArgs = [...extraArgs, '--web.enable-lifecycle'];
     let lastErr;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const { port } = await freePorts({ port: 'tcp' });
@@ -72,6 +84,7 @@ export class PrometheusServer {
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       const p = new PrometheusServer(proc, port);
+      p.configFile = configFile;
       try {
         await waitFor(
           async () => {
@@ -92,14 +105,36 @@ export class PrometheusServer {
     throw lastErr;
   }
 
-  /** An instant query; resolves with the result vector [{metric, value: [ts, "v"]}]. */
-  async query(q) {
-    const url = `http://${HOST}:${this.port}/api/v1/query?query=${encodeURIComponent(q)}`;
+  /**
+   * An instant query, evaluated now or at `time` (Unix seconds, may have a fraction);
+   * resolves with the result vector [{metric, value: [ts, "v"]}].
+   */
+  async query(q, { time } = {}) {
+    let url = `http://${HOST}:${this.port}/api/v1/query?query=${encodeURIComponent(q)}`;
+    if (time !== undefined) url += `&time=${encodeURIComponent(String(time))}`;
     const r = await httpGet(url, 5000);
     const j = JSON.parse(r.text);
     if (j.status !== 'success') throw new Error(`query ${q}: ${r.status} ${r.text}`);
     if (j.data.resultType !== 'vector') throw new Error(`query ${q}: a ${j.data.resultType}, not a vector`);
     return j.data.result;
+  }
+
+  /** GET of an HTTP API path (e.g. '/api/v1/targets/metadata?...'); resolves with its `data`. */
+  async api(pathAndQuery) {
+    const r = await httpGet(`http://${HOST}:${this.port}${pathAndQuery}`, 5000);
+    const j = JSON.parse(r.text);
+    if (j.status !== 'success') throw new Error(`GET ${pathAndQuery}: ${r.status} ${r.text}`);
+    return j.data;
+  }
+
+  /**
+   * Replaces the scrape jobs ({name: 'host:port'}) and reloads the configuration (needs
+   * start({lifecycle: true})). Resolves once Prometheus has accepted the new config.
+   */
+  async reload({ jobs = {}, scrapeInterval = '1s' }) {
+    await fs.writeFile(this.configFile, configYaml(jobs, scrapeInterval));
+    const r = await httpRequest(`http://${HOST}:${this.port}/-/reload`, { method: 'POST', timeoutMs: 10000 });
+    if (r.status !== 200) throw new Error(`POST /-/reload: ${r.status} ${r.text}`);
   }
 
   /** SIGTERM, SIGKILL after 10 s; resolves once it has exited. */

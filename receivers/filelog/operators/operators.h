@@ -38,7 +38,7 @@ struct Entry {
 
 struct Stats {
   uint64_t parse_errors = 0;  // entries whose parsing failed (sent on or dropped)
-  uint64_t dropped = 0;       // entries removed (on_error: drop, or a filter)
+  uint64_t dropped = 0;       // entries removed (on_error: drop or drop_quiet)
 };
 
 class Chain {
@@ -48,11 +48,15 @@ class Chain {
   // one, or — when a held entry completes — more than one).
   virtual void Process(Entry&& in, std::vector<Entry>* out) = 0;
   // Emits entries held longer than `max_hold_ns` (all of them when 0), e.g. a partial
-  // container line whose end never came, or at shutdown.
+  // container line whose end never came, or at shutdown. An entry is held since its
+  // first part's record.observed_time_ns (the wall clock, Unix ns, when the reader set
+  // it; else the wall clock at Process()): pass `now_ns` on that clock.
   virtual void Flush(uint64_t now_ns, uint64_t max_hold_ns, std::vector<Entry>* out) = 0;
   // Where the oldest entry still held for `file_path` began, if any.
   virtual std::optional<uint64_t> PendingStart(const std::string& file_path) const = 0;
   // A file went away for good (deleted, rotated out and finished): forget its state.
+  // Entries still held for it are not lost: they are released (unfinished) at the head
+  // of `out` of the next Process() or Flush() call.
   virtual void Forget(const std::string& file_path) = 0;
   virtual const Stats& stats() const = 0;
 };
@@ -66,10 +70,12 @@ struct ChainConfig {
   // Reads the `operators` key of the receiver's config node (absent or empty: a chain
   // that passes entries through). Errors go to the node's error list with the YAML path
   // (operators[2].regex) and line: unknown type (with a suggestion), unknown options,
-  // a regex that does not compile, a bad field expression.
+  // a regex that does not compile, a bad field expression, a bad time layout. Marks
+  // `operators` as a known key of `receiver_node`. Options: README.md beside this file.
   void Decode(config::Node& receiver_node);
 };
 
+// Fails (InvalidArgument) only for a config whose Decode reported errors.
 absl::StatusOr<std::unique_ptr<Chain>> BuildChain(const ChainConfig& cfg);
 
 }  // namespace outrigger::receivers::filelog::operators
