@@ -21,7 +21,7 @@ wait_for() {  # condition, seconds
 
 check "--version" '"$BIN" --version | grep -q "^outrigger [0-9]"'
 check "--help" '"$BIN" --help | grep -q "validate"'
-check "components lists otlp receiver" '"$BIN" components | grep -A1 "^receivers:" | grep -q otlp'
+check "components lists otlp receiver" '"$BIN" components | sed -n "/^receivers:/,/^processors:/p" | grep -q "^  otlp "'
 check "components lists exporters" '"$BIN" components | grep -q "otlphttp"'
 check "unknown argument exits 2" '"$BIN" --bogus >/dev/null 2>&1; [ $? -eq 2 ]'
 

@@ -24,6 +24,15 @@ void HelperConfig::Decode(config::Node& node) {
   q.ReadEnum("sizer", &sending_queue.sizer, {"items", "requests"});
   q.Read("queue_size", &sending_queue.queue_size);
   q.Read("block_on_overflow", &sending_queue.block_on_overflow);
+  if (q.Has("batch")) {
+    auto& b = q.Child("batch");
+    sending_queue.batch.enabled = true;
+    b.Read("enabled", &sending_queue.batch.enabled);
+    b.Read("flush_timeout", &sending_queue.batch.flush_timeout);
+    b.ReadEnum("sizer", &sending_queue.batch.sizer, {"items", "bytes"});
+    b.Read("min_size", &sending_queue.batch.min_size);
+    b.Read("max_size", &sending_queue.batch.max_size);
+  }
   auto& r = node.Child("retry_on_failure");
   r.Read("enabled", &retry_on_failure.enabled);
   r.Read("initial_interval", &retry_on_failure.initial_interval);
@@ -40,6 +49,17 @@ absl::Status HelperConfig::Validate() const {
   }
   if (sending_queue.enabled && sending_queue.num_consumers <= 0) {
     return absl::InvalidArgumentError("sending_queue.num_consumers must be positive");
+  }
+  if (const auto& b = sending_queue.batch; sending_queue.enabled && b.enabled) {
+    if (b.flush_timeout <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("sending_queue.batch.flush_timeout must be positive");
+    }
+    if (b.min_size < 0 || b.max_size < 0) {
+      return absl::InvalidArgumentError("sending_queue.batch.min_size and max_size must not be negative");
+    }
+    if (b.max_size > 0 && b.max_size < b.min_size) {
+      return absl::InvalidArgumentError("sending_queue.batch.max_size must be at least min_size (or 0: no limit)");
+    }
   }
   if (retry_on_failure.multiplier < 1) {
     return absl::InvalidArgumentError("retry_on_failure.multiplier must be at least 1");
@@ -268,17 +288,48 @@ void QueuedExporter::Worker() {
       not_full_.notify_all();
       return;
     }
-    Item item = std::move(queue_.front());
-    queue_.pop_front();
-    queued_units_ -= cfg_.sending_queue.sizer == "items" ? static_cast<int64_t>(ItemsOf(item)) : 1;
+    Item item = TakeBatch(lock);
     ++in_flight_;
-    meter_.QueueSize(static_cast<double>(queued_units_));
-    not_full_.notify_all();
     lock.unlock();
     (void)SendWithRetry(item);
     lock.lock();
     --in_flight_;
   }
+}
+
+void QueuedExporter::Dequeued(const Item& item) {
+  queued_units_ -= cfg_.sending_queue.sizer == "items" ? static_cast<int64_t>(ItemsOf(item)) : 1;
+  meter_.QueueSize(static_cast<double>(queued_units_));
+  not_full_.notify_all();
+}
+
+QueuedExporter::Item QueuedExporter::TakeBatch(std::unique_lock<std::mutex>& lock) {
+  Item item = std::move(queue_.front());
+  queue_.pop_front();
+  Dequeued(item);
+  const BatchConfig& b = cfg_.sending_queue.batch;
+  if (!b.enabled) return item;
+  auto size_of = [&](const Item& it) -> int64_t {
+    if (b.sizer == "bytes") return static_cast<int64_t>(std::visit([](const auto& d) { return d.ByteSize(); }, it));
+    return static_cast<int64_t>(ItemsOf(it));
+  };
+  int64_t size = size_of(item);
+  const auto flush_at = absl::ToChronoTime(absl::Now() + b.flush_timeout);
+  while (size < b.min_size) {
+    // Merge what is queued behind it: same signal, within max_size.
+    while (size < b.min_size && !queue_.empty() && queue_.front().index() == item.index()) {
+      const int64_t next = size_of(queue_.front());
+      if (b.max_size > 0 && size + next > b.max_size) return item;
+      Item front = std::move(queue_.front());
+      queue_.pop_front();
+      Dequeued(front);
+      std::visit([&](auto& d) { d.Append(std::move(std::get<std::decay_t<decltype(d)>>(front))); }, item);
+      size += next;
+    }
+    if (size >= b.min_size || !queue_.empty() || stopping_) break;  // full, another signal next, or stopping
+    if (not_empty_.wait_until(lock, flush_at) == std::cv_status::timeout && queue_.empty()) break;
+  }
+  return item;
 }
 
 absl::Status QueuedExporter::Shutdown(absl::Time deadline) {

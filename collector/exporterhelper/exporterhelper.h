@@ -35,6 +35,18 @@ inline constexpr absl::Duration kDefaultMaxInterval = absl::Seconds(30);
 inline constexpr absl::Duration kDefaultMaxElapsedTime = absl::Minutes(5);
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
 
+// Batching in the queue (the OpenTelemetry Collector's sending_queue.batch): a consumer
+// that takes a request smaller than min_size merges the requests of the same signal that
+// follow it, waiting up to flush_timeout for more, before it sends. Data waits in the
+// queue, never in the exporter, so nothing is acknowledged that a queue would not hold.
+struct BatchConfig {
+  bool enabled = false;  // on when the `batch` key is present (or an exporter enables it)
+  absl::Duration flush_timeout = absl::Milliseconds(200);
+  std::string sizer = "items";  // items | bytes (encoded OTLP size)
+  int64_t min_size = 8192;
+  int64_t max_size = 0;  // 0: no limit
+};
+
 struct QueueConfig {
   bool enabled = true;
   int num_consumers = kDefaultNumConsumers;
@@ -43,6 +55,7 @@ struct QueueConfig {
   std::string sizer = "items";
   int64_t queue_size = 0;  // 0: 32768 items, or 1000 requests
   bool block_on_overflow = true;
+  BatchConfig batch;
   int64_t Capacity() const {
     if (queue_size > 0) return queue_size;
     return sizer == "requests" ? kDefaultQueueSizeRequests : kDefaultQueueSizeItems;
@@ -134,6 +147,10 @@ class QueuedExporter : public Exporter {
  private:
   using Item = std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>;
   absl::Status Enqueue(Item item);
+  // Takes the front request; with batching, merges what follows (see BatchConfig).
+  // Called with `lock` held; may wait on it.
+  Item TakeBatch(std::unique_lock<std::mutex>& lock);
+  void Dequeued(const Item& item);
   // Sends with retries; returns the final status (OK, or why the item was dropped).
   absl::Status SendWithRetry(const Item& item);
   absl::Status PushOnce(const Item& item, absl::Time deadline);

@@ -71,6 +71,7 @@ class ScriptedPusher : public Pusher {
       if (!st.ok()) return st;
     }
     sent += d.ItemCount();
+    sizes.push_back(d.ItemCount());
     cv.notify_all();
     return absl::OkStatus();
   }
@@ -79,6 +80,7 @@ class ScriptedPusher : public Pusher {
   std::vector<absl::Status> script;
   bool blocked = false;
   size_t sent = 0;
+  std::vector<size_t> sizes;  // items per successful push
   int calls = 0;
 };
 
@@ -243,6 +245,74 @@ TEST_F(HelperTest, ShutdownDeadlineDropsAndCountsWhatIsLeft) {
   ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Milliseconds(100)).ok());
   EXPECT_EQ(pusher_->sent, 0u);
   EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 6);
+}
+
+HelperConfig Batching(int64_t min_size, int64_t max_size, absl::Duration flush_timeout) {
+  HelperConfig c = FastRetry();
+  c.sending_queue.num_consumers = 1;
+  c.sending_queue.batch.enabled = true;
+  c.sending_queue.batch.min_size = min_size;
+  c.sending_queue.batch.max_size = max_size;
+  c.sending_queue.batch.flush_timeout = flush_timeout;
+  return c;
+}
+
+TEST_F(HelperTest, BatchMergesQueuedRequestsUntilMinSize) {
+  // flush_timeout is far beyond the test's deadline: only reaching min_size sends.
+  auto e = Make(Batching(10, 0, absl::Hours(1)));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(e->ConsumeTraces(MakeTraces(2)).ok());
+  ASSERT_TRUE(Eventually([&] { return pusher_->sent == 10; }));
+  EXPECT_EQ(pusher_->sizes, std::vector<size_t>{10});
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
+TEST_F(HelperTest, BatchFlushesASmallRequestAfterFlushTimeout) {
+  auto e = Make(Batching(1000, 0, absl::Milliseconds(50)));
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(3)).ok());
+  ASSERT_TRUE(Eventually([&] { return pusher_->sent == 3; }));
+  EXPECT_EQ(pusher_->sizes, std::vector<size_t>{3});
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
+TEST_F(HelperTest, BatchNeverExceedsMaxSize) {
+  auto e = Make(Batching(4, 4, absl::Milliseconds(20)));
+  pusher_->blocked = true;  // everything queues up first
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(e->ConsumeTraces(MakeTraces(3)).ok());
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(1)).ok());
+  {
+    std::lock_guard<std::mutex> lock(pusher_->mu);
+    pusher_->blocked = false;
+    pusher_->cv.notify_all();
+  }
+  ASSERT_TRUE(Eventually([&] { return pusher_->sent == 10; }));
+  for (size_t n : pusher_->sizes) EXPECT_LE(n, 4u);
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
+TEST_F(HelperTest, ShutdownSendsAPartialBatchAtOnce) {
+  auto e = Make(Batching(1000, 0, absl::Hours(1)));
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(3)).ok());
+  ASSERT_TRUE(e->Shutdown(absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(pusher_->sent, 3u);
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 0);
+}
+
+TEST(HelperConfig, BatchDecodesAndValidates) {
+  config::Errors errors;
+  config::Node node(YAML::Load("sending_queue: {batch: {flush_timeout: 1s, sizer: bytes, min_size: 100}}"),
+                    "exporters.x", &errors);
+  HelperConfig c;
+  c.Decode(node);
+  node.Finish();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  EXPECT_TRUE(c.sending_queue.batch.enabled);
+  EXPECT_EQ(c.sending_queue.batch.sizer, "bytes");
+  EXPECT_EQ(c.sending_queue.batch.min_size, 100);
+  EXPECT_EQ(c.sending_queue.batch.flush_timeout, absl::Seconds(1));
+  EXPECT_TRUE(c.Validate().ok());
+  c.sending_queue.batch.max_size = 10;  // below min_size
+  EXPECT_FALSE(c.Validate().ok());
+  EXPECT_FALSE(HelperConfig().sending_queue.batch.enabled);
 }
 
 TEST(HelperConfig, Validation) {

@@ -54,6 +54,18 @@ void Config::Decode(config::Node& node) {
     }
   }
   helper.Decode(node);
+  // flush.* is upstream's bulk indexer: here it is the shared queue's batching (data waits
+  // in the queue, not in the exporter), unless sending_queue.batch is given explicitly.
+  const YAML::Node& yaml = node.yaml();
+  const bool explicit_batch = yaml.IsMap() && yaml["sending_queue"].IsMap() && yaml["sending_queue"]["batch"];
+  if (!explicit_batch) {
+    auto& b = helper.sending_queue.batch;
+    b.enabled = true;
+    b.sizer = "bytes";
+    b.min_size = static_cast<int64_t>(flush_bytes);
+    b.max_size = 0;
+    b.flush_timeout = flush_interval;
+  }
 }
 
 std::vector<std::string> Config::Urls() const {

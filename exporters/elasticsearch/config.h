@@ -16,7 +16,7 @@ namespace outrigger::exporters::elasticsearch {
 inline constexpr char kDefaultLogsIndex[] = "logs-generic-default";
 inline constexpr char kDefaultTracesIndex[] = "traces-generic-default";
 inline constexpr uint64_t kDefaultFlushBytes = 5000000;
-inline constexpr absl::Duration kDefaultFlushInterval = absl::Seconds(10);
+inline constexpr absl::Duration kDefaultFlushInterval = absl::Seconds(30);  // as upstream
 inline constexpr int kDefaultMaxRetries = 2;
 inline constexpr absl::Duration kDefaultRetryInitialInterval = absl::Milliseconds(100);
 inline constexpr absl::Duration kDefaultRetryMaxInterval = absl::Minutes(1);
@@ -70,8 +70,8 @@ struct Config : ComponentConfig {
 
   // flush.bytes: a bulk request carries at most about this many bytes of NDJSON.
   uint64_t flush_bytes = kDefaultFlushBytes;
-  // flush.interval: accepted for compatibility; see the README (batches come from the
-  // pipeline, nothing is held back in the exporter).
+  // flush.interval / flush.bytes: the queue merges requests until they reach flush.bytes
+  // (encoded OTLP size) or the oldest has waited flush.interval (sending_queue.batch).
   absl::Duration flush_interval = kDefaultFlushInterval;
   RetrySettings retry;
 

@@ -624,12 +624,14 @@ class EsExporterTest : public ::testing::Test {
       EXPECT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
     }
   }
+  // The queue's batching (flush.*) is off unless `queue` says otherwise: these tests look
+  // at what one push becomes.
   void MakeExporter(const std::string& extra_yaml,
-                    const std::string& retry = "retry: {initial_interval: 10ms, max_interval: 50ms}\n") {
+                    const std::string& retry = "retry: {initial_interval: 10ms, max_interval: 50ms}\n",
+                    const std::string& queue = "sending_queue: {num_consumers: 1, batch: {enabled: false}}\n") {
     std::string yaml = "endpoint: " + es_.Url() + "\n" + retry +
-                       "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 10s}\n"
-                       "sending_queue: {num_consumers: 1}\n" +
-                       extra_yaml;
+                       "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 10s}\n" +
+                       queue + extra_yaml;
     auto f = NewFactory();
     auto cfg = f->CreateDefaultConfig();
     config::Errors errors;
@@ -820,6 +822,42 @@ TEST_F(EsExporterTest, TracesGoToTheTracesDataStream) {
   ASSERT_EQ(stored["traces-generic-default"].size(), 3u);
   EXPECT_EQ(stored["traces-generic-default"][0]["span.name"], "span-0");
   EXPECT_EQ(stored["traces-generic-default"][0]["service.name"], "svc");
+}
+
+// flush.bytes / flush.interval are the queue's batching: pushes that arrive together
+// become one bulk request; a lone push goes out after flush.interval.
+TEST_F(EsExporterTest, FlushMergesPushesUntilBytesOrInterval) {
+  MakeExporter("compression: none\nflush: {bytes: 1MiB, interval: 300ms}\n", "retry: {}\n",
+               "sending_queue: {num_consumers: 1}\n");
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(3)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 12; })) << SentLogs();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));  // held for flush.interval: far below 1MiB
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].sources.size(), 12u);
+}
+
+TEST(EsConfig, FlushBecomesTheQueuesBatching) {
+  Config c;
+  config::Errors errors;
+  config::Node node(YAML::Load("endpoint: http://a:9200\nflush: {bytes: 2MiB, interval: 5s}\n"),
+                    "exporters.elasticsearch", &errors);
+  c.Decode(node);
+  node.Finish();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  EXPECT_TRUE(c.helper.sending_queue.batch.enabled);
+  EXPECT_EQ(c.helper.sending_queue.batch.sizer, "bytes");
+  EXPECT_EQ(c.helper.sending_queue.batch.min_size, 2 << 20);
+  EXPECT_EQ(c.helper.sending_queue.batch.flush_timeout, absl::Seconds(5));
+  Config d;  // an explicit sending_queue.batch wins
+  config::Node node2(YAML::Load("endpoint: http://a:9200\nsending_queue: {batch: {min_size: 10}}\n"),
+                     "exporters.elasticsearch", &errors);
+  d.Decode(node2);
+  node2.Finish();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  EXPECT_EQ(d.helper.sending_queue.batch.sizer, "items");
+  EXPECT_EQ(d.helper.sending_queue.batch.min_size, 10);
 }
 
 TEST(EsConfig, ValidatesAndDecodesUpstreamKeys) {

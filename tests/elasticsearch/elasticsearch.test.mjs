@@ -97,6 +97,7 @@ describe('elasticsearch exporter into a _bulk double', () => {
               endpoint: es.url,
               api_key: Buffer.from('id:key').toString('base64'),
               retry: { initial_interval: '50ms', max_interval: '200ms' },
+              flush: { interval: '200ms' },
               retry_on_failure: { initial_interval: '100ms', max_interval: '500ms' },
             },
           },

@@ -1,0 +1,658 @@
+#include "receivers/filelog/filelog_receiver.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "receivers/filelog/checkpoint.h"
+#include "receivers/filelog/decoder.h"
+#include "receivers/filelog/glob.h"
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::receivers::filelog {
+namespace {
+
+namespace fs = std::filesystem;
+namespace lpb = opentelemetry::proto::collector::logs::v1;
+
+struct Rec {
+  std::string body;
+  bool bytes = false;
+  std::map<std::string, std::string> attrs;
+  std::map<std::string, std::string> resource;
+};
+
+// Records every log record; can refuse the next calls.
+class LogSink : public Consumer {
+ public:
+  absl::Status ConsumeLogs(pdata::Logs&& d) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++calls_;
+    if (fail_next_ > 0) {
+      --fail_next_;
+      return absl::UnavailableError("test: refused");
+    }
+    d.ForEachRequest([&](const lpb::ExportLogsServiceRequest& req) {
+      for (const auto& rl : req.resource_logs()) {
+        std::map<std::string, std::string> resource;
+        for (const auto& kv : rl.resource().attributes()) resource[kv.key()] = kv.value().string_value();
+        for (const auto& sl : rl.scope_logs()) {
+          for (const auto& lr : sl.log_records()) {
+            Rec r;
+            r.bytes = lr.body().has_bytes_value();
+            r.body = r.bytes ? lr.body().bytes_value() : lr.body().string_value();
+            for (const auto& kv : lr.attributes()) {
+              r.attrs[kv.key()] = kv.value().has_int_value() ? std::to_string(kv.value().int_value())
+                                                             : kv.value().string_value();
+            }
+            r.resource = resource;
+            recs_.push_back(std::move(r));
+          }
+        }
+      }
+    });
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+  void FailNext(int n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_next_ = n;
+  }
+  std::vector<Rec> recs() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return recs_;
+  }
+  std::vector<std::string> bodies() const {
+    std::vector<std::string> out;
+    for (const auto& r : recs()) out.push_back(r.body);
+    return out;
+  }
+  size_t count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return recs_.size();
+  }
+  int calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  bool WaitCount(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return recs_.size() >= n; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Rec> recs_;
+  int fail_next_ = 0;
+  int calls_ = 0;
+};
+
+// Waits for pred() with a deadline (polls a condition; it stands in for no event).
+bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
+void Append(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::app | std::ios::binary);
+  f << text;
+}
+
+std::string Lines(const std::string& prefix, int from, int to) {
+  std::string s;
+  for (int i = from; i < to; ++i) s += prefix + "-" + std::to_string(i) + "\n";
+  return s;
+}
+
+// Every prefix-i for i in [from, to) exactly once, and nothing else with that prefix.
+void ExpectExactlyOnce(const std::vector<std::string>& bodies, const std::string& prefix, int from, int to) {
+  std::map<std::string, int> seen;
+  for (const auto& b : bodies) {
+    if (b.rfind(prefix + "-", 0) == 0) ++seen[b];
+  }
+  for (int i = from; i < to; ++i) {
+    std::string k = prefix + "-" + std::to_string(i);
+    EXPECT_EQ(seen[k], 1) << k;
+    seen.erase(k);
+  }
+  for (const auto& [k, n] : seen) ADD_FAILURE() << "unexpected " << k << " x" << n;
+}
+
+class FilelogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/filelog_test_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override {
+    Stop();
+    fs::remove_all(dir_);
+  }
+  Config Base() {
+    Config c;
+    c.include = {dir_ + "/*.log"};
+    c.start_at = "beginning";
+    c.poll_interval = absl::Milliseconds(50);
+    c.force_flush_period = absl::Milliseconds(100);
+    c.retry_initial_interval = absl::Milliseconds(20);
+    return c;
+  }
+  void Start(const Config& c, const std::string& id = "filelog") {
+    ASSERT_TRUE(c.Validate().ok()) << c.Validate();
+    auto chain = operators::BuildChain(c.operators);
+    ASSERT_TRUE(chain.ok());
+    receiver_ = std::make_unique<FilelogReceiver>(testutil::Settings(&telemetry_, id, Kind::kReceiver), c,
+                                                  std::move(*chain));
+    receiver_->SetConsumers({nullptr, nullptr, &sink_});
+    ASSERT_TRUE(receiver_->Start(host_).ok());
+  }
+  void Stop() {
+    if (receiver_) {
+      ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+      receiver_.reset();
+    }
+  }
+  std::string P(const std::string& name) const { return dir_ + "/" + name; }
+
+  std::string dir_;
+  outrigger::Telemetry telemetry_;
+  LogSink sink_;
+  testutil::TestHost host_;
+  std::unique_ptr<FilelogReceiver> receiver_;
+};
+
+TEST(GlobTest, MatchesStarsAndDoubleStars) {
+  EXPECT_TRUE(Glob("/var/log/*.log").Match("/var/log/a.log"));
+  EXPECT_FALSE(Glob("/var/log/*.log").Match("/var/log/x/a.log"));
+  EXPECT_TRUE(Glob("/var/log/**/*.log").Match("/var/log/a.log"));
+  EXPECT_TRUE(Glob("/var/log/**/*.log").Match("/var/log/x/y/a.log"));
+  EXPECT_TRUE(Glob("/var/log/pods/*/*/*.log").Match("/var/log/pods/ns_p_u/c/0.log"));
+  EXPECT_FALSE(Glob("/var/log/pods/*/*/*.log").Match("/var/log/pods/ns_p_u/0.log"));
+  EXPECT_TRUE(Glob("/a/**").Match("/a/b/c"));
+  EXPECT_TRUE(Glob("/a/[bc]?.txt").Match("/a/cd.txt"));
+  EXPECT_EQ(Glob::Check("relative/*.log"), "must be an absolute path");
+  EXPECT_NE(Glob::Check("/a/b**/c"), "");
+  EXPECT_NE(Glob::Check("/a/[b/c"), "");
+  EXPECT_EQ(Glob::Check("/a/**/c"), "");
+}
+
+TEST_F(FilelogTest, GlobsWithDoubleStarAndExclude) {
+  fs::create_directories(P("a/b"));
+  Append(P("top.log"), "top\n");
+  Append(P("a/mid.log"), "mid\n");
+  Append(P("a/b/deep.log"), "deep\n");
+  Append(P("a/b/skip.log"), "skip\n");
+  Append(P("a/b/other.txt"), "other\n");
+  Config c = Base();
+  c.include = {dir_ + "/**/*.log"};
+  c.exclude = {dir_ + "/**/skip.log"};
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(3));
+  Append(P("a/b/late.log"), "late\n");  // a new file in a watched directory
+  ASSERT_TRUE(sink_.WaitCount(4));
+  auto b = sink_.bodies();
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(b, (std::vector<std::string>{"deep", "late", "mid", "top"}));
+}
+
+TEST_F(FilelogTest, LinesWithFileAttributes) {
+  Append(P("app.log"), "first\r\n  second  \nthird\n");
+  Config c = Base();
+  c.include_file_path = true;
+  c.include_file_name_resolved = true;
+  c.include_file_path_resolved = true;
+  c.attributes = {{"team", "a"}};
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(3));
+  auto recs = sink_.recs();
+  EXPECT_EQ(recs[0].body, "first");
+  EXPECT_EQ(recs[1].body, "second");  // leading/trailing whitespace trimmed, as upstream
+  EXPECT_EQ(recs[2].body, "third");
+  EXPECT_EQ(recs[0].attrs["log.file.name"], "app.log");
+  EXPECT_EQ(recs[0].attrs["log.file.path"], P("app.log"));
+  EXPECT_EQ(recs[0].attrs["log.file.name_resolved"], "app.log");
+  EXPECT_EQ(recs[0].attrs["log.file.path_resolved"], P("app.log"));
+  EXPECT_EQ(recs[0].attrs["team"], "a");
+  EXPECT_TRUE(Eventually([&] {  // counted right after ConsumeLogs returned
+    return telemetry_.Value("outrigger_receiver_accepted_log_records_total",
+                            {{"receiver", "filelog"}, {"transport", "file"}}) == 3;
+  }));
+}
+
+TEST_F(FilelogTest, StartAtEndSkipsWhatWasThere) {
+  Append(P("app.log"), Lines("old", 0, 5));
+  Config c = Base();
+  c.start_at = "end";
+  Start(c);
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().files_opened >= 1; }));
+  Append(P("app.log"), Lines("new", 0, 5));
+  Append(P("fresh.log"), Lines("fresh", 0, 3));  // created after start: read from its beginning
+  ASSERT_TRUE(sink_.WaitCount(8));
+  auto b = sink_.bodies();
+  ExpectExactlyOnce(b, "new", 0, 5);
+  ExpectExactlyOnce(b, "fresh", 0, 3);
+  ExpectExactlyOnce(b, "old", 0, 0);
+}
+
+TEST_F(FilelogTest, PartialLastLineIsFlushedAfterForceFlushPeriod) {
+  Append(P("app.log"), "whole\npartial");
+  Start(Base());
+  ASSERT_TRUE(sink_.WaitCount(2));
+  EXPECT_EQ(sink_.bodies()[1], "partial");
+}
+
+TEST_F(FilelogTest, RenameAndCreateLosesNothing) {
+  Config c = Base();
+  c.include = {P("app.log")};  // the rotated name is not included: the old fd is read to its end
+  Start(c);
+  int fd = open(P("app.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::string a = Lines("l", 0, 100);
+  ASSERT_EQ(write(fd, a.data(), a.size()), static_cast<ssize_t>(a.size()));
+  ASSERT_TRUE(sink_.WaitCount(100));
+  std::string b = Lines("l", 100, 200);
+  ASSERT_EQ(write(fd, b.data(), b.size()), static_cast<ssize_t>(b.size()));
+  ASSERT_EQ(rename(P("app.log").c_str(), P("app.log.1").c_str()), 0);
+  std::string tail = Lines("l", 200, 250);  // written to the old file after the rename
+  ASSERT_EQ(write(fd, tail.data(), tail.size()), static_cast<ssize_t>(tail.size()));
+  close(fd);
+  Append(P("app.log"), Lines("l", 250, 300));
+  ASSERT_TRUE(sink_.WaitCount(300));
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().files_rotated >= 1; }));
+  ExpectExactlyOnce(sink_.bodies(), "l", 0, 300);
+}
+
+TEST_F(FilelogTest, FingerprintIdentityAfterRenameWithinTheIncludeSet) {
+  Start(Base());
+  Append(P("a.log"), Lines("x", 0, 50));
+  ASSERT_TRUE(sink_.WaitCount(50));
+  ASSERT_EQ(rename(P("a.log").c_str(), P("b.log").c_str()), 0);  // both match *.log
+  Append(P("b.log"), Lines("x", 50, 60));
+  ASSERT_TRUE(sink_.WaitCount(60));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), "x", 0, 60);
+}
+
+TEST_F(FilelogTest, CopyTruncateLosesNothing) {
+  Config c = Base();
+  c.include = {P("app.log*")};
+  Start(c);
+  // Lines of ~40 bytes: every round is well over the 1000-byte fingerprint.
+  const std::string k = "copytruncate-padding-padding";
+  for (int round = 0; round < 5; ++round) {
+    Append(P("app.log"), Lines(k, round * 100, (round + 1) * 100));
+    fs::copy_file(P("app.log"), P("app.log." + std::to_string(round)), fs::copy_options::overwrite_existing);
+    ASSERT_EQ(truncate(P("app.log").c_str(), 0), 0);
+    ASSERT_TRUE(sink_.WaitCount((round + 1) * 100)) << round;
+  }
+  Append(P("app.log"), Lines(k, 500, 501));
+  ASSERT_TRUE(sink_.WaitCount(501));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), k, 0, 501);
+}
+
+TEST_F(FilelogTest, CopyTruncateWhileStoppedResumesTheCopyFromTheCheckpoint) {
+  Config c = Base();
+  c.include = {P("app.log*")};
+  c.storage = dir_ + "/storage";
+  Start(c);
+  Append(P("app.log"), Lines("longer-line-for-the-fingerprint", 0, 100));
+  ASSERT_TRUE(sink_.WaitCount(100));
+  Stop();
+  // While stopped: more lines, then logrotate copytruncate, then new lines.
+  Append(P("app.log"), Lines("longer-line-for-the-fingerprint", 100, 150));
+  fs::copy_file(P("app.log"), P("app.log.1"));
+  ASSERT_EQ(truncate(P("app.log").c_str(), 0), 0);
+  Append(P("app.log"), Lines("longer-line-for-the-fingerprint", 150, 160));
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(160));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), "longer-line-for-the-fingerprint", 0, 160);
+}
+
+TEST_F(FilelogTest, TruncatedFileIsReadAgainFromTheStart) {
+  Start(Base());
+  Append(P("app.log"), Lines("before", 0, 20));
+  ASSERT_TRUE(sink_.WaitCount(20));
+  ASSERT_EQ(truncate(P("app.log").c_str(), 0), 0);
+  Append(P("app.log"), Lines("after", 0, 3));
+  ASSERT_TRUE(sink_.WaitCount(23));
+  EXPECT_GE(receiver_->counters().files_truncated, 1u);
+  ExpectExactlyOnce(sink_.bodies(), "after", 0, 3);
+  ExpectExactlyOnce(sink_.bodies(), "before", 0, 20);
+}
+
+TEST_F(FilelogTest, SymlinkSwapLikeKubernetesContainerLogs) {
+  fs::create_directories(P("pods/ns_pod_uid/app"));
+  fs::create_directories(P("containers"));
+  std::string log0 = P("pods/ns_pod_uid/app/0.log"), log1 = P("pods/ns_pod_uid/app/1.log");
+  Append(log0, Lines("k", 0, 10));
+  fs::create_symlink(log0, P("containers/pod_ns_app-abc.log"));
+  Config c = Base();
+  c.include = {P("containers/*.log")};
+  c.include_file_path_resolved = true;
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(10));
+  // The container restarts: a new file, the link swapped atomically; the old file gets a last line.
+  Append(log1, Lines("k", 10, 20));
+  fs::create_symlink(log1, P("containers/tmp"));
+  fs::rename(P("containers/tmp"), P("containers/pod_ns_app-abc.log"));
+  Append(log0, Lines("k", 20, 21));
+  ASSERT_TRUE(sink_.WaitCount(21));
+  auto recs = sink_.recs();
+  ExpectExactlyOnce(sink_.bodies(), "k", 0, 21);
+  EXPECT_EQ(recs[0].attrs["log.file.path_resolved"], log0);
+  bool saw1 = false;
+  for (auto& r : recs) saw1 |= r.attrs["log.file.path_resolved"] == log1;
+  EXPECT_TRUE(saw1);
+}
+
+TEST_F(FilelogTest, FileDeletedWhileOpenIsReadToItsEnd) {
+  Start(Base());
+  int fd = open(P("app.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::string a = Lines("d", 0, 10);
+  ASSERT_EQ(write(fd, a.data(), a.size()), static_cast<ssize_t>(a.size()));
+  ASSERT_TRUE(sink_.WaitCount(10));
+  ASSERT_EQ(unlink(P("app.log").c_str()), 0);
+  std::string b = Lines("d", 10, 20);  // the writer still has it open
+  ASSERT_EQ(write(fd, b.data(), b.size()), static_cast<ssize_t>(b.size()));
+  close(fd);
+  ASSERT_TRUE(sink_.WaitCount(20));
+  ExpectExactlyOnce(sink_.bodies(), "d", 0, 20);
+}
+
+TEST_F(FilelogTest, CheckpointRestartResumesExactly) {
+  Config c = Base();
+  c.storage = dir_ + "/storage";
+  c.start_at = "end";
+  Append(P("app.log"), Lines("pre", 0, 5));  // start_at end, first run: skipped
+  Start(c);
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().files_opened >= 1; }));
+  Append(P("app.log"), Lines("r", 0, 10));
+  ASSERT_TRUE(sink_.WaitCount(10));
+  Stop();
+  ASSERT_TRUE(fs::exists(c.storage + "/filelog.checkpoint"));
+  Append(P("app.log"), Lines("r", 10, 25));       // written while stopped
+  Append(P("new.log"), Lines("n", 0, 4));         // a file created while stopped: read whole
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(29));
+  Stop();
+  auto b = sink_.bodies();
+  ExpectExactlyOnce(b, "r", 0, 25);
+  ExpectExactlyOnce(b, "n", 0, 4);
+  ExpectExactlyOnce(b, "pre", 0, 0);
+}
+
+TEST_F(FilelogTest, RefusedBatchesAreRetriedNotDropped) {
+  Config c = Base();
+  c.storage = dir_ + "/storage";
+  Start(c);
+  sink_.FailNext(3);
+  Append(P("app.log"), Lines("b", 0, 50));
+  ASSERT_TRUE(sink_.WaitCount(50));
+  EXPECT_GE(sink_.calls(), 4);
+  EXPECT_GE(receiver_->counters().send_refusals, 3u);
+  EXPECT_GE(telemetry_.Value("outrigger_receiver_refused_log_records_total",
+                             {{"receiver", "filelog"}, {"transport", "file"}}),
+            50);
+  auto b = sink_.bodies();
+  ExpectExactlyOnce(b, "b", 0, 50);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(b[i], "b-" + std::to_string(i));  // in order
+}
+
+TEST_F(FilelogTest, RefusedAtShutdownIsNotCommittedAndIsReadAgain) {
+  Config c = Base();
+  c.storage = dir_ + "/storage";
+  c.retry_initial_interval = absl::Seconds(1);
+  Start(c);
+  Append(P("app.log"), Lines("s", 0, 5));
+  ASSERT_TRUE(sink_.WaitCount(5));
+  sink_.FailNext(1000);
+  Append(P("app.log"), Lines("s", 5, 10));
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().send_refusals >= 1; }));
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Milliseconds(200)).ok());
+  receiver_.reset();
+  sink_.FailNext(0);
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(10));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), "s", 0, 10);
+}
+
+TEST_F(FilelogTest, MultilineStartPattern) {
+  Append(P("app.log"),
+         "2024-01-01 first\n  at a\n  at b\n2024-01-01 second\n2024-01-01 third\n  at c\n");
+  Config c = Base();
+  c.multiline.line_start_pattern = "^\\d{4}-";
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(3));  // the third after force_flush_period
+  auto b = sink_.bodies();
+  EXPECT_EQ(b[0], "2024-01-01 first\n  at a\n  at b");
+  EXPECT_EQ(b[1], "2024-01-01 second");
+  EXPECT_EQ(b[2], "2024-01-01 third\n  at c");
+}
+
+TEST_F(FilelogTest, MultilineEndPattern) {
+  Append(P("app.log"), "a\nb;\nc\nd\ne;\n");
+  Config c = Base();
+  c.multiline.line_end_pattern = ";$";
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(2));
+  EXPECT_EQ(sink_.bodies(), (std::vector<std::string>{"a\nb;", "c\nd\ne;"}));
+}
+
+TEST_F(FilelogTest, Encodings) {
+  // UTF-16LE with a byte order mark, Latin-1, invalid UTF-8, nop (bytes).
+  std::string le = "\xFF\xFE";
+  for (char ch : std::string("h\xE9!\nok\n")) {
+    le.push_back(ch);
+    le.push_back('\0');
+  }
+  Append(P("le.u16"), le);
+  Append(P("l1.lat"), "caf\xE9\n");
+  Append(P("bad.u8"), "ok \xC3\x28 \xFF end\n");
+  Append(P("raw.bin"), "\x01\x02\xFE\n");
+  struct Case {
+    std::string glob, encoding;
+    std::vector<std::string> want;
+  } cases[] = {
+      {P("*.u16"), "utf-16le", {"h\xC3\xA9!", "ok"}},
+      {P("*.lat"), "latin-1", {"caf\xC3\xA9"}},
+      {P("*.u8"), "utf-8", {"ok \xEF\xBF\xBD( \xEF\xBF\xBD end"}},
+      {P("*.bin"), "nop", {"\x01\x02\xFE"}},
+  };
+  size_t total = 0;
+  for (const auto& k : cases) {
+    Config c = Base();
+    c.include = {k.glob};
+    c.encoding = k.encoding;
+    Start(c, "filelog/" + k.encoding);
+    total += k.want.size();
+    ASSERT_TRUE(sink_.WaitCount(total)) << k.encoding;
+    Stop();
+    auto recs = sink_.recs();
+    std::vector<std::string> got;
+    for (size_t i = total - k.want.size(); i < total; ++i) got.push_back(recs[i].body);
+    EXPECT_EQ(got, k.want) << k.encoding;
+    if (k.encoding == "nop") {
+      EXPECT_TRUE(recs.back().bytes);
+    }
+  }
+}
+
+// Operators configured: entries go through the chain (file attributes included), and
+// records are grouped by the resource the operators set.
+Config WithOperators(Config c, const std::string& yaml) {
+  YAML::Node y = YAML::Load(yaml);
+  config::Errors errors;
+  config::Node node(y, "receivers.filelog", &errors);
+  c.operators.Decode(node);
+  EXPECT_TRUE(errors.empty()) << errors.Joined();
+  return c;
+}
+
+TEST_F(FilelogTest, JsonParserOperator) {
+  Append(P("app.log"), "{\"msg\":\"hi\",\"n\":3}\n");
+  Start(WithOperators(Base(), "operators: [{type: json_parser}]"));
+  ASSERT_TRUE(sink_.WaitCount(1));
+  auto r = sink_.recs()[0];
+  EXPECT_EQ(r.attrs["msg"], "hi");
+  EXPECT_EQ(r.attrs["n"], "3");
+  EXPECT_EQ(r.attrs["log.file.name"], "app.log");
+}
+
+TEST_F(FilelogTest, ContainerOperatorJoinsPartialLinesAndSetsTheResource) {
+  std::string d = P("pods/ns1_pod1_0123-uid/app");
+  fs::create_directories(d);
+  Append(d + "/0.log",
+         "2024-05-01T10:00:00.000000001Z stdout P hello \n"
+         "2024-05-01T10:00:00.000000002Z stdout F world\n"
+         "2024-05-01T10:00:00.000000003Z stderr F alone\n");
+  Config c = Base();
+  c.include = {P("pods/*/*/*.log")};
+  c.preserve_trailing_whitespaces = true;  // the space at the end of the partial line is content
+  Start(WithOperators(c, "operators: [{type: container}]"));
+  ASSERT_TRUE(sink_.WaitCount(2));
+  auto recs = sink_.recs();
+  EXPECT_EQ(recs[0].body, "hello world");
+  EXPECT_EQ(recs[1].body, "alone");
+  EXPECT_EQ(recs[0].resource["k8s.pod.name"], "pod1");
+  EXPECT_EQ(recs[0].resource["k8s.container.name"], "app");
+}
+
+TEST_F(FilelogTest, CheckpointNeverPassesAnEntryTheChainHolds) {
+  std::string d = P("pods/ns1_pod1_0123-uid/app");
+  fs::create_directories(d);
+  const std::string first = "2024-05-01T10:00:00.000000001Z stdout F done\n";
+  Append(d + "/0.log", first + "2024-05-01T10:00:00.000000002Z stdout P held-part\n");
+  Config c = Base();
+  c.include = {P("pods/*/*/*.log")};
+  c.storage = dir_ + "/storage";
+  c.checkpoint_interval = absl::ZeroDuration();
+  c.force_flush_period = absl::Seconds(30);  // the partial line stays held
+  Start(WithOperators(c, "operators: [{type: container}]"));
+  ASSERT_TRUE(sink_.WaitCount(1));
+  ASSERT_TRUE(Eventually([&] {
+    auto cp = ReadCheckpoint(receiver_->checkpoint_path());
+    return cp.ok() && cp->size() == 1 && (*cp)[0].offset > 0;
+  }));
+  auto cp = ReadCheckpoint(receiver_->checkpoint_path());
+  EXPECT_EQ((*cp)[0].offset, first.size());  // not past the held partial line
+}
+
+TEST(DecoderTest, Utf16BigEndianSurrogatesAndNewlines) {
+  Decoder d("utf-16be");
+  std::string in = std::string("\xD8\x3D\xDE\x00\x00\n", 6);  // U+1F600, newline
+  EXPECT_EQ(d.FindNewline(in.data(), 0, in.size()), 4u);
+  std::string out;
+  EXPECT_EQ(d.Decode(std::string_view(in.data(), 4), &out), 0u);
+  EXPECT_EQ(out, "\xF0\x9F\x98\x80");
+  out.clear();
+  EXPECT_EQ(AppendValidUtf8("\xE2\x82", &out), 1u);  // truncated sequence
+  EXPECT_EQ(out, "\xEF\xBF\xBD");
+}
+
+TEST_F(FilelogTest, LongLinesAreSplitAtMaxLogSize) {
+  Append(P("app.log"), std::string(70, 'x') + "\nshort\n");
+  Config c = Base();
+  c.max_log_size = 30;
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(4));
+  auto b = sink_.bodies();
+  EXPECT_EQ(b[0], std::string(30, 'x'));
+  EXPECT_EQ(b[1], std::string(30, 'x'));
+  EXPECT_EQ(b[2], std::string(10, 'x'));
+  EXPECT_EQ(b[3], "short");
+  EXPECT_EQ(receiver_->counters().lines_truncated, 2u);
+}
+
+TEST_F(FilelogTest, DeleteAfterRead) {
+  Append(P("a.log"), Lines("del", 0, 10));
+  Append(P("b.log"), Lines("del", 10, 20));
+  Config c = Base();
+  c.delete_after_read = true;
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(20));
+  ASSERT_TRUE(Eventually([&] { return !fs::exists(P("a.log")) && !fs::exists(P("b.log")); }));
+  EXPECT_EQ(receiver_->counters().files_deleted, 2u);
+  ExpectExactlyOnce(sink_.bodies(), "del", 0, 20);
+}
+
+TEST_F(FilelogTest, UnreadableFileIsCountedAndOthersGoOn) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads everything";
+  Append(P("secret.log"), "x\n");
+  chmod(P("secret.log").c_str(), 0);
+  Append(P("ok.log"), "fine\n");
+  Start(Base());
+  ASSERT_TRUE(sink_.WaitCount(1));
+  EXPECT_GE(receiver_->counters().read_errors, 1u);
+}
+
+TEST(CheckpointTest, RoundTripAndDamage) {
+  char tmpl[] = "/tmp/filelog_cp_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string path = dir + "/cp";
+  std::vector<FileCheckpoint> files = {{"/a b\n.log", std::string("fp\0x", 4), 1, 2, 3}, {"/c", "", 4, 5, 0}};
+  ASSERT_TRUE(WriteCheckpoint(path, files).ok());
+  auto got = ReadCheckpoint(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, files);
+  EXPECT_TRUE(absl::IsNotFound(ReadCheckpoint(dir + "/none").status()));
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);
+    f.put('9');
+  }
+  EXPECT_TRUE(absl::IsDataLoss(ReadCheckpoint(path).status()));
+  fs::remove_all(dir);
+}
+
+TEST(ConfigTest, DecodeAndValidate) {
+  YAML::Node y = YAML::Load(R"(
+include: [/var/log/*.log]
+exclude: [/var/log/x.log]
+start_at: beginning
+fingerprint_size: 2kb
+max_log_size: 64KiB
+encoding: utf-16le
+multiline: {line_start_pattern: "^\\d"}
+storage: /var/lib/outrigger/filelog
+retry_on_failure: {initial_interval: 50ms, max_interval: 1s}
+)");
+  config::Errors errors;
+  config::Node node(y, "receivers.filelog", &errors);
+  Config c;
+  c.Decode(node);
+  node.Finish();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  EXPECT_EQ(c.fingerprint_size, 2000u);
+  EXPECT_EQ(c.max_log_size, 65536u);
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  c.delete_after_read = true;
+  c.start_at = "end";
+  EXPECT_FALSE(c.Validate().ok());
+
+  YAML::Node bad = YAML::Load("include: [rel/*.log]\nmultiline: {line_start_pattern: \"(\"}\nstart_at: middle\n");
+  config::Errors e2;
+  config::Node n2(bad, "receivers.filelog", &e2);
+  Config c2;
+  c2.Decode(n2);
+  n2.Finish();
+  EXPECT_EQ(e2.list().size(), 3u) << e2.Joined();
+  EXPECT_FALSE(Config().Validate().ok());  // include is required
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::filelog

@@ -1,0 +1,39 @@
+#pragma once
+// Path globs as the OpenTelemetry filelog receiver takes them (doublestar syntax):
+// `*`, `?` and `[...]` within one path component (they match dot files too), and `**` as a
+// whole component for zero or more directories. Patterns are absolute paths.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace outrigger::receivers::filelog {
+
+class Glob {
+ public:
+  explicit Glob(std::string_view pattern);
+
+  // "" if `pattern` is usable, else why not.
+  static std::string Check(std::string_view pattern);
+
+  // Whether an absolute, normalised path matches.
+  bool Match(std::string_view path) const;
+
+  // Every existing non-directory path (symbolic links to files included) that matches.
+  // `on_dir` is called with each directory that was listed or entered (for inotify).
+  // Directories reached through `**` are not followed when they are symbolic links.
+  void Expand(std::vector<std::string>* out, const std::function<void(const std::string&)>& on_dir) const;
+
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  bool MatchFrom(size_t pi, const std::vector<std::string_view>& parts, size_t si) const;
+  void ExpandFrom(const std::string& dir, size_t pi, std::vector<std::string>* out,
+                  const std::function<void(const std::string&)>& on_dir, int depth) const;
+
+  std::string pattern_;
+  std::vector<std::string> parts_;  // components; "**" for the double star
+};
+
+}  // namespace outrigger::receivers::filelog
