@@ -414,6 +414,11 @@ std::string ContentHashId(std::string_view index, std::string_view source) {
   return out;
 }
 
+namespace {
+std::string DynamicIndex(const std::string& base, std::string_view type, const Attrs& res, const Attrs& scope,
+                         const Attrs& rec);
+}  // namespace
+
 // Index names of one batch: the configured (or dynamic) name, then the logstash date.
 struct Encoder::IndexCache {
   IndexCache(const Config& c, EncodedBatch* o) : cfg(c), out(o) {}
@@ -455,6 +460,13 @@ struct Encoder::IndexCache {
     last_id = id;
     have_last = true;
     return id;
+  }
+
+  // The index of one record: `base`, or with *_dynamic_index the name its attributes give.
+  uint32_t Of(const std::string& base, bool dynamic, std::string_view type, const Attrs& res, const Attrs& scope,
+              const Attrs& rec, uint64_t time_ns) {
+    if (!dynamic) return Id(base, time_ns);
+    return Id(DynamicIndex(base, type, res, scope, rec), time_ns);
   }
 };
 
@@ -501,15 +513,9 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
           uint64_t t = r.time_unix_nano() != 0 ? r.time_unix_nano()
                        : r.observed_time_unix_nano() != 0 ? r.observed_time_unix_nano()
                                                           : now_ns;
-          const std::string* base = &cfg_.logs_index;
-          std::string dynamic;
-          if (cfg_.logs_dynamic_index) {
-            dynamic = DynamicIndex(cfg_.logs_index, "logs", rl.resource().attributes(), sl.scope().attributes(),
-                                   r.attributes());
-            base = &dynamic;
-          }
           Doc doc;
-          doc.index = idx.Id(*base, t);
+          doc.index = idx.Of(cfg_.logs_index, cfg_.logs_dynamic_index, "logs", rl.resource().attributes(),
+                             sl.scope().attributes(), r.attributes(), t);
           doc.begin = static_cast<uint32_t>(out->buf.size());
           std::string* o = &out->buf;
           o->push_back('{');
@@ -602,15 +608,9 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
           uint64_t dur = s.end_time_unix_nano() > s.start_time_unix_nano()
                              ? s.end_time_unix_nano() - s.start_time_unix_nano()
                              : 0;
-          const std::string* base = &cfg_.traces_index;
-          std::string dynamic;
-          if (cfg_.traces_dynamic_index) {
-            dynamic = DynamicIndex(cfg_.traces_index, "traces", rs.resource().attributes(), ss.scope().attributes(),
-                                   s.attributes());
-            base = &dynamic;
-          }
           Doc doc;
-          doc.index = idx.Id(*base, t);
+          doc.index = idx.Of(cfg_.traces_index, cfg_.traces_dynamic_index, "traces", rs.resource().attributes(),
+                             ss.scope().attributes(), s.attributes(), t);
           doc.begin = static_cast<uint32_t>(out->buf.size());
           std::string* o = &out->buf;
           o->push_back('{');
