@@ -208,6 +208,20 @@ export function httpRequest(url, { method = 'GET', headers = {}, body, chunkSize
 }
 
 /** GET on a fresh connection; resolves with {status, text}. */
+/**
+ * POSTs an OTLP/JSON request (`path` /v1/traces, /v1/metrics or /v1/logs) to an OTLP/HTTP
+ * receiver on `port`; throws unless it answers 200.
+ */
+export async function postOtlpJson(port, path, request) {
+  const r = await fetch(`http://${HOST}:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
+  const body = await r.text();
+  if (r.status !== 200) throw new Error(`OTLP POST ${path}: ${r.status} ${body}`);
+}
+
 export async function httpGet(url, timeoutMs = 5000) {
   const { status, text } = await httpRequest(url, { timeoutMs });
   return { status, text };

@@ -11,7 +11,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { HOST, Outrigger, collectorConfig, makeTempDir, metricValue, removeTempDir, waitFor } from '../common/harness.mjs';
+import {
+  HOST,
+  Outrigger,
+  collectorConfig,
+  makeTempDir,
+  metricValue,
+  postOtlpJson,
+  removeTempDir,
+  waitFor,
+} from '../common/harness.mjs';
 import { EsDouble } from './es_double.mjs';
 
 const LOGS = 60; // in 6 requests of 10
@@ -57,14 +66,7 @@ describe('elasticsearch exporter into a _bulk double', () => {
   let es;
   let outrigger;
 
-  async function post(path, body) {
-    const r = await fetch(`http://${HOST}:${outrigger.ports.otlp}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    assert.equal(r.status, 200, `${path}: ${r.status} ${await r.text()}`);
-  }
+  const post = (path, body) => postOtlpJson(outrigger.ports.otlp, path, body);
 
   const counts = (docs, key) => {
     const m = new Map();

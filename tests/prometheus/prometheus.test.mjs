@@ -19,6 +19,7 @@ import {
   collectorConfig,
   httpRequest,
   makeTempDir,
+  postOtlpJson,
   removeTempDir,
   sleep,
   waitFor,
@@ -110,15 +111,7 @@ describe('prometheus exporter scraped by a real Prometheus', () => {
   let pusher; // the counter push loop's promise
   let pushed = 0; // counter total sent so far
 
-  async function push(metrics) {
-    const r = await fetch(`http://${HOST}:${outrigger.ports.otlp}/v1/metrics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request(metrics)),
-    });
-    const body = await r.text();
-    assert.equal(r.status, 200, `OTLP push: ${r.status} ${body}`);
-  }
+  const push = (metrics) => postOtlpJson(outrigger.ports.otlp, '/v1/metrics', request(metrics));
 
   const query = (q) => prom.query(q); // vector: [{metric, value: [ts, "v"]}]
 

@@ -21,7 +21,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { HOST, Outrigger, collectorConfig, makeTempDir, removeTempDir, waitFor } from '../common/harness.mjs';
+import {
+  HOST,
+  Outrigger,
+  collectorConfig,
+  makeTempDir,
+  postOtlpJson,
+  removeTempDir,
+  waitFor,
+} from '../common/harness.mjs';
 import { PrometheusServer } from '../common/prometheus.mjs';
 
 const SERVICE = 'e2e-svc';
@@ -145,15 +153,7 @@ describe('one collector, scraped by and remote-writing to the same real Promethe
   let lastMs; // data time of the last point
   let t0Ms; // data time of the first point
 
-  async function push(metrics) {
-    const r = await fetch(`http://${HOST}:${outrigger.ports.otlp}/v1/metrics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request(metrics)),
-    });
-    const body = await r.text();
-    assert.equal(r.status, 200, `OTLP push: ${r.status} ${body}`);
-  }
+  const push = (metrics) => postOtlpJson(outrigger.ports.otlp, '/v1/metrics', request(metrics));
 
   const diagnostics = () =>
     `\n--- outrigger ---\n${outrigger?.output.slice(-4000)}\n--- prometheus ---\n${prom?.output.slice(-4000)}`;

@@ -17,6 +17,7 @@ import {
   Outrigger,
   collectorConfig,
   makeTempDir,
+  postOtlpJson,
   removeTempDir,
   waitFor,
 } from '../common/harness.mjs';
@@ -100,15 +101,7 @@ describe('prometheusremotewrite exporter writing to a real Prometheus', () => {
   let outrigger;
   let prom;
 
-  async function push(metrics) {
-    const r = await fetch(`http://${HOST}:${outrigger.ports.otlp}/v1/metrics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request(metrics)),
-    });
-    const body = await r.text();
-    assert.equal(r.status, 200, `OTLP push: ${r.status} ${body}`);
-  }
+  const push = (metrics) => postOtlpJson(outrigger.ports.otlp, '/v1/metrics', request(metrics));
 
   // Polls `q` until it returns exactly one sample satisfying `ok(value, labels)`.
   async function waitForOne(q, ok, what, timeoutMs = 30000) {
