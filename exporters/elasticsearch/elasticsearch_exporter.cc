@@ -2,7 +2,8 @@
 // shared libcurl client, on the shared exporter helper (queue, whole-batch retry,
 // timeout). Within one push, only the documents that failed with a retryable status are
 // resent (with exponential backoff); permanent item errors are dropped, counted and
-// logged with Elasticsearch's reason; a 413 splits the request.
+// logged with Elasticsearch's reason; a 413 splits the request; with several endpoints,
+// a node that cannot be reached is skipped for the next one at once.
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -184,8 +185,19 @@ class BulkPusher : public exporterhelper::Pusher {
     };
     std::string body = encoder_.BulkBody(b, which);
     if (cfg_.compression == "gzip") body = outrigger::otlp::Gzip(body, 1);
-    const std::string url = urls_[next_url_.fetch_add(1, std::memory_order_relaxed) % urls_.size()] + "/_bulk";
-    auto resp = client_.Post(url, body, headers_, deadline);
+    // Round-robin; a transport failure (connection refused, TLS, ...: no HTTP answer) at
+    // one node fails over to the next ones at once, each tried once, so a node that is
+    // down does not hold the request while others are up. HTTP answers (503 too) are not
+    // failed over here: they are retried (on the next node in turn) after the backoff.
+    const size_t first = next_url_.fetch_add(1, std::memory_order_relaxed);
+    std::string url;
+    absl::StatusOr<httpclient::Response> resp;
+    for (size_t k = 0; k < urls_.size(); ++k) {
+      url = urls_[(first + k) % urls_.size()] + "/_bulk";
+      resp = client_.Post(url, body, headers_, deadline);
+      if (resp.ok() || !absl::IsUnavailable(resp.status()) || k + 1 == urls_.size() || absl::Now() >= deadline) break;
+      LogFailover(resp.status());
+    }
     if (!resp.ok()) {
       retry_all(std::string(resp.status().message()));
       return;
@@ -243,6 +255,18 @@ class BulkPusher : public exporterhelper::Pusher {
     last_log_ = now;
   }
 
+  // At most one line every 10 seconds: a node that is down fails every request sent to it.
+  void LogFailover(const absl::Status& st) {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    absl::Time now = absl::Now();
+    ++failovers_;
+    if (now - last_failover_log_ < absl::Seconds(10)) return;
+    settings_.logger->warn("{}: trying the next endpoint ({} failover(s) since the last such message)",
+                           std::string(st.message()), failovers_);
+    failovers_ = 0;
+    last_failover_log_ = now;
+  }
+
   CreateSettings settings_;
   Config cfg_;
   Encoder encoder_;
@@ -259,6 +283,8 @@ class BulkPusher : public exporterhelper::Pusher {
   std::mutex log_mu_;
   absl::Time last_log_ = absl::InfinitePast();
   size_t suppressed_ = 0;
+  absl::Time last_failover_log_ = absl::InfinitePast();
+  size_t failovers_ = 0;
 };
 
 }  // namespace

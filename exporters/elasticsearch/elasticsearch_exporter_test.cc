@@ -3,7 +3,11 @@
 // that parses NDJSON strictly and answers in Elasticsearch's documented formats, with
 // faults injected per item (429, 400 mapper_parsing_exception) and per request (503,
 // 413, 401). No real Elasticsearch can run here.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -400,8 +404,8 @@ class BulkDouble {
     size_t wire_bytes = 0;
   };
 
-  explicit BulkDouble(testutil::TestHost& host) {
-    auto s = http::Server::Listen(host.IoContext(), "127.0.0.1:0", 64 << 20,
+  explicit BulkDouble(testutil::TestHost& host, int port = 0) {
+    auto s = http::Server::Listen(host.IoContext(), "127.0.0.1:" + std::to_string(port), 64 << 20,
                                   [this](http::Request& r) { return Handle(r); });
     EXPECT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
@@ -629,7 +633,7 @@ class EsExporterTest : public ::testing::Test {
   void MakeExporter(const std::string& extra_yaml,
                     const std::string& retry = "retry: {initial_interval: 10ms, max_interval: 50ms}\n",
                     const std::string& queue = "sending_queue: {num_consumers: 1, batch: {enabled: false}}\n") {
-    std::string yaml = "endpoint: " + es_.Url() + "\n" + retry +
+    std::string yaml = (endpoints_.empty() ? "endpoint: " + es_.Url() : "endpoints: [" + endpoints_ + "]") + "\n" + retry +
                        "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 10s}\n" +
                        queue + extra_yaml;
     auto f = NewFactory();
@@ -670,9 +674,29 @@ class EsExporterTest : public ::testing::Test {
     return m;
   }
 
+  // A loopback URL nobody listens on: the port was free a moment ago (connection refused).
+  static std::string DeadUrl() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    ::close(fd);
+    return "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  }
+  static size_t Sources(const std::vector<BulkDouble::Seen>& reqs) {
+    size_t n = 0;
+    for (const auto& r : reqs) n += r.sources.size();
+    return n;
+  }
+
   Telemetry telemetry_;
   testutil::TestHost host_;
   BulkDouble es_{host_};
+  std::string endpoints_;  // "a, b, ..." for `endpoints` instead of `endpoint: es_`
   std::unique_ptr<Exporter> exporter_;
 };
 
@@ -836,6 +860,78 @@ TEST_F(EsExporterTest, FlushMergesPushesUntilBytesOrInterval) {
   auto reqs = es_.Requests();
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].sources.size(), 12u);
+}
+
+// ---- Several endpoints ---------------------------------------------------------------
+
+TEST_F(EsExporterTest, EndpointsAreUsedRoundRobin) {
+  BulkDouble es2(host_);
+  endpoints_ = es_.Url() + ", " + es2.Url() + "/";  // a trailing '/' is dropped
+  MakeExporter("");
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 12; })) << SentLogs();
+  // One consumer, one request per push: strictly alternating, three each.
+  EXPECT_EQ(es_.Requests().size(), 3u);
+  EXPECT_EQ(es2.Requests().size(), 3u);
+  EXPECT_EQ(es_.StoredCount(), 6u);
+  EXPECT_EQ(es2.StoredCount(), 6u);
+}
+
+TEST_F(EsExporterTest, UnreachableEndpointFailsOverAtOnce) {
+  // Retries inside a push and of the helper are off: only the failover to the next
+  // endpoint can deliver a request whose turn falls on the dead node.
+  BulkDouble es2(host_);
+  endpoints_ = DeadUrl() + ", " + es_.Url() + ", " + es2.Url();
+  MakeExporter("", "retry: {enabled: false}\n");
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(3)).ok());
+    // One push at a time: the stored count says where each one went.
+    ASSERT_TRUE(WaitFor([&] { return SentLogs() == 3 * (i + 1); })) << i << ": " << SentLogs();
+  }
+  EXPECT_EQ(Metric("outrigger_exporter_send_failed_log_records_total"), 0);
+  EXPECT_EQ(Metric("outrigger_exporter_retries_total"), 0);
+  EXPECT_EQ(DroppedLogs(), 0);
+  // Pushes 0 and 3 found the dead node first and went on to es_, so es_ got its own two
+  // turns plus those: 4 requests; es2 its two turns.
+  EXPECT_EQ(es_.Requests().size(), 4u);
+  EXPECT_EQ(es2.Requests().size(), 2u);
+  EXPECT_EQ(es_.StoredCount() + es2.StoredCount(), 18u);  // 6 pushes x 3 records, each once
+  EXPECT_EQ(Sources(es_.Requests()) + Sources(es2.Requests()), 18u);
+}
+
+TEST_F(EsExporterTest, AllEndpointsDownKeepsTheBatchForRetry) {
+  // Every node refuses: the push fails (retryable) after one attempt per node, and the
+  // helper keeps retrying it; once a node is back, everything arrives once.
+  const std::string dead = DeadUrl();
+  endpoints_ = dead + ", " + DeadUrl();
+  MakeExporter("", "retry: {enabled: false}\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(4)).ok());
+  ASSERT_TRUE(WaitFor([&] { return Metric("outrigger_exporter_retries_total") >= 2; }));
+  EXPECT_EQ(SentLogs(), 0);
+  EXPECT_EQ(DroppedLogs(), 0);  // still queued for retry (max_elapsed_time: 10s)
+  BulkDouble back(host_, std::stoi(dead.substr(dead.rfind(':') + 1)));
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 4; })) << SentLogs();
+  EXPECT_EQ(back.StoredCount(), 4u);
+  EXPECT_EQ(DroppedLogs(), 0);
+}
+
+TEST_F(EsExporterTest, Endpoint503IsRetriedOnTheNextEndpoint) {
+  BulkDouble es2(host_);
+  es_.FailNext(1, 503);
+  endpoints_ = es_.Url() + ", " + es2.Url();
+  MakeExporter("");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(5)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 5; })) << SentLogs();
+  ASSERT_EQ(es_.Requests().size(), 1u);
+  EXPECT_EQ(es_.Requests()[0].status, 503);
+  EXPECT_EQ(es_.StoredCount(), 0u);
+  ASSERT_EQ(es2.Requests().size(), 1u);  // the resend went to the next node
+  EXPECT_EQ(es2.Requests()[0].sources.size(), 5u);
+  auto stored = es2.Stored();
+  std::map<std::string, int> bodies;
+  for (const auto& d : stored[kDefaultLogsIndex]) bodies[d["body"]["text"].get<std::string>()]++;
+  EXPECT_EQ(bodies, Lines(5));
+  EXPECT_EQ(DroppedLogs(), 0);
 }
 
 TEST(EsConfig, FlushBecomesTheQueuesBatching) {

@@ -6,15 +6,25 @@
 // retried). No real Elasticsearch can run here; the double implements the documented
 // request and response shapes.
 //
+// Then: `endpoints` (round-robin over several nodes, failover past a node that refuses
+// connections or answers 503), and TLS against an HTTPS double with a CA and server
+// certificate made at test time with the openssl CLI (tls.ca_file, tls.insecure, and
+// what happens without the right CA).
+//
 // Node built-ins and the shared harness only. Every wait polls a condition until a
 // deadline; processes and temp dirs are always removed.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 
 import {
   HOST,
   Outrigger,
   collectorConfig,
+  freePorts,
   makeTempDir,
   metricValue,
   postOtlpJson,
@@ -171,5 +181,296 @@ describe('elasticsearch exporter into a _bulk double', () => {
     const r = await fetch(`${es.url}/_double/docs`);
     const docs = await r.json();
     assert.equal(docs.length, LOGS + SPANS);
+  });
+});
+
+// ---- Shared by the suites below -------------------------------------------------------
+
+const LABELS = { exporter: 'elasticsearch' };
+
+/** `n` log records with bodies `${prefix}-0` ... in one OTLP request. */
+function namedLogs(prefix, from, to) {
+  const now = BigInt(Date.now()) * 1000000n;
+  const logRecords = [];
+  for (let i = from; i < to; i++) logRecords.push({ timeUnixNano: String(now + BigInt(i)), body: { stringValue: `${prefix}-${i}` } });
+  return { resourceLogs: [{ resource, scopeLogs: [{ scope: { name: 'es-it' }, logRecords }] }] };
+}
+
+/** body.text -> how many times it is stored, over every double given. */
+function storedBodies(...doubles) {
+  const m = new Map();
+  for (const d of doubles) {
+    for (const doc of d.stored('logs-generic-default')) m.set(doc._source.body.text, (m.get(doc._source.body.text) ?? 0) + 1);
+  }
+  return m;
+}
+
+function assertExactlyOnce(bodies, prefix, n) {
+  for (let i = 0; i < n; i++) assert.equal(bodies.get(`${prefix}-${i}`), 1, `${prefix}-${i} stored ${bodies.get(`${prefix}-${i}`)} times`);
+  assert.equal(bodies.size, n, `only ${prefix}-0..${n - 1} stored: ${[...bodies.keys()].join(',')}`);
+}
+
+/**
+ * An outrigger with an OTLP/HTTP receiver and one elasticsearch exporter for logs;
+ * service.shutdown_timeout 2s (a batch still retrying must not hold the stop for 25s).
+ */
+function startLogsToEs(dir, name, elasticsearch) {
+  return Outrigger.start({
+    name,
+    dir,
+    portNames: ['health', 'metrics', 'otlp'],
+    makeConfig: (ports) => {
+      const cfg = collectorConfig(ports, {
+        receivers: { otlp: { protocols: { http: { endpoint: `${HOST}:${ports.otlp}` } } } },
+        exporters: { elasticsearch },
+        pipelines: { logs: { receivers: ['otlp'], exporters: ['elasticsearch'] } },
+      });
+      cfg.service.shutdown_timeout = '2s';
+      return cfg;
+    },
+  });
+}
+
+async function stopAll(instances) {
+  for (const o of instances) {
+    if (!o) continue;
+    await o.stop().catch(() => {});
+    await o.kill();
+  }
+}
+
+const withOutput = (o) => (e) => {
+  throw new Error(`${e.message}\n--- ${o.name} ---\n${o.output}`);
+};
+
+// ---- endpoints: round-robin and failover ----------------------------------------------
+
+describe('elasticsearch exporter with several endpoints', () => {
+  const PUSHES = 12;
+  const PER_PUSH = 5;
+  let dir;
+  let deadUrl;
+  const doubles = {}; // a, b: healthy; c: answers every _bulk with 503
+  let failover; // [a, dead, b]: no retries at all, so only failover can deliver
+  let mixed; // [a, dead, c (503), b]: the usual retries
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-es-endpoints-');
+    doubles.a = await EsDouble.start();
+    doubles.b = await EsDouble.start();
+    doubles.c = await EsDouble.start();
+    doubles.c.configure({ failAll: { status: 503 } });
+    // A port that was free a moment ago and that nobody listens on: connection refused.
+    const [deadPort] = await freePorts(1);
+    deadUrl = `http://${HOST}:${deadPort}`;
+    // One consumer and no batching: one bulk request per push, in round-robin order.
+    const common = {
+      compression: 'none',
+      sending_queue: { num_consumers: 1, batch: { enabled: false } },
+    };
+    failover = await startLogsToEs(dir, 'outrigger-failover', {
+      ...common,
+      endpoints: [doubles.a.url, deadUrl, doubles.b.url],
+      // No resend within a push, and the helper's first retry after a minute: a push that
+      // failed would not arrive within the test's deadline.
+      retry: { enabled: false },
+      retry_on_failure: { initial_interval: '1m', max_interval: '1m' },
+    });
+    mixed = await startLogsToEs(dir, 'outrigger-mixed', {
+      ...common,
+      endpoints: [doubles.a.url, deadUrl, doubles.c.url, doubles.b.url],
+      headers: { 'X-Instance': 'mixed' },
+      retry: { initial_interval: '20ms', max_interval: '100ms' },
+      retry_on_failure: { initial_interval: '50ms', max_interval: '200ms' },
+    });
+  });
+
+  after(async () => {
+    await stopAll([failover, mixed]);
+    for (const d of Object.values(doubles)) await d.close();
+    if (dir) await removeTempDir(dir);
+  });
+
+  it('spreads requests over the live nodes and fails over past a refused connection at once', async () => {
+    for (let i = 0; i < PUSHES; i++) {
+      await postOtlpJson(failover.ports.otlp, '/v1/logs', namedLogs('fo', i * PER_PUSH, (i + 1) * PER_PUSH));
+    }
+    await waitFor(
+      async () => metricValue(await failover.metrics(), 'outrigger_exporter_sent_log_records_total', LABELS) === PUSHES * PER_PUSH,
+      { timeoutMs: 20000, intervalMs: 100, what: 'every push delivered without a retry' },
+    ).catch(withOutput(failover));
+    const m = await failover.metrics();
+    assert.equal(metricValue(m, 'outrigger_exporter_send_failed_log_records_total', LABELS) ?? 0, 0, 'no push failed');
+    assert.equal(metricValue(m, 'outrigger_exporter_dropped_log_records_total', LABELS) ?? 0, 0);
+
+    const mine = (d) => d.requests.filter((r) => r.headers['x-instance'] === undefined);
+    const a = mine(doubles.a);
+    const b = mine(doubles.b);
+    // Turns a, dead→b, b, a, dead→b, b, ...: a third to a, the rest (the dead node's
+    // turns included) to b. Every request was answered 200, one per push.
+    assert.equal(a.length + b.length, PUSHES, `one request per push: a ${a.length}, b ${b.length}`);
+    assert.equal(a.length, PUSHES / 3);
+    assert.equal(b.length, (2 * PUSHES) / 3);
+    assert.ok([...a, ...b].every((r) => r.status === 200 && r.items === PER_PUSH));
+    assertExactlyOnce(storedBodies(doubles.a, doubles.b), 'fo', PUSHES * PER_PUSH);
+    assert.match(failover.output, new RegExp(`${deadUrl}/_bulk: .*trying the next endpoint`));
+  });
+
+  it('a node down and a node answering 503 lose and duplicate nothing', async () => {
+    const before = { a: doubles.a.stored().length, b: doubles.b.stored().length };
+    for (let i = 0; i < PUSHES; i++) {
+      await postOtlpJson(mixed.ports.otlp, '/v1/logs', namedLogs('mx', i * PER_PUSH, (i + 1) * PER_PUSH));
+    }
+    await waitFor(
+      async () => metricValue(await mixed.metrics(), 'outrigger_exporter_sent_log_records_total', LABELS) === PUSHES * PER_PUSH,
+      { timeoutMs: 30000, intervalMs: 100, what: 'every push delivered' },
+    ).catch(withOutput(mixed));
+    assert.equal(metricValue(await mixed.metrics(), 'outrigger_exporter_dropped_log_records_total', LABELS) ?? 0, 0);
+
+    const mine = (d) => d.requests.filter((r) => r.headers['x-instance'] === 'mixed');
+    // Spread over every node that listens: a and b indexed, c was asked and said 503.
+    assert.ok(mine(doubles.a).some((r) => r.status === 200 && r.items > 0), 'a indexed some');
+    assert.ok(mine(doubles.b).some((r) => r.status === 200 && r.items > 0), 'b indexed some');
+    assert.ok(mine(doubles.c).length > 0 && mine(doubles.c).every((r) => r.status === 503), 'c was tried, answered 503');
+    assert.equal(doubles.c.stored().length, 0);
+    const bodies = storedBodies(doubles.a, doubles.b);
+    const mx = new Map([...bodies].filter(([k]) => k.startsWith('mx-')));
+    assertExactlyOnce(mx, 'mx', PUSHES * PER_PUSH);
+    assert.equal(doubles.a.stored().length + doubles.b.stored().length - before.a - before.b, PUSHES * PER_PUSH);
+    assert.match(mixed.output, /trying the next endpoint/);
+  });
+});
+
+// ---- TLS --------------------------------------------------------------------------------
+
+const run = promisify(execFile);
+const openssl = (args, cwd) => run('openssl', args, { cwd });
+
+/**
+ * A throwaway CA and a server certificate for 127.0.0.1 signed by it (EC P-256, one day),
+ * plus an unrelated CA: {caFile, otherCaFile, key, cert} in `dir`.
+ */
+async function makeCertificates(dir) {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  for (const name of ['ca', 'other-ca']) {
+    await openssl(
+      ['req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', `/CN=outrigger test ${name}`,
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+      dir,
+    );
+  }
+  await openssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
+  await fs.writeFile(
+    path.join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
+  );
+  await openssl(
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt',
+      '-days', '1', '-extfile', 'server.ext'],
+    dir,
+  );
+  return {
+    caFile: path.join(dir, 'ca.crt'),
+    otherCaFile: path.join(dir, 'other-ca.crt'),
+    key: await fs.readFile(path.join(dir, 'server.key')),
+    cert: await fs.readFile(path.join(dir, 'server.crt')),
+  };
+}
+
+describe('elasticsearch exporter over HTTPS', () => {
+  const N = 20;
+  let dir;
+  let certs;
+  const doubles = {};
+  const instances = {};
+
+  // One HTTPS double per case, so each one's requests and handshakes are its own.
+  const start = async (name, tls, retryOnFailure) => {
+    doubles[name] = await EsDouble.start(0, { key: certs.key, cert: certs.cert });
+    instances[name] = await startLogsToEs(dir, `outrigger-${name}`, {
+      endpoint: doubles[name].url,
+      tls,
+      flush: { interval: '100ms' },
+      retry: { initial_interval: '20ms', max_interval: '100ms' },
+      retry_on_failure: retryOnFailure,
+    });
+    await postOtlpJson(instances[name].ports.otlp, '/v1/logs', namedLogs(name, 0, N));
+  };
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-es-tls-');
+    certs = await makeCertificates(dir);
+    const fast = { initial_interval: '50ms', max_interval: '200ms' };
+    await start('ca', { ca_file: certs.caFile }, fast);
+    await start('insecure', { insecure: true }, fast);
+    // Untrusted: retried for max_elapsed_time (5m by default: longer than this suite).
+    await start('noca', {}, fast);
+    // Untrusted with a short retry budget: given up on after 1s.
+    await start('wrongca', { ca_file: certs.otherCaFile }, { ...fast, max_elapsed_time: '1s' });
+  });
+
+  after(async () => {
+    await stopAll(Object.values(instances));
+    for (const d of Object.values(doubles)) await d.close();
+    if (dir) await removeTempDir(dir);
+  });
+
+  const metric = async (name, what) => metricValue(await instances[name].metrics(), what, LABELS) ?? 0;
+
+  it('with the right tls.ca_file every record arrives once, over TLS', async () => {
+    await waitFor(async () => (await metric('ca', 'outrigger_exporter_sent_log_records_total')) === N, {
+      timeoutMs: 20000,
+      intervalMs: 100,
+      what: 'every record delivered',
+    }).catch(withOutput(instances.ca));
+    assertExactlyOnce(storedBodies(doubles.ca), 'ca', N);
+    assert.ok(doubles.ca.requests.length > 0 && doubles.ca.requests.every((r) => r.tls));
+    assert.deepEqual(doubles.ca.tlsErrors, []);
+    assert.equal(await metric('ca', 'outrigger_exporter_send_failed_log_records_total'), 0);
+  });
+
+  it('tls.insecure skips verification: every record arrives without a CA', async () => {
+    await waitFor(async () => (await metric('insecure', 'outrigger_exporter_sent_log_records_total')) === N, {
+      timeoutMs: 20000,
+      intervalMs: 100,
+      what: 'every record delivered',
+    }).catch(withOutput(instances.insecure));
+    assertExactlyOnce(storedBodies(doubles.insecure), 'insecure', N);
+    assert.deepEqual(doubles.insecure.tlsErrors, []);
+  });
+
+  it('without the CA nothing is sent: failures are counted and logged, the records kept for retry', async () => {
+    // Several attempts of the whole batch (each one after the exporter's own resends).
+    await waitFor(async () => (await metric('noca', 'outrigger_exporter_retries_total')) >= 2, {
+      timeoutMs: 20000,
+      intervalMs: 100,
+      what: 'the helper to retry the batch',
+    }).catch(withOutput(instances.noca));
+    assert.ok((await metric('noca', 'outrigger_exporter_send_failed_log_records_total')) >= 2 * N);
+    assert.equal(await metric('noca', 'outrigger_exporter_sent_log_records_total'), 0);
+    assert.equal(await metric('noca', 'outrigger_exporter_dropped_log_records_total'), 0, 'not given up on');
+    assert.ok(instances.noca.running);
+    // The handshake failed: no _bulk request reached the server, nothing was stored.
+    assert.equal(doubles.noca.requests.length, 0);
+    assert.equal(doubles.noca.stored().length, 0);
+    assert.ok(doubles.noca.tlsErrors.length > 0);
+    assert.match(instances.noca.output, new RegExp(`export of ${N} log_records failed, retrying in .*(SSL peer certificate|SSL certificate problem)`));
+    // Still retrying at shutdown: given up on at the shutdown deadline, and said so.
+    assert.deepEqual(await instances.noca.stop(), { code: 0, signal: null });
+    assert.match(instances.noca.output, new RegExp(`dropping ${N} log_records: shutdown deadline reached while retrying`));
+  });
+
+  it('with a wrong CA nothing is sent, and the records are counted dropped when retries run out', async () => {
+    await waitFor(async () => (await metric('wrongca', 'outrigger_exporter_dropped_log_records_total')) === N, {
+      timeoutMs: 20000,
+      intervalMs: 100,
+      what: 'the exporter to give up after max_elapsed_time',
+    }).catch(withOutput(instances.wrongca));
+    assert.equal(await metric('wrongca', 'outrigger_exporter_sent_log_records_total'), 0);
+    assert.ok((await metric('wrongca', 'outrigger_exporter_send_failed_log_records_total')) >= N);
+    assert.equal(doubles.wrongca.requests.length, 0);
+    assert.equal(doubles.wrongca.stored().length, 0);
+    assert.ok(doubles.wrongca.tlsErrors.length > 0);
+    assert.match(instances.wrongca.output, new RegExp(`dropping ${N} log_records: still failing after .*(SSL peer certificate|SSL certificate problem)`));
   });
 });

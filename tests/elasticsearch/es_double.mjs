@@ -12,15 +12,24 @@
 //                 A create with an _id that exists: item 409 version_conflict_engine_exception.
 //   GET /_double/docs     every stored document: [{"_index","_id","_source"}]
 //   POST /_double/faults  {"rules":[{"contains","status","type","times"}],
-//                          "failNext":[{"status","retryAfter"}], "maxBody":n, "auth":"..."}
+//                          "failNext":[{"status","retryAfter"}], "failAll":{"status","retryAfter"},
+//                          "maxBody":n, "auth":"..."}
 //
 // Faults: per item (a document whose source contains `contains` is answered `status`
 // with error `type`, `times` times, -1 = always), per request (the next requests are
-// answered with a status, e.g. 429/503 with Retry-After), 413 above maxBody bytes (as
-// http.max_content_length does), 401 without the expected Authorization header.
+// answered with a status, e.g. 429/503 with Retry-After; with failAll every request is,
+// as a node that is not ready), 413 above maxBody bytes (as http.max_content_length
+// does), 401 without the expected Authorization header.
 //
-// Run alone: node es_double.mjs [port]  (prints "listening on http://127.0.0.1:<port>").
+// HTTPS: start(port, {key, cert}) serves TLS with that PEM key and certificate (as
+// Elasticsearch with xpack.security.http.ssl); `tlsErrors` lists the handshakes that
+// failed (a client that does not trust the certificate), `requests[].tls` says whether
+// a request came over TLS.
+//
+// Run alone: node es_double.mjs [port] [key.pem cert.pem]  (prints "listening on <url>").
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
@@ -30,28 +39,39 @@ function errorBody(status, type, reason) {
 }
 
 export class EsDouble {
-  constructor() {
+  constructor(tls) {
     this.rules = []; // {contains, status, type, times}
     this.ruleHits = new Map(); // `${ruleIndex}\u0000${source}` -> hits
     this.failNext = []; // {status, retryAfter}
+    this.failAll = null; // {status, retryAfter}: every _bulk request
+    this.tlsErrors = []; // failed TLS handshakes: {code, message}
     this.maxBody = 0;
     this.auth = '';
     this.docs = []; // {_index, _id, _source, text}
     this.ids = new Map(); // index -> Set(ids)
-    this.requests = []; // {status, items, bytes, headers}
+    this.requests = []; // {status, items, bytes, headers, tls}
     this.nextId = 0;
-    this.server = http.createServer((req, res) => this.#handle(req, res));
+    const handler = (req, res) => this.#handle(req, res);
+    if (tls) {
+      this.server = https.createServer({ key: tls.key, cert: tls.cert }, handler);
+      this.server.on('tlsClientError', (e) => this.tlsErrors.push({ code: e.code, message: e.message }));
+    } else {
+      this.server = http.createServer(handler);
+    }
   }
 
-  /** Starts listening on 127.0.0.1 (port 0: any free port). */
-  static async start(port = 0) {
-    const d = new EsDouble();
+  /**
+   * Starts listening on 127.0.0.1 (port 0: any free port); over HTTPS when `tls` gives
+   * {key, cert} (PEM strings or Buffers).
+   */
+  static async start(port = 0, tls = undefined) {
+    const d = new EsDouble(tls);
     await new Promise((resolve, reject) => {
       d.server.once('error', reject);
       d.server.listen(port, '127.0.0.1', resolve);
     });
     d.port = d.server.address().port;
-    d.url = `http://127.0.0.1:${d.port}`;
+    d.url = `${tls ? 'https' : 'http'}://127.0.0.1:${d.port}`;
     return d;
   }
 
@@ -60,9 +80,10 @@ export class EsDouble {
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  configure({ rules, failNext, maxBody, auth } = {}) {
+  configure({ rules, failNext, failAll, maxBody, auth } = {}) {
     if (rules) this.rules.push(...rules);
     if (failNext) this.failNext.push(...failNext);
+    if (failAll !== undefined) this.failAll = failAll;
     if (maxBody !== undefined) this.maxBody = maxBody;
     if (auth !== undefined) this.auth = auth;
   }
@@ -105,7 +126,7 @@ export class EsDouble {
       this.#send(res, 404, errorBody(404, 'resource_not_found_exception', `no handler for ${path}`));
       return;
     }
-    const record = { status: 0, items: 0, bytes: raw.length, headers: req.headers };
+    const record = { status: 0, items: 0, bytes: raw.length, headers: req.headers, tls: Boolean(req.socket.encrypted) };
     this.requests.push(record);
     const reply = (status, body, headers) => {
       record.status = status;
@@ -121,8 +142,8 @@ export class EsDouble {
       });
       return;
     }
-    if (this.failNext.length > 0) {
-      const f = this.failNext.shift();
+    if (this.failNext.length > 0 || this.failAll) {
+      const f = this.failNext.length > 0 ? this.failNext.shift() : this.failAll;
       const type = f.status === 429 ? 'es_rejected_execution_exception' : 'unavailable_shards_exception';
       reply(f.status, errorBody(f.status, type, 'injected'), f.retryAfter ? { 'retry-after': String(f.retryAfter) } : {});
       return;
@@ -238,6 +259,8 @@ export class EsDouble {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const d = await EsDouble.start(Number(process.argv[2] ?? 0));
+  const [port, key, cert] = process.argv.slice(2);
+  const tls = key && cert ? { key: readFileSync(key), cert: readFileSync(cert) } : undefined;
+  const d = await EsDouble.start(Number(port ?? 0), tls);
   console.log(`listening on ${d.url}`);
 }
