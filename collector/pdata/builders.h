@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -16,6 +17,8 @@
 namespace outrigger::pdata {
 
 using Attributes = std::vector<std::pair<std::string, std::string>>;
+// An attribute as views (into whatever holds it), for the builders' no-copy overloads.
+using AttributeView = std::pair<std::string_view, std::string_view>;
 
 enum class Temporality { kDelta = 1, kCumulative = 2 };
 
@@ -69,11 +72,39 @@ class MetricsBuilder {
   void Summary(const std::string& name, const std::string& unit, const Attributes& attrs, const SummaryPoint& p,
                uint64_t start_ns, uint64_t time_ns, bool no_recorded_value = false);
 
+  // The same with attributes as views (e.g. into a parsed exposition): no copies but
+  // the ones into the message.
+  void Gauge(std::string_view name, std::string_view unit, std::span<const AttributeView> attrs, double value,
+             uint64_t time_ns, bool no_recorded_value = false);
+  void Sum(std::string_view name, std::string_view unit, std::span<const AttributeView> attrs, double value,
+           uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value = false,
+           std::span<const Exemplar> exemplars = {});
+  void Histogram(std::string_view name, std::string_view unit, std::span<const AttributeView> attrs,
+                 const HistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t,
+                 bool no_recorded_value = false, std::span<const Exemplar> exemplars = {});
+  void Summary(std::string_view name, std::string_view unit, std::span<const AttributeView> attrs,
+               const SummaryPoint& p, uint64_t start_ns, uint64_t time_ns, bool no_recorded_value = false);
+
   size_t points() const { return points_; }
   // The metrics built so far; the builder is empty afterwards.
   Metrics Build();
 
  private:
+  template <typename A>
+  void GaugeImpl(std::string_view name, std::string_view unit, const A& attrs, double value, uint64_t time_ns,
+                 bool no_recorded_value);
+  template <typename A>
+  void SumImpl(std::string_view name, std::string_view unit, const A& attrs, double value, uint64_t start_ns,
+               uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value,
+               std::span<const Exemplar> exemplars);
+  template <typename A>
+  void HistogramImpl(std::string_view name, std::string_view unit, const A& attrs, const HistogramPoint& p,
+                     uint64_t start_ns, uint64_t time_ns, Temporality t, bool no_recorded_value,
+                     std::span<const Exemplar> exemplars);
+  template <typename A>
+  void SummaryImpl(std::string_view name, std::string_view unit, const A& attrs, const SummaryPoint& p,
+                   uint64_t start_ns, uint64_t time_ns, bool no_recorded_value);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   size_t points_ = 0;
@@ -134,6 +165,14 @@ class LogsBuilder {
   LogsBuilder(const ValueMap& resource, const std::string& scope_name);
   ~LogsBuilder();
   void Add(const LogRecord& r);
+  // The same, moving the record's strings (body, attribute values, ...) into the message
+  // instead of copying them; `r` is left valid but unspecified.
+  void Add(LogRecord&& r);
+  // A record with a string body (a bytes body if `bytes`) that the caller fills through
+  // the returned pointer, straight into the message: a receiver copies a line once, from
+  // its read buffer into the record. Sets the observed time and copies `attrs`; the
+  // other fields are unset. The pointer is valid until the next Add/AddLine or Build.
+  std::string* AddLine(uint64_t observed_time_ns, const ValueMap& attrs, bool bytes = false);
   // severity_number: OTLP SeverityNumber (9 INFO, 13 WARN, 17 ERROR, ...).
   void Add(const std::string& body, int severity_number, const std::string& severity_text, const Attributes& attrs,
            uint64_t time_ns);

@@ -206,5 +206,30 @@ TEST(Builders, LogRecordKeepsTypedBodyAttributesAndResource) {
   EXPECT_TRUE(pdata::Remove(m, "x").empty());
 }
 
+// The moving Add and the AddLine fast path encode exactly what Add(const&) does.
+TEST(Builders, MovingAddAndAddLineMatchTheCopyingAdd) {
+  LogRecord r;
+  r.observed_time_ns = 9;
+  r.body = Value(std::string(40, 'x'));  // beyond the small-string buffer
+  Set(r.attributes, "log.file.name", Value("a-rather-long-file-name.log"));
+  Set(r.attributes, "n", Value(ValueList{Value(int64_t{1}), Value(ValueMap{{"k", Value("v")}})}));
+  LogsBuilder copying(Attributes{{"service.name", "s"}}, "filelog");
+  copying.Add(r);
+  LogRecord moved = r;
+  LogsBuilder moving(Attributes{{"service.name", "s"}}, "filelog");
+  moving.Add(std::move(moved));
+  EXPECT_EQ(moving.Build().ToProto(), copying.Build().ToProto());
+
+  LogRecord plain;
+  plain.observed_time_ns = 9;
+  plain.body = Value(std::string("a line"));
+  plain.attributes = {{"log.file.name", Value("f.log")}};
+  LogsBuilder a(Attributes{}, "filelog"), b(Attributes{}, "filelog");
+  a.Add(plain);
+  *b.AddLine(9, plain.attributes) = "a line";
+  EXPECT_EQ(b.records(), 1u);
+  EXPECT_EQ(b.Build().ToProto(), a.Build().ToProto());
+}
+
 }  // namespace
 }  // namespace outrigger::pdata

@@ -3,28 +3,12 @@
 #include <cstdint>
 #include <cstring>
 
+#include "collector/common/utf8.h"
+
 namespace outrigger::receivers::filelog {
 namespace {
 
-constexpr char kReplacement[] = "\xEF\xBF\xBD";
-
-void AppendCodePoint(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+constexpr const char* kReplacement = kUtf8Replacement;
 
 // Length of the ASCII prefix of [p, p+n), 8 bytes at a time.
 size_t AsciiPrefix(const unsigned char* p, size_t n) {
@@ -140,7 +124,7 @@ size_t Decoder::Decode(std::string_view in, std::string* out) const {
         if (p[i] < 0x80) {
           out->push_back(static_cast<char>(p[i]));
         } else if (kind_ == Kind::kLatin1) {
-          AppendCodePoint(p[i], out);
+          AppendUtf8(p[i], out);
         } else {
           out->append(kReplacement);
           ++bad;
@@ -160,7 +144,7 @@ size_t Decoder::Decode(std::string_view in, std::string* out) const {
         if (u >= 0xD800 && u <= 0xDBFF && i + 3 < n) {
           uint32_t u2 = unit(i + 2);
           if (u2 >= 0xDC00 && u2 <= 0xDFFF) {
-            AppendCodePoint(0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00), out);
+            AppendUtf8(0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00), out);
             i += 2;
             continue;
           }
@@ -170,7 +154,7 @@ size_t Decoder::Decode(std::string_view in, std::string* out) const {
           ++bad;
           continue;
         }
-        AppendCodePoint(u, out);
+        AppendUtf8(u, out);
       }
       if (in.size() & 1) {
         out->append(kReplacement);

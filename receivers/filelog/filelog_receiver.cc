@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +35,40 @@ constexpr size_t kMaxKnown = 4096;
 constexpr absl::Duration kCopyWait = absl::Seconds(5);  // longest wait for a possible copy to be identifiable
 constexpr absl::Duration kErrorLogEvery = absl::Seconds(10);
 constexpr size_t kMaxWatches = 4096;
+// With inotify watching every directory where a match can appear or change, files are
+// looked for again only on its events, plus this safety rescan: it catches what inotify
+// cannot report (a directory created between our listing and its watch being added) at
+// the cost of a few stat calls. Every max(kQuietRescanFactor * poll_interval,
+// kQuietRescanMin): 2 s with the default poll_interval, 1/10 of the wakeups.
+constexpr int kQuietRescanFactor = 10;
+constexpr absl::Duration kQuietRescanMin = absl::Seconds(2);
+
+// File systems whose changes made elsewhere inotify does not see (network, FUSE,
+// cluster file systems): directories on them are polled.
+bool RemoteFileSystem(const std::string& dir) {
+  struct statfs fs;
+  if (statfs(dir.c_str(), &fs) != 0) return false;
+  switch (static_cast<uint64_t>(fs.f_type)) {
+    case 0x6969:      // NFS
+    case 0x517B:      // SMB
+    case 0xFF534D42:  // CIFS
+    case 0xFE534D42:  // SMB2
+    case 0x65735546:  // FUSE (sshfs, s3fs, gcsfuse, ...)
+    case 0x00C36400:  // Ceph
+    case 0x01021997:  // 9p (also WSL and VM shares)
+    case 0x5346414F:  // AFS
+    case 0x6B414653:  // kAFS
+    case 0x73757245:  // Coda
+    case 0x01161970:  // GFS2
+    case 0x7461636F:  // OCFS2
+    case 0x0BD00BD0:  // Lustre
+    case 0x47504653:  // GPFS
+    case 0x786F4256:  // VirtualBox shared folders
+      return true;
+    default:
+      return false;
+  }
+}
 
 uint64_t ToNs(absl::Time t) { return static_cast<uint64_t>(absl::ToUnixNanos(t)); }
 
@@ -104,7 +139,6 @@ struct Reader {
   absl::Time eof_since = absl::InfiniteFuture();
   uint64_t committed = 0;   // everything before it was accepted by the pipeline
   pdata::ValueMap attrs;    // per record: config attributes + log.file.*
-  std::shared_ptr<pdata::ValueMap> shared_attrs;  // the same, lent to records without operators
   bool IsIdle() const { return buf.len == 0 && !acc_active; }
   // The first byte not yet handed to the chain.
   uint64_t Unemitted() const { return acc_active ? acc_start : buf_offset; }
@@ -130,8 +164,14 @@ struct FilelogReceiver::State {
   std::vector<std::pair<std::string, pdata::Value>> config_attrs;
 
   int inotify_fd = -1, wake_fd = -1;
-  std::map<std::string, int> watches;  // directory -> watch descriptor
+  std::map<std::string, int> watches;  // directory -> watch descriptor (-1: cannot be watched)
   bool watch_limit_logged = false;
+  // Whether inotify reported every change the last scan depended on (every directory
+  // watched, none on a network file system): then the scan is repeated only on events.
+  bool scan_covered = false;
+  std::set<std::string> remote_dirs;  // watched, but on a network file system
+  bool slot_wait = false;  // a matched file waits for max_concurrent_files
+  bool want_scan = false;  // scan again soon (a truncation: its copy may be found now)
   std::atomic<bool> stop{false};
   absl::Time deadline = absl::InfiniteFuture();
 
@@ -142,12 +182,22 @@ struct FilelogReceiver::State {
   bool first_scan = true;
   bool had_checkpoint = false;
 
-  // Entries made but not yet accepted by the pipeline, in order.
-  std::vector<operators::Entry> batch;
-  // Parallel to `batch`: without operators, the file attributes are not copied into each
-  // entry but shared per file and lent to the record while it is built into pdata.
-  std::vector<std::shared_ptr<pdata::ValueMap>> batch_attrs;
-  bool passthrough = false;  // no operators: entries go straight to the batch
+  // Records made but not yet accepted by the pipeline. They are built into pdata as they
+  // are made (a line without operators is copied once: from the read buffer into its
+  // record), one builder per resource; a send builds them, in order of each resource's
+  // first record, into `unsent`, offered to the pipeline in order. What the pipeline
+  // refuses stays there (it is offered a clone) and is offered again first.
+  struct Group {
+    pdata::ValueMap resource;
+    std::unique_ptr<pdata::LogsBuilder> builder;
+    uint64_t first = 0;  // sequence number of its first record since the last send
+  };
+  std::vector<Group> groups;
+  size_t last_group = 0;
+  uint64_t seq = 0;
+  std::deque<std::pair<pdata::Logs, size_t>> unsent;  // built, with their record counts
+  size_t pending = 0;        // records in `groups` and `unsent`
+  bool passthrough = false;  // no operators: lines go straight into pdata
   std::vector<operators::Entry> out;  // scratch for the chain
   bool refused = false;               // the last send was refused: reading pauses
   absl::Duration backoff;
@@ -181,29 +231,60 @@ struct FilelogReceiver::State {
   }
 
   // ---- watching -------------------------------------------------------------------
-  void Watch(const std::string& dir) {
-    if (inotify_fd < 0 || watches.count(dir) > 0) return;
+  // Watches `dir`; false if it is not (then the scan covers it by polling).
+  bool Watch(const std::string& dir) {
+    if (inotify_fd < 0) return NotCovered();
+    if (auto it = watches.find(dir); it != watches.end()) {
+      return (it->second >= 0 && remote_dirs.count(dir) == 0) || NotCovered();
+    }
     if (watches.size() >= kMaxWatches) {
       if (!watch_limit_logged) {
         self->settings_.logger->warn("more than {} directories to watch; the others are polled every {}",
                                      kMaxWatches, absl::FormatDuration(cfg.poll_interval));
         watch_limit_logged = true;
       }
-      return;
+      return NotCovered();
     }
     int wd = inotify_add_watch(inotify_fd, dir.c_str(),
                                IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE |
                                    IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
     if (wd < 0) {
+      // Gone meanwhile (or not a directory): not remembered, the next scan sees what is there.
+      if (errno == ENOENT || errno == ENOTDIR) return NotCovered();
       if (!watch_limit_logged) {
         self->settings_.logger->warn("cannot watch \"{}\" with inotify ({}); polling every {}", dir,
                                      std::strerror(errno), absl::FormatDuration(cfg.poll_interval));
         watch_limit_logged = true;
       }
       watches[dir] = -1;
-      return;
+      return NotCovered();
     }
     watches[dir] = wd;
+    if (RemoteFileSystem(dir)) {
+      // Watched (local changes come at once), but changes made by other hosts are not
+      // reported: polled too.
+      self->settings_.logger->debug("\"{}\" is on a network file system; polling it every {}", dir,
+                                    absl::FormatDuration(cfg.poll_interval));
+      remote_dirs.insert(dir);
+      return NotCovered();
+    }
+    return true;
+  }
+  bool NotCovered() {
+    scan_covered = false;
+    return false;
+  }
+
+  // When to scan next after one now: on inotify's events only (and a slow safety rescan)
+  // while they report every change the scan depends on, else every poll_interval.
+  absl::Duration ScanInterval() const {
+    bool quiet = scan_covered && !slot_wait && deferred.empty();
+    for (const auto& [id, r] : readers) {
+      // A file renamed away may be written to where no watch sees it until its grace
+      // period ends: polled meanwhile.
+      quiet &= r->matched;
+    }
+    return quiet ? std::max(cfg.poll_interval * kQuietRescanFactor, kQuietRescanMin) : cfg.poll_interval;
   }
 
   // Drains inotify events. Returns true if any arrived (then everything is looked at).
@@ -260,9 +341,13 @@ struct FilelogReceiver::State {
     if (cfg.include_file_path) r->attrs.emplace_back("log.file.path", path);
     if (cfg.include_file_name_resolved) r->attrs.emplace_back("log.file.name_resolved", BaseName(r->resolved));
     if (cfg.include_file_path_resolved) r->attrs.emplace_back("log.file.path_resolved", r->resolved);
-    r->shared_attrs = r->attrs.empty() ? nullptr : std::make_shared<pdata::ValueMap>(r->attrs);
-    size_t slash = r->resolved.rfind('/');
-    if (slash != std::string::npos && slash > 0) Watch(r->resolved.substr(0, slash));
+    WatchParent(r->resolved);
+  }
+
+  // Watches the directory of a file (a link's target may be elsewhere).
+  void WatchParent(const std::string& path) {
+    size_t slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) Watch(path.substr(0, slash));
   }
 
   void Remember(const Reader& r, uint64_t offset, bool cross_inode) {
@@ -317,6 +402,7 @@ struct FilelogReceiver::State {
     r->scan_from = 0;
     r->fp = new_head;
     r->at_eof = false;
+    want_scan = true;  // its copy (copytruncate) may be continued now
     Count(self->counters_.files_truncated, m_truncated);
   }
 
@@ -341,6 +427,8 @@ struct FilelogReceiver::State {
   }
 
   void Scan() {
+    scan_covered = inotify_fd >= 0;
+    slot_wait = false;
     std::vector<std::string> paths;
     for (const auto& g : include) g.Expand(&paths, [&](const std::string& d) { Watch(d); });
     std::sort(paths.begin(), paths.end());
@@ -362,7 +450,11 @@ struct FilelogReceiver::State {
       }
       Reader* r = it->second;
       if (!r->matched) r->matched = true;  // back again (e.g. renamed into the include set)
-      if (r->path != p) SetPath(r, p);
+      if (r->path != p) {
+        SetPath(r, p);
+      } else {
+        WatchParent(r->resolved);  // still watched? (its directory may have been replaced)
+      }
       CheckIdentity(r, st);
     }
     for (auto& [id, r] : readers) {
@@ -395,6 +487,7 @@ struct FilelogReceiver::State {
 
   void Open(const std::string& path, const struct stat& st0) {
     if (readers.size() >= static_cast<size_t>(cfg.max_concurrent_files)) {
+      slot_wait = true;
       Error(StrCat("max_concurrent_files (", cfg.max_concurrent_files, ") files are open; \"", path,
                    "\" waits for one of them to finish"));
       return;
@@ -482,18 +575,27 @@ struct FilelogReceiver::State {
   }
 
   // ---- reading --------------------------------------------------------------------
-  void Emit(Reader* r, std::string&& text, uint64_t start, uint64_t end) {
-    operators::Entry e;
+  // Trims whitespace as configured.
+  void Trim(std::string* text) const {
     if (!cfg.preserve_trailing_whitespaces) {
-      size_t n = text.size();
-      while (n > 0 && IsSpace(text[n - 1])) --n;
-      text.resize(n);
+      size_t n = text->size();
+      while (n > 0 && IsSpace((*text)[n - 1])) --n;
+      text->resize(n);
     }
     if (!cfg.preserve_leading_whitespaces) {
       size_t i = 0;
-      while (i < text.size() && IsSpace(text[i])) ++i;
-      if (i > 0) text.erase(0, i);
+      while (i < text->size() && IsSpace((*text)[i])) ++i;
+      if (i > 0) text->erase(0, i);
     }
+  }
+
+  void Emit(Reader* r, std::string&& text, uint64_t start, uint64_t end) {
+    Trim(&text);
+    if (passthrough) {
+      *NewLine(r) = std::move(text);
+      return;
+    }
+    operators::Entry e;
     if (dec.kind() == Decoder::Kind::kNop) {
       e.record.body = pdata::Value(pdata::Bytes{std::move(text)});
     } else {
@@ -503,21 +605,41 @@ struct FilelogReceiver::State {
     e.resource = resource;
     e.offset_start = start;
     e.offset_end = end;
-    if (passthrough) {
-      Push(std::move(e), r->shared_attrs);
-      return;
-    }
     e.record.attributes = r->attrs;
     e.file_path = r->path;
     out.clear();
     chain->Process(std::move(e), &out);
-    for (auto& o : out) Push(std::move(o), nullptr);
+    for (auto& o : out) Push(std::move(o));
   }
 
-  void Push(operators::Entry&& e, std::shared_ptr<pdata::ValueMap> attrs) {
-    batch.push_back(std::move(e));
-    batch_attrs.push_back(std::move(attrs));
+  // The builder of the records of `res`.
+  pdata::LogsBuilder& Builder(const pdata::ValueMap& res) {
+    if (last_group >= groups.size() || groups[last_group].resource != res) {
+      last_group = groups.size();
+      for (size_t i = 0; i < groups.size(); ++i) {
+        if (groups[i].resource == res) {
+          last_group = i;
+          break;
+        }
+      }
+      if (last_group == groups.size()) {
+        groups.push_back({res, std::make_unique<pdata::LogsBuilder>(res, "outrigger/filelog"), 0});
+      }
+    }
+    Group& g = groups[last_group];
+    if (g.builder->records() == 0) g.first = seq;
+    ++seq;
+    ++pending;
+    return *g.builder;
   }
+
+  // A new record without operators (resource, file attributes, observed time): its body,
+  // to be filled.
+  std::string* NewLine(Reader* r) {
+    return Builder(resource).AddLine(now_ns, r->attrs, dec.kind() == Decoder::Kind::kNop);
+  }
+
+  void Push(operators::Entry&& e) { Builder(e.resource).Add(std::move(e.record)); }
 
   void Decode(std::string_view bytes, std::string* text) {
     size_t bad = dec.Decode(bytes, text);
@@ -538,16 +660,22 @@ struct FilelogReceiver::State {
   // One line (without its newline) at file offsets [start, end).
   void Line(Reader* r, std::string_view bytes, uint64_t start, uint64_t end) {
     if (!start_re && !end_re) {
-      std::string text;
-      if (dec.unit() == 1 && dec.kind() != Decoder::Kind::kNop) {
-        // Trim before copying: the common case copies the line once.
+      if (dec.unit() == 1) {
+        // Trim before copying (the same as after: one-byte encodings decode ASCII
+        // whitespace to itself and nothing else to it).
         if (!cfg.preserve_trailing_whitespaces) {
           while (!bytes.empty() && IsSpace(bytes.back())) bytes.remove_suffix(1);
         }
         if (!cfg.preserve_leading_whitespaces) {
           while (!bytes.empty() && IsSpace(bytes.front())) bytes.remove_prefix(1);
         }
+        if (passthrough) {
+          // The common case: the line is copied once, from the read buffer into its record.
+          Decode(bytes, NewLine(r));
+          return;
+        }
       }
+      std::string text;
       Decode(bytes, &text);
       Emit(r, std::move(text), start, end);
       return;
@@ -660,7 +788,7 @@ struct FilelogReceiver::State {
   bool ReadSome(Reader* r) {
     bool got = false;
     size_t budget = kReadBudgetPerFile;
-    while (budget > 0 && batch.size() < static_cast<size_t>(cfg.max_batch_size)) {
+    while (budget > 0 && pending < static_cast<size_t>(cfg.max_batch_size)) {
       r->buf.Reserve(r->buf.len + kReadChunk);
       ssize_t n = pread(r->fd, r->buf.data.get() + r->buf.len, r->buf.cap - r->buf.len,
                         static_cast<off_t>(r->read_offset));
@@ -717,86 +845,55 @@ struct FilelogReceiver::State {
   }
 
   // ---- sending and committing -------------------------------------------------------
-  // Sends the batch; on refusal keeps what was not accepted. True if the batch is empty.
+  // Sends what was made; on refusal keeps what was not accepted. True if nothing is left.
   bool Send() {
     if (self->consumers_.logs == nullptr) {
-      batch.clear();
-      batch_attrs.clear();
+      groups.clear();
+      unsent.clear();
+      pending = 0;
     }
-    if (batch.empty()) {
+    // Build, in order of each resource's first record (one ConsumeLogs per resource).
+    std::vector<Group*> order;
+    for (auto& g : groups) {
+      if (g.builder->records() > 0) order.push_back(&g);
+    }
+    std::sort(order.begin(), order.end(), [](const Group* a, const Group* b) { return a->first < b->first; });
+    for (Group* g : order) {
+      size_t n = g->builder->records();
+      unsent.emplace_back(g->builder->Build(), n);
+    }
+    if (groups.size() > 1) {  // resources set by operators: do not keep a builder for each forever
+      std::erase_if(groups, [&](const Group& g) { return g.resource != resource; });
+      last_group = 0;
+    }
+    if (unsent.empty()) {
       refused = false;
       Commit();
       return true;
     }
-    // Group by resource, in order of first appearance.
-    std::vector<const pdata::ValueMap*> resources;
-    std::vector<int> group(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      int g = -1;
-      for (size_t j = resources.size(); j-- > 0;) {
-        if (*resources[j] == batch[i].resource) {
-          g = static_cast<int>(j);
-          break;
-        }
-      }
-      if (g < 0) {
-        g = static_cast<int>(resources.size());
-        resources.push_back(&batch[i].resource);
-      }
-      group[i] = g;
-    }
-    std::vector<bool> done(batch.size(), false);
-    bool all_ok = true;
-    for (size_t g = 0; g < resources.size(); ++g) {
-      pdata::LogsBuilder b(*resources[g], "outrigger/filelog");
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (group[i] != static_cast<int>(g)) continue;
-        if (pdata::ValueMap* a = batch_attrs[i].get()) {
-          batch[i].record.attributes.swap(*a);
-          b.Add(batch[i].record);
-          batch[i].record.attributes.swap(*a);
-        } else {
-          b.Add(batch[i].record);
-        }
-      }
-      size_t n = b.records();
-      absl::Status st = self->consumers_.logs->ConsumeLogs(b.Build());
+    while (!unsent.empty()) {
+      auto& [logs, n] = unsent.front();
+      // A clone (parts are shared, not copied): what is refused is kept to be offered again.
+      absl::Status st = self->consumers_.logs->ConsumeLogs(logs.Clone());
       if (!st.ok()) {
         self->meter_.Refused(Signal::kLogs, n);
         self->counters_.send_refusals += 1;
         Error(StrCat("the pipeline refused ", n, " log records (", st.ToString(), "); reading pauses and they are retried in ",
                      absl::FormatDuration(backoff)));
-        all_ok = false;
-        break;
+        refused = true;
+        retry_at = absl::Now() + backoff;
+        backoff = std::min(backoff * 2, cfg.retry_max_interval);
+        return false;
       }
       self->meter_.Accepted(Signal::kLogs, n);
       self->counters_.records_sent += n;
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (group[i] == static_cast<int>(g)) done[i] = true;
-      }
+      pending -= n;
+      unsent.pop_front();
     }
-    if (all_ok) {
-      batch.clear();
-      batch_attrs.clear();
-      refused = false;
-      backoff = cfg.retry_initial_interval;
-      Commit();
-      return true;
-    }
-    std::vector<operators::Entry> rest;
-    std::vector<std::shared_ptr<pdata::ValueMap>> rest_attrs;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!done[i]) {
-        rest.push_back(std::move(batch[i]));
-        rest_attrs.push_back(std::move(batch_attrs[i]));
-      }
-    }
-    batch = std::move(rest);
-    batch_attrs = std::move(rest_attrs);
-    refused = true;
-    retry_at = absl::Now() + backoff;
-    backoff = std::min(backoff * 2, cfg.retry_max_interval);
-    return false;
+    refused = false;
+    backoff = cfg.retry_initial_interval;
+    Commit();
+    return true;
   }
 
   // Everything made into entries was accepted: offsets move up to what is still buffered
@@ -841,9 +938,9 @@ struct FilelogReceiver::State {
       }
       out.clear();
       chain->Flush(now_ns, static_cast<uint64_t>(absl::ToInt64Nanoseconds(cfg.force_flush_period)), &out);
-      for (auto& o : out) Push(std::move(o), nullptr);
+      for (auto& o : out) Push(std::move(o));
     }
-    if (!batch.empty() && !Send()) return;
+    if (pending > 0 && !Send()) return;
     std::vector<uint64_t> finished;
     for (auto& [id, r] : readers) {
       if (!r->at_eof) continue;
@@ -865,7 +962,7 @@ struct FilelogReceiver::State {
       }
     }
     if (!finished.empty()) {
-      if (!batch.empty() && !Send()) return;  // the partial lines go out before the files are forgotten
+      if (pending > 0 && !Send()) return;  // the partial lines go out before the files are forgotten
       for (uint64_t id : finished) {
         bool deleted = cfg.delete_after_read && readers[id]->matched;
         Close(id, !deleted);
@@ -984,8 +1081,9 @@ void FilelogReceiver::Run() {
       if (now >= s.retry_at && s.Send()) look = true;  // accepted: read what waited meanwhile
     } else {
       if (now >= next_scan) {
+        s.want_scan = false;
         s.Scan();
-        next_scan = now + cfg_.poll_interval;
+        next_scan = now + s.ScanInterval();
         look = true;
       }
       // Read bursts: round-robin over the files until none has more (or the pipeline refuses).
@@ -995,12 +1093,16 @@ void FilelogReceiver::Run() {
         for (auto& [id, r] : s.readers) {
           s.now_ns = ToNs(absl::Now());
           if (s.ReadSome(r.get())) progress = true;
-          if (s.batch.size() >= static_cast<size_t>(cfg_.max_batch_size) && !s.Send()) break;
+          if (s.pending >= static_cast<size_t>(cfg_.max_batch_size) && !s.Send()) break;
         }
       }
       look = false;
       if (!s.refused) s.Send();
       if (!s.refused) s.Housekeep();
+    }
+    if (s.want_scan && !s.refused) {
+      s.want_scan = false;
+      next_scan = absl::Now();
     }
     s.Checkpoint(/*force=*/false);
     // Sleep until an inotify event, the next scan, a partial line's flush or a retry.
@@ -1013,6 +1115,7 @@ void FilelogReceiver::Run() {
       }
       if (!r->matched && r->at_eof) wake = std::min(wake, r->eof_since + kRotatedDrainGrace);
     }
+    for (const auto& [key, since] : s.deferred) wake = std::min(wake, since + kCopyWait);
     int timeout_ms = static_cast<int>(std::clamp<int64_t>(
         absl::ToInt64Milliseconds(absl::Ceil(wake - absl::Now(), absl::Milliseconds(1))), 0, 60000));
     pollfd fds[2] = {{s.wake_fd, POLLIN, 0}, {s.inotify_fd, POLLIN, 0}};
@@ -1021,7 +1124,8 @@ void FilelogReceiver::Run() {
       bool names_changed = false;
       if (s.DrainInotify(&names_changed) && !s.refused) {
         look = true;
-        if (names_changed) next_scan = std::min(next_scan, absl::Now());  // rescan now
+        // Rescan now: names changed, or a file waits to be identifiable (a copy being written).
+        if (names_changed || !s.deferred.empty()) next_scan = std::min(next_scan, absl::Now());
       }
     }
     if (fds[0].revents & POLLIN) {
@@ -1035,13 +1139,13 @@ void FilelogReceiver::Run() {
   s.now_ns = ToNs(absl::Now());
   s.out.clear();
   s.chain->Flush(s.now_ns, 0, &s.out);
-  for (auto& o : s.out) s.Push(std::move(o), nullptr);
+  for (auto& o : s.out) s.Push(std::move(o));
   while (!s.Send()) {
     absl::Time t = std::min(s.retry_at, s.deadline);
     if (absl::Now() >= s.deadline) {
       settings_.logger->warn("shutting down with {} log records not accepted by the pipeline; they are not "
                              "committed and will be read again after a restart",
-                             s.batch.size());
+                             s.pending);
       break;
     }
     absl::SleepFor(t - absl::Now());

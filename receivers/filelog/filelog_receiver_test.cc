@@ -274,6 +274,43 @@ TEST_F(FilelogTest, RenameAndCreateLosesNothing) {
   ExpectExactlyOnce(sink_.bodies(), "l", 0, 300);
 }
 
+// With inotify covering every directory, files are looked for again only on its events:
+// with a poll_interval of an hour, new directories and files, appends, rename + create
+// and copytruncate are all seen at once.
+TEST_F(FilelogTest, InotifyAloneFindsEverythingWithoutPolling) {
+  Config c = Base();
+  c.poll_interval = absl::Hours(1);
+  c.include = {P("sub/app.log*")};  // "sub" does not exist yet: its parent is watched
+  Start(c);
+  fs::create_directories(P("sub"));
+  Append(P("sub/app.log"), Lines("q", 0, 10));
+  ASSERT_TRUE(sink_.WaitCount(10));
+  Append(P("sub/app.log"), Lines("q", 10, 20));
+  ASSERT_TRUE(sink_.WaitCount(20));
+  // copytruncate: the copy continues where the original was. The lines are read first:
+  // a copy is matched to its original across inodes only by a whole fingerprint (1000
+  // bytes), and before these lines the file was 90 bytes (a copy made then is read from
+  // its start: duplicates, never a skip; see the README).
+  const std::string k = "copytruncate-padding-padding";
+  Append(P("sub/app.log"), Lines(k, 0, 100));
+  ASSERT_TRUE(sink_.WaitCount(120));
+  fs::copy_file(P("sub/app.log"), P("sub/app.log.1"));
+  ASSERT_EQ(truncate(P("sub/app.log").c_str(), 0), 0);
+  Append(P("sub/app.log"), Lines(k, 100, 110));
+  ASSERT_TRUE(sink_.WaitCount(130));
+  // rename + create, lines written to the renamed file after the rename.
+  int fd = open(P("sub/app.log").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_EQ(rename(P("sub/app.log").c_str(), P("sub/old").c_str()), 0);
+  std::string tail = Lines("q", 20, 30);
+  ASSERT_EQ(write(fd, tail.data(), tail.size()), static_cast<ssize_t>(tail.size()));
+  close(fd);
+  Append(P("sub/app.log"), Lines("q", 30, 40));
+  ASSERT_TRUE(sink_.WaitCount(150));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), "q", 0, 40);
+  ExpectExactlyOnce(sink_.bodies(), k, 0, 110);
+}
+
 TEST_F(FilelogTest, FingerprintIdentityAfterRenameWithinTheIncludeSet) {
   Start(Base());
   Append(P("a.log"), Lines("x", 0, 50));

@@ -91,6 +91,17 @@ void Glob::Expand(std::vector<std::string>* out, const std::function<void(const 
     dir = Join(dir, parts_[pi]);
     ++pi;
   }
+  struct stat st;
+  if (pi > 0 && stat(dir.c_str(), &st) != 0) {
+    // Missing: nothing matches yet; watch the deepest existing directory for it to appear.
+    std::string up = dir;
+    while (up.size() > 1 && stat(up.c_str(), &st) != 0) {
+      size_t slash = up.rfind('/');
+      up.resize(slash == 0 ? 1 : slash);
+    }
+    if (S_ISDIR(st.st_mode)) on_dir(up);
+    return;
+  }
   ExpandFrom(dir, pi, out, on_dir, 0);
 }
 
@@ -129,7 +140,7 @@ void Glob::ExpandFrom(const std::string& dir, size_t pi, std::vector<std::string
   if (!HasMagic(part)) {
     std::string p = Join(dir, part);
     if (stat(p.c_str(), &st) != 0) {
-      if (last) on_dir(dir);  // watch for the file to appear
+      on_dir(dir);  // watch for the file (or a missing directory on the way) to appear
       return;
     }
     if (last) {
@@ -140,9 +151,9 @@ void Glob::ExpandFrom(const std::string& dir, size_t pi, std::vector<std::string
     }
     return;
   }
+  on_dir(dir);
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return;
-  on_dir(dir);
   std::vector<std::string> next;
   while (dirent* e = readdir(d)) {
     std::string_view name = e->d_name;

@@ -21,7 +21,9 @@ class Glob {
   bool Match(std::string_view path) const;
 
   // Every existing non-directory path (symbolic links to files included) that matches.
-  // `on_dir` is called with each directory that was listed or entered (for inotify).
+  // `on_dir` is called with each directory where a new match could appear (for inotify):
+  // each directory that was listed or entered (or that could not be listed), and the
+  // deepest existing one on the way to a missing directory or file of the pattern.
   // Directories reached through `**` are not followed when they are symbolic links.
   void Expand(std::vector<std::string>* out, const std::function<void(const std::string&)>& on_dir) const;
 

@@ -1,11 +1,14 @@
 #include "receivers/prometheus/parser.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -27,31 +30,53 @@ std::string_view MetricTypeName(MetricType t) {
   return "untyped";
 }
 
-std::string_view LabelValue(const Labels& labels, std::string_view name) {
+namespace {
+template <typename L>
+std::string_view LabelValueOf(const L& labels, std::string_view name) {
   for (const auto& [k, v] : labels) {
     if (k == name) return v;
   }
   return {};
 }
+}  // namespace
+
+std::string_view LabelValue(const Labels& labels, std::string_view name) { return LabelValueOf(labels, name); }
+std::string_view LabelValue(const LabelViews& labels, std::string_view name) { return LabelValueOf(labels, name); }
 
 namespace {
 
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
-bool IsLabelStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsLabelChar(char c) { return IsLabelStart(c) || (c >= '0' && c <= '9'); }
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
-void SkipBlanks(std::string_view* s) {
+void SkipBlanksSlow(std::string_view* s) {
   size_t i = 0;
   while (i < s->size() && IsBlank((*s)[i])) ++i;
   s->remove_prefix(i);
 }
 
+// Usually there is no blank: that case inline.
+inline void SkipBlanks(std::string_view* s) {
+  if (!s->empty() && IsBlank((*s)[0])) SkipBlanksSlow(s);
+}
+
+// Character classes: bit 1 metric name start, 2 metric name, 4 label name start, 8 label name.
+constexpr auto kNameChars = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    t[c] = static_cast<uint8_t>((letter || c == ':' ? 1 : 0) | (letter || c == ':' || digit ? 2 : 0) |
+                                (letter ? 4 : 0) | (letter || digit ? 8 : 0));
+  }
+  return t;
+}();
+
 std::string_view TakeName(std::string_view* s, bool label) {
-  if (s->empty() || !(label ? IsLabelStart((*s)[0]) : IsNameStart((*s)[0]))) return {};
+  const uint8_t start = label ? 4 : 1, rest = label ? 8 : 2;
+  if (s->empty() || !(kNameChars[static_cast<unsigned char>((*s)[0])] & start)) return {};
   size_t i = 1;
-  while (i < s->size() && (label ? IsLabelChar((*s)[i]) : IsNameChar((*s)[i]))) ++i;
+  while (i < s->size() && (kNameChars[static_cast<unsigned char>((*s)[i])] & rest)) ++i;
   std::string_view out = s->substr(0, i);
   s->remove_prefix(i);
   return out;
@@ -102,8 +127,11 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Parses `{a="b",...}` (the brace already consumed) up to and including `}`.
-bool ParseLabels(std::string_view* s, Labels* out, std::string* error) {
+// Parses `{a="b",...}` (the brace already consumed) up to and including `}`. `L` is
+// Labels, or LabelViews (views into `*s`, or into `*storage` for values with escapes).
+template <typename L>
+bool ParseLabels(std::string_view* s, L* out, std::string* error, std::deque<std::string>* storage = nullptr) {
+  using Str = typename L::value_type::first_type;
   while (true) {
     SkipBlanks(s);
     if (s->empty()) {
@@ -131,9 +159,15 @@ bool ParseLabels(std::string_view* s, Labels* out, std::string* error) {
       return false;
     }
     s->remove_prefix(1);
-    std::string value;
+    std::string value;  // a value with escapes
     bool closed = false;
     size_t i = 0;
+    // Fast path: no escapes before the closing quote.
+    for (; i < s->size() && (*s)[i] != '"' && (*s)[i] != '\\'; ++i) {
+    }
+    const size_t plain = i;
+    const bool escaped = i < s->size() && (*s)[i] == '\\';
+    if (escaped) value.assign(s->data(), i);
     for (; i < s->size(); ++i) {
       char c = (*s)[i];
       if (c == '"') {
@@ -159,6 +193,7 @@ bool ParseLabels(std::string_view* s, Labels* out, std::string* error) {
       *error = StrCat("unterminated value of label \"", name, "\"");
       return false;
     }
+    const std::string_view raw = s->substr(0, plain);
     s->remove_prefix(i + 1);
     for (const auto& [k, v] : *out) {
       if (k == name) {
@@ -166,7 +201,13 @@ bool ParseLabels(std::string_view* s, Labels* out, std::string* error) {
         return false;
       }
     }
-    out->emplace_back(std::string(name), std::move(value));
+    if constexpr (std::is_same_v<Str, std::string>) {
+      out->emplace_back(std::string(name), escaped ? std::move(value) : std::string(raw));
+    } else if (escaped) {
+      out->emplace_back(name, storage->emplace_back(std::move(value)));
+    } else {
+      out->emplace_back(name, raw);
+    }
     SkipBlanks(s);
     if (!s->empty() && (*s)[0] == ',') {
       s->remove_prefix(1);
@@ -179,16 +220,38 @@ bool ParseLabels(std::string_view* s, Labels* out, std::string* error) {
   }
 }
 
+// A hash of `s` (8 bytes at a time) continuing `h`.
 uint64_t Fnv(std::string_view s, uint64_t h) {
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
+  h ^= s.size() * 0x9e3779b97f4a7c15ull;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 1099511628211ull;
+    h ^= h >> 29;
   }
-  return h;
+  // The last 1-7 bytes, read as wyhash does (overlapping reads, no loop).
+  uint64_t w = 0;
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (i < n && n >= 8) {
+    std::memcpy(&w, p + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    w = static_cast<uint64_t>(a) << 32 | b;
+  } else if (n > 0) {
+    w = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) << 16 |
+        static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 | static_cast<unsigned char>(p[n - 1]);
+  }
+  h = (h ^ w) * 0xff51afd7ed558ccdull;
+  return h ^ (h >> 32);
 }
 
 // An order-independent hash of `labels` without `skip`.
-uint64_t MetricHash(const Labels& labels, std::string_view skip) {
+template <typename L>
+uint64_t MetricHash(const L& labels, std::string_view skip) {
   uint64_t sum = 0;
   for (const auto& [k, v] : labels) {
     if (k == skip) continue;
@@ -202,7 +265,8 @@ uint64_t MetricHash(const Labels& labels, std::string_view skip) {
 }
 
 // `a` without `skip_a` and `b` without `skip_b` are the same label set.
-bool SameMetric(const Labels& a, std::string_view skip_a, const Labels& b, std::string_view skip_b) {
+template <typename L>
+bool SameMetric(const L& a, std::string_view skip_a, const L& b, std::string_view skip_b) {
   size_t na = 0, nb = 0;
   for (const auto& l : a) na += l.first != skip_a;
   for (const auto& l : b) nb += l.first != skip_b;
@@ -249,21 +313,32 @@ bool ParseValue(std::string_view s, double* out) {
   return false;
 }
 
-absl::StatusOr<std::vector<Family>> Parse(std::string_view text) {
-  std::vector<Family> families;
+namespace {
+
+// Parse, for Family (copies) or FamilyView (views into `text` and `*storage`).
+template <typename F>
+absl::StatusOr<std::vector<F>> ParseText(std::string_view text, std::deque<std::string>* storage) {
+  using SampleT = typename decltype(F::samples)::value_type;
+  std::vector<F> families;
   std::map<std::string, size_t, std::less<>> by_name;  // family name -> index
   std::set<std::string> typed;                          // names with a TYPE line
   absl::flat_hash_set<uint64_t> seen_series;            // hashes of name + labels, for duplicates
-  auto family = [&](std::string_view name) -> Family& {
+  seen_series.reserve(text.size() / 64);                // about one sample per 64 bytes or more
+  auto family = [&](std::string_view name) -> F& {
     auto it = by_name.find(name);
     if (it != by_name.end()) return families[it->second];
     by_name.emplace(std::string(name), families.size());
-    families.push_back(Family{std::string(name), MetricType::kUntyped, "", {}, ""});
+    families.push_back(F{std::string(name), MetricType::kUntyped, "", {}, ""});
     return families.back();
   };
   auto fail = [](int line, const std::string& msg) {
     return absl::InvalidArgumentError(StrCat("line ", line, ": ", msg));
   };
+  // The family of the previous sample's name (samples of a name usually come together);
+  // forgotten at every # HELP or # TYPE line.
+  std::string_view last_name;
+  size_t last_family = SIZE_MAX;
+  size_t label_hint = 0;  // labels of the previous sample: likely as many in this one
   int line_no = 0;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -280,6 +355,7 @@ absl::StatusOr<std::vector<Family>> Parse(std::string_view text) {
       SkipBlanks(&s);
       std::string_view keyword = TakeToken(&s);
       if (keyword != "HELP" && keyword != "TYPE") continue;  // a plain comment
+      last_family = SIZE_MAX;
       SkipBlanks(&s);
       std::string_view name = TakeName(&s, /*label=*/false);
       if (name.empty() || (!s.empty() && !IsBlank(s[0]))) {
@@ -298,22 +374,24 @@ absl::StatusOr<std::vector<Family>> Parse(std::string_view text) {
                                     " (counter, gauge, histogram, summary or untyped)"));
       }
       if (!typed.insert(std::string(name)).second) return fail(line_no, StrCat("second # TYPE line for ", name));
-      Family& f = family(name);
+      F& f = family(name);
       if (!f.samples.empty()) return fail(line_no, StrCat("# TYPE for ", name, " after its samples"));
       f.type = *type;
       continue;
     }
-    Sample sample;
+    SampleT sample;
     sample.line = line_no;
     std::string_view name = TakeName(&s, /*label=*/false);
     if (name.empty()) return fail(line_no, StrCat("invalid metric name at \"", s.substr(0, 40), "\""));
-    sample.name = std::string(name);
+    sample.name = decltype(sample.name)(name);
     std::string_view after_name = s;
     SkipBlanks(&after_name);
     if (!after_name.empty() && after_name[0] == '{') {
       s = after_name.substr(1);
+      sample.labels.reserve(label_hint);
       std::string error;
-      if (!ParseLabels(&s, &sample.labels, &error)) return fail(line_no, error);
+      if (!ParseLabels(&s, &sample.labels, &error, storage)) return fail(line_no, error);
+      label_hint = sample.labels.size();
     }
     if (!s.empty() && !IsBlank(s[0])) {
       return fail(line_no, StrCat("expected a blank before the value of ", name));
@@ -334,25 +412,29 @@ absl::StatusOr<std::vector<Family>> Parse(std::string_view text) {
       SkipBlanks(&s);
       if (!s.empty()) return fail(line_no, StrCat("unexpected text after the timestamp: \"", s.substr(0, 40), "\""));
     }
-    // The family: the exact name, or a histogram's/summary's suffixed sample.
-    std::string_view fname = name;
-    auto typed_as = [&](std::string_view base, std::initializer_list<MetricType> types) {
-      auto it = by_name.find(base);
-      if (it == by_name.end()) return false;
-      MetricType t = families[it->second].type;
-      return std::find(types.begin(), types.end(), t) != types.end();
-    };
-    for (std::string_view suffix : {"_bucket", "_sum", "_count", "_total"}) {
-      if (!EndsWith(name, suffix)) continue;
-      std::string_view base = name.substr(0, name.size() - suffix.size());
-      // `# TYPE x counter` with samples `x_total` (as OpenMetrics-style exposers write).
-      bool ok = suffix == "_bucket"  ? typed_as(base, {MetricType::kHistogram})
-                : suffix == "_total" ? typed_as(base, {MetricType::kCounter})
-                                     : typed_as(base, {MetricType::kHistogram, MetricType::kSummary});
-      if (ok) fname = base;
-      break;
+    if (last_family == SIZE_MAX || name != last_name) {
+      // The family: the exact name, or a histogram's/summary's suffixed sample.
+      std::string_view fname = name;
+      auto typed_as = [&](std::string_view base, std::initializer_list<MetricType> types) {
+        auto it = by_name.find(base);
+        if (it == by_name.end()) return false;
+        MetricType t = families[it->second].type;
+        return std::find(types.begin(), types.end(), t) != types.end();
+      };
+      for (std::string_view suffix : {"_bucket", "_sum", "_count", "_total"}) {
+        if (!EndsWith(name, suffix)) continue;
+        std::string_view base = name.substr(0, name.size() - suffix.size());
+        // `# TYPE x counter` with samples `x_total` (as OpenMetrics-style exposers write).
+        bool ok = suffix == "_bucket"  ? typed_as(base, {MetricType::kHistogram})
+                  : suffix == "_total" ? typed_as(base, {MetricType::kCounter})
+                                       : typed_as(base, {MetricType::kHistogram, MetricType::kSummary});
+        if (ok) fname = base;
+        break;
+      }
+      last_family = static_cast<size_t>(&family(fname) - families.data());
+      last_name = name;
     }
-    Family& f = family(fname);
+    F& f = families[last_family];
     if (f.type == MetricType::kHistogram && name == f.name) {
       return fail(line_no, StrCat("histogram ", f.name, " has a sample without _bucket, _sum or _count"));
     }
@@ -375,8 +457,8 @@ absl::StatusOr<std::vector<Family>> Parse(std::string_view text) {
     // A hash seen before is a duplicate if an earlier sample has the same name and
     // labels (in any order); else a mere collision.
     if (!seen_series.insert(Fnv(sample.name, MetricHash(sample.labels, {}))).second) {
-      for (const Family& o : families) {
-        for (const Sample& os : o.samples) {
+      for (const F& o : families) {
+        for (const SampleT& os : o.samples) {
           if (os.name == sample.name && SameMetric(os.labels, {}, sample.labels, {})) {
             return fail(line_no, StrCat("duplicate series ", name));
           }
@@ -386,6 +468,18 @@ absl::StatusOr<std::vector<Family>> Parse(std::string_view text) {
     f.samples.push_back(std::move(sample));
   }
   return families;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Family>> Parse(std::string_view text) { return ParseText<Family>(text, nullptr); }
+
+absl::StatusOr<ExpositionView> ParseView(std::string_view text) {
+  ExpositionView out;
+  auto families = ParseText<FamilyView>(text, &out.storage);
+  if (!families.ok()) return families.status();
+  out.families = std::move(*families);
+  return out;
 }
 
 // ---- OpenMetrics 1.0 ----

@@ -11,6 +11,7 @@
 // other comments, families and metrics not interleaved, a `+Inf` bucket per histogram).
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,30 @@ struct Family {
   std::string unit;  // OpenMetrics `# UNIT` (Prometheus's word, e.g. `seconds`), or empty
 };
 
+// What ParseView gives: the same families and samples, with names and label values as
+// views into the exposition (or, for a label value with escapes, into `storage`).
+// The scraper's fast path: no copies of the exposition's strings.
+using LabelViews = std::vector<std::pair<std::string_view, std::string_view>>;  // in exposition order
+struct SampleView {
+  std::string_view name;
+  LabelViews labels;
+  double value = 0;
+  std::optional<int64_t> timestamp_ms;
+  int line = 0;
+  std::optional<Exemplar> exemplar;  // never set (the text format has none)
+};
+struct FamilyView {
+  std::string name;
+  MetricType type = MetricType::kUntyped;
+  std::string help;
+  std::vector<SampleView> samples;
+  std::string unit;
+};
+struct ExpositionView {
+  std::vector<FamilyView> families;
+  std::deque<std::string> storage;  // unescaped label values (elements do not move)
+};
+
 // The exposition formats a scrape can get, chosen by the answer's Content-Type.
 enum class Format { kPrometheusText, kOpenMetricsText };
 // `application/openmetrics-text` (any version) is OpenMetrics; anything else,
@@ -64,6 +89,9 @@ inline constexpr char kScrapeAccept[] =
 
 // Parses a whole exposition. Families come in the order of their first line.
 absl::StatusOr<std::vector<Family>> Parse(std::string_view text);
+// The same as Parse (Prometheus text format), as views into `text`, which must outlive
+// the result.
+absl::StatusOr<ExpositionView> ParseView(std::string_view text);
 // Parses a whole OpenMetrics 1.0 text exposition (see above).
 absl::StatusOr<std::vector<Family>> ParseOpenMetrics(std::string_view text);
 absl::StatusOr<std::vector<Family>> Parse(std::string_view text, Format format);
@@ -75,6 +103,7 @@ std::string OtelUnit(std::string_view unit);
 
 // A label's value (empty if absent).
 std::string_view LabelValue(const Labels& labels, std::string_view name);
+std::string_view LabelValue(const LabelViews& labels, std::string_view name);
 // Parses a sample value: a float, `NaN`, `+Inf`, `-Inf` (case-insensitive `Inf`).
 bool ParseValue(std::string_view s, double* out);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 namespace outrigger::receivers::prometheus {
 
@@ -17,7 +19,8 @@ uint64_t SecondsToNs(double s) {
 }
 
 // The same label set, in any order.
-bool SameLabels(const Labels& a, const Labels& b) {
+template <typename L>
+bool SameLabels(const L& a, const L& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i] == b[i]) continue;
@@ -59,11 +62,138 @@ pdata::Exemplar ExemplarOf(const Exemplar& e, uint64_t point_ns) {
   return out;
 }
 
-std::string KeyOf(int kind, const std::string& name, const pdata::Attributes& attrs) {
+// The order the series of a target are kept in (for the order of staleness markers).
+template <typename A>
+std::string KeyOf(int kind, std::string_view name, const A& attrs) {
   std::string key = StrCat(kind, "\x1f", name);
   for (const auto& [k, v] : attrs) StrAppend(&key, "\x1f", k, "\x1e", v);
   return key;
 }
+
+// A 64-bit mix (the finalizer of MurmurHash3).
+inline uint64_t Mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+// A fast hash of bytes, 8 at a time.
+uint64_t HashBytes(std::string_view s, uint64_t h) {
+  h ^= s.size() * 0x9e3779b97f4a7c15ull;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  // The last 1-7 bytes, read as wyhash does (overlapping reads, no loop).
+  uint64_t w = 0;
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (i < n && n >= 8) {
+    std::memcpy(&w, p + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    w = static_cast<uint64_t>(a) << 32 | b;
+  } else if (n > 0) {
+    w = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) << 16 |
+        static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 | static_cast<unsigned char>(p[n - 1]);
+  }
+  return Mix(h ^ w);
+}
+
+size_t HashOf(int kind, std::string_view name, std::span<const pdata::AttributeView> attrs) {
+  uint64_t h = HashBytes(name, static_cast<uint64_t>(kind));
+  for (const auto& [k, v] : attrs) h = HashBytes(v, HashBytes(k, h));
+  return static_cast<size_t>(h);
+}
+
+template <typename A, typename B>
+bool SameAttrs(const A& a, const B& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::string_view(a[i].first) != std::string_view(b[i].first) ||
+        std::string_view(a[i].second) != std::string_view(b[i].second)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A series' kind, name and attributes as one string (compared, and hashed, at once):
+// the kind, then each string as its 4-byte length and bytes.
+void EncodeKey(int kind, std::string_view name, std::span<const pdata::AttributeView> attrs, std::string* out) {
+  size_t size = 1 + 4 + name.size();
+  for (const auto& [k, v] : attrs) size += 8 + k.size() + v.size();
+  out->resize(size);
+  char* p = out->data();
+  *p++ = static_cast<char>(kind);
+  auto put = [&p](std::string_view v) {
+    const uint32_t n = static_cast<uint32_t>(v.size());
+    std::memcpy(p, &n, 4);
+    if (n > 0) std::memcpy(p + 4, v.data(), n);
+    p += 4 + n;
+  };
+  put(name);
+  for (const auto& [k, v] : attrs) {
+    put(k);
+    put(v);
+  }
+}
+
+// The inverse of EncodeKey: views into `key`.
+int DecodeKey(std::string_view key, std::string_view* name, std::vector<pdata::AttributeView>* attrs) {
+  const int kind = key[0];
+  key.remove_prefix(1);
+  auto take = [&key] {
+    uint32_t n;
+    std::memcpy(&n, key.data(), sizeof(n));
+    std::string_view v = key.substr(sizeof(n), n);
+    key.remove_prefix(sizeof(n) + n);
+    return v;
+  };
+  *name = take();
+  attrs->clear();
+  while (!key.empty()) {
+    std::string_view k = take();
+    attrs->emplace_back(k, take());
+  }
+  return kind;
+}
+
+// Histograms and summaries: the samples of one metric (same labels but the point
+// label) make one point (a group). They are usually next to each other; else found by
+// hash. `G` has `attrs` and `hash`.
+struct GroupIndex {
+  absl::flat_hash_map<size_t, size_t> first;  // hash -> the last group with it
+  std::vector<size_t> next;                   // group -> the previous one with its hash
+  size_t last = SIZE_MAX;
+  template <typename G>
+  size_t Find(std::vector<G>& groups, const std::vector<pdata::AttributeView>& attrs, bool* added) {
+    const size_t h = HashOf(0, {}, attrs);
+    *added = false;
+    if (last != SIZE_MAX && groups[last].hash == h && SameAttrs(groups[last].attrs, attrs)) return last;
+    auto [it, fresh] = first.try_emplace(h, groups.size());
+    if (!fresh) {
+      for (size_t j = it->second; j != SIZE_MAX; j = next[j]) {
+        if (groups[j].hash == h && SameAttrs(groups[j].attrs, attrs)) return last = j;
+      }
+    }
+    next.push_back(fresh ? SIZE_MAX : it->second);
+    it->second = groups.size();
+    groups.emplace_back();
+    groups.back().attrs = attrs;
+    groups.back().hash = h;
+    *added = true;
+    return last = groups.size() - 1;
+  }
+};
 
 }  // namespace
 
@@ -81,6 +211,8 @@ TargetState::TargetState(const ScrapeConfig& sc, const std::string& instance,
     }
   }
   std::sort(target_labels_.begin(), target_labels_.end());
+  exported_names_ = {"exported_job", "exported_instance"};
+  for (const auto& [k, v] : target_labels_) exported_names_.push_back("exported_" + k);
   job_ = job;
   resource_ = {{"service.name", job}, {"service.instance.id", instance_}};
   size_t colon = instance.rfind(':');
@@ -91,81 +223,115 @@ TargetState::TargetState(const ScrapeConfig& sc, const std::string& instance,
   resource_.emplace_back("url.scheme", scheme.empty() ? sc.scheme : std::string(scheme));
 }
 
-pdata::Attributes TargetState::AttrsOf(const Labels& labels, std::string_view drop) const {
-  pdata::Attributes out;
-  out.reserve(labels.size() + target_labels_.size());
+template <typename L>
+void TargetState::AttrsOf(const L& labels, std::string_view drop, AttrViews* out) const {
+  out->clear();
   if (!sc_.metric_relabel_configs.empty()) {
     // RelabelSamples merged the target labels already; job and instance stay the
     // resource's unless relabeling changed them.
     for (const auto& [k, v] : labels) {
       if (k == drop || v.empty() || (k == "job" && v == job_) || (k == "instance" && v == instance_)) continue;
-      out.emplace_back(k, v);
+      out->emplace_back(k, v);
     }
-    std::sort(out.begin(), out.end());
-    return out;
+  } else {
+    // A scraped label the target sets (job and instance always: the resource's) becomes
+    // exported_<name>, unless honor_labels.
+    auto exported = [&](std::string_view k) -> const std::string* {
+      if (k == "job") return &exported_names_[0];
+      if (k == "instance") return &exported_names_[1];
+      for (size_t i = 0; i < target_labels_.size(); ++i) {
+        if (target_labels_[i].first == k) return &exported_names_[2 + i];
+      }
+      return nullptr;
+    };
+    for (const auto& [k, v] : labels) {
+      if (k == drop || v.empty()) continue;
+      const std::string* e = sc_.honor_labels ? nullptr : exported(k);
+      out->emplace_back(e != nullptr ? std::string_view(*e) : std::string_view(k), v);
+    }
+    for (const auto& [k, v] : target_labels_) {
+      bool scraped = false;
+      if (sc_.honor_labels) {
+        for (const auto& [ok, ov] : *out) scraped |= ok == k;
+      }
+      if (!scraped) out->emplace_back(k, v);
+    }
   }
-  auto in_target = [&](const std::string& k) {
-    if (k == "job" || k == "instance") return true;  // always set by the target (the resource)
-    for (const auto& [tk, tv] : target_labels_) {
-      if (tk == k) return true;
-    }
-    return false;
-  };
-  for (const auto& [k, v] : labels) {
-    if (k == drop || v.empty()) continue;
-    if (!sc_.honor_labels && in_target(k)) {
-      out.emplace_back("exported_" + k, v);
-    } else {
-      out.emplace_back(k, v);
-    }
-  }
-  for (const auto& [k, v] : target_labels_) {
-    bool scraped = false;
-    if (sc_.honor_labels) {
-      for (const auto& [ok, ov] : out) scraped |= ok == k;
-    }
-    if (!scraped) out.emplace_back(k, v);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  if (!std::is_sorted(out->begin(), out->end())) std::sort(out->begin(), out->end());
 }
 
-uint64_t TargetState::StartOf(Kind kind, const std::string& name, const pdata::Attributes& attrs, double value,
-                              uint64_t t, std::map<std::string, Series>* next, uint64_t created_ns,
-                              const std::string& unit) {
-  std::string key = KeyOf(static_cast<int>(kind), name, attrs);
-  Series s{kind, name, attrs, t, t, value, unit};
-  auto it = series_.find(key);
-  if (created_ns != 0) {
-    s.start_ns = created_ns;  // the exposer knows (OpenMetrics `_created`)
-  } else if (it != series_.end()) {
-    s.start_ns = it->second.start_ns;
-    // A decrease is a reset: the new run started after the previous observation.
-    if (kind != Kind::kUpDownSum && value < it->second.last) s.start_ns = std::min(it->second.last_ns, t);
+uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const pdata::AttributeView> attrs,
+                              double value, uint64_t t, uint64_t created_ns, std::string_view unit) {
+  EncodeKey(static_cast<int>(kind), name, attrs, &key_);
+  const size_t hash = HashBytes(key_, 0);
+  // Usually the series after the previous one, as in the last scrape.
+  size_t i = SIZE_MAX;
+  if (cursor_ < series_.size() && series_[cursor_].hash == hash && series_[cursor_].key == key_) {
+    i = cursor_;
+  } else if (auto it = index_.find(hash); it != index_.end()) {
+    for (uint32_t j = it->second; j != UINT32_MAX; j = series_[j].next_same_hash) {
+      if (series_[j].hash == hash && series_[j].key == key_) {
+        i = j;
+        break;
+      }
+    }
   }
-  uint64_t start = s.start_ns;
-  (*next)[key] = std::move(s);
+  if (i == SIZE_MAX) {
+    i = series_.size();
+    Series& n = series_.emplace_back();
+    n.key = key_;
+    n.hash = hash;
+    auto [it, added] = index_.try_emplace(hash, static_cast<uint32_t>(i));
+    if (!added) {
+      n.next_same_hash = it->second;
+      it->second = static_cast<uint32_t>(i);
+    }
+    ++added_;
+  }
+  cursor_ = i + 1;
+  Series& s = series_[i];
+  if (s.scrape != scrape_) {  // first time in this scrape
+    s.had_before = s.scrape != 0;
+    s.before_start_ns = s.start_ns;
+    s.before_last_ns = s.last_ns;
+    s.before_last = s.last;
+    s.scrape = scrape_;
+    ++touched_;
+  }
+  uint64_t start = t;
+  if (created_ns != 0) {
+    start = created_ns;  // the exposer knows (OpenMetrics `_created`)
+  } else if (s.had_before) {
+    start = s.before_start_ns;
+    // A decrease is a reset: the new run started after the previous observation.
+    if (kind != Kind::kUpDownSum && value < s.before_last) start = std::min(s.before_last_ns, t);
+  }
+  s.start_ns = start;
+  s.last_ns = t;
+  s.last = value;
+  if (s.unit != unit) s.unit.assign(unit);
   return start;
 }
 
-void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b,
-                                  std::map<std::string, Series>* next) {
-  auto time_of = [&](const Sample& s) -> uint64_t {
+template <typename F>
+void TargetState::Convert(const std::vector<F>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
+  using SampleT = typename decltype(F::samples)::value_type;
+  auto time_of = [&](const SampleT& s) -> uint64_t {
     if (sc_.honor_timestamps && s.timestamp_ms && *s.timestamp_ms > 0) {
       return static_cast<uint64_t>(*s.timestamp_ms) * kMsToNs;
     }
     return scrape_ns;
   };
-  for (const Family& f : families) {
+  for (const F& f : families) {
     // Sample names are the family's name and a suffix (the parser checked).
-    auto suffix = [&f](const Sample& s) { return std::string_view(s.name).substr(std::min(f.name.size(), s.name.size())); };
+    auto suffix = [&f](const SampleT& s) { return std::string_view(s.name).substr(std::min(f.name.size(), s.name.size())); };
     const std::string unit = f.unit.empty() ? std::string() : OtelUnit(f.unit);
     switch (f.type) {
       case MetricType::kCounter:
         for (size_t i = 0; i < f.samples.size(); ++i) {
-          const Sample& s = f.samples[i];
+          const SampleT& s = f.samples[i];
           if (suffix(s) == "_created") continue;
-          auto attrs = AttrsOf(s.labels, {});
+          AttrsOf(s.labels, {}, &attrs_);
           uint64_t t = time_of(s);
           // OpenMetrics: the `_created` sample of the same metric is next to it.
           uint64_t created = 0;
@@ -174,24 +340,23 @@ void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_n
               created = SecondsToNs(f.samples[j].value);
             }
           }
-          uint64_t start = StartOf(Kind::kSum, s.name, attrs, s.value, t, next, created, unit);
+          uint64_t start = StartOf(Kind::kSum, s.name, attrs_, s.value, t, created, unit);
           if (s.exemplar) {
             pdata::Exemplar e = ExemplarOf(*s.exemplar, t);
-            b->Sum(s.name, unit, attrs, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative,
+            b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative,
                    false, {&e, 1});
           } else {
-            b->Sum(s.name, unit, attrs, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
+            b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
           }
         }
         break;
       case MetricType::kGauge:
       case MetricType::kUntyped:
-        for (const Sample& s : f.samples) {
-          auto attrs = AttrsOf(s.labels, {});
+        for (const SampleT& s : f.samples) {
+          AttrsOf(s.labels, {}, &attrs_);
           uint64_t t = time_of(s);
-          Series ser{Kind::kGauge, s.name, attrs, t, t, s.value, unit};
-          (*next)[KeyOf(static_cast<int>(Kind::kGauge), s.name, attrs)] = ser;
-          b->Gauge(s.name, unit, attrs, s.value, t);
+          StartOf(Kind::kGauge, s.name, attrs_, s.value, t, 0, unit);
+          b->Gauge(s.name, unit, attrs_, s.value, t);
         }
         break;
       case MetricType::kInfo:
@@ -199,18 +364,19 @@ void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_n
         // Non-monotonic sums, as the OpenTelemetry compatibility spec says (their 1s
         // count when labels are aggregated away). An info keeps its sample's name
         // (`x_info`); a stateset's state stays a label (named as the family).
-        for (const Sample& s : f.samples) {
-          auto attrs = AttrsOf(s.labels, {});
+        for (const SampleT& s : f.samples) {
+          AttrsOf(s.labels, {}, &attrs_);
           uint64_t t = time_of(s);
-          uint64_t start = StartOf(Kind::kUpDownSum, s.name, attrs, s.value, t, next, 0, unit);
-          b->Sum(s.name, unit, attrs, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
+          uint64_t start = StartOf(Kind::kUpDownSum, s.name, attrs_, s.value, t, 0, unit);
+          b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
         }
         break;
       case MetricType::kGaugeHistogram:
         break;  // dropped (the spec says so), counted in Process
       case MetricType::kHistogram: {
         struct Group {
-          pdata::Attributes attrs;
+          AttrViews attrs;
+          size_t hash = 0;
           std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
           std::optional<double> sum, count;
           uint64_t t = 0;
@@ -218,12 +384,12 @@ void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_n
           std::vector<pdata::Exemplar> exemplars;
         };
         std::vector<Group> groups;
-        std::map<pdata::Attributes, size_t> index;
-        for (const Sample& s : f.samples) {
-          auto attrs = AttrsOf(s.labels, "le");
-          auto [it, added] = index.emplace(attrs, groups.size());
-          if (added) groups.push_back(Group{attrs, {}, {}, {}, time_of(s), 0, {}});
-          Group& g = groups[it->second];
+        GroupIndex index;
+        for (const SampleT& s : f.samples) {
+          AttrsOf(s.labels, "le", &attrs_);
+          bool added;
+          Group& g = groups[index.Find(groups, attrs_, &added)];
+          if (added) g.t = time_of(s);
           std::string_view sfx = suffix(s);
           if (sfx == "_bucket") {
             double le = 0;
@@ -238,10 +404,12 @@ void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_n
             g.count = s.value;
           }
         }
+        pdata::HistogramPoint p;
         for (Group& g : groups) {
           std::sort(g.buckets.begin(), g.buckets.end());
-          pdata::HistogramPoint p;
           p.has_min_max = false;
+          p.bounds.clear();
+          p.bucket_counts.clear();
           double prev = 0, inf_count = -1;
           for (auto [le, cum] : g.buckets) {
             if (std::isnan(cum) || cum < 0) cum = 0;  // invalid counts count as 0
@@ -261,25 +429,26 @@ void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_n
           }
           p.count = static_cast<uint64_t>(count);
           p.sum = g.sum.value_or(0);
-          uint64_t start = StartOf(Kind::kHistogram, f.name, g.attrs, count, g.t, next, g.created, unit);
+          uint64_t start = StartOf(Kind::kHistogram, f.name, g.attrs, count, g.t, g.created, unit);
           b->Histogram(f.name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
         }
         break;
       }
       case MetricType::kSummary: {
         struct Group {
-          pdata::Attributes attrs;
+          AttrViews attrs;
+          size_t hash = 0;
           pdata::SummaryPoint p;
           uint64_t t = 0;
           uint64_t created = 0;
         };
         std::vector<Group> groups;
-        std::map<pdata::Attributes, size_t> index;
-        for (const Sample& s : f.samples) {
-          auto attrs = AttrsOf(s.labels, "quantile");
-          auto [it, added] = index.emplace(attrs, groups.size());
-          if (added) groups.push_back(Group{attrs, {}, time_of(s), 0});
-          Group& g = groups[it->second];
+        GroupIndex index;
+        for (const SampleT& s : f.samples) {
+          AttrsOf(s.labels, "quantile", &attrs_);
+          bool added;
+          Group& g = groups[index.Find(groups, attrs_, &added)];
+          if (added) g.t = time_of(s);
           std::string_view sfx = suffix(s);
           if (sfx.empty()) {
             double q = 0;
@@ -296,7 +465,7 @@ void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_n
         for (Group& g : groups) {
           std::sort(g.p.quantiles.begin(), g.p.quantiles.end());
           uint64_t start =
-              StartOf(Kind::kSummary, f.name, g.attrs, static_cast<double>(g.p.count), g.t, next, g.created, unit);
+              StartOf(Kind::kSummary, f.name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
           b->Summary(f.name, unit, g.attrs, g.p, start, g.t);
         }
         break;
@@ -306,23 +475,75 @@ void TargetState::Convert(const std::vector<Family>& families, uint64_t scrape_n
 }
 
 void TargetState::EmitStale(const Series& s, uint64_t t, pdata::MetricsBuilder* b) const {
-  switch (s.kind) {
+  std::string_view name;
+  AttrViews attrs;
+  const Kind kind = static_cast<Kind>(DecodeKey(s.key, &name, &attrs));
+  switch (kind) {
     case Kind::kGauge:
-      b->Gauge(s.name, s.unit, s.attrs, NAN, t, /*no_recorded_value=*/true);
+      b->Gauge(name, s.unit, attrs, NAN, t, /*no_recorded_value=*/true);
       break;
     case Kind::kSum:
     case Kind::kUpDownSum:
-      b->Sum(s.name, s.unit, s.attrs, 0, s.start_ns, t, s.kind == Kind::kSum, pdata::Temporality::kCumulative, true);
+      b->Sum(name, s.unit, attrs, 0, s.start_ns, t, kind == Kind::kSum, pdata::Temporality::kCumulative, true);
       break;
     case Kind::kHistogram: {
       pdata::HistogramPoint p;
       p.has_min_max = false;
-      b->Histogram(s.name, s.unit, s.attrs, p, s.start_ns, t, pdata::Temporality::kCumulative, true);
+      b->Histogram(name, s.unit, attrs, p, s.start_ns, t, pdata::Temporality::kCumulative, true);
       break;
     }
     case Kind::kSummary:
-      b->Summary(s.name, s.unit, s.attrs, pdata::SummaryPoint{}, s.start_ns, t, true);
+      b->Summary(name, s.unit, attrs, pdata::SummaryPoint{}, s.start_ns, t, true);
       break;
+  }
+}
+
+void TargetState::EmitStaleSeries(uint64_t t, bool all, pdata::MetricsBuilder* b, ScrapeResult* r) {
+  if (!all && touched_ == series_.size()) return;
+  auto gone = [&](const Series& s) { return all || s.scrape != scrape_; };
+  // In the order of the series' keys (as the map Prometheus-style state used to be).
+  std::vector<std::pair<std::string, size_t>> stale;
+  std::string_view name;
+  AttrViews attrs;
+  for (size_t i = 0; i < series_.size(); ++i) {
+    if (!gone(series_[i])) continue;
+    const int kind = DecodeKey(series_[i].key, &name, &attrs);
+    stale.emplace_back(KeyOf(kind, name, attrs), i);
+  }
+  std::sort(stale.begin(), stale.end());
+  for (const auto& [key, i] : stale) EmitStale(series_[i], t, b);
+  if (r != nullptr) r->stale += stale.size();
+  // Keep the others in their order, and index them again.
+  std::erase_if(series_, gone);
+  index_.clear();
+  for (size_t i = 0; i < series_.size(); ++i) {
+    Series& s = series_[i];
+    s.next_same_hash = UINT32_MAX;
+    auto [it, added] = index_.try_emplace(s.hash, static_cast<uint32_t>(i));
+    if (!added) {
+      s.next_same_hash = it->second;
+      it->second = static_cast<uint32_t>(i);
+    }
+  }
+}
+
+template <typename F>
+void TargetState::ConvertChecked(std::vector<F>* families, bool relabel, uint64_t scrape_ns, pdata::MetricsBuilder* b,
+                                 ScrapeResult* r) {
+  for (const auto& f : *families) {
+    r->samples += f.samples.size();
+    if (f.type == MetricType::kGaugeHistogram) r->dropped += f.samples.size();
+  }
+  // sample_limit counts what metric relabeling leaves, as in Prometheus.
+  size_t kept = r->samples;
+  if constexpr (std::is_same_v<F, Family>) {
+    if (relabel) kept = RelabelSamples(families);
+  }
+  if (sc_.sample_limit > 0 && kept > static_cast<size_t>(sc_.sample_limit)) {
+    r->status = absl::ResourceExhaustedError(
+        StrCat("sample_limit exceeded: ", kept, " samples, the limit is ", sc_.sample_limit));
+  } else {
+    Convert(*families, scrape_ns, b);
   }
 }
 
@@ -334,42 +555,37 @@ ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, uint6
 ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, Format format, uint64_t scrape_ns,
                                   double duration_seconds, pdata::MetricsBuilder* b) {
   ScrapeResult r;
-  std::map<std::string, Series> next;
+  ++scrape_;
+  touched_ = 0;
+  added_ = 0;
+  cursor_ = 0;
   if (!body.ok()) {
     r.status = body.status();
   } else {
-    auto families = Parse(*body, format);
-    if (!families.ok()) {
-      r.status = absl::InvalidArgumentError(StrCat("invalid exposition: ", families.status().message()));
-      r.malformed = true;
-    } else {
-      for (const auto& f : *families) {
-        r.samples += f.samples.size();
-        if (f.type == MetricType::kGaugeHistogram) r.dropped += f.samples.size();
-      }
-      // sample_limit counts what metric relabeling leaves, as in Prometheus.
-      const size_t kept = sc_.metric_relabel_configs.empty() ? r.samples : RelabelSamples(&*families);
-      if (sc_.sample_limit > 0 && kept > static_cast<size_t>(sc_.sample_limit)) {
-        r.status = absl::ResourceExhaustedError(
-            StrCat("sample_limit exceeded: ", kept, " samples, the limit is ", sc_.sample_limit));
+    if (format == Format::kPrometheusText && sc_.metric_relabel_configs.empty()) {
+      // The common case: views into the body, no copies of its strings.
+      auto exposition = ParseView(*body);
+      if (!exposition.ok()) {
+        r.status = absl::InvalidArgumentError(StrCat("invalid exposition: ", exposition.status().message()));
+        r.malformed = true;
       } else {
-        Convert(*families, scrape_ns, b, &next);
+        ConvertChecked(&exposition->families, /*relabel=*/false, scrape_ns, b, &r);
+      }
+    } else {
+      auto families = Parse(*body, format);
+      if (!families.ok()) {
+        r.status = absl::InvalidArgumentError(StrCat("invalid exposition: ", families.status().message()));
+        r.malformed = true;
+      } else {
+        ConvertChecked(&*families, !sc_.metric_relabel_configs.empty(), scrape_ns, b, &r);
       }
     }
   }
-  // Staleness: every series of the last successful scrape that is not in this one.
-  for (const auto& [key, s] : series_) {
-    if (next.count(key)) continue;
-    EmitStale(s, scrape_ns, b);
-    ++r.stale;
-  }
-  if (r.status.ok()) {
-    for (const auto& [key, s] : next) r.series_added += series_.count(key) == 0;
-    series_ = std::move(next);
-  } else {
-    series_.clear();  // the markers were sent once
-  }
-  const pdata::Attributes attrs = target_labels_;
+  // Staleness: every series of the last successful scrape that is not in this one (on
+  // failure, all of them: the markers are sent once).
+  EmitStaleSeries(scrape_ns, /*all=*/!r.status.ok(), b, &r);
+  if (r.status.ok()) r.series_added = added_;
+  const pdata::Attributes& attrs = target_labels_;
   b->Gauge("up", "", attrs, r.status.ok() ? 1 : 0, scrape_ns);
   b->Gauge("scrape_duration_seconds", "s", attrs, duration_seconds, scrape_ns);
   b->Gauge("scrape_samples_scraped", "", attrs, static_cast<double>(r.status.ok() ? r.samples : 0), scrape_ns);
@@ -440,8 +656,7 @@ size_t TargetState::RelabelSamples(std::vector<Family>* families) const {
 }
 
 void TargetState::EmitStaleAll(uint64_t t, pdata::MetricsBuilder* b) {
-  for (const auto& [key, s] : series_) EmitStale(s, t, b);
-  series_.clear();
+  EmitStaleSeries(t, /*all=*/true, b, nullptr);
   for (const char* name : {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added"}) {
     b->Gauge(name, std::string_view(name) == "scrape_duration_seconds" ? "s" : "", target_labels_, NAN, t,
              /*no_recorded_value=*/true);

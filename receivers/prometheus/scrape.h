@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "collector/pdata/builders.h"
@@ -54,25 +57,46 @@ class TargetState {
 
  private:
   enum class Kind { kGauge, kSum, kHistogram, kSummary, kUpDownSum };  // kUpDownSum: info, stateset
+  using AttrViews = std::vector<pdata::AttributeView>;
+  // A series of the last successful scrape (and, during one, of this scrape so far).
   struct Series {
-    Kind kind;
-    std::string name;
-    pdata::Attributes attrs;
+    std::string key;  // kind, name and sorted attributes, encoded (EncodeKey)
+    size_t hash = 0;  // of `key`
+    uint32_t next_same_hash = UINT32_MAX;  // the series before it with the same hash
     uint64_t start_ns = 0;
     uint64_t last_ns = 0;
     double last = 0;  // counter value, or a histogram's/summary's count
     std::string unit;
+    uint64_t scrape = 0;  // the last scrape (scrape_) that had it
+    // As the scrape before had it (valid when `had_before`): a series seen twice in one
+    // scrape is compared with that, not with itself.
+    bool had_before = false;
+    uint64_t before_start_ns = 0, before_last_ns = 0;
+    double before_last = 0;
   };
+
   // Attributes of a series: its labels (minus `drop`, empty values removed) merged with
-  // the target labels per honor_labels; sorted.
-  pdata::Attributes AttrsOf(const Labels& labels, std::string_view drop) const;
-  // Start time of a cumulative series, updating the reset detection; `created_ns`
-  // (OpenMetrics `_created`), when not 0, is the start time.
-  uint64_t StartOf(Kind kind, const std::string& name, const pdata::Attributes& attrs, double value, uint64_t t,
-                   std::map<std::string, Series>* next, uint64_t created_ns = 0, const std::string& unit = "");
-  void Convert(const std::vector<Family>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b,
-                       std::map<std::string, Series>* next);
+  // the target labels per honor_labels; sorted. Views into `labels` and this object.
+  // `L`: Labels or LabelViews.
+  template <typename L>
+  void AttrsOf(const L& labels, std::string_view drop, AttrViews* out) const;
+  // Records a series of this scrape (the state of the next one) and returns the start
+  // time of a cumulative series, with reset detection; `created_ns` (OpenMetrics
+  // `_created`), when not 0, is the start time.
+  uint64_t StartOf(Kind kind, std::string_view name, std::span<const pdata::AttributeView> attrs, double value,
+                   uint64_t t, uint64_t created_ns, std::string_view unit);
+  // `F`: Family or FamilyView.
+  template <typename F>
+  void Convert(const std::vector<F>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  // Counts the samples of `families` into `r`, applies sample_limit (after relabeling,
+  // if `relabel`), converts.
+  template <typename F>
+  void ConvertChecked(std::vector<F>* families, bool relabel, uint64_t scrape_ns, pdata::MetricsBuilder* b,
+                      ScrapeResult* r);
   void EmitStale(const Series& s, uint64_t t, pdata::MetricsBuilder* b) const;
+  // Staleness markers for the series of the last scrape that are not in this one (all
+  // of them if `all`), in the order of their keys; removes them.
+  void EmitStaleSeries(uint64_t t, bool all, pdata::MetricsBuilder* b, ScrapeResult* r);
   // metric_relabel_configs on each sample (its labels merged with the target labels as
   // Prometheus merges them, and __name__): dropped samples are removed, renamed ones
   // move to the family of their new name. Returns how many samples are left. AttrsOf
@@ -82,8 +106,19 @@ class TargetState {
   const ScrapeConfig& sc_;
   std::string job_, instance_;
   pdata::Attributes target_labels_;  // sorted, job and instance excluded
+  std::vector<std::string> exported_names_;  // "exported_" + name of job, instance, target_labels_
   pdata::Attributes resource_;
-  std::map<std::string, Series> series_;  // of the last successful scrape, by key
+  // The series in the order of the last scrape (usually the order of the next one:
+  // `cursor_` is where the next series is expected), with an index by hash.
+  std::vector<Series> series_;
+  absl::flat_hash_map<size_t, uint32_t> index_;  // hash -> the last series with it
+  size_t cursor_ = 0;
+  uint64_t scrape_ = 0;          // scrapes so far
+  size_t touched_ = 0;           // series of this scrape so far
+  size_t added_ = 0;             // of them, new ones
+  // Buffers reused from sample to sample.
+  AttrViews attrs_;
+  std::string key_;
 };
 
 }  // namespace outrigger::receivers::prometheus
