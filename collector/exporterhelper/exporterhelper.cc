@@ -15,7 +15,11 @@ constexpr char kRetryDelayPayload[] = "type.outrigger.dev/retry-delay-ns";
 Signal SignalOf(const std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>& item) {
   return static_cast<Signal>(item.index());
 }
+
+thread_local size_t t_reported_dropped = 0;  // ReportDropped() during the current push
 }  // namespace
+
+void ReportDropped(size_t items) { t_reported_dropped += items; }
 
 void HelperConfig::Decode(config::Node& node) {
   auto& q = node.Child("sending_queue");
@@ -193,15 +197,19 @@ absl::Status QueuedExporter::SendWithRetry(const Item& item) {
   const size_t n = ItemsOf(item);
   Backoff backoff(cfg_.retry_on_failure);
   const absl::Time first = absl::Now();
+  size_t reported = 0;  // items the pusher dropped for good (ReportDropped), over all attempts
   while (true) {
     absl::Time deadline = absl::Now() + cfg_.timeout;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) deadline = std::min(deadline, deadline_);
     }
+    t_reported_dropped = 0;
     absl::Status st = PushOnce(item, deadline);
+    reported = std::min(n, reported + t_reported_dropped);
     if (st.ok()) {
-      meter_.Sent(sig, n);
+      meter_.Sent(sig, n - reported);
+      if (reported > 0) meter_.Dropped(sig, reported);
       return st;
     }
     meter_.Failed(sig, n);

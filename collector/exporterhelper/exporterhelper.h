@@ -101,6 +101,12 @@ class Backoff {
   std::mt19937_64 rng_;
 };
 
+// For a Pusher answering a push OK (or retryable) of which some items were dropped for
+// good — rejected one by one by the backend, or impossible to translate: the helper then
+// counts them as dropped, not sent. Per thread: the helper calls Push* on the thread that
+// counts the outcome. Each item is reported at most once over the attempts of a push.
+void ReportDropped(size_t items);
+
 // What an exporter implements.
 class Pusher {
  public:

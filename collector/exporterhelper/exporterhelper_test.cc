@@ -130,6 +130,35 @@ TEST_F(HelperTest, RetriesRetryableErrorsUntilSent) {
   EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 0);
 }
 
+// A pusher that dropped some items of a push for good reports them: they count as
+// dropped, the rest as sent, however many attempts the push took.
+class PartialDropPusher : public Pusher {
+ public:
+  absl::Status PushTraces(const pdata::Traces& d, absl::Time) override {
+    if (++calls == 1) {
+      ReportDropped(2);  // two items rejected for good, the others retryable
+      return absl::UnavailableError("3 of 5 not indexed yet");
+    }
+    ReportDropped(1);  // one more rejected on the resend, the rest indexed
+    return absl::OkStatus();
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST(HelperPartialDrops, CountedAsDroppedNotSent) {
+  Telemetry telemetry;
+  testutil::TestHost host;
+  HelperConfig c = FastRetry();
+  c.sending_queue.enabled = false;
+  QueuedExporter e(testutil::Settings(&telemetry, "otlp", Kind::kExporter), c, std::make_unique<PartialDropPusher>());
+  ASSERT_TRUE(e.Start(host).ok());
+  ASSERT_TRUE(e.ConsumeTraces(MakeTraces(5)).ok());
+  ASSERT_TRUE(e.Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  auto metric = [&](const char* name) { return telemetry.Value(name, {{"exporter", "otlp"}}); };
+  EXPECT_EQ(metric("outrigger_exporter_sent_spans_total"), 2);
+  EXPECT_EQ(metric("outrigger_exporter_dropped_spans_total"), 3);
+}
+
 TEST_F(HelperTest, PermanentErrorsAreNotRetriedAndAreCounted) {
   auto e = Make(FastRetry());
   pusher_->script = {absl::InvalidArgumentError("bad data")};

@@ -45,7 +45,6 @@ class BulkPusher : public exporterhelper::Pusher {
       : settings_(settings),
         cfg_(cfg),
         encoder_(cfg_),
-        meter_(settings.telemetry->ForExporter(settings.id)),
         client_(cfg.tls, kUserAgent),
         urls_(cfg.Urls()) {
     headers_.push_back("Content-Type: application/x-ndjson");
@@ -129,7 +128,7 @@ class BulkPusher : public exporterhelper::Pusher {
         }
         pending_[fp] = state;
       }
-      meter_.Dropped(sig, dropped);
+      exporterhelper::ReportDropped(dropped);  // counted by the helper
       std::string msg = StrCat(todo.size(), " of ", n, " documents not indexed yet: ", last.last_error);
       absl::Status st = last.throttled ? absl::ResourceExhaustedError(msg) : absl::UnavailableError(msg);
       if (last.server_delay) st = exporterhelper::WithRetryDelay(st, *last.server_delay);
@@ -145,9 +144,9 @@ class BulkPusher : public exporterhelper::Pusher {
       // Nothing indexed: the helper counts and logs the whole batch as dropped.
       return absl::InvalidArgumentError(StrCat("Elasticsearch rejected all ", n, " documents: ", first_drop));
     }
-    // The rest of the batch counts as sent (by the helper).
+    // The helper counts these as dropped and the rest of the batch as sent.
     LogDrops(sig, dropped, first_drop);
-    meter_.Dropped(sig, dropped);
+    exporterhelper::ReportDropped(dropped);
     return absl::OkStatus();
   }
 
@@ -270,7 +269,6 @@ class BulkPusher : public exporterhelper::Pusher {
   CreateSettings settings_;
   Config cfg_;
   Encoder encoder_;
-  ExporterMeter meter_;
   httpclient::Client client_;
   std::vector<std::string> urls_;
   std::vector<std::string> headers_;

@@ -23,14 +23,13 @@ class RemoteWritePusher : public exporterhelper::Pusher {
   RemoteWritePusher(const CreateSettings& settings, const Config& cfg)
       : settings_(settings),
         cfg_(cfg),
-        meter_(settings.telemetry->ForExporter(settings.id)),
         client_(cfg.tls, kUserAgent) {}
 
   absl::Status PushMetrics(const pdata::Metrics& d, absl::Time deadline) override {
     Translation t = Translate(d, cfg_, NowMs());
     if (t.dropped > 0) {
       dropped_ += t.dropped;
-      meter_.Dropped(Signal::kMetrics, t.dropped);  // the rest of the batch counts as sent
+      exporterhelper::ReportDropped(t.dropped);  // the helper counts them as dropped, the rest as sent
       for (const auto& [name, why] : t.drop_reasons) {
         if (WarnOnce(name)) {
           settings_.logger->error("dropped the data points of metric \"{}\": {} (logged once per metric; {} dropped "
@@ -91,7 +90,6 @@ class RemoteWritePusher : public exporterhelper::Pusher {
   CreateSettings settings_;
   Config cfg_;
   std::mutex mu_;
-  ExporterMeter meter_;
   httpclient::Client client_;
   std::vector<std::string> warned_;
   std::atomic<uint64_t> dropped_{0};

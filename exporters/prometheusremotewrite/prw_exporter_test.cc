@@ -455,6 +455,8 @@ TEST_F(PrwExporterTest, UntranslatablePointsAreCountedAsDropped) {
   ASSERT_TRUE(WaitFor([&] { return SeriesCount(receiver_.Accepted()) == 1; }));
   ASSERT_TRUE(WaitFor([&] { return Exported("outrigger_exporter_dropped_metric_points_total") == 1; }))
       << Exported("outrigger_exporter_dropped_metric_points_total");
+  // The dropped point is not also counted as sent: only the gauge was.
+  EXPECT_EQ(Exported("outrigger_exporter_sent_metric_points_total"), 1);
 }
 
 TEST(PrwConfig, Validation) {
