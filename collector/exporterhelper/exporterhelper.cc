@@ -322,21 +322,28 @@ QueuedExporter::Item QueuedExporter::TakeBatch(std::unique_lock<std::mutex>& loc
     return static_cast<int64_t>(ItemsOf(it));
   };
   int64_t size = size_of(item);
-  const auto flush_at = absl::ToChronoTime(absl::Now() + b.flush_timeout);
-  while (size < b.min_size) {
+  const auto flush_at = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(b.flush_timeout);
+  bool full = false;  // the next request would pass max_size
+  while (size < b.min_size && !full) {
     // Merge what is queued behind it: same signal, within max_size.
     while (size < b.min_size && !queue_.empty() && queue_.front().index() == item.index()) {
       const int64_t next = size_of(queue_.front());
-      if (b.max_size > 0 && size + next > b.max_size) return item;
+      if (b.max_size > 0 && size + next > b.max_size) {
+        full = true;
+        break;
+      }
       Item front = std::move(queue_.front());
       queue_.pop_front();
       Dequeued(front);
       std::visit([&](auto& d) { d.Append(std::move(std::get<std::decay_t<decltype(d)>>(front))); }, item);
       size += next;
     }
-    if (size >= b.min_size || !queue_.empty() || stopping_) break;  // full, another signal next, or stopping
+    if (full || size >= b.min_size || !queue_.empty() || stopping_) break;  // full, another signal next, or stopping
     if (not_empty_.wait_until(lock, flush_at) == std::cv_status::timeout && queue_.empty()) break;
   }
+  // The notification that woke this consumer may have been for a request it leaves in the
+  // queue (another signal, or beyond max_size): pass it on to an idle one.
+  if (!queue_.empty()) not_empty_.notify_one();
   return item;
 }
 

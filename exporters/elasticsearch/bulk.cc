@@ -7,6 +7,16 @@ namespace outrigger::exporters::elasticsearch {
 
 using nlohmann::json;
 
+namespace {
+// o[key] when it is a string, else `fallback`: Elasticsearch sends `"reason": null` for
+// exceptions without a message, and proxies send other shapes (json::value() would throw).
+std::string StringField(const json& o, const char* key, const char* fallback) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->is_string()) return fallback;
+  return it->get<std::string>();
+}
+}  // namespace
+
 absl::StatusOr<std::vector<ItemResult>> ParseBulkResponse(std::string_view body, size_t expected) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
@@ -37,8 +47,8 @@ absl::StatusOr<std::vector<ItemResult>> ParseBulkResponse(std::string_view body,
     if (!any_error) continue;
     auto err = r.find("error");
     if (err != r.end() && err->is_object()) {
-      out[i].error_type = err->value("type", "");
-      out[i].error_reason = err->value("reason", "");
+      out[i].error_type = StringField(*err, "type", "");
+      out[i].error_reason = StringField(*err, "reason", "");
     }
   }
   return out;
@@ -49,7 +59,7 @@ std::string ErrorSummary(std::string_view body) {
   if (!j.is_discarded() && j.is_object()) {
     auto e = j.find("error");
     if (e != j.end() && e->is_object()) {
-      return StrCat(e->value("type", "error"), ": ", e->value("reason", ""));
+      return StrCat(StringField(*e, "type", "error"), ": ", StringField(*e, "reason", ""));
     }
     if (e != j.end() && e->is_string()) return e->get<std::string>();
   }

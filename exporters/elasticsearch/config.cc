@@ -106,7 +106,7 @@ absl::Status Config::Validate() const {
   }
   if (auto st = tls.Validate(); !st.ok()) return st;
   if (flush_bytes < 1024) return absl::InvalidArgumentError("flush.bytes must be at least 1KiB");
-  if (flush_interval < absl::ZeroDuration()) return absl::InvalidArgumentError("flush.interval must not be negative");
+  if (flush_interval <= absl::ZeroDuration()) return absl::InvalidArgumentError("flush.interval must be positive");
   if (retry.max_retries < 0) return absl::InvalidArgumentError("retry.max_retries must not be negative");
   if (retry.enabled && retry.initial_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("retry.initial_interval must be positive");

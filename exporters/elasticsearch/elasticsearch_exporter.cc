@@ -60,20 +60,25 @@ class BulkPusher : public exporterhelper::Pusher {
   absl::Status PushLogs(const pdata::Logs& d, absl::Time deadline) override {
     EncodedBatch b;
     encoder_.EncodeLogs(d, static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())), &b);
-    return Deliver(Signal::kLogs, b, deadline);
+    return Deliver(Signal::kLogs, b, deadline, [&] { return Fingerprint(d); });
   }
   absl::Status PushTraces(const pdata::Traces& d, absl::Time deadline) override {
     EncodedBatch b;
     encoder_.EncodeTraces(d, static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())), &b);
-    return Deliver(Signal::kTraces, b, deadline);
+    return Deliver(Signal::kTraces, b, deadline, [&] { return Fingerprint(d); });
   }
 
  private:
-  static uint64_t Fingerprint(const EncodedBatch& b) {
-    return std::hash<std::string_view>{}(b.buf) ^ (b.docs.size() * 0x9E3779B97F4A7C15ULL);
+  // Identifies a batch across the helper's retries: its OTLP content (not the encoded
+  // documents, which carry the encoding time for records without one).
+  template <typename D>
+  static uint64_t Fingerprint(const D& d) {
+    const std::string proto = d.ToProto();
+    return std::hash<std::string_view>{}(proto) ^ (d.ItemCount() * 0x9E3779B97F4A7C15ULL);
   }
 
-  absl::Status Deliver(Signal sig, const EncodedBatch& b, absl::Time deadline) {
+  absl::Status Deliver(Signal sig, const EncodedBatch& b, absl::Time deadline,
+                       const std::function<uint64_t()>& fingerprint) {
     const size_t n = b.docs.size();
     if (n == 0) return absl::OkStatus();
     std::vector<uint8_t> state(n, kPending);
@@ -82,7 +87,7 @@ class BulkPusher : public exporterhelper::Pusher {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!pending_.empty()) {
-        fp = Fingerprint(b);
+        fp = fingerprint();
         have_fp = true;
         auto it = pending_.find(fp);
         if (it != pending_.end() && it->second.size() == n) {
@@ -116,7 +121,7 @@ class BulkPusher : public exporterhelper::Pusher {
     if (!todo.empty()) {
       LogDrops(sig, dropped, first_drop);
       // Hand the batch back to the helper (which retries it later); remember what is done.
-      if (!have_fp) fp = Fingerprint(b);
+      if (!have_fp) fp = fingerprint();
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (pending_.find(fp) == pending_.end()) {

@@ -146,6 +146,19 @@ TEST(EsBulk, ParsesItemsAndErrors) {
             "security_exception: no");
 }
 
+// Elasticsearch sends `"reason": null` for exceptions without a message; proxies send
+// other shapes. Neither may throw.
+TEST(EsBulk, NonStringErrorFieldsAreTolerated) {
+  auto r = ParseBulkResponse(
+      R"({"errors":true,"items":[{"create":{"status":500,"error":{"type":"null_pointer_exception","reason":null}}}]})",
+      1);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].status, 500);
+  EXPECT_EQ((*r)[0].error_type, "null_pointer_exception");
+  EXPECT_EQ((*r)[0].error_reason, "");
+  EXPECT_EQ(ErrorSummary(R"({"error":{"type":503}})"), "error: ");
+}
+
 // ---- Mapping modes -----------------------------------------------------------------
 
 TEST(EsMapping, OtelLog) {
@@ -395,7 +408,8 @@ class BulkDouble {
     std::string contains;  // a document whose source contains this ...
     int status;            // ... is answered with this status ...
     std::string type;      // ... and error type ...
-    int times;             // ... this many times (-1: always)
+    int times;             // ... this many times (-1: always), per document text
+    bool per_rule = false;  // count `times` over all documents (their text may change)
   };
   struct Seen {
     std::map<std::string, std::string> headers;
@@ -549,7 +563,7 @@ class BulkDouble {
       for (size_t k = 0; k < rules_.size(); ++k) {
         auto& r = rules_[k];
         if (op.text.find(r.contains) == std::string::npos) continue;
-        int& hits = rule_hits_[{k, op.text}];
+        int& hits = rule_hits_[{k, r.per_rule ? std::string() : op.text}];
         if (r.times < 0 || hits < r.times) {
           ++hits;
           status = r.status;
@@ -835,6 +849,29 @@ TEST_F(EsExporterTest, HelperRetryOfABatchResendsOnlyWhatIsLeft) {
   EXPECT_EQ(reqs[2].sources.size(), 1u);
   EXPECT_EQ(StoredBodies(), Lines(5));
   EXPECT_GE(Metric("outrigger_exporter_retries_total"), 2);
+}
+
+// Records without a time get the encoding time, which differs between the helper's
+// attempts: the batch is still recognized, so the resend carries only what is left.
+TEST_F(EsExporterTest, HelperRetryRecognizesABatchWithoutTimestamps) {
+  // The resent document's text differs (its @timestamp is the encoding time): count hits
+  // per rule.
+  es_.AddRule({"\"line 2\"", 429, "es_rejected_execution_exception", 2, /*per_rule=*/true});
+  MakeExporter("", "retry: {max_retries: 0}\n");
+  pdata::Logs logs = RichLogs(5);
+  logs.ForEachMutableRequest([](testutil::lpb::ExportLogsServiceRequest& req) {
+    for (auto& r : *req.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records()) {
+      r.clear_time_unix_nano();
+      r.clear_observed_time_unix_nano();
+    }
+  });
+  ASSERT_TRUE(exporter_->ConsumeLogs(std::move(logs)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 5; })) << SentLogs();
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[1].sources.size(), 1u);
+  EXPECT_EQ(reqs[2].sources.size(), 1u);
+  EXPECT_EQ(StoredBodies(), Lines(5));
 }
 
 TEST_F(EsExporterTest, TracesGoToTheTracesDataStream) {

@@ -127,6 +127,8 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+bool ValidUtf8(std::string_view s);
+
 // Parses `{a="b",...}` (the brace already consumed) up to and including `}`. `L` is
 // Labels, or LabelViews (views into `*s`, or into `*storage` for values with escapes).
 template <typename L>
@@ -162,8 +164,10 @@ bool ParseLabels(std::string_view* s, L* out, std::string* error, std::deque<std
     std::string value;  // a value with escapes
     bool closed = false;
     size_t i = 0;
+    bool high = false;  // a byte >= 0x80: the value must be checked as UTF-8
     // Fast path: no escapes before the closing quote.
     for (; i < s->size() && (*s)[i] != '"' && (*s)[i] != '\\'; ++i) {
+      high |= static_cast<unsigned char>((*s)[i]) >= 0x80;
     }
     const size_t plain = i;
     const bool escaped = i < s->size() && (*s)[i] == '\\';
@@ -184,9 +188,11 @@ bool ParseLabels(std::string_view* s, L* out, std::string* error, std::deque<std
         } else {  // unknown escapes are kept as they are (as Prometheus does)
           value.push_back('\\');
           value.push_back(n);
+          high |= static_cast<unsigned char>(n) >= 0x80;
         }
         continue;
       }
+      high |= static_cast<unsigned char>(c) >= 0x80;
       value.push_back(c);
     }
     if (!closed) {
@@ -194,6 +200,10 @@ bool ParseLabels(std::string_view* s, L* out, std::string* error, std::deque<std
       return false;
     }
     const std::string_view raw = s->substr(0, plain);
+    if (high && !ValidUtf8(escaped ? std::string_view(value) : raw)) {  // Prometheus refuses them too
+      *error = StrCat("the value of label \"", name, "\" is not valid UTF-8");
+      return false;
+    }
     s->remove_prefix(i + 1);
     for (const auto& [k, v] : *out) {
       if (k == name) {
@@ -585,6 +595,7 @@ bool ParseOmLabels(std::string_view* s, Labels* out, std::string* error) {
     while (i < s->size() && (*s)[i] != '"') {
       if ((*s)[i] == '\\') {
         escaped = true;
+        if (i + 1 < s->size()) high |= static_cast<unsigned char>((*s)[i + 1]) >= 0x80;
         i += 2;
         continue;
       }

@@ -114,6 +114,10 @@ TEST(PrometheusParserTest, ErrorsNameTheLine) {
   EXPECT_EQ(ErrorOf("m{b=\"1\",a=\"2\"} 1\nm{a=\"2\",b=\"1\"} 2\n"), "line 2: duplicate series m");
   EXPECT_EQ(ErrorOf("m 1\nm{a=\"x} 1\n"), "line 2: unterminated value of label \"a\"");
   EXPECT_EQ(ErrorOf("m{a=\"x\"\n"), "line 1: unterminated label set (missing '}')");
+  // Label values must be UTF-8, as Prometheus requires (with or without escapes).
+  EXPECT_EQ(ErrorOf("m{a=\"caf\xe9\"} 1\n"), "line 1: the value of label \"a\" is not valid UTF-8");
+  EXPECT_EQ(ErrorOf("m{a=\"x\\n\xff\"} 1\n"), "line 1: the value of label \"a\" is not valid UTF-8");
+  EXPECT_TRUE(Parse("m{a=\"caf\xc3\xa9\"} 1\n").ok());
   EXPECT_EQ(ErrorOf("m{a=\"x\" b=\"y\"} 1\n"), "line 1: expected ',' or '}' after the value of label \"a\"");
   EXPECT_EQ(ErrorOf("m\n"), "line 1: missing value for m");
   EXPECT_EQ(ErrorOf("m{a=\"1\"}"), "line 1: missing value for m");
@@ -279,6 +283,7 @@ TEST(OpenMetricsParserTest, ErrorsNameTheLine) {
   EXPECT_EQ(OmErrorOf("a{,b=\"c\"} 1\n# EOF\n"), "line 1: invalid label name at \",b=\"c\"} 1\"");
   EXPECT_EQ(OmErrorOf("a{b=\"c\"d=\"e\"} 1\n# EOF\n"), "line 1: expected ',' or '}' after the value of label \"b\"");
   EXPECT_EQ(OmErrorOf("a{b=\"\xff\"} 1\n# EOF\n"), "line 1: the value of label \"b\" is not valid UTF-8");
+  EXPECT_EQ(OmErrorOf("a{b=\"\\\xff\"} 1\n# EOF\n"), "line 1: the value of label \"b\" is not valid UTF-8");
   EXPECT_EQ(OmErrorOf("a{b=\"c\\\"} 1\n# EOF\n"), "line 1: unterminated value of label \"b\"");
   EXPECT_EQ(OmErrorOf("a{b=\"1\",b=\"2\"} 1\n# EOF\n"), "line 1: label \"b\" appears twice");
   // Metadata

@@ -211,7 +211,8 @@ absl::Status RelabelConfig::Compile(std::string* field) {
   };
   re2::RE2::Options opts;
   opts.set_log_errors(false);
-  auto re = std::make_shared<re2::RE2>(StrCat("^(?:", regex, ")$"), opts);
+  // As Prometheus (model/relabel.NewRegexp): anchored, and `.` matches a newline too.
+  auto re = std::make_shared<re2::RE2>(StrCat("^(?s:", regex, ")$"), opts);
   if (!re->ok()) {
     const re2::RE2 plain(regex, opts);  // its error shows the pattern as written
     return fail("regex", StrCat("invalid regular expression \"", regex, "\": ", plain.ok() ? re->error() : plain.error()));

@@ -40,6 +40,11 @@ struct Case {
 
 // The cases of Prometheus's model/relabel TestRelabel, plus a few of ours.
 const Case kCases[] = {
+    {"dot matches a newline, as Prometheus's (?s:)",
+     {{"a", "line1\nline2"}},
+     R"y([{source_labels: [a], regex: "line1.line2", action: keep},
+         {source_labels: [a], target_label: b}])y",
+     LabelSet{{"a", "line1\nline2"}, {"b", "line1\nline2"}}},
     {"replace with ${1} twice",
      {{"a", "foo"}, {"b", "bar"}, {"c", "baz"}},
      R"y([{source_labels: [a], regex: "f(.*)", target_label: d, replacement: "ch${1}-ch${1}"}])y",
@@ -150,8 +155,8 @@ const Case kCases[] = {
      LabelSet{{"a", "ab"}, {"x", "|ax|$1|a-b|$"}}},
     {"the action is case-insensitive", {{"a", "foo"}}, R"y([{source_labels: [a], regex: foo, action: Drop}])y",
      std::nullopt},
-    {"dot does not match a newline (Go's default)", {{"a", "foo\nbar"}},
-     R"y([{source_labels: [a], regex: "foo.bar", action: drop}])y", LabelSet{{"a", "foo\nbar"}}},
+    {"dot matches a newline in drop too", {{"a", "foo\nbar"}},
+     R"y([{source_labels: [a], regex: "foo.bar", action: drop}])y", std::nullopt},
 };
 
 TEST(RelabelTest, PrometheusCases) {
