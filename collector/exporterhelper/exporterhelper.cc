@@ -354,6 +354,7 @@ absl::Status QueuedExporter::Shutdown(absl::Time deadline) {
     stopping_ = true;
     deadline_ = deadline;
   }
+  pusher_->BeginShutdown(deadline);
   not_empty_.notify_all();
   not_full_.notify_all();
   wake_.notify_all();

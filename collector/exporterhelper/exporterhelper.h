@@ -112,6 +112,9 @@ class Pusher {
  public:
   virtual ~Pusher() = default;
   virtual absl::Status Start(Host& host) { return absl::OkStatus(); }
+  // Shutdown has begun and must end by `deadline`: a pusher that waits inside a push (its
+  // own retries) gives up by then. Called before the pushes in flight are waited for.
+  virtual void BeginShutdown(absl::Time deadline) {}
   virtual absl::Status Shutdown() { return absl::OkStatus(); }
   // Sends one request; returns by `deadline`. Retryable: UNAVAILABLE, RESOURCE_EXHAUSTED,
   // DEADLINE_EXCEEDED, ABORTED (optionally WithRetryDelay). Anything else is permanent.

@@ -5,6 +5,7 @@
 // logged with Elasticsearch's reason; a 413 splits the request; with several endpoints,
 // a node that cannot be reached is skipped for the next one at once.
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -68,7 +69,25 @@ class BulkPusher : public exporterhelper::Pusher {
     return Deliver(Signal::kTraces, b, deadline, [&] { return Fingerprint(d); });
   }
 
+ public:
+  void BeginShutdown(absl::Time deadline) override {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_deadline_ = deadline;
+    stop_cv_.notify_all();
+  }
+
  private:
+  absl::Time StopDeadline() {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    return stop_deadline_;
+  }
+  // Waits `d`; false at once when shutdown has begun.
+  bool SleepUnlessStopping(absl::Duration d) {
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    return !stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(d),
+                              [&] { return stop_deadline_ != absl::InfiniteFuture(); });
+  }
+
   // Identifies a batch across the helper's retries: its OTLP content (not the encoded
   // documents, which carry the encoding time for records without one).
   template <typename D>
@@ -106,6 +125,7 @@ class BulkPusher : public exporterhelper::Pusher {
     absl::Duration backoff = cfg_.retry.initial_interval;
     Round last;
     for (int attempt = 0; !todo.empty(); ++attempt) {
+      deadline = std::min(deadline, StopDeadline());
       last = SendRound(b, todo, deadline, state);
       dropped += last.dropped;
       if (first_drop.empty()) first_drop = last.first_drop;
@@ -115,7 +135,7 @@ class BulkPusher : public exporterhelper::Pusher {
       if (absl::Now() + wait >= deadline) break;
       settings_.logger->warn("{} of {} documents failed ({}); resending them in {}", todo.size(), n, last.last_error,
                              absl::FormatDuration(wait));
-      std::this_thread::sleep_for(absl::ToChronoNanoseconds(wait));
+      if (!SleepUnlessStopping(wait)) break;  // shutdown: hand what is left back to the helper
       backoff = std::min(backoff * 2, cfg_.retry.max_interval);
     }
     if (!todo.empty()) {
@@ -279,6 +299,9 @@ class BulkPusher : public exporterhelper::Pusher {
   std::vector<std::string> headers_;
   std::atomic<size_t> next_url_{0};
 
+  std::mutex stop_mu_;  // shutdown's deadline, for the waits inside a push
+  std::condition_variable stop_cv_;
+  absl::Time stop_deadline_ = absl::InfiniteFuture();
   std::mutex mu_;
   absl::flat_hash_map<uint64_t, std::vector<uint8_t>> pending_;
   std::deque<uint64_t> pending_order_;

@@ -768,6 +768,21 @@ TEST_F(EsExporterTest, PermanentItemErrorsAreDroppedCountedAndNotRetried) {
   EXPECT_EQ(es_.Requests().size(), 1u);  // not resent
 }
 
+// Retries inside a push give way to shutdown: a 30 s backoff does not hold a shutdown
+// whose deadline is 1 s away.
+TEST_F(EsExporterTest, ShutdownCutsTheRetriesInsideAPush) {
+  es_.AddRule({"\"line 1\"", 429, "es_rejected_execution_exception", -1});
+  MakeExporter("timeout: 120s\n", "retry: {initial_interval: 30s, max_interval: 30s, max_retries: 5}\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(3)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !es_.Requests().empty(); }));
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(1)).ok());
+  // Without BeginShutdown the push would sleep its 30 s backoff first. (Until the deadline
+  // the helper still resends the rejected document, on its own short backoff.)
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(StoredBodies().size(), 2u);  // the two others were indexed
+}
+
 TEST_F(EsExporterTest, WholeRequest503IsRetriedHonouringRetryAfter) {
   es_.FailNext(1, 503, "1");
   MakeExporter("");
