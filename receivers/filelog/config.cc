@@ -96,8 +96,10 @@ absl::Status Config::Validate() const {
   if (!storage.empty() && storage[0] != '/') {
     return absl::InvalidArgumentError(StrCat("storage \"", storage, "\" must be an absolute directory path (there are no storage extensions: name the directory itself)"));
   }
-  if (checkpoint_interval < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("checkpoint_interval must not be negative");
+  if (checkpoint_interval < kMinCheckpointInterval) {
+    return absl::InvalidArgumentError(StrCat("checkpoint_interval must be at least ",
+                                             absl::FormatDuration(kMinCheckpointInterval), " (got ",
+                                             absl::FormatDuration(checkpoint_interval), ")"));
   }
   if (retry_initial_interval <= absl::ZeroDuration() || retry_max_interval < retry_initial_interval) {
     return absl::InvalidArgumentError(

@@ -20,6 +20,7 @@ inline constexpr absl::Duration kDefaultForceFlushPeriod = absl::Milliseconds(50
 inline constexpr absl::Duration kDefaultRetryInitialInterval = absl::Milliseconds(100);
 inline constexpr absl::Duration kDefaultRetryMaxInterval = absl::Seconds(5);
 inline constexpr absl::Duration kDefaultCheckpointInterval = absl::Seconds(1);
+inline constexpr absl::Duration kMinCheckpointInterval = absl::Milliseconds(100);
 
 struct MultilineConfig {
   std::string line_start_pattern;  // a record starts at a line matching it (RE2, partial match)

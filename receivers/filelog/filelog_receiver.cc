@@ -34,6 +34,7 @@ constexpr absl::Duration kKnownTtl = absl::Seconds(60);          // fingerprints
 constexpr size_t kMaxKnown = 4096;
 constexpr absl::Duration kCopyWait = absl::Seconds(5);  // longest wait for a possible copy to be identifiable
 constexpr absl::Duration kErrorLogEvery = absl::Seconds(10);
+constexpr absl::Duration kCheckpointMaxBackoff = absl::Seconds(30);  // retries of a failed checkpoint write
 constexpr size_t kMaxWatches = 4096;
 // With inotify watching every directory where a match can appear or change, files are
 // looked for again only on its events, plus this safety rescan: it catches what inotify
@@ -138,6 +139,9 @@ struct Reader {
   bool matched = true;      // found by the last scan
   absl::Time eof_since = absl::InfiniteFuture();
   uint64_t committed = 0;   // everything before it was accepted by the pipeline
+  // Names the file had before renames while the chain still held entries under them
+  // (held entries are keyed by the path they were read under).
+  std::vector<std::string> old_paths;
   pdata::ValueMap attrs;    // per record: config attributes + log.file.*
   bool IsIdle() const { return buf.len == 0 && !acc_active; }
   // The first byte not yet handed to the chain.
@@ -145,7 +149,8 @@ struct Reader {
 };
 
 struct Known {  // a file we read before (checkpoint, truncated, or closed)
-  FileCheckpoint cp;
+  FileCheckpoint cp;  // cp.offset: durable (everything before it was accepted); the only one checkpointed
+  uint64_t resume = 0;  // where reading goes on in this process (entries before it were made; >= cp.offset)
   absl::Time expires;
   // Whether a file of another inode with the same (whole) fingerprint continues it: the
   // copy of a copytruncated file, or a file checkpointed before a restart. A file that was
@@ -203,7 +208,8 @@ struct FilelogReceiver::State {
   absl::Duration backoff;
   absl::Time retry_at;
   bool commit_dirty = false;
-  absl::Time last_checkpoint = absl::InfinitePast();
+  absl::Time next_checkpoint = absl::InfinitePast();  // earliest next write (interval, or backoff after a failure)
+  absl::Duration checkpoint_backoff;                   // after failed writes
 
   // Rate-limited error logging.
   absl::Time last_error_log = absl::InfinitePast();
@@ -325,14 +331,26 @@ struct FilelogReceiver::State {
     return false;
   }
 
-  std::string Head(int fd, uint64_t size) {
+  // The first bytes of a file (up to fingerprint_size); nullopt on a read error (not the
+  // same as an empty file: an error must never look like a truncation).
+  std::optional<std::string> Head(const std::string& path, int fd, uint64_t size) {
     std::string h(std::min<uint64_t>(size, cfg.fingerprint_size), '\0');
     ssize_t n = PreadAll(fd, h.data(), h.size(), 0);
-    h.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    if (n < 0) {
+      Count(self->counters_.read_errors, m_read_errors);
+      Error(StrCat("cannot read the start of \"", path, "\": ", std::strerror(errno)));
+      return std::nullopt;
+    }
+    h.resize(static_cast<size_t>(n));
     return h;
   }
 
   void SetPath(Reader* r, const std::string& path) {
+    if (!r->path.empty() && r->path != path) {
+      // Renamed: entries the chain holds stay keyed by the old name until released.
+      if (chain->PendingStart(r->path)) r->old_paths.push_back(r->path);
+      commit_dirty = true;  // the checkpoint names the file
+    }
     r->path = path;
     r->resolved = RealPath(path);
     r->attrs.clear();
@@ -350,10 +368,30 @@ struct FilelogReceiver::State {
     if (slash != std::string::npos && slash > 0) Watch(path.substr(0, slash));
   }
 
-  void Remember(const Reader& r, uint64_t offset, bool cross_inode) {
+  // `resume`: where reading this content goes on in this process (everything before it
+  // was made into entries); r.committed: what may be checkpointed (accepted), raised to
+  // `resume` by Commit() once the entries made before are accepted.
+  void Remember(const Reader& r, uint64_t resume, bool cross_inode) {
     if (r.fp.empty()) return;
-    known.push_back({FileCheckpoint{r.path, r.fp, r.dev, r.ino, offset}, absl::Now() + kKnownTtl, cross_inode});
+    const uint64_t durable = std::min(r.committed, resume);
+    known.push_back(
+        {FileCheckpoint{r.path, r.fp, r.dev, r.ino, durable}, resume, absl::Now() + kKnownTtl, cross_inode});
     if (known.size() > kMaxKnown) known.erase(known.begin());
+    if (durable != resume) commit_dirty = true;
+  }
+
+  // Where the oldest entry the chain holds for `r` began, under its name or a former one.
+  std::optional<uint64_t> HeldStart(Reader* r) {
+    std::optional<uint64_t> p = chain->PendingStart(r->path);
+    for (auto it = r->old_paths.begin(); it != r->old_paths.end();) {
+      if (auto q = chain->PendingStart(*it)) {
+        if (!p || *q < *p) p = q;
+        ++it;
+      } else {
+        it = r->old_paths.erase(it);  // released meanwhile
+      }
+    }
+    return p;
   }
 
   // The remembered file `head` (with dev/ino) continues, if any. A file of another inode
@@ -365,7 +403,7 @@ struct FilelogReceiver::State {
       bool fp_ok = !k.fingerprint.empty() && head.size() >= k.fingerprint.size() &&
                    head.compare(0, k.fingerprint.size(), k.fingerprint) == 0;
       bool same = k.dev == dev && k.ino == ino;
-      if (same && (fp_ok || (k.fingerprint.empty() && k.offset == 0))) {
+      if (same && (fp_ok || (k.fingerprint.empty() && known[i].resume == 0))) {
         best = static_cast<int>(i);
         break;
       }
@@ -398,6 +436,8 @@ struct FilelogReceiver::State {
     self->settings_.logger->info("\"{}\" was truncated at offset {}; reading it again from the start", r->path,
                                  r->read_offset);
     r->read_offset = r->buf_offset = 0;
+    r->committed = 0;     // the new content: nothing of it was accepted yet
+    commit_dirty = true;  // the checkpoint must not pair the new fingerprint with the old offset
     r->buf.len = 0;
     r->scan_from = 0;
     r->fp = new_head;
@@ -411,14 +451,16 @@ struct FilelogReceiver::State {
     const uint64_t size = static_cast<uint64_t>(st.st_size);
     const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     if (size < r->read_offset) {
-      Truncated(r, Head(r->fd, size));
+      // Truncated (the size says so); a new head that cannot be read grows as it is read.
+      Truncated(r, Head(r->path, r->fd, size).value_or(std::string()));
     } else if (size != r->last_size || mtime != r->last_mtime_ns || r->fp.size() < cfg.fingerprint_size) {
       if (size > r->fp.size() || size != r->last_size || mtime != r->last_mtime_ns) {
-        std::string head = Head(r->fd, size);
-        if (head.size() < r->fp.size() || head.compare(0, r->fp.size(), r->fp) != 0) {
-          Truncated(r, head);
+        std::optional<std::string> head = Head(r->path, r->fd, size);
+        if (!head) return;  // unknown: checked again at the next scan (size and mtime not taken)
+        if (head->size() < r->fp.size() || head->compare(0, r->fp.size(), r->fp) != 0) {
+          Truncated(r, *head);
         } else {
-          r->fp = std::move(head);
+          r->fp = std::move(*head);
         }
       }
     }
@@ -427,6 +469,7 @@ struct FilelogReceiver::State {
   }
 
   void Scan() {
+    self->counters_.scans += 1;
     scan_covered = inotify_fd >= 0;
     slot_wait = false;
     std::vector<std::string> paths;
@@ -487,6 +530,8 @@ struct FilelogReceiver::State {
 
   void Open(const std::string& path, const struct stat& st0) {
     if (readers.size() >= static_cast<size_t>(cfg.max_concurrent_files)) {
+      // Waits for a slot (polled), not for identification: its copy wait starts again.
+      deferred.erase({static_cast<uint64_t>(st0.st_dev), static_cast<uint64_t>(st0.st_ino)});
       slot_wait = true;
       Error(StrCat("max_concurrent_files (", cfg.max_concurrent_files, ") files are open; \"", path,
                    "\" waits for one of them to finish"));
@@ -504,12 +549,19 @@ struct FilelogReceiver::State {
       return;
     }
     const uint64_t size = static_cast<uint64_t>(st.st_size);
-    std::string head = Head(fd, size);
+    const std::pair<uint64_t, uint64_t> key{st.st_dev, st.st_ino};
+    std::optional<std::string> head_or = Head(path, fd, size);
+    if (!head_or) {
+      close(fd);  // tried again at the next scan
+      return;
+    }
+    std::string head = std::move(*head_or);
     // A copy of a file we are reading (copytruncate's copy before the truncation): wait
     // until the original is truncated (then the copy continues where the original was).
     if (head.size() >= cfg.fingerprint_size) {
       for (auto& [id, r] : readers) {
         if (r->fp.size() >= cfg.fingerprint_size && head.compare(0, r->fp.size(), r->fp) == 0) {
+          deferred.erase(key);  // identified: it waits for the truncation, not for kCopyWait
           close(fd);
           return;
         }
@@ -517,9 +569,8 @@ struct FilelogReceiver::State {
     }
     // Not identifiable yet (a copy being written?): wait a little, then it is a file of
     // its own, read from its start.
-    const std::pair<uint64_t, uint64_t> key{st.st_dev, st.st_ino};
     int ki = FindKnown(head, st.st_dev, st.st_ino);
-    if (MaybeCopyInProgress(head) || (ki >= 0 && known[ki].cp.offset > size)) {
+    if (MaybeCopyInProgress(head) || (ki >= 0 && known[ki].resume > size)) {
       absl::Time now = absl::Now();
       auto [it, inserted] = deferred.try_emplace(key, now);
       if (now - it->second < kCopyWait) {
@@ -530,13 +581,19 @@ struct FilelogReceiver::State {
     deferred.erase(key);
     uint64_t offset = 0;
     bool adopted = false;
+    uint64_t committed = 0;
     std::optional<FileCheckpoint> k;
+    uint64_t resume = 0;
     if (ki >= 0) {
       k = known[ki].cp;
+      resume = known[ki].resume;
       known.erase(known.begin() + ki);
     }
     if (k) {
-      offset = k->offset <= size ? k->offset : 0;
+      offset = resume <= size ? resume : 0;
+      // What entries before `resume` not yet accepted would lose if checkpointed: the
+      // durable offset is kept until they are (Commit()).
+      committed = std::min(k->offset, offset);
       adopted = true;
       if (k->dev != static_cast<uint64_t>(st.st_dev) || k->ino != static_cast<uint64_t>(st.st_ino)) {
         Count(self->counters_.files_rotated, m_rotated);
@@ -544,14 +601,15 @@ struct FilelogReceiver::State {
                                      k->path, offset);
       }
     } else if (first_scan && !had_checkpoint && cfg.start_at == "end") {
-      offset = size;
+      offset = committed = size;
     }
     auto r = std::make_unique<Reader>();
     r->fd = fd;
     r->dev = st.st_dev;
     r->ino = st.st_ino;
     r->fp = std::move(head);
-    r->read_offset = r->buf_offset = r->committed = offset;
+    r->read_offset = r->buf_offset = offset;
+    r->committed = committed;
     r->last_size = size;
     r->last_mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     SetPath(r.get(), path);
@@ -566,11 +624,14 @@ struct FilelogReceiver::State {
     Reader* r = it->second.get();
     if (remember) Remember(*r, r->read_offset, /*cross_inode=*/false);
     close(r->fd);
-    std::string path = r->path;
+    std::vector<std::string> paths = std::move(r->old_paths);
+    paths.push_back(r->path);
     readers.erase(it);
-    bool shared = false;
-    for (auto& [i, o] : readers) shared |= o->path == path;
-    if (!shared && !chain->PendingStart(path)) chain->Forget(path);
+    for (const auto& path : paths) {
+      bool shared = false;
+      for (auto& [i, o] : readers) shared |= o->path == path;
+      if (!shared && !chain->PendingStart(path)) chain->Forget(path);
+    }
     commit_dirty = true;
   }
 
@@ -796,7 +857,12 @@ struct FilelogReceiver::State {
       if (n < 0) {
         Count(self->counters_.read_errors, m_read_errors);
         Error(StrCat("cannot read \"", r->path, "\": ", std::strerror(errno)));
-        r->at_eof = true;
+        if (!r->at_eof) {
+          // Like an end of file: a file rotated away whose reads keep failing is closed
+          // after its grace period (not held open forever).
+          r->at_eof = true;
+          r->eof_since = absl::Now();
+        }
         break;
       }
       if (n == 0) {
@@ -806,7 +872,7 @@ struct FilelogReceiver::State {
         }
         struct stat st;
         if (fstat(r->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < r->read_offset) {
-          Truncated(r, Head(r->fd, static_cast<uint64_t>(st.st_size)));
+          Truncated(r, Head(r->path, r->fd, static_cast<uint64_t>(st.st_size)).value_or(std::string()));
           continue;
         }
         break;
@@ -825,8 +891,9 @@ struct FilelogReceiver::State {
       if (r->fp.size() < cfg.fingerprint_size && r->fp.size() < r->read_offset) {
         // The fingerprint grows with what we read, so that a truncation or a copy found
         // before the next scan is still recognised.
-        std::string head = Head(r->fd, std::min<uint64_t>(r->read_offset, cfg.fingerprint_size));
-        if (head.compare(0, r->fp.size(), r->fp) == 0) r->fp = std::move(head);
+        std::optional<std::string> head =
+            Head(r->path, r->fd, std::min<uint64_t>(r->read_offset, cfg.fingerprint_size));
+        if (head && head->compare(0, r->fp.size(), r->fp) == 0) r->fp = std::move(*head);
       }
       budget -= std::min(budget, static_cast<size_t>(n));
       Extract(r);
@@ -875,6 +942,19 @@ struct FilelogReceiver::State {
       auto& [logs, n] = unsent.front();
       // A clone (parts are shared, not copied): what is refused is kept to be offered again.
       absl::Status st = self->consumers_.logs->ConsumeLogs(logs.Clone());
+      if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsResourceExhausted(st)) {
+        // A permanent error (component contract: only UNAVAILABLE and RESOURCE_EXHAUSTED
+        // mean "try again later"): retrying would stop reading forever. Counted as
+        // refused, and passed: the offsets move on.
+        self->meter_.Refused(Signal::kLogs, n);
+        self->counters_.send_refusals += 1;
+        self->counters_.records_dropped += n;
+        Error(StrCat("the pipeline permanently refused ", n, " log records (", st.ToString(),
+                     "); they are dropped"));
+        pending -= n;
+        unsent.pop_front();
+        continue;
+      }
       if (!st.ok()) {
         self->meter_.Refused(Signal::kLogs, n);
         self->counters_.send_refusals += 1;
@@ -901,9 +981,19 @@ struct FilelogReceiver::State {
   void Commit() {
     for (auto& [id, r] : readers) {
       uint64_t c = r->Unemitted();
-      if (auto p = chain->PendingStart(r->path)) c = std::min(c, *p);
+      if (auto p = HeldStart(r.get())) c = std::min(c, *p);
       if (c != r->committed) {
         r->committed = c;
+        commit_dirty = true;
+      }
+    }
+    // Remembered contents (truncated, closed): what was made of them is accepted too.
+    for (auto& k : known) {
+      if (k.cp.offset >= k.resume) continue;
+      uint64_t c = k.resume;
+      if (auto p = chain->PendingStart(k.cp.path)) c = std::min(c, std::max(k.cp.offset, *p));
+      if (c != k.cp.offset) {
+        k.cp.offset = c;
         commit_dirty = true;
       }
     }
@@ -912,17 +1002,23 @@ struct FilelogReceiver::State {
   void Checkpoint(bool force) {
     if (self->checkpoint_path_.empty() || !commit_dirty) return;
     absl::Time now = absl::Now();
-    if (!force && now - last_checkpoint < cfg.checkpoint_interval) return;
+    if (!force && now < next_checkpoint) return;
     std::vector<FileCheckpoint> files;
     for (auto& [id, r] : readers) files.push_back({r->path, r->fp, r->dev, r->ino, r->committed});
     for (const auto& k : known) files.push_back(k.cp);
     absl::Status st = WriteCheckpoint(self->checkpoint_path_, files);
-    last_checkpoint = now;
     if (!st.ok()) {
+      // Backs off (doubling from checkpoint_interval) while the storage keeps failing.
+      checkpoint_backoff = std::min(std::max(checkpoint_backoff * 2, cfg.checkpoint_interval),
+                                    std::max(kCheckpointMaxBackoff, cfg.checkpoint_interval));
+      next_checkpoint = now + checkpoint_backoff;
       Count(self->counters_.checkpoint_errors, m_checkpoint_errors);
-      Error(StrCat("cannot write the checkpoint: ", st.ToString()));
+      Error(StrCat("cannot write the checkpoint (next attempt in ", absl::FormatDuration(checkpoint_backoff),
+                   "): ", st.ToString()));
       return;
     }
+    checkpoint_backoff = absl::ZeroDuration();
+    next_checkpoint = now + cfg.checkpoint_interval;
     commit_dirty = false;
     self->counters_.checkpoints_written += 1;
   }
@@ -948,7 +1044,7 @@ struct FilelogReceiver::State {
         FlushPartial(r.get());
         finished.push_back(id);
       } else if (cfg.delete_after_read && r->matched && r->IsIdle() && r->committed == r->read_offset &&
-                 !chain->PendingStart(r->path)) {
+                 !HeldStart(r.get())) {
         struct stat st;
         if (stat(r->path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_dev) == r->dev &&
             static_cast<uint64_t>(st.st_ino) == r->ino && static_cast<uint64_t>(st.st_size) == r->read_offset) {
@@ -1031,7 +1127,10 @@ absl::Status FilelogReceiver::Start(Host&) {
     auto cps = ReadCheckpoint(checkpoint_path_);
     if (cps.ok()) {
       s.had_checkpoint = true;
-      for (auto& cp : *cps) s.known.push_back({std::move(cp), absl::Now() + kKnownTtl, /*cross_inode=*/true});
+      for (auto& cp : *cps) {
+        const uint64_t offset = cp.offset;
+        s.known.push_back({std::move(cp), offset, absl::Now() + kKnownTtl, /*cross_inode=*/true});
+      }
       settings_.logger->info("resuming {} files from the checkpoint \"{}\"", s.known.size(), checkpoint_path_);
     } else if (absl::IsDataLoss(cps.status())) {
       // Never skip: every file is read from its beginning (duplicates rather than loss).
@@ -1075,10 +1174,14 @@ void FilelogReceiver::Run() {
   absl::Time next_scan = absl::InfinitePast();
   bool look = true;  // read every file now
   while (!s.stop) {
+    counters_.wakeups += 1;
     absl::Time now = absl::Now();
     s.now_ns = ToNs(now);
     if (s.refused) {
-      if (now >= s.retry_at && s.Send()) look = true;  // accepted: read what waited meanwhile
+      if (now >= s.retry_at && s.Send()) {
+        look = true;  // accepted: a whole pass at once (reads what waited meanwhile, housekeeping)
+        continue;
+      }
     } else {
       if (now >= next_scan) {
         s.want_scan = false;
@@ -1106,16 +1209,24 @@ void FilelogReceiver::Run() {
     }
     s.Checkpoint(/*force=*/false);
     // Sleep until an inotify event, the next scan, a partial line's flush or a retry.
-    absl::Time wake = next_scan;
-    if (s.refused) wake = s.retry_at;
-    if (s.commit_dirty && !checkpoint_path_.empty()) wake = std::min(wake, s.last_checkpoint + cfg_.checkpoint_interval);
-    for (auto& [id, r] : s.readers) {
-      if (!r->IsIdle() && cfg_.force_flush_period > absl::ZeroDuration()) {
-        wake = std::min(wake, r->last_data + cfg_.force_flush_period);
+    // While a batch is refused, only the retry (and the checkpoint) is waited for: nothing
+    // else runs meanwhile, so other times would be in the past and make it spin.
+    absl::Time wake = s.refused ? s.retry_at : next_scan;
+    if (s.commit_dirty && !checkpoint_path_.empty()) wake = std::min(wake, s.next_checkpoint);
+    if (!s.refused) {
+      // A time from before this pass was looked at by it (housekeeping, the scan) and is
+      // still pending for a reason of its own: looked at again a poll_interval later, not
+      // in a loop.
+      const absl::Time stale = absl::Now() + cfg_.poll_interval;
+      auto at = [&](absl::Time t) { wake = std::min(wake, t < now ? stale : t); };
+      for (auto& [id, r] : s.readers) {
+        if (!r->IsIdle() && cfg_.force_flush_period > absl::ZeroDuration()) {
+          at(r->last_data + cfg_.force_flush_period);
+        }
+        if (!r->matched && r->at_eof) at(r->eof_since + kRotatedDrainGrace);
       }
-      if (!r->matched && r->at_eof) wake = std::min(wake, r->eof_since + kRotatedDrainGrace);
+      for (const auto& [key, since] : s.deferred) at(since + kCopyWait);
     }
-    for (const auto& [key, since] : s.deferred) wake = std::min(wake, since + kCopyWait);
     int timeout_ms = static_cast<int>(std::clamp<int64_t>(
         absl::ToInt64Milliseconds(absl::Ceil(wake - absl::Now(), absl::Milliseconds(1))), 0, 60000));
     pollfd fds[2] = {{s.wake_fd, POLLIN, 0}, {s.inotify_fd, POLLIN, 0}};

@@ -3,8 +3,9 @@
 // inotify (on the directories) and a poll_interval timer. Lines (or multiline records)
 // become log records, go through the operator chain and are sent in batches. A file's
 // offset is committed (and checkpointed to `storage`) only once the pipeline accepted
-// everything before it; refused batches are kept and retried with backoff while reading
-// pauses (backpressure), so nothing is dropped.
+// everything before it; batches refused with UNAVAILABLE or RESOURCE_EXHAUSTED are kept
+// and retried with backoff while reading pauses (backpressure); a permanent error drops
+// the batch (counted as refused) and reading goes on.
 
 #include <atomic>
 #include <memory>
@@ -34,6 +35,8 @@ class FilelogReceiver : public Receiver {
     std::atomic<uint64_t> files_opened{0}, files_rotated{0}, files_truncated{0}, files_deleted{0};
     std::atomic<uint64_t> lines_truncated{0}, decode_errors{0}, read_errors{0}, checkpoints_written{0};
     std::atomic<uint64_t> checkpoint_errors{0}, records_sent{0}, send_refusals{0};
+    std::atomic<uint64_t> records_dropped{0};  // permanently refused by the pipeline (not retried)
+    std::atomic<uint64_t> wakeups{0}, scans{0};  // passes of the reading loop, scans started (not exported; for tests)
   };
   const Counters& counters() const { return counters_; }
 

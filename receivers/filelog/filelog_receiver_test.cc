@@ -30,16 +30,35 @@ struct Rec {
   std::map<std::string, std::string> resource;
 };
 
-// Records every log record; can refuse the next calls.
+// Records every log record; can refuse the next calls (retryable), refuse batches holding
+// a given body for good (permanent), and run a hook on the receiver's thread after an
+// accepted call (to change files at an exact point of the reading).
 class LogSink : public Consumer {
  public:
   absl::Status ConsumeLogs(pdata::Logs&& d) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++calls_;
-    if (fail_next_ > 0) {
-      --fail_next_;
-      return absl::UnavailableError("test: refused");
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++calls_;
+      if (fail_next_ > 0) {
+        --fail_next_;
+        return absl::UnavailableError("test: refused");
+      }
+      std::vector<Rec> got = Parse(d);
+      if (!reject_body_.empty()) {
+        for (const auto& r : got) {
+          if (r.body == reject_body_) return absl::InvalidArgumentError("test: permanently refused");
+        }
+      }
+      for (auto& r : got) recs_.push_back(std::move(r));
+      hook = hook_;
     }
+    cv_.notify_all();
+    if (hook) hook();
+    return absl::OkStatus();
+  }
+  static std::vector<Rec> Parse(pdata::Logs& d) {
+    std::vector<Rec> recs_;
     d.ForEachRequest([&](const lpb::ExportLogsServiceRequest& req) {
       for (const auto& rl : req.resource_logs()) {
         std::map<std::string, std::string> resource;
@@ -59,12 +78,20 @@ class LogSink : public Consumer {
         }
       }
     });
-    cv_.notify_all();
-    return absl::OkStatus();
+    return recs_;
   }
   void FailNext(int n) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_next_ = n;
+  }
+  void RejectBatchesWith(const std::string& body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reject_body_ = body;
+  }
+  // Runs on the receiver's thread after each accepted call, outside the sink's lock.
+  void SetHook(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hook_ = std::move(hook);
   }
   std::vector<Rec> recs() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -94,6 +121,8 @@ class LogSink : public Consumer {
   std::vector<Rec> recs_;
   int fail_next_ = 0;
   int calls_ = 0;
+  std::string reject_body_;
+  std::function<void()> hook_;
 };
 
 // Waits for pred() with a deadline (polls a condition; it stands in for no event).
@@ -160,6 +189,7 @@ class FilelogTest : public ::testing::Test {
     ASSERT_TRUE(receiver_->Start(host_).ok());
   }
   void Stop() {
+    sink_.SetHook(nullptr);
     if (receiver_) {
       ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
       receiver_.reset();
@@ -187,6 +217,15 @@ TEST(GlobTest, MatchesStarsAndDoubleStars) {
   EXPECT_NE(Glob::Check("/a/b**/c"), "");
   EXPECT_NE(Glob::Check("/a/[b/c"), "");
   EXPECT_EQ(Glob::Check("/a/**/c"), "");
+}
+
+// No ancestor of the literal prefix exists but "/": "/" is watched (and its stat read,
+// not an uninitialized one).
+TEST(GlobTest, MissingTopDirectoryWatchesTheRoot) {
+  std::vector<std::string> out, dirs;
+  Glob("/outrigger-no-such-directory-7f3a/sub/*.log").Expand(&out, [&](const std::string& d) { dirs.push_back(d); });
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(dirs, std::vector<std::string>{"/"});
 }
 
 TEST_F(FilelogTest, GlobsWithDoubleStarAndExclude) {
@@ -449,6 +488,68 @@ TEST_F(FilelogTest, RefusedBatchesAreRetriedNotDropped) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(b[i], "b-" + std::to_string(i));  // in order
 }
 
+// A permanent error (not UNAVAILABLE/RESOURCE_EXHAUSTED) is not retried: the batch is
+// counted as refused and dropped, and reading goes on.
+TEST_F(FilelogTest, PermanentRefusalDropsTheBatchAndReadingGoesOn) {
+  sink_.RejectBatchesWith("p-0");
+  Start(Base());
+  Append(P("app.log"), Lines("p", 0, 5));
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().records_dropped >= 1; }));
+  const uint64_t dropped = receiver_->counters().records_dropped;
+  Append(P("app.log"), Lines("p", 5, 10));
+  ASSERT_TRUE(sink_.WaitCount(10 - dropped));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), "p", static_cast<int>(dropped), 10);
+  EXPECT_EQ(sink_.count() + dropped, 10u);
+  EXPECT_GE(telemetry_.Value("outrigger_receiver_refused_log_records_total",
+                             {{"receiver", "filelog"}, {"transport", "file"}}),
+            static_cast<double>(dropped));
+}
+
+// While a batch is refused nothing else runs; times that passed meanwhile (a partial
+// line's force_flush_period) must not make the loop spin until the retry.
+TEST_F(FilelogTest, RefusedBatchDoesNotSpin) {
+  Config c = Base();
+  c.retry_initial_interval = c.retry_max_interval = absl::Milliseconds(300);
+  Start(c);
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().scans >= 1; }));
+  sink_.FailNext(2);
+  const uint64_t w0 = receiver_->counters().wakeups;
+  Append(P("app.log"), "a\npartial");  // "a" is refused twice (600 ms); "partial" waits meanwhile
+  ASSERT_TRUE(sink_.WaitCount(2));
+  const uint64_t wakeups = receiver_->counters().wakeups - w0;
+  EXPECT_GE(receiver_->counters().send_refusals, 2u);
+  EXPECT_EQ(sink_.bodies(), (std::vector<std::string>{"a", "partial"}));
+  EXPECT_LT(wakeups, 100u);  // a few per retry and event; a spin makes it thousands
+}
+
+// `cp app.log app.log.bak` with app* included: the copy is first seen incomplete (waits to
+// be identifiable), then whole: a copy of a file being read, which waits for a truncation.
+// Its wait must not leave a time in the past that makes the loop spin once kCopyWait
+// (5 s) has passed. This test waits for that time.
+TEST_F(FilelogTest, CopyOfAFileBeingReadDoesNotSpin) {
+  Config c = Base();
+  c.include = {P("app*")};
+  const std::string text = Lines("copy-of-a-file-being-read", 0, 40);  // > fingerprint_size
+  Append(P("app.log"), text);
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(40));
+  Append(P("app.log.bak"), text.substr(0, 100));  // the copy so far: the start of app.log
+  const auto deferred_at = std::chrono::steady_clock::now();
+  const uint64_t w0 = receiver_->counters().wakeups;
+  uint64_t s0 = receiver_->counters().scans;
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().scans > s0; }));  // a scan saw it incomplete
+  Append(P("app.log.bak"), text.substr(100));
+  s0 = receiver_->counters().scans;
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().scans > s0; }));  // and whole
+  // Past kCopyWait after the copy was first seen (time-based behaviour, not synchronization).
+  const auto until = deferred_at + std::chrono::milliseconds(6500);
+  while (std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const uint64_t wakeups = receiver_->counters().wakeups - w0;
+  EXPECT_LT(wakeups, 1000u);  // ~20/s with a 50 ms poll_interval; a spin makes it millions
+  EXPECT_EQ(sink_.count(), 40u);  // the copy is not read
+}
+
 TEST_F(FilelogTest, RefusedAtShutdownIsNotCommittedAndIsReadAgain) {
   Config c = Base();
   c.storage = dir_ + "/storage";
@@ -577,7 +678,7 @@ TEST_F(FilelogTest, CheckpointNeverPassesAnEntryTheChainHolds) {
   Config c = Base();
   c.include = {P("pods/*/*/*.log")};
   c.storage = dir_ + "/storage";
-  c.checkpoint_interval = absl::ZeroDuration();
+  c.checkpoint_interval = absl::Milliseconds(100);
   c.force_flush_period = absl::Seconds(30);  // the partial line stays held
   Start(WithOperators(c, "operators: [{type: container}]"));
   ASSERT_TRUE(sink_.WaitCount(1));
@@ -587,6 +688,127 @@ TEST_F(FilelogTest, CheckpointNeverPassesAnEntryTheChainHolds) {
   }));
   auto cp = ReadCheckpoint(receiver_->checkpoint_path());
   EXPECT_EQ((*cp)[0].offset, first.size());  // not past the held partial line
+}
+
+// Held entries are keyed by the path they were read under: after a rename the reader's
+// offset must still not pass them.
+TEST_F(FilelogTest, RenameNeverCommitsPastAnEntryTheChainHolds) {
+  std::string d = P("pods/ns1_pod1_0123-uid/app");
+  fs::create_directories(d);
+  const std::string first = "2024-05-01T10:00:00.000000001Z stdout F done\n";
+  Append(d + "/0.log", first + "2024-05-01T10:00:00.000000002Z stdout P held-part\n");
+  Config c = Base();
+  c.include = {P("pods/*/*/*.log")};
+  c.storage = dir_ + "/storage";
+  c.checkpoint_interval = absl::Milliseconds(100);
+  c.force_flush_period = absl::Seconds(30);  // the partial line stays held
+  Start(WithOperators(c, "operators: [{type: container}]"));
+  ASSERT_TRUE(sink_.WaitCount(1));
+  ASSERT_TRUE(Eventually([&] {
+    auto cp = ReadCheckpoint(receiver_->checkpoint_path());
+    return cp.ok() && cp->size() == 1 && (*cp)[0].offset > 0;
+  }));
+  ASSERT_EQ(rename((d + "/0.log").c_str(), (d + "/1.log").c_str()), 0);  // still matched
+  ASSERT_TRUE(Eventually([&] {
+    auto cp = ReadCheckpoint(receiver_->checkpoint_path());
+    return cp.ok() && cp->size() == 1 && (*cp)[0].path == d + "/1.log";
+  }));
+  auto cp = ReadCheckpoint(receiver_->checkpoint_path());
+  EXPECT_EQ((*cp)[0].offset, first.size());  // not past the held partial line
+}
+
+// A truncation checkpointed before the new content was accepted: the checkpoint pairs
+// the new fingerprint with offset 0, not with the old offset (which would skip the new
+// content after a restart).
+TEST_F(FilelogTest, TruncationIsCheckpointedFromTheStart) {
+  Config c = Base();
+  c.storage = dir_ + "/storage";
+  c.checkpoint_interval = absl::Hours(1);  // written at the first commit, then at shutdown only
+  const std::string k = "line-long-enough-for-the-fingerprint";
+  Start(c);
+  Append(P("app.log"), Lines(k, 0, 20));
+  ASSERT_TRUE(sink_.WaitCount(20));
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoints_written >= 1; }));
+  // Once lines 20..39 are accepted (on the receiver's thread, so that the truncation and
+  // the new content are found in one pass): truncate, write new lines, refuse from now.
+  bool fired = false;
+  sink_.SetHook([&] {
+    if (fired || sink_.count() < 40) return;
+    fired = true;
+    ASSERT_EQ(truncate(P("app.log").c_str(), 0), 0);
+    Append(P("app.log"), Lines("c", 0, 3));
+    sink_.FailNext(1000000);
+  });
+  Append(P("app.log"), Lines(k, 20, 40));
+  ASSERT_TRUE(sink_.WaitCount(40));
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().send_refusals >= 1; }));
+  EXPECT_EQ(receiver_->counters().files_truncated, 1u);
+  sink_.SetHook(nullptr);
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Milliseconds(200)).ok());
+  receiver_.reset();
+  // While stopped the file grows past the old offset.
+  Append(P("app.log"), Lines("dddd-more-than-the-old-offset", 0, 60));
+  sink_.FailNext(0);
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(40 + 3 + 60));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), "c", 0, 3);
+  ExpectExactlyOnce(sink_.bodies(), "dddd-more-than-the-old-offset", 0, 60);
+}
+
+// copytruncate while the pipeline refuses: what was read of the old content but not
+// accepted (here the partial last line, sent at the truncation) must not be claimed by
+// the checkpoint; the copy resumed after a restart re-sends it.
+TEST_F(FilelogTest, CopyTruncateWhileRefusedNeverCheckpointsUnacceptedData) {
+  Config c = Base();
+  c.include = {P("app.log*")};
+  c.storage = dir_ + "/storage";
+  c.checkpoint_interval = absl::Hours(1);    // written at the first commit, then at shutdown only
+  c.force_flush_period = absl::Seconds(30);  // the partial line stays buffered
+  const std::string k = "line-long-enough-for-the-fingerprint";
+  Start(c);
+  Append(P("app.log"), Lines(k, 0, 30));
+  ASSERT_TRUE(sink_.WaitCount(30));
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoints_written >= 1; }));
+  Append(P("app.log"), Lines(k, 30, 40) + "tail-partial");
+  ASSERT_TRUE(sink_.WaitCount(40));
+  sink_.FailNext(1000000);
+  fs::copy_file(P("app.log"), P("app.log.1"));
+  ASSERT_EQ(truncate(P("app.log").c_str(), 0), 0);
+  ASSERT_TRUE(Eventually([&] {
+    return receiver_->counters().files_truncated >= 1 && receiver_->counters().send_refusals >= 1;
+  }));
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Milliseconds(200)).ok());
+  receiver_.reset();
+  sink_.FailNext(0);
+  c.force_flush_period = absl::Milliseconds(100);
+  Start(c);
+  ASSERT_TRUE(Eventually([&] {
+    auto b = sink_.bodies();
+    return std::find(b.begin(), b.end(), "tail-partial") != b.end();
+  }));
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), k, 0, 40);
+}
+
+// A failing checkpoint write is retried with a backoff (doubling from
+// checkpoint_interval), not every checkpoint_interval or in a loop.
+TEST_F(FilelogTest, FailingCheckpointWritesBackOff) {
+  Config c = Base();
+  c.storage = dir_ + "/storage";
+  c.checkpoint_interval = absl::Milliseconds(100);
+  fs::create_directories(c.storage + "/filelog.checkpoint.tmp");  // the write's temporary file cannot be created
+  Append(P("app.log"), Lines("cp", 0, 5));
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(5));
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoint_errors >= 1; }));
+  const uint64_t n = receiver_->counters().checkpoint_errors;
+  const auto t0 = std::chrono::steady_clock::now();
+  // n failures seen at t0: failure n+1 comes after t0, and n+3 comes 100ms * 2^n +
+  // 100ms * 2^(n+1) >= 600 ms after n+1 (200 ms if every checkpoint_interval).
+  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoint_errors >= n + 3; },
+                         std::chrono::seconds(20)));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(590));
 }
 
 TEST(DecoderTest, Utf16BigEndianSurrogatesAndNewlines) {
@@ -689,6 +911,15 @@ retry_on_failure: {initial_interval: 50ms, max_interval: 1s}
   n2.Finish();
   EXPECT_EQ(e2.list().size(), 3u) << e2.Joined();
   EXPECT_FALSE(Config().Validate().ok());  // include is required
+
+  Config c3;
+  c3.include = {"/var/log/*.log"};
+  c3.checkpoint_interval = absl::ZeroDuration();  // would write after every batch, and loop on a failing storage
+  EXPECT_EQ(c3.Validate().message(), "checkpoint_interval must be at least 100ms (got 0)");
+  c3.checkpoint_interval = absl::Milliseconds(99);
+  EXPECT_FALSE(c3.Validate().ok());
+  c3.checkpoint_interval = absl::Milliseconds(100);
+  EXPECT_TRUE(c3.Validate().ok()) << c3.Validate();
 }
 
 }  // namespace

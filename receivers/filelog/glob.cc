@@ -95,11 +95,14 @@ void Glob::Expand(std::vector<std::string>* out, const std::function<void(const 
   if (pi > 0 && stat(dir.c_str(), &st) != 0) {
     // Missing: nothing matches yet; watch the deepest existing directory for it to appear.
     std::string up = dir;
-    while (up.size() > 1 && stat(up.c_str(), &st) != 0) {
+    bool found = false;
+    while (up.size() > 1 && !(found = stat(up.c_str(), &st) == 0)) {
       size_t slash = up.rfind('/');
       up.resize(slash == 0 ? 1 : slash);
     }
-    if (S_ISDIR(st.st_mode)) on_dir(up);
+    // Down to "/" without finding one: stat it too (st holds nothing valid otherwise).
+    if (!found) found = stat(up.c_str(), &st) == 0;
+    if (found && S_ISDIR(st.st_mode)) on_dir(up);
     return;
   }
   ExpandFrom(dir, pi, out, on_dir, 0);

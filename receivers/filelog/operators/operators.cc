@@ -283,13 +283,16 @@ class ContainerParser : public Operator {
     Held* held = FindHeld(e.file_path, stream_v);
     if (held != nullptr) {
       // A continuation of a held partial line: append its text.
+      // The body is the held line's text (parse_to is never under body: checked at decode).
       std::string* body = std::get_if<std::string>(&held->entry.record.body.v);
-      body->append(log_);
+      if (body != nullptr) body->append(log_);
       held->entry.offset_end = e.offset_end;
       if (tag_v) {
         if (Value* t = GetMutable(held->entry, logtag_field_)) *t = std::move(*tag_v);
       }
-      if (partial && (spec_.max_log_size == 0 || body->size() < spec_.max_log_size)) return Result::kHeld;
+      if (partial && body != nullptr && (spec_.max_log_size == 0 || body->size() < spec_.max_log_size)) {
+        return Result::kHeld;
+      }
       e = std::move(held->entry);
       held_.erase(held_.begin() + (held - held_.data()));
       return Finish(e);
@@ -309,7 +312,7 @@ class ContainerParser : public Operator {
       }
     }
     const std::string* body = e.record.body.str();
-    if (partial && (spec_.max_log_size == 0 || body->size() < spec_.max_log_size)) {
+    if (partial && body != nullptr && (spec_.max_log_size == 0 || body->size() < spec_.max_log_size)) {
       uint64_t since = e.record.observed_time_ns != 0 ? e.record.observed_time_ns : WallNowNs();
       held_.push_back(Held{std::move(*stream_v.str()), std::move(e), since});
       return Result::kHeld;
@@ -773,7 +776,12 @@ void ChainConfig::Decode(config::Node& receiver_node) {
       item.Read("add_metadata_from_filepath", &spec.add_metadata_from_filepath);
       item.ReadBytes("max_log_size", &spec.max_log_size);
       ReadField(item, "parse_from", &spec.parse_from, false);
-      ReadField(item, "parse_to", &spec.parse_to, false);
+      if (ReadField(item, "parse_to", &spec.parse_to, false) && spec.parse_to.IsBody()) {
+        // The body becomes the log text; partial lines are joined by appending to it.
+        item.ErrorAt("parse_to", StrCat("the container parser keeps the log text in the body; parse_to must be "
+                                        "under attributes or resource, not \"",
+                                        spec.parse_to.text, "\""));
+      }
       spec.severity = ReadSeverityBlock(item);
       if (item.Has("timestamp")) {
         item.Accept("timestamp");

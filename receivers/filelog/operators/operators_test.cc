@@ -610,5 +610,42 @@ TEST(FilelogOperators, ConfigErrorsOnIdsOutputsAndShapes) {
   EXPECT_TRUE(DecodeErrors("operators:\n  - type: json_parser\n    output: second\n  - type: noop\n    id: second\n").empty());
 }
 
+// A range without min or max is a config error, not an exception from yaml-cpp (a const
+// node's operator[] on a missing key gives an invalid node whose IsScalar() throws).
+TEST(FilelogOperators, SeverityRangeMissingMinOrMaxIsAConfigError) {
+  std::vector<std::string> errors;
+  ASSERT_NO_THROW(errors = DecodeErrors(R"yaml(operators:
+  - type: severity_parser
+    parse_from: body.lvl
+    mapping: {error: {max: 599}, warn: [{min: 400}], info: {min: 1, max: 2}}
+  - type: json_parser
+    severity: {parse_from: body.lvl, mapping: {error: {max: 599}}}
+)yaml"));
+  const std::string all = Dump(errors);
+  EXPECT_TRUE(HasError(errors, "operators[0].mapping.error (line 4): a range is {min: <integer>, max: <integer>}")) << all;
+  EXPECT_TRUE(HasError(errors, "operators[0].mapping.warn (line 4): a range is")) << all;
+  EXPECT_FALSE(HasError(errors, "mapping.info")) << all;
+  EXPECT_TRUE(HasError(errors, "operators[1].severity.mapping.error (line 6): a range is")) << all;
+}
+
+// The container parser keeps the log text in the body (partial lines are appended to
+// it): a parse_to under body would replace it with a map, so it is a config error.
+TEST(FilelogOperators, ContainerParseToBodyIsAConfigError) {
+  for (const char* to : {"body", "body.x"}) {
+    auto errors = DecodeErrors(std::string("operators:\n  - type: container\n    parse_to: ") + to + "\n");
+    EXPECT_TRUE(HasError(errors, "operators[0].parse_to (line 3): the container parser keeps the log text in the body"))
+        << to << ": " << Dump(errors);
+  }
+  EXPECT_TRUE(DecodeErrors("operators:\n  - type: container\n    parse_to: resource\n").empty());
+  EXPECT_TRUE(DecodeErrors("operators:\n  - type: container\n    parse_to: attributes.cri\n").empty());
+  // Under attributes.x the partial lines are still joined.
+  auto chain = Build("operators:\n  - type: container\n    parse_to: attributes.cri\n");
+  ASSERT_NE(chain, nullptr);
+  EXPECT_TRUE(Feed(*chain, Line("2024-05-01T10:00:00.000000001Z stdout P hel")).empty());
+  auto out = Feed(*chain, Line("2024-05-01T10:00:00.000000002Z stdout F lo", kPodLog, 50));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(Str(&out[0].record.body), "hello");
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::filelog::operators

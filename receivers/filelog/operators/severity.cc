@@ -112,8 +112,11 @@ void SeverityMapping::Decode(config::Node& node) {
       }
       if (v.IsMap()) {
         int64_t min = 0, max = 0;
-        if (!v["min"].IsScalar() || !v["max"].IsScalar() || !absl::SimpleAtoi(v["min"].Scalar(), &min) ||
-            !absl::SimpleAtoi(v["max"].Scalar(), &max) || v.size() != 2) {
+        // A const node's operator[] gives an invalid node for a missing key, on which
+        // IsScalar() throws: check IsDefined() first.
+        const YAML::Node lo = v["min"], hi = v["max"];
+        if (!lo.IsDefined() || !hi.IsDefined() || !lo.IsScalar() || !hi.IsScalar() ||
+            !absl::SimpleAtoi(lo.Scalar(), &min) || !absl::SimpleAtoi(hi.Scalar(), &max) || v.size() != 2) {
           node.errors()->Add(at, v.Mark().line + 1, "a range is {min: <integer>, max: <integer>}");
           return;
         }
