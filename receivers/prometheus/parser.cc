@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "collector/common/hash.h"
 #include "collector/common/strings.h"
 
 namespace outrigger::receivers::prometheus {
@@ -230,34 +231,6 @@ bool ParseLabels(std::string_view* s, L* out, std::string* error, std::deque<std
   }
 }
 
-// A hash of `s` (8 bytes at a time) continuing `h`.
-uint64_t Fnv(std::string_view s, uint64_t h) {
-  h ^= s.size() * 0x9e3779b97f4a7c15ull;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * 1099511628211ull;
-    h ^= h >> 29;
-  }
-  // The last 1-7 bytes, read as wyhash does (overlapping reads, no loop).
-  uint64_t w = 0;
-  const char* p = s.data();
-  const size_t n = s.size();
-  if (i < n && n >= 8) {
-    std::memcpy(&w, p + n - 8, 8);
-  } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + n - 4, 4);
-    w = static_cast<uint64_t>(a) << 32 | b;
-  } else if (n > 0) {
-    w = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) << 16 |
-        static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 | static_cast<unsigned char>(p[n - 1]);
-  }
-  h = (h ^ w) * 0xff51afd7ed558ccdull;
-  return h ^ (h >> 32);
-}
 
 // An order-independent hash of `labels` without `skip`.
 template <typename L>
@@ -265,7 +238,7 @@ uint64_t MetricHash(const L& labels, std::string_view skip) {
   uint64_t sum = 0;
   for (const auto& [k, v] : labels) {
     if (k == skip) continue;
-    uint64_t h = Fnv(v, Fnv(k, 1469598103934665603ull) * 31 + 0xff);
+    uint64_t h = HashBytes(v, HashBytes(k, 1469598103934665603ull) * 31 + 0xff);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -466,7 +439,7 @@ absl::StatusOr<std::vector<F>> ParseText(std::string_view text, std::deque<std::
     }
     // A hash seen before is a duplicate if an earlier sample has the same name and
     // labels (in any order); else a mere collision.
-    if (!seen_series.insert(Fnv(sample.name, MetricHash(sample.labels, {}))).second) {
+    if (!seen_series.insert(HashBytes(sample.name, MetricHash(sample.labels, {}))).second) {
       for (const F& o : families) {
         for (const SampleT& os : o.samples) {
           if (os.name == sample.name && SameMetric(os.labels, {}, sample.labels, {})) {

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "collector/common/hash.h"
+
 namespace outrigger::receivers::prometheus {
 
 namespace {
@@ -70,43 +72,6 @@ std::string KeyOf(int kind, std::string_view name, const A& attrs) {
   return key;
 }
 
-// A 64-bit mix (the finalizer of MurmurHash3).
-inline uint64_t Mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
-// A fast hash of bytes, 8 at a time.
-uint64_t HashBytes(std::string_view s, uint64_t h) {
-  h ^= s.size() * 0x9e3779b97f4a7c15ull;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * 0x100000001b3ull;
-    h ^= h >> 29;
-  }
-  // The last 1-7 bytes, read as wyhash does (overlapping reads, no loop).
-  uint64_t w = 0;
-  const char* p = s.data();
-  const size_t n = s.size();
-  if (i < n && n >= 8) {
-    std::memcpy(&w, p + n - 8, 8);
-  } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + n - 4, 4);
-    w = static_cast<uint64_t>(a) << 32 | b;
-  } else if (n > 0) {
-    w = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) << 16 |
-        static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 | static_cast<unsigned char>(p[n - 1]);
-  }
-  return Mix(h ^ w);
-}
 
 size_t HashOf(int kind, std::string_view name, std::span<const pdata::AttributeView> attrs) {
   uint64_t h = HashBytes(name, static_cast<uint64_t>(kind));
