@@ -92,8 +92,10 @@ void Glob::Expand(std::vector<std::string>* out, const std::function<void(const 
     ++pi;
   }
   struct stat st;
-  if (pi > 0 && stat(dir.c_str(), &st) != 0) {
-    // Missing: nothing matches yet; watch the deepest existing directory for it to appear.
+  // Missing: nothing matches yet; watch the deepest existing directory for it to appear.
+  // After each watch, look again: what was created before the watch reports no event.
+  std::string watched;
+  while (pi > 0 && stat(dir.c_str(), &st) != 0) {
     std::string up = dir;
     bool found = false;
     while (up.size() > 1 && !(found = stat(up.c_str(), &st) == 0)) {
@@ -102,8 +104,9 @@ void Glob::Expand(std::vector<std::string>* out, const std::function<void(const 
     }
     // Down to "/" without finding one: stat it too (st holds nothing valid otherwise).
     if (!found) found = stat(up.c_str(), &st) == 0;
-    if (found && S_ISDIR(st.st_mode)) on_dir(up);
-    return;
+    if (!found || !S_ISDIR(st.st_mode) || up == watched) return;  // watched: its events will tell
+    on_dir(up);
+    watched = up;
   }
   ExpandFrom(dir, pi, out, on_dir, 0);
 }
