@@ -90,17 +90,18 @@ Config Cfg(const char* mode, bool ids) {
   return c;
 }
 
-void BM_EncodeLogs(benchmark::State& state, const char* mode, bool ids) {
+// Encodes `data` into a whole _bulk body per iteration.
+template <typename D>
+void Encode(benchmark::State& state, const D& data, const Config& cfg,
+            void (Encoder::*encode)(const D&, uint64_t, EncodedBatch*) const) {
   const int n = static_cast<int>(state.range(0));
-  auto logs = MakeLogs(n);
-  Config cfg = Cfg(mode, ids);
   Encoder enc(cfg);
   std::vector<uint32_t> all(static_cast<size_t>(n));
   std::iota(all.begin(), all.end(), 0u);
   size_t bytes = 0;
   for (auto _ : state) {
     EncodedBatch b;
-    enc.EncodeLogs(logs, 0, &b);
+    (enc.*encode)(data, 0, &b);
     std::string body = enc.BulkBody(b, all);
     bytes += body.size();
     benchmark::DoNotOptimize(body.data());
@@ -109,23 +110,12 @@ void BM_EncodeLogs(benchmark::State& state, const char* mode, bool ids) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 
+void BM_EncodeLogs(benchmark::State& state, const char* mode, bool ids) {
+  Encode(state, MakeLogs(static_cast<int>(state.range(0))), Cfg(mode, ids), &Encoder::EncodeLogs);
+}
+
 void BM_EncodeSpans(benchmark::State& state, const char* mode) {
-  const int n = static_cast<int>(state.range(0));
-  auto spans = MakeSpans(n);
-  Config cfg = Cfg(mode, false);
-  Encoder enc(cfg);
-  std::vector<uint32_t> all(static_cast<size_t>(n));
-  std::iota(all.begin(), all.end(), 0u);
-  size_t bytes = 0;
-  for (auto _ : state) {
-    EncodedBatch b;
-    enc.EncodeTraces(spans, 0, &b);
-    std::string body = enc.BulkBody(b, all);
-    bytes += body.size();
-    benchmark::DoNotOptimize(body.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(bytes));
-  state.SetItemsProcessed(state.iterations() * n);
+  Encode(state, MakeSpans(static_cast<int>(state.range(0))), Cfg(mode, false), &Encoder::EncodeTraces);
 }
 
 void BM_JsonString(benchmark::State& state) {

@@ -21,73 +21,6 @@ using Attrs = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
 
 namespace {
 
-// 1: printable ASCII that needs no escape.
-struct PlainTable {
-  bool plain[256];
-  constexpr PlainTable() : plain() {
-    for (int c = 0; c < 256; ++c) plain[c] = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-  }
-};
-constexpr PlainTable kPlain;
-
-// Length of the valid UTF-8 sequence starting at p (p[0] >= 0x80), or 0.
-size_t Utf8Len(const unsigned char* p, size_t n) {
-  auto cont = [&](size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-    return i < n && p[i] >= lo && p[i] <= hi;
-  };
-  unsigned char c = p[0];
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
-  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
-  if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
-  if (c == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
-
-// The escaped content of a JSON string, without quotes.
-void AppendEscaped(std::string* out, std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0, run = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (kPlain.plain[c]) {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      size_t len = Utf8Len(p + i, n - i);
-      if (len > 0) {
-        i += len;
-        continue;
-      }
-      out->append(s.data() + run, i - run);
-      out->append("\xEF\xBF\xBD");
-      run = ++i;
-      continue;
-    }
-    out->append(s.data() + run, i - run);
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      default: {
-        static constexpr char kHex[] = "0123456789abcdef";
-        char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-        out->append(u, 6);
-      }
-    }
-    run = ++i;
-  }
-  out->append(s.data() + run, n - run);
-}
-
 void AppendHex(std::string* out, const std::string& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
@@ -130,7 +63,7 @@ void AppendObject(std::string* out, const Attrs& kvs, Skip skip) {
     if (!first) out->push_back(',');
     first = false;
     out->push_back('"');
-    AppendEscaped(out, kv.key());
+    AppendJsonEscaped(out, kv.key());
     out->append("\":");
     AppendValue(out, kv.value());
   }
@@ -199,7 +132,7 @@ class Fields {
     first_ = false;
     out_->push_back('"');
     out_->append(prefix);
-    AppendEscaped(out_, key);
+    AppendJsonEscaped(out_, key);
     out_->append("\":");
     return true;
   }
@@ -307,6 +240,18 @@ bool NoneReserved(std::string_view k) {
          k == "Link";
 }
 
+// none/raw: the attributes (raw: without the Attributes. prefix and the reserved names); a
+// repeated key keeps its first value.
+void AppendNoneAttrs(Fields& f, const Attrs& kvs, bool raw) {
+  for (int i = 0; i < kvs.size(); ++i) {
+    const auto& kv = kvs[i];
+    if (raw && NoneReserved(kv.key())) continue;
+    bool dup = false;
+    for (int j = 0; j < i && !dup; ++j) dup = kvs[j].key() == kv.key();
+    if (!dup) f.Value(kv.key(), kv.value(), raw ? "" : "Attributes.");
+  }
+}
+
 // Per resource or scope: its fields as a ready fragment (computed once, copied into
 // every document of that resource or scope).
 std::string ResourceFragment(const std::string& mode, const rpb::Resource& r, const std::string& schema_url) {
@@ -368,12 +313,6 @@ void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
 
 }  // namespace
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  AppendEscaped(out, s);
-  out->push_back('"');
-}
-
 void AppendJsonTime(std::string* out, uint64_t ns) {
   const int64_t secs = static_cast<int64_t>(ns / 1000000000ULL);
   uint64_t frac = ns % 1000000000ULL;
@@ -417,6 +356,15 @@ std::string ContentHashId(std::string_view index, std::string_view source) {
 namespace {
 std::string DynamicIndex(const std::string& base, std::string_view type, const Attrs& res, const Attrs& scope,
                          const Attrs& rec);
+
+// Closes the document being written at the end of out->buf and adds it (with its content
+// id when `content_id`).
+void FinishDoc(bool content_id, Doc doc, EncodedBatch* out) {
+  out->buf.push_back('}');
+  doc.end = static_cast<uint32_t>(out->buf.size());
+  if (content_id) doc.id = ContentHashId(out->indices[doc.index], out->Source(doc));
+  out->docs.push_back(std::move(doc));
+}
 }  // namespace
 
 // Index names of one batch: the configured (or dynamic) name, then the logstash date.
@@ -559,10 +507,7 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
             f.Hex("span.id", r.span_id());
             AppendEcsAttrs(f, r.attributes());
             // Resource fields after the record's (the record's win on a clash).
-            for (const auto& kv : rl.resource().attributes()) {
-              std::string_view name = EcsName(kv.key());
-              if (!EcsReserved(name)) f.Value(name, kv.value());
-            }
+            AppendEcsAttrs(f, rl.resource().attributes());
             if (!sl.scope().name().empty()) f.String("labels.otel_scope_name", sl.scope().name());
           } else {  // none, raw
             const bool raw = mode == "raw";
@@ -574,20 +519,11 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
             if (r.flags() != 0) f.Int("TraceFlags", r.flags() & 0xff);
             f.Hex("TraceId", r.trace_id());
             f.Hex("SpanId", r.span_id());
-            for (int i = 0; i < r.attributes_size(); ++i) {
-              const auto& kv = r.attributes(i);
-              if (raw && NoneReserved(kv.key())) continue;
-              bool dup = false;
-              for (int j = 0; j < i && !dup; ++j) dup = r.attributes(j).key() == kv.key();
-              if (!dup) f.Value(kv.key(), kv.value(), raw ? "" : "Attributes.");
-            }
+            AppendNoneAttrs(f, r.attributes(), raw);
             f.Fragment(res_frag);
             f.Fragment(scope_frag);
           }
-          o->push_back('}');
-          doc.end = static_cast<uint32_t>(out->buf.size());
-          if (cfg_.document_id == "content_hash") doc.id = ContentHashId(out->indices[doc.index], out->Source(doc));
-          out->docs.push_back(std::move(doc));
+          FinishDoc(cfg_.document_id == "content_hash", std::move(doc), out);
         }
       }
     }
@@ -684,10 +620,7 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
             f.Int("event.duration", static_cast<int64_t>(dur));
             f.String("event.outcome", s.status().code() == 2 ? "failure" : s.status().code() == 1 ? "success" : "unknown");
             AppendEcsAttrs(f, s.attributes());
-            for (const auto& kv : rs.resource().attributes()) {
-              std::string_view name = EcsName(kv.key());
-              if (!EcsReserved(name)) f.Value(name, kv.value());
-            }
+            AppendEcsAttrs(f, rs.resource().attributes());
             if (!ss.scope().name().empty()) f.String("labels.otel_scope_name", ss.scope().name());
           } else {  // none, raw
             const bool raw = mode == "raw";
@@ -715,13 +648,7 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
               links.push_back(']');
               f.String("Link", links);  // a JSON string, as upstream
             }
-            for (int i = 0; i < s.attributes_size(); ++i) {
-              const auto& kv = s.attributes(i);
-              if (raw && NoneReserved(kv.key())) continue;
-              bool dup = false;
-              for (int j = 0; j < i && !dup; ++j) dup = s.attributes(j).key() == kv.key();
-              if (!dup) f.Value(kv.key(), kv.value(), raw ? "" : "Attributes.");
-            }
+            AppendNoneAttrs(f, s.attributes(), raw);
             // Events.<name>.time and Events.<name>.<attribute>; a repeated name keeps the first.
             seen.clear();
             for (const auto& e : s.events()) {
@@ -734,10 +661,7 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
             f.Fragment(res_frag);
             f.Fragment(scope_frag);
           }
-          o->push_back('}');
-          doc.end = static_cast<uint32_t>(out->buf.size());
-          if (cfg_.document_id == "content_hash") doc.id = ContentHashId(out->indices[doc.index], out->Source(doc));
-          out->docs.push_back(std::move(doc));
+          FinishDoc(cfg_.document_id == "content_hash", std::move(doc), out);
         }
       }
     }

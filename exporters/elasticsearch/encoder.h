@@ -9,15 +9,15 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/common/json.h"
 #include "collector/pdata/pdata.h"
 #include "exporters/elasticsearch/config.h"
 
 namespace outrigger::exporters::elasticsearch {
 
-// JSON pieces, exposed for tests and the benchmark.
-// A JSON string literal (with quotes): ", \ and control characters escaped, invalid
-// UTF-8 replaced by U+FFFD (Elasticsearch refuses invalid UTF-8), valid UTF-8 as is.
-void AppendJsonString(std::string* out, std::string_view s);
+// JSON pieces, exposed for tests and the benchmark. Strings: collector/common/json.h
+// (invalid UTF-8 replaced by U+FFFD: Elasticsearch refuses it).
+using outrigger::AppendJsonString;
 // RFC 3339 with nanoseconds, UTC: "2024-05-06T07:08:09.123456789Z" (with quotes).
 void AppendJsonTime(std::string* out, uint64_t unix_nanos);
 

@@ -388,6 +388,19 @@ void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time no
     WarnOnce(StrCat(m.name(), "\n", why), StrCat("metric \"", m.name(), "\": ", why, "; its data points are dropped"));
   };
 
+  // The family of a (exponential) histogram; null when its points were dropped (unspecified
+  // temporality, or a name clash).
+  auto histogram_family = [&](const auto& h, const char* what) -> Family* {
+    if (h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
+      drop_all(h.data_points_size(), StrCat(what, " with unspecified aggregation temporality"));
+      return nullptr;
+    }
+    Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
+                          m.description());
+    if (f == nullptr) res->dropped += static_cast<size_t>(h.data_points_size());
+    return f;
+  };
+
   switch (m.data_case()) {
     case mpb::Metric::kGauge:
     case mpb::Metric::kSum: {
@@ -437,17 +450,9 @@ void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time no
     }
     case mpb::Metric::kHistogram: {
       const auto& h = m.histogram();
-      if (h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
-        drop_all(h.data_points_size(), "histogram with unspecified aggregation temporality");
-        return;
-      }
       const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
-      Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
-                            m.description());
-      if (f == nullptr) {
-        res->dropped += static_cast<size_t>(h.data_points_size());
-        return;
-      }
+      Family* f = histogram_family(h, "histogram");
+      if (f == nullptr) return;
       for (const auto& p : h.data_points()) {
         if (p.bucket_counts_size() != 0 && p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
           drop_all(1, "histogram point with bucket_counts not one more than explicit_bounds");
@@ -481,17 +486,9 @@ void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time no
     }
     case mpb::Metric::kExponentialHistogram: {
       const auto& h = m.exponential_histogram();
-      if (h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
-        drop_all(h.data_points_size(), "exponential histogram with unspecified aggregation temporality");
-        return;
-      }
       const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
-      Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
-                            m.description());
-      if (f == nullptr) {
-        res->dropped += static_cast<size_t>(h.data_points_size());
-        return;
-      }
+      Family* f = histogram_family(h, "exponential histogram");
+      if (f == nullptr) return;
       for (const auto& p : h.data_points()) {
         if (p.scale() < -10 || p.scale() > 20) {
           drop_all(1, "exponential histogram point with a scale outside [-10, 20]");

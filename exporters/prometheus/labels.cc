@@ -4,9 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 
 #include "absl/strings/escaping.h"
+#include "collector/common/json.h"
 #include "collector/common/strings.h"
 #include "exporters/prometheus/naming.h"
 
@@ -14,30 +14,6 @@ namespace outrigger::exporters::prometheus {
 
 namespace cpb = opentelemetry::proto::common::v1;
 
-namespace {
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-}  // namespace
 
 // Sample values: integers without a fraction, others in the shortest exact form.
 void AppendDouble(double v, std::string* out) {
@@ -67,17 +43,17 @@ std::string DoubleString(double v) {
 namespace {
 void AppendJsonValue(const cpb::AnyValue& v, std::string* out) {
   switch (v.value_case()) {
-    case cpb::AnyValue::kStringValue: AppendJsonString(v.string_value(), out); break;
+    case cpb::AnyValue::kStringValue: AppendJsonString(out, v.string_value()); break;
     case cpb::AnyValue::kBoolValue: out->append(v.bool_value() ? "true" : "false"); break;
     case cpb::AnyValue::kIntValue: out->append(std::to_string(v.int_value())); break;
     case cpb::AnyValue::kDoubleValue:
       if (std::isfinite(v.double_value())) {
         AppendDouble(v.double_value(), out);
       } else {
-        AppendJsonString(DoubleString(v.double_value()), out);
+        AppendJsonString(out, DoubleString(v.double_value()));
       }
       break;
-    case cpb::AnyValue::kBytesValue: AppendJsonString(ToStd(absl::Base64Escape(v.bytes_value())), out); break;
+    case cpb::AnyValue::kBytesValue: AppendJsonString(out, ToStd(absl::Base64Escape(v.bytes_value()))); break;
     case cpb::AnyValue::kArrayValue: {
       out->push_back('[');
       bool first = true;
@@ -95,7 +71,7 @@ void AppendJsonValue(const cpb::AnyValue& v, std::string* out) {
       for (const auto& kv : v.kvlist_value().values()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendJsonString(kv.key(), out);
+        AppendJsonString(out, kv.key());
         out->push_back(':');
         AppendJsonValue(kv.value(), out);
       }

@@ -14,33 +14,12 @@ namespace outrigger::exporters::prometheus {
 namespace {
 
 namespace mpb = opentelemetry::proto::metrics::v1;
-namespace cpb = opentelemetry::proto::common::v1;
 using Attrs = std::vector<std::pair<std::string, std::string>>;
-using Request = testutil::mpb::ExportMetricsServiceRequest;
 
 // ---- Builders ----------------------------------------------------------------------
 
-void SetAttrs(google::protobuf::RepeatedPtrField<cpb::KeyValue>* out, const Attrs& attrs) {
-  for (const auto& [k, v] : attrs) {
-    auto* kv = out->Add();
-    kv->set_key(k);
-    kv->mutable_value()->set_string_value(v);
-  }
-}
-
-// One request with one resource and one scope; `fill` adds the metrics.
-pdata::Metrics Make(const Attrs& resource, const std::function<void(mpb::ScopeMetrics*)>& fill,
-                    const std::string& scope_name = "", const std::string& scope_version = "") {
-  Request* req;
-  auto d = pdata::Metrics::New(&req);
-  auto* rm = req->add_resource_metrics();
-  SetAttrs(rm->mutable_resource()->mutable_attributes(), resource);
-  auto* sm = rm->add_scope_metrics();
-  sm->mutable_scope()->set_name(scope_name);
-  sm->mutable_scope()->set_version(scope_version);
-  fill(sm);
-  return d;
-}
+using testutil::MetricsWith;
+using testutil::SetStringAttrs;
 
 mpb::Metric* NewMetric(mpb::ScopeMetrics* sm, const std::string& name, const std::string& unit,
                        const std::string& description = "") {
@@ -61,7 +40,7 @@ mpb::NumberDataPoint* AddSum(mpb::ScopeMetrics* sm, const std::string& name, con
   p->set_as_double(v);
   p->set_start_time_unix_nano(1000);
   p->set_time_unix_nano(time);
-  SetAttrs(p->mutable_attributes(), attrs);
+  SetStringAttrs(p->mutable_attributes(), attrs);
   return p;
 }
 
@@ -70,7 +49,7 @@ mpb::NumberDataPoint* AddGauge(mpb::ScopeMetrics* sm, const std::string& name, c
   auto* p = NewMetric(sm, name, unit)->mutable_gauge()->add_data_points();
   p->set_as_double(v);
   p->set_time_unix_nano(time);
-  SetAttrs(p->mutable_attributes(), attrs);
+  SetStringAttrs(p->mutable_attributes(), attrs);
   return p;
 }
 
@@ -90,7 +69,7 @@ mpb::HistogramDataPoint* AddHistogram(mpb::ScopeMetrics* sm, const std::string& 
   p->set_count(total);
   p->set_sum(sum);
   p->set_time_unix_nano(2000);
-  SetAttrs(p->mutable_attributes(), attrs);
+  SetStringAttrs(p->mutable_attributes(), attrs);
   return p;
 }
 
@@ -163,7 +142,7 @@ TEST(PrometheusNaming, UnitsAndLabels) {
 // ---- Rendering ---------------------------------------------------------------------
 
 TEST(PrometheusRender, CounterAndGauge) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     NewMetric(sm, "unused", "");  // no data: ignored
     AddSum(sm, "http.requests", "{request}", 7, true, false, {{"http.method", "GET"}, {"code", "200"}});
     sm->mutable_metrics(1)->set_description("Requests served.\nWith a \\ backslash");
@@ -181,7 +160,7 @@ TEST(PrometheusRender, CounterAndGauge) {
 }
 
 TEST(PrometheusRender, Histogram) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddHistogram(sm, "http.server.duration", "ms", {5, 10, 25.5}, {1, 2, 3, 4}, 123.25, false, {{"route", "/a"}});
     sm->mutable_metrics(0)->set_description("Latency");
   });
@@ -197,7 +176,7 @@ TEST(PrometheusRender, Histogram) {
 }
 
 TEST(PrometheusRender, HistogramWithoutBucketsOrSum) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     auto* p = AddHistogram(sm, "h", "", {}, {}, 0);
     p->set_count(4);
     p->clear_sum();
@@ -209,7 +188,7 @@ TEST(PrometheusRender, HistogramWithoutBucketsOrSum) {
 }
 
 TEST(PrometheusRender, Summary) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     auto* p = NewMetric(sm, "rpc.latency", "s")->mutable_summary()->add_data_points();
     p->set_count(10);
     p->set_sum(4.5);
@@ -219,7 +198,7 @@ TEST(PrometheusRender, Summary) {
     q = p->add_quantile_values();
     q->set_quantile(1);
     q->set_value(2);
-    SetAttrs(p->mutable_attributes(), {{"quantile", "clash"}, {"m", "x"}});
+    SetStringAttrs(p->mutable_attributes(), {{"quantile", "clash"}, {"m", "x"}});
   });
   EXPECT_EQ(RenderOnce(Config{}, std::move(d)),
             "# TYPE rpc_latency_seconds summary\n"
@@ -230,7 +209,7 @@ TEST(PrometheusRender, Summary) {
 }
 
 TEST(PrometheusRender, ExponentialHistogramBecomesBuckets) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     auto* m = NewMetric(sm, "lat", "s");
     m->mutable_exponential_histogram()->set_aggregation_temporality(mpb::AGGREGATION_TEMPORALITY_CUMULATIVE);
     auto* p = m->mutable_exponential_histogram()->add_data_points();
@@ -258,7 +237,7 @@ TEST(PrometheusRender, ExponentialHistogramBecomesBuckets) {
 TEST(PrometheusRender, DeltaExponentialHistogramsMergeAcrossScales) {
   Accumulator acc(Config{}, nullptr);
   auto point = [](int scale, int offset, std::vector<uint64_t> counts) {
-    return Make({}, [&](mpb::ScopeMetrics* sm) {
+    return MetricsWith({}, [&](mpb::ScopeMetrics* sm) {
       auto* m = NewMetric(sm, "x", "");
       m->mutable_exponential_histogram()->set_aggregation_temporality(mpb::AGGREGATION_TEMPORALITY_DELTA);
       auto* p = m->mutable_exponential_histogram()->add_data_points();
@@ -289,7 +268,7 @@ TEST(PrometheusRender, TimestampsConstLabelsAndNamespace) {
   cfg.send_timestamps = true;
   cfg.metric_namespace = "app";
   cfg.const_labels = {{"region", "eu"}, {"env", "prod"}};
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddGauge(sm, "g", "", 1, {{"env", "overridden"}}, 1'700'000'000'123'456'789ULL);
   });
   std::string text = RenderOnce(cfg, d.Clone());
@@ -304,7 +283,7 @@ TEST(PrometheusRender, TimestampsConstLabelsAndNamespace) {
 }
 
 TEST(PrometheusRender, OpenMetricsCountersAndBounds) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddSum(sm, "jobs", "", 3);
     sm->mutable_metrics(0)->set_description("Jobs \"done\"");
     AddHistogram(sm, "h", "", {1, 2.5}, {1, 1, 0}, 3);
@@ -330,7 +309,7 @@ TEST(PrometheusRender, OpenMetricsCountersAndBounds) {
 }
 
 TEST(PrometheusRender, AttributeValuesAndCollidingKeys) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     auto* p = AddGauge(sm, "g", "", 1, {{"a.b", "dot"}, {"a_b", "under"}, {"empty", ""}});
     auto add = [&](const std::string& key) {
       auto* kv = p->add_attributes();
@@ -357,7 +336,7 @@ TEST(PrometheusResource, JobInstanceAndTargetInfo) {
                     {"service.instance.id", "pod-1"},
                     {"host.name", "node-7"},
                     {"k8s.pod.name", "checkout-abc"}};
-  auto d = Make(resource, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "up", "", 1, {{"job", "ignored"}}); },
+  auto d = MetricsWith(resource, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "up", "", 1, {{"job", "ignored"}}); },
                 "io.opentelemetry.http", "1.2.0");
   EXPECT_EQ(RenderOnce(Config{}, d.Clone()),
             "# HELP target_info Target metadata\n"
@@ -368,7 +347,7 @@ TEST(PrometheusResource, JobInstanceAndTargetInfo) {
             "otel_scope_version=\"1.2.0\"} 1\n");
 
   // Only identifying attributes: no target_info.
-  auto only_ids = Make({{"service.name", "svc"}}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "up", "", 1); });
+  auto only_ids = MetricsWith({{"service.name", "svc"}}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "up", "", 1); });
   EXPECT_EQ(RenderOnce(Config{}, std::move(only_ids)), "# TYPE up gauge\nup{job=\"svc\"} 1\n");
 
   // With a namespace and const labels, target_info has both.
@@ -383,14 +362,14 @@ TEST(PrometheusResource, JobInstanceAndTargetInfo) {
 TEST(PrometheusResource, ResourceToTelemetryConversion) {
   Config cfg;
   cfg.resource_to_telemetry_conversion = true;
-  auto d = Make({{"service.name", "svc"}, {"host.name", "h1"}, {"region", "from-resource"}},
+  auto d = MetricsWith({{"service.name", "svc"}, {"host.name", "h1"}, {"region", "from-resource"}},
                 [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 2, {{"region", "from-point"}}); });
   std::string text = RenderOnce(cfg, std::move(d));
   EXPECT_NE(text.find("g{host_name=\"h1\",job=\"svc\",region=\"from-point\",service_name=\"svc\"} 2\n"),
             std::string::npos)
       << text;
   // Off (the default): no resource attribute on the series.
-  auto d2 = Make({{"service.name", "svc"}, {"host.name", "h1"}}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 2); });
+  auto d2 = MetricsWith({{"service.name", "svc"}, {"host.name", "h1"}}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 2); });
   EXPECT_NE(RenderOnce(Config{}, std::move(d2)).find("\ng{job=\"svc\"} 2\n"), std::string::npos);
 }
 
@@ -399,7 +378,7 @@ TEST(PrometheusResource, ResourceToTelemetryConversion) {
 TEST(PrometheusAccumulate, DeltaSumsAccumulateCumulativeReplace) {
   Accumulator acc(Config{}, nullptr);
   for (int i = 1; i <= 4; ++i) {
-    acc.Add(Make({}, [&](mpb::ScopeMetrics* sm) {
+    acc.Add(MetricsWith({}, [&](mpb::ScopeMetrics* sm) {
       AddSum(sm, "hits", "", i, true, /*delta=*/true, {{"k", "a"}}, 2000 + static_cast<uint64_t>(i));
       AddSum(sm, "hits", "", 10, true, /*delta=*/true, {{"k", "b"}}, 2000 + static_cast<uint64_t>(i));
       AddSum(sm, "total", "", 100.0 * i, true, /*delta=*/false, {}, 2000 + static_cast<uint64_t>(i));
@@ -415,14 +394,14 @@ TEST(PrometheusAccumulate, DeltaSumsAccumulateCumulativeReplace) {
             "# TYPE total counter\n"
             "total 400\n");
   // An older cumulative point does not replace a newer one.
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "total", "", 1, true, false, {}, 1500); }));
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "total", "", 1, true, false, {}, 1500); }));
   EXPECT_NE(acc.Render(Format::kText).find("\ntotal 400\n"), std::string::npos);
 }
 
 TEST(PrometheusAccumulate, DeltaHistogramsAccumulate) {
   Accumulator acc(Config{}, nullptr);
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) { AddHistogram(sm, "d", "", {1, 2}, {1, 0, 2}, 10, true); }));
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) { AddHistogram(sm, "d", "", {1, 2}, {0, 3, 1}, 5, true); }));
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddHistogram(sm, "d", "", {1, 2}, {1, 0, 2}, 10, true); }));
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddHistogram(sm, "d", "", {1, 2}, {0, 3, 1}, 5, true); }));
   EXPECT_EQ(acc.Render(Format::kText),
             "# TYPE d histogram\n"
             "d_bucket{le=\"1\"} 1\n"
@@ -431,7 +410,7 @@ TEST(PrometheusAccumulate, DeltaHistogramsAccumulate) {
             "d_sum 15\n"
             "d_count 7\n");
   // Different bounds: the series restarts from the new point.
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) { AddHistogram(sm, "d", "", {5}, {1, 1}, 6, true); }));
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddHistogram(sm, "d", "", {5}, {1, 1}, 6, true); }));
   EXPECT_EQ(acc.Render(Format::kText),
             "# TYPE d histogram\n"
             "d_bucket{le=\"5\"} 1\n"
@@ -445,13 +424,13 @@ TEST(PrometheusAccumulate, SeriesExpire) {
   Config cfg;
   cfg.metric_expiration = absl::Minutes(5);
   Accumulator acc(cfg, nullptr, clock.fn());
-  acc.Add(Make({{"service.name", "s"}, {"host.name", "h"}}, [](mpb::ScopeMetrics* sm) {
+  acc.Add(MetricsWith({{"service.name", "s"}, {"host.name", "h"}}, [](mpb::ScopeMetrics* sm) {
     AddGauge(sm, "old", "", 1);
     AddSum(sm, "kept", "", 1, true, true);
   }));
   EXPECT_EQ(acc.SeriesCount(), 3u);  // old, kept, target_info
   clock.Advance(absl::Minutes(4));
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "kept", "", 1, true, true); }));  // another resource
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "kept", "", 1, true, true); }));  // another resource
   EXPECT_EQ(acc.SeriesCount(), 4u);
   clock.Advance(absl::Minutes(1));  // 5 minutes after "old" and target_info
   std::string text = acc.Render(Format::kText);
@@ -459,18 +438,18 @@ TEST(PrometheusAccumulate, SeriesExpire) {
   clock.Advance(absl::Minutes(4));
   EXPECT_EQ(acc.Render(Format::kText), "");
   // A delta after expiry starts again from its own value.
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "kept", "", 5, true, true); }));
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "kept", "", 5, true, true); }));
   EXPECT_EQ(acc.Render(Format::kText), "# TYPE kept_total counter\nkept_total 5\n");
 }
 
 TEST(PrometheusAccumulate, NoRecordedValueRemovesTheSeries) {
   Accumulator acc(Config{}, nullptr);
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) {
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddGauge(sm, "g", "", 1, {{"k", "a"}});
     AddGauge(sm, "g", "", 2, {{"k", "b"}});
     AddHistogram(sm, "h", "", {1}, {1, 1}, 3);
   }));
-  auto result = acc.Add(Make({}, [](mpb::ScopeMetrics* sm) {
+  auto result = acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     auto* p = AddGauge(sm, "g", "", 0, {{"k", "a"}}, 3000);
     p->clear_as_double();
     p->set_flags(1);
@@ -483,8 +462,8 @@ TEST(PrometheusAccumulate, NoRecordedValueRemovesTheSeries) {
 
 TEST(PrometheusAccumulate, TypeConflictsAndUnspecifiedTemporalityAreDropped) {
   Accumulator acc(Config{}, nullptr);
-  acc.Add(Make({}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "x", "", 1); }));
-  auto r = acc.Add(Make({}, [](mpb::ScopeMetrics* sm) {
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "x", "", 1); }));
+  auto r = acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddHistogram(sm, "x", "", {1}, {1, 1}, 3);  // "x" is a gauge
     AddSum(sm, "y", "", 1);
     sm->mutable_metrics(1)->mutable_sum()->set_aggregation_temporality(mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED);
@@ -505,7 +484,7 @@ TEST(PrometheusAccumulate, ConcurrentAddAndRender) {
   for (int t = 0; t < 3; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < 300; ++i) {
-        acc.Add(Make({}, [&](mpb::ScopeMetrics* sm) {
+        acc.Add(MetricsWith({}, [&](mpb::ScopeMetrics* sm) {
           AddSum(sm, "c", "", 1, true, true, {{"t", std::to_string(t)}});
         }));
       }
@@ -594,7 +573,7 @@ constexpr char kPrometheusAccept[] =
 
 TEST_F(PrometheusExporterTest, ServesTextAndCountsPoints) {
   StartWith(Config{});
-  ASSERT_TRUE(exporter_->ConsumeMetrics(Make({}, [](mpb::ScopeMetrics* sm) {
+  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
                 AddSum(sm, "requests", "", 3);
                 AddGauge(sm, "temp", "Cel", 21.5);
               })).ok());
@@ -614,7 +593,7 @@ TEST_F(PrometheusExporterTest, OpenMetricsWhenEnabledAndAsked) {
   Config cfg;
   cfg.enable_open_metrics = true;
   StartWith(cfg);
-  ASSERT_TRUE(exporter_->ConsumeMetrics(Make({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "requests", "", 3); })).ok());
+  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "requests", "", 3); })).ok());
   auto om = Get(exporter_->port(), "/metrics", {kPrometheusAccept});
   EXPECT_EQ(om.code, 200);
   EXPECT_NE(om.headers.find("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -629,7 +608,7 @@ TEST_F(PrometheusExporterTest, OpenMetricsWhenEnabledAndAsked) {
 
 TEST_F(PrometheusExporterTest, GzipWhenAskedAndLarge) {
   StartWith(Config{});
-  ASSERT_TRUE(exporter_->ConsumeMetrics(Make({}, [](mpb::ScopeMetrics* sm) {
+  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
                 for (int i = 0; i < 100; ++i) AddGauge(sm, "g", "", i, {{"i", std::to_string(i)}});
               })).ok());
   auto r = Get(exporter_->port(), "/metrics", {"Accept-Encoding: gzip"});

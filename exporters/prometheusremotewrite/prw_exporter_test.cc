@@ -17,29 +17,10 @@ namespace outrigger::exporters::prometheusremotewrite {
 namespace {
 
 namespace mpb = opentelemetry::proto::metrics::v1;
-namespace cpb = opentelemetry::proto::common::v1;
 using Attrs = std::vector<std::pair<std::string, std::string>>;
-using Request = testutil::mpb::ExportMetricsServiceRequest;
 
-void SetAttrs(google::protobuf::RepeatedPtrField<cpb::KeyValue>* out, const Attrs& attrs) {
-  for (const auto& [k, v] : attrs) {
-    auto* kv = out->Add();
-    kv->set_key(k);
-    kv->mutable_value()->set_string_value(v);
-  }
-}
-
-pdata::Metrics Make(const Attrs& resource, const std::function<void(mpb::ScopeMetrics*)>& fill,
-                    const std::string& scope_name = "") {
-  Request* req;
-  auto d = pdata::Metrics::New(&req);
-  auto* rm = req->add_resource_metrics();
-  SetAttrs(rm->mutable_resource()->mutable_attributes(), resource);
-  auto* sm = rm->add_scope_metrics();
-  sm->mutable_scope()->set_name(scope_name);
-  fill(sm);
-  return d;
-}
+using testutil::MetricsWith;
+using testutil::SetStringAttrs;
 
 mpb::Metric* NewMetric(mpb::ScopeMetrics* sm, const std::string& name, const std::string& unit) {
   auto* m = sm->add_metrics();
@@ -59,7 +40,7 @@ mpb::NumberDataPoint* AddSum(mpb::ScopeMetrics* sm, const std::string& name, con
   auto* p = m->mutable_sum()->add_data_points();
   p->set_as_double(v);
   p->set_time_unix_nano(time_ns);
-  SetAttrs(p->mutable_attributes(), attrs);
+  SetStringAttrs(p->mutable_attributes(), attrs);
   return p;
 }
 
@@ -68,7 +49,7 @@ mpb::NumberDataPoint* AddGauge(mpb::ScopeMetrics* sm, const std::string& name, c
   auto* p = NewMetric(sm, name, unit)->mutable_gauge()->add_data_points();
   p->set_as_double(v);
   p->set_time_unix_nano(time_ns);
-  SetAttrs(p->mutable_attributes(), attrs);
+  SetStringAttrs(p->mutable_attributes(), attrs);
   return p;
 }
 
@@ -102,7 +83,7 @@ Config DefaultConfig() {
 TEST(PrwTranslate, CounterGaugeNamesLabelsAndTargetInfo) {
   Config cfg = DefaultConfig();
   cfg.external_labels = {{"cluster", "c1"}, {"route", "ignored"}};
-  auto d = Make({{"service.name", "svc"}, {"service.namespace", "ns"}, {"service.instance.id", "i-1"},
+  auto d = MetricsWith({{"service.name", "svc"}, {"service.namespace", "ns"}, {"service.instance.id", "i-1"},
                  {"host.name", "h"}},
                 [](mpb::ScopeMetrics* sm) {
                   AddSum(sm, "http.requests", "{request}", 7, true, false, {{"route", "/a"}, {"http.method", "GET"}});
@@ -135,7 +116,7 @@ TEST(PrwTranslate, NamespaceSuffixesOffAndResourceToTelemetry) {
   cfg.metric_namespace = "app";
   cfg.add_metric_suffixes = false;
   cfg.resource_to_telemetry_conversion = true;
-  auto d = Make({{"service.name", "svc"}, {"k8s.pod.name", "p"}},
+  auto d = MetricsWith({{"service.name", "svc"}, {"k8s.pod.name", "p"}},
                 [](mpb::ScopeMetrics* sm) { AddSum(sm, "http.requests", "ms", 1, true, false, {{"k8s.pod.name", "x"}}); });
   auto m = ByLabels(Translate(d, cfg, 0).series);
   // The point's own attribute wins over the resource's.
@@ -147,7 +128,7 @@ TEST(PrwTranslate, NamespaceSuffixesOffAndResourceToTelemetry) {
 TEST(PrwTranslate, HistogramBucketsAreCumulativeWithInf) {
   Config cfg = DefaultConfig();
   cfg.send_metadata = true;
-  auto d = Make({{"service.name", "svc"}}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({{"service.name", "svc"}}, [](mpb::ScopeMetrics* sm) {
     auto* h = NewMetric(sm, "latency", "s")->mutable_histogram();
     h->set_aggregation_temporality(mpb::AGGREGATION_TEMPORALITY_CUMULATIVE);
     auto* p = h->add_data_points();
@@ -178,7 +159,7 @@ TEST(PrwTranslate, HistogramBucketsAreCumulativeWithInf) {
 }
 
 TEST(PrwTranslate, Summary) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     auto* p = NewMetric(sm, "rpc.duration", "ms")->mutable_summary()->add_data_points();
     p->set_time_unix_nano(9'000'000);
     p->set_count(4);
@@ -195,7 +176,7 @@ TEST(PrwTranslate, Summary) {
 }
 
 TEST(PrwTranslate, NoRecordedValueIsStaleNaN) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddGauge(sm, "temp", "Cel", 0)->set_flags(1);
     auto* h = NewMetric(sm, "lat", "s")->mutable_histogram();
     h->set_aggregation_temporality(mpb::AGGREGATION_TEMPORALITY_CUMULATIVE);
@@ -217,7 +198,7 @@ TEST(PrwTranslate, NoRecordedValueIsStaleNaN) {
 }
 
 TEST(PrwTranslate, DeltaAndExponentialAreDroppedAndCounted) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddSum(sm, "delta.counter", "", 1, true, /*delta=*/true);
     auto* h = NewMetric(sm, "delta.hist", "")->mutable_histogram();
     h->set_aggregation_temporality(mpb::AGGREGATION_TEMPORALITY_DELTA);
@@ -235,7 +216,7 @@ TEST(PrwTranslate, DeltaAndExponentialAreDroppedAndCounted) {
 }
 
 TEST(PrwTranslate, SameSeriesTwiceIsOneSeriesInTimeOrder) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     AddGauge(sm, "g", "", 2, {}, 2'000'000'000);
     AddGauge(sm, "g", "", 1, {}, 1'000'000'000);
   });
@@ -249,7 +230,7 @@ TEST(PrwTranslate, SameSeriesTwiceIsOneSeriesInTimeOrder) {
 // ---- Splitting -------------------------------------------------------------------
 
 TEST(PrwSplit, BySamplesAndBytes) {
-  auto d = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto d = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     for (int i = 0; i < 25; ++i) AddGauge(sm, "g", "", i, {{"i", std::to_string(i)}});
   });
   auto reqs = Split(Translate(d, DefaultConfig(), 0), 10, 3000000);
@@ -258,7 +239,7 @@ TEST(PrwSplit, BySamplesAndBytes) {
   EXPECT_EQ(reqs[1].timeseries_size(), 10);
   EXPECT_EQ(reqs[2].timeseries_size(), 5);
 
-  auto big = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto big = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     for (int i = 0; i < 20; ++i) AddGauge(sm, "g", "", i, {{"i", std::to_string(i)}, {"pad", std::string(200, 'x')}});
   });
   reqs = Split(Translate(big, DefaultConfig(), 0), 2000, 1100);
@@ -271,7 +252,7 @@ TEST(PrwSplit, BySamplesAndBytes) {
   EXPECT_EQ(total, 20u);
 
   // One series with more samples than a request holds continues in the next.
-  auto many = Make({}, [](mpb::ScopeMetrics* sm) {
+  auto many = MetricsWith({}, [](mpb::ScopeMetrics* sm) {
     for (int i = 0; i < 5; ++i) AddGauge(sm, "g", "", i, {}, static_cast<uint64_t>(i + 1) * 1'000'000'000);
   });
   reqs = Split(Translate(many, DefaultConfig(), 0), 2, 3000000);
@@ -389,7 +370,7 @@ class PrwExporterTest : public ::testing::Test {
     return false;
   }
   static pdata::Metrics Gauges(int n) {
-    return Make({{"service.name", "svc"}}, [n](mpb::ScopeMetrics* sm) {
+    return MetricsWith({{"service.name", "svc"}}, [n](mpb::ScopeMetrics* sm) {
       for (int i = 0; i < n; ++i) AddGauge(sm, "g", "", i, {{"i", std::to_string(i)}});
     });
   }
@@ -448,7 +429,7 @@ TEST_F(PrwExporterTest, BadRequestIsPermanent) {
 
 TEST_F(PrwExporterTest, UntranslatablePointsAreCountedAsDropped) {
   MakeExporter("");
-  ASSERT_TRUE(exporter_->ConsumeMetrics(Make({}, [](mpb::ScopeMetrics* sm) {
+  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
                 AddSum(sm, "delta.counter", "", 1, true, /*delta=*/true);
                 AddGauge(sm, "ok", "", 1);
               })).ok());

@@ -670,44 +670,40 @@ TEST_F(FilelogTest, ContainerOperatorJoinsPartialLinesAndSetsTheResource) {
   EXPECT_EQ(recs[0].resource["k8s.container.name"], "app");
 }
 
-TEST_F(FilelogTest, CheckpointNeverPassesAnEntryTheChainHolds) {
-  std::string d = P("pods/ns1_pod1_0123-uid/app");
-  fs::create_directories(d);
+// A CRI file whose complete first line is sent and whose partial second line the
+// container operator holds (force_flush_period far away), checkpointed once.
+class HeldLineTest : public FilelogTest {
+ protected:
+  void StartHoldingAPartialLine() {
+    d = P("pods/ns1_pod1_0123-uid/app");
+    fs::create_directories(d);
+    Append(d + "/0.log", first + "2024-05-01T10:00:00.000000002Z stdout P held-part\n");
+    Config c = Base();
+    c.include = {P("pods/*/*/*.log")};
+    c.storage = dir_ + "/storage";
+    c.checkpoint_interval = absl::Milliseconds(100);
+    c.force_flush_period = absl::Seconds(30);  // the partial line stays held
+    Start(WithOperators(c, "operators: [{type: container}]"));
+    ASSERT_TRUE(sink_.WaitCount(1));
+    ASSERT_TRUE(Eventually([&] {
+      auto cp = ReadCheckpoint(receiver_->checkpoint_path());
+      return cp.ok() && cp->size() == 1 && (*cp)[0].offset > 0;
+    }));
+  }
+  std::string d;  // the container's log directory
   const std::string first = "2024-05-01T10:00:00.000000001Z stdout F done\n";
-  Append(d + "/0.log", first + "2024-05-01T10:00:00.000000002Z stdout P held-part\n");
-  Config c = Base();
-  c.include = {P("pods/*/*/*.log")};
-  c.storage = dir_ + "/storage";
-  c.checkpoint_interval = absl::Milliseconds(100);
-  c.force_flush_period = absl::Seconds(30);  // the partial line stays held
-  Start(WithOperators(c, "operators: [{type: container}]"));
-  ASSERT_TRUE(sink_.WaitCount(1));
-  ASSERT_TRUE(Eventually([&] {
-    auto cp = ReadCheckpoint(receiver_->checkpoint_path());
-    return cp.ok() && cp->size() == 1 && (*cp)[0].offset > 0;
-  }));
+};
+
+TEST_F(HeldLineTest, CheckpointNeverPassesAnEntryTheChainHolds) {
+  ASSERT_NO_FATAL_FAILURE(StartHoldingAPartialLine());
   auto cp = ReadCheckpoint(receiver_->checkpoint_path());
   EXPECT_EQ((*cp)[0].offset, first.size());  // not past the held partial line
 }
 
 // Held entries are keyed by the path they were read under: after a rename the reader's
 // offset must still not pass them.
-TEST_F(FilelogTest, RenameNeverCommitsPastAnEntryTheChainHolds) {
-  std::string d = P("pods/ns1_pod1_0123-uid/app");
-  fs::create_directories(d);
-  const std::string first = "2024-05-01T10:00:00.000000001Z stdout F done\n";
-  Append(d + "/0.log", first + "2024-05-01T10:00:00.000000002Z stdout P held-part\n");
-  Config c = Base();
-  c.include = {P("pods/*/*/*.log")};
-  c.storage = dir_ + "/storage";
-  c.checkpoint_interval = absl::Milliseconds(100);
-  c.force_flush_period = absl::Seconds(30);  // the partial line stays held
-  Start(WithOperators(c, "operators: [{type: container}]"));
-  ASSERT_TRUE(sink_.WaitCount(1));
-  ASSERT_TRUE(Eventually([&] {
-    auto cp = ReadCheckpoint(receiver_->checkpoint_path());
-    return cp.ok() && cp->size() == 1 && (*cp)[0].offset > 0;
-  }));
+TEST_F(HeldLineTest, RenameNeverCommitsPastAnEntryTheChainHolds) {
+  ASSERT_NO_FATAL_FAILURE(StartHoldingAPartialLine());
   ASSERT_EQ(rename((d + "/0.log").c_str(), (d + "/1.log").c_str()), 0);  // still matched
   ASSERT_TRUE(Eventually([&] {
     auto cp = ReadCheckpoint(receiver_->checkpoint_path());

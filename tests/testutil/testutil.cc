@@ -55,6 +55,29 @@ pdata::Metrics MakeMetrics(int points, const std::string& service) {
   return d;
 }
 
+void SetStringAttrs(google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out,
+                    const StringAttrs& attrs) {
+  for (const auto& [k, v] : attrs) {
+    auto* kv = out->Add();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  }
+}
+
+pdata::Metrics MetricsWith(const StringAttrs& resource,
+                           const std::function<void(opentelemetry::proto::metrics::v1::ScopeMetrics*)>& fill,
+                           const std::string& scope_name, const std::string& scope_version) {
+  mpb::ExportMetricsServiceRequest* req;
+  auto d = pdata::Metrics::New(&req);
+  auto* rm = req->add_resource_metrics();
+  SetStringAttrs(rm->mutable_resource()->mutable_attributes(), resource);
+  auto* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name(scope_name);
+  sm->mutable_scope()->set_version(scope_version);
+  fill(sm);
+  return d;
+}
+
 pdata::Logs MakeLogs(int records, const std::string& service) {
   lpb::ExportLogsServiceRequest* req;
   auto d = pdata::Logs::New(&req);

@@ -33,6 +33,15 @@ pdata::Traces MakeTraces(int spans, const std::string& service = "svc", const st
 pdata::Metrics MakeMetrics(int points, const std::string& service = "svc");
 pdata::Logs MakeLogs(int records, const std::string& service = "svc");
 
+using StringAttrs = std::vector<std::pair<std::string, std::string>>;
+// Appends string-valued attributes to an OTLP attribute list.
+void SetStringAttrs(google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out,
+                    const StringAttrs& attrs);
+// One metrics request with one resource and one scope; `fill` adds the metrics.
+pdata::Metrics MetricsWith(const StringAttrs& resource,
+                           const std::function<void(opentelemetry::proto::metrics::v1::ScopeMetrics*)>& fill,
+                           const std::string& scope_name = "", const std::string& scope_version = "");
+
 // Every span name in `d`, in order.
 std::vector<std::string> SpanNames(const pdata::Traces& d);
 
