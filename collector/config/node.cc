@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
@@ -55,13 +56,18 @@ Node::Node(YAML::Node node, std::string path, Errors* errors)
 int Node::line() const { return node_ && node_.Mark().line >= 0 ? node_.Mark().line + 1 : 0; }
 
 bool Node::Has(std::string_view key) const {
-  return IsMap() && node_[std::string(key)].IsDefined();
+  if (!IsMap()) return false;
+  for (const auto& kv : node_) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> Node::Keys() const {
   std::vector<std::string> keys;
   if (!IsMap()) return keys;
-  for (const auto& kv : node_) keys.push_back(kv.first.as<std::string>());
+  // LoadAndMerge refuses non-scalar keys; Scalar() of anything else is "".
+  for (const auto& kv : node_) keys.push_back(kv.first.Scalar());
   return keys;
 }
 
@@ -75,7 +81,7 @@ void Node::ErrorAt(std::string_view key, Text message) const {
   int l = line();
   if (IsMap()) {
     for (const auto& kv : node_) {
-      if (kv.first.Scalar() != key) continue;
+      if (!kv.first.IsScalar() || kv.first.Scalar() != key) continue;
       if (kv.second.Mark().line >= 0 && !kv.second.IsNull()) {
         l = kv.second.Mark().line + 1;
       } else if (kv.first.Mark().line >= 0) {
@@ -89,45 +95,112 @@ void Node::ErrorAt(std::string_view key, Text message) const {
 std::optional<YAML::Node> Node::Get(std::string_view key) {
   known_.insert(std::string(key));
   if (!IsMap()) return std::nullopt;
-  YAML::Node v = node_[std::string(key)];
-  if (!v.IsDefined() || v.IsNull()) return std::nullopt;
-  return v;
+  for (const auto& kv : node_) {
+    if (!kv.first.IsScalar() || kv.first.Scalar() != key) continue;
+    if (!kv.second.IsDefined() || kv.second.IsNull()) return std::nullopt;
+    return kv.second;
+  }
+  return std::nullopt;
 }
 
-namespace {
-bool Scalar(const YAML::Node& v, std::string* out) {
-  if (!v.IsScalar()) return false;
-  *out = v.Scalar();
+Node& Node::AddChild(YAML::Node node, std::string path) {
+  children_.push_back(std::make_unique<Node>(std::move(node), std::move(path), errors_));
+  return *children_.back();
+}
+
+template <typename T>
+void Node::ReadValue(std::string_view key, T* out) {
+  auto v = Get(key);
+  if (!v) return;
+  Node value(*v, KeyPath(key), errors_);
+  value.As(out);
+}
+
+// ---- this node's own value ----
+
+bool Node::As(std::string* out) {
+  if (!IsScalar()) {
+    Error(IsNull() ? "expected a string, got nothing" : "expected a string");
+    return false;
+  }
+  *out = node_.Scalar();
   return true;
 }
-}  // namespace
 
-void Node::Read(std::string_view key, std::string* out) {
-  auto v = Get(key);
-  if (!v) return;
-  if (!Scalar(*v, out)) ErrorAt(key, "expected a string");
-}
-
-void Node::Read(std::string_view key, bool* out) {
-  auto v = Get(key);
-  if (!v) return;
+bool Node::As(bool* out) {
   std::string s;
-  if (Scalar(*v, &s)) {
-    std::string l = absl::AsciiStrToLower(s);
-    if (l == "true") { *out = true; return; }
-    if (l == "false") { *out = false; return; }
+  if (IsScalar()) {
+    s = absl::AsciiStrToLower(node_.Scalar());
+    if (s == "true") {
+      *out = true;
+      return true;
+    }
+    if (s == "false") {
+      *out = false;
+      return true;
+    }
   }
-  ErrorAt(key, StrCat("expected true or false, got \"", s, "\""));
+  Error(StrCat("expected true or false", IsScalar() ? StrCat(", got \"", node_.Scalar(), "\"") : ""));
+  return false;
 }
 
-void Node::Read(std::string_view key, int64_t* out) {
-  auto v = Get(key);
-  if (!v) return;
-  std::string s;
-  if (!Scalar(*v, &s) || !absl::SimpleAtoi(s, out)) {
-    ErrorAt(key, StrCat("expected an integer, got \"", s, "\""));
+bool Node::As(int64_t* out) {
+  if (!IsScalar() || !absl::SimpleAtoi(node_.Scalar(), out)) {
+    Error(StrCat("expected an integer", IsScalar() ? StrCat(", got \"", node_.Scalar(), "\"") : ""));
+    return false;
   }
+  return true;
 }
+
+bool Node::As(uint64_t* out) {
+  if (!IsScalar() || !absl::SimpleAtoi(node_.Scalar(), out)) {
+    Error(StrCat("expected a non-negative integer", IsScalar() ? StrCat(", got \"", node_.Scalar(), "\"") : ""));
+    return false;
+  }
+  return true;
+}
+
+bool Node::As(double* out) {
+  double d;
+  if (!IsScalar() || !absl::SimpleAtod(node_.Scalar(), &d) || !std::isfinite(d)) {
+    Error(StrCat("expected a number", IsScalar() ? StrCat(", got \"", node_.Scalar(), "\"") : ""));
+    return false;
+  }
+  *out = d;
+  return true;
+}
+
+std::vector<Node*> Node::Items() {
+  std::vector<Node*> items;
+  if (!IsList()) {
+    Error("expected a list");
+    return items;
+  }
+  for (size_t i = 0; i < node_.size(); ++i) items.push_back(&AddChild(node_[i], StrCat(path_, "[", i, "]")));
+  return items;
+}
+
+std::vector<std::pair<std::string, Node*>> Node::Entries() {
+  std::vector<std::pair<std::string, Node*>> entries;
+  if (!IsMap()) {
+    Error("expected a mapping");
+    return entries;
+  }
+  for (const auto& kv : node_) {
+    std::string k = kv.first.Scalar();
+    known_.insert(k);
+    entries.emplace_back(k, &AddChild(kv.second, KeyPath(k)));
+  }
+  return entries;
+}
+
+// ---- options of this mapping ----
+
+void Node::Read(std::string_view key, std::string* out) { ReadValue(key, out); }
+void Node::Read(std::string_view key, bool* out) { ReadValue(key, out); }
+void Node::Read(std::string_view key, int64_t* out) { ReadValue(key, out); }
+void Node::Read(std::string_view key, uint64_t* out) { ReadValue(key, out); }
+void Node::Read(std::string_view key, double* out) { ReadValue(key, out); }
 
 void Node::Read(std::string_view key, int* out) {
   int64_t v = *out;
@@ -141,40 +214,27 @@ void Node::Read(std::string_view key, int* out) {
   *out = static_cast<int>(v);
 }
 
-void Node::Read(std::string_view key, uint64_t* out) {
-  auto v = Get(key);
-  if (!v) return;
-  std::string s;
-  if (!Scalar(*v, &s) || !absl::SimpleAtoi(s, out)) {
-    ErrorAt(key, StrCat("expected a non-negative integer, got \"", s, "\""));
-  }
-}
-
-void Node::Read(std::string_view key, double* out) {
-  auto v = Get(key);
-  if (!v) return;
-  std::string s;
-  if (!Scalar(*v, &s) || !absl::SimpleAtod(s, out)) {
-    ErrorAt(key, StrCat("expected a number, got \"", s, "\""));
-  }
-}
-
 void Node::Read(std::string_view key, absl::Duration* out) {
   auto v = Get(key);
   if (!v) return;
-  std::string s;
-  if (!Scalar(*v, &s)) {
-    ErrorAt(key, "expected a duration such as \"200ms\", \"5s\" or \"1m30s\"");
+  constexpr char kExpected[] = "expected a duration such as \"200ms\", \"5s\" or \"1m30s\"";
+  if (!v->IsScalar()) {
+    ErrorAt(key, kExpected);
     return;
   }
+  const std::string& s = v->Scalar();
   if (s == "0") {
     *out = absl::ZeroDuration();
     return;
   }
   absl::Duration d;
   if (!absl::ParseDuration(s, &d) || d < absl::ZeroDuration()) {
-    ErrorAt(key, StrCat("expected a duration such as \"200ms\", \"5s\" or \"1m30s\", got \"", s,
-                              "\" (a unit is required)"));
+    ErrorAt(key, StrCat(kExpected, ", got \"", s, "\" (a unit is required)"));
+    return;
+  }
+  // Longer ones overflow clocks when added to the current time.
+  if (d > absl::Hours(24 * 365 * 100)) {
+    ErrorAt(key, StrCat("duration \"", s, "\" is too long (at most 100 years)"));
     return;
   }
   *out = d;
@@ -183,37 +243,61 @@ void Node::Read(std::string_view key, absl::Duration* out) {
 void Node::Read(std::string_view key, std::vector<std::string>* out) {
   auto v = Get(key);
   if (!v) return;
-  if (!v->IsSequence()) {
-    ErrorAt(key, "expected a list of strings");
+  Node list(*v, KeyPath(key), errors_);
+  if (!list.IsList()) {
+    list.Error("expected a list of strings");
     return;
   }
-  out->clear();
-  for (const auto& e : *v) {
+  std::vector<std::string> values;
+  for (Node* item : list.Items()) {
     std::string s;
-    if (!Scalar(e, &s)) {
-      ErrorAt(key, "expected a list of strings");
-      return;
-    }
-    out->push_back(s);
+    if (!item->As(&s)) return;
+    values.push_back(std::move(s));
   }
+  *out = std::move(values);
 }
 
 void Node::Read(std::string_view key, std::map<std::string, std::string>* out) {
   auto v = Get(key);
   if (!v) return;
-  if (!v->IsMap()) {
-    ErrorAt(key, "expected a mapping of strings");
+  Node map(*v, KeyPath(key), errors_);
+  if (!map.IsMap()) {
+    map.Error("expected a mapping of strings");
     return;
   }
-  out->clear();
-  for (const auto& kv : *v) {
-    std::string s;
-    if (!Scalar(kv.second, &s)) {
-      ErrorAt(key, "expected a mapping of strings");
+  std::map<std::string, std::string> values;
+  for (auto& [k, value] : map.Entries()) {
+    if (!value->As(&values[k])) return;
+  }
+  *out = std::move(values);
+}
+
+void Node::Read(std::string_view key, std::map<std::string, std::vector<std::string>>* out) {
+  auto v = Get(key);
+  if (!v) return;
+  Node map(*v, KeyPath(key), errors_);
+  if (!map.IsMap()) {
+    map.Error("expected a mapping of names to lists of strings");
+    return;
+  }
+  std::map<std::string, std::vector<std::string>> values;
+  for (auto& [k, value] : map.Entries()) {
+    std::vector<std::string>& list = values[k];
+    if (value->IsScalar()) {
+      list.push_back(value->node_.Scalar());
+      continue;
+    }
+    if (!value->IsList()) {
+      value->Error("expected a list of strings");
       return;
     }
-    (*out)[kv.first.as<std::string>()] = s;
+    for (Node* item : value->Items()) {
+      std::string s;
+      if (!item->As(&s)) return;
+      list.push_back(std::move(s));
+    }
   }
+  *out = std::move(values);
 }
 
 std::optional<uint64_t> ParseBytes(std::string_view in) {
@@ -228,7 +312,10 @@ std::optional<uint64_t> ParseBytes(std::string_view in) {
       {"gb", 1e9},   {"kib", 1024.0},   {"mib", 1048576.0}, {"gib", 1073741824.0},
       {"k", 1024.0}, {"m", 1048576.0},  {"g", 1073741824.0}};
   for (const auto& [u, mult] : kUnits) {
-    if (unit == u) return static_cast<uint64_t>(num * mult);
+    if (unit != u) continue;
+    double bytes = num * mult;
+    if (!(bytes < 18446744073709551616.0)) return std::nullopt;  // 2^64: does not fit
+    return static_cast<uint64_t>(bytes);
   }
   return std::nullopt;
 }
@@ -236,9 +323,9 @@ std::optional<uint64_t> ParseBytes(std::string_view in) {
 void Node::ReadBytes(std::string_view key, uint64_t* out) {
   auto v = Get(key);
   if (!v) return;
-  std::string s;
+  std::string s = v->IsScalar() ? v->Scalar() : "";
   std::optional<uint64_t> b;
-  if (Scalar(*v, &s)) b = ParseBytes(s);
+  if (v->IsScalar()) b = ParseBytes(s);
   if (!b) {
     ErrorAt(key, StrCat("expected a size such as 4194304, \"64KiB\" or \"10MiB\", got \"", s, "\""));
     return;
@@ -265,15 +352,43 @@ Node& Node::Child(std::string_view key) {
     ErrorAt(key, "expected a mapping");
     child = YAML::Node();
   }
-  children_.push_back(std::make_unique<Node>(child, KeyPath(key), errors_));
-  return *children_.back();
+  return AddChild(child, KeyPath(key));
+}
+
+Node& Node::Value(std::string_view key) {
+  auto v = Get(key);
+  return AddChild(v ? *v : YAML::Node(), KeyPath(key));
+}
+
+std::vector<Node*> Node::ReadMappings(std::string_view key) {
+  std::vector<Node*> out;
+  Node& list = Value(key);
+  if (list.IsNull()) return out;
+  if (!list.IsList()) {
+    list.Error("expected a list of mappings");
+    return out;
+  }
+  for (Node* item : list.Items()) {
+    if (item->IsMap()) {
+      out.push_back(item);
+    } else {
+      item->Error("expected a mapping");
+    }
+  }
+  return out;
+}
+
+void Node::AcceptAll() {
+  for (const std::string& k : Keys()) known_.insert(k);
 }
 
 void Node::Finish() {
+  if (finished_) return;
+  finished_ = true;
   if (IsMap()) {
     std::vector<std::string> valid(known_.begin(), known_.end());
     for (const auto& kv : node_) {
-      std::string k = kv.first.as<std::string>();
+      std::string k = kv.first.Scalar();
       if (known_.count(k)) continue;
       std::string msg = "unknown key";
       if (auto s = Suggest(k, valid)) {
@@ -365,6 +480,10 @@ void ExpandAll(YAML::Node node, const std::string& path, Errors* errors) {
     node = expanded;
   } else if (node.IsMap()) {
     for (auto kv : node) {
+      if (!kv.first.IsScalar()) {
+        errors->Add(path, kv.first.Mark().line + 1, "a key must be a string, not a list or a mapping");
+        continue;
+      }
       ExpandAll(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar(), errors);
     }
   } else if (node.IsSequence()) {

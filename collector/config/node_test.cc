@@ -148,5 +148,133 @@ TEST(ParseBytes, Units) {
   EXPECT_FALSE(ParseBytes("5 parsecs").has_value());
 }
 
+TEST(ParseBytes, TooLargeIsNotASize) {
+  EXPECT_FALSE(ParseBytes("99999999999999999999999999").has_value());
+  EXPECT_FALSE(ParseBytes("20000000000GiB").has_value());
+  EXPECT_EQ(ParseBytes("16GiB").value(), 16ull << 30);
+}
+
+// Every reader given every wrong shape: an error naming the key's path, never a throw,
+// and the value keeps its default.
+TEST(Node, EveryReaderRefusesEveryWrongShape) {
+  for (const char* shape : {"[a, b]", "[{a: 1}]", "{k: v}", "''", "99999999999999999999999999", "1e999", "[[[]]]",
+                            "{k: [1, {m: 2}]}"}) {
+    Errors errors;
+    YAML::Node y = YAML::Load(std::string("v: ") + shape + "\n");
+    Node node(y, "r", &errors);
+    std::string s = "d";
+    bool b = false;
+    int64_t i64 = 7;
+    int i = 7;
+    uint64_t u = 7, bytes = 7;
+    double d = 7;
+    absl::Duration dur = absl::Seconds(7);
+    std::vector<std::string> list = {"d"};
+    std::map<std::string, std::string> map = {{"d", "d"}};
+    std::map<std::string, std::vector<std::string>> lists = {{"d", {"d"}}};
+    std::string e = "a";
+    ASSERT_NO_THROW({
+      node.Read("v", &s);
+      node.Read("v", &b);
+      node.Read("v", &i64);
+      node.Read("v", &i);
+      node.Read("v", &u);
+      node.Read("v", &d);
+      node.Read("v", &dur);
+      node.Read("v", &list);
+      node.Read("v", &map);
+      node.Read("v", &lists);
+      node.ReadBytes("v", &bytes);
+      node.ReadEnum("v", &e, {"a", "b"});
+      node.Child("v").Read("x", &s);
+      for (Node* item : node.ReadMappings("v")) item->Read("a", &s);
+      node.Value("v").Items();
+      node.Value("v").Entries();
+      node.Finish();
+    }) << shape;
+    EXPECT_FALSE(errors.empty()) << shape;
+    for (const auto& err : errors.list()) EXPECT_EQ(err.rfind("r.v", 0), 0u) << shape << ": " << err;
+    EXPECT_EQ(i, 7) << shape;
+    EXPECT_EQ(dur, absl::Seconds(7)) << shape;
+    if (shape[0] == '[' || shape[0] == '{' || std::string(shape) == "1e999") {
+      EXPECT_EQ(d, 7) << shape;
+    }
+  }
+}
+
+TEST(Node, ListsOfMappingsHaveAPathAndLinePerItem) {
+  Errors errors;
+  YAML::Node y = YAML::Load("jobs:\n  - name: a\n  - just a string\n  - name: c\n    nmae: typo\n");
+  Node node(y, "receivers.x", &errors);
+  std::vector<std::string> names;
+  for (Node* item : node.ReadMappings("jobs")) {
+    std::string n;
+    item->Read("name", &n);
+    names.push_back(n);
+  }
+  node.Finish();
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "c"}));
+  ASSERT_EQ(errors.list().size(), 2u) << errors.Joined();
+  EXPECT_EQ(errors.list()[0], "receivers.x.jobs[1] (line 3): expected a mapping");
+  EXPECT_EQ(errors.list()[1], "receivers.x.jobs[2].nmae (line 5): unknown key; did you mean 'name'?");
+}
+
+TEST(Node, MapsOfStringListsAcceptASingleString) {
+  Errors errors;
+  YAML::Node y = YAML::Load("params: {module: [http_2xx, tcp], target: one}\nbad: {module: [{a: 1}]}\n");
+  Node node(y, "s", &errors);
+  std::map<std::string, std::vector<std::string>> params, bad;
+  node.Read("params", &params);
+  node.Read("bad", &bad);
+  EXPECT_EQ(params["module"], (std::vector<std::string>{"http_2xx", "tcp"}));
+  EXPECT_EQ(params["target"], (std::vector<std::string>{"one"}));
+  EXPECT_TRUE(bad.empty());
+  ASSERT_EQ(errors.list().size(), 1u) << errors.Joined();
+  EXPECT_EQ(errors.list()[0], "s.bad.module[0] (line 2): expected a string");
+}
+
+TEST(Node, ValuesOfAnyShape) {
+  Errors errors;
+  YAML::Node y = YAML::Load("value: {a: 1, b: [x, 'y'], c: '2'}\n");
+  Node node(y, "op", &errors);
+  Node& v = node.Value("value");
+  ASSERT_TRUE(v.IsMap());
+  auto entries = v.Entries();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].first, "a");
+  EXPECT_TRUE(entries[0].second->IsPlainScalar());
+  EXPECT_FALSE(entries[2].second->IsPlainScalar());  // quoted: a string
+  auto items = entries[1].second->Items();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1]->path(), "op.value.b[1]");
+  int64_t n = 0;
+  EXPECT_TRUE(entries[0].second->As(&n));
+  EXPECT_EQ(n, 1);
+  EXPECT_FALSE(items[0]->As(&n));
+  node.Finish();
+  ASSERT_EQ(errors.list().size(), 1u) << errors.Joined();
+  EXPECT_EQ(errors.list()[0], "op.value.b[0] (line 1): expected an integer, got \"x\"");
+}
+
+TEST(Node, DurationsLongerThanACenturyAreRefused) {
+  Errors errors;
+  YAML::Node y = YAML::Load("a: 876000h\nb: 99999999999h\n");
+  Node node(y, "x", &errors);
+  absl::Duration a, b = absl::Seconds(1);
+  node.Read("a", &a);
+  node.Read("b", &b);
+  EXPECT_EQ(a, absl::Hours(876000));
+  EXPECT_EQ(b, absl::Seconds(1));
+  ASSERT_EQ(errors.list().size(), 1u);
+  EXPECT_NE(errors.list()[0].find("x.b (line 2): duration \"99999999999h\" is too long"), std::string::npos);
+}
+
+TEST(LoadAndMerge, KeysMustBeStrings) {
+  Errors errors;
+  LoadAndMerge({{"k.yaml", "receivers:\n  ? [a, b]\n  : 1\n  ? {c: d}\n  : 2\n"}}, &errors);
+  ASSERT_EQ(errors.list().size(), 2u) << errors.Joined();
+  EXPECT_EQ(errors.list()[0], "receivers (line 2): a key must be a string, not a list or a mapping");
+}
+
 }  // namespace
 }  // namespace outrigger::config

@@ -31,6 +31,7 @@ void HelperConfig::Decode(config::Node& node) {
   if (q.Has("batch")) {
     auto& b = q.Child("batch");
     sending_queue.batch.enabled = true;
+    sending_queue.batch.configured = true;
     b.Read("enabled", &sending_queue.batch.enabled);
     b.Read("flush_timeout", &sending_queue.batch.flush_timeout);
     b.ReadEnum("sizer", &sending_queue.batch.sizer, {"items", "bytes"});

@@ -41,6 +41,7 @@ inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
 // queue, never in the exporter, so nothing is acknowledged that a queue would not hold.
 struct BatchConfig {
   bool enabled = false;  // on when the `batch` key is present (or an exporter enables it)
+  bool configured = false;  // the `batch` key was present (so an exporter keeps its settings)
   absl::Duration flush_timeout = absl::Milliseconds(200);
   std::string sizer = "items";  // items | bytes (encoded OTLP size)
   int64_t min_size = 8192;

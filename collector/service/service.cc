@@ -120,7 +120,8 @@ struct Service::Graph {
   std::map<ComponentId, Decl> receivers, processors, exporters, extensions, connectors;
   std::vector<PipelineDecl> pipelines;
   std::vector<ComponentId> service_extensions;
-  std::vector<size_t> order;  // pipelines, upstream first
+  std::vector<size_t> order;  // pipelines, downstream first
+  std::vector<std::vector<size_t>> next;  // next[a]: the pipelines pipeline a feeds through connectors
 
   // Instances, in start order within each kind, with their names for messages.
   template <typename T>
@@ -178,24 +179,12 @@ void DecodeSection(config::Node& root, std::string_view key, Kind kind, const Re
   }
 }
 
-}  // namespace
+// ---- Build, step by step: parse, check references, order, instantiate ----
 
-Service::Service() = default;
-
-Service::~Service() { Shutdown(); }
-
-absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_yaml, const Registry& registry,
-                                                        Telemetry& telemetry, config::Errors* errors) {
-  std::unique_ptr<Service> svc(new Service());
-  svc->telemetry_ = &telemetry;
-  svc->graph_ = std::make_unique<Graph>();
-  Graph& g = *svc->graph_;
-  config::Node root(root_yaml, "", errors);
-  if (!root.IsMap()) {
-    errors->Add("", 0, "the configuration is empty or not a mapping");
-    return absl::InvalidArgumentError(errors->Joined());
-  }
-
+// Step 1: the component sections and the service section. Every component's config is
+// decoded and validated; pipelines are read as lists of ids.
+void ParseService(config::Node& root, const Registry& registry, Service::Graph& g, ServiceSettings* settings,
+                  config::Errors* errors) {
   DecodeSection(root, "receivers", Kind::kReceiver, registry, &g.receivers);
   DecodeSection(root, "processors", Kind::kProcessor, registry, &g.processors);
   DecodeSection(root, "exporters", Kind::kExporter, registry, &g.exporters);
@@ -211,23 +200,22 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     if (!id.ok()) {
       service.ErrorAt("extensions", id.status().message());
     } else if (!g.extensions.count(*id)) {
-      service.ErrorAt("extensions", StrCat("references extension \"", e,
-                                                 "\" which is not configured; configured: ",
-                                                 ListIds(g.extensions)));
-    } else {
+      service.ErrorAt("extensions", StrCat("references extension \"", e, "\" which is not configured; configured: ",
+                                           ListIds(g.extensions)));
+    } else if (g.extensions.at(*id).factory != nullptr) {  // an unknown type is reported already
       g.service_extensions.push_back(*id);
     }
   }
-  service.Read("shutdown_timeout", &svc->settings_.shutdown_timeout);
+  service.Read("shutdown_timeout", &settings->shutdown_timeout);
   config::Node& tel = service.Child("telemetry");
   config::Node& logs = tel.Child("logs");
-  logs.ReadEnum("level", &svc->settings_.log_level, {"debug", "info", "warn", "error"});
-  logs.ReadEnum("encoding", &svc->settings_.log_encoding, {"console", "json"});
+  logs.ReadEnum("level", &settings->log_level, {"debug", "info", "warn", "error"});
+  logs.ReadEnum("encoding", &settings->log_encoding, {"console", "json"});
   config::Node& metrics = tel.Child("metrics");
-  metrics.Read("address", &svc->settings_.metrics_address);
+  metrics.Read("address", &settings->metrics_address);
   std::string mlevel = "normal";
   metrics.ReadEnum("level", &mlevel, {"none", "basic", "normal", "detailed"});
-  if (mlevel == "none") svc->settings_.metrics_address.clear();
+  if (mlevel == "none") settings->metrics_address.clear();
 
   config::Node& pipelines = service.Child("pipelines");
   for (const std::string& key : pipelines.Keys()) {
@@ -270,13 +258,25 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     pipelines.Error("at least one pipeline is required under service.pipelines");
   }
   root.Finish();
+}
 
-  // References and signals.
+// Step 2: every id a pipeline names is configured, of a known type, for that signal; each
+// connector is the exporter of one pipeline and the receiver of another, for signals it
+// can join. Components of unknown types were reported in step 1 and are skipped here.
+void CheckReferences(const Service::Graph& g, config::Errors* errors) {
+  for (const auto& [id, d] : g.connectors) {
+    for (const auto& [kind, decls] : {std::pair{"an exporter", &g.exporters}, std::pair{"a receiver", &g.receivers}}) {
+      if (decls->count(id)) {
+        errors->Add(StrCat("connectors.", id.String()), 0,
+                    StrCat("\"", id.String(), "\" is configured both as a connector and as ", kind,
+                           "; a pipeline could not tell which one it names: rename one of them"));
+      }
+    }
+  }
   std::map<ComponentId, std::pair<int, int>> connector_use;  // as exporter, as receiver
   for (const auto& pd : g.pipelines) {
     const std::string sname(SignalName(pd.signal));
-    auto check = [&](const ComponentId& id, const char* field, Kind kind,
-                     const std::map<ComponentId, Decl>& decls) {
+    auto check = [&](const ComponentId& id, const char* field, Kind kind, const std::map<ComponentId, Decl>& decls) {
       auto it = decls.find(id);
       const Decl* d = it == decls.end() ? nullptr : &it->second;
       if (d == nullptr && kind != Kind::kProcessor) {
@@ -291,7 +291,8 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
       if (d == nullptr) {
         errors->Add(StrCat(pd.path, ".", field), pd.line,
                     StrCat("references ", KindName(kind), " \"", id.String(),
-                                 "\" which is not configured; configured: ", ListIds(decls)));
+                           "\" which is not configured; configured: ", ListIds(decls),
+                           kind == Kind::kProcessor ? "" : " (and no connector has that name)"));
         return;
       }
       if (!d->factory->Signals().count(pd.signal)) {
@@ -306,6 +307,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     if (pd.exporters.empty()) errors->Add(pd.path, pd.line, "a pipeline needs at least one exporter");
   }
   for (const auto& [id, use] : connector_use) {
+    if (g.connectors.at(id).factory == nullptr) continue;  // unknown type, already reported
     if (use.first == 0 || use.second == 0) {
       errors->Add(StrCat("connectors.", id.String()), 0,
                   "a connector must be an exporter in one pipeline and a receiver in another");
@@ -314,29 +316,30 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
   for (const auto& pd : g.pipelines) {
     for (const auto& cid : pd.exporters) {
       auto c = g.connectors.find(cid);
-      if (c == g.connectors.end()) continue;
+      if (c == g.connectors.end() || c->second.factory == nullptr) continue;
       for (const auto& other : g.pipelines) {
         if (std::find(other.receivers.begin(), other.receivers.end(), cid) == other.receivers.end()) continue;
         if (!static_cast<const ConnectorFactory*>(c->second.factory)->Supports(pd.signal, other.signal)) {
           errors->Add(StrCat("connectors.", cid.String()), 0,
-                      StrCat("connector \"", cid.String(), "\" cannot connect ",
-                                   SignalName(pd.signal), " (pipeline ", pd.id, ") to ",
-                                   SignalName(other.signal), " (pipeline ", other.id, ")"));
+                      StrCat("connector \"", cid.String(), "\" cannot connect ", SignalName(pd.signal), " (pipeline ",
+                             pd.id, ") to ", SignalName(other.signal), " (pipeline ", other.id, ")"));
         }
       }
     }
   }
-  if (!errors->empty()) return absl::InvalidArgumentError(errors->Joined());
+}
 
-  // Pipelines in topological order over connector edges; a cycle is an error.
+// Step 3: pipelines in topological order over connector edges (downstream first, into
+// g.order; g.next[a] are the pipelines a feeds). A cycle is an error.
+bool OrderPipelines(Service::Graph& g, config::Errors* errors) {
   const size_t np = g.pipelines.size();
-  std::vector<std::vector<size_t>> next(np);
+  g.next.assign(np, {});
   for (size_t a = 0; a < np; ++a) {
     for (const auto& cid : g.pipelines[a].exporters) {
       if (!g.connectors.count(cid)) continue;
       for (size_t b = 0; b < np; ++b) {
         const auto& r = g.pipelines[b].receivers;
-        if (std::find(r.begin(), r.end(), cid) != r.end()) next[a].push_back(b);
+        if (std::find(r.begin(), r.end(), cid) != r.end()) g.next[a].push_back(b);
       }
     }
   }
@@ -345,7 +348,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
   std::function<bool(size_t)> visit = [&](size_t a) -> bool {
     state[a] = 1;
     stack.push_back(a);
-    for (size_t b : next[a]) {
+    for (size_t b : g.next[a]) {
       if (state[b] == 1) {
         std::vector<std::string> cycle;
         auto it = std::find(stack.begin(), stack.end(), b);
@@ -363,12 +366,40 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     return true;
   };
   for (size_t a = 0; a < np; ++a) {
-    if (state[a] == 0 && !visit(a)) return absl::InvalidArgumentError(errors->Joined());
+    if (state[a] == 0 && !visit(a)) return false;
   }
+  return true;
+}
 
+}  // namespace
+
+Service::Service() = default;
+
+Service::~Service() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_yaml, const Registry& registry,
+                                                        Telemetry& telemetry, config::Errors* errors) {
+  std::unique_ptr<Service> svc(new Service());
+  svc->telemetry_ = &telemetry;
+  svc->graph_ = std::make_unique<Graph>();
+  Graph& g = *svc->graph_;
+  config::Node root(root_yaml, "", errors);
+  if (!root.IsMap()) {
+    errors->Add("", 0, "the configuration is empty or not a mapping");
+    return absl::InvalidArgumentError(errors->Joined());
+  }
+  ParseService(root, registry, g, &svc->settings_, errors);
+  CheckReferences(g, errors);
+  if (!errors->empty() || !OrderPipelines(g, errors)) return absl::InvalidArgumentError(errors->Joined());
   ConfigureLogging(svc->settings_.log_level, svc->settings_.log_encoding);
+  if (auto st = svc->Instantiate(registry, telemetry, errors); !st.ok()) return st;
+  return svc;
+}
 
-  // Instances.
+// Step 4: instances, from the exporters up (each processor and connector gets the
+// consumer it feeds), then the receivers with one consumer per signal.
+absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry, config::Errors* errors) {
+  Graph& g = *graph_;
   auto settings_for = [&](const ComponentId& id, Kind kind) {
     return CreateSettings{id, kind, &telemetry, ComponentLogger(StrCat(KindName(kind), "/", id.String()))};
   };
@@ -393,6 +424,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
       g.exporter_instances.push_back({StrCat("exporter ", id.String()), std::move(*e)});
     }
   }
+  const size_t np = g.pipelines.size();
   std::vector<Consumer*> entry(np, nullptr);
   for (size_t idx : g.order) {  // downstream pipelines first
     const PipelineDecl& pd = g.pipelines[idx];
@@ -407,7 +439,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
       // that receives from it.
       std::vector<Consumer*> downstream;
       Signal out_signal = pd.signal;
-      for (size_t b : next[idx]) {
+      for (size_t b : g.next[idx]) {
         const auto& r = g.pipelines[b].receivers;
         if (std::find(r.begin(), r.end(), id) != r.end()) {
           downstream.push_back(entry[b]);
@@ -415,8 +447,8 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
         }
       }
       auto conn = static_cast<const ConnectorFactory*>(c->second.factory)
-                      ->CreateConnector(settings_for(id, Kind::kConnector), *c->second.cfg, pd.signal,
-                                        out_signal, g.Join(downstream));
+                      ->CreateConnector(settings_for(id, Kind::kConnector), *c->second.cfg, pd.signal, out_signal,
+                                        g.Join(downstream));
       if (!conn.ok()) return fail(StrCat("connectors.", id.String()), conn.status());
       outs.push_back(conn->get());
       g.connector_instances.push_back({StrCat("connector ", id.String()), std::move(*conn)});
@@ -458,7 +490,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Build(const YAML::Node& root_y
     (*r)->SetConsumers(consumers);
     g.receiver_instances.push_back({StrCat("receiver ", id.String()), std::move(*r)});
   }
-  return svc;
+  return absl::OkStatus();
 }
 
 absl::Status Service::Start(boost::asio::io_context& io) {

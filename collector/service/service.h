@@ -51,6 +51,8 @@ class Service : public Host {
 
  private:
   Service();
+  // The last step of Build: creates every component instance and wires the consumers.
+  absl::Status Instantiate(const Registry& registry, Telemetry& telemetry, config::Errors* errors);
   ServiceSettings settings_;
   Telemetry* telemetry_ = nullptr;
   boost::asio::io_context* io_ = nullptr;

@@ -56,9 +56,7 @@ void Config::Decode(config::Node& node) {
   helper.Decode(node);
   // flush.* is upstream's bulk indexer: here it is the shared queue's batching (data waits
   // in the queue, not in the exporter), unless sending_queue.batch is given explicitly.
-  const YAML::Node& yaml = node.yaml();
-  const bool explicit_batch = yaml.IsMap() && yaml["sending_queue"].IsMap() && yaml["sending_queue"]["batch"];
-  if (!explicit_batch) {
+  if (!helper.sending_queue.batch.configured) {
     auto& b = helper.sending_queue.batch;
     b.enabled = true;
     b.sizer = "bytes";

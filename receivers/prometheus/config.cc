@@ -3,32 +3,10 @@
 #include <set>
 
 #include "collector/http/server.h"
-#include "yaml-cpp/yaml.h"
 
 namespace outrigger::receivers::prometheus {
 
 namespace {
-
-// A list of mappings under `key`, each decoded by `fn` with its own checked Node.
-template <typename Fn>
-void ForEachItem(config::Node& node, std::string_view key, Fn fn) {
-  node.Accept(key);
-  const YAML::Node& list = node.yaml()[std::string(key)];
-  if (!list.IsDefined() || list.IsNull()) return;
-  if (!list.IsSequence()) {
-    node.ErrorAt(key, "expected a list");
-    return;
-  }
-  for (size_t i = 0; i < list.size(); ++i) {
-    config::Node item(list[i], StrCat(node.path(), ".", key, "[", i, "]"), node.errors());
-    if (!item.IsMap()) {
-      item.Error("expected a mapping");
-      continue;
-    }
-    fn(item);
-    item.Finish();
-  }
-}
 
 void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   n.Read("job_name", &s->job_name);
@@ -39,45 +17,28 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   n.Read("honor_labels", &s->honor_labels);
   n.Read("honor_timestamps", &s->honor_timestamps);
   n.Read("sample_limit", &s->sample_limit);
-  // params: name -> list of values (Prometheus syntax).
-  n.Accept("params");
-  const YAML::Node& params = n.yaml()["params"];
-  if (params.IsDefined() && !params.IsNull()) {
-    if (!params.IsMap()) {
-      n.ErrorAt("params", "expected a mapping of parameter name to a list of values");
-    } else {
-      for (const auto& kv : params) {
-        auto key = kv.first.as<std::string>();
-        if (kv.second.IsSequence()) {
-          for (const auto& v : kv.second) s->params[key].push_back(v.as<std::string>());
-        } else if (kv.second.IsScalar()) {
-          s->params[key].push_back(kv.second.as<std::string>());
-        } else {
-          n.ErrorAt("params", StrCat("parameter \"", key, "\": expected a list of values"));
-        }
-      }
-    }
-  }
-  ForEachItem(n, "static_configs", [&](config::Node& item) {
+  // params: name -> list of values (Prometheus syntax; a single value is accepted too).
+  n.Read("params", &s->params);
+  for (config::Node* item : n.ReadMappings("static_configs")) {
     StaticConfig sc;
-    item.Read("targets", &sc.targets);
-    item.Read("labels", &sc.labels);
+    item->Read("targets", &sc.targets);
+    item->Read("labels", &sc.labels);
     s->static_configs.push_back(std::move(sc));
-  });
-  ForEachItem(n, "pod_annotations_sd_configs", [&](config::Node& item) {
+  }
+  for (config::Node* item : n.ReadMappings("pod_annotations_sd_configs")) {
     PodAnnotationsSdConfig pa;
-    item.Read("file", &pa.file);
-    item.Read("refresh_interval", &pa.refresh_interval);
-    if (pa.file.empty()) item.ErrorAt("file", "must not be empty");
+    item->Read("file", &pa.file);
+    item->Read("refresh_interval", &pa.refresh_interval);
+    if (pa.file.empty()) item->ErrorAt("file", "must not be empty");
     s->pod_annotations_sd_configs.push_back(std::move(pa));
-  });
+  }
   for (auto [key, rules] : {std::pair{"relabel_configs", &s->relabel_configs},
                             std::pair{"metric_relabel_configs", &s->metric_relabel_configs}}) {
-    ForEachItem(n, key, [&, rules = rules](config::Node& item) {
+    for (config::Node* item : n.ReadMappings(key)) {
       RelabelConfig r;
-      r.Decode(item);
+      r.Decode(*item);
       rules->push_back(std::move(r));
-    });
+    }
   }
   config::Node& basic = n.Child("basic_auth");
   basic.Read("username", &s->basic_auth_username);
@@ -99,11 +60,11 @@ void Config::Decode(config::Node& node) {
   config::Node& global = cfg.Child("global");
   global.Read("scrape_interval", &global_scrape_interval);
   global.Read("scrape_timeout", &global_scrape_timeout);
-  ForEachItem(cfg, "scrape_configs", [&](config::Node& item) {
+  for (config::Node* item : cfg.ReadMappings("scrape_configs")) {
     ScrapeConfig s;
-    DecodeScrapeConfig(item, &s);
+    DecodeScrapeConfig(*item, &s);
     scrape_configs.push_back(std::move(s));
-  });
+  }
 }
 
 absl::Duration Config::IntervalOf(const ScrapeConfig& s) const {

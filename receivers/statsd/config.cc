@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "collector/http/server.h"
-#include "yaml-cpp/yaml.h"
 
 namespace outrigger::receivers::statsd {
 
@@ -26,15 +25,8 @@ void Config::Decode(config::Node& node) {
   node.ReadBytes("socket_buffer_size", &socket_buffer_size);
   node.Read("events_as_logs", &events_as_logs);
   node.Read("max_tcp_line_length", &max_tcp_line_length);
-  node.Accept("timer_histogram_mapping");
-  const YAML::Node& list = node.yaml()["timer_histogram_mapping"];
-  if (!list.IsDefined() || list.IsNull()) return;
-  if (!list.IsSequence()) {
-    node.ErrorAt("timer_histogram_mapping", "expected a list of {statsd_type, observer_type, ...}");
-    return;
-  }
-  for (size_t i = 0; i < list.size(); ++i) {
-    config::Node item(list[i], StrCat(node.path(), ".timer_histogram_mapping[", i, "]"), node.errors());
+  for (config::Node* item_ptr : node.ReadMappings("timer_histogram_mapping")) {
+    config::Node& item = *item_ptr;
     TimerMapping m;
     item.ReadEnum("statsd_type", &m.statsd_type, {"timing", "timer", "histogram", "distribution"});
     if (m.statsd_type == "timer") m.statsd_type = "timing";
@@ -66,7 +58,6 @@ void Config::Decode(config::Node& node) {
       m.explicit_buckets.push_back(v);
     }
     if (m.statsd_type.empty()) item.Error("statsd_type is required (timing, histogram or distribution)");
-    item.Finish();
     timer_histogram_mapping.push_back(std::move(m));
   }
 }

@@ -645,22 +645,22 @@ std::optional<SeverityBlock> ReadSeverityBlock(config::Node& parent) {
   return b;
 }
 
-// Reads a YAML value for `add`: plain scalars that look like integers, floats or
+// Reads a config value for `add`: plain scalars that look like integers, floats or
 // booleans keep that type (as upstream); quoted scalars are strings.
-Value YamlValue(const YAML::Node& y) {
-  if (y.IsMap()) {
+Value ConfigValue(config::Node& n) {
+  if (n.IsMap()) {
     ValueMap m;
-    for (const auto& kv : y) m.emplace_back(kv.first.Scalar(), YamlValue(kv.second));
+    for (auto& [k, v] : n.Entries()) m.emplace_back(k, ConfigValue(*v));
     return Value(std::move(m));
   }
-  if (y.IsSequence()) {
+  if (n.IsList()) {
     ValueList l;
-    for (const auto& v : y) l.push_back(YamlValue(v));
+    for (config::Node* v : n.Items()) l.push_back(ConfigValue(*v));
     return Value(std::move(l));
   }
-  if (!y.IsScalar()) return Value();
-  const std::string& s = y.Scalar();
-  if (y.Tag() == "?") {
+  std::string s;
+  if (!n.IsScalar() || !n.As(&s)) return Value();
+  if (n.IsPlainScalar()) {
     int64_t i;
     double d;
     if (absl::SimpleAtoi(s, &i)) return Value(i);
@@ -680,20 +680,15 @@ struct ChainConfig::Op {
 
 void ChainConfig::Decode(config::Node& receiver_node) {
   ops.clear();
-  receiver_node.Accept("operators");
-  if (!receiver_node.IsMap()) return;
-  const YAML::Node list = receiver_node.yaml()["operators"];
-  if (!list.IsDefined() || list.IsNull()) return;
-  if (!list.IsSequence()) {
-    receiver_node.ErrorAt("operators", "expected a list of operators ({type: ..., ...})");
+  config::Node& list = receiver_node.Value("operators");
+  if (list.IsNull()) return;
+  if (!list.IsList()) {
+    list.Error("expected a list of operators ({type: ..., ...})");
     return;
   }
-  const std::string base = receiver_node.path().empty() ? "operators" : receiver_node.path() + ".operators";
-  std::vector<std::pair<std::string, int>> outputs;  // (path, line) of each op's `output`
-  std::vector<std::unique_ptr<config::Node>> items;
-  for (size_t i = 0; i < list.size(); ++i) {
-    items.push_back(std::make_unique<config::Node>(list[i], StrCat(base, "[", i, "]"), receiver_node.errors()));
-    config::Node& item = *items.back();
+  const std::vector<config::Node*> items = list.Items();
+  for (config::Node* item_ptr : items) {
+    config::Node& item = *item_ptr;
     auto op = std::make_shared<Op>();
     if (!item.IsMap()) {
       item.Error("expected a mapping with a type, e.g. {type: json_parser}");
@@ -803,16 +798,16 @@ void ChainConfig::Decode(config::Node& receiver_node) {
     } else if (type == "add") {
       Field field;
       bool ok = ReadField(item, "field", &field, true);
-      item.Accept("value");
+      config::Node& v = item.Value("value");
       Value value;
-      if (!item.Has("value") || item.yaml()["value"].IsNull()) {
+      std::string text;
+      if (v.IsNull()) {
         item.ErrorAt("value", "is required");
       } else {
-        const YAML::Node y = item.yaml()["value"];
-        if (y.IsScalar() && y.Scalar().rfind("EXPR(", 0) == 0) {
+        if (v.IsScalar() && v.As(&text) && text.rfind("EXPR(", 0) == 0) {
           item.ErrorAt("value", "EXPR(...) expressions are not supported; use a constant value");
         }
-        value = YamlValue(y);
+        value = ConfigValue(v);
       }
       if (ok && !field.IsBody() && field.IsRoot() && value.map() == nullptr) {
         item.ErrorAt("value", StrCat("a value added to ", field.text, " must be a map"));
@@ -866,7 +861,9 @@ void ChainConfig::Decode(config::Node& receiver_node) {
     }
     const bool known = std::find(OperatorTypes().begin(), OperatorTypes().end(), type) != OperatorTypes().end();
     if (known) {
-      item.Finish();  // unknown options
+      item.Finish();  // unknown options, now: they make this operator's make() null below
+    } else {
+      item.AcceptAll();  // an unknown type is one error, not one per option
     }
     for (const auto& prev : ops) {
       if (prev->id == op->id) {

@@ -75,19 +75,14 @@ void SeverityMapping::Decode(config::Node& node) {
   node.ReadEnum("preset", &preset, {"default", "none"});
   SetPreset(preset);
   node.Read("overwrite_text", &overwrite_text_);
-  node.Accept("mapping");
-  if (!node.IsMap()) return;
-  const YAML::Node mapping = node.yaml()["mapping"];
-  if (!mapping.IsDefined() || mapping.IsNull()) return;
-  const std::string path = node.path().empty() ? "mapping" : node.path() + ".mapping";
+  config::Node& mapping = node.Value("mapping");
+  if (mapping.IsNull()) return;
   if (!mapping.IsMap()) {
-    node.ErrorAt("mapping", "expected a mapping of severity (info, error2, ...) to values");
+    mapping.Error("expected a mapping of severity (info, error2, ...) to values");
     return;
   }
-  for (const auto& kv : mapping) {
-    const std::string alias = kv.first.Scalar();
-    const std::string at = path + "." + alias;
-    const int line = kv.first.Mark().line + 1;
+  for (auto& [alias, value] : mapping.Entries()) {
+    const std::string& at = value->path();
     int sev = Alias(alias);
     if (sev < 0) {
       std::string msg = "unknown severity";
@@ -96,12 +91,13 @@ void SeverityMapping::Decode(config::Node& node) {
       } else {
         msg += " (trace, debug, info, warn, error, fatal, optionally followed by 2, 3 or 4)";
       }
-      node.errors()->Add(at, line, msg);
+      value->Error(msg);
       continue;
     }
-    auto add_one = [&](const YAML::Node& v) {
-      if (v.IsScalar()) {
-        const std::string& s = v.Scalar();
+    // Errors name the severity (`mapping.error`), also for an item of its list.
+    auto add_one = [&](config::Node& v) {
+      std::string s;
+      if (v.IsScalar() && v.As(&s)) {
         if (s.size() == 3 && s[0] >= '1' && s[0] <= '5' && s[1] == 'x' && s[2] == 'x') {
           int64_t base = (s[0] - '0') * 100;
           AddRange(base, base + 99, sev);
@@ -111,28 +107,28 @@ void SeverityMapping::Decode(config::Node& node) {
         return;
       }
       if (v.IsMap()) {
+        v.AcceptAll();
+        std::string lo, hi;
         int64_t min = 0, max = 0;
-        // A const node's operator[] gives an invalid node for a missing key, on which
-        // IsScalar() throws: check IsDefined() first.
-        const YAML::Node lo = v["min"], hi = v["max"];
-        if (!lo.IsDefined() || !hi.IsDefined() || !lo.IsScalar() || !hi.IsScalar() ||
-            !absl::SimpleAtoi(lo.Scalar(), &min) || !absl::SimpleAtoi(hi.Scalar(), &max) || v.size() != 2) {
-          node.errors()->Add(at, v.Mark().line + 1, "a range is {min: <integer>, max: <integer>}");
+        if (v.Keys().size() != 2 || !v.Value("min").IsScalar() || !v.Value("max").IsScalar() ||
+            !v.Value("min").As(&lo) || !v.Value("max").As(&hi) || !absl::SimpleAtoi(lo, &min) ||
+            !absl::SimpleAtoi(hi, &max)) {
+          node.errors()->Add(at, v.line(), "a range is {min: <integer>, max: <integer>}");
           return;
         }
         if (min > max) {
-          node.errors()->Add(at, v.Mark().line + 1, "range min is greater than max");
+          node.errors()->Add(at, v.line(), "range min is greater than max");
           return;
         }
         AddRange(min, max, sev);
         return;
       }
-      node.errors()->Add(at, v.Mark().line + 1, "expected a value, a list of values or {min, max}");
+      node.errors()->Add(at, v.line(), "expected a value, a list of values or {min, max}");
     };
-    if (kv.second.IsSequence()) {
-      for (const auto& v : kv.second) add_one(v);
+    if (value->IsList()) {
+      for (config::Node* v : value->Items()) add_one(*v);
     } else {
-      add_one(kv.second);
+      add_one(*value);
     }
   }
 }
