@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "collector/exporterhelper/exporterhelper.h"
 #include "collector/otlp/wire.h"
@@ -61,7 +62,7 @@ std::once_flag curl_init;
 
 struct Client::Pool {
   std::mutex mu;
-  std::vector<CURL*> idle;
+  std::vector<CURL*> idle ABSL_GUARDED_BY(mu);
 };
 
 Client::Client(TlsConfig tls, std::string user_agent)
@@ -70,6 +71,7 @@ Client::Client(TlsConfig tls, std::string user_agent)
 }
 
 Client::~Client() {
+  std::lock_guard<std::mutex> lock(pool_->mu);
   for (CURL* h : pool_->idle) curl_easy_cleanup(h);
 }
 
@@ -144,9 +146,6 @@ absl::StatusOr<Response> Client::Perform(void* handle, const std::string& url, c
   }
   return r;
 }
-
-bool OtlpRetryable(long code) { return otlp::HttpRetryable(static_cast<int>(code)); }
-bool Retryable429Or5xx(long code) { return code == 429 || (code >= 500 && code < 600); }
 
 absl::Status StatusOf(const Response& r, std::string_view what, bool (*retryable)(long code)) {
   if (r.code >= 200 && r.code < 300) return absl::OkStatus();

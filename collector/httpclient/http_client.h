@@ -54,13 +54,10 @@ class Client {
   std::string user_agent_;
 };
 
-// 2xx: OK. Retryable codes: RESOURCE_EXHAUSTED (429) or UNAVAILABLE, with the
-// Retry-After delay attached. Anything else: permanent (INVALID_ARGUMENT) with the start
-// of the server's answer. `what` names the request in messages ("POST http://...").
+// 2xx: OK. Codes `retryable` accepts (each exporter has its own, e.g. OTLP/HTTP: 429,
+// 502, 503, 504): RESOURCE_EXHAUSTED (429) or UNAVAILABLE, with the Retry-After delay
+// attached. Anything else: permanent (INVALID_ARGUMENT) with the start of the server's
+// answer. `what` names the request in messages ("POST http://...").
 absl::Status StatusOf(const Response& r, std::string_view what, bool (*retryable)(long code));
-
-// OTLP/HTTP: 429, 502, 503, 504. Prometheus remote write: 429 and every 5xx.
-bool OtlpRetryable(long code);
-bool Retryable429Or5xx(long code);
 
 }  // namespace outrigger::httpclient

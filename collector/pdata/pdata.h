@@ -110,11 +110,5 @@ template <> struct SignalData<Signal::kTraces> { using type = Traces; };
 template <> struct SignalData<Signal::kMetrics> { using type = Metrics; };
 template <> struct SignalData<Signal::kLogs> { using type = Logs; };
 
-// Human-readable summaries used by the debug exporter.
-enum class Verbosity { kBasic, kNormal, kDetailed };
-std::vector<std::string> Describe(const Traces& d, Verbosity v);
-std::vector<std::string> Describe(const Metrics& d, Verbosity v);
-std::vector<std::string> Describe(const Logs& d, Verbosity v);
-
 }  // namespace pdata
 }  // namespace outrigger

@@ -36,10 +36,6 @@ Telemetry::Telemetry() : registry_(std::make_shared<prometheus::Registry>()) {
                      .Help("What an exporter's sending queue holds, in its sizer's unit (items or requests)").Register(*registry_);
   queue_capacity_ = &prometheus::BuildGauge().Name("outrigger_exporter_queue_capacity")
                          .Help("Capacity of an exporter's sending queue, in its sizer's unit").Register(*registry_);
-  batch_size_ = &prometheus::BuildHistogram().Name("outrigger_processor_batch_send_size")
-                     .Help("Items per batch the batch processor sent").Register(*registry_);
-  batch_trigger_ = &prometheus::BuildCounter().Name("outrigger_processor_batch_sends_total")
-                        .Help("Batches sent, by what triggered them (size or timeout)").Register(*registry_);
   cpu_seconds_ = &prometheus::BuildCounter().Name("outrigger_process_cpu_seconds_total")
                       .Help("User and system CPU time of the process").Register(*registry_).Add({});
   rss_bytes_ = &prometheus::BuildGauge().Name("outrigger_process_resident_memory_bytes")
@@ -76,17 +72,6 @@ ProcessorMeter Telemetry::ForProcessor(const ComponentId& id, std::string_view s
   ProcessorMeter m;
   prometheus::Labels labels{{"processor", id.String()}, {"signal", std::string(signal)}};
   for (size_t i = 0; i < 3; ++i) m.dropped_[i] = &proc_dropped_[i]->Add(labels);
-  m.batch_size_ = &batch_size_->Add(
-      labels, prometheus::Histogram::BucketBoundaries{10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000,
-                                                      4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000,
-                                                      30000, 50000, 100000});
-  auto with = [&](const char* trigger) {
-    auto l = labels;
-    l["trigger"] = trigger;
-    return &batch_trigger_->Add(l);
-  };
-  m.size_trigger_ = with("size");
-  m.timeout_trigger_ = with("timeout");
   return m;
 }
 
@@ -102,6 +87,26 @@ ExporterMeter Telemetry::ForExporter(const ComponentId& id) {
   m.queue_size_ = &queue_size_->Add(labels);
   m.queue_capacity_ = &queue_capacity_->Add(labels);
   return m;
+}
+
+prometheus::Counter& Telemetry::AddCounter(std::string_view name, std::string_view help,
+                                           const prometheus::Labels& labels) {
+  return prometheus::BuildCounter().Name(std::string(name)).Help(std::string(help)).Register(*registry_).Add(labels);
+}
+
+prometheus::Gauge& Telemetry::AddGauge(std::string_view name, std::string_view help,
+                                       const prometheus::Labels& labels) {
+  return prometheus::BuildGauge().Name(std::string(name)).Help(std::string(help)).Register(*registry_).Add(labels);
+}
+
+prometheus::Histogram& Telemetry::AddHistogram(std::string_view name, std::string_view help,
+                                               const prometheus::Labels& labels,
+                                               const prometheus::Histogram::BucketBoundaries& buckets) {
+  return prometheus::BuildHistogram()
+      .Name(std::string(name))
+      .Help(std::string(help))
+      .Register(*registry_)
+      .Add(labels, buckets);
 }
 
 void Telemetry::RefreshProcess() {

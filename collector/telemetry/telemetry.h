@@ -1,7 +1,8 @@
 #pragma once
 // The collector's own metrics (prometheus-cpp), served on service.telemetry.metrics.
 // Components get small "meters" bound to their labels at creation; recording is a
-// relaxed atomic add.
+// relaxed atomic add. A component with metrics of its own registers them itself
+// (AddCounter, AddGauge, AddHistogram): the core names no component.
 
 #include <array>
 #include <map>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/base/thread_annotations.h"
 #include "collector/component/component.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -37,15 +39,10 @@ class ReceiverMeter {
 class ProcessorMeter {
  public:
   void Dropped(Signal s, size_t n) { dropped_[static_cast<size_t>(s)]->Increment(static_cast<double>(n)); }
-  void BatchSize(size_t n) { batch_size_->Observe(static_cast<double>(n)); }
-  void BatchTrigger(bool by_size) { (by_size ? size_trigger_ : timeout_trigger_)->Increment(); }
 
  private:
   friend class Telemetry;
   std::array<prometheus::Counter*, 3> dropped_{};
-  prometheus::Histogram* batch_size_ = nullptr;
-  prometheus::Counter* size_trigger_ = nullptr;
-  prometheus::Counter* timeout_trigger_ = nullptr;
 };
 
 class ExporterMeter {
@@ -73,9 +70,19 @@ class Telemetry {
   Telemetry();
   prometheus::Registry& registry() { return *registry_; }
 
+  // The metrics every component of a kind has, labelled with its id.
   ReceiverMeter ForReceiver(const ComponentId& id, std::string_view transport);
   ProcessorMeter ForProcessor(const ComponentId& id, std::string_view signal);
   ExporterMeter ForExporter(const ComponentId& id);
+
+  // A component's own metrics, beside those: name them "outrigger_<type>_...", label
+  // them with the component's id. The family of a name is created on first use and
+  // shared by every instance (its help is the first one given); the metric of a label
+  // set likewise. Thread-safe; what is returned lives as long as this Telemetry.
+  prometheus::Counter& AddCounter(std::string_view name, std::string_view help, const prometheus::Labels& labels);
+  prometheus::Gauge& AddGauge(std::string_view name, std::string_view help, const prometheus::Labels& labels);
+  prometheus::Histogram& AddHistogram(std::string_view name, std::string_view help, const prometheus::Labels& labels,
+                                      const prometheus::Histogram::BucketBoundaries& buckets);
 
   // Text exposition format 0.0.4 of every metric, with process CPU/RSS refreshed.
   std::string Render();
@@ -95,13 +102,11 @@ class Telemetry {
   CounterFamily* exp_retries_;
   prometheus::Family<prometheus::Gauge>* queue_size_;
   prometheus::Family<prometheus::Gauge>* queue_capacity_;
-  prometheus::Family<prometheus::Histogram>* batch_size_;
-  CounterFamily* batch_trigger_;
   prometheus::Counter* cpu_seconds_;
   prometheus::Gauge* rss_bytes_;
   prometheus::Gauge* uptime_;
-  double last_cpu_ = 0;
-  std::mutex mu_;
+  std::mutex mu_;  // one process refresh at a time
+  double last_cpu_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace outrigger

@@ -6,20 +6,19 @@
 
 namespace outrigger::exporters::debug {
 
+inline constexpr char kDefaultVerbosity[] = "basic";
+
 struct Config : ComponentConfig {
-  std::string verbosity = "basic";  // basic | normal | detailed
-  // Synchronous by default (no queue): the log line is written before the call returns.
-  exporterhelper::HelperConfig helper = [] {
-    exporterhelper::HelperConfig h;
-    h.sending_queue.enabled = false;
-    h.retry_on_failure.enabled = false;
-    return h;
-  }();
-  void Decode(config::Node& node) override {
-    node.ReadEnum("verbosity", &verbosity, {"basic", "normal", "detailed"});
-    helper.Decode(node);
-  }
-  absl::Status Validate() const override { return helper.Validate(); }
+  // basic: one line per request; normal: and one per item; detailed: and the OTLP/JSON.
+  std::string verbosity = kDefaultVerbosity;
+  // Synchronous by default (no queue, no retries): the log line is written before the
+  // call returns.
+  exporterhelper::HelperConfig helper = DefaultHelper();
+
+  void Decode(config::Node& node) override;
+  absl::Status Validate() const override;
+
+  static exporterhelper::HelperConfig DefaultHelper();
 };
 
 }  // namespace outrigger::exporters::debug

@@ -8,20 +8,10 @@ void Config::Decode(config::Node& node) {
   node.Read("headers", &headers);
   tls.Decode(node.Child("tls"));
   helper.Decode(node);
-  if (http) {
-    node.Read("traces_endpoint", &traces_endpoint);
-    node.Read("metrics_endpoint", &metrics_endpoint);
-    node.Read("logs_endpoint", &logs_endpoint);
-    node.ReadEnum("encoding", &encoding, {"proto", "json"});
-  }
 }
 
 absl::Status Config::Validate() const {
-  if (endpoint.empty() &&
-      !(http && !traces_endpoint.empty() && !metrics_endpoint.empty() && !logs_endpoint.empty())) {
-    return absl::InvalidArgumentError(http ? "endpoint is required (e.g. http://127.0.0.1:4318)"
-                                           : "endpoint is required (e.g. 127.0.0.1:4317)");
-  }
+  if (endpoint.empty()) return absl::InvalidArgumentError("endpoint is required (e.g. 127.0.0.1:4317)");
   if (auto st = tls.Validate(); !st.ok()) return st;
   return helper.Validate();
 }

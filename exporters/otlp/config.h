@@ -8,19 +8,19 @@
 
 namespace outrigger::exporters::otlp {
 
-using TlsConfig = httpclient::TlsConfig;
+inline constexpr char kDefaultCompression[] = "gzip";
 
-// Shared by otlp (gRPC) and otlphttp.
 struct Config : ComponentConfig {
-  std::string endpoint;  // required: host:port for gRPC; a base URL for HTTP
-  std::string compression = "gzip";  // gzip | none
+  // Required: host:port of the server; an http:// prefix means plaintext, https:// TLS.
+  std::string endpoint;
+  // gzip | none
+  std::string compression = kDefaultCompression;
+  // gRPC metadata added to every request (names are lower-cased).
   std::map<std::string, std::string> headers;
-  TlsConfig tls;
+  // tls.insecure: plaintext; otherwise the CA and client certificate files.
+  httpclient::TlsConfig tls;
+  // sending_queue, retry_on_failure, timeout.
   exporterhelper::HelperConfig helper;
-  // otlphttp only
-  std::string traces_endpoint, metrics_endpoint, logs_endpoint;
-  std::string encoding = "proto";  // proto | json
-  bool http = false;
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

@@ -1,5 +1,5 @@
-// OTLP/gRPC exporter. Requests are serialized straight from pdata (parts concatenate)
-// and sent through a generic stub, so no message is rebuilt.
+#include "exporters/otlp/otlp_exporter.h"
+
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -12,8 +12,6 @@
 
 #include "absl/strings/ascii.h"
 #include "collector/otlp/wire.h"
-#include "exporters/otlp/config.h"
-#include "exporters/otlp/factory.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::exporters::otlp {
@@ -29,84 +27,74 @@ absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string&
   return ss.str();
 }
 
-class GrpcPusher : public exporterhelper::SignalPusher<GrpcPusher> {
- public:
-  GrpcPusher(const CreateSettings& settings, const Config& cfg) : settings_(settings), cfg_(cfg) {}
-
-  absl::Status Start(Host&) override {
-    std::string target = cfg_.endpoint;
-    bool insecure = cfg_.tls.insecure;
-    for (const char* scheme : {"http://", "https://"}) {
-      if (target.rfind(scheme, 0) == 0) {
-        insecure = std::string_view(scheme) == "http://";
-        target = target.substr(std::strlen(scheme));
-      }
-    }
-    std::shared_ptr<grpc::ChannelCredentials> creds;
-    if (insecure) {
-      creds = grpc::InsecureChannelCredentials();
-    } else {
-      grpc::SslCredentialsOptions o;
-      for (auto [what, path, out] : {std::make_tuple("ca_file", &cfg_.tls.ca_file, &o.pem_root_certs),
-                                     std::make_tuple("cert_file", &cfg_.tls.cert_file, &o.pem_cert_chain),
-                                     std::make_tuple("key_file", &cfg_.tls.key_file, &o.pem_private_key)}) {
-        if (path->empty()) continue;
-        auto content = ReadFile(what, *path);
-        if (!content.ok()) return content.status();
-        *out = std::move(*content);
-      }
-      creds = grpc::SslCredentials(o);
-    }
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    if (cfg_.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-    channel_ = grpc::CreateCustomChannel(target, creds, args);
-    stub_ = std::make_unique<grpc::GenericStub>(channel_);
-    return absl::OkStatus();
-  }
-
-
- public:
-  template <typename D>
-  absl::Status Send(Signal signal, const D& d, absl::Time deadline) {
-    // The encoded batch is handed to gRPC without a copy; the slice frees it.
-    auto* body = new std::string(d.ToProto());
-    grpc::Slice slice(body->data(), body->size(),
-                      [](void* p) { delete static_cast<std::string*>(p); }, body);
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(deadline));
-    for (const auto& [k, v] : cfg_.headers) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
-    std::promise<grpc::Status> done;
-    stub_->UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(signal)), grpc::StubOptions(), &request,
-                     &response, [&done](grpc::Status st) { done.set_value(std::move(st)); });
-    grpc::Status st = done.get_future().get();
-    if (!st.ok()) return outrigger::otlp::FromGrpc(st);
-    grpc::Slice out;
-    if (response.DumpToSingleSlice(&out).ok()) {
-      int64_t rejected = 0;
-      std::string message;
-      std::string_view bytes(reinterpret_cast<const char*>(out.begin()), out.size());
-      if (outrigger::otlp::DecodeExportResponse(signal, bytes, &rejected, &message) && rejected > 0) {
-        settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal),
-                               message);
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  CreateSettings settings_;
-  Config cfg_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<grpc::GenericStub> stub_;
-};
-
 }  // namespace
 
-std::unique_ptr<ExporterFactory> NewFactory() {
-  return std::make_unique<exporterhelper::PushExporterFactory<Config, GrpcPusher>>(
-      "otlp", std::set<Signal>{Signal::kTraces, Signal::kMetrics, Signal::kLogs});
+GrpcPusher::GrpcPusher(const CreateSettings& settings, const Config& cfg) : settings_(settings), cfg_(cfg) {}
+GrpcPusher::~GrpcPusher() = default;
+
+absl::Status GrpcPusher::Start(Host&) {
+  std::string target = cfg_.endpoint;
+  bool insecure = cfg_.tls.insecure;
+  for (const char* scheme : {"http://", "https://"}) {
+    if (target.rfind(scheme, 0) == 0) {
+      insecure = std::string_view(scheme) == "http://";
+      target = target.substr(std::strlen(scheme));
+    }
+  }
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (insecure) {
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions o;
+    for (auto [what, path, out] : {std::make_tuple("ca_file", &cfg_.tls.ca_file, &o.pem_root_certs),
+                                   std::make_tuple("cert_file", &cfg_.tls.cert_file, &o.pem_cert_chain),
+                                   std::make_tuple("key_file", &cfg_.tls.key_file, &o.pem_private_key)}) {
+      if (path->empty()) continue;
+      auto content = ReadFile(what, *path);
+      if (!content.ok()) return content.status();
+      *out = std::move(*content);
+    }
+    creds = grpc::SslCredentials(o);
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  if (cfg_.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  channel_ = grpc::CreateCustomChannel(target, creds, args);
+  stub_ = std::make_unique<grpc::GenericStub>(channel_);
+  return absl::OkStatus();
 }
+
+template <typename D>
+absl::Status GrpcPusher::Send(Signal signal, const D& d, absl::Time deadline) {
+  // The encoded batch is handed to gRPC without a copy; the slice frees it.
+  auto* body = new std::string(d.ToProto());
+  grpc::Slice slice(body->data(), body->size(),
+                    [](void* p) { delete static_cast<std::string*>(p); }, body);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(deadline));
+  for (const auto& [k, v] : cfg_.headers) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
+  std::promise<grpc::Status> done;
+  stub_->UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(signal)), grpc::StubOptions(), &request,
+                   &response, [&done](grpc::Status st) { done.set_value(std::move(st)); });
+  grpc::Status st = done.get_future().get();
+  if (!st.ok()) return outrigger::otlp::FromGrpc(st);
+  grpc::Slice out;
+  if (response.DumpToSingleSlice(&out).ok()) {
+    int64_t rejected = 0;
+    std::string message;
+    std::string_view bytes(reinterpret_cast<const char*>(out.begin()), out.size());
+    if (outrigger::otlp::DecodeExportResponse(signal, bytes, &rejected, &message) && rejected > 0) {
+      settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal),
+                             message);
+    }
+  }
+  return absl::OkStatus();
+}
+
+template absl::Status GrpcPusher::Send(Signal, const pdata::Traces&, absl::Time);
+template absl::Status GrpcPusher::Send(Signal, const pdata::Metrics&, absl::Time);
+template absl::Status GrpcPusher::Send(Signal, const pdata::Logs&, absl::Time);
 
 }  // namespace outrigger::exporters::otlp

@@ -4,7 +4,6 @@
 
 #include "collector/component/registry.h"
 #include "collector/exporterhelper/exporterhelper.h"
-#include "receivers/otlp/otlp_receiver.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger {
@@ -14,11 +13,22 @@ class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     RegisterBuiltins(registry_);
-    receivers::otlp::Config rcfg;
-    rcfg.grpc.enabled = rcfg.http.enabled = true;
-    rcfg.grpc.endpoint = rcfg.http.endpoint = "127.0.0.1:0";
-    receiver_ = std::make_unique<receivers::otlp::OtlpReceiver>(
-        testutil::Settings(&telemetry_, "otlp", Kind::kReceiver), rcfg);
+    // The receiver comes from the registry, as in the collector: components do not
+    // include each other.
+    grpc_port_ = testutil::FreePort();
+    do {
+      http_port_ = testutil::FreePort();
+    } while (http_port_ == grpc_port_);
+    const auto* rf = static_cast<const ReceiverFactory*>(registry_.Find(Kind::kReceiver, "otlp"));
+    ASSERT_NE(rf, nullptr);
+    auto rcfg = rf->CreateDefaultConfig();
+    ASSERT_EQ(testutil::DecodeYaml("protocols:\n  grpc: {endpoint: 127.0.0.1:" + std::to_string(grpc_port_) +
+                                       "}\n  http: {endpoint: 127.0.0.1:" + std::to_string(http_port_) + "}\n",
+                                   rcfg.get()),
+              "");
+    auto r = rf->CreateReceiver(testutil::Settings(&telemetry_, "otlp", Kind::kReceiver), *rcfg);
+    ASSERT_TRUE(r.ok()) << r.status();
+    receiver_ = std::move(*r);
     receiver_->SetConsumers({&sink_, &sink_, &sink_});
     ASSERT_TRUE(receiver_->Start(host_).ok());
   }
@@ -26,14 +36,16 @@ class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
     if (exporter_) {
       EXPECT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
     }
-    EXPECT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    if (receiver_) {
+      EXPECT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    }
   }
 
   void MakeExporter(const std::string& retry_yaml =
                         "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n") {
     const bool http = GetParam() == "otlphttp";
-    std::string endpoint = http ? "http://127.0.0.1:" + std::to_string(receiver_->http_port())
-                                : "127.0.0.1:" + std::to_string(receiver_->grpc_port());
+    std::string endpoint = http ? "http://127.0.0.1:" + std::to_string(http_port_)
+                                : "127.0.0.1:" + std::to_string(grpc_port_);
     std::string yaml = "endpoint: " + endpoint + "\ntls: {insecure: true}\n" + retry_yaml;
     const auto* f = static_cast<const ExporterFactory*>(registry_.Find(Kind::kExporter, GetParam()));
     ASSERT_NE(f, nullptr);
@@ -55,7 +67,9 @@ class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
   Telemetry telemetry_;
   testutil::Sink sink_;
   testutil::TestHost host_;
-  std::unique_ptr<receivers::otlp::OtlpReceiver> receiver_;
+  uint16_t grpc_port_ = 0;
+  uint16_t http_port_ = 0;
+  std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<Exporter> exporter_;
 };
 
@@ -93,7 +107,7 @@ TEST_P(OtlpExporterTest, PermanentErrorIsNotRetried) {
 
 TEST_P(OtlpExporterTest, UnreachableServerIsRetryableThenDropped) {
   // A port nothing listens on: connection errors are retried until max_elapsed_time.
-  const uint16_t port = GetParam() == "otlphttp" ? receiver_->http_port() : receiver_->grpc_port();
+  const uint16_t port = GetParam() == "otlphttp" ? http_port_ : grpc_port_;
   MakeExporter("retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 200ms}\n"
                "timeout: 500ms\n");
   receiver_->Shutdown(absl::Now()).IgnoreError();

@@ -1,69 +1,51 @@
-// OTLP/HTTP exporter over libcurl: protobuf (or JSON) bodies, gzip, Retry-After.
-#include <string>
+#include "exporters/otlphttp/otlphttp_exporter.h"
+
 #include <vector>
 
-#include "collector/httpclient/http_client.h"
 #include "collector/otlp/wire.h"
-#include "exporters/otlp/config.h"
-#include "exporters/otlphttp/factory.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::exporters::otlphttp {
-namespace {
 
-struct Config : otlp::Config {
-  Config() { http = true; }
-};
+bool Retryable(long code) { return outrigger::otlp::HttpRetryable(static_cast<int>(code)); }
 
-class HttpPusher : public exporterhelper::SignalPusher<HttpPusher> {
- public:
-  HttpPusher(const CreateSettings& settings, const Config& cfg)
-      : settings_(settings), cfg_(cfg), client_(cfg.tls, "outrigger") {
-    std::string base = cfg.endpoint;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    urls_[0] = cfg.traces_endpoint.empty() ? base + "/v1/traces" : cfg.traces_endpoint;
-    urls_[1] = cfg.metrics_endpoint.empty() ? base + "/v1/metrics" : cfg.metrics_endpoint;
-    urls_[2] = cfg.logs_endpoint.empty() ? base + "/v1/logs" : cfg.logs_endpoint;
-  }
-
-  template <typename D>
-  absl::Status Send(Signal signal, const D& d, absl::Time deadline) {
-    const bool json = cfg_.encoding == "json";
-    std::string body = json ? d.ToJson() : d.ToProto();
-    if (cfg_.compression == "gzip") body = outrigger::otlp::Gzip(body);
-    const std::string& url = urls_[static_cast<size_t>(signal)];
-
-    std::vector<std::string> headers = {json ? "Content-Type: application/json"
-                                             : "Content-Type: application/x-protobuf"};
-    if (cfg_.compression == "gzip") headers.push_back("Content-Encoding: gzip");
-    for (const auto& [k, v] : cfg_.headers) headers.push_back(k + ": " + v);
-    auto resp = client_.Post(url, body, headers, deadline);
-    if (!resp.ok()) return resp.status();
-    const long code = resp->code;
-    if (code >= 200 && code < 300) {
-      int64_t rejected = 0;
-      std::string message;
-      if (!json && outrigger::otlp::DecodeExportResponse(signal, resp->body, &rejected, &message) && rejected > 0) {
-        settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal),
-                               message);
-      }
-      return absl::OkStatus();
-    }
-    return httpclient::StatusOf(*resp, StrCat("POST ", url), httpclient::OtlpRetryable);
-  }
-
- private:
-  CreateSettings settings_;
-  Config cfg_;
-  httpclient::Client client_;
-  std::string urls_[3];
-};
-
-}  // namespace
-
-std::unique_ptr<ExporterFactory> NewFactory() {
-  return std::make_unique<exporterhelper::PushExporterFactory<Config, HttpPusher>>(
-      "otlphttp", std::set<Signal>{Signal::kTraces, Signal::kMetrics, Signal::kLogs});
+HttpPusher::HttpPusher(const CreateSettings& settings, const Config& cfg)
+    : settings_(settings), cfg_(cfg), client_(cfg.tls, "outrigger") {
+  std::string base = cfg.endpoint;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  urls_[0] = cfg.traces_endpoint.empty() ? base + "/v1/traces" : cfg.traces_endpoint;
+  urls_[1] = cfg.metrics_endpoint.empty() ? base + "/v1/metrics" : cfg.metrics_endpoint;
+  urls_[2] = cfg.logs_endpoint.empty() ? base + "/v1/logs" : cfg.logs_endpoint;
 }
+
+template <typename D>
+absl::Status HttpPusher::Send(Signal signal, const D& d, absl::Time deadline) {
+  const bool json = cfg_.encoding == "json";
+  std::string body = json ? d.ToJson() : d.ToProto();
+  if (cfg_.compression == "gzip") body = outrigger::otlp::Gzip(body);
+  const std::string& url = urls_[static_cast<size_t>(signal)];
+
+  std::vector<std::string> headers = {json ? "Content-Type: application/json"
+                                           : "Content-Type: application/x-protobuf"};
+  if (cfg_.compression == "gzip") headers.push_back("Content-Encoding: gzip");
+  for (const auto& [k, v] : cfg_.headers) headers.push_back(k + ": " + v);
+  auto resp = client_.Post(url, body, headers, deadline);
+  if (!resp.ok()) return resp.status();
+  const long code = resp->code;
+  if (code >= 200 && code < 300) {
+    int64_t rejected = 0;
+    std::string message;
+    if (!json && outrigger::otlp::DecodeExportResponse(signal, resp->body, &rejected, &message) && rejected > 0) {
+      settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal),
+                             message);
+    }
+    return absl::OkStatus();
+  }
+  return httpclient::StatusOf(*resp, StrCat("POST ", url), Retryable);
+}
+
+template absl::Status HttpPusher::Send(Signal, const pdata::Traces&, absl::Time);
+template absl::Status HttpPusher::Send(Signal, const pdata::Metrics&, absl::Time);
+template absl::Status HttpPusher::Send(Signal, const pdata::Logs&, absl::Time);
 
 }  // namespace outrigger::exporters::otlphttp

@@ -1,7 +1,5 @@
 #include "exporters/prometheus/accumulator.h"
 
-#include "exporters/prometheus/labels.h"
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,7 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
-#include "exporters/prometheus/naming.h"
+#include "collector/prometheus/labels.h"
+#include "collector/prometheus/naming.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "spdlog/spdlog.h"
 
@@ -20,6 +19,17 @@ namespace outrigger::exporters::prometheus {
 namespace mpb = opentelemetry::proto::metrics::v1;
 namespace cpb = opentelemetry::proto::common::v1;
 using Attributes = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
+using prom::AppendDouble;
+using prom::AppendScopeLabels;
+using prom::DoubleString;
+using prom::IdentityOf;
+using prom::KeyValues;
+using prom::LabelMap;
+using prom::Labels;
+using prom::MergeAttributes;
+using prom::MetricName;
+using prom::NameKind;
+using prom::ResourceIdentity;
 
 namespace {
 
@@ -363,13 +373,20 @@ Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
   return res;
 }
 
-void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time now, AddResult* res) {
-  const std::string& ns = cfg_.metric_namespace;
-  const bool suffixes = cfg_.add_metric_suffixes;
+// Adding the points of one metric, with mu_ held: one method per OTLP metric type.
+struct Accumulator::MetricAdder {
+  Accumulator& acc;
+  const mpb::Metric& m;
+  const Scope& sc;
+  const absl::Time now;
+  AddResult* res;
+  const std::string& ns = acc.cfg_.metric_namespace;
+  const bool suffixes = acc.cfg_.add_metric_suffixes;
 
   // The series a point updates; null if the point was handled otherwise (staleness
   // marker, older than what is stored). `*fresh`: the series is new.
-  auto series_for = [&](Family* f, const auto& p, std::string_view reserved, bool ordered, bool* fresh) -> Series* {
+  template <typename P>
+  Series* SeriesFor(Family* f, const P& p, std::string_view reserved, bool ordered, bool* fresh) {
     std::string key = SeriesKey(p.attributes(), sc.resource_labels, sc.overrides, reserved);
     ++res->taken;
     if ((p.flags() & kNoRecordedValue) != 0) {
@@ -382,169 +399,180 @@ void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time no
     if (ordered && !inserted && p.time_unix_nano() < s.time_ns) return nullptr;  // keep the newer one
     s.updated = now;
     return &s;
-  };
-  auto drop_all = [&](int n, const std::string& why) {
-    res->dropped += static_cast<size_t>(n);
-    WarnOnce(StrCat(m.name(), "\n", why), StrCat("metric \"", m.name(), "\": ", why, "; its data points are dropped"));
-  };
+  }
 
-  // The family of a (exponential) histogram; null when its points were dropped (unspecified
-  // temporality, or a name clash).
-  auto histogram_family = [&](const auto& h, const char* what) -> Family* {
+  void DropAll(int n, const std::string& why) {
+    res->dropped += static_cast<size_t>(n);
+    acc.WarnOnce(StrCat(m.name(), "\n", why),
+                 StrCat("metric \"", m.name(), "\": ", why, "; its data points are dropped"));
+  }
+
+  // The family of a (exponential) histogram; null when its points were dropped
+  // (unspecified temporality, or a name clash).
+  template <typename H>
+  Family* HistogramFamily(const H& h, const char* what) {
     if (h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
-      drop_all(h.data_points_size(), StrCat(what, " with unspecified aggregation temporality"));
+      DropAll(h.data_points_size(), StrCat(what, " with unspecified aggregation temporality"));
       return nullptr;
     }
-    Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
-                          m.description());
+    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes),
+                              MetricType::kHistogram, m.description());
     if (f == nullptr) res->dropped += static_cast<size_t>(h.data_points_size());
     return f;
-  };
+  }
 
-  switch (m.data_case()) {
-    case mpb::Metric::kGauge:
-    case mpb::Metric::kSum: {
-      const bool is_sum = m.data_case() == mpb::Metric::kSum;
-      const auto& points = is_sum ? m.sum().data_points() : m.gauge().data_points();
-      bool delta = false, monotonic = false;
-      if (is_sum) {
-        if (m.sum().aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
-          drop_all(points.size(), "sum with unspecified aggregation temporality");
-          return;
-        }
-        delta = m.sum().aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
-        monotonic = m.sum().is_monotonic();
-      }
-      const NameKind kind = !is_sum ? NameKind::kGauge : monotonic ? NameKind::kCounter : NameKind::kOther;
-      Family* f = FamilyFor(MetricName(m.name(), m.unit(), kind, ns, suffixes),
-                            monotonic ? MetricType::kCounter : MetricType::kGauge, m.description());
-      if (f == nullptr) {
-        res->dropped += static_cast<size_t>(points.size());
+  // Gauges and sums.
+  void Numbers() {
+    const bool is_sum = m.data_case() == mpb::Metric::kSum;
+    const auto& points = is_sum ? m.sum().data_points() : m.gauge().data_points();
+    bool delta = false, monotonic = false;
+    if (is_sum) {
+      if (m.sum().aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_UNSPECIFIED) {
+        DropAll(points.size(), "sum with unspecified aggregation temporality");
         return;
       }
-      for (const auto& p : points) {
-        double v;
-        if (p.value_case() == mpb::NumberDataPoint::kAsInt) {
-          v = static_cast<double>(p.as_int());
-        } else if (p.value_case() == mpb::NumberDataPoint::kAsDouble) {
-          v = p.as_double();
-        } else if ((p.flags() & kNoRecordedValue) != 0) {
-          v = 0;
-        } else {
-          ++res->dropped;
-          continue;
-        }
-        bool fresh = false;
-        Series* s = series_for(f, p, "", !delta, &fresh);
-        if (s == nullptr) continue;
-        if (delta && !fresh) {
-          s->value += v;
-          s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
-        } else {
-          s->value = v;
-          s->start_ns = p.start_time_unix_nano();
-          s->time_ns = p.time_unix_nano();
-        }
-      }
+      delta = m.sum().aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
+      monotonic = m.sum().is_monotonic();
+    }
+    const NameKind kind = !is_sum ? NameKind::kGauge : monotonic ? NameKind::kCounter : NameKind::kOther;
+    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), kind, ns, suffixes),
+                              monotonic ? MetricType::kCounter : MetricType::kGauge, m.description());
+    if (f == nullptr) {
+      res->dropped += static_cast<size_t>(points.size());
       return;
     }
-    case mpb::Metric::kHistogram: {
-      const auto& h = m.histogram();
-      const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
-      Family* f = histogram_family(h, "histogram");
-      if (f == nullptr) return;
-      for (const auto& p : h.data_points()) {
-        if (p.bucket_counts_size() != 0 && p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
-          drop_all(1, "histogram point with bucket_counts not one more than explicit_bounds");
-          continue;
-        }
-        bool fresh = false;
-        Series* s = series_for(f, p, "le", !delta, &fresh);
-        if (s == nullptr) continue;
-        const bool same_layout =
-            !fresh && !s->exp && s->buckets.size() == static_cast<size_t>(p.bucket_counts_size()) &&
-            std::equal(s->bounds.begin(), s->bounds.end(), p.explicit_bounds().begin(), p.explicit_bounds().end());
-        if (delta && same_layout) {
-          for (size_t i = 0; i < s->buckets.size(); ++i) s->buckets[i] += p.bucket_counts(static_cast<int>(i));
-          s->count += p.count();
-          s->sum += p.sum();
-          s->has_sum = s->has_sum && p.has_sum();
-          s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
-        } else {
-          // New, cumulative, or the buckets changed (a delta series restarts from it).
-          s->exp.reset();
-          s->bounds.assign(p.explicit_bounds().begin(), p.explicit_bounds().end());
-          s->buckets.assign(p.bucket_counts().begin(), p.bucket_counts().end());
-          s->count = p.count();
-          s->sum = p.sum();
-          s->has_sum = p.has_sum();
-          s->start_ns = p.start_time_unix_nano();
-          s->time_ns = p.time_unix_nano();
-        }
+    for (const auto& p : points) {
+      double v;
+      if (p.value_case() == mpb::NumberDataPoint::kAsInt) {
+        v = static_cast<double>(p.as_int());
+      } else if (p.value_case() == mpb::NumberDataPoint::kAsDouble) {
+        v = p.as_double();
+      } else if ((p.flags() & kNoRecordedValue) != 0) {
+        v = 0;
+      } else {
+        ++res->dropped;
+        continue;
       }
-      return;
-    }
-    case mpb::Metric::kExponentialHistogram: {
-      const auto& h = m.exponential_histogram();
-      const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
-      Family* f = histogram_family(h, "exponential histogram");
-      if (f == nullptr) return;
-      for (const auto& p : h.data_points()) {
-        if (p.scale() < -10 || p.scale() > 20) {
-          drop_all(1, "exponential histogram point with a scale outside [-10, 20]");
-          continue;
-        }
-        bool fresh = false;
-        Series* s = series_for(f, p, "le", !delta, &fresh);
-        if (s == nullptr) continue;
-        ExpState in;
-        in.scale = p.scale();
-        in.zero_threshold = p.zero_threshold();
-        in.zero_count = p.zero_count();
-        in.pos = FromProto(p.positive());
-        in.neg = FromProto(p.negative());
-        if (delta && !fresh && s->exp) {
-          Merge(*s->exp, std::move(in));
-          s->count += p.count();
-          s->sum += p.sum();
-          s->has_sum = s->has_sum && p.has_sum();
-          s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
-        } else {
-          Fit(in);
-          s->exp = std::make_unique<ExpState>(std::move(in));
-          s->bounds.clear();
-          s->buckets.clear();
-          s->count = p.count();
-          s->sum = p.sum();
-          s->has_sum = p.has_sum();
-          s->start_ns = p.start_time_unix_nano();
-          s->time_ns = p.time_unix_nano();
-        }
-      }
-      return;
-    }
-    case mpb::Metric::kSummary: {
-      const auto& sm = m.summary();
-      Family* f = FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kSummary,
-                            m.description());
-      if (f == nullptr) {
-        res->dropped += static_cast<size_t>(sm.data_points_size());
-        return;
-      }
-      for (const auto& p : sm.data_points()) {
-        bool fresh = false;
-        Series* s = series_for(f, p, "quantile", true, &fresh);
-        if (s == nullptr) continue;
-        s->quantiles.clear();
-        for (const auto& q : p.quantile_values()) s->quantiles.emplace_back(q.quantile(), q.value());
-        s->count = p.count();
-        s->sum = p.sum();
-        s->has_sum = true;
+      bool fresh = false;
+      Series* s = SeriesFor(f, p, "", !delta, &fresh);
+      if (s == nullptr) continue;
+      if (delta && !fresh) {
+        s->value += v;
+        s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
+      } else {
+        s->value = v;
         s->start_ns = p.start_time_unix_nano();
         s->time_ns = p.time_unix_nano();
       }
+    }
+  }
+
+  void Histogram() {
+    const auto& h = m.histogram();
+    const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
+    Family* f = HistogramFamily(h, "histogram");
+    if (f == nullptr) return;
+    for (const auto& p : h.data_points()) {
+      if (p.bucket_counts_size() != 0 && p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
+        DropAll(1, "histogram point with bucket_counts not one more than explicit_bounds");
+        continue;
+      }
+      bool fresh = false;
+      Series* s = SeriesFor(f, p, "le", !delta, &fresh);
+      if (s == nullptr) continue;
+      const bool same_layout =
+          !fresh && !s->exp && s->buckets.size() == static_cast<size_t>(p.bucket_counts_size()) &&
+          std::equal(s->bounds.begin(), s->bounds.end(), p.explicit_bounds().begin(), p.explicit_bounds().end());
+      if (delta && same_layout) {
+        for (size_t i = 0; i < s->buckets.size(); ++i) s->buckets[i] += p.bucket_counts(static_cast<int>(i));
+        s->count += p.count();
+        s->sum += p.sum();
+        s->has_sum = s->has_sum && p.has_sum();
+        s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
+      } else {
+        // New, cumulative, or the buckets changed (a delta series restarts from it).
+        s->exp.reset();
+        s->bounds.assign(p.explicit_bounds().begin(), p.explicit_bounds().end());
+        s->buckets.assign(p.bucket_counts().begin(), p.bucket_counts().end());
+        s->count = p.count();
+        s->sum = p.sum();
+        s->has_sum = p.has_sum();
+        s->start_ns = p.start_time_unix_nano();
+        s->time_ns = p.time_unix_nano();
+      }
+    }
+  }
+
+  void ExponentialHistogram() {
+    const auto& h = m.exponential_histogram();
+    const bool delta = h.aggregation_temporality() == mpb::AGGREGATION_TEMPORALITY_DELTA;
+    Family* f = HistogramFamily(h, "exponential histogram");
+    if (f == nullptr) return;
+    for (const auto& p : h.data_points()) {
+      if (p.scale() < -10 || p.scale() > 20) {
+        DropAll(1, "exponential histogram point with a scale outside [-10, 20]");
+        continue;
+      }
+      bool fresh = false;
+      Series* s = SeriesFor(f, p, "le", !delta, &fresh);
+      if (s == nullptr) continue;
+      ExpState in;
+      in.scale = p.scale();
+      in.zero_threshold = p.zero_threshold();
+      in.zero_count = p.zero_count();
+      in.pos = FromProto(p.positive());
+      in.neg = FromProto(p.negative());
+      if (delta && !fresh && s->exp) {
+        Merge(*s->exp, std::move(in));
+        s->count += p.count();
+        s->sum += p.sum();
+        s->has_sum = s->has_sum && p.has_sum();
+        s->time_ns = std::max<uint64_t>(s->time_ns, p.time_unix_nano());
+      } else {
+        Fit(in);
+        s->exp = std::make_unique<ExpState>(std::move(in));
+        s->bounds.clear();
+        s->buckets.clear();
+        s->count = p.count();
+        s->sum = p.sum();
+        s->has_sum = p.has_sum();
+        s->start_ns = p.start_time_unix_nano();
+        s->time_ns = p.time_unix_nano();
+      }
+    }
+  }
+
+  void Summary() {
+    const auto& sm = m.summary();
+    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes),
+                              MetricType::kSummary, m.description());
+    if (f == nullptr) {
+      res->dropped += static_cast<size_t>(sm.data_points_size());
       return;
     }
+    for (const auto& p : sm.data_points()) {
+      bool fresh = false;
+      Series* s = SeriesFor(f, p, "quantile", true, &fresh);
+      if (s == nullptr) continue;
+      s->quantiles.clear();
+      for (const auto& q : p.quantile_values()) s->quantiles.emplace_back(q.quantile(), q.value());
+      s->count = p.count();
+      s->sum = p.sum();
+      s->has_sum = true;
+      s->start_ns = p.start_time_unix_nano();
+      s->time_ns = p.time_unix_nano();
+    }
+  }
+};
+
+void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time now, AddResult* res) {
+  MetricAdder add{*this, m, sc, now, res};
+  switch (m.data_case()) {
+    case mpb::Metric::kGauge:
+    case mpb::Metric::kSum: return add.Numbers();
+    case mpb::Metric::kHistogram: return add.Histogram();
+    case mpb::Metric::kExponentialHistogram: return add.ExponentialHistogram();
+    case mpb::Metric::kSummary: return add.Summary();
     default: return;
   }
 }

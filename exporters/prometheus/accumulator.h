@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "collector/pdata/pdata.h"
 #include "exporters/prometheus/config.h"
@@ -53,6 +54,7 @@ class Accumulator {
 
  private:
   struct Scope;
+  struct MetricAdder;
   // With mu_ held.
   void AddMetric(const opentelemetry::proto::metrics::v1::Metric& m, const Scope& scope, absl::Time now,
                  AddResult* res);
@@ -66,10 +68,12 @@ class Accumulator {
   std::vector<std::pair<std::string, std::string>> const_labels_;  // escaped values
 
   std::mutex mu_;
-  std::map<std::string, Family, std::less<>> families_;  // by name, so rendering is sorted
-  absl::Time last_sweep_ = absl::InfinitePast();
-  std::set<std::string, std::less<>> warned_;  // names already warned about (bounded)
-  size_t last_render_size_ = 0;
+  // By name, so rendering is sorted.
+  std::map<std::string, Family, std::less<>> families_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Names already warned about (bounded).
+  std::set<std::string, std::less<>> warned_ ABSL_GUARDED_BY(mu_);
+  size_t last_render_size_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Parses an Accept header: true when OpenMetrics 1.0 is preferred to text/plain.

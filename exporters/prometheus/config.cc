@@ -1,10 +1,12 @@
 #include "exporters/prometheus/config.h"
 
-#include "exporters/prometheus/labels.h"
-
 #include "collector/http/server.h"
+#include "collector/prometheus/labels.h"
 
 namespace outrigger::exporters::prometheus {
+
+using prom::IsLabelName;
+using prom::IsNamespace;
 
 void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "collector/otlp/wire.h"
-#include "exporters/prometheus/naming.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::exporters::prometheus {
@@ -88,55 +87,6 @@ std::string RenderOnce(const Config& cfg, pdata::Metrics d, Format f = Format::k
   Accumulator acc(cfg, nullptr);
   acc.Add(d);
   return acc.Render(f);
-}
-
-// ---- Naming ------------------------------------------------------------------------
-
-TEST(PrometheusNaming, MetricNamesFollowTheSpecification) {
-  auto name = [](std::string_view n, std::string_view unit, NameKind k, std::string_view ns = "",
-                 bool suffixes = true) { return MetricName(n, unit, k, ns, suffixes); };
-  EXPECT_EQ(name("http.server.duration", "ms", NameKind::kOther), "http_server_duration_milliseconds");
-  EXPECT_EQ(name("http.server.duration", "s", NameKind::kOther), "http_server_duration_seconds");
-  EXPECT_EQ(name("rpc.duration_seconds", "s", NameKind::kOther), "rpc_duration_seconds");  // already there
-  EXPECT_EQ(name("system.memory.usage", "By", NameKind::kGauge), "system_memory_usage_bytes");
-  EXPECT_EQ(name("cpu.utilization", "1", NameKind::kGauge), "cpu_utilization_ratio");
-  EXPECT_EQ(name("cpu.utilization_ratio", "1", NameKind::kGauge), "cpu_utilization_ratio");
-  EXPECT_EQ(name("queue.fill", "1", NameKind::kOther), "queue_fill");  // _ratio only for gauges
-  EXPECT_EQ(name("http.requests", "{request}", NameKind::kCounter), "http_requests_total");
-  EXPECT_EQ(name("http.requests.total", "", NameKind::kCounter), "http_requests_total");
-  EXPECT_EQ(name("net.io", "By", NameKind::kCounter), "net_io_bytes_total");
-  EXPECT_EQ(name("net.io_bytes_total", "By", NameKind::kCounter), "net_io_bytes_total");
-  EXPECT_EQ(name("throughput", "By/s", NameKind::kGauge), "throughput_bytes_per_second");
-  EXPECT_EQ(name("rate", "{packet}/s", NameKind::kGauge), "rate_per_second");
-  EXPECT_EQ(name("temp", "Cel", NameKind::kGauge), "temp_celsius");
-  EXPECT_EQ(name("widgets", "widget", NameKind::kGauge), "widgets_widget");  // unknown unit: as is
-  EXPECT_EQ(name("5xx.errors", "", NameKind::kGauge), "_5xx_errors");
-  EXPECT_EQ(name("héllo wörld!!", "", NameKind::kGauge), "h_llo_w_rld_");
-  EXPECT_EQ(name("a..b", "", NameKind::kGauge), "a_b");
-  EXPECT_EQ(name("job:rate", "", NameKind::kGauge), "job:rate");
-  EXPECT_EQ(name("requests", "ms", NameKind::kCounter, "app"), "app_requests_milliseconds_total");
-  EXPECT_EQ(name("5xx", "", NameKind::kGauge, "app"), "app_5xx");
-  // Without suffixes: only sanitized (and the namespace).
-  EXPECT_EQ(name("http.requests", "ms", NameKind::kCounter, "", false), "http_requests");
-  EXPECT_EQ(name("cpu.utilization", "1", NameKind::kGauge, "ns", false), "ns_cpu_utilization");
-}
-
-TEST(PrometheusNaming, UnitsAndLabels) {
-  EXPECT_EQ(UnitSuffix("ms"), "milliseconds");
-  EXPECT_EQ(UnitSuffix("us"), "microseconds");
-  EXPECT_EQ(UnitSuffix("KiBy"), "kibibytes");
-  EXPECT_EQ(UnitSuffix("m/s"), "meters_per_second");
-  EXPECT_EQ(UnitSuffix("1/s"), "per_second");
-  EXPECT_EQ(UnitSuffix("{thing}"), "");
-  EXPECT_EQ(UnitSuffix("1"), "");
-  EXPECT_EQ(UnitSuffix("%"), "percent");
-  EXPECT_EQ(UnitSuffix(" s "), "seconds");
-  EXPECT_EQ(SanitizeLabelName("http.method"), "http_method");
-  EXPECT_EQ(SanitizeLabelName("0day"), "key_0day");
-  EXPECT_EQ(SanitizeLabelName("_private"), "key_private");
-  EXPECT_EQ(SanitizeLabelName("__meta"), "key__meta");
-  EXPECT_EQ(SanitizeLabelName("ok_label"), "ok_label");
-  EXPECT_EQ(SanitizeLabelName(""), "");
 }
 
 // ---- Rendering ---------------------------------------------------------------------

@@ -1,11 +1,11 @@
 #include "exporters/prometheusremotewrite/config.h"
 
-#include "exporters/prometheus/labels.h"
+#include "collector/prometheus/labels.h"
 
 namespace outrigger::exporters::prometheusremotewrite {
 
-using prometheus::IsLabelName;
-using prometheus::IsNamespace;
+using prom::IsLabelName;
+using prom::IsNamespace;
 
 void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "collector/exporterhelper/exporterhelper.h"
-#include "exporters/otlp/config.h"
+#include "collector/httpclient/http_client.h"
 
 namespace outrigger::exporters::prometheusremotewrite {
 
@@ -16,7 +16,7 @@ struct Config : ComponentConfig {
   // Required: the receiver's URL, e.g. http://127.0.0.1:9090/api/v1/write.
   std::string endpoint;
   std::map<std::string, std::string> headers;
-  otlp::TlsConfig tls;
+  httpclient::TlsConfig tls;
   // Prefix of every metric name ("<namespace>_<name>").
   std::string metric_namespace;
   // Labels added to every series where the series has no label of that name.

@@ -1,13 +1,8 @@
-// Prometheus remote write 1.0 over libcurl: snappy-compressed protobuf WriteRequests.
+#include "exporters/prometheusremotewrite/prw_exporter.h"
+
 #include <snappy.h>
 
-#include <atomic>
-#include <mutex>
-#include <vector>
-
 #include "absl/strings/ascii.h"
-#include "collector/httpclient/http_client.h"
-#include "exporters/prometheusremotewrite/factory.h"
 #include "exporters/prometheusremotewrite/translator.h"
 #include "spdlog/spdlog.h"
 
@@ -18,88 +13,72 @@ constexpr char kUserAgent[] = "outrigger/" "0.1.0";
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-class RemoteWritePusher : public exporterhelper::Pusher {
- public:
-  RemoteWritePusher(const CreateSettings& settings, const Config& cfg)
-      : settings_(settings),
-        cfg_(cfg),
-        client_(cfg.tls, kUserAgent) {}
-
-  absl::Status PushMetrics(const pdata::Metrics& d, absl::Time deadline) override {
-    Translation t = Translate(d, cfg_, NowMs());
-    if (t.dropped > 0) {
-      dropped_ += t.dropped;
-      exporterhelper::ReportDropped(t.dropped);  // the helper counts them as dropped, the rest as sent
-      for (const auto& [name, why] : t.drop_reasons) {
-        if (WarnOnce(name)) {
-          settings_.logger->error("dropped the data points of metric \"{}\": {} (logged once per metric; {} dropped "
-                                  "so far)",
-                                  name, why, dropped_.load());
-        }
-      }
-    }
-    std::vector<::prometheus::WriteRequest> reqs =
-        Split(std::move(t), cfg_.max_samples_per_request, cfg_.max_batch_size_bytes);
-    absl::Status permanent;
-    for (const auto& r : reqs) {
-      absl::Status st = Post(r, deadline);
-      if (st.ok()) continue;
-      if (exporterhelper::IsRetryable(st)) {
-        // Stop here: the helper retries the whole batch (samples already written are
-        // written again; Prometheus accepts identical duplicates).
-        return st;
-      }
-      // The first is returned (and logged by the helper); log the others here.
-      if (permanent.ok()) {
-        permanent = st;
-      } else {
-        settings_.logger->error("{}", st.message());
-      }
-    }
-    return permanent;
-  }
-
- private:
-  bool WarnOnce(const std::string& name) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (warned_.size() >= 1000) return false;
-    for (const auto& w : warned_) {
-      if (w == name) return false;
-    }
-    warned_.push_back(name);
-    return true;
-  }
-
-  absl::Status Post(const ::prometheus::WriteRequest& req, absl::Time deadline) {
-    std::string raw = req.SerializeAsString();
-    std::string body;
-    snappy::Compress(raw.data(), raw.size(), &body);
-
-    std::vector<std::string> headers = {"Content-Type: application/x-protobuf", "Content-Encoding: snappy",
-                                        "X-Prometheus-Remote-Write-Version: 0.1.0"};
-    for (const auto& [k, v] : cfg_.headers) headers.push_back(k + ": " + v);
-    auto resp = client_.Post(cfg_.endpoint, body, headers, deadline);
-    if (!resp.ok()) return resp.status();
-    absl::Status st = httpclient::StatusOf(*resp, StrCat("POST ", cfg_.endpoint), httpclient::Retryable429Or5xx);
-    if (!st.ok() && !exporterhelper::IsRetryable(st)) {
-      return absl::Status(st.code(), StrCat(st.message(), " (", req.timeseries_size(), " series dropped)"));
-    }
-    return st;
-  }
-
-  CreateSettings settings_;
-  Config cfg_;
-  std::mutex mu_;
-  httpclient::Client client_;
-  std::vector<std::string> warned_;
-  std::atomic<uint64_t> dropped_{0};
-};
-
 }  // namespace
 
-std::unique_ptr<ExporterFactory> NewFactory() {
-  return std::make_unique<exporterhelper::PushExporterFactory<Config, RemoteWritePusher>>(
-      "prometheusremotewrite", std::set<Signal>{Signal::kMetrics});
+bool Retryable(long code) { return code == 429 || (code >= 500 && code < 600); }
+
+RemoteWritePusher::RemoteWritePusher(const CreateSettings& settings, const Config& cfg)
+    : settings_(settings), cfg_(cfg), client_(cfg.tls, kUserAgent) {}
+
+absl::Status RemoteWritePusher::PushMetrics(const pdata::Metrics& d, absl::Time deadline) {
+  Translation t = Translate(d, cfg_, NowMs());
+  if (t.dropped > 0) {
+    dropped_ += t.dropped;
+    exporterhelper::ReportDropped(t.dropped);  // the helper counts them as dropped, the rest as sent
+    for (const auto& [name, why] : t.drop_reasons) {
+      if (WarnOnce(name)) {
+        settings_.logger->error("dropped the data points of metric \"{}\": {} (logged once per metric; {} dropped "
+                                "so far)",
+                                name, why, dropped_.load());
+      }
+    }
+  }
+  std::vector<::prometheus::WriteRequest> reqs =
+      Split(std::move(t), cfg_.max_samples_per_request, cfg_.max_batch_size_bytes);
+  absl::Status permanent;
+  for (const auto& r : reqs) {
+    absl::Status st = Post(r, deadline);
+    if (st.ok()) continue;
+    if (exporterhelper::IsRetryable(st)) {
+      // Stop here: the helper retries the whole batch (samples already written are
+      // written again; Prometheus accepts identical duplicates).
+      return st;
+    }
+    // The first is returned (and logged by the helper); log the others here.
+    if (permanent.ok()) {
+      permanent = st;
+    } else {
+      settings_.logger->error("{}", st.message());
+    }
+  }
+  return permanent;
+}
+
+bool RemoteWritePusher::WarnOnce(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (warned_.size() >= 1000) return false;
+  for (const auto& w : warned_) {
+    if (w == name) return false;
+  }
+  warned_.push_back(name);
+  return true;
+}
+
+absl::Status RemoteWritePusher::Post(const ::prometheus::WriteRequest& req, absl::Time deadline) {
+  std::string raw = req.SerializeAsString();
+  std::string body;
+  snappy::Compress(raw.data(), raw.size(), &body);
+
+  std::vector<std::string> headers = {"Content-Type: application/x-protobuf", "Content-Encoding: snappy",
+                                      "X-Prometheus-Remote-Write-Version: 0.1.0"};
+  for (const auto& [k, v] : cfg_.headers) headers.push_back(k + ": " + v);
+  auto resp = client_.Post(cfg_.endpoint, body, headers, deadline);
+  if (!resp.ok()) return resp.status();
+  absl::Status st = httpclient::StatusOf(*resp, StrCat("POST ", cfg_.endpoint), Retryable);
+  if (!st.ok() && !exporterhelper::IsRetryable(st)) {
+    return absl::Status(st.code(), StrCat(st.message(), " (", req.timeseries_size(), " series dropped)"));
+  }
+  return st;
 }
 
 }  // namespace outrigger::exporters::prometheusremotewrite

@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "exporters/prometheus/labels.h"
-#include "exporters/prometheus/naming.h"
+#include "collector/prometheus/labels.h"
+#include "collector/prometheus/naming.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 
 namespace outrigger::exporters::prometheusremotewrite {
@@ -18,12 +18,12 @@ namespace outrigger::exporters::prometheusremotewrite {
 namespace mpb = opentelemetry::proto::metrics::v1;
 namespace cpb = opentelemetry::proto::common::v1;
 using Attributes = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
-using prometheus::LabelMap;
-using prometheus::MergeAttributes;
 using ::prometheus::MetricMetadata;
-using exporters::prometheus::MetricName;
-using exporters::prometheus::NameKind;
-using exporters::prometheus::SanitizeLabelName;
+using prom::LabelMap;
+using prom::MergeAttributes;
+using prom::MetricName;
+using prom::NameKind;
+using prom::SanitizeLabelName;
 
 double StaleNaN() {
   double d;
@@ -44,8 +44,8 @@ constexpr uint32_t kNoRecordedValue = 1;  // DATA_POINT_FLAGS_NO_RECORDED_VALUE_
 constexpr size_t kMaxDropReasons = 100;
 
 // Go's strconv.DoubleString(v, 'f', -1, 64), as Prometheus writes le and quantile.
-using prometheus::DoubleString;
-using prometheus::ValueString;
+using prom::DoubleString;
+using prom::ValueString;
 
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
@@ -224,7 +224,7 @@ Translation Translate(const pdata::Metrics& data, const Config& cfg, int64_t now
   data.ForEachRequest([&](const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
     for (const auto& rm : req.resource_metrics()) {
       // job and instance from service.*; the other attributes go to target_info.
-      prometheus::ResourceIdentity rid = prometheus::IdentityOf(rm.resource());
+      prom::ResourceIdentity rid = prom::IdentityOf(rm.resource());
       const Pairs& identity = rid.labels;
       const Attributes& other = rid.other;
       b.resource_labels.clear();
@@ -237,7 +237,7 @@ Translation Translate(const pdata::Metrics& data, const Config& cfg, int64_t now
       const size_t points_before = t.points;
       for (const auto& sm : rm.scope_metrics()) {
         b.overrides.clear();
-        prometheus::AppendScopeLabels(sm.scope(), &b.overrides);
+        prom::AppendScopeLabels(sm.scope(), &b.overrides);
         b.overrides.insert(b.overrides.end(), identity.begin(), identity.end());
         for (const auto& m : sm.metrics()) b.Metric(m);
       }

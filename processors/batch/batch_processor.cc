@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "collector/exporterhelper/exporterhelper.h"
 #include "collector/telemetry/telemetry.h"
 #include "spdlog/spdlog.h"
@@ -15,6 +16,37 @@ namespace {
 constexpr absl::Duration kMinRetryDelay = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetryDelay = absl::Seconds(5);
 
+// The batch processor's own metrics, beside the dropped counts every processor has.
+class BatchMeter {
+ public:
+  BatchMeter(Telemetry& t, const ComponentId& id, std::string_view signal) {
+    ::prometheus::Labels labels{{"processor", id.String()}, {"signal", std::string(signal)}};
+    size_ = &t.AddHistogram("outrigger_processor_batch_send_size", "Items per batch the batch processor sent",
+                            labels,
+                            {10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000,
+                             9000, 10000, 20000, 30000, 50000, 100000});
+    auto trigger = [&](const char* what) {
+      auto l = labels;
+      l["trigger"] = what;
+      return &t.AddCounter("outrigger_processor_batch_sends_total",
+                           "Batches sent, by what triggered them (size or timeout)", l);
+    };
+    by_size_ = trigger("size");
+    by_timeout_ = trigger("timeout");
+  }
+
+  // A batch of `n` items was sent, because the size was reached or the timeout passed.
+  void Sent(size_t n, bool by_size) {
+    size_->Observe(static_cast<double>(n));
+    (by_size ? by_size_ : by_timeout_)->Increment();
+  }
+
+ private:
+  ::prometheus::Histogram* size_;
+  ::prometheus::Counter* by_size_;
+  ::prometheus::Counter* by_timeout_;
+};
+
 template <typename T>
 class BatchProcessor : public Processor {
  public:
@@ -23,7 +55,8 @@ class BatchProcessor : public Processor {
         cfg_(cfg),
         signal_(signal),
         next_(next),
-        meter_(settings.telemetry->ForProcessor(settings.id, SignalName(signal))) {}
+        meter_(settings.telemetry->ForProcessor(settings.id, SignalName(signal))),
+        batch_meter_(*settings.telemetry, settings.id, SignalName(signal)) {}
 
   ~BatchProcessor() override { (void)Shutdown(absl::Now()); }
 
@@ -124,8 +157,7 @@ class BatchProcessor : public Processor {
       absl::Status st = next_->Consume(batch.Clone());
       lock.lock();
       if (st.ok()) {
-        meter_.BatchSize(n);
-        meter_.BatchTrigger(by_size);
+        batch_meter_.Sent(n, by_size);
         retry_delay = kMinRetryDelay;
         retry_at = absl::InfinitePast();
         continue;
@@ -154,14 +186,16 @@ class BatchProcessor : public Processor {
   Signal signal_;
   Consumer* next_;
   ProcessorMeter meter_;
+  BatchMeter batch_meter_;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  T pending_;
-  size_t pending_items_ = 0;
-  absl::Time first_pending_;
-  bool stopping_ = false;
-  absl::Time deadline_ = absl::InfiniteFuture();
+  T pending_ ABSL_GUARDED_BY(mu_);
+  size_t pending_items_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time first_pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  // Started under mu_; joined by Shutdown (without it, so the worker can finish).
   std::thread worker_;
 };
 

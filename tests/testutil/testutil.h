@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "collector/component/component.h"
+#include "collector/component/factory.h"
 #include "collector/telemetry/telemetry.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
@@ -96,5 +97,22 @@ class TestHost : public Host {
 };
 
 CreateSettings Settings(Telemetry* t, const std::string& id, Kind kind);
+
+// The root of the source tree: $OUTRIGGER_SOURCE_DIR, else the nearest directory above
+// the test binary (or the working directory) that holds collector/builtins.cc.in.
+std::string SourceDir();
+
+// Decodes the component `id` of the `section` ("receivers", "exporters", ...) of a YAML
+// file given relative to the source root (e.g. "exporters/otlp/testdata/config.yaml")
+// into `cfg`, as the collector does: ${env:...} expanded, unknown keys reported.
+// Returns the errors, one per line; empty when the section decoded cleanly.
+std::string DecodeTestdata(const std::string& file, const std::string& section, const std::string& id,
+                           ComponentConfig* cfg);
+
+// Decodes `yaml` (one component's mapping) into `cfg`; the errors as DecodeTestdata.
+std::string DecodeYaml(const std::string& yaml, ComponentConfig* cfg);
+
+// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+uint16_t FreePort();
 
 }  // namespace outrigger::testutil

@@ -1,4 +1,4 @@
-#include "exporters/prometheus/labels.h"
+#include "collector/prometheus/labels.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,9 +8,9 @@
 #include "absl/strings/escaping.h"
 #include "collector/common/json.h"
 #include "collector/common/strings.h"
-#include "exporters/prometheus/naming.h"
+#include "collector/prometheus/naming.h"
 
-namespace outrigger::exporters::prometheus {
+namespace outrigger::prom {
 
 namespace cpb = opentelemetry::proto::common::v1;
 
@@ -173,4 +173,4 @@ bool IsNamespace(std::string_view s) {
   return true;
 }
 
-}  // namespace outrigger::exporters::prometheus
+}  // namespace outrigger::prom

@@ -1,8 +1,8 @@
-#include "exporters/prometheus/naming.h"
+#include "collector/prometheus/naming.h"
 
 #include <utility>
 
-namespace outrigger::exporters::prometheus {
+namespace outrigger::prom {
 namespace {
 
 bool IsAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
@@ -162,4 +162,4 @@ std::string SanitizeLabelName(std::string_view key) {
   return out;
 }
 
-}  // namespace outrigger::exporters::prometheus
+}  // namespace outrigger::prom

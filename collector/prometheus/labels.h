@@ -12,7 +12,7 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 
-namespace outrigger::exporters::prometheus {
+namespace outrigger::prom {
 
 // Sample values: integers without a fraction, others in the shortest exact form; NaN,
 // +Inf, -Inf.
@@ -48,4 +48,4 @@ bool IsLabelName(std::string_view s);
 // [a-zA-Z_:][a-zA-Z0-9_:]* (may be empty)
 bool IsNamespace(std::string_view s);
 
-}  // namespace outrigger::exporters::prometheus
+}  // namespace outrigger::prom

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace outrigger::exporters::prometheus {
+namespace outrigger::prom {
 
 // What decides a name's suffixes.
 enum class NameKind {
@@ -31,4 +31,4 @@ std::string MetricName(std::string_view name, std::string_view unit, NameKind ki
 // digit, "key" in front of a leading '_'. Empty stays empty (the attribute is dropped).
 std::string SanitizeLabelName(std::string_view key);
 
-}  // namespace outrigger::exporters::prometheus
+}  // namespace outrigger::prom

@@ -1,0 +1,81 @@
+#include "exporters/otlphttp/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "exporters/otlphttp/otlphttp_exporter.h"
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::exporters::otlphttp {
+namespace {
+
+constexpr char kTestdata[] = "exporters/otlphttp/testdata/config.yaml";
+
+TEST(OtlpHttpExporterConfig, Defaults) {
+  Config c;
+  EXPECT_EQ(c.endpoint, "");
+  EXPECT_EQ(c.traces_endpoint, "");
+  EXPECT_EQ(c.metrics_endpoint, "");
+  EXPECT_EQ(c.logs_endpoint, "");
+  EXPECT_EQ(c.encoding, "proto");
+  EXPECT_EQ(c.compression, "gzip");
+  EXPECT_TRUE(c.headers.empty());
+  EXPECT_FALSE(c.tls.insecure);
+  EXPECT_TRUE(c.helper.sending_queue.enabled);
+  EXPECT_TRUE(c.helper.retry_on_failure.enabled);
+  EXPECT_EQ(c.helper.timeout, exporterhelper::kDefaultTimeout);
+  // An endpoint is required, or all three per-signal URLs.
+  EXPECT_FALSE(c.Validate().ok());
+  c.traces_endpoint = c.metrics_endpoint = "http://127.0.0.1:1/x";
+  EXPECT_FALSE(c.Validate().ok());
+  c.logs_endpoint = "http://127.0.0.1:1/x";
+  EXPECT_TRUE(c.Validate().ok());
+}
+
+TEST(OtlpHttpExporterConfig, Testdata) {
+  unsetenv("BACKEND_TOKEN");
+  Config c;
+  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "otlphttp", &c), "");
+  EXPECT_TRUE(c.Validate().ok());
+  EXPECT_EQ(c.endpoint, "https://otlp.example.com/ingest");
+  EXPECT_EQ(c.traces_endpoint, "https://traces.example.com/api/v1/otlp/traces");
+  EXPECT_EQ(c.metrics_endpoint, "");
+  EXPECT_EQ(c.logs_endpoint, "");
+  EXPECT_EQ(c.encoding, "json");
+  EXPECT_EQ(c.compression, "none");
+  EXPECT_EQ(c.headers, (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"},
+                                                           {"X-Scope-OrgID", "team-a"}}));
+  EXPECT_TRUE(c.tls.insecure);
+  EXPECT_EQ(c.tls.ca_file, "/etc/outrigger/tls/ca.pem");
+  EXPECT_EQ(c.tls.cert_file, "/etc/outrigger/tls/client.pem");
+  EXPECT_EQ(c.tls.key_file, "/etc/outrigger/tls/client-key.pem");
+  EXPECT_EQ(c.helper.timeout, absl::Seconds(15));
+  const auto& q = c.helper.sending_queue;
+  EXPECT_EQ(q.num_consumers, 8);
+  EXPECT_EQ(q.queue_size, 100000);
+  EXPECT_EQ(q.sizer, "items");
+  EXPECT_FALSE(q.block_on_overflow);
+  const auto& r = c.helper.retry_on_failure;
+  EXPECT_EQ(r.initial_interval, absl::Milliseconds(500));
+  EXPECT_EQ(r.randomization_factor, 0);
+  EXPECT_EQ(r.multiplier, 3);
+  EXPECT_EQ(r.max_interval, absl::Minutes(1));
+  EXPECT_EQ(r.max_elapsed_time, absl::Minutes(15));
+
+  Config split;
+  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "otlphttp/split", &split), "");
+  EXPECT_TRUE(split.Validate().ok());
+  EXPECT_EQ(split.endpoint, "");
+  EXPECT_EQ(split.traces_endpoint, "http://127.0.0.1:9411/t");
+  EXPECT_EQ(split.metrics_endpoint, "http://127.0.0.1:9411/m");
+  EXPECT_EQ(split.logs_endpoint, "http://127.0.0.1:9411/l");
+}
+
+TEST(OtlpHttpExporterConfig, RetryableStatuses) {
+  for (long code : {429L, 502L, 503L, 504L}) EXPECT_TRUE(Retryable(code)) << code;
+  for (long code : {200L, 400L, 401L, 404L, 413L, 500L, 501L}) EXPECT_FALSE(Retryable(code)) << code;
+}
+
+}  // namespace
+}  // namespace outrigger::exporters::otlphttp
