@@ -9,6 +9,10 @@
 // `# EOF`, more types (gaugehistogram, info, stateset), `_created` samples, timestamps
 // in (float) seconds and exemplars; it is stricter (single spaces, no blank lines or
 // other comments, families and metrics not interleaved, a `+Inf` bucket per histogram).
+//
+// This is the one header of the parsers. Where things are: text_parser.cc (Parse,
+// ParseView), openmetrics_parser.cc (ParseOpenMetrics), lexer.{h,cc} (the tokenizing
+// both share, and ParseValue), parser.cc (the rest: formats, units, label lookup).
 
 #include <cstdint>
 #include <deque>

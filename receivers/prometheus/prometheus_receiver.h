@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "collector/component/component.h"
 #include "collector/httpclient/http_client.h"
 #include "collector/telemetry/telemetry.h"
@@ -64,21 +65,24 @@ class PrometheusReceiver : public Receiver {
   std::optional<Target> MakeTarget(const ScrapeConfig& sc, httpclient::Client* client, const LabelSet& group,
                                    int source);
   // Polls discovery `i`; on a change replaces its targets (unchanged ones keep their state,
-  // removed ones get staleness markers).
+  // removed ones get staleness markers). `lock` holds mu_; it is released while polling
+  // and while emitting the staleness markers.
   void Rediscover(size_t i, std::unique_lock<std::mutex>& lock);
 
   CreateSettings settings_;
   Config cfg_;
   ReceiverMeter meter_;
-  std::vector<std::unique_ptr<httpclient::Client>> clients_;
+  std::vector<std::unique_ptr<httpclient::Client>> clients_;  // made by Start
   ReceiverMeter discovery_meter_;  // transport="discovery": malformed annotation files
-  std::vector<Target> targets_;  // changed by the worker only, under mu_
-  std::vector<Discovery> discoveries_;
-  std::thread worker_;
   mutable std::mutex mu_;
+  // Changed by the worker only, under mu_; so the worker may use a target (ScrapeOne)
+  // without it.
+  std::vector<Target> targets_ ABSL_GUARDED_BY(mu_);
+  std::vector<Discovery> discoveries_ ABSL_GUARDED_BY(mu_);  // made by Start, then the worker's
+  std::thread worker_;
   std::condition_variable cv_;
-  bool stop_ = false;
-  int64_t scrapes_ = 0;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t scrapes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace outrigger::receivers::prometheus

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 
 #include "collector/common/hash.h"
@@ -160,6 +161,51 @@ struct GroupIndex {
   }
 };
 
+// A sample's name after its family's (the parser checked that it starts with it).
+template <typename F, typename S>
+std::string_view SuffixOf(const F& f, const S& s) {
+  return std::string_view(s.name).substr(std::min(f.name.size(), s.name.size()));
+}
+
+// The samples of one histogram point (see GroupIndex).
+struct HistogramGroup {
+  std::vector<pdata::AttributeView> attrs;
+  size_t hash = 0;
+  std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
+  std::optional<double> sum, count;
+  uint64_t t = 0;
+  uint64_t created = 0;
+  std::vector<pdata::Exemplar> exemplars;
+};
+
+// The OTLP point of a histogram's samples (sorts `g->buckets`); returns its count.
+double PointOf(HistogramGroup* g, pdata::HistogramPoint* p) {
+  std::sort(g->buckets.begin(), g->buckets.end());
+  p->has_min_max = false;
+  p->bounds.clear();
+  p->bucket_counts.clear();
+  double prev = 0, inf_count = -1;
+  for (auto [le, cum] : g->buckets) {
+    if (std::isnan(cum) || cum < 0) cum = 0;  // invalid counts count as 0
+    if (std::isinf(le) && le > 0) {
+      inf_count = cum;
+      continue;
+    }
+    p->bounds.push_back(le);
+    p->bucket_counts.push_back(static_cast<uint64_t>(std::max(0.0, cum - prev)));
+    prev = std::max(prev, cum);
+  }
+  double count = g->count ? *g->count : inf_count >= 0 ? inf_count : prev;
+  if (std::isnan(count) || count < 0) count = 0;
+  // The +Inf bucket is implicit in OTLP: what the finite buckets do not hold.
+  if (!p->bounds.empty() || inf_count >= 0) {
+    p->bucket_counts.push_back(static_cast<uint64_t>(std::max(0.0, count - prev)));
+  }
+  p->count = static_cast<uint64_t>(count);
+  p->sum = g->sum.value_or(0);
+  return count;
+}
+
 }  // namespace
 
 TargetState::TargetState(const ScrapeConfig& sc, const std::string& instance,
@@ -278,164 +324,158 @@ uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const 
   return start;
 }
 
+template <typename S>
+uint64_t TargetState::TimeOf(const S& s, uint64_t scrape_ns) const {
+  if (sc_.honor_timestamps && s.timestamp_ms && *s.timestamp_ms > 0) {
+    return static_cast<uint64_t>(*s.timestamp_ms) * kMsToNs;
+  }
+  return scrape_ns;
+}
+
 template <typename F>
 void TargetState::Convert(const std::vector<F>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
-  using SampleT = typename decltype(F::samples)::value_type;
-  auto time_of = [&](const SampleT& s) -> uint64_t {
-    if (sc_.honor_timestamps && s.timestamp_ms && *s.timestamp_ms > 0) {
-      return static_cast<uint64_t>(*s.timestamp_ms) * kMsToNs;
-    }
-    return scrape_ns;
-  };
   for (const F& f : families) {
-    // Sample names are the family's name and a suffix (the parser checked).
-    auto suffix = [&f](const SampleT& s) { return std::string_view(s.name).substr(std::min(f.name.size(), s.name.size())); };
     const std::string unit = f.unit.empty() ? std::string() : OtelUnit(f.unit);
     switch (f.type) {
       case MetricType::kCounter:
-        for (size_t i = 0; i < f.samples.size(); ++i) {
-          const SampleT& s = f.samples[i];
-          if (suffix(s) == "_created") continue;
-          AttrsOf(s.labels, {}, &attrs_);
-          uint64_t t = time_of(s);
-          // OpenMetrics: the `_created` sample of the same metric is next to it.
-          uint64_t created = 0;
-          for (size_t j : {i + 1, i - 1}) {
-            if (j < f.samples.size() && suffix(f.samples[j]) == "_created" && SameLabels(f.samples[j].labels, s.labels)) {
-              created = SecondsToNs(f.samples[j].value);
-            }
-          }
-          uint64_t start = StartOf(Kind::kSum, s.name, attrs_, s.value, t, created, unit);
-          if (s.exemplar) {
-            pdata::Exemplar e = ExemplarOf(*s.exemplar, t);
-            b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative,
-                   false, {&e, 1});
-          } else {
-            b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
-          }
-        }
+        ConvertCounter(f, unit, scrape_ns, b);
         break;
       case MetricType::kGauge:
       case MetricType::kUntyped:
-        for (const SampleT& s : f.samples) {
-          AttrsOf(s.labels, {}, &attrs_);
-          uint64_t t = time_of(s);
-          StartOf(Kind::kGauge, s.name, attrs_, s.value, t, 0, unit);
-          b->Gauge(s.name, unit, attrs_, s.value, t);
-        }
+        ConvertGauge(f, unit, scrape_ns, b);
         break;
       case MetricType::kInfo:
       case MetricType::kStateSet:
-        // Non-monotonic sums, as the OpenTelemetry compatibility spec says (their 1s
-        // count when labels are aggregated away). An info keeps its sample's name
-        // (`x_info`); a stateset's state stays a label (named as the family).
-        for (const SampleT& s : f.samples) {
-          AttrsOf(s.labels, {}, &attrs_);
-          uint64_t t = time_of(s);
-          uint64_t start = StartOf(Kind::kUpDownSum, s.name, attrs_, s.value, t, 0, unit);
-          b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
-        }
+        ConvertUpDownSum(f, unit, scrape_ns, b);
         break;
       case MetricType::kGaugeHistogram:
         break;  // dropped (the spec says so), counted in Process
-      case MetricType::kHistogram: {
-        struct Group {
-          AttrViews attrs;
-          size_t hash = 0;
-          std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
-          std::optional<double> sum, count;
-          uint64_t t = 0;
-          uint64_t created = 0;
-          std::vector<pdata::Exemplar> exemplars;
-        };
-        std::vector<Group> groups;
-        GroupIndex index;
-        for (const SampleT& s : f.samples) {
-          AttrsOf(s.labels, "le", &attrs_);
-          bool added;
-          Group& g = groups[index.Find(groups, attrs_, &added)];
-          if (added) g.t = time_of(s);
-          std::string_view sfx = suffix(s);
-          if (sfx == "_bucket") {
-            double le = 0;
-            ParseValue(LabelValue(s.labels, "le"), &le);  // checked by the parser
-            g.buckets.emplace_back(le, s.value);
-            if (s.exemplar) g.exemplars.push_back(ExemplarOf(*s.exemplar, g.t));
-          } else if (sfx == "_sum") {
-            g.sum = s.value;
-          } else if (sfx == "_created") {
-            g.created = SecondsToNs(s.value);
-          } else {
-            g.count = s.value;
-          }
-        }
-        pdata::HistogramPoint p;
-        for (Group& g : groups) {
-          std::sort(g.buckets.begin(), g.buckets.end());
-          p.has_min_max = false;
-          p.bounds.clear();
-          p.bucket_counts.clear();
-          double prev = 0, inf_count = -1;
-          for (auto [le, cum] : g.buckets) {
-            if (std::isnan(cum) || cum < 0) cum = 0;  // invalid counts count as 0
-            if (std::isinf(le) && le > 0) {
-              inf_count = cum;
-              continue;
-            }
-            p.bounds.push_back(le);
-            p.bucket_counts.push_back(static_cast<uint64_t>(std::max(0.0, cum - prev)));
-            prev = std::max(prev, cum);
-          }
-          double count = g.count ? *g.count : inf_count >= 0 ? inf_count : prev;
-          if (std::isnan(count) || count < 0) count = 0;
-          // The +Inf bucket is implicit in OTLP: what the finite buckets do not hold.
-          if (!p.bounds.empty() || inf_count >= 0) {
-            p.bucket_counts.push_back(static_cast<uint64_t>(std::max(0.0, count - prev)));
-          }
-          p.count = static_cast<uint64_t>(count);
-          p.sum = g.sum.value_or(0);
-          uint64_t start = StartOf(Kind::kHistogram, f.name, g.attrs, count, g.t, g.created, unit);
-          b->Histogram(f.name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
-        }
+      case MetricType::kHistogram:
+        ConvertHistogram(f, unit, scrape_ns, b);
         break;
-      }
-      case MetricType::kSummary: {
-        struct Group {
-          AttrViews attrs;
-          size_t hash = 0;
-          pdata::SummaryPoint p;
-          uint64_t t = 0;
-          uint64_t created = 0;
-        };
-        std::vector<Group> groups;
-        GroupIndex index;
-        for (const SampleT& s : f.samples) {
-          AttrsOf(s.labels, "quantile", &attrs_);
-          bool added;
-          Group& g = groups[index.Find(groups, attrs_, &added)];
-          if (added) g.t = time_of(s);
-          std::string_view sfx = suffix(s);
-          if (sfx.empty()) {
-            double q = 0;
-            ParseValue(LabelValue(s.labels, "quantile"), &q);
-            g.p.quantiles.emplace_back(q, s.value);
-          } else if (sfx == "_sum") {
-            g.p.sum = s.value;
-          } else if (sfx == "_created") {
-            g.created = SecondsToNs(s.value);
-          } else {
-            g.p.count = std::isnan(s.value) || s.value < 0 ? 0 : static_cast<uint64_t>(s.value);
-          }
-        }
-        for (Group& g : groups) {
-          std::sort(g.p.quantiles.begin(), g.p.quantiles.end());
-          uint64_t start =
-              StartOf(Kind::kSummary, f.name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
-          b->Summary(f.name, unit, g.attrs, g.p, start, g.t);
-        }
+      case MetricType::kSummary:
+        ConvertSummary(f, unit, scrape_ns, b);
         break;
+    }
+  }
+}
+
+template <typename F>
+void TargetState::ConvertCounter(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
+  using SampleT = typename decltype(F::samples)::value_type;
+  for (size_t i = 0; i < f.samples.size(); ++i) {
+    const SampleT& s = f.samples[i];
+    if (SuffixOf(f, s) == "_created") continue;
+    AttrsOf(s.labels, {}, &attrs_);
+    uint64_t t = TimeOf(s, scrape_ns);
+    // OpenMetrics: the `_created` sample of the same metric is next to it.
+    uint64_t created = 0;
+    for (size_t j : {i + 1, i - 1}) {
+      if (j < f.samples.size() && SuffixOf(f, f.samples[j]) == "_created" &&
+          SameLabels(f.samples[j].labels, s.labels)) {
+        created = SecondsToNs(f.samples[j].value);
       }
     }
+    uint64_t start = StartOf(Kind::kSum, s.name, attrs_, s.value, t, created, unit);
+    if (s.exemplar) {
+      pdata::Exemplar e = ExemplarOf(*s.exemplar, t);
+      b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative, false,
+             {&e, 1});
+    } else {
+      b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
+    }
+  }
+}
+
+template <typename F>
+void TargetState::ConvertGauge(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
+  for (const auto& s : f.samples) {
+    AttrsOf(s.labels, {}, &attrs_);
+    uint64_t t = TimeOf(s, scrape_ns);
+    StartOf(Kind::kGauge, s.name, attrs_, s.value, t, 0, unit);
+    b->Gauge(s.name, unit, attrs_, s.value, t);
+  }
+}
+
+// Non-monotonic sums, as the OpenTelemetry compatibility spec says (their 1s count when
+// labels are aggregated away). An info keeps its sample's name (`x_info`); a stateset's
+// state stays a label (named as the family).
+template <typename F>
+void TargetState::ConvertUpDownSum(const F& f, const std::string& unit, uint64_t scrape_ns,
+                                   pdata::MetricsBuilder* b) {
+  for (const auto& s : f.samples) {
+    AttrsOf(s.labels, {}, &attrs_);
+    uint64_t t = TimeOf(s, scrape_ns);
+    uint64_t start = StartOf(Kind::kUpDownSum, s.name, attrs_, s.value, t, 0, unit);
+    b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
+  }
+}
+
+template <typename F>
+void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t scrape_ns,
+                                   pdata::MetricsBuilder* b) {
+  std::vector<HistogramGroup> groups;
+  GroupIndex index;
+  for (const auto& s : f.samples) {
+    AttrsOf(s.labels, "le", &attrs_);
+    bool added;
+    HistogramGroup& g = groups[index.Find(groups, attrs_, &added)];
+    if (added) g.t = TimeOf(s, scrape_ns);
+    std::string_view sfx = SuffixOf(f, s);
+    if (sfx == "_bucket") {
+      double le = 0;
+      ParseValue(LabelValue(s.labels, "le"), &le);  // checked by the parser
+      g.buckets.emplace_back(le, s.value);
+      if (s.exemplar) g.exemplars.push_back(ExemplarOf(*s.exemplar, g.t));
+    } else if (sfx == "_sum") {
+      g.sum = s.value;
+    } else if (sfx == "_created") {
+      g.created = SecondsToNs(s.value);
+    } else {
+      g.count = s.value;
+    }
+  }
+  pdata::HistogramPoint p;
+  for (HistogramGroup& g : groups) {
+    const double count = PointOf(&g, &p);
+    uint64_t start = StartOf(Kind::kHistogram, f.name, g.attrs, count, g.t, g.created, unit);
+    b->Histogram(f.name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
+  }
+}
+
+template <typename F>
+void TargetState::ConvertSummary(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
+  struct Group {
+    AttrViews attrs;
+    size_t hash = 0;
+    pdata::SummaryPoint p;
+    uint64_t t = 0;
+    uint64_t created = 0;
+  };
+  std::vector<Group> groups;
+  GroupIndex index;
+  for (const auto& s : f.samples) {
+    AttrsOf(s.labels, "quantile", &attrs_);
+    bool added;
+    Group& g = groups[index.Find(groups, attrs_, &added)];
+    if (added) g.t = TimeOf(s, scrape_ns);
+    std::string_view sfx = SuffixOf(f, s);
+    if (sfx.empty()) {
+      double q = 0;
+      ParseValue(LabelValue(s.labels, "quantile"), &q);
+      g.p.quantiles.emplace_back(q, s.value);
+    } else if (sfx == "_sum") {
+      g.p.sum = s.value;
+    } else if (sfx == "_created") {
+      g.created = SecondsToNs(s.value);
+    } else {
+      g.p.count = std::isnan(s.value) || s.value < 0 ? 0 : static_cast<uint64_t>(s.value);
+    }
+  }
+  for (Group& g : groups) {
+    std::sort(g.p.quantiles.begin(), g.p.quantiles.end());
+    uint64_t start = StartOf(Kind::kSummary, f.name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
+    b->Summary(f.name, unit, g.attrs, g.p, start, g.t);
   }
 }
 

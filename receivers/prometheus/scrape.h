@@ -88,6 +88,20 @@ class TargetState {
   // `F`: Family or FamilyView.
   template <typename F>
   void Convert(const std::vector<F>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  // Convert, by family type; `unit` is the family's OTLP unit.
+  template <typename F>
+  void ConvertCounter(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  template <typename F>  // gauge, untyped
+  void ConvertGauge(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  template <typename F>  // info, stateset
+  void ConvertUpDownSum(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  template <typename F>
+  void ConvertHistogram(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  template <typename F>
+  void ConvertSummary(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  // A sample's time: its own if honor_timestamps (and it has one), else the scrape's.
+  template <typename S>
+  uint64_t TimeOf(const S& s, uint64_t scrape_ns) const;
   // Counts the samples of `families` into `r`, applies sample_limit (after relabeling,
   // if `relabel`), converts.
   template <typename F>
