@@ -17,17 +17,25 @@ inline constexpr char kDefaultMetricsUrlPath[] = "/v1/metrics";
 inline constexpr char kDefaultLogsUrlPath[] = "/v1/logs";
 inline constexpr int kDefaultRetryAfterSeconds = 1;
 
+// protocols.grpc: OTLP/gRPC, on when the key is present (even with no value).
 struct GrpcConfig {
   bool enabled = false;
+  // host:port; an empty host is 127.0.0.1, port 0 picks a free port.
   std::string endpoint = kDefaultGrpcEndpoint;
+  // Largest request, in MiB: 1 to 2047.
   int max_recv_msg_size_mib = kDefaultMaxRecvMsgSizeMiB;
+  // Per HTTP/2 connection; 0 or less keeps gRPC's default.
   int max_concurrent_streams = kDefaultMaxConcurrentStreams;
 };
 
+// protocols.http: OTLP/HTTP, on when the key is present (even with no value).
 struct HttpConfig {
   bool enabled = false;
+  // As GrpcConfig::endpoint.
   std::string endpoint = kDefaultHttpEndpoint;
+  // Largest body, as received and after decompression (413 beyond).
   uint64_t max_request_body_size = kDefaultMaxRequestBodySize;
+  // Paths of the three exports; each starts with '/'.
   std::string traces_url_path = kDefaultTracesUrlPath;
   std::string metrics_url_path = kDefaultMetricsUrlPath;
   std::string logs_url_path = kDefaultLogsUrlPath;
@@ -36,7 +44,9 @@ struct HttpConfig {
 struct Config : ComponentConfig {
   GrpcConfig grpc;
   HttpConfig http;
-  int retry_after_seconds = kDefaultRetryAfterSeconds;  // told to clients pushed back
+  // Told to clients pushed back: HTTP Retry-After, gRPC RetryInfo (when > 0).
+  int retry_after_seconds = kDefaultRetryAfterSeconds;
+  // Whether `protocols` has a value (decoding only; at least one protocol is required).
   bool protocols_given = false;
 
   void Decode(config::Node& node) override;
