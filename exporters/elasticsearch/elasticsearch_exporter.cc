@@ -4,6 +4,8 @@
 // resent (with exponential backoff); permanent item errors are dropped, counted and
 // logged with Elasticsearch's reason; a 413 splits the request; with several endpoints,
 // a node that cannot be reached is skipped for the next one at once.
+#include "exporters/elasticsearch/elasticsearch_exporter.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -18,7 +20,6 @@
 #include "collector/otlp/wire.h"
 #include "exporters/elasticsearch/bulk.h"
 #include "exporters/elasticsearch/encoder.h"
-#include "exporters/elasticsearch/factory.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::exporters::elasticsearch {
@@ -315,9 +316,8 @@ class BulkPusher : public exporterhelper::Pusher {
 
 }  // namespace
 
-std::unique_ptr<ExporterFactory> NewFactory() {
-  return std::make_unique<exporterhelper::PushExporterFactory<Config, BulkPusher>>(
-      "elasticsearch", std::set<Signal>{Signal::kTraces, Signal::kLogs});
+std::unique_ptr<exporterhelper::Pusher> NewBulkPusher(const CreateSettings& settings, const Config& cfg) {
+  return std::make_unique<BulkPusher>(settings, cfg);
 }
 
 }  // namespace outrigger::exporters::elasticsearch

@@ -6,24 +6,21 @@
 
 namespace outrigger::exporters::file {
 
+inline constexpr char kDefaultFormat[] = "json";
+
 struct Config : ComponentConfig {
-  std::string path;  // required; appended to, one OTLP/JSON request per line
-  // Written synchronously by default: a line is on disk (flushed) when the call returns.
-  exporterhelper::HelperConfig helper = [] {
-    exporterhelper::HelperConfig h;
-    h.sending_queue.enabled = false;
-    return h;
-  }();
-  void Decode(config::Node& node) override {
-    node.Read("path", &path);
-    std::string format = "json";
-    node.ReadEnum("format", &format, {"json"});
-    helper.Decode(node);
-  }
-  absl::Status Validate() const override {
-    if (path.empty()) return absl::InvalidArgumentError("path is required");
-    return helper.Validate();
-  }
+  Config();
+
+  // Required: the file appended to, one OTLP/JSON request per line.
+  std::string path;
+  // The only format: "json" (OTLP/JSON lines).
+  std::string format = kDefaultFormat;
+  // sending_queue, retry_on_failure, timeout. The queue is off by default: each line is
+  // written synchronously, so it is on disk (flushed) when the call returns.
+  exporterhelper::HelperConfig helper;
+
+  void Decode(config::Node& node) override;
+  absl::Status Validate() const override;
 };
 
 }  // namespace outrigger::exporters::file

@@ -10,29 +10,43 @@ namespace outrigger::receivers::otlp {
 inline constexpr char kDefaultGrpcEndpoint[] = "127.0.0.1:4317";
 inline constexpr char kDefaultHttpEndpoint[] = "127.0.0.1:4318";
 inline constexpr int kDefaultMaxRecvMsgSizeMiB = 4;
+inline constexpr int kDefaultMaxConcurrentStreams = 0;  // 0: gRPC's default
 inline constexpr uint64_t kDefaultMaxRequestBodySize = 20ull << 20;  // after decompression too
+inline constexpr char kDefaultTracesUrlPath[] = "/v1/traces";
+inline constexpr char kDefaultMetricsUrlPath[] = "/v1/metrics";
+inline constexpr char kDefaultLogsUrlPath[] = "/v1/logs";
 inline constexpr int kDefaultRetryAfterSeconds = 1;
 
+// protocols.grpc: OTLP/gRPC, on when the key is present (even with no value).
 struct GrpcConfig {
   bool enabled = false;
+  // host:port; an empty host is 127.0.0.1, port 0 picks a free port.
   std::string endpoint = kDefaultGrpcEndpoint;
+  // Largest request, in MiB: 1 to 2047.
   int max_recv_msg_size_mib = kDefaultMaxRecvMsgSizeMiB;
-  int max_concurrent_streams = 0;  // 0: gRPC's default
+  // Per HTTP/2 connection; 0 or less keeps gRPC's default.
+  int max_concurrent_streams = kDefaultMaxConcurrentStreams;
 };
 
+// protocols.http: OTLP/HTTP, on when the key is present (even with no value).
 struct HttpConfig {
   bool enabled = false;
+  // As GrpcConfig::endpoint.
   std::string endpoint = kDefaultHttpEndpoint;
+  // Largest body, as received and after decompression (413 beyond).
   uint64_t max_request_body_size = kDefaultMaxRequestBodySize;
-  std::string traces_url_path = "/v1/traces";
-  std::string metrics_url_path = "/v1/metrics";
-  std::string logs_url_path = "/v1/logs";
+  // Paths of the three exports; each starts with '/'.
+  std::string traces_url_path = kDefaultTracesUrlPath;
+  std::string metrics_url_path = kDefaultMetricsUrlPath;
+  std::string logs_url_path = kDefaultLogsUrlPath;
 };
 
 struct Config : ComponentConfig {
   GrpcConfig grpc;
   HttpConfig http;
-  int retry_after_seconds = kDefaultRetryAfterSeconds;  // told to clients pushed back
+  // Told to clients pushed back: HTTP Retry-After, gRPC RetryInfo (when > 0).
+  int retry_after_seconds = kDefaultRetryAfterSeconds;
+  // Whether `protocols` has a value (decoding only; at least one protocol is required).
   bool protocols_given = false;
 
   void Decode(config::Node& node) override;

@@ -1,0 +1,115 @@
+// The file exporter's config: the defaults documented in README.md, and
+// testdata/config.yaml decoding to the values written in it.
+#include "exporters/file/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "tests/testutil/config_util.h"
+
+namespace outrigger::exporters::file {
+namespace {
+
+constexpr char kTestdata[] = "exporters/file/testdata/config.yaml";
+
+TEST(FileExporterConfig, DefaultsAreTheDocumentedOnes) {
+  Config cfg;
+  EXPECT_EQ(cfg.path, "");
+  EXPECT_EQ(cfg.format, "json");
+  const auto& q = cfg.helper.sending_queue;
+  EXPECT_FALSE(q.enabled);  // unlike the other exporters
+  EXPECT_EQ(q.num_consumers, 2);
+  EXPECT_EQ(q.sizer, "items");
+  EXPECT_EQ(q.queue_size, 0);
+  EXPECT_EQ(q.Capacity(), 32768);
+  EXPECT_TRUE(q.block_on_overflow);
+  EXPECT_FALSE(q.batch.enabled);
+  EXPECT_EQ(q.batch.flush_timeout, absl::Milliseconds(200));
+  EXPECT_EQ(q.batch.sizer, "items");
+  EXPECT_EQ(q.batch.min_size, 8192);
+  EXPECT_EQ(q.batch.max_size, 0);
+  const auto& r = cfg.helper.retry_on_failure;
+  EXPECT_TRUE(r.enabled);
+  EXPECT_EQ(r.initial_interval, absl::Seconds(5));
+  EXPECT_EQ(r.randomization_factor, 0.5);
+  EXPECT_EQ(r.multiplier, 1.5);
+  EXPECT_EQ(r.max_interval, absl::Seconds(30));
+  EXPECT_EQ(r.max_elapsed_time, absl::Minutes(5));
+  EXPECT_EQ(cfg.helper.timeout, absl::Seconds(5));
+  // path is required.
+  EXPECT_FALSE(cfg.Validate().ok());
+}
+
+TEST(FileExporterConfig, TestdataDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "file", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.path, "/tmp/outrigger-testdata-all.jsonl");
+  EXPECT_EQ(cfg.format, "json");
+  EXPECT_FALSE(cfg.helper.sending_queue.enabled);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(FileExporterConfig, TestdataQueuedDecodesToItsValues) {
+  unsetenv("OUTRIGGER_ARCHIVE_DIR");  // the file's ${env:OUTRIGGER_ARCHIVE_DIR:-/tmp}
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "file/queued", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.path, "/tmp/outrigger-testdata-logs.jsonl");
+  EXPECT_EQ(cfg.format, "json");
+  const auto& q = cfg.helper.sending_queue;
+  EXPECT_TRUE(q.enabled);
+  EXPECT_EQ(q.num_consumers, 3);
+  EXPECT_EQ(q.sizer, "requests");
+  EXPECT_EQ(q.queue_size, 50);
+  EXPECT_FALSE(q.block_on_overflow);
+  EXPECT_TRUE(q.batch.enabled);  // by the presence of `batch`
+  EXPECT_EQ(q.batch.flush_timeout, absl::Seconds(1));
+  EXPECT_EQ(q.batch.sizer, "bytes");
+  EXPECT_EQ(q.batch.min_size, 65536);
+  EXPECT_EQ(q.batch.max_size, 1048576);
+  const auto& r = cfg.helper.retry_on_failure;
+  EXPECT_TRUE(r.enabled);
+  EXPECT_EQ(r.initial_interval, absl::Seconds(1));
+  EXPECT_EQ(r.randomization_factor, 0.25);
+  EXPECT_EQ(r.multiplier, 2.0);
+  EXPECT_EQ(r.max_interval, absl::Seconds(10));
+  EXPECT_EQ(r.max_elapsed_time, absl::Minutes(2));
+  EXPECT_EQ(cfg.helper.timeout, absl::Seconds(2));
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(FileExporterConfig, TestdataNoRetryDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "file/no_retry", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.path, "/tmp/outrigger-testdata-metrics.jsonl");
+  EXPECT_FALSE(cfg.helper.retry_on_failure.enabled);
+  EXPECT_FALSE(cfg.helper.sending_queue.enabled);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(FileExporterConfig, FormatOtherThanJsonIsAnError) {
+  // Through the same reader the service uses, from an inline file.
+  const std::string path = ::testing::TempDir() + "/outrigger-file-config-test.yaml";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("exporters:\n  file:\n    path: /tmp/x.jsonl\n    format: proto\n", f);
+    std::fclose(f);
+  }
+  Config cfg;
+  config::Errors errors;
+  EXPECT_EQ(testutil::DecodeComponentConfig(path, "exporters", "file", &cfg, &errors).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(errors.Joined().find("exporters.file.format"), std::string::npos) << errors.Joined();
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace outrigger::exporters::file

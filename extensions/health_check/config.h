@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+#include "collector/component/factory.h"
+
+namespace outrigger::extensions::health_check {
+
+inline constexpr char kDefaultEndpoint[] = "127.0.0.1:13133";
+inline constexpr char kDefaultPath[] = "/";
+inline constexpr char kDefaultLivenessPath[] = "/live";
+
+struct Config : ComponentConfig {
+  // Where to listen (host:port; an empty host is 127.0.0.1).
+  std::string endpoint = kDefaultEndpoint;
+  // Readiness: 200 while every pipeline is started. Must start with '/'.
+  std::string path = kDefaultPath;
+  // Liveness: 200 while the event loop runs. Must start with '/'.
+  std::string liveness_path = kDefaultLivenessPath;
+
+  void Decode(config::Node& node) override;
+  absl::Status Validate() const override;
+};
+
+}  // namespace outrigger::extensions::health_check

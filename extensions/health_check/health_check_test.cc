@@ -1,0 +1,93 @@
+// The health_check extension answers readiness, liveness and anything else.
+#include "extensions/health_check/health_check.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "tests/testutil/testutil.h"
+
+namespace outrigger::extensions::health_check {
+namespace {
+
+struct Answer {
+  long code = 0;
+  std::string body;
+};
+
+size_t Collect(char* p, size_t s, size_t n, void* u) {
+  static_cast<std::string*>(u)->append(p, s * n);
+  return s * n;
+}
+
+Answer Get(uint16_t port, const std::string& path) {
+  Answer a;
+  CURL* h = curl_easy_init();
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &a.body);
+  EXPECT_EQ(curl_easy_perform(h), CURLE_OK);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.code);
+  curl_easy_cleanup(h);
+  return a;
+}
+
+// A host whose readiness the test sets.
+class SwitchableHost : public testutil::TestHost {
+ public:
+  bool Ready() const override { return ready_; }
+  std::atomic<bool> ready_{false};
+};
+
+class HealthCheckTest : public ::testing::Test {
+ protected:
+  void Start(Config cfg) {
+    cfg.endpoint = "127.0.0.1:0";
+    ext_ = std::make_unique<HealthCheck>(testutil::Settings(&telemetry_, "health_check", Kind::kExtension), cfg);
+    ASSERT_TRUE(ext_->Start(host_).ok());
+    ASSERT_NE(ext_->port(), 0);
+  }
+  void TearDown() override {
+    if (ext_) {
+      ASSERT_TRUE(ext_->Shutdown(absl::Now()).ok());
+      ASSERT_TRUE(ext_->Shutdown(absl::Now()).ok());  // idempotent
+    }
+  }
+
+  Telemetry telemetry_;
+  SwitchableHost host_;
+  std::unique_ptr<HealthCheck> ext_;
+};
+
+TEST_F(HealthCheckTest, ReadinessFollowsTheHostAndLivenessAlwaysAnswers) {
+  Start(Config());
+  auto a = Get(ext_->port(), "/");
+  EXPECT_EQ(a.code, 503);
+  EXPECT_EQ(a.body, R"({"status":"Server not available"})");
+  host_.ready_ = true;
+  a = Get(ext_->port(), "/");
+  EXPECT_EQ(a.code, 200);
+  EXPECT_EQ(a.body, R"({"status":"Server available"})");
+  a = Get(ext_->port(), "/live");
+  EXPECT_EQ(a.code, 200);
+  EXPECT_EQ(a.body, R"({"status":"Server alive"})");
+  a = Get(ext_->port(), "/other");
+  EXPECT_EQ(a.code, 404);
+  EXPECT_EQ(a.body, R"({"status":"not found"})");
+}
+
+TEST_F(HealthCheckTest, ConfiguredPathsAndLivenessWinsWhenTheyAreTheSame) {
+  Config cfg;
+  cfg.path = "/ready";
+  cfg.liveness_path = "/ready";
+  Start(cfg);
+  auto a = Get(ext_->port(), "/ready");
+  EXPECT_EQ(a.code, 200);
+  EXPECT_EQ(a.body, R"({"status":"Server alive"})");
+  EXPECT_EQ(Get(ext_->port(), "/").code, 404);
+}
+
+}  // namespace
+}  // namespace outrigger::extensions::health_check

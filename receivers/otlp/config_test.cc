@@ -1,0 +1,80 @@
+// The otlp receiver's config: the defaults documented in README.md, and
+// testdata/config.yaml decoding to the values written in it.
+#include "receivers/otlp/config.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testutil/config_util.h"
+
+namespace outrigger::receivers::otlp {
+namespace {
+
+constexpr char kTestdata[] = "receivers/otlp/testdata/config.yaml";
+
+TEST(OtlpReceiverConfig, DefaultsAreTheDocumentedOnes) {
+  Config cfg;
+  EXPECT_FALSE(cfg.grpc.enabled);
+  EXPECT_EQ(cfg.grpc.endpoint, "127.0.0.1:4317");
+  EXPECT_EQ(cfg.grpc.max_recv_msg_size_mib, 4);
+  EXPECT_EQ(cfg.grpc.max_concurrent_streams, 0);
+  EXPECT_FALSE(cfg.http.enabled);
+  EXPECT_EQ(cfg.http.endpoint, "127.0.0.1:4318");
+  EXPECT_EQ(cfg.http.max_request_body_size, 20971520u);
+  EXPECT_EQ(cfg.http.traces_url_path, "/v1/traces");
+  EXPECT_EQ(cfg.http.metrics_url_path, "/v1/metrics");
+  EXPECT_EQ(cfg.http.logs_url_path, "/v1/logs");
+  EXPECT_EQ(cfg.retry_after_seconds, 1);
+  EXPECT_FALSE(cfg.protocols_given);
+  // At least one protocol is required.
+  EXPECT_FALSE(cfg.Validate().ok());
+}
+
+TEST(OtlpReceiverConfig, TestdataDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "otlp", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_TRUE(cfg.protocols_given);
+  EXPECT_TRUE(cfg.grpc.enabled);
+  EXPECT_EQ(cfg.grpc.endpoint, "0.0.0.0:14317");
+  EXPECT_EQ(cfg.grpc.max_recv_msg_size_mib, 16);
+  EXPECT_EQ(cfg.grpc.max_concurrent_streams, 64);
+  EXPECT_TRUE(cfg.http.enabled);
+  EXPECT_EQ(cfg.http.endpoint, "[::1]:14318");
+  EXPECT_EQ(cfg.http.max_request_body_size, 8u << 20);
+  EXPECT_EQ(cfg.http.traces_url_path, "/otlp/v1/traces");
+  EXPECT_EQ(cfg.http.metrics_url_path, "/otlp/v1/metrics");
+  EXPECT_EQ(cfg.http.logs_url_path, "/otlp/v1/logs");
+  EXPECT_EQ(cfg.retry_after_seconds, 5);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(OtlpReceiverConfig, TestdataHttpOnlyKeepsTheOtherDefaults) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "otlp/http_only", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_FALSE(cfg.grpc.enabled);
+  EXPECT_TRUE(cfg.http.enabled);
+  EXPECT_EQ(cfg.http.endpoint, "127.0.0.1:0");
+  EXPECT_EQ(cfg.http.max_request_body_size, 20971520u);
+  EXPECT_EQ(cfg.http.traces_url_path, "/v1/traces");
+  EXPECT_EQ(cfg.retry_after_seconds, 1);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(OtlpReceiverConfig, AnEmptyProtocolKeyEnablesItWithItsDefaults) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "otlp/grpc_defaults", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_TRUE(cfg.grpc.enabled);
+  EXPECT_EQ(cfg.grpc.endpoint, "127.0.0.1:4317");
+  EXPECT_EQ(cfg.grpc.max_recv_msg_size_mib, 4);
+  EXPECT_EQ(cfg.grpc.max_concurrent_streams, 0);
+  EXPECT_FALSE(cfg.http.enabled);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::otlp
