@@ -12,9 +12,8 @@
 #include <map>
 #include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "receivers/filelog/checkpoint.h"
-#include "receivers/filelog/decoder.h"
-#include "receivers/filelog/glob.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::receivers::filelog {
@@ -118,11 +117,11 @@ class LogSink : public Consumer {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Rec> recs_;
-  int fail_next_ = 0;
-  int calls_ = 0;
-  std::string reject_body_;
-  std::function<void()> hook_;
+  std::vector<Rec> recs_ ABSL_GUARDED_BY(mu_);
+  int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string reject_body_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
 };
 
 void Append(const std::string& path, const std::string& text) {
