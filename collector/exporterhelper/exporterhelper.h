@@ -12,14 +12,15 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <thread>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "collector/exporterhelper/backoff.h"
 #include "collector/component/factory.h"
 #include "collector/telemetry/telemetry.h"
 
@@ -28,11 +29,6 @@ namespace outrigger::exporterhelper {
 inline constexpr int kDefaultNumConsumers = 2;
 inline constexpr int64_t kDefaultQueueSizeItems = 32768;
 inline constexpr int64_t kDefaultQueueSizeRequests = 1000;
-inline constexpr absl::Duration kDefaultInitialInterval = absl::Seconds(5);
-inline constexpr double kDefaultRandomizationFactor = 0.5;
-inline constexpr double kDefaultMultiplier = 1.5;
-inline constexpr absl::Duration kDefaultMaxInterval = absl::Seconds(30);
-inline constexpr absl::Duration kDefaultMaxElapsedTime = absl::Minutes(5);
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
 
 // Batching in the queue (the OpenTelemetry Collector's sending_queue.batch): a consumer
@@ -63,15 +59,6 @@ struct QueueConfig {
   }
 };
 
-struct RetryConfig {
-  bool enabled = true;
-  absl::Duration initial_interval = kDefaultInitialInterval;
-  double randomization_factor = kDefaultRandomizationFactor;
-  double multiplier = kDefaultMultiplier;
-  absl::Duration max_interval = kDefaultMaxInterval;
-  absl::Duration max_elapsed_time = kDefaultMaxElapsedTime;  // 0: retry until shutdown
-};
-
 // The keys every queued exporter accepts: sending_queue, retry_on_failure, timeout.
 struct HelperConfig {
   QueueConfig sending_queue;
@@ -85,22 +72,6 @@ struct HelperConfig {
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 std::optional<absl::Duration> RetryDelay(const absl::Status& status);
 bool IsRetryable(const absl::Status& status);
-
-// Exponential backoff with jitter: initial * multiplier^n, capped at max_interval,
-// randomized by +-randomization_factor; none after max_elapsed_time.
-class Backoff {
- public:
-  explicit Backoff(const RetryConfig& cfg, uint64_t seed = std::random_device{}());
-  // The delay before the next attempt, or nullopt once max_elapsed_time would pass.
-  // `elapsed` is the time since the first attempt; `server_delay` wins when given.
-  std::optional<absl::Duration> Next(absl::Duration elapsed,
-                                     std::optional<absl::Duration> server_delay = std::nullopt);
-
- private:
-  RetryConfig cfg_;
-  absl::Duration current_;
-  std::mt19937_64 rng_;
-};
 
 // For a Pusher answering a push OK (or retryable) of which some items were dropped for
 // good — rejected one by one by the backend, or impossible to translate: the helper then
@@ -175,13 +146,13 @@ class QueuedExporter : public Exporter {
 
   mutable std::mutex mu_;
   std::condition_variable not_empty_, not_full_, wake_;
-  std::deque<Item> queue_;
-  int64_t queued_units_ = 0;  // in the sizer's unit
-  int in_flight_ = 0;
-  bool started_ = false;
-  bool stopping_ = false;
-  absl::Time deadline_ = absl::InfiniteFuture();
-  std::vector<std::thread> workers_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  int64_t queued_units_ ABSL_GUARDED_BY(mu_) = 0;  // in the sizer's unit
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  std::vector<std::thread> workers_;  // started under mu_, joined by Shutdown without it
 };
 
 }  // namespace outrigger::exporterhelper

@@ -11,45 +11,6 @@ namespace {
 
 using testutil::MakeTraces;
 
-TEST(Backoff, ExponentialCappedAndBoundedByElapsed) {
-  RetryConfig c;
-  c.initial_interval = absl::Seconds(5);
-  c.multiplier = 1.5;
-  c.max_interval = absl::Seconds(30);
-  c.randomization_factor = 0;
-  c.max_elapsed_time = absl::Seconds(100);
-  Backoff b(c);
-  std::vector<absl::Duration> got;
-  absl::Duration elapsed;
-  while (auto d = b.Next(elapsed)) {
-    got.push_back(*d);
-    elapsed += *d;
-  }
-  std::vector<absl::Duration> want = {absl::Seconds(5), absl::Seconds(7.5), absl::Seconds(11.25),
-                                      absl::Seconds(16.875), absl::Seconds(25.3125), absl::Seconds(30)};
-  EXPECT_EQ(got, want);  // the next 30 s would pass 100 s in total
-}
-
-TEST(Backoff, JitterStaysWithinTheFactor) {
-  RetryConfig c;
-  c.initial_interval = absl::Seconds(10);
-  c.randomization_factor = 0.5;
-  c.multiplier = 1;
-  for (uint64_t seed = 0; seed < 200; ++seed) {
-    Backoff b(c, seed);
-    auto d = b.Next(absl::ZeroDuration());
-    ASSERT_TRUE(d.has_value());
-    EXPECT_GE(*d, absl::Seconds(5));
-    EXPECT_LE(*d, absl::Seconds(15));
-  }
-}
-
-TEST(Backoff, ServerDelayWins) {
-  RetryConfig c;
-  Backoff b(c);
-  EXPECT_EQ(b.Next(absl::ZeroDuration(), absl::Seconds(2)), absl::Seconds(2));
-}
-
 TEST(RetryDelay, TravelsOnTheStatus) {
   auto st = WithRetryDelay(absl::UnavailableError("x"), absl::Milliseconds(1500));
   EXPECT_EQ(RetryDelay(st), absl::Milliseconds(1500));

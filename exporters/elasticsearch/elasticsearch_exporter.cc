@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "collector/exporterhelper/backoff.h"
 #include "collector/httpclient/http_client.h"
 #include "collector/otlp/wire.h"
 #include "exporters/elasticsearch/bulk.h"
@@ -123,7 +124,8 @@ class BulkPusher : public exporterhelper::Pusher {
 
     size_t dropped = 0;
     std::string first_drop;
-    absl::Duration backoff = cfg_.retry.initial_interval;
+    exporterhelper::Backoff backoff(
+        exporterhelper::RetryConfig::Doubling(cfg_.retry.initial_interval, cfg_.retry.max_interval), /*seed=*/0);
     Round last;
     for (int attempt = 0; !todo.empty(); ++attempt) {
       deadline = std::min(deadline, StopDeadline());
@@ -132,12 +134,12 @@ class BulkPusher : public exporterhelper::Pusher {
       if (first_drop.empty()) first_drop = last.first_drop;
       todo = std::move(last.retry);
       if (todo.empty() || !cfg_.retry.enabled || attempt >= cfg_.retry.max_retries) break;
-      absl::Duration wait = last.server_delay ? std::max(*last.server_delay, backoff) : backoff;
+      const absl::Duration delay = backoff.NextDelay();
+      absl::Duration wait = last.server_delay ? std::max(*last.server_delay, delay) : delay;
       if (absl::Now() + wait >= deadline) break;
       settings_.logger->warn("{} of {} documents failed ({}); resending them in {}", todo.size(), n, last.last_error,
                              absl::FormatDuration(wait));
       if (!SleepUnlessStopping(wait)) break;  // shutdown: hand what is left back to the helper
-      backoff = std::min(backoff * 2, cfg_.retry.max_interval);
     }
     if (!todo.empty()) {
       LogDrops(sig, dropped, first_drop);

@@ -7,7 +7,6 @@
 // and retried with backoff while reading pauses (backpressure); a permanent error drops
 // the batch (counted as refused) and reading goes on.
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,12 +15,27 @@
 #include "collector/telemetry/telemetry.h"
 #include "receivers/filelog/config.h"
 #include "receivers/filelog/operators/operators.h"
+#include "receivers/filelog/stats.h"
 
 namespace outrigger::receivers::filelog {
 
+// How long a new file that may be a copy still being written (logrotate's copytruncate
+// copies, then truncates) waits to become identifiable before it is read as a file of
+// its own.
+inline constexpr absl::Duration kDefaultCopyWait = absl::Seconds(5);
+
+// Internal delays, fixed in production; tests shorten them.
+struct Tuning {
+  absl::Duration copy_wait = kDefaultCopyWait;
+};
+
+// The receiver ties three parts together on its reading thread: the Watcher (discovery:
+// globs, inotify, polling), one FileReader per open file (fingerprint, decoding,
+// splitting into records) and the Committer (acknowledgement, offsets, checkpoints).
 class FilelogReceiver : public Receiver {
  public:
-  FilelogReceiver(const CreateSettings& settings, const Config& cfg, std::unique_ptr<operators::Chain> chain);
+  FilelogReceiver(const CreateSettings& settings, const Config& cfg, std::unique_ptr<operators::Chain> chain,
+                  const Tuning& tuning = {});
   ~FilelogReceiver() override;
 
   absl::Status Start(Host& host) override;
@@ -31,14 +45,8 @@ class FilelogReceiver : public Receiver {
   const std::string& checkpoint_path() const { return checkpoint_path_; }
 
   // Counters, also exported as outrigger_filelog_* metrics.
-  struct Counters {
-    std::atomic<uint64_t> files_opened{0}, files_rotated{0}, files_truncated{0}, files_deleted{0};
-    std::atomic<uint64_t> lines_truncated{0}, decode_errors{0}, read_errors{0}, checkpoints_written{0};
-    std::atomic<uint64_t> checkpoint_errors{0}, records_sent{0}, send_refusals{0};
-    std::atomic<uint64_t> records_dropped{0};  // permanently refused by the pipeline (not retried)
-    std::atomic<uint64_t> wakeups{0}, scans{0};  // passes of the reading loop, scans started (not exported; for tests)
-  };
-  const Counters& counters() const { return counters_; }
+  using Counters = filelog::Counters;
+  const Counters& counters() const { return stats_.counters; }
 
   struct State;
 
@@ -47,9 +55,10 @@ class FilelogReceiver : public Receiver {
 
   CreateSettings settings_;
   Config cfg_;
+  Tuning tuning_;
   ReceiverMeter meter_;
   std::string checkpoint_path_;
-  Counters counters_;
+  Stats stats_;
   std::unique_ptr<State> state_;
   std::thread thread_;
   bool started_ = false;

@@ -12,9 +12,8 @@
 #include <map>
 #include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "receivers/filelog/checkpoint.h"
-#include "receivers/filelog/decoder.h"
-#include "receivers/filelog/glob.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::receivers::filelog {
@@ -118,22 +117,12 @@ class LogSink : public Consumer {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Rec> recs_;
-  int fail_next_ = 0;
-  int calls_ = 0;
-  std::string reject_body_;
-  std::function<void()> hook_;
+  std::vector<Rec> recs_ ABSL_GUARDED_BY(mu_);
+  int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string reject_body_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
 };
-
-// Waits for pred() with a deadline (polls a condition; it stands in for no event).
-bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
-}
 
 void Append(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::app | std::ios::binary);
@@ -179,12 +168,12 @@ class FilelogTest : public ::testing::Test {
     c.retry_initial_interval = absl::Milliseconds(20);
     return c;
   }
-  void Start(const Config& c, const std::string& id = "filelog") {
+  void Start(const Config& c, const std::string& id = "filelog", const Tuning& tuning = {}) {
     ASSERT_TRUE(c.Validate().ok()) << c.Validate();
     auto chain = operators::BuildChain(c.operators);
     ASSERT_TRUE(chain.ok());
     receiver_ = std::make_unique<FilelogReceiver>(testutil::Settings(&telemetry_, id, Kind::kReceiver), c,
-                                                  std::move(*chain));
+                                                  std::move(*chain), tuning);
     receiver_->SetConsumers({nullptr, nullptr, &sink_});
     ASSERT_TRUE(receiver_->Start(host_).ok());
   }
@@ -203,30 +192,6 @@ class FilelogTest : public ::testing::Test {
   testutil::TestHost host_;
   std::unique_ptr<FilelogReceiver> receiver_;
 };
-
-TEST(GlobTest, MatchesStarsAndDoubleStars) {
-  EXPECT_TRUE(Glob("/var/log/*.log").Match("/var/log/a.log"));
-  EXPECT_FALSE(Glob("/var/log/*.log").Match("/var/log/x/a.log"));
-  EXPECT_TRUE(Glob("/var/log/**/*.log").Match("/var/log/a.log"));
-  EXPECT_TRUE(Glob("/var/log/**/*.log").Match("/var/log/x/y/a.log"));
-  EXPECT_TRUE(Glob("/var/log/pods/*/*/*.log").Match("/var/log/pods/ns_p_u/c/0.log"));
-  EXPECT_FALSE(Glob("/var/log/pods/*/*/*.log").Match("/var/log/pods/ns_p_u/0.log"));
-  EXPECT_TRUE(Glob("/a/**").Match("/a/b/c"));
-  EXPECT_TRUE(Glob("/a/[bc]?.txt").Match("/a/cd.txt"));
-  EXPECT_EQ(Glob::Check("relative/*.log"), "must be an absolute path");
-  EXPECT_NE(Glob::Check("/a/b**/c"), "");
-  EXPECT_NE(Glob::Check("/a/[b/c"), "");
-  EXPECT_EQ(Glob::Check("/a/**/c"), "");
-}
-
-// No ancestor of the literal prefix exists but "/": "/" is watched (and its stat read,
-// not an uninitialized one).
-TEST(GlobTest, MissingTopDirectoryWatchesTheRoot) {
-  std::vector<std::string> out, dirs;
-  Glob("/outrigger-no-such-directory-7f3a/sub/*.log").Expand(&out, [&](const std::string& d) { dirs.push_back(d); });
-  EXPECT_TRUE(out.empty());
-  EXPECT_EQ(dirs, std::vector<std::string>{"/"});
-}
 
 TEST_F(FilelogTest, GlobsWithDoubleStarAndExclude) {
   fs::create_directories(P("a/b"));
@@ -265,7 +230,7 @@ TEST_F(FilelogTest, LinesWithFileAttributes) {
   EXPECT_EQ(recs[0].attrs["log.file.name_resolved"], "app.log");
   EXPECT_EQ(recs[0].attrs["log.file.path_resolved"], P("app.log"));
   EXPECT_EQ(recs[0].attrs["team"], "a");
-  EXPECT_TRUE(Eventually([&] {  // counted right after ConsumeLogs returned
+  EXPECT_TRUE(testutil::WaitFor([&] {  // counted right after ConsumeLogs returned
     return telemetry_.Value("outrigger_receiver_accepted_log_records_total",
                             {{"receiver", "filelog"}, {"transport", "file"}}) == 3;
   }));
@@ -276,7 +241,7 @@ TEST_F(FilelogTest, StartAtEndSkipsWhatWasThere) {
   Config c = Base();
   c.start_at = "end";
   Start(c);
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().files_opened >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().files_opened >= 1; }));
   Append(P("app.log"), Lines("new", 0, 5));
   Append(P("fresh.log"), Lines("fresh", 0, 3));  // created after start: read from its beginning
   ASSERT_TRUE(sink_.WaitCount(8));
@@ -309,7 +274,7 @@ TEST_F(FilelogTest, RenameAndCreateLosesNothing) {
   close(fd);
   Append(P("app.log"), Lines("l", 250, 300));
   ASSERT_TRUE(sink_.WaitCount(300));
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().files_rotated >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().files_rotated >= 1; }));
   ExpectExactlyOnce(sink_.bodies(), "l", 0, 300);
 }
 
@@ -455,7 +420,7 @@ TEST_F(FilelogTest, CheckpointRestartResumesExactly) {
   c.start_at = "end";
   Append(P("app.log"), Lines("pre", 0, 5));  // start_at end, first run: skipped
   Start(c);
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().files_opened >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().files_opened >= 1; }));
   Append(P("app.log"), Lines("r", 0, 10));
   ASSERT_TRUE(sink_.WaitCount(10));
   Stop();
@@ -494,7 +459,7 @@ TEST_F(FilelogTest, PermanentRefusalDropsTheBatchAndReadingGoesOn) {
   sink_.RejectBatchesWith("p-0");
   Start(Base());
   Append(P("app.log"), Lines("p", 0, 5));
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().records_dropped >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().records_dropped >= 1; }));
   const uint64_t dropped = receiver_->counters().records_dropped;
   Append(P("app.log"), Lines("p", 5, 10));
   ASSERT_TRUE(sink_.WaitCount(10 - dropped));
@@ -512,7 +477,7 @@ TEST_F(FilelogTest, RefusedBatchDoesNotSpin) {
   Config c = Base();
   c.retry_initial_interval = c.retry_max_interval = absl::Milliseconds(300);
   Start(c);
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().scans >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().scans >= 1; }));
   sink_.FailNext(2);
   const uint64_t w0 = receiver_->counters().wakeups;
   Append(P("app.log"), "a\npartial");  // "a" is refused twice (600 ms); "partial" waits meanwhile
@@ -525,26 +490,29 @@ TEST_F(FilelogTest, RefusedBatchDoesNotSpin) {
 
 // `cp app.log app.log.bak` with app* included: the copy is first seen incomplete (waits to
 // be identifiable), then whole: a copy of a file being read, which waits for a truncation.
-// Its wait must not leave a time in the past that makes the loop spin once kCopyWait
-// (5 s) has passed. This test waits for that time.
+// Its wait must not leave a time in the past that makes the loop spin once the copy wait
+// (5 s in production, Tuning::copy_wait; 200 ms here) has passed. The test looks for a
+// spin during a window after that time.
 TEST_F(FilelogTest, CopyOfAFileBeingReadDoesNotSpin) {
   Config c = Base();
   c.include = {P("app*")};
+  Tuning tuning;
+  tuning.copy_wait = absl::Milliseconds(200);
   const std::string text = Lines("copy-of-a-file-being-read", 0, 40);  // > fingerprint_size
   Append(P("app.log"), text);
-  Start(c);
+  Start(c, "filelog", tuning);
   ASSERT_TRUE(sink_.WaitCount(40));
   Append(P("app.log.bak"), text.substr(0, 100));  // the copy so far: the start of app.log
-  const auto deferred_at = std::chrono::steady_clock::now();
+  const absl::Time deferred_at = absl::Now();
   const uint64_t w0 = receiver_->counters().wakeups;
   uint64_t s0 = receiver_->counters().scans;
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().scans > s0; }));  // a scan saw it incomplete
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().scans > s0; }));  // a scan saw it incomplete
   Append(P("app.log.bak"), text.substr(100));
   s0 = receiver_->counters().scans;
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().scans > s0; }));  // and whole
-  // Past kCopyWait after the copy was first seen (time-based behaviour, not synchronization).
-  const auto until = deferred_at + std::chrono::milliseconds(6500);
-  while (std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().scans > s0; }));  // and whole
+  // Until well past the copy wait after the copy was first seen, or until a spin shows.
+  const absl::Time until = deferred_at + tuning.copy_wait + absl::Milliseconds(800);
+  testutil::WaitFor([&] { return receiver_->counters().wakeups - w0 >= 1000; }, until - absl::Now());
   const uint64_t wakeups = receiver_->counters().wakeups - w0;
   EXPECT_LT(wakeups, 1000u);  // ~20/s with a 50 ms poll_interval; a spin makes it millions
   EXPECT_EQ(sink_.count(), 40u);  // the copy is not read
@@ -559,7 +527,7 @@ TEST_F(FilelogTest, RefusedAtShutdownIsNotCommittedAndIsReadAgain) {
   ASSERT_TRUE(sink_.WaitCount(5));
   sink_.FailNext(1000);
   Append(P("app.log"), Lines("s", 5, 10));
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().send_refusals >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().send_refusals >= 1; }));
   ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Milliseconds(200)).ok());
   receiver_.reset();
   sink_.FailNext(0);
@@ -685,7 +653,7 @@ class HeldLineTest : public FilelogTest {
     c.force_flush_period = absl::Seconds(30);  // the partial line stays held
     Start(WithOperators(c, "operators: [{type: container}]"));
     ASSERT_TRUE(sink_.WaitCount(1));
-    ASSERT_TRUE(Eventually([&] {
+    ASSERT_TRUE(testutil::WaitFor([&] {
       auto cp = ReadCheckpoint(receiver_->checkpoint_path());
       return cp.ok() && cp->size() == 1 && (*cp)[0].offset > 0;
     }));
@@ -705,7 +673,7 @@ TEST_F(HeldLineTest, CheckpointNeverPassesAnEntryTheChainHolds) {
 TEST_F(HeldLineTest, RenameNeverCommitsPastAnEntryTheChainHolds) {
   ASSERT_NO_FATAL_FAILURE(StartHoldingAPartialLine());
   ASSERT_EQ(rename((d + "/0.log").c_str(), (d + "/1.log").c_str()), 0);  // still matched
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(testutil::WaitFor([&] {
     auto cp = ReadCheckpoint(receiver_->checkpoint_path());
     return cp.ok() && cp->size() == 1 && (*cp)[0].path == d + "/1.log";
   }));
@@ -724,7 +692,7 @@ TEST_F(FilelogTest, TruncationIsCheckpointedFromTheStart) {
   Start(c);
   Append(P("app.log"), Lines(k, 0, 20));
   ASSERT_TRUE(sink_.WaitCount(20));
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoints_written >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().checkpoints_written >= 1; }));
   // Once lines 20..39 are accepted (on the receiver's thread, so that the truncation and
   // the new content are found in one pass): truncate, write new lines, refuse from now.
   bool fired = false;
@@ -737,7 +705,7 @@ TEST_F(FilelogTest, TruncationIsCheckpointedFromTheStart) {
   });
   Append(P("app.log"), Lines(k, 20, 40));
   ASSERT_TRUE(sink_.WaitCount(40));
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().send_refusals >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().send_refusals >= 1; }));
   EXPECT_EQ(receiver_->counters().files_truncated, 1u);
   sink_.SetHook(nullptr);
   ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Milliseconds(200)).ok());
@@ -765,13 +733,13 @@ TEST_F(FilelogTest, CopyTruncateWhileRefusedNeverCheckpointsUnacceptedData) {
   Start(c);
   Append(P("app.log"), Lines(k, 0, 30));
   ASSERT_TRUE(sink_.WaitCount(30));
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoints_written >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().checkpoints_written >= 1; }));
   Append(P("app.log"), Lines(k, 30, 40) + "tail-partial");
   ASSERT_TRUE(sink_.WaitCount(40));
   sink_.FailNext(1000000);
   fs::copy_file(P("app.log"), P("app.log.1"));
   ASSERT_EQ(truncate(P("app.log").c_str(), 0), 0);
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(testutil::WaitFor([&] {
     return receiver_->counters().files_truncated >= 1 && receiver_->counters().send_refusals >= 1;
   }));
   ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Milliseconds(200)).ok());
@@ -779,7 +747,7 @@ TEST_F(FilelogTest, CopyTruncateWhileRefusedNeverCheckpointsUnacceptedData) {
   sink_.FailNext(0);
   c.force_flush_period = absl::Milliseconds(100);
   Start(c);
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(testutil::WaitFor([&] {
     auto b = sink_.bodies();
     return std::find(b.begin(), b.end(), "tail-partial") != b.end();
   }));
@@ -797,26 +765,14 @@ TEST_F(FilelogTest, FailingCheckpointWritesBackOff) {
   Append(P("app.log"), Lines("cp", 0, 5));
   Start(c);
   ASSERT_TRUE(sink_.WaitCount(5));
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoint_errors >= 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().checkpoint_errors >= 1; }));
   const uint64_t n = receiver_->counters().checkpoint_errors;
   const auto t0 = std::chrono::steady_clock::now();
   // n failures seen at t0: failure n+1 comes after t0, and n+3 comes 100ms * 2^n +
   // 100ms * 2^(n+1) >= 600 ms after n+1 (200 ms if every checkpoint_interval).
-  ASSERT_TRUE(Eventually([&] { return receiver_->counters().checkpoint_errors >= n + 3; },
-                         std::chrono::seconds(20)));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().checkpoint_errors >= n + 3; },
+                         absl::Seconds(20)));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(590));
-}
-
-TEST(DecoderTest, Utf16BigEndianSurrogatesAndNewlines) {
-  Decoder d("utf-16be");
-  std::string in = std::string("\xD8\x3D\xDE\x00\x00\n", 6);  // U+1F600, newline
-  EXPECT_EQ(d.FindNewline(in.data(), 0, in.size()), 4u);
-  std::string out;
-  EXPECT_EQ(d.Decode(std::string_view(in.data(), 4), &out), 0u);
-  EXPECT_EQ(out, "\xF0\x9F\x98\x80");
-  out.clear();
-  EXPECT_EQ(AppendValidUtf8("\xE2\x82", &out), 1u);  // truncated sequence
-  EXPECT_EQ(out, "\xEF\xBF\xBD");
 }
 
 TEST_F(FilelogTest, LongLinesAreSplitAtMaxLogSize) {
@@ -840,7 +796,7 @@ TEST_F(FilelogTest, DeleteAfterRead) {
   c.delete_after_read = true;
   Start(c);
   ASSERT_TRUE(sink_.WaitCount(20));
-  ASSERT_TRUE(Eventually([&] { return !fs::exists(P("a.log")) && !fs::exists(P("b.log")); }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return !fs::exists(P("a.log")) && !fs::exists(P("b.log")); }));
   EXPECT_EQ(receiver_->counters().files_deleted, 2u);
   ExpectExactlyOnce(sink_.bodies(), "del", 0, 20);
 }
@@ -853,25 +809,6 @@ TEST_F(FilelogTest, UnreadableFileIsCountedAndOthersGoOn) {
   Start(Base());
   ASSERT_TRUE(sink_.WaitCount(1));
   EXPECT_GE(receiver_->counters().read_errors, 1u);
-}
-
-TEST(CheckpointTest, RoundTripAndDamage) {
-  char tmpl[] = "/tmp/filelog_cp_XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  std::string path = dir + "/cp";
-  std::vector<FileCheckpoint> files = {{"/a b\n.log", std::string("fp\0x", 4), 1, 2, 3}, {"/c", "", 4, 5, 0}};
-  ASSERT_TRUE(WriteCheckpoint(path, files).ok());
-  auto got = ReadCheckpoint(path);
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(*got, files);
-  EXPECT_TRUE(absl::IsNotFound(ReadCheckpoint(dir + "/none").status()));
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(-3, std::ios::end);
-    f.put('9');
-  }
-  EXPECT_TRUE(absl::IsDataLoss(ReadCheckpoint(path).status()));
-  fs::remove_all(dir);
 }
 
 TEST(ConfigTest, DecodeAndValidate) {

@@ -192,6 +192,15 @@ bool Sink::WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds 
   return pred();
 }
 
+bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout) {
+  const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
 TestHost::TestHost() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
 TestHost::~TestHost() {
   work_.reset();

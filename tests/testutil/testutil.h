@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "collector/component/component.h"
 #include "collector/component/factory.h"
 #include "collector/telemetry/telemetry.h"
@@ -45,6 +46,10 @@ pdata::Metrics MetricsWith(const StringAttrs& resource,
 
 // Every span name in `d`, in order.
 std::vector<std::string> SpanNames(const pdata::Traces& d);
+
+// Waits until pred() holds or `timeout` passes (checking every few milliseconds); true if
+// it held. For conditions no event announces (a counter, a file); prefer it to a sleep.
+bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(10));
 
 // Records what it consumes; can be told to fail.
 class Sink : public Exporter {
