@@ -12,7 +12,7 @@ PKGS=(
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
   libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev
-  curl ca-certificates openssl
+  curl ca-certificates openssl clang-format
   # Real peers of the tests: StatsD clients, Prometheus.
   python3 python3-statsd node-lynx prometheus prometheus-node-exporter
 )

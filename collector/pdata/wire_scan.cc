@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+
 #include "collector/common/strings.h"
 
 namespace outrigger::pdata {
@@ -74,7 +76,7 @@ class Tables {
     return table;
   }
   std::mutex mu_;
-  std::unordered_map<const Descriptor*, std::unique_ptr<Table>> tables_;
+  std::unordered_map<const Descriptor*, std::unique_ptr<Table>> tables_ ABSL_GUARDED_BY(mu_);
 };
 
 Tables& AllTables() {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "collector/exporterhelper/backoff.h"
@@ -304,16 +305,16 @@ class BulkPusher : public exporterhelper::Pusher {
 
   std::mutex stop_mu_;  // shutdown's deadline, for the waits inside a push
   std::condition_variable stop_cv_;
-  absl::Time stop_deadline_ = absl::InfiniteFuture();
+  absl::Time stop_deadline_ ABSL_GUARDED_BY(stop_mu_) = absl::InfiniteFuture();
   std::mutex mu_;
-  absl::flat_hash_map<uint64_t, std::vector<uint8_t>> pending_;
-  std::deque<uint64_t> pending_order_;
+  absl::flat_hash_map<uint64_t, std::vector<uint8_t>> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<uint64_t> pending_order_ ABSL_GUARDED_BY(mu_);
 
   std::mutex log_mu_;
-  absl::Time last_log_ = absl::InfinitePast();
-  size_t suppressed_ = 0;
-  absl::Time last_failover_log_ = absl::InfinitePast();
-  size_t failovers_ = 0;
+  absl::Time last_log_ ABSL_GUARDED_BY(log_mu_) = absl::InfinitePast();
+  size_t suppressed_ ABSL_GUARDED_BY(log_mu_) = 0;
+  absl::Time last_failover_log_ ABSL_GUARDED_BY(log_mu_) = absl::InfinitePast();
+  size_t failovers_ ABSL_GUARDED_BY(log_mu_) = 0;
 };
 
 }  // namespace

@@ -668,12 +668,7 @@ class EsExporterTest : public ::testing::Test {
   double DroppedLogs() { return Metric("outrigger_exporter_dropped_log_records_total"); }
   // Waits (polling, with a deadline) until pred() holds.
   static bool WaitFor(const std::function<bool()>& pred, std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return pred();
+    return testutil::WaitFor(pred, absl::Seconds(timeout.count()));
   }
   // Every stored "body.text" (otel mode) with how often it was stored.
   std::map<std::string, int> StoredBodies(const std::string& index = kDefaultLogsIndex) {

@@ -530,6 +530,10 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
   });
 }
 
+// Long (~135 lines) for a reason: one pass over every span writing each document
+// straight into the output buffer, the mapping modes sharing the span's locals; split,
+// the per-span state would travel through a struct on the hot path. The parts shared with
+// logs (resource fragment, attributes, FinishDoc) are already functions.
 void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch* out) const {
   const std::string& mode = cfg_.mapping_mode;
   IndexCache idx{cfg_, out};

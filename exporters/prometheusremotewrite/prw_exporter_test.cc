@@ -362,13 +362,7 @@ class PrwExporterTest : public ::testing::Test {
     ASSERT_TRUE(exporter_->Start(host_).ok());
   }
   double Exported(const char* what) { return telemetry_.Value(what, {{"exporter", "prometheusremotewrite"}}); }
-  bool WaitFor(const std::function<bool()>& pred) {
-    for (int i = 0; i < 1000; ++i) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
+  bool WaitFor(const std::function<bool()>& pred) { return testutil::WaitFor(pred); }
   static pdata::Metrics Gauges(int n) {
     return MetricsWith({{"service.name", "svc"}}, [n](mpb::ScopeMetrics* sm) {
       for (int i = 0; i < n; ++i) AddGauge(sm, "g", "", i, {{"i", std::to_string(i)}});
