@@ -131,7 +131,7 @@ describe('SIGHUP with a config that used to crash, under load', () => {
       const before = refusedBefore();
       await fs.writeFile(o.configPath, bad.text);
       o.proc.kill('SIGHUP');
-      await waitFor(() => refusedBefore() > before, { timeoutMs: 10000, what: `the refusal of ${bad.what}` });
+      await waitFor(() => refusedBefore() > before, { timeoutMs: 20000, what: `the refusal of ${bad.what}` });
       assert.ok(o.running, `outrigger died on ${bad.what}:\n${o.output}`);
       assert.ok(o.output.includes(bad.expect), `the refusal of ${bad.what} names "${bad.expect}":\n${o.output}`);
     }
