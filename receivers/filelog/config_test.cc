@@ -17,7 +17,7 @@ using Strings = std::vector<std::string>;
 using StringMap = std::map<std::string, std::string>;
 
 // `line` through the chain of `cfg.operators`; exactly one entry is expected out.
-operators::Entry Run(const Config& cfg, std::string line) {
+operators::Entry ThroughChain(const Config& cfg, std::string line) {
   auto chain = operators::BuildChain(cfg.operators);
   EXPECT_TRUE(chain.ok()) << chain.status();
   if (!chain.ok()) return {};
@@ -107,7 +107,7 @@ TEST(FilelogReceiverConfig, TestdataDecodesToItsValues) {
 
   // operators: regex_parser (with timestamp and severity blocks), then move.
   ASSERT_EQ(cfg.operators.ops.size(), 2u);
-  operators::Entry e = Run(cfg, "2024-05-01T12:00:00+02:00 NOTICE disk almost full\n  /var: 97%");
+  operators::Entry e = ThroughChain(cfg, "2024-05-01T12:00:00+02:00 NOTICE disk almost full\n  /var: 97%");
   EXPECT_EQ(Str(&e.record.body), "disk almost full\n  /var: 97%");  // attributes.msg moved to the body
   EXPECT_EQ(pdata::Find(e.record.attributes, "msg"), nullptr);
   EXPECT_EQ(Str(pdata::Find(e.record.attributes, "time")), "2024-05-01T12:00:00+02:00");
@@ -137,7 +137,7 @@ TEST(FilelogReceiverConfig, TestdataSpoolDecodesToItsValues) {
 
   // operators: json_parser into the body, every number a double.
   ASSERT_EQ(cfg.operators.ops.size(), 1u);
-  operators::Entry e = Run(cfg, "{\"id\": \"a1\", \"n\": 3}");
+  operators::Entry e = ThroughChain(cfg, "{\"id\": \"a1\", \"n\": 3}");
   const pdata::ValueMap* body = e.record.body.map();
   ASSERT_NE(body, nullptr);
   EXPECT_EQ(Str(pdata::Find(*body, "id")), "a1");
