@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/testutil/testutil.h"
+#include "tests/testutil/config_util.h"
 
 namespace outrigger::exporters::debug {
 namespace {
@@ -21,13 +21,16 @@ TEST(DebugExporterConfig, Defaults) {
 
 TEST(DebugExporterConfig, Testdata) {
   Config c;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "debug", &c), "");
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "debug", &c, &errors).ok()) << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.verbosity, "detailed");
   EXPECT_FALSE(c.helper.sending_queue.enabled);
 
   Config q;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "debug/queued", &q), "");
+  config::Errors q_errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "debug/queued", &q, &q_errors).ok())
+      << q_errors.Joined();
   EXPECT_TRUE(q.Validate().ok());
   EXPECT_EQ(q.verbosity, "normal");
   EXPECT_TRUE(q.helper.sending_queue.enabled);
@@ -40,7 +43,8 @@ TEST(DebugExporterConfig, Testdata) {
 
 TEST(DebugExporterConfig, UnknownVerbosityIsAnError) {
   Config c;
-  EXPECT_NE(testutil::DecodeYaml("verbosity: loud\n", &c), "");
+  config::Errors errors;
+  EXPECT_FALSE(testutil::DecodeYaml("verbosity: loud\n", &c, &errors).ok());
 }
 
 }  // namespace

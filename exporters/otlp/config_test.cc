@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "tests/testutil/testutil.h"
+#include "tests/testutil/config_util.h"
 
 namespace outrigger::exporters::otlp {
 namespace {
@@ -30,7 +30,10 @@ TEST(OtlpExporterConfig, Defaults) {
 TEST(OtlpExporterConfig, Testdata) {
   unsetenv("BACKEND_TOKEN");
   Config c;
-  ASSERT_EQ(testutil::DecodeTestdata("exporters/otlp/testdata/config.yaml", "exporters", "otlp", &c), "");
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig("exporters/otlp/testdata/config.yaml", "exporters", "otlp", &c, &errors)
+                  .ok())
+      << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.endpoint, "otel-backend.example.com:4317");
   EXPECT_EQ(c.compression, "none");
@@ -56,15 +59,19 @@ TEST(OtlpExporterConfig, Testdata) {
   EXPECT_EQ(r.max_elapsed_time, absl::ZeroDuration());
 
   Config plain;
-  ASSERT_EQ(testutil::DecodeTestdata("exporters/otlp/testdata/config.yaml", "exporters", "otlp/plaintext", &plain),
-            "");
+  config::Errors plain_errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig("exporters/otlp/testdata/config.yaml", "exporters", "otlp/plaintext",
+                                              &plain, &plain_errors)
+                  .ok())
+      << plain_errors.Joined();
   EXPECT_EQ(plain.endpoint, "http://outrigger-gateway.observability.svc:4317");
   EXPECT_EQ(plain.compression, "gzip");
 }
 
 TEST(OtlpExporterConfig, HttpOnlyKeysAreUnknown) {
   Config c;
-  EXPECT_NE(testutil::DecodeYaml("endpoint: a:1\ntraces_endpoint: http://x/t\n", &c), "");
+  config::Errors errors;
+  EXPECT_FALSE(testutil::DecodeYaml("endpoint: a:1\ntraces_endpoint: http://x/t\n", &c, &errors).ok());
 }
 
 }  // namespace

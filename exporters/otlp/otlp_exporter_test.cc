@@ -4,6 +4,7 @@
 
 #include "collector/component/registry.h"
 #include "collector/exporterhelper/exporterhelper.h"
+#include "tests/testutil/config_util.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger {
@@ -22,10 +23,12 @@ class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
     const auto* rf = static_cast<const ReceiverFactory*>(registry_.Find(Kind::kReceiver, "otlp"));
     ASSERT_NE(rf, nullptr);
     auto rcfg = rf->CreateDefaultConfig();
-    ASSERT_EQ(testutil::DecodeYaml("protocols:\n  grpc: {endpoint: 127.0.0.1:" + std::to_string(grpc_port_) +
-                                       "}\n  http: {endpoint: 127.0.0.1:" + std::to_string(http_port_) + "}\n",
-                                   rcfg.get()),
-              "");
+    config::Errors errors;
+    ASSERT_TRUE(testutil::DecodeYaml("protocols:\n  grpc: {endpoint: 127.0.0.1:" + std::to_string(grpc_port_) +
+                                         "}\n  http: {endpoint: 127.0.0.1:" + std::to_string(http_port_) + "}\n",
+                                     rcfg.get(), &errors)
+                    .ok())
+        << errors.Joined();
     auto r = rf->CreateReceiver(testutil::Settings(&telemetry_, "otlp", Kind::kReceiver), *rcfg);
     ASSERT_TRUE(r.ok()) << r.status();
     receiver_ = std::move(*r);

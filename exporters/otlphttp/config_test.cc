@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "exporters/otlphttp/otlphttp_exporter.h"
-#include "tests/testutil/testutil.h"
+#include "tests/testutil/config_util.h"
 
 namespace outrigger::exporters::otlphttp {
 namespace {
@@ -36,7 +36,8 @@ TEST(OtlpHttpExporterConfig, Defaults) {
 TEST(OtlpHttpExporterConfig, Testdata) {
   unsetenv("BACKEND_TOKEN");
   Config c;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "otlphttp", &c), "");
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "otlphttp", &c, &errors).ok()) << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.endpoint, "https://otlp.example.com/ingest");
   EXPECT_EQ(c.traces_endpoint, "https://traces.example.com/api/v1/otlp/traces");
@@ -64,7 +65,9 @@ TEST(OtlpHttpExporterConfig, Testdata) {
   EXPECT_EQ(r.max_elapsed_time, absl::Minutes(15));
 
   Config split;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "otlphttp/split", &split), "");
+  config::Errors split_errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "otlphttp/split", &split, &split_errors).ok())
+      << split_errors.Joined();
   EXPECT_TRUE(split.Validate().ok());
   EXPECT_EQ(split.endpoint, "");
   EXPECT_EQ(split.traces_endpoint, "http://127.0.0.1:9411/t");

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/testutil/testutil.h"
+#include "tests/testutil/config_util.h"
 
 namespace outrigger::exporters::prometheus {
 namespace {
@@ -24,7 +24,9 @@ TEST(PrometheusExporterConfig, Defaults) {
 
 TEST(PrometheusExporterConfig, Testdata) {
   Config c;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "prometheus", &c), "");
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "prometheus", &c, &errors).ok())
+      << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.endpoint, "127.0.0.1:9464");
   EXPECT_EQ(c.metric_namespace, "app");
@@ -36,7 +38,9 @@ TEST(PrometheusExporterConfig, Testdata) {
   EXPECT_FALSE(c.add_metric_suffixes);
 
   Config d;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "exporters", "prometheus/defaults", &d), "");
+  config::Errors d_errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "prometheus/defaults", &d, &d_errors).ok())
+      << d_errors.Joined();
   EXPECT_EQ(d.endpoint, "127.0.0.1:9465");
   EXPECT_EQ(d.metric_namespace, "");
   EXPECT_TRUE(d.add_metric_suffixes);

@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "exporters/prometheusremotewrite/prw_exporter.h"
-#include "tests/testutil/testutil.h"
+#include "tests/testutil/config_util.h"
 
 namespace outrigger::exporters::prometheusremotewrite {
 namespace {
@@ -35,9 +35,11 @@ TEST(PrometheusRemoteWriteConfig, Defaults) {
 TEST(PrometheusRemoteWriteConfig, Testdata) {
   unsetenv("REMOTE_WRITE_TOKEN");
   Config c;
-  ASSERT_EQ(testutil::DecodeTestdata("exporters/prometheusremotewrite/testdata/config.yaml", "exporters",
-                                     "prometheusremotewrite", &c),
-            "");
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig("exporters/prometheusremotewrite/testdata/config.yaml", "exporters",
+                                              "prometheusremotewrite", &c, &errors)
+                  .ok())
+      << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.endpoint, "https://prometheus.example.com/api/v1/write");
   EXPECT_EQ(c.headers, (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"},

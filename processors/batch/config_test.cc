@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/testutil/testutil.h"
+#include "tests/testutil/config_util.h"
 
 namespace outrigger::processors::batch {
 namespace {
@@ -21,7 +21,8 @@ TEST(BatchProcessorConfig, Defaults) {
 
 TEST(BatchProcessorConfig, Testdata) {
   Config c;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "processors", "batch", &c), "");
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "processors", "batch", &c, &errors).ok()) << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.send_batch_size, 1000u);
   EXPECT_EQ(c.send_batch_max_size, 2000u);
@@ -30,7 +31,9 @@ TEST(BatchProcessorConfig, Testdata) {
   EXPECT_EQ(c.PendingLimit(), 50000u);
 
   Config now;
-  ASSERT_EQ(testutil::DecodeTestdata(kTestdata, "processors", "batch/immediate", &now), "");
+  config::Errors now_errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "processors", "batch/immediate", &now, &now_errors).ok())
+      << now_errors.Joined();
   EXPECT_TRUE(now.Validate().ok());
   EXPECT_EQ(now.send_batch_size, 0u);
   EXPECT_EQ(now.timeout, absl::ZeroDuration());

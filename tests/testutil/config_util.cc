@@ -38,4 +38,13 @@ absl::Status DecodeComponentConfig(const std::string& path, std::string_view kin
   return absl::OkStatus();
 }
 
+absl::Status DecodeYaml(std::string_view yaml, ComponentConfig* cfg, config::Errors* errors) {
+  config::Node node(config::LoadAndMerge({{"<yaml>", std::string(yaml)}}, errors), "", errors);
+  if (!errors->empty()) return absl::InvalidArgumentError(errors->Joined());
+  cfg->Decode(node);
+  node.Finish();
+  if (!errors->empty()) return absl::InvalidArgumentError(errors->Joined());
+  return absl::OkStatus();
+}
+
 }  // namespace outrigger::testutil

@@ -1,7 +1,7 @@
 #pragma once
 // Decoding one component's section of a YAML file the way the service does, for the
 // config_test.cc of each component: "the default config has the documented values" and
-// "testdata/config.yaml decodes to what it says".
+// "testdata/config.yaml decodes to what it says". The one home of config helpers for tests.
 
 #include <string>
 #include <string_view>
@@ -25,5 +25,11 @@ std::string SourcePath(std::string_view relative);
 // when loading or decoding reported errors; every error is also in *errors.
 absl::Status DecodeComponentConfig(const std::string& path, std::string_view kind, std::string_view id,
                                    ComponentConfig* cfg, config::Errors* errors);
+
+// Decodes `yaml`, one component's mapping (e.g. "verbosity: detailed\n"), into *cfg the
+// same way: ${env:...} expanded, unknown keys reported, Validate() not called.
+// Returns InvalidArgument when loading or decoding reported errors; every error is also
+// in *errors.
+absl::Status DecodeYaml(std::string_view yaml, ComponentConfig* cfg, config::Errors* errors);
 
 }  // namespace outrigger::testutil

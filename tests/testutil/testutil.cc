@@ -5,13 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
-#include "collector/config/node.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::testutil {
@@ -210,45 +204,6 @@ TestHost::~TestHost() {
 
 CreateSettings Settings(Telemetry* t, const std::string& id, Kind kind) {
   return CreateSettings{*ComponentId::Parse(id), kind, t, spdlog::default_logger()->clone(id)};
-}
-
-std::string SourceDir() {
-  namespace fs = std::filesystem;
-  if (const char* env = std::getenv("OUTRIGGER_SOURCE_DIR"); env != nullptr && *env != '\0') return env;
-  std::error_code ec;
-  for (fs::path start : {fs::read_symlink("/proc/self/exe", ec).parent_path(), fs::current_path(ec)}) {
-    for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
-      if (fs::exists(dir / "collector" / "builtins.cc.in", ec)) return dir.string();
-      if (dir == dir.parent_path()) break;
-    }
-  }
-  return ".";
-}
-
-std::string DecodeTestdata(const std::string& file, const std::string& section, const std::string& id,
-                           ComponentConfig* cfg) {
-  const std::string path = SourceDir() + "/" + file;
-  std::ifstream in(path);
-  if (!in) return absl::StrCat(path, ": cannot be read");
-  std::stringstream text;
-  text << in.rdbuf();
-  config::Errors errors;
-  YAML::Node root = config::LoadAndMerge({{file, text.str()}}, &errors);
-  if (!errors.empty()) return errors.Joined();
-  YAML::Node body = root[section][id];
-  if (!body.IsDefined()) return absl::StrCat(file, ": no ", section, ".", id);
-  config::Node node(body, absl::StrCat(section, ".", id), &errors);
-  cfg->Decode(node);
-  node.Finish();
-  return errors.Joined();
-}
-
-std::string DecodeYaml(const std::string& yaml, ComponentConfig* cfg) {
-  config::Errors errors;
-  config::Node node(YAML::Load(yaml), "test", &errors);
-  cfg->Decode(node);
-  node.Finish();
-  return errors.Joined();
 }
 
 uint16_t FreePort() {

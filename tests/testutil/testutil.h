@@ -1,6 +1,7 @@
 #pragma once
 // Shared test helpers: data builders, a recording sink, a host with a running event
-// loop. Tests may build OTLP messages directly; components may not.
+// loop. Tests may build OTLP messages directly; components may not. Decoding configs:
+// tests/testutil/config_util.h.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -102,20 +103,6 @@ class TestHost : public Host {
 };
 
 CreateSettings Settings(Telemetry* t, const std::string& id, Kind kind);
-
-// The root of the source tree: $OUTRIGGER_SOURCE_DIR, else the nearest directory above
-// the test binary (or the working directory) that holds collector/builtins.cc.in.
-std::string SourceDir();
-
-// Decodes the component `id` of the `section` ("receivers", "exporters", ...) of a YAML
-// file given relative to the source root (e.g. "exporters/otlp/testdata/config.yaml")
-// into `cfg`, as the collector does: ${env:...} expanded, unknown keys reported.
-// Returns the errors, one per line; empty when the section decoded cleanly.
-std::string DecodeTestdata(const std::string& file, const std::string& section, const std::string& id,
-                           ComponentConfig* cfg);
-
-// Decodes `yaml` (one component's mapping) into `cfg`; the errors as DecodeTestdata.
-std::string DecodeYaml(const std::string& yaml, ComponentConfig* cfg);
 
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 uint16_t FreePort();

@@ -1,0 +1,208 @@
+// The prometheus receiver's config: the defaults documented in README.md, and
+// testdata/config.yaml decoding to the values written in it.
+#include "receivers/prometheus/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "tests/testutil/config_util.h"
+
+namespace outrigger::receivers::prometheus {
+namespace {
+
+constexpr char kTestdata[] = "receivers/prometheus/testdata/config.yaml";
+
+using Labels = std::map<std::string, std::string>;
+using Strings = std::vector<std::string>;
+
+// The values README.md documents for a scrape config's options other than job_name
+// and the targets.
+void ExpectScrapeDefaults(const ScrapeConfig& s) {
+  EXPECT_EQ(s.scrape_interval, absl::ZeroDuration());  // the global one
+  EXPECT_EQ(s.scrape_timeout, absl::ZeroDuration());   // the global one
+  EXPECT_EQ(s.metrics_path, "/metrics");
+  EXPECT_EQ(s.scheme, "http");
+  EXPECT_TRUE(s.params.empty());
+  EXPECT_TRUE(s.relabel_configs.empty());
+  EXPECT_TRUE(s.metric_relabel_configs.empty());
+  EXPECT_FALSE(s.honor_labels);
+  EXPECT_TRUE(s.honor_timestamps);
+  EXPECT_EQ(s.sample_limit, 0);
+  EXPECT_EQ(s.basic_auth_username, "");
+  EXPECT_EQ(s.basic_auth_password, "");
+  EXPECT_EQ(s.authorization_type, "Bearer");
+  EXPECT_EQ(s.authorization_credentials, "");
+  EXPECT_FALSE(s.tls.insecure);
+  EXPECT_EQ(s.tls.ca_file, "");  // system CAs
+  EXPECT_EQ(s.tls.cert_file, "");
+  EXPECT_EQ(s.tls.key_file, "");
+}
+
+void ExpectRelabel(const RelabelConfig& r, const Strings& source_labels, const std::string& separator,
+                   const std::string& regex, uint64_t modulus, const std::string& target_label,
+                   const std::string& replacement, RelabelAction action) {
+  EXPECT_EQ(r.source_labels, source_labels);
+  EXPECT_EQ(r.separator, separator);
+  EXPECT_EQ(r.regex, regex);
+  EXPECT_EQ(r.modulus, modulus);
+  EXPECT_EQ(r.target_label, target_label);
+  EXPECT_EQ(r.replacement, replacement);
+  EXPECT_EQ(RelabelActionName(r.action), RelabelActionName(action));
+  EXPECT_TRUE(r.compiled());
+}
+
+TEST(PrometheusReceiverConfig, DefaultsAreTheDocumentedOnes) {
+  Config cfg;
+  EXPECT_EQ(cfg.global_scrape_interval, absl::Minutes(1));
+  EXPECT_EQ(cfg.global_scrape_timeout, absl::Seconds(10));
+  EXPECT_TRUE(cfg.scrape_configs.empty());
+  // At least one scrape config is required.
+  EXPECT_FALSE(cfg.Validate().ok());
+
+  ScrapeConfig s;
+  EXPECT_EQ(s.job_name, "");
+  EXPECT_TRUE(s.static_configs.empty());
+  EXPECT_TRUE(s.pod_annotations_sd_configs.empty());
+  ExpectScrapeDefaults(s);
+  EXPECT_EQ(cfg.IntervalOf(s), absl::Minutes(1));
+  EXPECT_EQ(cfg.TimeoutOf(s), absl::Seconds(10));
+
+  PodAnnotationsSdConfig pa;
+  EXPECT_EQ(pa.file, "/etc/podinfo/annotations");
+  EXPECT_EQ(pa.refresh_interval, absl::ZeroDuration());  // the job's scrape_interval
+}
+
+TEST(PrometheusReceiverConfig, AMinimalJobGetsTheDocumentedDefaults) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("config:\n"
+                                   "  scrape_configs:\n"
+                                   "    - job_name: j\n"
+                                   "      static_configs: [{targets: ['127.0.0.1:9100']}]\n"
+                                   "      pod_annotations_sd_configs: [{}]\n"
+                                   "      relabel_configs: [{target_label: t}]\n",
+                                   &cfg, &errors)
+                  .ok())
+      << errors.Joined();
+  ASSERT_EQ(cfg.scrape_configs.size(), 1u);
+  const ScrapeConfig& s = cfg.scrape_configs[0];
+  EXPECT_EQ(s.job_name, "j");
+  ASSERT_EQ(s.static_configs.size(), 1u);
+  EXPECT_TRUE(s.static_configs[0].labels.empty());
+  ASSERT_EQ(s.pod_annotations_sd_configs.size(), 1u);
+  EXPECT_EQ(s.pod_annotations_sd_configs[0].file, "/etc/podinfo/annotations");
+  EXPECT_EQ(s.pod_annotations_sd_configs[0].refresh_interval, absl::ZeroDuration());
+  ASSERT_EQ(s.relabel_configs.size(), 1u);
+  ExpectRelabel(s.relabel_configs[0], {}, ";", "(.*)", 0, "t", "$1", RelabelAction::kReplace);
+  ScrapeConfig rest = s;
+  rest.relabel_configs.clear();
+  ExpectScrapeDefaults(rest);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(PrometheusReceiverConfig, TestdataDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "prometheus", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.global_scrape_interval, absl::Seconds(30));
+  EXPECT_EQ(cfg.global_scrape_timeout, absl::Seconds(5));
+  ASSERT_EQ(cfg.scrape_configs.size(), 3u);
+
+  const ScrapeConfig& node = cfg.scrape_configs[0];
+  EXPECT_EQ(node.job_name, "node");
+  EXPECT_EQ(node.scrape_interval, absl::Seconds(15));
+  EXPECT_EQ(node.scrape_timeout, absl::Seconds(10));
+  EXPECT_EQ(node.metrics_path, "/metrics");
+  EXPECT_EQ(node.scheme, "http");
+  EXPECT_TRUE(node.honor_labels);
+  EXPECT_FALSE(node.honor_timestamps);
+  EXPECT_EQ(node.sample_limit, 50000);
+  ASSERT_EQ(node.static_configs.size(), 1u);
+  EXPECT_EQ(node.static_configs[0].targets, (Strings{"127.0.0.1:9100", "127.0.0.1:9101"}));
+  EXPECT_EQ(node.static_configs[0].labels, (Labels{{"env", "prod"}, {"team", "infra"}}));
+  EXPECT_TRUE(node.pod_annotations_sd_configs.empty());
+  ASSERT_EQ(node.relabel_configs.size(), 4u);
+  ExpectRelabel(node.relabel_configs[0], {"__address__"}, ";", ".*:9101", 0, "", "$1", RelabelAction::kDrop);
+  // "$$1" in the file is a literal "$1".
+  ExpectRelabel(node.relabel_configs[1], {"__address__"}, ";", "([^:]+):(\\d+)", 0, "host", "$1",
+                RelabelAction::kReplace);
+  ExpectRelabel(node.relabel_configs[2], {"__address__"}, ";", "(.*)", 4, "shard", "$1", RelabelAction::kHashMod);
+  ExpectRelabel(node.relabel_configs[3], {"__scheme__", "__address__"}, "://", "(.*)", 0, "endpoint", "$1",
+                RelabelAction::kReplace);
+  ASSERT_EQ(node.metric_relabel_configs.size(), 4u);
+  ExpectRelabel(node.metric_relabel_configs[0], {"__name__"}, ";", "go_.*", 0, "", "$1", RelabelAction::kDrop);
+  ExpectRelabel(node.metric_relabel_configs[1], {}, ";", "(pod_uid|container_id)", 0, "", "$1",
+                RelabelAction::kLabelDrop);
+  ExpectRelabel(node.metric_relabel_configs[2], {"__name__"}, ";", "node_(.*)", 0, "__name__", "host_${1}",
+                RelabelAction::kReplace);
+  ExpectRelabel(node.metric_relabel_configs[3], {"mountpoint"}, ";", "(.*)", 0, "mountpoint", "$1",
+                RelabelAction::kLowercase);
+  EXPECT_EQ(cfg.IntervalOf(node), absl::Seconds(15));
+  EXPECT_EQ(cfg.TimeoutOf(node), absl::Seconds(10));
+
+  const ScrapeConfig& blackbox = cfg.scrape_configs[1];
+  EXPECT_EQ(blackbox.job_name, "blackbox");
+  EXPECT_EQ(blackbox.metrics_path, "/probe");
+  EXPECT_EQ(blackbox.params,
+            (std::map<std::string, Strings>{{"module", {"http_2xx"}}, {"target", {"https://example.org"}}}));
+  EXPECT_EQ(blackbox.basic_auth_username, "prober");
+  EXPECT_EQ(blackbox.basic_auth_password, "pa$word");  // "$$" is a literal "$"
+  ASSERT_EQ(blackbox.static_configs.size(), 1u);
+  EXPECT_EQ(blackbox.static_configs[0].targets, Strings{"127.0.0.1:9115"});
+  EXPECT_TRUE(blackbox.static_configs[0].labels.empty());
+  // Interval and timeout: the global ones.
+  EXPECT_EQ(blackbox.scrape_interval, absl::ZeroDuration());
+  EXPECT_EQ(cfg.IntervalOf(blackbox), absl::Seconds(30));
+  EXPECT_EQ(cfg.TimeoutOf(blackbox), absl::Seconds(5));
+
+  const ScrapeConfig& sidecar = cfg.scrape_configs[2];
+  EXPECT_EQ(sidecar.job_name, "sidecar");
+  EXPECT_TRUE(sidecar.static_configs.empty());
+  ASSERT_EQ(sidecar.pod_annotations_sd_configs.size(), 1u);
+  EXPECT_EQ(sidecar.pod_annotations_sd_configs[0].file, "/tmp/outrigger-testdata/podinfo/annotations");
+  EXPECT_EQ(sidecar.pod_annotations_sd_configs[0].refresh_interval, absl::Seconds(20));
+  ExpectScrapeDefaults(sidecar);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(PrometheusReceiverConfig, TestdataSecureDecodesToItsValues) {
+  unsetenv("SCRAPE_TOKEN");
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "prometheus/secure", &cfg, &errors).ok())
+      << errors.Joined();
+  // No `global`: the defaults.
+  EXPECT_EQ(cfg.global_scrape_interval, absl::Minutes(1));
+  EXPECT_EQ(cfg.global_scrape_timeout, absl::Seconds(10));
+  ASSERT_EQ(cfg.scrape_configs.size(), 2u);
+
+  const ScrapeConfig& app = cfg.scrape_configs[0];
+  EXPECT_EQ(app.job_name, "app");
+  EXPECT_EQ(app.scheme, "https");
+  EXPECT_EQ(app.authorization_type, "Bearer");
+  EXPECT_EQ(app.authorization_credentials, "not-set");  // ${env:SCRAPE_TOKEN:-not-set}
+  EXPECT_FALSE(app.tls.insecure);
+  EXPECT_EQ(app.tls.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_EQ(app.tls.cert_file, "/etc/outrigger/client.crt");
+  EXPECT_EQ(app.tls.key_file, "/etc/outrigger/client.key");
+  ASSERT_EQ(app.static_configs.size(), 1u);
+  EXPECT_EQ(app.static_configs[0].targets, Strings{"127.0.0.1:8443"});
+  EXPECT_EQ(cfg.IntervalOf(app), absl::Minutes(1));
+  EXPECT_EQ(cfg.TimeoutOf(app), absl::Seconds(10));
+
+  const ScrapeConfig& self_signed = cfg.scrape_configs[1];
+  EXPECT_EQ(self_signed.job_name, "self-signed");
+  EXPECT_EQ(self_signed.scheme, "https");
+  EXPECT_EQ(self_signed.authorization_type, "Token");
+  EXPECT_EQ(self_signed.authorization_credentials, "not-a-secret");
+  EXPECT_TRUE(self_signed.tls.insecure);
+  EXPECT_EQ(self_signed.tls.ca_file, "");
+  ASSERT_EQ(self_signed.static_configs.size(), 1u);
+  EXPECT_EQ(self_signed.static_configs[0].targets, Strings{"127.0.0.1:9443"});
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::prometheus

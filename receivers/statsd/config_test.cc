@@ -1,0 +1,126 @@
+// The statsd receiver's config: the defaults documented in README.md, and
+// testdata/config.yaml decoding to the values written in it.
+#include "receivers/statsd/config.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testutil/config_util.h"
+
+namespace outrigger::receivers::statsd {
+namespace {
+
+constexpr char kTestdata[] = "receivers/statsd/testdata/config.yaml";
+
+const std::vector<double> kDefaultPercentiles = {0, 10, 50, 90, 95, 100};
+
+// A timer_histogram_mapping entry's documented defaults (the type aside).
+void ExpectDefaultMapping(const TimerMapping& m) {
+  EXPECT_EQ(m.observer_type, "gauge");
+  EXPECT_EQ(m.percentiles, kDefaultPercentiles);
+  EXPECT_EQ(m.max_size, 160);
+  EXPECT_TRUE(m.explicit_buckets.empty());
+}
+
+TEST(StatsdReceiverConfig, DefaultsAreTheDocumentedOnes) {
+  Config cfg;
+  EXPECT_EQ(cfg.endpoint, "127.0.0.1:8125");
+  EXPECT_EQ(cfg.transport, "udp");
+  EXPECT_EQ(cfg.aggregation_interval, absl::Seconds(60));
+  EXPECT_FALSE(cfg.enable_metric_type);
+  EXPECT_FALSE(cfg.is_monotonic_counter);
+  EXPECT_EQ(cfg.aggregation_temporality, "delta");
+  EXPECT_TRUE(cfg.timer_histogram_mapping.empty());
+  EXPECT_EQ(cfg.max_series_per_metric, 10000);
+  EXPECT_EQ(cfg.socket_buffer_size, 0u);
+  EXPECT_TRUE(cfg.events_as_logs);
+  EXPECT_EQ(cfg.max_tcp_line_length, 65536);
+  // No mapping: gauge for all three types.
+  for (const char* type : {"timing", "histogram", "distribution"}) {
+    SCOPED_TRACE(type);
+    ExpectDefaultMapping(cfg.MappingFor(type));
+  }
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(StatsdReceiverConfig, AMappingEntryHasTheDocumentedDefaults) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("timer_histogram_mapping: [{statsd_type: timer}]\n", &cfg, &errors).ok())
+      << errors.Joined();
+  ASSERT_EQ(cfg.timer_histogram_mapping.size(), 1u);
+  EXPECT_EQ(cfg.timer_histogram_mapping[0].statsd_type, "timing");  // "timer" is a synonym
+  ExpectDefaultMapping(cfg.timer_histogram_mapping[0]);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(StatsdReceiverConfig, TestdataDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "statsd", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.endpoint, "127.0.0.1:18125");
+  EXPECT_EQ(cfg.transport, "udp");
+  EXPECT_EQ(cfg.aggregation_interval, absl::Seconds(15));
+  EXPECT_TRUE(cfg.enable_metric_type);
+  EXPECT_TRUE(cfg.is_monotonic_counter);
+  EXPECT_EQ(cfg.aggregation_temporality, "cumulative");
+  EXPECT_EQ(cfg.max_series_per_metric, 2000);
+  EXPECT_EQ(cfg.socket_buffer_size, 8u << 20);
+  EXPECT_TRUE(cfg.events_as_logs);
+  EXPECT_EQ(cfg.max_tcp_line_length, 65536);
+  ASSERT_EQ(cfg.timer_histogram_mapping.size(), 3u);
+
+  const TimerMapping& timing = cfg.MappingFor("timing");
+  EXPECT_EQ(timing.statsd_type, "timing");
+  EXPECT_EQ(timing.observer_type, "summary");
+  EXPECT_EQ(timing.percentiles, (std::vector<double>{0, 50, 90, 99, 100}));
+  EXPECT_EQ(timing.max_size, 160);
+  EXPECT_TRUE(timing.explicit_buckets.empty());
+
+  const TimerMapping& histogram = cfg.MappingFor("histogram");
+  EXPECT_EQ(histogram.statsd_type, "histogram");
+  EXPECT_EQ(histogram.observer_type, "histogram");
+  EXPECT_EQ(histogram.percentiles, kDefaultPercentiles);
+  EXPECT_EQ(histogram.max_size, 160);
+  EXPECT_EQ(histogram.explicit_buckets, (std::vector<double>{1, 5, 10, 50, 100, 500, 1000}));
+
+  const TimerMapping& distribution = cfg.MappingFor("distribution");
+  EXPECT_EQ(distribution.statsd_type, "distribution");
+  EXPECT_EQ(distribution.observer_type, "histogram");
+  EXPECT_EQ(distribution.percentiles, kDefaultPercentiles);
+  EXPECT_EQ(distribution.max_size, 80);
+  EXPECT_TRUE(distribution.explicit_buckets.empty());
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(StatsdReceiverConfig, TestdataTcpDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "statsd/tcp", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.endpoint, "127.0.0.1:18126");
+  EXPECT_EQ(cfg.transport, "tcp");
+  EXPECT_EQ(cfg.max_tcp_line_length, 8192);
+  EXPECT_FALSE(cfg.events_as_logs);
+  EXPECT_EQ(cfg.max_series_per_metric, 0);
+  // The rest keeps its defaults.
+  EXPECT_EQ(cfg.aggregation_interval, absl::Seconds(60));
+  EXPECT_EQ(cfg.aggregation_temporality, "delta");
+  EXPECT_TRUE(cfg.timer_histogram_mapping.empty());
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(StatsdReceiverConfig, TestdataUnixgramDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "statsd/unixgram", &cfg, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.endpoint, "/tmp/outrigger-testdata-statsd.sock");
+  EXPECT_EQ(cfg.transport, "unixgram");
+  EXPECT_EQ(cfg.aggregation_interval, absl::Seconds(10));
+  EXPECT_EQ(cfg.socket_buffer_size, 0u);
+  EXPECT_TRUE(cfg.Validate().ok());
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::statsd
