@@ -186,4 +186,25 @@ std::optional<Value> Copy(const Entry& e, const Field& f) {
   return *v;
 }
 
+absl::Status FieldNotFound(const Field& f) { return absl::NotFoundError(StrCat("field ", f.text, " not found")); }
+
+bool ReadField(config::Node& n, std::string_view key, Field* out, bool required) {
+  if (!n.Has(key)) {
+    n.Accept(key);
+    if (required) n.ErrorAt(key, "is required");
+    return false;
+  }
+  std::string s;
+  size_t before = n.errors()->list().size();
+  n.Read(key, &s);
+  if (n.errors()->list().size() != before) return false;
+  auto f = ParseField(s);
+  if (!f.ok()) {
+    n.ErrorAt(key, f.status().message());
+    return false;
+  }
+  *out = std::move(*f);
+  return true;
+}
+
 }  // namespace outrigger::receivers::filelog::operators

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "collector/config/node.h"
 #include "receivers/filelog/operators/operators.h"
 
 namespace outrigger::receivers::filelog::operators {
@@ -42,5 +43,12 @@ std::optional<pdata::Value> Take(Entry& e, const Field& f);
 
 // A copy of the value at `f` including the map roots (nullopt when absent or empty root).
 std::optional<pdata::Value> Copy(const Entry& e, const Field& f);
+
+// The error of an operator whose input field is absent: "field <text> not found".
+absl::Status FieldNotFound(const Field& f);
+
+// Reads the field expression at `key` of `n` into *out; true when it did. Absent: an
+// error when `required` (and false); a bad expression: an error at `key`.
+bool ReadField(config::Node& n, std::string_view key, Field* out, bool required);
 
 }  // namespace outrigger::receivers::filelog::operators

@@ -1,12 +1,16 @@
 #pragma once
-// Internal: one operator of a Chain, and the chain's plumbing for entries an operator
-// releases outside Process (flushes).
+// Internal: one operator of a Chain, the chain's plumbing for entries an operator
+// releases outside Process (flushes), and what every operator type provides to be
+// configured (a DecodeFn).
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "collector/config/node.h"
 #include "receivers/filelog/operators/operators.h"
 
 namespace outrigger::receivers::filelog::operators {
@@ -51,5 +55,21 @@ class Operator {
 };
 
 uint64_t WallNowNs();
+
+// The options every operator has, read by the chain before the operator's own.
+struct CommonOptions {
+  std::string type;  // as configured (MoveOp is "move" or "copy")
+  std::string id;    // as configured, else the type (numbered when repeated: add, add1)
+  OnError on_error = OnError::kSend;
+};
+
+// Makes the configured operator for a chain, counting into the chain's Stats.
+using OperatorFactory = std::function<std::unique_ptr<Operator>(Stats*)>;
+
+// What each operator type provides (declared in its <type>.h, listed in the chain's
+// table in operators.cc): reads its own options from its item of the `operators` list,
+// with errors (path and line) on `item`, and returns the factory. The chain uses the
+// factory only when the item has no errors, and reports unknown options afterwards.
+using DecodeFn = OperatorFactory (*)(config::Node& item, const CommonOptions& common);
 
 }  // namespace outrigger::receivers::filelog::operators
