@@ -30,8 +30,10 @@ outrigger::pdata::Logs MakeLogs(int n) {
   lpb::ExportLogsServiceRequest* req;
   auto d = outrigger::pdata::Logs::New(&req);
   auto* rl = req->add_resource_logs();
-  for (auto [k, v] : {std::pair{"service.name", "checkout"}, {"k8s.pod.name", "checkout-7d9f8b6c5-x2x9z"},
-                      {"k8s.namespace.name", "shop"}, {"host.name", "node-12"}}) {
+  for (auto [k, v] : {std::pair{"service.name", "checkout"},
+                      {"k8s.pod.name", "checkout-7d9f8b6c5-x2x9z"},
+                      {"k8s.namespace.name", "shop"},
+                      {"host.name", "node-12"}}) {
     Str(rl->mutable_resource()->add_attributes(), k, v);
   }
   auto* sl = rl->add_scope_logs();
@@ -120,7 +122,7 @@ void BM_EncodeSpans(benchmark::State& state, const char* mode) {
 
 void BM_JsonString(benchmark::State& state) {
   std::string s(4096, 'a');
-  for (size_t i = 0; i < s.size(); i += 64) s[i] = '"';  // some escapes
+  for (size_t i = 0; i < s.size(); i += 64) s[i] = '"';                    // some escapes
   for (size_t i = 32; i < s.size(); i += 97) s.replace(i, 2, "\xc3\xa9");  // some UTF-8
   for (auto _ : state) {
     std::string out;

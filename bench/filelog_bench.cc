@@ -168,8 +168,7 @@ int main(int argc, char** argv) {
   double cpu = CpuSeconds() - c0;  // the receiver thread (+ this thread's light polling)
   (void)r.Shutdown(absl::Now() + absl::Seconds(5));
   long hwm = Status("VmHWM:");
-  std::printf("receiver (read, split, UTF-8, LogRecord, chain, LogsBuilder, batches of %d):\n",
-              cfg.max_batch_size);
+  std::printf("receiver (read, split, UTF-8, LogRecord, chain, LogsBuilder, batches of %d):\n", cfg.max_batch_size);
   std::printf("  %.0f MB/s wall, %.0f MB/s per CPU-second, %.2f M lines/s wall; %.2fs wall, %.2f CPU-s\n",
               size / 1e6 / secs, size / 1e6 / cpu, lines / 1e6 / secs, secs, cpu);
   std::printf("  RSS before start %ld KiB, peak %ld KiB\n", rss_before, hwm);

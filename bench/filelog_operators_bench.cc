@@ -67,9 +67,8 @@ void RunChain(benchmark::State& state, ops::Chain& chain, const std::vector<std:
 }
 
 std::string App(int i) {
-  return "2024-03-30 08:31:20.545 INFO  [worker-" + std::to_string(i % 8) +
-         "] c.e.shop.Checkout : order " + std::to_string(100000 + i * 37) +
-         " accepted for customer 4711, total 129.90 EUR, 3 items";
+  return "2024-03-30 08:31:20.545 INFO  [worker-" + std::to_string(i % 8) + "] c.e.shop.Checkout : order " +
+         std::to_string(100000 + i * 37) + " accepted for customer 4711, total 129.90 EUR, 3 items";
 }
 
 void BM_PassThrough(benchmark::State& state) {

@@ -174,8 +174,9 @@ class Pacer {
   // Sleeps until the k-th slot, but never past `stop`.
   void Wait(uint64_t k, Clock::time_point stop) {
     if (interval_.count() <= 0) return;
-    auto at = start_ + std::chrono::duration_cast<Clock::duration>(
-                           interval_ * static_cast<double>(k * static_cast<uint64_t>(c_) + static_cast<uint64_t>(worker_)));
+    auto at =
+        start_ + std::chrono::duration_cast<Clock::duration>(
+                     interval_ * static_cast<double>(k * static_cast<uint64_t>(c_) + static_cast<uint64_t>(worker_)));
     std::this_thread::sleep_until(std::min(at, stop));
   }
 
@@ -210,14 +211,13 @@ void GrpcWorker(const SendOptions& o, int worker, const std::vector<grpc::Slice>
   for (uint64_t k = 0;; ++k) {
     pacer.Wait(k, stop);
     if (Clock::now() >= stop || !budget->Take()) break;
-    const grpc::Slice& slice = payloads[(k * static_cast<uint64_t>(o.concurrency) + static_cast<uint64_t>(worker)) %
-                                        payloads.size()];
+    const grpc::Slice& slice =
+        payloads[(k * static_cast<uint64_t>(o.concurrency) + static_cast<uint64_t>(worker)) % payloads.size()];
     grpc::ByteBuffer request(&slice, 1);  // refs the slice: no copy
     grpc::ByteBuffer response;
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                         std::chrono::duration<double>(o.timeout_s)));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                            std::chrono::duration<double>(o.timeout_s)));
     std::promise<grpc::Status> done;
     auto t0 = Clock::now();
     stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
@@ -238,9 +238,15 @@ void GrpcWorker(const SendOptions& o, int worker, const std::vector<grpc::Slice>
       continue;
     }
     switch (st.error_code()) {
-      case grpc::StatusCode::RESOURCE_EXHAUSTED: ++t->exhausted; break;
-      case grpc::StatusCode::UNAVAILABLE: ++t->unavailable; break;
-      case grpc::StatusCode::DEADLINE_EXCEEDED: ++t->deadline; break;
+      case grpc::StatusCode::RESOURCE_EXHAUSTED:
+        ++t->exhausted;
+        break;
+      case grpc::StatusCode::UNAVAILABLE:
+        ++t->unavailable;
+        break;
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        ++t->deadline;
+        break;
       default:
         ++t->other;
         if (t->first_error.empty()) {
@@ -280,8 +286,8 @@ void HttpWorker(const SendOptions& o, int worker, const std::vector<std::string>
   for (uint64_t k = 0;; ++k) {
     pacer.Wait(k, stop);
     if (Clock::now() >= stop || !budget->Take()) break;
-    const std::string& p = payloads[(k * static_cast<uint64_t>(o.concurrency) + static_cast<uint64_t>(worker)) %
-                                    payloads.size()];
+    const std::string& p =
+        payloads[(k * static_cast<uint64_t>(o.concurrency) + static_cast<uint64_t>(worker)) % payloads.size()];
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, p.data());  // not copied
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(p.size()));
     body.clear();
@@ -351,7 +357,8 @@ int RunSend(const Args& a) {
   std::vector<std::string> payloads = outrigger::bench::MakeTraceRequests(po, distinct);
   size_t bytes = 0;
   for (const auto& p : payloads) bytes += p.size();
-  std::fprintf(stderr, "loadgen: %zu distinct requests of %zu spans, %.0f B/request, %.0f B/span; %s %s x%d, %.0fs, rate %s\n",
+  std::fprintf(stderr,
+               "loadgen: %zu distinct requests of %zu spans, %.0f B/request, %.0f B/span; %s %s x%d, %.0fs, rate %s\n",
                distinct, o.spans_per_request, static_cast<double>(bytes) / static_cast<double>(distinct),
                static_cast<double>(bytes) / static_cast<double>(distinct * o.spans_per_request), o.protocol.c_str(),
                o.endpoint.c_str(), o.concurrency, o.duration_s,
@@ -387,19 +394,19 @@ int RunSend(const Args& a) {
 
   const double p50 = Percentile(total.latency_us, 0.50);
   const double p99 = Percentile(total.latency_us, 0.99);
-  std::fprintf(stderr,
-               "loadgen: %.2fs: %llu requests, %llu spans sent, %llu accepted (%.0f spans/s), %llu rejected; "
-               "errors: %llu %s, %llu %s, %llu deadline, %llu other%s%s; latency p50 %.2f ms p99 %.2f ms; "
-               "loadgen cpu %.2fs\n",
-               elapsed, static_cast<unsigned long long>(total.requests),
-               static_cast<unsigned long long>(total.sent_spans), static_cast<unsigned long long>(total.accepted_spans),
-               static_cast<double>(total.accepted_spans) / elapsed,
-               static_cast<unsigned long long>(total.rejected_spans), static_cast<unsigned long long>(total.exhausted),
-               o.protocol == "grpc" ? "RESOURCE_EXHAUSTED" : "HTTP 429",
-               static_cast<unsigned long long>(total.unavailable), o.protocol == "grpc" ? "UNAVAILABLE" : "HTTP 503",
-               static_cast<unsigned long long>(total.deadline), static_cast<unsigned long long>(total.other),
-               total.first_error.empty() ? "" : " (first: ", total.first_error.empty() ? "" : (total.first_error + ")").c_str(),
-               p50, p99, cpu);
+  std::fprintf(
+      stderr,
+      "loadgen: %.2fs: %llu requests, %llu spans sent, %llu accepted (%.0f spans/s), %llu rejected; "
+      "errors: %llu %s, %llu %s, %llu deadline, %llu other%s%s; latency p50 %.2f ms p99 %.2f ms; "
+      "loadgen cpu %.2fs\n",
+      elapsed, static_cast<unsigned long long>(total.requests), static_cast<unsigned long long>(total.sent_spans),
+      static_cast<unsigned long long>(total.accepted_spans), static_cast<double>(total.accepted_spans) / elapsed,
+      static_cast<unsigned long long>(total.rejected_spans), static_cast<unsigned long long>(total.exhausted),
+      o.protocol == "grpc" ? "RESOURCE_EXHAUSTED" : "HTTP 429", static_cast<unsigned long long>(total.unavailable),
+      o.protocol == "grpc" ? "UNAVAILABLE" : "HTTP 503", static_cast<unsigned long long>(total.deadline),
+      static_cast<unsigned long long>(total.other),
+      total.first_error.empty() ? "" : " (first: ", total.first_error.empty() ? "" : (total.first_error + ")").c_str(),
+      p50, p99, cpu);
   std::printf(
       "RESULT label=%s protocol=%s concurrency=%d target_rate=%.0f elapsed_s=%.3f requests=%llu sent_spans=%llu "
       "accepted_spans=%llu rejected_spans=%llu ok=%llu err_exhausted=%llu err_unavailable=%llu err_deadline=%llu "
@@ -534,7 +541,8 @@ int RunSink(const Args& a) {
     return 1;
   }
   std::fprintf(stderr, "sink: listening on %s (%s span counting)\n", endpoint.c_str(), decode ? "decoding" : "wire");
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(lifetime));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(lifetime));
   while (!g_stop.load() && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!stats_file.empty()) {

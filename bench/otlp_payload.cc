@@ -12,8 +12,7 @@ namespace tsvc = opentelemetry::proto::collector::trace::v1;
 namespace tpb = opentelemetry::proto::trace::v1;
 namespace cpb = opentelemetry::proto::common::v1;
 
-void AddString(google::protobuf::RepeatedPtrField<cpb::KeyValue>* attrs, const std::string& k,
-               const std::string& v) {
+void AddString(google::protobuf::RepeatedPtrField<cpb::KeyValue>* attrs, const std::string& k, const std::string& v) {
   auto* kv = attrs->Add();
   kv->set_key(k);
   kv->mutable_value()->set_string_value(v);
@@ -34,9 +33,8 @@ std::string RandomBytes(std::mt19937_64& rng, size_t n) {
   return s;
 }
 
-constexpr std::array<const char*, 6> kRoutes = {
-    "/api/v1/users/{id}", "/api/v1/orders", "/api/v1/orders/{id}/items", "/api/v1/cart",
-    "/api/v1/search",     "/healthz"};
+constexpr std::array<const char*, 6> kRoutes = {"/api/v1/users/{id}", "/api/v1/orders", "/api/v1/orders/{id}/items",
+                                                "/api/v1/cart",       "/api/v1/search", "/healthz"};
 constexpr std::array<const char*, 4> kMethods = {"GET", "POST", "PUT", "DELETE"};
 constexpr std::array<const char*, 5> kPeers = {"db-primary.internal", "cache-0.internal", "payments.internal",
                                                "inventory.internal", "auth.internal"};
@@ -166,9 +164,12 @@ bool SpanIdsValid(Reader r) {
     if (!r.Field(&num, &sub)) return false;
     if (sub.p == nullptr) continue;
     const auto len = sub.end - sub.p;
-    if (num == 1) trace = len == 16;
-    else if (num == 2) span = len == 8;
-    else if (num == 4) parent = len == 0 || len == 8;
+    if (num == 1)
+      trace = len == 16;
+    else if (num == 2)
+      span = len == 8;
+    else if (num == 4)
+      parent = len == 0 || len == 8;
   }
   return trace && span && parent;
 }

@@ -136,7 +136,10 @@ void BM_SplitFront8192_Batch82(benchmark::State& state) {
     Traces front = b.SplitFront(8192);
     benchmark::DoNotOptimize(front);
     state.PauseTiming();
-    { Traces drop = std::move(front); Traces drop2 = std::move(b); }
+    {
+      Traces drop = std::move(front);
+      Traces drop2 = std::move(b);
+    }
     state.ResumeTiming();
   }
   SetCounters(state, 8192, 0);
@@ -154,7 +157,10 @@ void BM_SplitFront50_Request100(benchmark::State& state) {
     Traces front = t.SplitFront(50);
     benchmark::DoNotOptimize(front);
     state.PauseTiming();
-    { Traces drop = std::move(front); Traces drop2 = std::move(t); }
+    {
+      Traces drop = std::move(front);
+      Traces drop2 = std::move(t);
+    }
     state.ResumeTiming();
   }
   SetCounters(state, 50, 0);

@@ -130,9 +130,10 @@ Exposition MakeExposition(size_t series) {
   Exposition e;
   e.text.reserve(series * 90);
   for (const FamilySpec& f : Families(series)) {
-    const char* type = f.kind == FamilySpec::kCounter ? "counter" : f.kind == FamilySpec::kGauge ? "gauge" : "histogram";
-    StrAppend(&e.text, "# HELP ", f.name, " Synthetic ", type, " of the benchmark.\n# TYPE ", f.name, " ", type,
-              "\n");
+    const char* type = f.kind == FamilySpec::kCounter ? "counter"
+                       : f.kind == FamilySpec::kGauge ? "gauge"
+                                                      : "histogram";
+    StrAppend(&e.text, "# HELP ", f.name, " Synthetic ", type, " of the benchmark.\n# TYPE ", f.name, " ", type, "\n");
     for (size_t j = 0; j < f.label_sets; ++j) {
       const Attributes attrs = LabelSet(j);
       std::string labels;
@@ -172,8 +173,8 @@ outrigger::pdata::Metrics MakeOtlp(size_t series) {
   for (const FamilySpec& f : Families(series)) {
     // OTLP names without the Prometheus suffixes the exporter adds.
     std::string name = f.name;
-    if (f.kind == FamilySpec::kCounter) name.resize(name.size() - 6);          // _total
-    if (f.kind == FamilySpec::kHistogram) name.resize(name.size() - 8);        // _seconds
+    if (f.kind == FamilySpec::kCounter) name.resize(name.size() - 6);    // _total
+    if (f.kind == FamilySpec::kHistogram) name.resize(name.size() - 8);  // _seconds
     const std::string unit = f.kind == FamilySpec::kHistogram ? "s" : "";
     for (size_t j = 0; j < f.label_sets; ++j) {
       const Attributes attrs = LabelSet(j);
@@ -330,9 +331,12 @@ void BM_MetricsBuilder_100k(benchmark::State& state) {
           b.Sum(p.name, "", p.attrs, p.value, kNow - 60000000000ull, kNow, true,
                 outrigger::pdata::Temporality::kCumulative);
           break;
-        case FamilySpec::kGauge: b.Gauge(p.name, "", p.attrs, p.value, kNow); break;
+        case FamilySpec::kGauge:
+          b.Gauge(p.name, "", p.attrs, p.value, kNow);
+          break;
         case FamilySpec::kHistogram:
-          b.Histogram(p.name, "", p.attrs, p.h, kNow - 60000000000ull, kNow, outrigger::pdata::Temporality::kCumulative);
+          b.Histogram(p.name, "", p.attrs, p.h, kNow - 60000000000ull, kNow,
+                      outrigger::pdata::Temporality::kCumulative);
           break;
       }
     }
@@ -402,9 +406,9 @@ outrigger::http::Request ScrapeRequest(bool open_metrics, bool gzip) {
   req.path = ep::kMetricsPath;
   // What Prometheus 2.42 sends.
   req.headers["accept"] = (open_metrics ? "application/openmetrics-text;version=1.0.0,application/"
-                                                    "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;"
-                                                    "q=0.5,*/*;q=0.1"
-                                                  : "text/plain;version=0.0.4;q=1,*/*;q=0.1");
+                                          "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;"
+                                          "q=0.5,*/*;q=0.1"
+                                        : "text/plain;version=0.0.4;q=1,*/*;q=0.1");
   if (gzip) req.headers["accept-encoding"] = "gzip";
   return req;
 }
@@ -469,7 +473,8 @@ int RssMode(std::string_view what) {
       auto r = target.Process(body, kNow + static_cast<uint64_t>(i) * 15000000000ull, 0.01, &b);
       if (!r.status.ok()) return 1;
       auto m = b.Build();
-      report(i == 0 ? "first scrape (Process + Build, Metrics kept)" : "steady-state scrape (Process + Build, Metrics kept)",
+      report(i == 0 ? "first scrape (Process + Build, Metrics kept)"
+                    : "steady-state scrape (Process + Build, Metrics kept)",
              before);
     }
     return 0;

@@ -49,10 +49,18 @@ const Corpus& GetCorpus(int which) {
   if (!made[which]) {
     StatsdLoadOptions o;
     switch (which) {
-      case 0: break;                                   // DogStatsD, the default mix
-      case 1: o.tags = 0; o.sampled_fraction = 0; break;  // plain StatsD, no sample rates
-      case 2: o.mix = "c:1,g:1"; break;                // counters and gauges only
-      case 3: o.series = 10000; break;                 // 10k series
+      case 0:
+        break;  // DogStatsD, the default mix
+      case 1:
+        o.tags = 0;
+        o.sampled_fraction = 0;
+        break;  // plain StatsD, no sample rates
+      case 2:
+        o.mix = "c:1,g:1";
+        break;  // counters and gauges only
+      case 3:
+        o.series = 10000;
+        break;  // 10k series
     }
     Corpus& c = corpora[which];
     c.datagrams = Datagrams(o);

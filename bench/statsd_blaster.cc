@@ -101,23 +101,40 @@ Args Parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) Usage(("missing value for " + f).c_str());
     const char* v = argv[++i];
-    if (f == "--endpoint") a.endpoint = v;
-    else if (f == "--unixgram") a.unix_path = v;
-    else if (f == "--rate") a.rate = Num(f.c_str(), v);
-    else if (f == "--duration") a.duration = Num(f.c_str(), v);
-    else if (f == "--max-lines") a.max_lines = static_cast<uint64_t>(Num(f.c_str(), v));
-    else if (f == "--lines-per-datagram") a.load.lines_per_datagram = static_cast<int>(Num(f.c_str(), v));
-    else if (f == "--series") a.load.series = static_cast<int>(Num(f.c_str(), v));
-    else if (f == "--mix") a.load.mix = v;
-    else if (f == "--sampled") a.load.sampled_fraction = Num(f.c_str(), v);
-    else if (f == "--tags") a.load.tags = static_cast<int>(Num(f.c_str(), v));
-    else if (f == "--batch") a.batch = static_cast<int>(Num(f.c_str(), v));
-    else if (f == "--pool") a.pool = static_cast<size_t>(Num(f.c_str(), v));
-    else if (f == "--sndbuf") a.sndbuf = static_cast<int>(Num(f.c_str(), v));
-    else if (f == "--seed") a.load.seed = static_cast<uint64_t>(Num(f.c_str(), v));
-    else if (f == "--progress") a.progress = Num(f.c_str(), v);
-    else if (f == "--print") a.print = static_cast<int>(Num(f.c_str(), v));
-    else Usage(("unknown option " + f).c_str());
+    if (f == "--endpoint")
+      a.endpoint = v;
+    else if (f == "--unixgram")
+      a.unix_path = v;
+    else if (f == "--rate")
+      a.rate = Num(f.c_str(), v);
+    else if (f == "--duration")
+      a.duration = Num(f.c_str(), v);
+    else if (f == "--max-lines")
+      a.max_lines = static_cast<uint64_t>(Num(f.c_str(), v));
+    else if (f == "--lines-per-datagram")
+      a.load.lines_per_datagram = static_cast<int>(Num(f.c_str(), v));
+    else if (f == "--series")
+      a.load.series = static_cast<int>(Num(f.c_str(), v));
+    else if (f == "--mix")
+      a.load.mix = v;
+    else if (f == "--sampled")
+      a.load.sampled_fraction = Num(f.c_str(), v);
+    else if (f == "--tags")
+      a.load.tags = static_cast<int>(Num(f.c_str(), v));
+    else if (f == "--batch")
+      a.batch = static_cast<int>(Num(f.c_str(), v));
+    else if (f == "--pool")
+      a.pool = static_cast<size_t>(Num(f.c_str(), v));
+    else if (f == "--sndbuf")
+      a.sndbuf = static_cast<int>(Num(f.c_str(), v));
+    else if (f == "--seed")
+      a.load.seed = static_cast<uint64_t>(Num(f.c_str(), v));
+    else if (f == "--progress")
+      a.progress = Num(f.c_str(), v);
+    else if (f == "--print")
+      a.print = static_cast<int>(Num(f.c_str(), v));
+    else
+      Usage(("unknown option " + f).c_str());
   }
   if (a.duration <= 0 || a.duration > 3600) Usage("--duration must be in (0, 3600]");
   if (a.load.lines_per_datagram < 1 || a.load.lines_per_datagram > 1000) Usage("--lines-per-datagram: 1..1000");
@@ -205,7 +222,8 @@ int main(int argc, char** argv) {
   size_t pool_size = a.pool > 0 ? a.pool : outrigger::bench::DefaultPoolSize(a.load);
   auto pool = outrigger::bench::MakeDatagrams(a.load, series, pool_size);
   if (a.print > 0) {
-    for (int i = 0; i < a.print && static_cast<size_t>(i) < pool.size(); ++i) printf("%s\n--\n", pool[static_cast<size_t>(i)].c_str());
+    for (int i = 0; i < a.print && static_cast<size_t>(i) < pool.size(); ++i)
+      printf("%s\n--\n", pool[static_cast<size_t>(i)].c_str());
     return 0;
   }
   size_t pool_bytes = 0;
@@ -309,11 +327,12 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(calls), static_cast<unsigned long long>(dropped),
           static_cast<unsigned long long>(errors), last_errno ? " last: " : "", last_errno ? strerror(last_errno) : "",
           cpu);
-  printf("RESULT lines_sent=%llu datagrams_sent=%llu bytes_sent=%llu seconds=%.3f lines_per_s=%.0f "
-         "dropped_datagrams=%llu send_errors=%llu blaster_cpu_s=%.2f lines_per_datagram=%llu series=%d\n",
-         static_cast<unsigned long long>(sent_lines), static_cast<unsigned long long>(sent_dg),
-         static_cast<unsigned long long>(bytes), secs, static_cast<double>(sent_lines) / secs,
-         static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(errors), cpu,
-         static_cast<unsigned long long>(L), a.load.series);
+  printf(
+      "RESULT lines_sent=%llu datagrams_sent=%llu bytes_sent=%llu seconds=%.3f lines_per_s=%.0f "
+      "dropped_datagrams=%llu send_errors=%llu blaster_cpu_s=%.2f lines_per_datagram=%llu series=%d\n",
+      static_cast<unsigned long long>(sent_lines), static_cast<unsigned long long>(sent_dg),
+      static_cast<unsigned long long>(bytes), secs, static_cast<double>(sent_lines) / secs,
+      static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(errors), cpu,
+      static_cast<unsigned long long>(L), a.load.series);
   return 0;
 }

@@ -65,8 +65,7 @@ bool ParseArgs(const std::vector<std::string>& args, Args* out, std::string* err
   return true;
 }
 
-bool ReadSources(const std::vector<std::string>& files, std::vector<config::Source>* out,
-                 std::string* error) {
+bool ReadSources(const std::vector<std::string>& files, std::vector<config::Source>* out, std::string* error) {
   out->clear();
   if (files.empty()) {
     out->push_back({"<embedded default>", kDefaultConfigYaml});

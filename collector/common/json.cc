@@ -55,13 +55,27 @@ void AppendJsonEscaped(std::string* out, std::string_view s) {
     }
     out->append(s.data() + run, i - run);
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
         char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -72,7 +86,6 @@ void AppendJsonEscaped(std::string* out, std::string_view s) {
   }
   out->append(s.data() + run, n - run);
 }
-
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');

@@ -32,10 +32,10 @@ void StrAppend(std::string* out, const Args&... args) {
 }
 // A parameter type that takes any kind of string without copying.
 struct Text {
-  Text(const char* s) : v(s) {}                                  // NOLINT
-  Text(const std::string& s) : v(s) {}                           // NOLINT
-  Text(std::string_view s) : v(s) {}                             // NOLINT
-  Text(absl::string_view s) : v(s.data(), s.size()) {}           // NOLINT
+  Text(const char* s) : v(s) {}                         // NOLINT
+  Text(const std::string& s) : v(s) {}                  // NOLINT
+  Text(std::string_view s) : v(s) {}                    // NOLINT
+  Text(absl::string_view s) : v(s.data(), s.size()) {}  // NOLINT
   std::string_view v;
 };
 

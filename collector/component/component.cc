@@ -6,11 +6,16 @@ namespace outrigger {
 
 std::string_view KindName(Kind k) {
   switch (k) {
-    case Kind::kReceiver: return "receiver";
-    case Kind::kProcessor: return "processor";
-    case Kind::kExporter: return "exporter";
-    case Kind::kExtension: return "extension";
-    case Kind::kConnector: return "connector";
+    case Kind::kReceiver:
+      return "receiver";
+    case Kind::kProcessor:
+      return "processor";
+    case Kind::kExporter:
+      return "exporter";
+    case Kind::kExtension:
+      return "extension";
+    case Kind::kConnector:
+      return "connector";
   }
   return "component";
 }
@@ -22,8 +27,7 @@ absl::StatusOr<ComponentId> ComponentId::Parse(std::string_view s) {
   if (slash != std::string_view::npos) {
     id.name = std::string(s.substr(slash + 1));
     if (id.name.empty()) {
-      return absl::InvalidArgumentError(
-          StrCat("invalid component id \"", s, "\": the name after '/' is empty"));
+      return absl::InvalidArgumentError(StrCat("invalid component id \"", s, "\": the name after '/' is empty"));
     }
   }
   if (id.type.empty()) {
@@ -31,8 +35,8 @@ absl::StatusOr<ComponentId> ComponentId::Parse(std::string_view s) {
   }
   for (char c : id.type) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
-      return absl::InvalidArgumentError(StrCat(
-          "invalid component id \"", s, "\": the type may hold only letters, digits and '_'"));
+      return absl::InvalidArgumentError(
+          StrCat("invalid component id \"", s, "\": the type may hold only letters, digits and '_'"));
     }
   }
   return id;

@@ -83,9 +83,7 @@ class Receiver : public Component {
     Consumer* traces = nullptr;
     Consumer* metrics = nullptr;
     Consumer* logs = nullptr;
-    Consumer* For(Signal s) const {
-      return s == Signal::kTraces ? traces : s == Signal::kMetrics ? metrics : logs;
-    }
+    Consumer* For(Signal s) const { return s == Signal::kTraces ? traces : s == Signal::kMetrics ? metrics : logs; }
   };
   void SetConsumers(Consumers c) { consumers_ = c; }
 

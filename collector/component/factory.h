@@ -44,8 +44,8 @@ class ProcessorFactory : public Factory {
  public:
   Kind kind() const final { return Kind::kProcessor; }
   virtual absl::StatusOr<std::unique_ptr<Processor>> CreateProcessor(const CreateSettings& settings,
-                                                                     const ComponentConfig& cfg,
-                                                                     Signal signal, Consumer* next) const = 0;
+                                                                     const ComponentConfig& cfg, Signal signal,
+                                                                     Consumer* next) const = 0;
 };
 
 class ExporterFactory : public Factory {
@@ -81,8 +81,8 @@ class ConnectorFactory : public Factory {
   // Signals it can take in (as an exporter) and put out (as a receiver).
   virtual bool Supports(Signal in, Signal out) const = 0;
   virtual absl::StatusOr<std::unique_ptr<Connector>> CreateConnector(const CreateSettings& settings,
-                                                                     const ComponentConfig& cfg, Signal in,
-                                                                     Signal out, Consumer* next) const = 0;
+                                                                     const ComponentConfig& cfg, Signal in, Signal out,
+                                                                     Consumer* next) const = 0;
 };
 
 }  // namespace outrigger

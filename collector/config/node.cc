@@ -308,9 +308,9 @@ std::optional<uint64_t> ParseBytes(std::string_view in) {
   if (i == 0 || !absl::SimpleAtod(s.substr(0, i), &num)) return std::nullopt;
   std::string unit = absl::AsciiStrToLower(absl::StripAsciiWhitespace(s.substr(i)));
   static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},       {"b", 1},          {"kb", 1e3},        {"mb", 1e6},
-      {"gb", 1e9},   {"kib", 1024.0},   {"mib", 1048576.0}, {"gib", 1073741824.0},
-      {"k", 1024.0}, {"m", 1048576.0},  {"g", 1073741824.0}};
+      {"", 1},       {"b", 1},         {"kb", 1e3},        {"mb", 1e6},
+      {"gb", 1e9},   {"kib", 1024.0},  {"mib", 1048576.0}, {"gib", 1073741824.0},
+      {"k", 1024.0}, {"m", 1048576.0}, {"g", 1073741824.0}};
   for (const auto& [u, mult] : kUnits) {
     if (unit != u) continue;
     double bytes = num * mult;
@@ -438,7 +438,7 @@ std::string ExpandEnv(std::string_view in, std::string* error) {
       }
       if (ref.empty() || ref.find(':') != std::string_view::npos) {
         *error = StrCat("unsupported reference \"${", in.substr(i + 2, end - i - 2),
-                              "}\": use ${env:VAR}, ${VAR} or ${env:VAR:-default}");
+                        "}\": use ${env:VAR}, ${VAR} or ${env:VAR:-default}");
         return std::string(in);
       }
       // As the OpenTelemetry Collector: a name must match [a-zA-Z_][a-zA-Z0-9_]*, so that

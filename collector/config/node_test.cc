@@ -105,8 +105,7 @@ TEST(Node, UnknownKeyGivesPathLineAndSuggestion) {
   node.Child("protocols").Child("grpc").Read("endpoint", &endpoint);
   node.Finish();
   ASSERT_EQ(errors.list().size(), 1u);
-  EXPECT_EQ(errors.list()[0],
-            "receivers.otlp.protocols.grpc.endpint (line 3): unknown key; did you mean 'endpoint'?");
+  EXPECT_EQ(errors.list()[0], "receivers.otlp.protocols.grpc.endpint (line 3): unknown key; did you mean 'endpoint'?");
 }
 
 TEST(Node, TypeErrorsAreReportedEachOne) {
@@ -157,8 +156,8 @@ TEST(ParseBytes, TooLargeIsNotASize) {
 // Every reader given every wrong shape: an error naming the key's path, never a throw,
 // and the value keeps its default.
 TEST(Node, EveryReaderRefusesEveryWrongShape) {
-  for (const char* shape : {"[a, b]", "[{a: 1}]", "{k: v}", "''", "99999999999999999999999999", "1e999", "[[[]]]",
-                            "{k: [1, {m: 2}]}"}) {
+  for (const char* shape :
+       {"[a, b]", "[{a: 1}]", "{k: v}", "''", "99999999999999999999999999", "1e999", "[[[]]]", "{k: [1, {m: 2}]}"}) {
     Errors errors;
     YAML::Node y = YAML::Load(std::string("v: ") + shape + "\n");
     Node node(y, "r", &errors);

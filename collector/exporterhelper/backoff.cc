@@ -14,11 +14,9 @@ RetryConfig RetryConfig::Doubling(absl::Duration initial, absl::Duration max) {
   return c;
 }
 
-Backoff::Backoff(const RetryConfig& cfg, uint64_t seed)
-    : cfg_(cfg), current_(cfg.initial_interval), rng_(seed) {}
+Backoff::Backoff(const RetryConfig& cfg, uint64_t seed) : cfg_(cfg), current_(cfg.initial_interval), rng_(seed) {}
 
-std::optional<absl::Duration> Backoff::Next(absl::Duration elapsed,
-                                            std::optional<absl::Duration> server_delay) {
+std::optional<absl::Duration> Backoff::Next(absl::Duration elapsed, std::optional<absl::Duration> server_delay) {
   absl::Duration d;
   if (server_delay && *server_delay > absl::ZeroDuration()) {
     d = *server_delay;

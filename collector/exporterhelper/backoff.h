@@ -44,8 +44,7 @@ class Backoff {
   // The delay before the next attempt, or nullopt once max_elapsed_time would pass.
   // `elapsed` is the time since the first attempt; `server_delay` (a positive one) is
   // returned instead of the computed delay and does not advance the sequence.
-  std::optional<absl::Duration> Next(absl::Duration elapsed,
-                                     std::optional<absl::Duration> server_delay = std::nullopt);
+  std::optional<absl::Duration> Next(absl::Duration elapsed, std::optional<absl::Duration> server_delay = std::nullopt);
   // The next delay when max_elapsed_time is 0 (the sequence never ends).
   absl::Duration NextDelay() { return *Next(absl::ZeroDuration()); }
 

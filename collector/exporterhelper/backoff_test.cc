@@ -21,7 +21,7 @@ TEST(Backoff, ExponentialCappedAndBoundedByElapsed) {
     got.push_back(*d);
     elapsed += *d;
   }
-  std::vector<absl::Duration> want = {absl::Seconds(5), absl::Seconds(7.5), absl::Seconds(11.25),
+  std::vector<absl::Duration> want = {absl::Seconds(5),      absl::Seconds(7.5),     absl::Seconds(11.25),
                                       absl::Seconds(16.875), absl::Seconds(25.3125), absl::Seconds(30)};
   EXPECT_EQ(got, want);  // the next 30 s would pass 100 s in total
 }
@@ -59,7 +59,7 @@ TEST(Backoff, DeterministicWithoutRandomization) {
     std::vector<absl::Duration> got;
     for (int i = 0; i < 5; ++i) got.push_back(b.NextDelay());
     EXPECT_EQ(got, (std::vector<absl::Duration>{absl::Milliseconds(100), absl::Milliseconds(300),
-                                                 absl::Milliseconds(900), absl::Seconds(2), absl::Seconds(2)}))
+                                                absl::Milliseconds(900), absl::Seconds(2), absl::Seconds(2)}))
         << seed;
   }
 }

@@ -118,12 +118,8 @@ absl::Status Pusher::PushLogs(const pdata::Logs&, absl::Time) {
   return absl::UnimplementedError("this exporter does not export logs");
 }
 
-QueuedExporter::QueuedExporter(const CreateSettings& settings, HelperConfig cfg,
-                               std::unique_ptr<Pusher> pusher)
-    : settings_(settings),
-      cfg_(cfg),
-      pusher_(std::move(pusher)),
-      meter_(settings.telemetry->ForExporter(settings.id)) {
+QueuedExporter::QueuedExporter(const CreateSettings& settings, HelperConfig cfg, std::unique_ptr<Pusher> pusher)
+    : settings_(settings), cfg_(cfg), pusher_(std::move(pusher)), meter_(settings.telemetry->ForExporter(settings.id)) {
   meter_.QueueCapacity(cfg_.sending_queue.enabled ? static_cast<double>(cfg_.sending_queue.Capacity()) : 0);
 }
 
@@ -207,13 +203,13 @@ absl::Status QueuedExporter::SendWithRetry(const Item& item) {
                               absl::FormatDuration(absl::Now() - first), st.ToString());
       return st;
     }
-    settings_.logger->warn("export of {} {} failed, retrying in {}: {}", n, ItemNoun(sig),
-                           absl::FormatDuration(*delay), st.ToString());
+    settings_.logger->warn("export of {} {} failed, retrying in {}: {}", n, ItemNoun(sig), absl::FormatDuration(*delay),
+                           st.ToString());
     meter_.Retried();
     if (!SleepUnlessDeadline(*delay)) {
       meter_.Dropped(sig, n);
-      settings_.logger->error("dropping {} {}: shutdown deadline reached while retrying: {}", n,
-                              ItemNoun(sig), st.ToString());
+      settings_.logger->error("dropping {} {}: shutdown deadline reached while retrying: {}", n, ItemNoun(sig),
+                              st.ToString());
       return absl::DeadlineExceededError("shutdown deadline reached");
     }
   }
@@ -244,11 +240,10 @@ absl::Status QueuedExporter::Enqueue(Item item) {
                               ItemNoun(sig));
       return absl::ResourceExhaustedError("sending queue is full");
     }
-    bool room = not_full_.wait_for(lock, absl::ToChronoNanoseconds(cfg_.timeout),
-                                   [&] { return fits() || stopping_; });
+    bool room = not_full_.wait_for(lock, absl::ToChronoNanoseconds(cfg_.timeout), [&] { return fits() || stopping_; });
     if (!room || stopping_) {
-      return absl::UnavailableError(StrCat("sending queue of ", settings_.id.String(),
-                                                 " is full; the backend is slower than the input"));
+      return absl::UnavailableError(
+          StrCat("sending queue of ", settings_.id.String(), " is full; the backend is slower than the input"));
     }
   }
   queue_.push_back(std::move(item));

@@ -12,16 +12,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "collector/exporterhelper/backoff.h"
 #include "collector/component/factory.h"
+#include "collector/exporterhelper/backoff.h"
 #include "collector/telemetry/telemetry.h"
 
 namespace outrigger::exporterhelper {
@@ -36,7 +36,7 @@ inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
 // follow it, waiting up to flush_timeout for more, before it sends. Data waits in the
 // queue, never in the exporter, so nothing is acknowledged that a queue would not hold.
 struct BatchConfig {
-  bool enabled = false;  // on when the `batch` key is present (or an exporter enables it)
+  bool enabled = false;     // on when the `batch` key is present (or an exporter enables it)
   bool configured = false;  // the `batch` key was present (so an exporter keeps its settings)
   absl::Duration flush_timeout = absl::Milliseconds(200);
   std::string sizer = "items";  // items | bytes (encoded OTLP size)

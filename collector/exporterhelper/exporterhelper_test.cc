@@ -50,8 +50,8 @@ class HelperTest : public ::testing::Test {
   std::unique_ptr<QueuedExporter> Make(HelperConfig cfg) {
     auto p = std::make_unique<ScriptedPusher>();
     pusher_ = p.get();
-    auto e = std::make_unique<QueuedExporter>(testutil::Settings(&telemetry_, "otlp", Kind::kExporter), cfg,
-                                              std::move(p));
+    auto e =
+        std::make_unique<QueuedExporter>(testutil::Settings(&telemetry_, "otlp", Kind::kExporter), cfg, std::move(p));
     EXPECT_TRUE(e->Start(host_).ok());
     return e;
   }

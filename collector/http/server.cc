@@ -22,8 +22,7 @@ using tcp = asio::ip::tcp;
 absl::StatusOr<HostPort> ParseEndpoint(const std::string& endpoint) {
   auto colon = endpoint.rfind(':');
   if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(
-        StrCat("endpoint \"", endpoint, "\" must be host:port, e.g. 127.0.0.1:4318"));
+    return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint, "\" must be host:port, e.g. 127.0.0.1:4318"));
   }
   HostPort hp;
   hp.host = endpoint.substr(0, colon);
@@ -39,8 +38,7 @@ absl::StatusOr<HostPort> ParseEndpoint(const std::string& endpoint) {
   boost::system::error_code ec;
   asio::ip::make_address(hp.host, ec);
   if (ec) {
-    return absl::InvalidArgumentError(
-        StrCat("endpoint \"", endpoint, "\": host must be an IP address or localhost"));
+    return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint, "\": host must be an IP address or localhost"));
   }
   return hp;
 }
@@ -85,9 +83,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
-      if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
-          ec != beast::error::timeout && ec != asio::error::eof && ec != asio::error::connection_reset &&
-          parser_->got_some()) {
+      if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted && ec != beast::error::timeout &&
+          ec != asio::error::eof && ec != asio::error::connection_reset && parser_->got_some()) {
         Refuse(400, StrCat("malformed HTTP request: ", ec.message()));
         return;
       }
@@ -133,15 +130,14 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = r.body;
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-                         if (ec || !keep_alive) {
-                           self->Close();
-                           self->Finish();
-                           return;
-                         }
-                         self->Read();
-                       });
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+      if (ec || !keep_alive) {
+        self->Close();
+        self->Finish();
+        return;
+      }
+      self->Read();
+    });
   }
 
   void Finish() { state_->sessions.erase(shared_from_this()); }

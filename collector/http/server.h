@@ -22,8 +22,8 @@ namespace outrigger::http {
 
 struct Request {
   std::string method;
-  std::string target;  // path and query
-  std::string path;    // without the query
+  std::string target;                          // path and query
+  std::string path;                            // without the query
   std::map<std::string, std::string> headers;  // keys in lower case
   std::string body;
   std::string Header(const std::string& lower_name) const {
@@ -55,8 +55,7 @@ class Server {
  public:
   // Binds and starts accepting at once; the port is known when this returns.
   // `on_refused` answers requests refused before the handler (default: plain text).
-  static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io,
-                                                        const std::string& endpoint,
+  static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io, const std::string& endpoint,
                                                         uint64_t max_body_bytes, Handler handler,
                                                         RefusalHandler on_refused = nullptr);
   ~Server();

@@ -36,12 +36,12 @@ class Client {
 
   // POSTs `body` with `headers` ("Name: value"). A transport failure (connection
   // refused, timeout, TLS) is UNAVAILABLE; any HTTP answer is a Response.
-  absl::StatusOr<Response> Post(const std::string& url, std::string_view body,
-                                const std::vector<std::string>& headers, absl::Time deadline);
+  absl::StatusOr<Response> Post(const std::string& url, std::string_view body, const std::vector<std::string>& headers,
+                                absl::Time deadline);
   // GETs `url` (gzip/deflate answers are decoded). `max_body` bounds what is read: a
   // larger answer is RESOURCE_EXHAUSTED. `content_type` receives the answer's type.
-  absl::StatusOr<Response> Get(const std::string& url, const std::vector<std::string>& headers,
-                               absl::Time deadline, size_t max_body = 64 << 20);
+  absl::StatusOr<Response> Get(const std::string& url, const std::vector<std::string>& headers, absl::Time deadline,
+                               size_t max_body = 64 << 20);
 
  private:
   absl::StatusOr<Response> Perform(void* handle, const std::string& url, const std::vector<std::string>& headers,

@@ -28,14 +28,12 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, uint64_t max_bytes) {
     ret = inflate(&zs, Z_NO_FLUSH);
     if (ret != Z_OK && ret != Z_STREAM_END) {
       inflateEnd(&zs);
-      return absl::InvalidArgumentError(
-          StrCat("malformed gzip body: ", zs.msg ? zs.msg : "corrupt or truncated data"));
+      return absl::InvalidArgumentError(StrCat("malformed gzip body: ", zs.msg ? zs.msg : "corrupt or truncated data"));
     }
     out.append(buf, sizeof(buf) - zs.avail_out);
     if (out.size() > max_bytes) {
       inflateEnd(&zs);
-      return absl::ResourceExhaustedError(
-          StrCat("decompressed body larger than the limit of ", max_bytes, " bytes"));
+      return absl::ResourceExhaustedError(StrCat("decompressed body larger than the limit of ", max_bytes, " bytes"));
     }
     if (ret == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
       inflateEnd(&zs);
@@ -63,14 +61,20 @@ std::string Gzip(std::string_view in, int level) {
 
 int HttpStatusFor(const absl::Status& st) {
   switch (st.code()) {
-    case absl::StatusCode::kOk: return 200;
-    case absl::StatusCode::kResourceExhausted: return 429;
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kAborted: return 503;
-    case absl::StatusCode::kInvalidArgument: return 400;
-    case absl::StatusCode::kUnimplemented: return 404;
-    default: return 500;
+    case absl::StatusCode::kAborted:
+      return 503;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kUnimplemented:
+      return 404;
+    default:
+      return 500;
   }
 }
 
@@ -115,8 +119,14 @@ std::string EncodeStatusWithRetry(int code, std::string_view message, absl::Dura
   std::string dur;
   int64_t secs = absl::ToInt64Seconds(delay);
   int64_t nanos = absl::ToInt64Nanoseconds(delay - absl::Seconds(secs));
-  if (secs) { PutTag(&dur, 1, 0); PutVarint(&dur, static_cast<uint64_t>(secs)); }
-  if (nanos) { PutTag(&dur, 2, 0); PutVarint(&dur, static_cast<uint64_t>(nanos)); }
+  if (secs) {
+    PutTag(&dur, 1, 0);
+    PutVarint(&dur, static_cast<uint64_t>(secs));
+  }
+  if (nanos) {
+    PutTag(&dur, 2, 0);
+    PutVarint(&dur, static_cast<uint64_t>(nanos));
+  }
   std::string retry;
   PutBytes(&retry, 1, dur);
   std::string any;
@@ -139,11 +149,24 @@ bool ReadLenDelimited(CodedInputStream& in, std::string* out) {
 }
 bool SkipField(CodedInputStream& in, uint32_t tag) {
   switch (tag & 7) {
-    case 0: { uint64_t v; return in.ReadVarint64(&v); }
-    case 1: { uint64_t v; return in.ReadLittleEndian64(&v); }
-    case 2: { std::string s; return ReadLenDelimited(in, &s); }
-    case 5: { uint32_t v; return in.ReadLittleEndian32(&v); }
-    default: return false;
+    case 0: {
+      uint64_t v;
+      return in.ReadVarint64(&v);
+    }
+    case 1: {
+      uint64_t v;
+      return in.ReadLittleEndian64(&v);
+    }
+    case 2: {
+      std::string s;
+      return ReadLenDelimited(in, &s);
+    }
+    case 5: {
+      uint32_t v;
+      return in.ReadLittleEndian32(&v);
+    }
+    default:
+      return false;
   }
 }
 
@@ -161,23 +184,31 @@ std::optional<absl::Duration> RetryDelayFromDetails(const std::string& details) 
     std::string type, value;
     uint32_t t;
     while ((t = a.ReadTag()) != 0) {
-      if (t == ((1 << 3) | 2)) { if (!ReadLenDelimited(a, &type)) return std::nullopt; }
-      else if (t == ((2 << 3) | 2)) { if (!ReadLenDelimited(a, &value)) return std::nullopt; }
-      else if (!SkipField(a, t)) return std::nullopt;
+      if (t == ((1 << 3) | 2)) {
+        if (!ReadLenDelimited(a, &type)) return std::nullopt;
+      } else if (t == ((2 << 3) | 2)) {
+        if (!ReadLenDelimited(a, &value)) return std::nullopt;
+      } else if (!SkipField(a, t))
+        return std::nullopt;
     }
     if (type != kRetryInfoType) continue;
     CodedInputStream r(reinterpret_cast<const uint8_t*>(value.data()), static_cast<int>(value.size()));
     std::string dur;
     while ((t = r.ReadTag()) != 0) {
-      if (t == ((1 << 3) | 2)) { if (!ReadLenDelimited(r, &dur)) return std::nullopt; }
-      else if (!SkipField(r, t)) return std::nullopt;
+      if (t == ((1 << 3) | 2)) {
+        if (!ReadLenDelimited(r, &dur)) return std::nullopt;
+      } else if (!SkipField(r, t))
+        return std::nullopt;
     }
     CodedInputStream d(reinterpret_cast<const uint8_t*>(dur.data()), static_cast<int>(dur.size()));
     uint64_t secs = 0, nanos = 0;
     while ((t = d.ReadTag()) != 0) {
-      if (t == ((1 << 3) | 0)) { if (!d.ReadVarint64(&secs)) return std::nullopt; }
-      else if (t == ((2 << 3) | 0)) { if (!d.ReadVarint64(&nanos)) return std::nullopt; }
-      else if (!SkipField(d, t)) return std::nullopt;
+      if (t == ((1 << 3) | 0)) {
+        if (!d.ReadVarint64(&secs)) return std::nullopt;
+      } else if (t == ((2 << 3) | 0)) {
+        if (!d.ReadVarint64(&nanos)) return std::nullopt;
+      } else if (!SkipField(d, t))
+        return std::nullopt;
     }
     return absl::Seconds(static_cast<int64_t>(secs)) + absl::Nanoseconds(static_cast<int64_t>(nanos));
   }
@@ -190,8 +221,7 @@ grpc::Status ToGrpc(const absl::Status& st, absl::Duration retry_after) {
   if (st.ok()) return grpc::Status::OK;
   std::string msg(st.message());
   if (exporterhelper::IsRetryable(st) && retry_after > absl::ZeroDuration()) {
-    return grpc::Status(GrpcCode(st.code()), msg,
-                        EncodeStatusWithRetry(static_cast<int>(st.code()), msg, retry_after));
+    return grpc::Status(GrpcCode(st.code()), msg, EncodeStatusWithRetry(static_cast<int>(st.code()), msg, retry_after));
   }
   return grpc::Status(GrpcCode(st.code()), msg);
 }
@@ -277,11 +307,11 @@ std::string EncodeExportResponse(Signal signal, int64_t rejected, std::string_vi
       return EncodeResp<t::ExportTraceServiceResponse>(rejected, msg, json,
                                                        [](auto* ps, int64_t n) { ps->set_rejected_spans(n); });
     case Signal::kMetrics:
-      return EncodeResp<m::ExportMetricsServiceResponse>(
-          rejected, msg, json, [](auto* ps, int64_t n) { ps->set_rejected_data_points(n); });
+      return EncodeResp<m::ExportMetricsServiceResponse>(rejected, msg, json,
+                                                         [](auto* ps, int64_t n) { ps->set_rejected_data_points(n); });
     case Signal::kLogs:
-      return EncodeResp<l::ExportLogsServiceResponse>(
-          rejected, msg, json, [](auto* ps, int64_t n) { ps->set_rejected_log_records(n); });
+      return EncodeResp<l::ExportLogsServiceResponse>(rejected, msg, json,
+                                                      [](auto* ps, int64_t n) { ps->set_rejected_log_records(n); });
   }
   return "";
 }
@@ -295,11 +325,11 @@ bool DecodeExportResponse(Signal signal, std::string_view bytes, int64_t* reject
       return DecodeResp<t::ExportTraceServiceResponse>(bytes, rejected, message,
                                                        [](const auto& ps) { return ps.rejected_spans(); });
     case Signal::kMetrics:
-      return DecodeResp<m::ExportMetricsServiceResponse>(
-          bytes, rejected, message, [](const auto& ps) { return ps.rejected_data_points(); });
+      return DecodeResp<m::ExportMetricsServiceResponse>(bytes, rejected, message,
+                                                         [](const auto& ps) { return ps.rejected_data_points(); });
     case Signal::kLogs:
-      return DecodeResp<l::ExportLogsServiceResponse>(
-          bytes, rejected, message, [](const auto& ps) { return ps.rejected_log_records(); });
+      return DecodeResp<l::ExportLogsServiceResponse>(bytes, rejected, message,
+                                                      [](const auto& ps) { return ps.rejected_log_records(); });
   }
   return false;
 }
@@ -318,9 +348,12 @@ std::string EncodeRpcStatus(absl::StatusCode code, std::string_view message, boo
 
 std::string_view ExportMethod(Signal s) {
   switch (s) {
-    case Signal::kTraces: return kTraceExportMethod;
-    case Signal::kMetrics: return kMetricsExportMethod;
-    case Signal::kLogs: return kLogsExportMethod;
+    case Signal::kTraces:
+      return kTraceExportMethod;
+    case Signal::kMetrics:
+      return kMetricsExportMethod;
+    case Signal::kLogs:
+      return kLogsExportMethod;
   }
   return "";
 }

@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "collector/common/strings.h"
 #include "absl/time/time.h"
+#include "collector/common/strings.h"
 
 namespace grpc {
 class Status;

@@ -155,7 +155,6 @@ struct MetricsBuilder::Impl {
   }
 };
 
-
 MetricsBuilder::MetricsBuilder(const Attributes& resource, const std::string& scope_name,
                                const std::string& scope_version)
     : impl_(std::make_unique<Impl>()) {
@@ -180,8 +179,8 @@ void MetricsBuilder::GaugeImpl(std::string_view name, std::string_view unit, con
 
 template <typename A>
 void MetricsBuilder::SumImpl(std::string_view name, std::string_view unit, const A& attrs, double value,
-                             uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t,
-                             bool no_recorded_value, std::span<const Exemplar> exemplars) {
+                             uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value,
+                             std::span<const Exemplar> exemplars) {
   auto* sum = impl_->Get(name, unit, mpb::Metric::kSum)->mutable_sum();
   sum->set_is_monotonic(monotonic);
   sum->set_aggregation_temporality(static_cast<mpb::AggregationTemporality>(t));
@@ -228,9 +227,8 @@ void MetricsBuilder::HistogramImpl(std::string_view name, std::string_view unit,
 }
 
 template <typename A>
-void MetricsBuilder::SummaryImpl(std::string_view name, std::string_view unit, const A& attrs,
-                                 const SummaryPoint& s, uint64_t start_ns, uint64_t time_ns,
-                                 bool no_recorded_value) {
+void MetricsBuilder::SummaryImpl(std::string_view name, std::string_view unit, const A& attrs, const SummaryPoint& s,
+                                 uint64_t start_ns, uint64_t time_ns, bool no_recorded_value) {
   auto* p = impl_->Get(name, unit, mpb::Metric::kSummary)->mutable_summary()->add_data_points();
   SetAttrs(p, attrs);
   p->set_start_time_unix_nano(start_ns);
@@ -257,8 +255,8 @@ void MetricsBuilder::Gauge(std::string_view name, std::string_view unit, std::sp
 }
 
 void MetricsBuilder::Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-                         uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t,
-                         bool no_recorded_value, std::span<const Exemplar> exemplars) {
+                         uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value,
+                         std::span<const Exemplar> exemplars) {
   SumImpl(name, unit, attrs, value, start_ns, time_ns, monotonic, t, no_recorded_value, exemplars);
 }
 
@@ -364,15 +362,13 @@ struct LogsBuilder::Impl {
   }
 };
 
-LogsBuilder::LogsBuilder(const Attributes& resource, const std::string& scope_name)
-    : impl_(std::make_unique<Impl>()) {
+LogsBuilder::LogsBuilder(const Attributes& resource, const std::string& scope_name) : impl_(std::make_unique<Impl>()) {
   for (const auto& [k, v] : resource) impl_->resource.emplace_back(k, Value(v));
   impl_->scope_name = scope_name;
   impl_->Reset();
 }
 
-LogsBuilder::LogsBuilder(const ValueMap& resource, const std::string& scope_name)
-    : impl_(std::make_unique<Impl>()) {
+LogsBuilder::LogsBuilder(const ValueMap& resource, const std::string& scope_name) : impl_(std::make_unique<Impl>()) {
   impl_->resource = resource;
   impl_->scope_name = scope_name;
   impl_->Reset();

@@ -59,14 +59,14 @@ class MetricsBuilder {
 
   // `no_recorded_value` sets the point's NO_RECORDED_VALUE flag (a staleness marker: the
   // series ended; the value is ignored by consumers).
-  void Gauge(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-             uint64_t time_ns, bool no_recorded_value = false);
-  void Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value,
-           uint64_t start_ns, uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value = false,
+  void Gauge(const std::string& name, const std::string& unit, const Attributes& attrs, double value, uint64_t time_ns,
+             bool no_recorded_value = false);
+  void Sum(const std::string& name, const std::string& unit, const Attributes& attrs, double value, uint64_t start_ns,
+           uint64_t time_ns, bool monotonic, Temporality t, bool no_recorded_value = false,
            std::span<const Exemplar> exemplars = {});
-  void Histogram(const std::string& name, const std::string& unit, const Attributes& attrs,
-                 const HistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t,
-                 bool no_recorded_value = false, std::span<const Exemplar> exemplars = {});
+  void Histogram(const std::string& name, const std::string& unit, const Attributes& attrs, const HistogramPoint& p,
+                 uint64_t start_ns, uint64_t time_ns, Temporality t, bool no_recorded_value = false,
+                 std::span<const Exemplar> exemplars = {});
   void ExponentialHistogram(const std::string& name, const std::string& unit, const Attributes& attrs,
                             const ExponentialHistogramPoint& p, uint64_t start_ns, uint64_t time_ns, Temporality t);
   void Summary(const std::string& name, const std::string& unit, const Attributes& attrs, const SummaryPoint& p,
@@ -123,14 +123,14 @@ struct Value {
   std::variant<std::monostate, std::string, bool, int64_t, double, Bytes, ValueList, ValueMap> v;
 
   Value() = default;
-  Value(std::string s) : v(std::move(s)) {}                  // NOLINT(google-explicit-constructor)
-  Value(const char* s) : v(std::string(s)) {}               // NOLINT(google-explicit-constructor)
-  Value(bool b) : v(b) {}                                   // NOLINT(google-explicit-constructor)
-  Value(int64_t i) : v(i) {}                                // NOLINT(google-explicit-constructor)
-  Value(double d) : v(d) {}                                 // NOLINT(google-explicit-constructor)
-  Value(ValueList l) : v(std::move(l)) {}                   // NOLINT(google-explicit-constructor)
-  Value(ValueMap m) : v(std::move(m)) {}                    // NOLINT(google-explicit-constructor)
-  Value(Bytes b) : v(std::move(b)) {}                       // NOLINT(google-explicit-constructor)
+  Value(std::string s) : v(std::move(s)) {}    // NOLINT(google-explicit-constructor)
+  Value(const char* s) : v(std::string(s)) {}  // NOLINT(google-explicit-constructor)
+  Value(bool b) : v(b) {}                      // NOLINT(google-explicit-constructor)
+  Value(int64_t i) : v(i) {}                   // NOLINT(google-explicit-constructor)
+  Value(double d) : v(d) {}                    // NOLINT(google-explicit-constructor)
+  Value(ValueList l) : v(std::move(l)) {}      // NOLINT(google-explicit-constructor)
+  Value(ValueMap m) : v(std::move(m)) {}       // NOLINT(google-explicit-constructor)
+  Value(Bytes b) : v(std::move(b)) {}          // NOLINT(google-explicit-constructor)
 
   bool empty() const { return std::holds_alternative<std::monostate>(v); }
   const std::string* str() const { return std::get_if<std::string>(&v); }

@@ -2,14 +2,14 @@
 
 #include <google/protobuf/arena.h>
 
+#include <google/protobuf/util/json_util.h>
 #include <algorithm>
 #include <cstring>
 #include <mutex>
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/escaping.h"
-#include "collector/pdata/wire_scan.h"
 #include "absl/strings/str_cat.h"
+#include "collector/pdata/wire_scan.h"
 #include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
@@ -19,18 +19,24 @@ namespace outrigger {
 
 std::string_view SignalName(Signal s) {
   switch (s) {
-    case Signal::kTraces: return "traces";
-    case Signal::kMetrics: return "metrics";
-    case Signal::kLogs: return "logs";
+    case Signal::kTraces:
+      return "traces";
+    case Signal::kMetrics:
+      return "metrics";
+    case Signal::kLogs:
+      return "logs";
   }
   return "unknown";
 }
 
 std::string_view ItemNoun(Signal s) {
   switch (s) {
-    case Signal::kTraces: return "spans";
-    case Signal::kMetrics: return "metric_points";
-    case Signal::kLogs: return "log_records";
+    case Signal::kTraces:
+      return "spans";
+    case Signal::kMetrics:
+      return "metric_points";
+    case Signal::kLogs:
+      return "log_records";
   }
   return "items";
 }
@@ -45,43 +51,95 @@ namespace metricspb = opentelemetry::proto::metrics::v1;
 
 size_t MetricPoints(const metricspb::Metric& m) {
   switch (m.data_case()) {
-    case metricspb::Metric::kGauge: return m.gauge().data_points_size();
-    case metricspb::Metric::kSum: return m.sum().data_points_size();
-    case metricspb::Metric::kHistogram: return m.histogram().data_points_size();
-    case metricspb::Metric::kExponentialHistogram: return m.exponential_histogram().data_points_size();
-    case metricspb::Metric::kSummary: return m.summary().data_points_size();
-    default: return 0;
+    case metricspb::Metric::kGauge:
+      return m.gauge().data_points_size();
+    case metricspb::Metric::kSum:
+      return m.sum().data_points_size();
+    case metricspb::Metric::kHistogram:
+      return m.histogram().data_points_size();
+    case metricspb::Metric::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case metricspb::Metric::kSummary:
+      return m.summary().data_points_size();
+    default:
+      return 0;
   }
 }
 
 // Uniform access to the three request shapes: Request -> resources -> scopes -> records.
-template <typename Request> struct Traits;
-template <> struct Traits<tpb::ExportTraceServiceRequest> {
+template <typename Request>
+struct Traits;
+template <>
+struct Traits<tpb::ExportTraceServiceRequest> {
   static auto* Resources(tpb::ExportTraceServiceRequest& r) { return r.mutable_resource_spans(); }
   static const auto& Resources(const tpb::ExportTraceServiceRequest& r) { return r.resource_spans(); }
-  template <typename RS> static auto* Scopes(RS& rs) { return rs.mutable_scope_spans(); }
-  template <typename RS> static const auto& ScopesC(const RS& rs) { return rs.scope_spans(); }
-  template <typename SS> static auto* Records(SS& ss) { return ss.mutable_spans(); }
-  template <typename SS> static const auto& RecordsC(const SS& ss) { return ss.spans(); }
-  template <typename Rec> static size_t Count(const Rec&) { return 1; }
+  template <typename RS>
+  static auto* Scopes(RS& rs) {
+    return rs.mutable_scope_spans();
+  }
+  template <typename RS>
+  static const auto& ScopesC(const RS& rs) {
+    return rs.scope_spans();
+  }
+  template <typename SS>
+  static auto* Records(SS& ss) {
+    return ss.mutable_spans();
+  }
+  template <typename SS>
+  static const auto& RecordsC(const SS& ss) {
+    return ss.spans();
+  }
+  template <typename Rec>
+  static size_t Count(const Rec&) {
+    return 1;
+  }
 };
-template <> struct Traits<mpb::ExportMetricsServiceRequest> {
+template <>
+struct Traits<mpb::ExportMetricsServiceRequest> {
   static auto* Resources(mpb::ExportMetricsServiceRequest& r) { return r.mutable_resource_metrics(); }
   static const auto& Resources(const mpb::ExportMetricsServiceRequest& r) { return r.resource_metrics(); }
-  template <typename RS> static auto* Scopes(RS& rs) { return rs.mutable_scope_metrics(); }
-  template <typename RS> static const auto& ScopesC(const RS& rs) { return rs.scope_metrics(); }
-  template <typename SS> static auto* Records(SS& ss) { return ss.mutable_metrics(); }
-  template <typename SS> static const auto& RecordsC(const SS& ss) { return ss.metrics(); }
+  template <typename RS>
+  static auto* Scopes(RS& rs) {
+    return rs.mutable_scope_metrics();
+  }
+  template <typename RS>
+  static const auto& ScopesC(const RS& rs) {
+    return rs.scope_metrics();
+  }
+  template <typename SS>
+  static auto* Records(SS& ss) {
+    return ss.mutable_metrics();
+  }
+  template <typename SS>
+  static const auto& RecordsC(const SS& ss) {
+    return ss.metrics();
+  }
   static size_t Count(const metricspb::Metric& m) { return MetricPoints(m); }
 };
-template <> struct Traits<lpb::ExportLogsServiceRequest> {
+template <>
+struct Traits<lpb::ExportLogsServiceRequest> {
   static auto* Resources(lpb::ExportLogsServiceRequest& r) { return r.mutable_resource_logs(); }
   static const auto& Resources(const lpb::ExportLogsServiceRequest& r) { return r.resource_logs(); }
-  template <typename RS> static auto* Scopes(RS& rs) { return rs.mutable_scope_logs(); }
-  template <typename RS> static const auto& ScopesC(const RS& rs) { return rs.scope_logs(); }
-  template <typename SS> static auto* Records(SS& ss) { return ss.mutable_log_records(); }
-  template <typename SS> static const auto& RecordsC(const SS& ss) { return ss.log_records(); }
-  template <typename Rec> static size_t Count(const Rec&) { return 1; }
+  template <typename RS>
+  static auto* Scopes(RS& rs) {
+    return rs.mutable_scope_logs();
+  }
+  template <typename RS>
+  static const auto& ScopesC(const RS& rs) {
+    return rs.scope_logs();
+  }
+  template <typename SS>
+  static auto* Records(SS& ss) {
+    return ss.mutable_log_records();
+  }
+  template <typename SS>
+  static const auto& RecordsC(const SS& ss) {
+    return ss.log_records();
+  }
+  template <typename Rec>
+  static size_t Count(const Rec&) {
+    return 1;
+  }
 };
 
 template <typename Request>
@@ -165,8 +223,8 @@ size_t MoveFront(Request& src, Request& dst, size_t budget) {
 
 // OTLP/JSON encodes trace and span ids as hex; protobuf's JSON mapping uses base64.
 bool IsIdKey(const std::string& k) {
-  return k == "traceId" || k == "spanId" || k == "parentSpanId" || k == "trace_id" ||
-         k == "span_id" || k == "parent_span_id";
+  return k == "traceId" || k == "spanId" || k == "parentSpanId" || k == "trace_id" || k == "span_id" ||
+         k == "parent_span_id";
 }
 
 int HexVal(char c) {
@@ -182,15 +240,13 @@ absl::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
       if (IsIdKey(it.key()) && it->is_string()) {
         const std::string& hex = it->get_ref<const std::string&>();
         if (hex.size() % 2 != 0) {
-          return absl::InvalidArgumentError(
-              StrCat(path, ".", it.key(), ": invalid hex id \"", hex, "\" (odd length)"));
+          return absl::InvalidArgumentError(StrCat(path, ".", it.key(), ": invalid hex id \"", hex, "\" (odd length)"));
         }
         std::string bytes(hex.size() / 2, '\0');
         for (size_t i = 0; i < bytes.size(); ++i) {
           int hi = HexVal(hex[2 * i]), lo = HexVal(hex[2 * i + 1]);
           if (hi < 0 || lo < 0) {
-            return absl::InvalidArgumentError(
-                StrCat(path, ".", it.key(), ": invalid hex id \"", hex, "\""));
+            return absl::InvalidArgumentError(StrCat(path, ".", it.key(), ": invalid hex id \"", hex, "\""));
           }
           bytes[i] = static_cast<char>(hi * 16 + lo);
         }
@@ -283,10 +339,14 @@ struct Data<Request>::Part {
   mutable Request* msg = nullptr;
 };
 
-template <typename Request> Data<Request>::Data() = default;
-template <typename Request> Data<Request>::~Data() = default;
-template <typename Request> Data<Request>::Data(Data&&) noexcept = default;
-template <typename Request> Data<Request>& Data<Request>::operator=(Data&&) noexcept = default;
+template <typename Request>
+Data<Request>::Data() = default;
+template <typename Request>
+Data<Request>::~Data() = default;
+template <typename Request>
+Data<Request>::Data(Data&&) noexcept = default;
+template <typename Request>
+Data<Request>& Data<Request>::operator=(Data&&) noexcept = default;
 
 template <typename Request>
 Data<Request> Data<Request>::New(Request** out) {
@@ -311,8 +371,8 @@ template <typename Request>
 absl::StatusOr<Data<Request>> Data<Request>::FromProto(std::string&& bytes) {
   ScanResult scan = ScanRequest(bytes, Request::descriptor());
   if (!scan.ok) {
-    return absl::InvalidArgumentError(StrCat("malformed OTLP protobuf: cannot decode ", bytes.size(),
-                                             " bytes as ", Request::descriptor()->name(), ": ", scan.error));
+    return absl::InvalidArgumentError(StrCat("malformed OTLP protobuf: cannot decode ", bytes.size(), " bytes as ",
+                                             Request::descriptor()->name(), ": ", scan.error));
   }
   Data d;
   d.parts_.push_back(std::make_shared<Part>(std::move(bytes), scan.items, scan.invalid_ids));
@@ -468,8 +528,7 @@ bool CheckIds(const Rec& r, bool trace_required, std::string* err) {
   };
   if (r.trace_id().size() != 16 && (trace_required || !r.trace_id().empty()))
     return bad("trace_id", 16, r.trace_id().size());
-  if (r.span_id().size() != 8 && (trace_required || !r.span_id().empty()))
-    return bad("span_id", 8, r.span_id().size());
+  if (r.span_id().size() != 8 && (trace_required || !r.span_id().empty())) return bad("span_id", 8, r.span_id().size());
   if (trace_required) {
     auto all_zero = [](const std::string& id) { return id.find_first_not_of('\0') == std::string::npos; };
     if (all_zero(r.trace_id())) {

@@ -38,8 +38,8 @@ namespace outrigger {
 
 enum class Signal { kTraces = 0, kMetrics = 1, kLogs = 2 };
 inline constexpr Signal kAllSignals[] = {Signal::kTraces, Signal::kMetrics, Signal::kLogs};
-std::string_view SignalName(Signal s);   // "traces", "metrics", "logs"
-std::string_view ItemNoun(Signal s);     // "spans", "metric_points", "log_records"
+std::string_view SignalName(Signal s);  // "traces", "metrics", "logs"
+std::string_view ItemNoun(Signal s);    // "spans", "metric_points", "log_records"
 
 namespace pdata {
 
@@ -105,10 +105,20 @@ using Traces = Data<opentelemetry::proto::collector::trace::v1::ExportTraceServi
 using Metrics = Data<opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest>;
 using Logs = Data<opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest>;
 
-template <Signal S> struct SignalData;
-template <> struct SignalData<Signal::kTraces> { using type = Traces; };
-template <> struct SignalData<Signal::kMetrics> { using type = Metrics; };
-template <> struct SignalData<Signal::kLogs> { using type = Logs; };
+template <Signal S>
+struct SignalData;
+template <>
+struct SignalData<Signal::kTraces> {
+  using type = Traces;
+};
+template <>
+struct SignalData<Signal::kMetrics> {
+  using type = Metrics;
+};
+template <>
+struct SignalData<Signal::kLogs> {
+  using type = Logs;
+};
 
 }  // namespace pdata
 }  // namespace outrigger

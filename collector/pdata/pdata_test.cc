@@ -123,7 +123,8 @@ TEST(Pdata, JsonUsesHexIdsAndRoundTrips) {
 }
 
 TEST(Pdata, JsonAcceptsOtlpSpecExample) {
-  const char* body = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},
+  const char* body =
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},
     "scopeSpans":[{"spans":[{"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174",
     "parentSpanId":"eee19b7ec3c1b173","name":"op","kind":2,"startTimeUnixNano":1544712660000000000,
     "endTimeUnixNano":"1544712661000000000","attributes":[{"key":"n","value":{"intValue":"42"}}],
@@ -183,7 +184,9 @@ TEST(Builders, LogRecordKeepsTypedBodyAttributesAndResource) {
   r.observed_time_ns = 7;
   r.severity_number = 17;
   r.severity_text = "ERROR";
-  r.body = Value(pdata::ValueMap{{"msg", Value("boom")}, {"n", Value(1.5)}, {"ok", Value(false)},
+  r.body = Value(pdata::ValueMap{{"msg", Value("boom")},
+                                 {"n", Value(1.5)},
+                                 {"ok", Value(false)},
                                  {"tags", Value(pdata::ValueList{Value("a"), Value(int64_t{3})})}});
   pdata::Set(r.attributes, "log.file.name", Value("a.log"));
   pdata::Set(r.attributes, "log.file.name", Value("b.log"));  // replaces

@@ -101,10 +101,17 @@ bool ValidUtf8(const uint8_t* p, const uint8_t* end) {
     }
     int n;
     uint32_t cp;
-    if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-    else return false;
+    if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else
+      return false;
     if (end - p <= n) return false;
     for (int i = 1; i <= n; ++i) {
       if ((p[i] & 0xc0) != 0x80) return false;
@@ -165,9 +172,15 @@ class Scanner {
             const int n = static_cast<int>(number);
             bool zero = true;
             for (const uint8_t* q = v; q < p; ++q) zero &= (*q == 0);
-            if (n == t.trace_id) { trace_len = len; trace_zero = zero; }
-            else if (n == t.span_id) { span_len = len; span_zero = zero; }
-            else if (n == t.parent_span_id) { parent_len = len; }
+            if (n == t.trace_id) {
+              trace_len = len;
+              trace_zero = zero;
+            } else if (n == t.span_id) {
+              span_len = len;
+              span_zero = zero;
+            } else if (n == t.parent_span_id) {
+              parent_len = len;
+            }
           }
           break;
         }

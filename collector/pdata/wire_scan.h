@@ -19,8 +19,8 @@ namespace outrigger::pdata {
 
 struct ScanResult {
   bool ok = false;
-  std::string error;      // when !ok
-  size_t items = 0;       // spans, metric data points or log records
+  std::string error;       // when !ok
+  size_t items = 0;        // spans, metric data points or log records
   size_t invalid_ids = 0;  // records with ids of the wrong length or all zeros
 };
 

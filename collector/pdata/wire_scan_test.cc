@@ -83,7 +83,8 @@ TEST(WireScan, AcceptedMeansDecodable) {
         b.resize(rng() % good.size());
         break;
       case 1:
-        for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) b[rng() % b.size()] ^= static_cast<char>(1u << (rng() % 8));
+        for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k)
+          b[rng() % b.size()] ^= static_cast<char>(1u << (rng() % 8));
         break;
       default:
         b[rng() % b.size()] = static_cast<char>(rng());

@@ -14,7 +14,6 @@ namespace outrigger::prom {
 
 namespace cpb = opentelemetry::proto::common::v1;
 
-
 // Sample values: integers without a fraction, others in the shortest exact form.
 void AppendDouble(double v, std::string* out) {
   if (std::isnan(v)) {
@@ -39,13 +38,18 @@ std::string DoubleString(double v) {
   return s;
 }
 
-
 namespace {
 void AppendJsonValue(const cpb::AnyValue& v, std::string* out) {
   switch (v.value_case()) {
-    case cpb::AnyValue::kStringValue: AppendJsonString(out, v.string_value()); break;
-    case cpb::AnyValue::kBoolValue: out->append(v.bool_value() ? "true" : "false"); break;
-    case cpb::AnyValue::kIntValue: out->append(std::to_string(v.int_value())); break;
+    case cpb::AnyValue::kStringValue:
+      AppendJsonString(out, v.string_value());
+      break;
+    case cpb::AnyValue::kBoolValue:
+      out->append(v.bool_value() ? "true" : "false");
+      break;
+    case cpb::AnyValue::kIntValue:
+      out->append(std::to_string(v.int_value()));
+      break;
     case cpb::AnyValue::kDoubleValue:
       if (std::isfinite(v.double_value())) {
         AppendDouble(v.double_value(), out);
@@ -53,7 +57,9 @@ void AppendJsonValue(const cpb::AnyValue& v, std::string* out) {
         AppendJsonString(out, DoubleString(v.double_value()));
       }
       break;
-    case cpb::AnyValue::kBytesValue: AppendJsonString(out, ToStd(absl::Base64Escape(v.bytes_value()))); break;
+    case cpb::AnyValue::kBytesValue:
+      AppendJsonString(out, ToStd(absl::Base64Escape(v.bytes_value())));
+      break;
     case cpb::AnyValue::kArrayValue: {
       out->push_back('[');
       bool first = true;
@@ -78,7 +84,8 @@ void AppendJsonValue(const cpb::AnyValue& v, std::string* out) {
       out->push_back('}');
       break;
     }
-    default: out->append("null");
+    default:
+      out->append("null");
   }
 }
 
@@ -87,21 +94,26 @@ void AppendJsonValue(const cpb::AnyValue& v, std::string* out) {
 // An attribute value as a label value: strings as they are, arrays and maps as JSON.
 std::string ValueString(const cpb::AnyValue& v) {
   switch (v.value_case()) {
-    case cpb::AnyValue::kStringValue: return v.string_value();
-    case cpb::AnyValue::kBoolValue: return v.bool_value() ? "true" : "false";
-    case cpb::AnyValue::kIntValue: return std::to_string(v.int_value());
-    case cpb::AnyValue::kDoubleValue: return DoubleString(v.double_value());
-    case cpb::AnyValue::kBytesValue: return absl::Base64Escape(v.bytes_value());
+    case cpb::AnyValue::kStringValue:
+      return v.string_value();
+    case cpb::AnyValue::kBoolValue:
+      return v.bool_value() ? "true" : "false";
+    case cpb::AnyValue::kIntValue:
+      return std::to_string(v.int_value());
+    case cpb::AnyValue::kDoubleValue:
+      return DoubleString(v.double_value());
+    case cpb::AnyValue::kBytesValue:
+      return absl::Base64Escape(v.bytes_value());
     case cpb::AnyValue::kArrayValue:
     case cpb::AnyValue::kKvlistValue: {
       std::string s;
       AppendJsonValue(v, &s);
       return s;
     }
-    default: return "";
+    default:
+      return "";
   }
 }
-
 
 void MergeAttributes(const KeyValues& attrs, LabelMap* out) {
   std::vector<const cpb::KeyValue*> sorted;
@@ -141,8 +153,8 @@ ResourceIdentity IdentityOf(const opentelemetry::proto::resource::v1::Resource& 
     }
   }
   if (has_name) {
-    id.labels.emplace_back("job", service_namespace.empty() ? service_name
-                                                            : StrCat(service_namespace, "/", service_name));
+    id.labels.emplace_back("job",
+                           service_namespace.empty() ? service_name : StrCat(service_namespace, "/", service_name));
   }
   if (!instance.empty()) id.labels.emplace_back("instance", instance);
   return id;
@@ -166,8 +178,8 @@ bool IsLabelName(std::string_view s) {
 bool IsNamespace(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-              (i > 0 && c >= '0' && c <= '9');
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;

@@ -77,8 +77,7 @@ constexpr std::pair<std::string_view, std::string_view> kMainUnits[] = {
 };
 
 constexpr std::pair<std::string_view, std::string_view> kPerUnits[] = {
-    {"s", "second"}, {"m", "minute"}, {"h", "hour"}, {"d", "day"},
-    {"w", "week"},   {"mo", "month"}, {"y", "year"},
+    {"s", "second"}, {"m", "minute"}, {"h", "hour"}, {"d", "day"}, {"w", "week"}, {"mo", "month"}, {"y", "year"},
 };
 
 template <size_t N>

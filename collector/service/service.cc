@@ -21,11 +21,21 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
     for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
       switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\r':
+          dest.append(std::string_view("\\r"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             char buf[8];
@@ -37,9 +47,7 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
       }
     }
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonEscapedMessage>();
-  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
 };
 
 }  // namespace
@@ -54,8 +62,8 @@ void ConfigureLogging(const std::string& level, const std::string& encoding) {
           R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"%n","msg":"%*"})");
       sink->set_formatter(std::move(f));
     } else {
-      sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-          "%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ [%n] %v", spdlog::pattern_time_type::utc));
+      sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ [%n] %v",
+                                                                      spdlog::pattern_time_type::utc));
     }
   }
 }
@@ -120,7 +128,7 @@ struct Service::Graph {
   std::map<ComponentId, Decl> receivers, processors, exporters, extensions, connectors;
   std::vector<PipelineDecl> pipelines;
   std::vector<ComponentId> service_extensions;
-  std::vector<size_t> order;  // pipelines, downstream first
+  std::vector<size_t> order;              // pipelines, downstream first
   std::vector<std::vector<size_t>> next;  // next[a]: the pipelines pipeline a feeds through connectors
 
   // Instances, in start order within each kind, with their names for messages.
@@ -200,8 +208,8 @@ void ParseService(config::Node& root, const Registry& registry, Service::Graph& 
     if (!id.ok()) {
       service.ErrorAt("extensions", id.status().message());
     } else if (!g.extensions.count(*id)) {
-      service.ErrorAt("extensions", StrCat("references extension \"", e, "\" which is not configured; configured: ",
-                                           ListIds(g.extensions)));
+      service.ErrorAt("extensions", StrCat("references extension \"", e,
+                                           "\" which is not configured; configured: ", ListIds(g.extensions)));
     } else if (g.extensions.at(*id).factory != nullptr) {  // an unknown type is reported already
       g.service_extensions.push_back(*id);
     }
@@ -292,7 +300,7 @@ void CheckReferences(const Service::Graph& g, config::Errors* errors) {
         errors->Add(StrCat(pd.path, ".", field), pd.line,
                     StrCat("references ", KindName(kind), " \"", id.String(),
                            "\" which is not configured; configured: ", ListIds(decls),
-                           kind == Kind::kProcessor ? "" : " (and no connector has that name)"));
+                           kind == Kind::kProcessor ? "" : " (nor is it one of the connectors)"));
         return;
       }
       if (!d->factory->Signals().count(pd.signal)) {
@@ -409,7 +417,8 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
   };
   for (const auto& id : g.service_extensions) {
     const Decl& d = g.extensions.at(id);
-    auto e = static_cast<const ExtensionFactory*>(d.factory)->CreateExtension(settings_for(id, Kind::kExtension), *d.cfg);
+    auto e =
+        static_cast<const ExtensionFactory*>(d.factory)->CreateExtension(settings_for(id, Kind::kExtension), *d.cfg);
     if (!e.ok()) return fail(StrCat("extensions.", id.String()), e.status());
     g.extension_instances.push_back({StrCat("extension ", id.String()), std::move(*e)});
   }
@@ -418,7 +427,8 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
     for (const auto& id : pd.exporters) {
       if (exporters.count(id) || g.connectors.count(id)) continue;
       const Decl& d = g.exporters.at(id);
-      auto e = static_cast<const ExporterFactory*>(d.factory)->CreateExporter(settings_for(id, Kind::kExporter), *d.cfg);
+      auto e =
+          static_cast<const ExporterFactory*>(d.factory)->CreateExporter(settings_for(id, Kind::kExporter), *d.cfg);
       if (!e.ok()) return fail(StrCat("exporters.", id.String()), e.status());
       exporters[id] = e->get();
       g.exporter_instances.push_back({StrCat("exporter ", id.String()), std::move(*e)});
@@ -456,8 +466,8 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
     Consumer* next_consumer = g.Join(outs);
     for (auto it = pd.processors.rbegin(); it != pd.processors.rend(); ++it) {
       const Decl& d = g.processors.at(*it);
-      auto p = static_cast<const ProcessorFactory*>(d.factory)
-                   ->CreateProcessor(settings_for(*it, Kind::kProcessor), *d.cfg, pd.signal, next_consumer);
+      auto p = static_cast<const ProcessorFactory*>(d.factory)->CreateProcessor(settings_for(*it, Kind::kProcessor),
+                                                                                *d.cfg, pd.signal, next_consumer);
       if (!p.ok()) return fail(StrCat("processors.", it->String()), p.status());
       next_consumer = p->get();
       g.processor_instances.push_back({StrCat("processor ", it->String(), " in pipeline ", pd.id), std::move(*p)});
@@ -516,7 +526,8 @@ absl::Status Service::Start(boost::asio::io_context& io) {
       r.body = telemetry_->Render();
       return r;
     });
-    if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("service.telemetry.metrics: ", srv.status().message()));
+    if (!srv.ok())
+      return absl::Status(srv.status().code(), StrCat("service.telemetry.metrics: ", srv.status().message()));
     telemetry_server_ = std::move(*srv);
   }
   if (auto s = start_all(g.extension_instances); !s.ok()) return s;
@@ -525,9 +536,8 @@ absl::Status Service::Start(boost::asio::io_context& io) {
   if (auto s = start_all(g.processor_instances); !s.ok()) return s;
   if (auto s = start_all(g.receiver_instances); !s.ok()) return s;
   ready_ = true;
-  spdlog::info("everything is ready: {} pipelines, {} receivers, {} processors, {} exporters",
-               g.pipelines.size(), g.receiver_instances.size(), g.processor_instances.size(),
-               g.exporter_instances.size());
+  spdlog::info("everything is ready: {} pipelines, {} receivers, {} processors, {} exporters", g.pipelines.size(),
+               g.receiver_instances.size(), g.processor_instances.size(), g.exporter_instances.size());
   return absl::OkStatus();
 }
 

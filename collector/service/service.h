@@ -22,8 +22,8 @@ inline constexpr char kDefaultTelemetryAddress[] = "127.0.0.1:8888";
 inline constexpr absl::Duration kDefaultShutdownTimeout = absl::Seconds(25);
 
 struct ServiceSettings {
-  std::string log_level = "info";      // debug, info, warn, error
-  std::string log_encoding = "console";  // console, json
+  std::string log_level = "info";                          // debug, info, warn, error
+  std::string log_encoding = "console";                    // console, json
   std::string metrics_address = kDefaultTelemetryAddress;  // "" or level none: off
   absl::Duration shutdown_timeout = kDefaultShutdownTimeout;
 };

@@ -24,8 +24,14 @@ class SinkExporter : public testutil::Sink {
  public:
   explicit SinkExporter(std::string id) : id_(std::move(id)) { (*sinks)[id_] = this; }
   ~SinkExporter() override { sinks->erase(id_); }
-  absl::Status Start(Host&) override { events->push_back("start exporter " + id_); return absl::OkStatus(); }
-  absl::Status Shutdown(absl::Time) override { events->push_back("stop exporter " + id_); return absl::OkStatus(); }
+  absl::Status Start(Host&) override {
+    events->push_back("start exporter " + id_);
+    return absl::OkStatus();
+  }
+  absl::Status Shutdown(absl::Time) override {
+    events->push_back("stop exporter " + id_);
+    return absl::OkStatus();
+  }
 
  private:
   std::string id_;
@@ -53,7 +59,10 @@ class TestReceiver : public Receiver {
     events->push_back("start receiver " + id_);
     return absl::OkStatus();
   }
-  absl::Status Shutdown(absl::Time) override { events->push_back("stop receiver " + id_); return absl::OkStatus(); }
+  absl::Status Shutdown(absl::Time) override {
+    events->push_back("stop receiver " + id_);
+    return absl::OkStatus();
+  }
   std::string id_;
 };
 
@@ -74,8 +83,14 @@ class Renamer : public Processor {
  public:
   Renamer(std::string id, Consumer* next) : id_(std::move(id)), next_(next) {}
   bool MutatesData() const override { return true; }
-  absl::Status Start(Host&) override { events->push_back("start processor " + id_); return absl::OkStatus(); }
-  absl::Status Shutdown(absl::Time) override { events->push_back("stop processor " + id_); return absl::OkStatus(); }
+  absl::Status Start(Host&) override {
+    events->push_back("start processor " + id_);
+    return absl::OkStatus();
+  }
+  absl::Status Shutdown(absl::Time) override {
+    events->push_back("stop processor " + id_);
+    return absl::OkStatus();
+  }
   absl::Status ConsumeTraces(pdata::Traces&& d) override {
     d.ForEachMutableRequest([](testutil::tpb::ExportTraceServiceRequest& r) {
       for (auto& rs : *r.mutable_resource_spans())
@@ -98,8 +113,8 @@ class RenamerFactory : public ProcessorFactory {
   std::string_view Type() const override { return "renamer"; }
   std::set<Signal> Signals() const override { return {Signal::kTraces}; }
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<RenamerConfig>(); }
-  absl::StatusOr<std::unique_ptr<Processor>> CreateProcessor(const CreateSettings& s, const ComponentConfig&,
-                                                             Signal, Consumer* next) const override {
+  absl::StatusOr<std::unique_ptr<Processor>> CreateProcessor(const CreateSettings& s, const ComponentConfig&, Signal,
+                                                             Consumer* next) const override {
     return std::unique_ptr<Processor>(std::make_unique<Renamer>(s.id.String(), next));
   }
 };
@@ -112,7 +127,8 @@ class ServiceTest : public ::testing::Test {
     receivers = &receivers_;
     receiver_creations = 0;
     RegisterBuiltins(registry_);
-    registry_.Add(std::make_unique<SinkFactory>("sink", std::set<Signal>{Signal::kTraces, Signal::kMetrics, Signal::kLogs}));
+    registry_.Add(
+        std::make_unique<SinkFactory>("sink", std::set<Signal>{Signal::kTraces, Signal::kMetrics, Signal::kLogs}));
     registry_.Add(std::make_unique<SinkFactory>("tracesink", std::set<Signal>{Signal::kTraces}));
     registry_.Add(std::make_unique<TestReceiverFactory>());
     registry_.Add(std::make_unique<RenamerFactory>());
@@ -187,9 +203,9 @@ service:
   EXPECT_TRUE((*svc)->Ready());
   (*svc)->Shutdown();
   EXPECT_FALSE((*svc)->Ready());
-  EXPECT_EQ(events_, (std::vector<std::string>{"start exporter sink", "start processor renamer",
-                                               "start receiver testrecv", "stop receiver testrecv",
-                                               "stop processor renamer", "stop exporter sink"}));
+  EXPECT_EQ(events_,
+            (std::vector<std::string>{"start exporter sink", "start processor renamer", "start receiver testrecv",
+                                      "stop receiver testrecv", "stop processor renamer", "stop exporter sink"}));
 }
 
 TEST_F(ServiceTest, MissingComponentIsRefusedWithWhatIsConfigured) {
@@ -200,8 +216,7 @@ service:
   pipelines:
     traces: {receivers: [testrecv], exporters: [nope]})");
   ASSERT_FALSE(svc.ok());
-  EXPECT_NE(Errors().find("references exporter \"nope\" which is not configured; configured: sink"),
-            std::string::npos)
+  EXPECT_NE(Errors().find("references exporter \"nope\" which is not configured; configured: sink"), std::string::npos)
       << Errors();
 }
 
@@ -277,7 +292,8 @@ service:
   ASSERT_FALSE(svc.ok());
   EXPECT_EQ(errors_.list().size(), 3u) << Errors();
   EXPECT_NE(Errors().find("receivers.otlp.protocols.grpc.endpint (line 6): unknown key; did you mean 'endpoint'?"),
-            std::string::npos) << Errors();
+            std::string::npos)
+      << Errors();
   EXPECT_NE(Errors().find("processors.batch.timeout (line 9): expected a duration"), std::string::npos);
   EXPECT_NE(Errors().find("pipeline type \"bogus\" must be traces, metrics or logs"), std::string::npos);
 }
@@ -293,8 +309,7 @@ service:
   pipelines:
     traces: {receivers: [testrecv], processors: [batch], exporters: [file]})");
   ASSERT_FALSE(svc.ok());
-  EXPECT_NE(Errors().find("send_batch_max_size must be 0 or at least send_batch_size"), std::string::npos)
-      << Errors();
+  EXPECT_NE(Errors().find("send_batch_max_size must be 0 or at least send_batch_size"), std::string::npos) << Errors();
   EXPECT_NE(Errors().find("exporters.file"), std::string::npos);
   EXPECT_NE(Errors().find("path is required"), std::string::npos);
 }
@@ -310,8 +325,10 @@ service:
   ASSERT_TRUE(svc.ok()) << Errors();
   auto st = (*svc)->Start(host_.IoContext());
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(std::string(st.message()).find("cannot start exporter file/archive: cannot open \"/nonexistent-dir/out.jsonl\""),
-            std::string::npos) << st;
+  EXPECT_NE(
+      std::string(st.message()).find("cannot start exporter file/archive: cannot open \"/nonexistent-dir/out.jsonl\""),
+      std::string::npos)
+      << st;
   EXPECT_FALSE((*svc)->Ready());
 }
 

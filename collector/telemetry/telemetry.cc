@@ -15,37 +15,52 @@ const auto kStart = std::chrono::steady_clock::now();
 }
 
 Telemetry::Telemetry() : registry_(std::make_shared<prometheus::Registry>()) {
-  recv_accepted_ = PerSignal("outrigger_receiver_accepted_", "_total",
-                             "Items a receiver accepted into its pipelines");
+  recv_accepted_ = PerSignal("outrigger_receiver_accepted_", "_total", "Items a receiver accepted into its pipelines");
   recv_refused_ = PerSignal("outrigger_receiver_refused_", "_total",
                             "Items a receiver refused (malformed, or the pipeline pushed back)");
-  recv_malformed_ = &prometheus::BuildCounter().Name("outrigger_receiver_malformed_requests_total")
-                         .Help("Requests refused before any item could be read: malformed, too large, "
-                               "unsupported content type or encoding")
+  recv_malformed_ = &prometheus::BuildCounter()
+                         .Name("outrigger_receiver_malformed_requests_total")
+                         .Help(
+                             "Requests refused before any item could be read: malformed, too large, "
+                             "unsupported content type or encoding")
                          .Register(*registry_);
   proc_dropped_ = PerSignal("outrigger_processor_dropped_", "_total", "Items a processor dropped");
   exp_sent_ = PerSignal("outrigger_exporter_sent_", "_total", "Items an exporter delivered");
-  exp_failed_ = PerSignal("outrigger_exporter_send_failed_", "_total",
-                          "Items whose send attempt failed (they may be retried)");
+  exp_failed_ =
+      PerSignal("outrigger_exporter_send_failed_", "_total", "Items whose send attempt failed (they may be retried)");
   exp_dropped_ = PerSignal("outrigger_exporter_dropped_", "_total",
                            "Items an exporter gave up on (queue full in drop mode, permanent error, "
                            "retries exhausted, shutdown deadline)");
-  exp_retries_ = &prometheus::BuildCounter().Name("outrigger_exporter_retries_total")
-                      .Help("Send attempts retried after a retryable failure").Register(*registry_);
-  queue_size_ = &prometheus::BuildGauge().Name("outrigger_exporter_queue_size")
-                     .Help("What an exporter's sending queue holds, in its sizer's unit (items or requests)").Register(*registry_);
-  queue_capacity_ = &prometheus::BuildGauge().Name("outrigger_exporter_queue_capacity")
-                         .Help("Capacity of an exporter's sending queue, in its sizer's unit").Register(*registry_);
-  cpu_seconds_ = &prometheus::BuildCounter().Name("outrigger_process_cpu_seconds_total")
-                      .Help("User and system CPU time of the process").Register(*registry_).Add({});
-  rss_bytes_ = &prometheus::BuildGauge().Name("outrigger_process_resident_memory_bytes")
-                    .Help("Resident set size of the process").Register(*registry_).Add({});
-  uptime_ = &prometheus::BuildGauge().Name("outrigger_process_uptime_seconds")
-                 .Help("Seconds since the process started").Register(*registry_).Add({});
+  exp_retries_ = &prometheus::BuildCounter()
+                      .Name("outrigger_exporter_retries_total")
+                      .Help("Send attempts retried after a retryable failure")
+                      .Register(*registry_);
+  queue_size_ = &prometheus::BuildGauge()
+                     .Name("outrigger_exporter_queue_size")
+                     .Help("What an exporter's sending queue holds, in its sizer's unit (items or requests)")
+                     .Register(*registry_);
+  queue_capacity_ = &prometheus::BuildGauge()
+                         .Name("outrigger_exporter_queue_capacity")
+                         .Help("Capacity of an exporter's sending queue, in its sizer's unit")
+                         .Register(*registry_);
+  cpu_seconds_ = &prometheus::BuildCounter()
+                      .Name("outrigger_process_cpu_seconds_total")
+                      .Help("User and system CPU time of the process")
+                      .Register(*registry_)
+                      .Add({});
+  rss_bytes_ = &prometheus::BuildGauge()
+                    .Name("outrigger_process_resident_memory_bytes")
+                    .Help("Resident set size of the process")
+                    .Register(*registry_)
+                    .Add({});
+  uptime_ = &prometheus::BuildGauge()
+                 .Name("outrigger_process_uptime_seconds")
+                 .Help("Seconds since the process started")
+                 .Register(*registry_)
+                 .Add({});
 }
 
-std::array<Telemetry::CounterFamily*, 3> Telemetry::PerSignal(std::string_view prefix,
-                                                              std::string_view suffix,
+std::array<Telemetry::CounterFamily*, 3> Telemetry::PerSignal(std::string_view prefix, std::string_view suffix,
                                                               std::string_view help) {
   std::array<CounterFamily*, 3> out{};
   for (Signal s : kAllSignals) {
@@ -94,8 +109,7 @@ prometheus::Counter& Telemetry::AddCounter(std::string_view name, std::string_vi
   return prometheus::BuildCounter().Name(std::string(name)).Help(std::string(help)).Register(*registry_).Add(labels);
 }
 
-prometheus::Gauge& Telemetry::AddGauge(std::string_view name, std::string_view help,
-                                       const prometheus::Labels& labels) {
+prometheus::Gauge& Telemetry::AddGauge(std::string_view name, std::string_view help, const prometheus::Labels& labels) {
   return prometheus::BuildGauge().Name(std::string(name)).Help(std::string(help)).Register(*registry_).Add(labels);
 }
 

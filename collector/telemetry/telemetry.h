@@ -6,8 +6,8 @@
 
 #include <array>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -91,8 +91,7 @@ class Telemetry {
 
  private:
   using CounterFamily = prometheus::Family<prometheus::Counter>;
-  std::array<CounterFamily*, 3> PerSignal(std::string_view prefix, std::string_view suffix,
-                                          std::string_view help);
+  std::array<CounterFamily*, 3> PerSignal(std::string_view prefix, std::string_view suffix, std::string_view help);
   void RefreshProcess();
 
   std::shared_ptr<prometheus::Registry> registry_;

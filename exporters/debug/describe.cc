@@ -17,12 +17,18 @@ namespace metricspb = opentelemetry::proto::metrics::v1;
 
 size_t MetricPoints(const metricspb::Metric& m) {
   switch (m.data_case()) {
-    case metricspb::Metric::kGauge: return m.gauge().data_points_size();
-    case metricspb::Metric::kSum: return m.sum().data_points_size();
-    case metricspb::Metric::kHistogram: return m.histogram().data_points_size();
-    case metricspb::Metric::kExponentialHistogram: return m.exponential_histogram().data_points_size();
-    case metricspb::Metric::kSummary: return m.summary().data_points_size();
-    default: return 0;
+    case metricspb::Metric::kGauge:
+      return m.gauge().data_points_size();
+    case metricspb::Metric::kSum:
+      return m.sum().data_points_size();
+    case metricspb::Metric::kHistogram:
+      return m.histogram().data_points_size();
+    case metricspb::Metric::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case metricspb::Metric::kSummary:
+      return m.summary().data_points_size();
+    default:
+      return 0;
   }
 }
 
@@ -46,8 +52,8 @@ std::vector<std::string> Describe(const pdata::Traces& d, Verbosity v) {
       for (const auto& rs : r.resource_spans())
         for (const auto& ss : rs.scope_spans())
           for (const auto& s : ss.spans())
-            out.push_back(StrCat(absl::BytesToHexString(s.trace_id()), " ",
-                                 absl::BytesToHexString(s.span_id()), " ", s.name()));
+            out.push_back(
+                StrCat(absl::BytesToHexString(s.trace_id()), " ", absl::BytesToHexString(s.span_id()), " ", s.name()));
     });
   } else if (v == Verbosity::kDetailed) {
     DetailedJson(d, &out);
@@ -61,8 +67,7 @@ std::vector<std::string> Describe(const pdata::Metrics& d, Verbosity v) {
     d.ForEachRequest([&](const mpb::ExportMetricsServiceRequest& r) {
       for (const auto& rm : r.resource_metrics())
         for (const auto& sm : rm.scope_metrics())
-          for (const auto& m : sm.metrics())
-            out.push_back(StrCat(m.name(), " ", MetricPoints(m), " points"));
+          for (const auto& m : sm.metrics()) out.push_back(StrCat(m.name(), " ", MetricPoints(m), " points"));
     });
   } else if (v == Verbosity::kDetailed) {
     DetailedJson(d, &out);
@@ -76,8 +81,7 @@ std::vector<std::string> Describe(const pdata::Logs& d, Verbosity v) {
     d.ForEachRequest([&](const lpb::ExportLogsServiceRequest& r) {
       for (const auto& rl : r.resource_logs())
         for (const auto& sl : rl.scope_logs())
-          for (const auto& l : sl.log_records())
-            out.push_back(StrCat(l.severity_text(), " ", l.body().string_value()));
+          for (const auto& l : sl.log_records()) out.push_back(StrCat(l.severity_text(), " ", l.body().string_value()));
     });
   } else if (v == Verbosity::kDetailed) {
     DetailedJson(d, &out);

@@ -77,8 +77,7 @@ std::vector<std::string> Config::Urls() const {
 
 bool Config::Retryable(int status) const {
   if (status == 429 || (status >= 500 && status < 600)) return true;
-  return std::find(retry.retry_on_status.begin(), retry.retry_on_status.end(), status) !=
-         retry.retry_on_status.end();
+  return std::find(retry.retry_on_status.begin(), retry.retry_on_status.end(), status) != retry.retry_on_status.end();
 }
 
 absl::Status Config::Validate() const {

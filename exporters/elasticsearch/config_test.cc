@@ -114,8 +114,7 @@ TEST(ElasticsearchExporterConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(cfg.user, "elastic");
   EXPECT_EQ(cfg.password, "changeme");
   EXPECT_EQ(cfg.api_key, "");
-  EXPECT_EQ(cfg.headers,
-            (std::map<std::string, std::string>{{"X-Opaque-Id", "outrigger"}, {"X-Tenant", "team-a"}}));
+  EXPECT_EQ(cfg.headers, (std::map<std::string, std::string>{{"X-Opaque-Id", "outrigger"}, {"X-Tenant", "team-a"}}));
   EXPECT_FALSE(cfg.tls.insecure);
   EXPECT_EQ(cfg.tls.ca_file, "/etc/outrigger/tls/ca.pem");
   EXPECT_EQ(cfg.tls.cert_file, "/etc/outrigger/tls/client.pem");

@@ -46,11 +46,7 @@ struct Round {
 class BulkPusher : public exporterhelper::Pusher {
  public:
   BulkPusher(const CreateSettings& settings, const Config& cfg)
-      : settings_(settings),
-        cfg_(cfg),
-        encoder_(cfg_),
-        client_(cfg.tls, kUserAgent),
-        urls_(cfg.Urls()) {
+      : settings_(settings), cfg_(cfg), encoder_(cfg_), client_(cfg.tls, kUserAgent), urls_(cfg.Urls()) {
     headers_.push_back("Content-Type: application/x-ndjson");
     if (cfg_.compression == "gzip") headers_.push_back("Content-Encoding: gzip");
     if (!cfg_.api_key.empty()) {

@@ -109,8 +109,8 @@ TEST(EsJson, EscapesControlQuotesAndKeepsValidUtf8) {
 
 TEST(EsJson, ReplacesInvalidUtf8) {
   // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate.
-  for (std::string bad : {std::string("a\x80z"), std::string("a\xe2\x82z"), std::string("a\xc0\xafz"),
-                          std::string("a\xed\xa0\x80z")}) {
+  for (std::string bad :
+       {std::string("a\x80z"), std::string("a\xe2\x82z"), std::string("a\xc0\xafz"), std::string("a\xed\xa0\x80z")}) {
     std::string j = Json(bad);
     std::string back = json::parse(j).get<std::string>();  // nlohmann refuses invalid UTF-8
     EXPECT_EQ(back.substr(0, 4), "a\xEF\xBF\xBD") << j;
@@ -405,10 +405,10 @@ TEST(EsIndex, ContentHashIdAndCreateAction) {
 class BulkDouble {
  public:
   struct Rule {
-    std::string contains;  // a document whose source contains this ...
-    int status;            // ... is answered with this status ...
-    std::string type;      // ... and error type ...
-    int times;             // ... this many times (-1: always), per document text
+    std::string contains;   // a document whose source contains this ...
+    int status;             // ... is answered with this status ...
+    std::string type;       // ... and error type ...
+    int times;              // ... this many times (-1: always), per document text
     bool per_rule = false;  // count `times` over all documents (their text may change)
   };
   struct Seen {
@@ -491,8 +491,8 @@ class BulkDouble {
     if (!fail_.empty()) {
       auto [status, retry_after] = fail_.front();
       fail_.erase(fail_.begin());
-      http::Response r = Error(status, status == 429 ? "es_rejected_execution_exception" : "unavailable_shards_exception",
-                               "injected");
+      http::Response r =
+          Error(status, status == 429 ? "es_rejected_execution_exception" : "unavailable_shards_exception", "injected");
       if (!retry_after.empty()) r.headers.emplace_back("Retry-After", retry_after);
       return r;
     }
@@ -647,9 +647,9 @@ class EsExporterTest : public ::testing::Test {
   void MakeExporter(const std::string& extra_yaml,
                     const std::string& retry = "retry: {initial_interval: 10ms, max_interval: 50ms}\n",
                     const std::string& queue = "sending_queue: {num_consumers: 1, batch: {enabled: false}}\n") {
-    std::string yaml = (endpoints_.empty() ? "endpoint: " + es_.Url() : "endpoints: [" + endpoints_ + "]") + "\n" + retry +
-                       "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 10s}\n" +
-                       queue + extra_yaml;
+    std::string yaml =
+        (endpoints_.empty() ? "endpoint: " + es_.Url() : "endpoints: [" + endpoints_ + "]") + "\n" + retry +
+        "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 10s}\n" + queue + extra_yaml;
     auto f = NewFactory();
     auto cfg = f->CreateDefaultConfig();
     config::Errors errors;

@@ -75,10 +75,18 @@ void AppendObject(std::string* out, const Attrs& kvs) {
 
 void AppendValue(std::string* out, const cpb::AnyValue& v) {
   switch (v.value_case()) {
-    case cpb::AnyValue::kStringValue: AppendJsonString(out, v.string_value()); break;
-    case cpb::AnyValue::kBoolValue: out->append(v.bool_value() ? "true" : "false"); break;
-    case cpb::AnyValue::kIntValue: AppendInt(out, v.int_value()); break;
-    case cpb::AnyValue::kDoubleValue: AppendDouble(out, v.double_value()); break;
+    case cpb::AnyValue::kStringValue:
+      AppendJsonString(out, v.string_value());
+      break;
+    case cpb::AnyValue::kBoolValue:
+      out->append(v.bool_value() ? "true" : "false");
+      break;
+    case cpb::AnyValue::kIntValue:
+      AppendInt(out, v.int_value());
+      break;
+    case cpb::AnyValue::kDoubleValue:
+      AppendDouble(out, v.double_value());
+      break;
     case cpb::AnyValue::kBytesValue: {
       std::string b64;
       absl::Base64Escape(v.bytes_value(), &b64);
@@ -97,8 +105,11 @@ void AppendValue(std::string* out, const cpb::AnyValue& v) {
       out->push_back(']');
       break;
     }
-    case cpb::AnyValue::kKvlistValue: AppendObject(out, v.kvlist_value().values()); break;
-    default: out->append("null");
+    case cpb::AnyValue::kKvlistValue:
+      AppendObject(out, v.kvlist_value().values());
+      break;
+    default:
+      out->append("null");
   }
 }
 
@@ -235,9 +246,8 @@ void AppendPrefixed(Fields& f, std::string_view prefix, const Attrs& kvs) {
 // none/raw: fixed field names written by the document itself.
 bool NoneReserved(std::string_view k) {
   return k == "@timestamp" || k == "Body" || k == "SeverityNumber" || k == "SeverityText" || k == "TraceFlags" ||
-         k == "TraceId" || k == "SpanId" || k == "ParentSpanId" || k == "Name" || k == "Kind" ||
-         k == "EndTimestamp" || k == "Duration" || k == "TraceStatus" || k == "TraceStatusDescription" ||
-         k == "Link";
+         k == "TraceId" || k == "SpanId" || k == "ParentSpanId" || k == "Name" || k == "Kind" || k == "EndTimestamp" ||
+         k == "Duration" || k == "TraceStatus" || k == "TraceStatusDescription" || k == "Link";
 }
 
 // none/raw: the attributes (raw: without the Attributes. prefix and the reserved names); a
@@ -458,7 +468,7 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
       for (const auto& sl : rl.scope_logs()) {
         const std::string scope_frag = ScopeFragment(mode, sl.scope());
         for (const auto& r : sl.log_records()) {
-          uint64_t t = r.time_unix_nano() != 0 ? r.time_unix_nano()
+          uint64_t t = r.time_unix_nano() != 0            ? r.time_unix_nano()
                        : r.observed_time_unix_nano() != 0 ? r.observed_time_unix_nano()
                                                           : now_ns;
           Doc doc;
@@ -476,8 +486,8 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
             if (r.has_body()) {
               f.Key("body");
               const auto& b = r.body();
-              bool structured = b.value_case() == cpb::AnyValue::kKvlistValue ||
-                                b.value_case() == cpb::AnyValue::kArrayValue;
+              bool structured =
+                  b.value_case() == cpb::AnyValue::kKvlistValue || b.value_case() == cpb::AnyValue::kArrayValue;
               o->append(structured ? "{\"structured\":" : "{\"text\":");
               if (structured) {
                 AppendValue(o, b);
@@ -545,9 +555,8 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
         const std::string scope_frag = ScopeFragment(mode, ss.scope());
         for (const auto& s : ss.spans()) {
           uint64_t t = s.start_time_unix_nano() != 0 ? s.start_time_unix_nano() : now_ns;
-          uint64_t dur = s.end_time_unix_nano() > s.start_time_unix_nano()
-                             ? s.end_time_unix_nano() - s.start_time_unix_nano()
-                             : 0;
+          uint64_t dur =
+              s.end_time_unix_nano() > s.start_time_unix_nano() ? s.end_time_unix_nano() - s.start_time_unix_nano() : 0;
           Doc doc;
           doc.index = idx.Of(cfg_.traces_index, cfg_.traces_dynamic_index, "traces", rs.resource().attributes(),
                              ss.scope().attributes(), s.attributes(), t);
@@ -622,7 +631,9 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
             f.String("span.name", s.name());
             f.String("span.kind", KindName(s.kind()));
             f.Int("event.duration", static_cast<int64_t>(dur));
-            f.String("event.outcome", s.status().code() == 2 ? "failure" : s.status().code() == 1 ? "success" : "unknown");
+            f.String("event.outcome", s.status().code() == 2   ? "failure"
+                                      : s.status().code() == 1 ? "success"
+                                                               : "unknown");
             AppendEcsAttrs(f, s.attributes());
             AppendEcsAttrs(f, rs.resource().attributes());
             if (!ss.scope().name().empty()) f.String("labels.otel_scope_name", ss.scope().name());

@@ -22,13 +22,13 @@ using outrigger::AppendJsonString;
 void AppendJsonTime(std::string* out, uint64_t unix_nanos);
 
 struct Doc {
-  uint32_t index = 0;         // into EncodedBatch::indices
+  uint32_t index = 0;           // into EncodedBatch::indices
   uint32_t begin = 0, end = 0;  // the source, in EncodedBatch::buf
-  std::string id;             // empty: Elasticsearch assigns one
+  std::string id;               // empty: Elasticsearch assigns one
 };
 
 struct EncodedBatch {
-  std::string buf;                   // every document's source, back to back
+  std::string buf;  // every document's source, back to back
   std::vector<Doc> docs;
   std::vector<std::string> indices;  // distinct target index names
   std::string_view Source(const Doc& d) const { return std::string_view(buf).substr(d.begin, d.end - d.begin); }

@@ -45,8 +45,7 @@ TEST(FileExporterConfig, DefaultsAreTheDocumentedOnes) {
 TEST(FileExporterConfig, TestdataDecodesToItsValues) {
   Config cfg;
   config::Errors errors;
-  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "file", &cfg, &errors).ok())
-      << errors.Joined();
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "file", &cfg, &errors).ok()) << errors.Joined();
   EXPECT_EQ(cfg.path, "/tmp/outrigger-testdata-all.jsonl");
   EXPECT_EQ(cfg.format, "json");
   EXPECT_FALSE(cfg.helper.sending_queue.enabled);

@@ -34,9 +34,7 @@ class FilePusherTest : public ::testing::Test {
 };
 
 TEST_F(FilePusherTest, AppendsOneJsonLinePerRequest) {
-  {
-    std::ofstream(cfg_.path) << "already there\n";
-  }
+  { std::ofstream(cfg_.path) << "already there\n"; }
   FilePusher p(testutil::Settings(&telemetry_, "file", Kind::kExporter), cfg_);
   ASSERT_TRUE(p.Start(host_).ok());
   auto traces = testutil::MakeTraces(2);

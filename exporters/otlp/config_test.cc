@@ -31,14 +31,14 @@ TEST(OtlpExporterConfig, Testdata) {
   unsetenv("BACKEND_TOKEN");
   Config c;
   config::Errors errors;
-  ASSERT_TRUE(testutil::DecodeComponentConfig("exporters/otlp/testdata/config.yaml", "exporters", "otlp", &c, &errors)
-                  .ok())
+  ASSERT_TRUE(
+      testutil::DecodeComponentConfig("exporters/otlp/testdata/config.yaml", "exporters", "otlp", &c, &errors).ok())
       << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.endpoint, "otel-backend.example.com:4317");
   EXPECT_EQ(c.compression, "none");
-  EXPECT_EQ(c.headers, (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"},
-                                                           {"x-tenant", "team-a"}}));
+  EXPECT_EQ(c.headers,
+            (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"}, {"x-tenant", "team-a"}}));
   EXPECT_FALSE(c.tls.insecure);
   EXPECT_EQ(c.tls.ca_file, "/etc/outrigger/tls/ca.pem");
   EXPECT_EQ(c.tls.cert_file, "/etc/outrigger/tls/client.pem");

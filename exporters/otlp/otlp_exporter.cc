@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <tuple>
 #include <future>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "collector/otlp/wire.h"
@@ -20,7 +20,8 @@ namespace {
 absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return absl::FailedPreconditionError(StrCat("tls.", what, " \"", path, "\" cannot be read: ", std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        StrCat("tls.", what, " \"", path, "\" cannot be read: ", std::strerror(errno)));
   }
   std::stringstream ss;
   ss << in.rdbuf();
@@ -68,16 +69,16 @@ template <typename D>
 absl::Status GrpcPusher::Send(Signal signal, const D& d, absl::Time deadline) {
   // The encoded batch is handed to gRPC without a copy; the slice frees it.
   auto* body = new std::string(d.ToProto());
-  grpc::Slice slice(body->data(), body->size(),
-                    [](void* p) { delete static_cast<std::string*>(p); }, body);
+  grpc::Slice slice(
+      body->data(), body->size(), [](void* p) { delete static_cast<std::string*>(p); }, body);
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(deadline));
   for (const auto& [k, v] : cfg_.headers) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
   std::promise<grpc::Status> done;
-  stub_->UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(signal)), grpc::StubOptions(), &request,
-                   &response, [&done](grpc::Status st) { done.set_value(std::move(st)); });
+  stub_->UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(signal)), grpc::StubOptions(), &request, &response,
+                   [&done](grpc::Status st) { done.set_value(std::move(st)); });
   grpc::Status st = done.get_future().get();
   if (!st.ok()) return outrigger::otlp::FromGrpc(st);
   grpc::Slice out;
@@ -86,8 +87,7 @@ absl::Status GrpcPusher::Send(Signal signal, const D& d, absl::Time deadline) {
     std::string message;
     std::string_view bytes(reinterpret_cast<const char*>(out.begin()), out.size());
     if (outrigger::otlp::DecodeExportResponse(signal, bytes, &rejected, &message) && rejected > 0) {
-      settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal),
-                             message);
+      settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal), message);
     }
   }
   return absl::OkStatus();

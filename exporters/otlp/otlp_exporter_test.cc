@@ -44,11 +44,11 @@ class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  void MakeExporter(const std::string& retry_yaml =
-                        "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n") {
+  void MakeExporter(
+      const std::string& retry_yaml = "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n") {
     const bool http = GetParam() == "otlphttp";
-    std::string endpoint = http ? "http://127.0.0.1:" + std::to_string(http_port_)
-                                : "127.0.0.1:" + std::to_string(grpc_port_);
+    std::string endpoint =
+        http ? "http://127.0.0.1:" + std::to_string(http_port_) : "127.0.0.1:" + std::to_string(grpc_port_);
     std::string yaml = "endpoint: " + endpoint + "\ntls: {insecure: true}\n" + retry_yaml;
     const auto* f = static_cast<const ExporterFactory*>(registry_.Find(Kind::kExporter, GetParam()));
     ASSERT_NE(f, nullptr);
@@ -84,7 +84,8 @@ TEST_P(OtlpExporterTest, DeliversEverySignalIntact) {
   ASSERT_TRUE(exporter_->ConsumeTraces(std::move(traces)).ok());
   ASSERT_TRUE(exporter_->ConsumeMetrics(testutil::MakeMetrics(4)).ok());
   ASSERT_TRUE(exporter_->ConsumeLogs(testutil::MakeLogs(6)).ok());
-  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 5 && sink_.PointCount() == 4 && sink_.LogCount() == 6; }));
+  ASSERT_TRUE(
+      sink_.WaitFor([&] { return sink_.SpanCount() == 5 && sink_.PointCount() == 4 && sink_.LogCount() == 6; }));
   EXPECT_EQ(sink_.SpanNames(), (std::vector<std::string>{"e-0", "e-1", "e-2", "f-0", "f-1"}));
   ASSERT_TRUE(sink_.WaitFor([&] { return Exported("outrigger_exporter_sent_spans_total") == 5; }));
 }
@@ -111,13 +112,14 @@ TEST_P(OtlpExporterTest, PermanentErrorIsNotRetried) {
 TEST_P(OtlpExporterTest, UnreachableServerIsRetryableThenDropped) {
   // A port nothing listens on: connection errors are retried until max_elapsed_time.
   const uint16_t port = GetParam() == "otlphttp" ? http_port_ : grpc_port_;
-  MakeExporter("retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 200ms}\n"
-               "timeout: 500ms\n");
+  MakeExporter(
+      "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 200ms}\n"
+      "timeout: 500ms\n");
   receiver_->Shutdown(absl::Now()).IgnoreError();
   ASSERT_NE(port, 0);
   ASSERT_TRUE(exporter_->ConsumeTraces(testutil::MakeTraces(3)).ok());
-  ASSERT_TRUE(sink_.WaitFor([&] { return Exported("outrigger_exporter_dropped_spans_total") == 3; },
-                            std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      sink_.WaitFor([&] { return Exported("outrigger_exporter_dropped_spans_total") == 3; }, std::chrono::seconds(20)));
   EXPECT_GT(Exported("outrigger_exporter_retries_total"), 0);
 }
 

@@ -45,8 +45,8 @@ TEST(OtlpHttpExporterConfig, Testdata) {
   EXPECT_EQ(c.logs_endpoint, "");
   EXPECT_EQ(c.encoding, "json");
   EXPECT_EQ(c.compression, "none");
-  EXPECT_EQ(c.headers, (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"},
-                                                           {"X-Scope-OrgID", "team-a"}}));
+  EXPECT_EQ(c.headers,
+            (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"}, {"X-Scope-OrgID", "team-a"}}));
   EXPECT_TRUE(c.tls.insecure);
   EXPECT_EQ(c.tls.ca_file, "/etc/outrigger/tls/ca.pem");
   EXPECT_EQ(c.tls.cert_file, "/etc/outrigger/tls/client.pem");

@@ -25,8 +25,7 @@ absl::Status HttpPusher::Send(Signal signal, const D& d, absl::Time deadline) {
   if (cfg_.compression == "gzip") body = outrigger::otlp::Gzip(body);
   const std::string& url = urls_[static_cast<size_t>(signal)];
 
-  std::vector<std::string> headers = {json ? "Content-Type: application/json"
-                                           : "Content-Type: application/x-protobuf"};
+  std::vector<std::string> headers = {json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf"};
   if (cfg_.compression == "gzip") headers.push_back("Content-Encoding: gzip");
   for (const auto& [k, v] : cfg_.headers) headers.push_back(k + ": " + v);
   auto resp = client_.Post(url, body, headers, deadline);
@@ -36,8 +35,7 @@ absl::Status HttpPusher::Send(Signal signal, const D& d, absl::Time deadline) {
     int64_t rejected = 0;
     std::string message;
     if (!json && outrigger::otlp::DecodeExportResponse(signal, resp->body, &rejected, &message) && rejected > 0) {
-      settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal),
-                             message);
+      settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal), message);
     }
     return absl::OkStatus();
   }

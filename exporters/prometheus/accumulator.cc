@@ -120,7 +120,6 @@ void AppendEscapedHelp(std::string_view v, Format f, std::string* out) {
   }
 }
 
-
 // name="value",... sorted by name; empty values are left out (Prometheus treats an
 // empty label as absent).
 std::string RenderLabels(const LabelMap& m) {
@@ -251,10 +250,14 @@ ExpBuckets FromProto(const mpb::ExponentialHistogramDataPoint::Buckets& b) {
 
 const char* TypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
-    case MetricType::kSummary: return "summary";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kSummary:
+      return "summary";
   }
   return "untyped";
 }
@@ -318,9 +321,9 @@ Accumulator::Family* Accumulator::FamilyFor(const std::string& name, MetricType 
     it = families_.emplace(name, Family{type, help, {}}).first;
   } else if (it->second.type != type) {
     if (!it->second.series.empty()) {
-      WarnOnce(name, StrCat("metric \"", name, "\" is a ", TypeName(it->second.type),
-                            "; data points that would make it a ", TypeName(type),
-                            " are dropped while it has series (logged once per name)"));
+      WarnOnce(name,
+               StrCat("metric \"", name, "\" is a ", TypeName(it->second.type), "; data points that would make it a ",
+                      TypeName(type), " are dropped while it has series (logged once per name)"));
       return nullptr;
     }
     it->second.type = type;
@@ -353,7 +356,8 @@ Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
         std::vector<std::pair<std::string, std::string>> overrides = identity;
         overrides.insert(overrides.end(), const_labels_.begin(), const_labels_.end());
         std::string key = SeriesKey(other, {}, overrides, "");
-        std::string name = cfg_.metric_namespace.empty() ? "target_info" : StrCat(cfg_.metric_namespace, "_target_info");
+        std::string name =
+            cfg_.metric_namespace.empty() ? "target_info" : StrCat(cfg_.metric_namespace, "_target_info");
         if (Family* f = FamilyFor(name, MetricType::kGauge, "Target metadata")) {
           Series& s = f->series[key];
           s.value = 1;
@@ -415,8 +419,8 @@ struct Accumulator::MetricAdder {
       DropAll(h.data_points_size(), StrCat(what, " with unspecified aggregation temporality"));
       return nullptr;
     }
-    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes),
-                              MetricType::kHistogram, m.description());
+    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
+                              m.description());
     if (f == nullptr) res->dropped += static_cast<size_t>(h.data_points_size());
     return f;
   }
@@ -544,8 +548,8 @@ struct Accumulator::MetricAdder {
 
   void Summary() {
     const auto& sm = m.summary();
-    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes),
-                              MetricType::kSummary, m.description());
+    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kSummary,
+                              m.description());
     if (f == nullptr) {
       res->dropped += static_cast<size_t>(sm.data_points_size());
       return;
@@ -569,11 +573,16 @@ void Accumulator::AddMetric(const mpb::Metric& m, const Scope& sc, absl::Time no
   MetricAdder add{*this, m, sc, now, res};
   switch (m.data_case()) {
     case mpb::Metric::kGauge:
-    case mpb::Metric::kSum: return add.Numbers();
-    case mpb::Metric::kHistogram: return add.Histogram();
-    case mpb::Metric::kExponentialHistogram: return add.ExponentialHistogram();
-    case mpb::Metric::kSummary: return add.Summary();
-    default: return;
+    case mpb::Metric::kSum:
+      return add.Numbers();
+    case mpb::Metric::kHistogram:
+      return add.Histogram();
+    case mpb::Metric::kExponentialHistogram:
+      return add.ExponentialHistogram();
+    case mpb::Metric::kSummary:
+      return add.Summary();
+    default:
+      return;
   }
 }
 
@@ -634,7 +643,9 @@ std::string Accumulator::Render(Format format) {
     for (const auto& [labels, s] : f.series) {
       switch (f.type) {
         case MetricType::kCounter:
-        case MetricType::kGauge: w.Sample(sample, "", labels, "", "", s.value, s.time_ns); break;
+        case MetricType::kGauge:
+          w.Sample(sample, "", labels, "", "", s.value, s.time_ns);
+          break;
         case MetricType::kHistogram: {
           cumulative.clear();
           if (s.exp) {

@@ -286,15 +286,20 @@ TEST(PrometheusResource, JobInstanceAndTargetInfo) {
                     {"service.instance.id", "pod-1"},
                     {"host.name", "node-7"},
                     {"k8s.pod.name", "checkout-abc"}};
-  auto d = MetricsWith(resource, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "up", "", 1, {{"job", "ignored"}}); },
-                "io.opentelemetry.http", "1.2.0");
-  EXPECT_EQ(RenderOnce(Config{}, d.Clone()),
-            "# HELP target_info Target metadata\n"
-            "# TYPE target_info gauge\n"
-            "target_info{host_name=\"node-7\",instance=\"pod-1\",job=\"shop/checkout\",k8s_pod_name=\"checkout-abc\"} 1\n"
-            "# TYPE up gauge\n"
-            "up{instance=\"pod-1\",job=\"shop/checkout\",otel_scope_name=\"io.opentelemetry.http\","
-            "otel_scope_version=\"1.2.0\"} 1\n");
+  auto d = MetricsWith(
+      resource,
+      [](mpb::ScopeMetrics* sm) {
+        AddGauge(sm, "up", "", 1, {{"job", "ignored"}});
+      },
+      "io.opentelemetry.http", "1.2.0");
+  EXPECT_EQ(
+      RenderOnce(Config{}, d.Clone()),
+      "# HELP target_info Target metadata\n"
+      "# TYPE target_info gauge\n"
+      "target_info{host_name=\"node-7\",instance=\"pod-1\",job=\"shop/checkout\",k8s_pod_name=\"checkout-abc\"} 1\n"
+      "# TYPE up gauge\n"
+      "up{instance=\"pod-1\",job=\"shop/checkout\",otel_scope_name=\"io.opentelemetry.http\","
+      "otel_scope_version=\"1.2.0\"} 1\n");
 
   // Only identifying attributes: no target_info.
   auto only_ids = MetricsWith({{"service.name", "svc"}}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "up", "", 1); });
@@ -313,13 +318,16 @@ TEST(PrometheusResource, ResourceToTelemetryConversion) {
   Config cfg;
   cfg.resource_to_telemetry_conversion = true;
   auto d = MetricsWith({{"service.name", "svc"}, {"host.name", "h1"}, {"region", "from-resource"}},
-                [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 2, {{"region", "from-point"}}); });
+                       [](mpb::ScopeMetrics* sm) {
+                         AddGauge(sm, "g", "", 2, {{"region", "from-point"}});
+                       });
   std::string text = RenderOnce(cfg, std::move(d));
   EXPECT_NE(text.find("g{host_name=\"h1\",job=\"svc\",region=\"from-point\",service_name=\"svc\"} 2\n"),
             std::string::npos)
       << text;
   // Off (the default): no resource attribute on the series.
-  auto d2 = MetricsWith({{"service.name", "svc"}, {"host.name", "h1"}}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 2); });
+  auto d2 = MetricsWith({{"service.name", "svc"}, {"host.name", "h1"}},
+                        [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 2); });
   EXPECT_NE(RenderOnce(Config{}, std::move(d2)).find("\ng{job=\"svc\"} 2\n"), std::string::npos);
 }
 
@@ -451,9 +459,9 @@ TEST(PrometheusAccumulate, ConcurrentAddAndRender) {
 
 TEST(PrometheusNegotiation, AcceptHeader) {
   // What Prometheus 2.x sends when it may use OpenMetrics.
-  EXPECT_TRUE(AcceptsOpenMetrics(
-      "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-      "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+  EXPECT_TRUE(
+      AcceptsOpenMetrics("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                         "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
   EXPECT_TRUE(AcceptsOpenMetrics("application/openmetrics-text"));
   EXPECT_FALSE(AcceptsOpenMetrics("text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"));
   EXPECT_FALSE(AcceptsOpenMetrics("text/plain"));
@@ -501,8 +509,8 @@ class PrometheusExporterTest : public ::testing::Test {
  protected:
   void StartWith(Config cfg) {
     cfg.endpoint = "127.0.0.1:0";
-    exporter_ = std::make_unique<PrometheusExporter>(testutil::Settings(&telemetry_, "prometheus", Kind::kExporter),
-                                                     cfg);
+    exporter_ =
+        std::make_unique<PrometheusExporter>(testutil::Settings(&telemetry_, "prometheus", Kind::kExporter), cfg);
     ASSERT_TRUE(exporter_->Start(host_).ok());
     ASSERT_NE(exporter_->port(), 0);
   }
@@ -523,10 +531,13 @@ constexpr char kPrometheusAccept[] =
 
 TEST_F(PrometheusExporterTest, ServesTextAndCountsPoints) {
   StartWith(Config{});
-  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
-                AddSum(sm, "requests", "", 3);
-                AddGauge(sm, "temp", "Cel", 21.5);
-              })).ok());
+  ASSERT_TRUE(exporter_
+                  ->ConsumeMetrics(MetricsWith({},
+                                               [](mpb::ScopeMetrics* sm) {
+                                                 AddSum(sm, "requests", "", 3);
+                                                 AddGauge(sm, "temp", "Cel", 21.5);
+                                               }))
+                  .ok());
   auto r = Get(exporter_->port(), "/metrics", {kPrometheusAccept});  // OpenMetrics not enabled
   EXPECT_EQ(r.code, 200);
   EXPECT_NE(r.headers.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos) << r.headers;
@@ -543,7 +554,8 @@ TEST_F(PrometheusExporterTest, OpenMetricsWhenEnabledAndAsked) {
   Config cfg;
   cfg.enable_open_metrics = true;
   StartWith(cfg);
-  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "requests", "", 3); })).ok());
+  ASSERT_TRUE(
+      exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddSum(sm, "requests", "", 3); })).ok());
   auto om = Get(exporter_->port(), "/metrics", {kPrometheusAccept});
   EXPECT_EQ(om.code, 200);
   EXPECT_NE(om.headers.find("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -558,9 +570,13 @@ TEST_F(PrometheusExporterTest, OpenMetricsWhenEnabledAndAsked) {
 
 TEST_F(PrometheusExporterTest, GzipWhenAskedAndLarge) {
   StartWith(Config{});
-  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
-                for (int i = 0; i < 100; ++i) AddGauge(sm, "g", "", i, {{"i", std::to_string(i)}});
-              })).ok());
+  ASSERT_TRUE(exporter_
+                  ->ConsumeMetrics(MetricsWith({},
+                                               [](mpb::ScopeMetrics* sm) {
+                                                 for (int i = 0; i < 100; ++i)
+                                                   AddGauge(sm, "g", "", i, {{"i", std::to_string(i)}});
+                                               }))
+                  .ok());
   auto r = Get(exporter_->port(), "/metrics", {"Accept-Encoding: gzip"});
   EXPECT_NE(r.headers.find("Content-Encoding: gzip"), std::string::npos) << r.headers;
   auto plain = outrigger::otlp::Gunzip(r.body, 1 << 20);

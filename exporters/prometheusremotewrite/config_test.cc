@@ -42,8 +42,8 @@ TEST(PrometheusRemoteWriteConfig, Testdata) {
       << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.endpoint, "https://prometheus.example.com/api/v1/write");
-  EXPECT_EQ(c.headers, (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"},
-                                                           {"X-Scope-OrgID", "team-a"}}));
+  EXPECT_EQ(c.headers,
+            (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"}, {"X-Scope-OrgID", "team-a"}}));
   EXPECT_FALSE(c.tls.insecure);
   EXPECT_EQ(c.tls.ca_file, "/etc/outrigger/tls/ca.pem");
   EXPECT_EQ(c.tls.cert_file, "/etc/outrigger/tls/client.pem");

@@ -9,7 +9,9 @@
 namespace outrigger::exporters::prometheusremotewrite {
 namespace {
 
-constexpr char kUserAgent[] = "outrigger/" "0.1.0";
+constexpr char kUserAgent[] =
+    "outrigger/"
+    "0.1.0";
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -27,9 +29,10 @@ absl::Status RemoteWritePusher::PushMetrics(const pdata::Metrics& d, absl::Time 
     exporterhelper::ReportDropped(t.dropped);  // the helper counts them as dropped, the rest as sent
     for (const auto& [name, why] : t.drop_reasons) {
       if (WarnOnce(name)) {
-        settings_.logger->error("dropped the data points of metric \"{}\": {} (logged once per metric; {} dropped "
-                                "so far)",
-                                name, why, dropped_.load());
+        settings_.logger->error(
+            "dropped the data points of metric \"{}\": {} (logged once per metric; {} dropped "
+            "so far)",
+            name, why, dropped_.load());
       }
     }
   }

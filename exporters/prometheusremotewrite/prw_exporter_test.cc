@@ -64,7 +64,8 @@ std::string LabelString(const ::prometheus::TimeSeries& ts) {
 }
 
 // label string -> samples
-std::map<std::string, std::vector<std::pair<int64_t, double>>> ByLabels(const std::vector<::prometheus::TimeSeries>& v) {
+std::map<std::string, std::vector<std::pair<int64_t, double>>> ByLabels(
+    const std::vector<::prometheus::TimeSeries>& v) {
   std::map<std::string, std::vector<std::pair<int64_t, double>>> out;
   for (const auto& ts : v) {
     for (const auto& s : ts.samples()) out[LabelString(ts)].emplace_back(s.timestamp(), s.value());
@@ -83,14 +84,14 @@ Config DefaultConfig() {
 TEST(PrwTranslate, CounterGaugeNamesLabelsAndTargetInfo) {
   Config cfg = DefaultConfig();
   cfg.external_labels = {{"cluster", "c1"}, {"route", "ignored"}};
-  auto d = MetricsWith({{"service.name", "svc"}, {"service.namespace", "ns"}, {"service.instance.id", "i-1"},
-                 {"host.name", "h"}},
-                [](mpb::ScopeMetrics* sm) {
-                  AddSum(sm, "http.requests", "{request}", 7, true, false, {{"route", "/a"}, {"http.method", "GET"}});
-                  AddGauge(sm, "cpu.utilization", "1", 0.5);
-                  AddSum(sm, "queue.depth", "By", 3, /*monotonic=*/false);
-                },
-                "my.scope");
+  auto d = MetricsWith(
+      {{"service.name", "svc"}, {"service.namespace", "ns"}, {"service.instance.id", "i-1"}, {"host.name", "h"}},
+      [](mpb::ScopeMetrics* sm) {
+        AddSum(sm, "http.requests", "{request}", 7, true, false, {{"route", "/a"}, {"http.method", "GET"}});
+        AddGauge(sm, "cpu.utilization", "1", 0.5);
+        AddSum(sm, "queue.depth", "By", 3, /*monotonic=*/false);
+      },
+      "my.scope");
   Translation t = Translate(d, cfg, 0);
   EXPECT_EQ(t.points, 3u);
   EXPECT_EQ(t.dropped, 0u);
@@ -116,8 +117,9 @@ TEST(PrwTranslate, NamespaceSuffixesOffAndResourceToTelemetry) {
   cfg.metric_namespace = "app";
   cfg.add_metric_suffixes = false;
   cfg.resource_to_telemetry_conversion = true;
-  auto d = MetricsWith({{"service.name", "svc"}, {"k8s.pod.name", "p"}},
-                [](mpb::ScopeMetrics* sm) { AddSum(sm, "http.requests", "ms", 1, true, false, {{"k8s.pod.name", "x"}}); });
+  auto d = MetricsWith({{"service.name", "svc"}, {"k8s.pod.name", "p"}}, [](mpb::ScopeMetrics* sm) {
+    AddSum(sm, "http.requests", "ms", 1, true, false, {{"k8s.pod.name", "x"}});
+  });
   auto m = ByLabels(Translate(d, cfg, 0).series);
   // The point's own attribute wins over the resource's.
   EXPECT_EQ(m.count("__name__=app_http_requests,job=svc,k8s_pod_name=x,service_name=svc"), 1u)
@@ -268,9 +270,8 @@ TEST(PrwSplit, BySamplesAndBytes) {
 class FakeReceiver {
  public:
   explicit FakeReceiver(testutil::TestHost& host) {
-    auto s = http::Server::Listen(host.IoContext(), "127.0.0.1:0", 16 << 20, [this](http::Request& r) {
-      return Handle(r);
-    });
+    auto s =
+        http::Server::Listen(host.IoContext(), "127.0.0.1:0", 16 << 20, [this](http::Request& r) { return Handle(r); });
     EXPECT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
   }
@@ -423,10 +424,13 @@ TEST_F(PrwExporterTest, BadRequestIsPermanent) {
 
 TEST_F(PrwExporterTest, UntranslatablePointsAreCountedAsDropped) {
   MakeExporter("");
-  ASSERT_TRUE(exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
-                AddSum(sm, "delta.counter", "", 1, true, /*delta=*/true);
-                AddGauge(sm, "ok", "", 1);
-              })).ok());
+  ASSERT_TRUE(exporter_
+                  ->ConsumeMetrics(MetricsWith({},
+                                               [](mpb::ScopeMetrics* sm) {
+                                                 AddSum(sm, "delta.counter", "", 1, true, /*delta=*/true);
+                                                 AddGauge(sm, "ok", "", 1);
+                                               }))
+                  .ok());
   ASSERT_TRUE(WaitFor([&] { return SeriesCount(receiver_.Accepted()) == 1; }));
   ASSERT_TRUE(WaitFor([&] { return Exported("outrigger_exporter_dropped_metric_points_total") == 1; }))
       << Exported("outrigger_exporter_dropped_metric_points_total");

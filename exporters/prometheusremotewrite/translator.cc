@@ -18,12 +18,12 @@ namespace outrigger::exporters::prometheusremotewrite {
 namespace mpb = opentelemetry::proto::metrics::v1;
 namespace cpb = opentelemetry::proto::common::v1;
 using Attributes = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
-using ::prometheus::MetricMetadata;
 using prom::LabelMap;
 using prom::MergeAttributes;
 using prom::MetricName;
 using prom::NameKind;
 using prom::SanitizeLabelName;
+using ::prometheus::MetricMetadata;
 
 double StaleNaN() {
   double d;
@@ -46,7 +46,6 @@ constexpr size_t kMaxDropReasons = 100;
 // Go's strconv.DoubleString(v, 'f', -1, 64), as Prometheus writes le and quantile.
 using prom::DoubleString;
 using prom::ValueString;
-
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
@@ -180,7 +179,8 @@ struct Builder {
           if (p.bucket_counts_size() == p.explicit_bounds_size() + 1 || stale) {
             for (int i = 0; i < p.explicit_bounds_size(); ++i) {
               if (i < p.bucket_counts_size()) cum += p.bucket_counts(i);
-              Sample(base, name + "_bucket", "le", DoubleString(p.explicit_bounds(i)), val(static_cast<double>(cum)), ts);
+              Sample(base, name + "_bucket", "le", DoubleString(p.explicit_bounds(i)), val(static_cast<double>(cum)),
+                     ts);
             }
           }
           Sample(base, name + "_bucket", "le", "+Inf", val(static_cast<double>(p.count())), ts);
@@ -211,7 +211,8 @@ struct Builder {
         Drop(m, static_cast<size_t>(m.exponential_histogram().data_points_size()),
              "exponential histograms need native histograms, which remote write 1.0 does not carry");
         break;
-      default: break;
+      default:
+        break;
     }
   }
 };
@@ -265,10 +266,9 @@ Translation Translate(const pdata::Metrics& data, const Config& cfg, int64_t now
   // Samples of one series in time order (a batch can hold several points of a series).
   for (auto& ts : t.series) {
     if (ts.samples_size() > 1) {
-      std::stable_sort(ts.mutable_samples()->begin(), ts.mutable_samples()->end(),
-                       [](const ::prometheus::Sample& a, const ::prometheus::Sample& b) {
-                         return a.timestamp() < b.timestamp();
-                       });
+      std::stable_sort(
+          ts.mutable_samples()->begin(), ts.mutable_samples()->end(),
+          [](const ::prometheus::Sample& a, const ::prometheus::Sample& b) { return a.timestamp() < b.timestamp(); });
     }
   }
   return t;

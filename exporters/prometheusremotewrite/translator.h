@@ -21,7 +21,7 @@ struct Translation {
   // One entry per distinct label set, samples in timestamp order, labels sorted by name.
   std::vector<::prometheus::TimeSeries> series;
   std::vector<::prometheus::MetricMetadata> metadata;  // one per family, when send_metadata
-  size_t points = 0;   // data points translated
+  size_t points = 0;                                   // data points translated
   size_t dropped = 0;  // data points that cannot be remote-written (delta, exponential, ...)
   // Why points were dropped: metric name -> reason (for logging), bounded.
   std::vector<std::pair<std::string, std::string>> drop_reasons;

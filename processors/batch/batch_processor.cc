@@ -21,10 +21,9 @@ class BatchMeter {
  public:
   BatchMeter(Telemetry& t, const ComponentId& id, std::string_view signal) {
     ::prometheus::Labels labels{{"processor", id.String()}, {"signal", std::string(signal)}};
-    size_ = &t.AddHistogram("outrigger_processor_batch_send_size", "Items per batch the batch processor sent",
-                            labels,
-                            {10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000,
-                             9000, 10000, 20000, 30000, 50000, 100000});
+    size_ = &t.AddHistogram("outrigger_processor_batch_send_size", "Items per batch the batch processor sent", labels,
+                            {10,   25,   50,   75,   100,  250,  500,   750,   1000,  2000,  3000,
+                             4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000});
     auto trigger = [&](const char* what) {
       auto l = labels;
       l["trigger"] = what;
@@ -102,9 +101,8 @@ class BatchProcessor : public Processor {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return absl::UnavailableError("batch processor is shutting down");
       if (pending_items_ > 0 && pending_items_ + n > cfg_.PendingLimit()) {
-        return absl::ResourceExhaustedError(
-            StrCat("batch processor ", settings_.id.String(), " holds ", pending_items_, " ",
-                   ItemNoun(signal_), " that the exporters have not taken yet"));
+        return absl::ResourceExhaustedError(StrCat("batch processor ", settings_.id.String(), " holds ", pending_items_,
+                                                   " ", ItemNoun(signal_), " that the exporters have not taken yet"));
       }
       if (pending_items_ == 0) first_pending_ = absl::Now();
       pending_.Append(std::move(d));
@@ -204,9 +202,12 @@ class BatchProcessor : public Processor {
 std::unique_ptr<Processor> NewBatchProcessor(const CreateSettings& settings, const Config& cfg, Signal signal,
                                              Consumer* next) {
   switch (signal) {
-    case Signal::kTraces: return std::make_unique<BatchProcessor<pdata::Traces>>(settings, cfg, signal, next);
-    case Signal::kMetrics: return std::make_unique<BatchProcessor<pdata::Metrics>>(settings, cfg, signal, next);
-    case Signal::kLogs: return std::make_unique<BatchProcessor<pdata::Logs>>(settings, cfg, signal, next);
+    case Signal::kTraces:
+      return std::make_unique<BatchProcessor<pdata::Traces>>(settings, cfg, signal, next);
+    case Signal::kMetrics:
+      return std::make_unique<BatchProcessor<pdata::Metrics>>(settings, cfg, signal, next);
+    case Signal::kLogs:
+      return std::make_unique<BatchProcessor<pdata::Logs>>(settings, cfg, signal, next);
   }
   return nullptr;
 }

@@ -12,8 +12,8 @@ using testutil::MakeTraces;
 class BatchTest : public ::testing::Test {
  protected:
   std::unique_ptr<Processor> Make(Config cfg) {
-    auto p = NewBatchProcessor(testutil::Settings(&telemetry_, "batch", Kind::kProcessor), cfg, Signal::kTraces,
-                               &sink_);
+    auto p =
+        NewBatchProcessor(testutil::Settings(&telemetry_, "batch", Kind::kProcessor), cfg, Signal::kTraces, &sink_);
     EXPECT_TRUE(p->Start(host_).ok());
     return p;
   }
@@ -34,8 +34,9 @@ TEST_F(BatchTest, SendsWhenTheSizeIsReached) {
   ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 12; }));
   EXPECT_EQ(sink_.BatchSizes(), (std::vector<size_t>{12}));
   // Recorded after the send returns.
-  EXPECT_TRUE(sink_.WaitFor(
-      [&] { return telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "size"}}) == 1; }));
+  EXPECT_TRUE(sink_.WaitFor([&] {
+    return telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "size"}}) == 1;
+  }));
 }
 
 TEST_F(BatchTest, SendsAfterTheTimeout) {
@@ -45,8 +46,9 @@ TEST_F(BatchTest, SendsAfterTheTimeout) {
   auto p = Make(cfg);
   ASSERT_TRUE(p->ConsumeTraces(MakeTraces(3)).ok());
   ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 3; }));
-  EXPECT_TRUE(sink_.WaitFor(
-      [&] { return telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "timeout"}}) == 1; }));
+  EXPECT_TRUE(sink_.WaitFor([&] {
+    return telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "timeout"}}) == 1;
+  }));
 }
 
 TEST_F(BatchTest, SplitsAtMaxSizeKeepingOrder) {

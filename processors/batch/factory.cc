@@ -11,9 +11,8 @@ class Factory : public ProcessorFactory {
   std::string_view Type() const override { return "batch"; }
   std::set<Signal> Signals() const override { return {Signal::kTraces, Signal::kMetrics, Signal::kLogs}; }
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<Config>(); }
-  absl::StatusOr<std::unique_ptr<Processor>> CreateProcessor(const CreateSettings& settings,
-                                                             const ComponentConfig& cfg, Signal signal,
-                                                             Consumer* next) const override {
+  absl::StatusOr<std::unique_ptr<Processor>> CreateProcessor(const CreateSettings& settings, const ComponentConfig& cfg,
+                                                             Signal signal, Consumer* next) const override {
     return NewBatchProcessor(settings, static_cast<const Config&>(cfg), signal, next);
   }
 };

@@ -17,7 +17,7 @@ struct FileCheckpoint {
   std::string path;         // as matched (for people reading the file; not used to match)
   std::string fingerprint;  // the file's first bytes (up to fingerprint_size)
   uint64_t dev = 0, ino = 0;
-  uint64_t offset = 0;      // everything before it reached the pipeline
+  uint64_t offset = 0;  // everything before it reached the pipeline
   bool operator==(const FileCheckpoint&) const = default;
 };
 

@@ -8,8 +8,8 @@ namespace outrigger::receivers::filelog {
 
 using absl::StrCat;
 
-Committer::Committer(const Config& cfg, std::string checkpoint_path, pdata::ValueMap resource,
-                     operators::Chain& chain, ReceiverMeter& meter, Stats& stats)
+Committer::Committer(const Config& cfg, std::string checkpoint_path, pdata::ValueMap resource, operators::Chain& chain,
+                     ReceiverMeter& meter, Stats& stats)
     : cfg_(cfg),
       checkpoint_path_(std::move(checkpoint_path)),
       resource_(std::move(resource)),
@@ -75,8 +75,8 @@ bool Committer::Send(Consumer* logs, Readers& readers) {
       meter_.Refused(Signal::kLogs, n);
       stats_.counters.send_refusals += 1;
       stats_.counters.records_dropped += n;
-      stats_.Error(StrCat("the pipeline permanently refused ", n, " log records (", st.ToString(),
-                          "); they are dropped"));
+      stats_.Error(
+          StrCat("the pipeline permanently refused ", n, " log records (", st.ToString(), "); they are dropped"));
       pending_ -= n;
       unsent_.pop_front();
       continue;
@@ -159,8 +159,7 @@ absl::Status Committer::Load() {
 void Committer::Remember(const FileReader& r, uint64_t resume, bool cross_inode) {
   if (r.fp.empty()) return;
   const uint64_t durable = std::min(r.committed, resume);
-  known_.push_back(
-      {FileCheckpoint{r.path, r.fp, r.dev, r.ino, durable}, resume, absl::Now() + kKnownTtl, cross_inode});
+  known_.push_back({FileCheckpoint{r.path, r.fp, r.dev, r.ino, durable}, resume, absl::Now() + kKnownTtl, cross_inode});
   if (known_.size() > kMaxKnown) known_.erase(known_.begin());
   if (durable != resume) dirty_ = true;
 }
@@ -213,8 +212,8 @@ void Committer::Checkpoint(const Readers& readers, bool force) {
     const absl::Duration delay = checkpoint_backoff_.NextDelay();
     next_checkpoint_ = now + delay;
     Stats::Count(stats_.counters.checkpoint_errors, stats_.metrics.checkpoint_errors);
-    stats_.Error(StrCat("cannot write the checkpoint (next attempt in ", absl::FormatDuration(delay),
-                        "): ", st.ToString()));
+    stats_.Error(
+        StrCat("cannot write the checkpoint (next attempt in ", absl::FormatDuration(delay), "): ", st.ToString()));
     return;
   }
   checkpoint_backoff_.Reset();

@@ -136,8 +136,8 @@ class Committer {
   size_t last_group_ = 0;
   uint64_t seq_ = 0;
   std::deque<std::pair<pdata::Logs, size_t>> unsent_;  // built, with their record counts
-  size_t pending_ = 0;                                  // records in `groups_` and `unsent_`
-  bool refused_ = false;                                // the last send was refused
+  size_t pending_ = 0;                                 // records in `groups_` and `unsent_`
+  bool refused_ = false;                               // the last send was refused
   exporterhelper::Backoff send_backoff_;
   absl::Time retry_at_;
 

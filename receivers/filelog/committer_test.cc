@@ -200,10 +200,10 @@ TEST_F(CommitterTest, FindKnownMatchesAcrossInodesOnlyOnWholeFingerprints) {
   c.Remember(shortfp, 4, /*cross_inode=*/true);
   FileReader& renamed = AddFile("c.log", "zzzzzzzzrest\n");
   c.Remember(renamed, 13, /*cross_inode=*/false);
-  EXPECT_EQ(c.FindKnown("12345678", 9, 9), 0);      // a copy of a.log
-  EXPECT_EQ(c.FindKnown("abc\nmore", 9, 9), -1);    // short fingerprint: another inode never matches
+  EXPECT_EQ(c.FindKnown("12345678", 9, 9), 0);                       // a copy of a.log
+  EXPECT_EQ(c.FindKnown("abc\nmore", 9, 9), -1);                     // short fingerprint: another inode never matches
   EXPECT_EQ(c.FindKnown("abc\nmore", shortfp.dev, shortfp.ino), 1);  // its own inode does
-  EXPECT_EQ(c.FindKnown("zzzzzzzz", 9, 9), -1);     // renamed away: only under its own inode
+  EXPECT_EQ(c.FindKnown("zzzzzzzz", 9, 9), -1);                      // renamed away: only under its own inode
   EXPECT_EQ(c.FindKnown("zzzzzzzz", renamed.dev, renamed.ino), 2);
   EXPECT_TRUE(c.KnowsInode(renamed.dev, renamed.ino));
   Known k = c.Take(0);

@@ -41,12 +41,13 @@ void Config::Decode(config::Node& node) {
   retry.Read("max_interval", &retry_max_interval);
   operators.Decode(node);
   node.Accept("operators");
-  for (const char* key : {"exclude_older_than", "ordering_criteria", "compression", "acquire_fs_lock",
-                          "include_file_owner_name", "include_file_owner_group_name", "include_file_record_number",
-                          "header", "max_batches"}) {
+  for (const char* key :
+       {"exclude_older_than", "ordering_criteria", "compression", "acquire_fs_lock", "include_file_owner_name",
+        "include_file_owner_group_name", "include_file_record_number", "header", "max_batches"}) {
     if (node.Has(key)) {
       node.Accept(key);
-      node.ErrorAt(key, "is an OpenTelemetry filelog option that Outrigger does not support (see receivers/filelog/README.md)");
+      node.ErrorAt(
+          key, "is an OpenTelemetry filelog option that Outrigger does not support (see receivers/filelog/README.md)");
     }
   }
   for (const char* key : {"include", "exclude"}) {
@@ -72,8 +73,8 @@ absl::Status Config::Validate() const {
   if (max_log_size < 1) return absl::InvalidArgumentError("max_log_size must be positive");
   if (max_concurrent_files < 1) return absl::InvalidArgumentError("max_concurrent_files must be at least 1");
   if (max_batch_size < 1) return absl::InvalidArgumentError("max_batch_size must be at least 1");
-  static const char* kEncodings[] = {"utf-8", "utf8", "utf-16le", "utf-16be", "latin-1", "latin1",
-                                     "iso-8859-1", "ascii", "us-ascii", "nop"};
+  static const char* kEncodings[] = {"utf-8",  "utf8",       "utf-16le", "utf-16be", "latin-1",
+                                     "latin1", "iso-8859-1", "ascii",    "us-ascii", "nop"};
   bool known = false;
   for (const char* e : kEncodings) known |= encoding == e;
   if (!known) {
@@ -94,7 +95,9 @@ absl::Status Config::Validate() const {
     return absl::InvalidArgumentError("delete_after_read needs start_at: beginning");
   }
   if (!storage.empty() && storage[0] != '/') {
-    return absl::InvalidArgumentError(StrCat("storage \"", storage, "\" must be an absolute directory path (there are no storage extensions: name the directory itself)"));
+    return absl::InvalidArgumentError(
+        StrCat("storage \"", storage,
+               "\" must be an absolute directory path (there are no storage extensions: name the directory itself)"));
   }
   if (checkpoint_interval < kMinCheckpointInterval) {
     return absl::InvalidArgumentError(StrCat("checkpoint_interval must be at least ",

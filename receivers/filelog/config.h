@@ -11,9 +11,9 @@
 namespace outrigger::receivers::filelog {
 
 inline constexpr absl::Duration kDefaultPollInterval = absl::Milliseconds(200);
-inline constexpr uint64_t kDefaultFingerprintSize = 1000;        // "1kb", as upstream
+inline constexpr uint64_t kDefaultFingerprintSize = 1000;  // "1kb", as upstream
 inline constexpr uint64_t kMinFingerprintSize = 16;
-inline constexpr uint64_t kDefaultMaxLogSize = 1024 * 1024;      // 1MiB
+inline constexpr uint64_t kDefaultMaxLogSize = 1024 * 1024;  // 1MiB
 inline constexpr int kDefaultMaxConcurrentFiles = 1024;
 inline constexpr int kDefaultMaxBatchSize = 1000;
 inline constexpr absl::Duration kDefaultForceFlushPeriod = absl::Milliseconds(500);
@@ -38,7 +38,7 @@ struct Config : ComponentConfig {
   uint64_t max_log_size = kDefaultMaxLogSize;
   int max_concurrent_files = kDefaultMaxConcurrentFiles;
   int max_batch_size = kDefaultMaxBatchSize;  // ours: log records per ConsumeLogs call
-  std::string encoding = "utf-8";     // utf-8 | utf-16le | utf-16be | latin-1 (iso-8859-1) | nop | ascii
+  std::string encoding = "utf-8";             // utf-8 | utf-16le | utf-16be | latin-1 (iso-8859-1) | nop | ascii
   bool include_file_name = true;
   bool include_file_path = false;
   bool include_file_name_resolved = false;
@@ -51,7 +51,7 @@ struct Config : ComponentConfig {
   std::map<std::string, std::string> attributes;  // added to every record
   std::map<std::string, std::string> resource;    // resource attributes of every record
   std::string storage;  // ours: a directory for checkpoints (upstream: a storage extension id)
-  absl::Duration checkpoint_interval = kDefaultCheckpointInterval;  // ours
+  absl::Duration checkpoint_interval = kDefaultCheckpointInterval;       // ours
   absl::Duration retry_initial_interval = kDefaultRetryInitialInterval;  // retry_on_failure.initial_interval
   absl::Duration retry_max_interval = kDefaultRetryMaxInterval;          // retry_on_failure.max_interval
   operators::ChainConfig operators;

@@ -52,8 +52,8 @@ struct FilelogReceiver::State : ReaderSink {
   uint64_t next_id = 0;
   std::map<FileKey, absl::Time> deferred;  // new files not opened yet, since
   bool first_scan = true;
-  bool slot_wait = false;  // a matched file waits for max_concurrent_files
-  bool want_scan = false;  // scan again soon (a truncation: its copy may be found now)
+  bool slot_wait = false;             // a matched file waits for max_concurrent_files
+  bool want_scan = false;             // scan again soon (a truncation: its copy may be found now)
   std::vector<operators::Entry> out;  // scratch for the chain
   uint64_t now_ns = 0;
 
@@ -255,8 +255,7 @@ void FilelogReceiver::State::Open(const std::string& path, const struct stat& st
     adopted = true;
     if (k.cp.dev != static_cast<uint64_t>(st.st_dev) || k.cp.ino != static_cast<uint64_t>(st.st_ino)) {
       Stats::Count(stats.counters.files_rotated, stats.metrics.rotated);
-      stats.log().info("\"{}\" continues \"{}\" (same fingerprint); reading from offset {}", path, k.cp.path,
-                       offset);
+      stats.log().info("\"{}\" continues \"{}\" (same fingerprint); reading from offset {}", path, k.cp.path, offset);
     }
   } else if (first_scan && !committer.had_checkpoint() && cfg.start_at == "end") {
     offset = committed = size;
@@ -365,9 +364,10 @@ void FilelogReceiver::State::Finish() {
   while (!Send()) {
     absl::Time t = std::min(committer.retry_at(), deadline);
     if (absl::Now() >= deadline) {
-      stats.log().warn("shutting down with {} log records not accepted by the pipeline; they are not "
-                       "committed and will be read again after a restart",
-                       committer.pending());
+      stats.log().warn(
+          "shutting down with {} log records not accepted by the pipeline; they are not "
+          "committed and will be read again after a restart",
+          committer.pending());
       break;
     }
     absl::SleepFor(t - absl::Now());

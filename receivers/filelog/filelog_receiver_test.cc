@@ -68,8 +68,8 @@ class LogSink : public Consumer {
             r.bytes = lr.body().has_bytes_value();
             r.body = r.bytes ? lr.body().bytes_value() : lr.body().string_value();
             for (const auto& kv : lr.attributes()) {
-              r.attrs[kv.key()] = kv.value().has_int_value() ? std::to_string(kv.value().int_value())
-                                                             : kv.value().string_value();
+              r.attrs[kv.key()] =
+                  kv.value().has_int_value() ? std::to_string(kv.value().int_value()) : kv.value().string_value();
             }
             r.resource = resource;
             recs_.push_back(std::move(r));
@@ -425,8 +425,8 @@ TEST_F(FilelogTest, CheckpointRestartResumesExactly) {
   ASSERT_TRUE(sink_.WaitCount(10));
   Stop();
   ASSERT_TRUE(fs::exists(c.storage + "/filelog.checkpoint"));
-  Append(P("app.log"), Lines("r", 10, 25));       // written while stopped
-  Append(P("new.log"), Lines("n", 0, 4));         // a file created while stopped: read whole
+  Append(P("app.log"), Lines("r", 10, 25));  // written while stopped
+  Append(P("new.log"), Lines("n", 0, 4));    // a file created while stopped: read whole
   Start(c);
   ASSERT_TRUE(sink_.WaitCount(29));
   Stop();
@@ -514,7 +514,7 @@ TEST_F(FilelogTest, CopyOfAFileBeingReadDoesNotSpin) {
   const absl::Time until = deferred_at + tuning.copy_wait + absl::Milliseconds(800);
   testutil::WaitFor([&] { return receiver_->counters().wakeups - w0 >= 1000; }, until - absl::Now());
   const uint64_t wakeups = receiver_->counters().wakeups - w0;
-  EXPECT_LT(wakeups, 1000u);  // ~20/s with a 50 ms poll_interval; a spin makes it millions
+  EXPECT_LT(wakeups, 1000u);      // ~20/s with a 50 ms poll_interval; a spin makes it millions
   EXPECT_EQ(sink_.count(), 40u);  // the copy is not read
 }
 
@@ -538,8 +538,7 @@ TEST_F(FilelogTest, RefusedAtShutdownIsNotCommittedAndIsReadAgain) {
 }
 
 TEST_F(FilelogTest, MultilineStartPattern) {
-  Append(P("app.log"),
-         "2024-01-01 first\n  at a\n  at b\n2024-01-01 second\n2024-01-01 third\n  at c\n");
+  Append(P("app.log"), "2024-01-01 first\n  at a\n  at b\n2024-01-01 second\n2024-01-01 third\n  at c\n");
   Config c = Base();
   c.multiline.line_start_pattern = "^\\d{4}-";
   Start(c);
@@ -739,9 +738,8 @@ TEST_F(FilelogTest, CopyTruncateWhileRefusedNeverCheckpointsUnacceptedData) {
   sink_.FailNext(1000000);
   fs::copy_file(P("app.log"), P("app.log.1"));
   ASSERT_EQ(truncate(P("app.log").c_str(), 0), 0);
-  ASSERT_TRUE(testutil::WaitFor([&] {
-    return receiver_->counters().files_truncated >= 1 && receiver_->counters().send_refusals >= 1;
-  }));
+  ASSERT_TRUE(testutil::WaitFor(
+      [&] { return receiver_->counters().files_truncated >= 1 && receiver_->counters().send_refusals >= 1; }));
   ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Milliseconds(200)).ok());
   receiver_.reset();
   sink_.FailNext(0);
@@ -770,8 +768,7 @@ TEST_F(FilelogTest, FailingCheckpointWritesBackOff) {
   const auto t0 = std::chrono::steady_clock::now();
   // n failures seen at t0: failure n+1 comes after t0, and n+3 comes 100ms * 2^n +
   // 100ms * 2^(n+1) >= 600 ms after n+1 (200 ms if every checkpoint_interval).
-  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().checkpoint_errors >= n + 3; },
-                         absl::Seconds(20)));
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().checkpoint_errors >= n + 3; }, absl::Seconds(20)));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(590));
 }
 

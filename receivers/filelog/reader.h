@@ -139,8 +139,8 @@ class FileReader {
   Stats& stats_;
   ReaderSink& sink_;
   int fd_;
-  Buffer buf;             // bytes [buf_offset, read_offset) not yet made into records
-  size_t scan_from = 0;   // in buf: bytes before it hold no newline
+  Buffer buf;            // bytes [buf_offset, read_offset) not yet made into records
+  size_t scan_from = 0;  // in buf: bytes before it hold no newline
   // Multiline record being built (decoded text).
   bool acc_active = false;
   std::string acc;

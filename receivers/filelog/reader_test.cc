@@ -105,7 +105,7 @@ TEST_F(ReaderTest, WholeLinesBecomeRecordsAndAPartialOneWaits) {
   FileReader& r = Open();
   EXPECT_TRUE(r.ReadSome());
   EXPECT_EQ(sink_.Texts(), (std::vector<std::string>{"first", "second"}));  // trimmed
-  EXPECT_EQ(r.Unemitted(), 18u);  // the partial line is not made yet
+  EXPECT_EQ(r.Unemitted(), 18u);                                            // the partial line is not made yet
   EXPECT_FALSE(r.IsIdle());
   EXPECT_FALSE(r.ReadSome());  // nothing new
   EXPECT_TRUE(r.at_eof);
@@ -122,8 +122,8 @@ TEST_F(ReaderTest, FileAttributesFollowTheConfig) {
   FileReader& r = Open();
   std::map<std::string, std::string> got;
   for (const auto& [k, v] : r.attrs) got[k] = v.str() != nullptr ? *v.str() : "?";
-  EXPECT_EQ(got, (std::map<std::string, std::string>{
-                     {"team", "a"}, {"log.file.name", "app.log"}, {"log.file.path", path_}}));
+  EXPECT_EQ(
+      got, (std::map<std::string, std::string>{{"team", "a"}, {"log.file.name", "app.log"}, {"log.file.path", path_}}));
 }
 
 // On the operator path each record carries its byte range: [start, end) with the newline.
@@ -144,18 +144,23 @@ TEST_F(ReaderTest, OverlongLinesAreCutAtMaxLogSize) {
   Write(std::string(70, 'x') + "\nshort\n");
   FileReader& r = Open();
   r.ReadSome();
-  EXPECT_EQ(sink_.Texts(), (std::vector<std::string>{std::string(30, 'x'), std::string(30, 'x'),
-                                                     std::string(10, 'x'), "short"}));
+  EXPECT_EQ(sink_.Texts(),
+            (std::vector<std::string>{std::string(30, 'x'), std::string(30, 'x'), std::string(10, 'x'), "short"}));
   EXPECT_EQ(stats_.counters.lines_truncated, 2u);
 }
 
 // A cut never splits a UTF-8 sequence: the piece ends before it.
 TEST_F(ReaderTest, CutsKeepUtf8SequencesWhole) {
   cfg_.max_log_size = 4;
-  Write("abc\xC3\xA9" "def\n");  // "abcédef": a 4-byte cut would split é
+  Write(
+      "abc\xC3\xA9"
+      "def\n");  // "abcédef": a 4-byte cut would split é
   FileReader& r = Open();
   r.ReadSome();
-  EXPECT_EQ(sink_.Texts(), (std::vector<std::string>{"abc", "\xC3\xA9" "de", "f"}));
+  EXPECT_EQ(sink_.Texts(), (std::vector<std::string>{"abc",
+                                                     "\xC3\xA9"
+                                                     "de",
+                                                     "f"}));
   EXPECT_EQ(stats_.counters.decode_errors, 0u);
 }
 

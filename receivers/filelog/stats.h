@@ -19,7 +19,7 @@ struct Counters {
   std::atomic<uint64_t> files_opened{0}, files_rotated{0}, files_truncated{0}, files_deleted{0};
   std::atomic<uint64_t> lines_truncated{0}, decode_errors{0}, read_errors{0}, checkpoints_written{0};
   std::atomic<uint64_t> checkpoint_errors{0}, records_sent{0}, send_refusals{0};
-  std::atomic<uint64_t> records_dropped{0};  // permanently refused by the pipeline (not retried)
+  std::atomic<uint64_t> records_dropped{0};    // permanently refused by the pipeline (not retried)
   std::atomic<uint64_t> wakeups{0}, scans{0};  // passes of the reading loop, scans started (not exported; for tests)
 };
 

@@ -127,8 +127,7 @@ void Watcher::WatchParent(const std::string& path) {
 }
 
 absl::Duration Watcher::ScanInterval(bool quiet_ok) const {
-  return covered_ && quiet_ok ? std::max(cfg_.poll_interval * kQuietRescanFactor, kQuietRescanMin)
-                              : cfg_.poll_interval;
+  return covered_ && quiet_ok ? std::max(cfg_.poll_interval * kQuietRescanFactor, kQuietRescanMin) : cfg_.poll_interval;
 }
 
 bool Watcher::Drain(bool* names_changed) {
@@ -141,8 +140,8 @@ bool Watcher::Drain(bool* names_changed) {
     any = true;
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
-      if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |
-                      IN_MOVE_SELF | IN_IGNORED | IN_Q_OVERFLOW)) {
+      if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
+                      IN_IGNORED | IN_Q_OVERFLOW)) {
         *names_changed = true;
       }
       if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {

@@ -91,7 +91,7 @@ TEST_F(WatcherTest, WatchedLocalDirectoriesAreCovered) {
   ASSERT_TRUE(w.Open());
   w.Expand();
   EXPECT_TRUE(w.covered());
-  EXPECT_EQ(w.watched(), 3u);  // dir_, a, a/b
+  EXPECT_EQ(w.watched(), 3u);                                              // dir_, a, a/b
   EXPECT_EQ(w.ScanInterval(/*quiet_ok=*/true), Watcher::kQuietRescanMin);  // max(10 * 50 ms, 2 s)
   EXPECT_EQ(w.ScanInterval(/*quiet_ok=*/false), absl::Milliseconds(50));
   cfg_.poll_interval = absl::Seconds(1);

@@ -10,7 +10,7 @@ namespace outrigger::receivers::otlp {
 inline constexpr char kDefaultGrpcEndpoint[] = "127.0.0.1:4317";
 inline constexpr char kDefaultHttpEndpoint[] = "127.0.0.1:4318";
 inline constexpr int kDefaultMaxRecvMsgSizeMiB = 4;
-inline constexpr int kDefaultMaxConcurrentStreams = 0;  // 0: gRPC's default
+inline constexpr int kDefaultMaxConcurrentStreams = 0;               // 0: gRPC's default
 inline constexpr uint64_t kDefaultMaxRequestBodySize = 20ull << 20;  // after decompression too
 inline constexpr char kDefaultTracesUrlPath[] = "/v1/traces";
 inline constexpr char kDefaultMetricsUrlPath[] = "/v1/metrics";

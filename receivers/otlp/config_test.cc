@@ -32,8 +32,7 @@ TEST(OtlpReceiverConfig, DefaultsAreTheDocumentedOnes) {
 TEST(OtlpReceiverConfig, TestdataDecodesToItsValues) {
   Config cfg;
   config::Errors errors;
-  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "otlp", &cfg, &errors).ok())
-      << errors.Joined();
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "otlp", &cfg, &errors).ok()) << errors.Joined();
   EXPECT_TRUE(cfg.protocols_given);
   EXPECT_TRUE(cfg.grpc.enabled);
   EXPECT_EQ(cfg.grpc.endpoint, "0.0.0.0:14317");

@@ -123,20 +123,19 @@ OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string&& body, Re
   Consumer* consumer = consumers_.For(signal);
   if (consumer == nullptr) {
     Outcome out;
-    out.status = absl::UnimplementedError(
-        StrCat("this receiver is in no ", SignalName(signal), " pipeline"));
+    out.status = absl::UnimplementedError(StrCat("this receiver is in no ", SignalName(signal), " pipeline"));
     return out;
   }
   switch (signal) {
     case Signal::kTraces:
-      return Deliver(json ? pdata::Traces::FromJson(body) : pdata::Traces::FromProto(std::move(body)), signal,
-                     consumer, meter, settings_.logger);
+      return Deliver(json ? pdata::Traces::FromJson(body) : pdata::Traces::FromProto(std::move(body)), signal, consumer,
+                     meter, settings_.logger);
     case Signal::kMetrics:
       return Deliver(json ? pdata::Metrics::FromJson(body) : pdata::Metrics::FromProto(std::move(body)), signal,
                      consumer, meter, settings_.logger);
     case Signal::kLogs:
-      return Deliver(json ? pdata::Logs::FromJson(body) : pdata::Logs::FromProto(std::move(body)), signal,
-                     consumer, meter, settings_.logger);
+      return Deliver(json ? pdata::Logs::FromJson(body) : pdata::Logs::FromProto(std::move(body)), signal, consumer,
+                     meter, settings_.logger);
   }
   return {};
 }
@@ -154,10 +153,10 @@ http::Response OtlpReceiver::ErrorResponse(const http::Request& req, int status,
   const bool json = WantsJson(req);
   resp.status = status;
   resp.content_type = json ? "application/json" : "application/x-protobuf";
-  absl::StatusCode code = status == 413 ? absl::StatusCode::kResourceExhausted
-                        : status == 429 ? absl::StatusCode::kResourceExhausted
-                        : status == 503 ? absl::StatusCode::kUnavailable
-                                        : absl::StatusCode::kInvalidArgument;
+  absl::StatusCode code = status == 413   ? absl::StatusCode::kResourceExhausted
+                          : status == 429 ? absl::StatusCode::kResourceExhausted
+                          : status == 503 ? absl::StatusCode::kUnavailable
+                                          : absl::StatusCode::kInvalidArgument;
   resp.body = outrigger::otlp::EncodeRpcStatus(code, message, json);
   return resp;
 }
@@ -165,13 +164,16 @@ http::Response OtlpReceiver::ErrorResponse(const http::Request& req, int status,
 http::Response OtlpReceiver::HandleHttp(http::Request& req) {
   http::Response resp;
   std::optional<Signal> signal;
-  if (req.path == cfg_.http.traces_url_path) signal = Signal::kTraces;
-  else if (req.path == cfg_.http.metrics_url_path) signal = Signal::kMetrics;
-  else if (req.path == cfg_.http.logs_url_path) signal = Signal::kLogs;
+  if (req.path == cfg_.http.traces_url_path)
+    signal = Signal::kTraces;
+  else if (req.path == cfg_.http.metrics_url_path)
+    signal = Signal::kMetrics;
+  else if (req.path == cfg_.http.logs_url_path)
+    signal = Signal::kLogs;
   if (!signal) {
     resp.status = 404;
     resp.body = StrCat("no OTLP endpoint at ", req.path, "; use ", cfg_.http.traces_url_path, ", ",
-                             cfg_.http.metrics_url_path, " or ", cfg_.http.logs_url_path, "\n");
+                       cfg_.http.metrics_url_path, " or ", cfg_.http.logs_url_path, "\n");
     return resp;
   }
   if (req.method != "POST") {
@@ -191,7 +193,7 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
   } else {
     resp.status = 415;
     resp.body = StrCat("unsupported content type \"", req.Header("content-type"),
-                             "\": use application/x-protobuf or application/json\n");
+                       "\": use application/x-protobuf or application/json\n");
     http_meter_.Malformed();
     return resp;
   }
@@ -237,7 +239,7 @@ absl::Status OtlpReceiver::Start(Host& host) {
     grpc::ServerBuilder builder;
     int port = 0;
     std::string addr = hp->host.find(':') != std::string::npos ? StrCat("[", hp->host, "]:", hp->port)
-                                                              : StrCat(hp->host, ":", hp->port);
+                                                               : StrCat(hp->host, ":", hp->port);
     builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &port);
     builder.SetMaxReceiveMessageSize(cfg_.grpc.max_recv_msg_size_mib << 20);
     if (cfg_.grpc.max_concurrent_streams > 0) {
@@ -253,12 +255,13 @@ absl::Status OtlpReceiver::Start(Host& host) {
     settings_.logger->info("OTLP/gRPC listening on {}:{}", hp->host, grpc_port_);
   }
   if (cfg_.http.enabled) {
-    auto srv = http::Server::Listen(host.IoContext(), cfg_.http.endpoint, cfg_.http.max_request_body_size,
-                                    [this](http::Request& r) { return HandleHttp(r); },
-                                    [this](int status, const std::string& reason, const http::Request& r) {
-                                      http_meter_.Malformed();
-                                      return ErrorResponse(r, status, reason);
-                                    });
+    auto srv = http::Server::Listen(
+        host.IoContext(), cfg_.http.endpoint, cfg_.http.max_request_body_size,
+        [this](http::Request& r) { return HandleHttp(r); },
+        [this](int status, const std::string& reason, const http::Request& r) {
+          http_meter_.Malformed();
+          return ErrorResponse(r, status, reason);
+        });
     if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("OTLP/HTTP: ", srv.status().message()));
     http_server_ = std::move(*srv);
     settings_.logger->info("OTLP/HTTP listening on {} (port {})", cfg_.http.endpoint, http_server_->port());

@@ -14,7 +14,7 @@
 namespace grpc {
 class Server;
 class CallbackGenericService;
-}
+}  // namespace grpc
 
 namespace outrigger::receivers::otlp {
 

@@ -68,8 +68,8 @@ class OtlpReceiverTest : public ::testing::Test {
   void TearDown() override { ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok()); }
 
   grpc::Status GrpcExport(Signal s, const std::string& body, std::string* resp_out = nullptr) {
-    auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_->grpc_port()),
-                                  grpc::InsecureChannelCredentials());
+    auto ch =
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_->grpc_port()), grpc::InsecureChannelCredentials());
     grpc::GenericStub stub(ch);
     grpc::Slice slice(body);
     grpc::ByteBuffer req(&slice, 1), resp;

@@ -109,7 +109,8 @@ absl::Status Config::Validate() const {
       return absl::InvalidArgumentError(StrCat(where, "tls_config.cert_file and key_file go together"));
     }
     if (s.static_configs.empty() && s.pod_annotations_sd_configs.empty()) {
-      return absl::InvalidArgumentError(StrCat(where, "no targets: static_configs and pod_annotations_sd_configs are empty"));
+      return absl::InvalidArgumentError(
+          StrCat(where, "no targets: static_configs and pod_annotations_sd_configs are empty"));
     }
     for (const auto& pa : s.pod_annotations_sd_configs) {
       if (pa.file.empty() || pa.refresh_interval < absl::ZeroDuration()) {

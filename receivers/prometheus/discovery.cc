@@ -53,7 +53,6 @@ int HexValue(char c) {
   return -1;
 }
 
-
 // Go's strconv.Unquote of a double-quoted string.
 bool UnquoteGo(std::string_view q, std::string* out, std::string* why) {
   if (q.size() < 2 || q.front() != '"' || q.back() != '"') {
@@ -89,15 +88,33 @@ bool UnquoteGo(std::string_view q, std::string* out, std::string* why) {
     };
     uint32_t v = 0;
     switch (e) {
-      case 'a': out->push_back('\a'); break;
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case 't': out->push_back('\t'); break;
-      case 'v': out->push_back('\v'); break;
-      case '\\': out->push_back('\\'); break;
-      case '"': out->push_back('"'); break;
+      case 'a':
+        out->push_back('\a');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'v':
+        out->push_back('\v');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '"':
+        out->push_back('"');
+        break;
       case 'x':
         if (!hex(2, &v)) {
           *why = "an invalid \\x escape";
@@ -143,7 +160,7 @@ std::optional<absl::Duration> ParsePromDuration(std::string_view s) {
   if (s == "0") return absl::ZeroDuration();
   if (s.empty()) return std::nullopt;
   static const std::pair<std::string_view, absl::Duration> kUnits[] = {
-      {"y", absl::Hours(24 * 365)}, {"w", absl::Hours(24 * 7)}, {"d", absl::Hours(24)}, {"h", absl::Hours(1)},
+      {"y", absl::Hours(24 * 365)}, {"w", absl::Hours(24 * 7)}, {"d", absl::Hours(24)},       {"h", absl::Hours(1)},
       {"m", absl::Minutes(1)},      {"s", absl::Seconds(1)},    {"ms", absl::Milliseconds(1)}};
   absl::Duration total;
   size_t next_unit = 0;
@@ -167,10 +184,13 @@ std::optional<absl::Duration> ParsePromDuration(std::string_view s) {
 std::string FormatPromDuration(absl::Duration d) {
   int64_t ms = absl::ToInt64Milliseconds(d);
   if (ms <= 0) return "0s";
-  static const std::pair<const char*, int64_t> kUnits[] = {
-      {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-      {"h", 3600LL * 1000},            {"m", 60LL * 1000},            {"s", 1000},
-      {"ms", 1}};
+  static const std::pair<const char*, int64_t> kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                                                           {"w", 7LL * 24 * 3600 * 1000},
+                                                           {"d", 24LL * 3600 * 1000},
+                                                           {"h", 3600LL * 1000},
+                                                           {"m", 60LL * 1000},
+                                                           {"s", 1000},
+                                                           {"ms", 1}};
   std::string out;
   for (const auto& [name, u] : kUnits) {
     if (ms >= u) {
@@ -182,7 +202,7 @@ std::string FormatPromDuration(absl::Duration d) {
 }
 
 absl::StatusOr<std::optional<ScrapeTarget>> PopulateTarget(const ScrapeConfig& sc, absl::Duration interval,
-                                                            absl::Duration timeout, const LabelSet& group) {
+                                                           absl::Duration timeout, const LabelSet& group) {
   LabelSet l;
   for (const auto& [k, v] : group) {
     if (!v.empty()) l[k] = v;
@@ -302,8 +322,7 @@ absl::StatusOr<std::vector<LabelSet>> GroupsFromAnnotations(const LabelSet& anno
   }
   if (auto scheme = annotations.find("prometheus.io/scheme"); scheme != annotations.end()) {
     if (scheme->second != "http" && scheme->second != "https") {
-      return absl::InvalidArgumentError(
-          StrCat("prometheus.io/scheme \"", scheme->second, "\" is not http or https"));
+      return absl::InvalidArgumentError(StrCat("prometheus.io/scheme \"", scheme->second, "\" is not http or https"));
     }
     g["__scheme__"] = scheme->second;
   }
@@ -329,8 +348,7 @@ PodAnnotationsDiscovery::Result PodAnnotationsDiscovery::Poll() {
     report(StrCat("cannot read ", file_, ": ", std::strerror(errno)));
     return r;
   }
-  const Stamp now{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                  static_cast<uint64_t>(st.st_size),
+  const Stamp now{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   if (stamp_ && *stamp_ == now) return r;
   std::string text;

@@ -25,11 +25,11 @@ std::string FormatPromDuration(absl::Duration d);
 
 // One target, after relabeling.
 struct ScrapeTarget {
-  std::string address;  // __address__
-  std::string scheme;   // __scheme__
-  std::string url;      // scheme://address/metrics_path?params
+  std::string address;               // __address__
+  std::string scheme;                // __scheme__
+  std::string url;                   // scheme://address/metrics_path?params
   absl::Duration interval, timeout;  // __scrape_interval__, __scrape_timeout__
-  LabelSet labels;      // the target labels: job, instance and the others; no "__" ones
+  LabelSet labels;                   // the target labels: job, instance and the others; no "__" ones
 };
 
 // `group` is a target group's labels (__address__ and the static labels, or what a
@@ -38,7 +38,7 @@ struct ScrapeTarget {
 // applies relabel_configs, then builds the target: nullopt if relabeling dropped it, an
 // error if what is left is not a target (no __address__, a bad interval...).
 absl::StatusOr<std::optional<ScrapeTarget>> PopulateTarget(const ScrapeConfig& sc, absl::Duration interval,
-                                                            absl::Duration timeout, const LabelSet& group);
+                                                           absl::Duration timeout, const LabelSet& group);
 
 // The Downward API's annotations file: one `key="value"` per line, the value quoted as
 // Go's strconv.Quote does. Errors name the line.

@@ -84,7 +84,8 @@ TEST(PopulateTargetTest, RelabelingRewritesTheTarget) {
   const ScrapeTarget& st = **t;
   EXPECT_EQ(st.url, "https://blackbox:9115/probe?module=http_2xx&module=second&target=http%3A%2F%2Fh");
   EXPECT_EQ(st.interval, absl::Minutes(1));
-  EXPECT_EQ(st.labels, (LabelSet{{"instance", "http://h"}, {"job", "app"}, {"seen", "15s,5s,/metrics,http,app,http_2xx"}}));
+  EXPECT_EQ(st.labels,
+            (LabelSet{{"instance", "http://h"}, {"job", "app"}, {"seen", "15s,5s,/metrics,http,app,http_2xx"}}));
 }
 
 TEST(PopulateTargetTest, ParamLabelReplacesTheFirstValue) {
@@ -250,8 +251,9 @@ TEST(PodAnnotationsDiscoveryTest, FollowsTheKubeletsSymlinkSwaps) {
   vol.Write("prometheus.io/port=\"9090\"\nprometheus.io/scrape=true\n");
   r = d.Poll();
   EXPECT_FALSE(r.changed);
-  EXPECT_EQ(r.error.message(), StrCat(vol.file(), ": line 2: annotation \"prometheus.io/scrape\": the value is not a "
-                                                  "double-quoted string"));
+  EXPECT_EQ(r.error.message(), StrCat(vol.file(),
+                                      ": line 2: annotation \"prometheus.io/scrape\": the value is not a "
+                                      "double-quoted string"));
   ASSERT_EQ(d.groups().size(), 1u);
   EXPECT_EQ(d.groups()[0].at("__address__"), "127.0.0.1:9090");
   EXPECT_TRUE(d.Poll().error.ok());

@@ -379,8 +379,8 @@ class OpenMetricsParser {
     size_t length = 0;
     for (const auto& [k, v] : ex->labels) length += CodePoints(k) + CodePoints(v);
     if (length > 128) {
-      return Fail(line_no_, StrCat("exemplar labels of ", name, " have ", length,
-                                   " characters; OpenMetrics allows at most 128"));
+      return Fail(line_no_,
+                  StrCat("exemplar labels of ", name, " have ", length, " characters; OpenMetrics allows at most 128"));
     }
     if (s.empty() || s[0] != ' ') return Fail(line_no_, StrCat("exemplar of ", name, " needs a value"));
     s.remove_prefix(1);
@@ -445,8 +445,7 @@ class OpenMetricsParser {
   // The metric of the sample (its labels without the point label): the current one, or
   // a new one that must not have been seen before. Within a metric, a series (name and
   // point label) appears once.
-  absl::Status TrackMetric(std::string_view name, const Sample& sample, std::string_view skip,
-                           std::string_view point) {
+  absl::Status TrackMetric(std::string_view name, const Sample& sample, std::string_view skip, std::string_view point) {
     uint64_t hash = MetricHash(sample.labels, skip);
     bool same = !f_->samples.empty() && hash == cur_.metric_hash &&
                 SameMetric(f_->samples[cur_.metric_begin].labels, cur_.metric_skip, sample.labels, skip);
@@ -504,8 +503,6 @@ class OpenMetricsParser {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Family>> ParseOpenMetrics(std::string_view text) {
-  return OpenMetricsParser(text).Run();
-}
+absl::StatusOr<std::vector<Family>> ParseOpenMetrics(std::string_view text) { return OpenMetricsParser(text).Run(); }
 
 }  // namespace outrigger::receivers::prometheus

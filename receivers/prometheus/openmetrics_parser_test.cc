@@ -95,8 +95,9 @@ TEST(OpenMetricsParserTest, FamiliesWithoutMetadataAndEof) {
   EXPECT_EQ((*r)[1].samples.size(), 2u);
   EXPECT_TRUE((*r)[3].samples.empty());
   // Labels in any order within a metric; escapes; NUL and UTF-8 in values.
-  r = ParseOpenMetrics("# TYPE h histogram\nh_bucket{le=\"1\",a=\"x\"} 1\nh_bucket{a=\"x\",le=\"+Inf\"} 2\n"
-                       "m{v=\"q\\\"\\\\\\n\\t\",u=\"h\xc3\xa9\",z=\"a\0b\"} 1\n# EOF\n"s);
+  r = ParseOpenMetrics(
+      "# TYPE h histogram\nh_bucket{le=\"1\",a=\"x\"} 1\nh_bucket{a=\"x\",le=\"+Inf\"} 2\n"
+      "m{v=\"q\\\"\\\\\\n\\t\",u=\"h\xc3\xa9\",z=\"a\0b\"} 1\n# EOF\n"s);
   ASSERT_TRUE(r.ok()) << r.status();
   const Labels& l = (*r)[1].samples[0].labels;
   EXPECT_EQ(LabelValue(l, "v"), "q\"\\\n\\t");
@@ -116,8 +117,9 @@ TEST(OpenMetricsParserTest, ErrorsNameTheLine) {
             "line 1: carriage return at the end of the line (OpenMetrics lines end with \\n)");
   EXPECT_EQ(OmErrorOf("# a comment\n# EOF\n"),
             "line 1: unexpected comment \"# a comment\" (OpenMetrics allows only # TYPE, # HELP, # UNIT and # EOF)");
-  EXPECT_EQ(OmErrorOf("#  TYPE c counter\n# EOF\n"),
-            "line 1: unexpected comment \"#  TYPE c counter\" (OpenMetrics allows only # TYPE, # HELP, # UNIT and # EOF)");
+  EXPECT_EQ(
+      OmErrorOf("#  TYPE c counter\n# EOF\n"),
+      "line 1: unexpected comment \"#  TYPE c counter\" (OpenMetrics allows only # TYPE, # HELP, # UNIT and # EOF)");
   EXPECT_EQ(OmErrorOf(" a 1\n# EOF\n"), "line 1: invalid metric name at \" a 1\"");
   EXPECT_EQ(OmErrorOf("a\t1\n# EOF\n"), "line 1: expected a space before the value of a");
   EXPECT_EQ(OmErrorOf("a  1\n# EOF\n"), "line 1: invalid value \"\" for a");
@@ -150,7 +152,8 @@ TEST(OpenMetricsParserTest, ErrorsNameTheLine) {
   EXPECT_EQ(OmErrorOf("# HELP m\n# EOF\n"), "line 1: # HELP m needs a space and a value after the name");
   EXPECT_EQ(OmErrorOf("# UNIT m_seconds seconds\n# UNIT m_seconds seconds\n# EOF\n"),
             "line 2: second # UNIT line for m_seconds");
-  EXPECT_EQ(OmErrorOf("# UNIT metric suffix\n# EOF\n"), "line 1: unit \"suffix\" is not a suffix of the metric name metric");
+  EXPECT_EQ(OmErrorOf("# UNIT metric suffix\n# EOF\n"),
+            "line 1: unit \"suffix\" is not a suffix of the metric name metric");
   EXPECT_EQ(OmErrorOf("# UNIT metricsuffix suffix\n# EOF\n"),
             "line 1: unit \"suffix\" is not a suffix of the metric name metricsuffix");
   EXPECT_EQ(OmErrorOf("# TYPE m gauge\n# TYPE m gauge\n# EOF\n"), "line 2: second # TYPE line for m");
@@ -171,19 +174,23 @@ TEST(OpenMetricsParserTest, ErrorsNameTheLine) {
             "interleaved)");
   EXPECT_EQ(OmErrorOf("# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"1\"} 2\n# EOF\n"),
             "line 3: duplicate series g{a=\"1\"} (first on line 2)");
-  EXPECT_EQ(OmErrorOf("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 1\n# EOF\n"),
-            "");  // `le` values are compared as written (as Prometheus does)
+  EXPECT_EQ(
+      OmErrorOf("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 1\n# EOF\n"),
+      "");  // `le` values are compared as written (as Prometheus does)
   EXPECT_EQ(OmErrorOf("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 1\n# EOF\n"),
             "line 3: duplicate series h_bucket{le=\"1\"} (first on line 2)");
   // Histograms need a +Inf bucket per metric.
-  EXPECT_EQ(OmErrorOf("# TYPE h histogram\nh_bucket{a=\"x\",le=\"1\"} 1\nh_count{a=\"x\"} 1\nh_bucket{a=\"y\",le=\"+Inf\"} 1\n"
-                      "# EOF\n"),
-            "line 2: histogram h{a=\"x\"} has no +Inf bucket");
+  EXPECT_EQ(
+      OmErrorOf(
+          "# TYPE h histogram\nh_bucket{a=\"x\",le=\"1\"} 1\nh_count{a=\"x\"} 1\nh_bucket{a=\"y\",le=\"+Inf\"} 1\n"
+          "# EOF\n"),
+      "line 2: histogram h{a=\"x\"} has no +Inf bucket");
   EXPECT_EQ(OmErrorOf("# TYPE h gaugehistogram\nh_gcount 1\n# EOF\n"), "line 2: gaugehistogram h{} has no +Inf bucket");
   EXPECT_EQ(OmErrorOf("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n# EOF\n"),
             "line 2: histogram bucket h_bucket needs a numeric \"le\" label");
   EXPECT_EQ(OmErrorOf("# TYPE s summary\ns 1\n# EOF\n"), "line 2: summary s needs a numeric \"quantile\" label");
-  EXPECT_EQ(OmErrorOf("# TYPE s stateset\ns{x=\"a\"} 1\n# EOF\n"), "line 2: stateset s needs a \"s\" label with the state");
+  EXPECT_EQ(OmErrorOf("# TYPE s stateset\ns{x=\"a\"} 1\n# EOF\n"),
+            "line 2: stateset s needs a \"s\" label with the state");
 }
 
 TEST(OpenMetricsParserTest, Exemplars) {
@@ -199,9 +206,12 @@ TEST(OpenMetricsParserTest, Exemplars) {
             "line 1: exemplar: expected '\"' to open the value of label \"aa\"");
   EXPECT_EQ(OmErrorOf("c_total 1 # {bb} 1\n# EOF\n"), "line 1: exemplar: expected '=' after label name \"bb\"");
   EXPECT_EQ(OmErrorOf("c_total 1 # {aa=\"bb\"} true\n# EOF\n"), "line 1: invalid exemplar value \"true\" for c_total");
-  EXPECT_EQ(OmErrorOf("c_total 1 # {aa=\"bb\"} 1 NaN\n# EOF\n"), "line 1: invalid exemplar timestamp \"NaN\" for c_total");
-  EXPECT_EQ(OmErrorOf("c_total 1 # {aa=\"bb\"} 1 2 3\n# EOF\n"), "line 1: invalid exemplar timestamp \"2 3\" for c_total");
-  EXPECT_EQ(OmErrorOf("c_total 1 #{aa=\"bb\"} 1\n# EOF\n"), "line 1: unexpected text after the value of c_total: \"#{aa=\"bb\"} 1\"");
+  EXPECT_EQ(OmErrorOf("c_total 1 # {aa=\"bb\"} 1 NaN\n# EOF\n"),
+            "line 1: invalid exemplar timestamp \"NaN\" for c_total");
+  EXPECT_EQ(OmErrorOf("c_total 1 # {aa=\"bb\"} 1 2 3\n# EOF\n"),
+            "line 1: invalid exemplar timestamp \"2 3\" for c_total");
+  EXPECT_EQ(OmErrorOf("c_total 1 #{aa=\"bb\"} 1\n# EOF\n"),
+            "line 1: unexpected text after the value of c_total: \"#{aa=\"bb\"} 1\"");
   auto r = ParseOpenMetrics("c_total 1 2.5 # {span_id=\"x\"} -3 4.25\n# EOF\n");
   ASSERT_TRUE(r.ok()) << r.status();
   const Sample& s = (*r)[0].samples[0];

@@ -7,14 +7,22 @@ namespace outrigger::receivers::prometheus {
 
 std::string_view MetricTypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
-    case MetricType::kSummary: return "summary";
-    case MetricType::kUntyped: return "untyped";
-    case MetricType::kGaugeHistogram: return "gaugehistogram";
-    case MetricType::kInfo: return "info";
-    case MetricType::kStateSet: return "stateset";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kSummary:
+      return "summary";
+    case MetricType::kUntyped:
+      return "untyped";
+    case MetricType::kGaugeHistogram:
+      return "gaugehistogram";
+    case MetricType::kInfo:
+      return "info";
+    case MetricType::kStateSet:
+      return "stateset";
   }
   return "untyped";
 }
@@ -45,12 +53,12 @@ Format FormatOf(std::string_view content_type) {
 
 std::string OtelUnit(std::string_view unit) {
   static constexpr std::pair<std::string_view, std::string_view> kWords[] = {
-      {"days", "d"},          {"hours", "h"},          {"minutes", "min"},      {"seconds", "s"},
-      {"milliseconds", "ms"}, {"microseconds", "us"},  {"nanoseconds", "ns"},   {"bytes", "By"},
-      {"kibibytes", "KiBy"},  {"mebibytes", "MiBy"},   {"gibibytes", "GiBy"},   {"tebibytes", "TiBy"},
-      {"kilobytes", "KBy"},   {"megabytes", "MBy"},    {"gigabytes", "GBy"},    {"terabytes", "TBy"},
-      {"meters", "m"},        {"volts", "V"},          {"amperes", "A"},        {"joules", "J"},
-      {"watts", "W"},         {"grams", "g"},          {"celsius", "Cel"},      {"hertz", "Hz"},
+      {"days", "d"},          {"hours", "h"},         {"minutes", "min"},    {"seconds", "s"},
+      {"milliseconds", "ms"}, {"microseconds", "us"}, {"nanoseconds", "ns"}, {"bytes", "By"},
+      {"kibibytes", "KiBy"},  {"mebibytes", "MiBy"},  {"gibibytes", "GiBy"}, {"tebibytes", "TiBy"},
+      {"kilobytes", "KBy"},   {"megabytes", "MBy"},   {"gigabytes", "GBy"},  {"terabytes", "TBy"},
+      {"meters", "m"},        {"volts", "V"},         {"amperes", "A"},      {"joules", "J"},
+      {"watts", "W"},         {"grams", "g"},         {"celsius", "Cel"},    {"hertz", "Hz"},
       {"percent", "%"},       {"ratio", "1"}};
   static constexpr std::pair<std::string_view, std::string_view> kPer[] = {
       {"second", "s"}, {"minute", "min"}, {"hour", "h"}, {"day", "d"}, {"week", "w"}, {"month", "mo"}, {"year", "y"}};

@@ -45,7 +45,7 @@ struct Sample {
   double value = 0;
   // OpenMetrics's float seconds are kept with millisecond precision, as Prometheus does.
   std::optional<int64_t> timestamp_ms;
-  int line = 0;  // 1-based line of the exposition
+  int line = 0;                      // 1-based line of the exposition
   std::optional<Exemplar> exemplar;  // OpenMetrics only
 };
 

@@ -79,8 +79,8 @@ std::optional<PrometheusReceiver::Target> PrometheusReceiver::MakeTarget(const S
   t.interval = spec.interval;
   t.timeout = spec.timeout;
   t.next = absl::Now();  // the first scrape right away
-  t.state = std::make_unique<TargetState>(sc, spec.address, std::map<std::string, std::string>(spec.labels),
-                                          spec.scheme);
+  t.state =
+      std::make_unique<TargetState>(sc, spec.address, std::map<std::string, std::string>(spec.labels), spec.scheme);
   t.source = source;
   t.key = KeyOf(spec);
   return t;
@@ -110,8 +110,8 @@ absl::Status PrometheusReceiver::Start(Host&) {
       discoveries_.push_back(std::move(d));
     }
   }
-  settings_.logger->info("scraping {} static target(s) of {} job(s), {} annotations file(s) to watch",
-                         targets_.size(), cfg_.scrape_configs.size(), discoveries_.size());
+  settings_.logger->info("scraping {} static target(s) of {} job(s), {} annotations file(s) to watch", targets_.size(),
+                         cfg_.scrape_configs.size(), discoveries_.size());
   worker_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }

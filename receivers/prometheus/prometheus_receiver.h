@@ -8,8 +8,8 @@
 
 #include <condition_variable>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,7 +73,7 @@ class PrometheusReceiver : public Receiver {
   Config cfg_;
   ReceiverMeter meter_;
   std::vector<std::unique_ptr<httpclient::Client>> clients_;  // made by Start
-  ReceiverMeter discovery_meter_;  // transport="discovery": malformed annotation files
+  ReceiverMeter discovery_meter_;                             // transport="discovery": malformed annotation files
   mutable std::mutex mu_;
   // Changed by the worker only, under mu_; so the worker may use a target (ScrapeOne)
   // without it.

@@ -12,9 +12,9 @@
 
 #include "absl/strings/str_format.h"
 #include "collector/http/server.h"
-#include "yaml-cpp/yaml.h"
 #include "receivers/prometheus/scrape.h"
 #include "tests/testutil/testutil.h"
+#include "yaml-cpp/yaml.h"
 
 namespace outrigger::receivers::prometheus {
 namespace {
@@ -126,7 +126,8 @@ ScrapeConfig Job(const std::string& name) {
   return sc;
 }
 
-std::vector<Pt> Scrape(TargetState& st, const absl::StatusOr<std::string>& body, uint64_t t, ScrapeResult* r = nullptr) {
+std::vector<Pt> Scrape(TargetState& st, const absl::StatusOr<std::string>& body, uint64_t t,
+                       ScrapeResult* r = nullptr) {
   pdata::MetricsBuilder b(st.Resource(), kScopeName, "");
   ScrapeResult res = st.Process(body, t, 0.01, &b);
   if (r) *r = res;
@@ -138,23 +139,23 @@ TEST(PrometheusScrapeTest, ConvertsEveryType) {
   TargetState st(sc, "127.0.0.1:9100", {{"env", "prod"}});
   ScrapeResult r;
   auto pts = Scrape(st,
-                 std::string("# TYPE reqs_total counter\n"
-                             "reqs_total{code=\"200\",env=\"scraped\"} 10\n"
-                             "# TYPE temp gauge\n"
-                             "temp{room=\"a\",empty=\"\"} 21.5\n"
-                             "untyped_thing 3\n"
-                             "# TYPE lat histogram\n"
-                             "lat_bucket{le=\"0.5\"} 2\n"
-                             "lat_bucket{le=\"1\"} 5\n"
-                             "lat_bucket{le=\"+Inf\"} 6\n"
-                             "lat_sum 4.5\n"
-                             "lat_count 6\n"
-                             "# TYPE rpc summary\n"
-                             "rpc{quantile=\"0.99\"} 0.9\n"
-                             "rpc{quantile=\"0.5\"} 0.2\n"
-                             "rpc_sum 12\n"
-                             "rpc_count 40\n"),
-                 100 * kSec, &r);
+                    std::string("# TYPE reqs_total counter\n"
+                                "reqs_total{code=\"200\",env=\"scraped\"} 10\n"
+                                "# TYPE temp gauge\n"
+                                "temp{room=\"a\",empty=\"\"} 21.5\n"
+                                "untyped_thing 3\n"
+                                "# TYPE lat histogram\n"
+                                "lat_bucket{le=\"0.5\"} 2\n"
+                                "lat_bucket{le=\"1\"} 5\n"
+                                "lat_bucket{le=\"+Inf\"} 6\n"
+                                "lat_sum 4.5\n"
+                                "lat_count 6\n"
+                                "# TYPE rpc summary\n"
+                                "rpc{quantile=\"0.99\"} 0.9\n"
+                                "rpc{quantile=\"0.5\"} 0.2\n"
+                                "rpc_sum 12\n"
+                                "rpc_count 40\n"),
+                    100 * kSec, &r);
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(r.samples, 12u);
   EXPECT_EQ(r.series_added, 5u);
@@ -166,12 +167,13 @@ TEST(PrometheusScrapeTest, ConvertsEveryType) {
   EXPECT_EQ(c->start, 100 * kSec);
   EXPECT_EQ(c->time, 100 * kSec);
   // honor_labels false: the scraped env is renamed; the target label wins.
-  EXPECT_EQ(c->attrs, (std::map<std::string, std::string>{{"code", "200"}, {"env", "prod"}, {"exported_env", "scraped"}}));
+  EXPECT_EQ(c->attrs,
+            (std::map<std::string, std::string>{{"code", "200"}, {"env", "prod"}, {"exported_env", "scraped"}}));
   EXPECT_EQ(c->resource, (std::map<std::string, std::string>{{"service.name", "node"},
-                                                              {"service.instance.id", "127.0.0.1:9100"},
-                                                              {"server.address", "127.0.0.1"},
-                                                              {"server.port", "9100"},
-                                                              {"url.scheme", "http"}}));
+                                                             {"service.instance.id", "127.0.0.1:9100"},
+                                                             {"server.address", "127.0.0.1"},
+                                                             {"server.port", "9100"},
+                                                             {"url.scheme", "http"}}));
   const Pt* g = Find(pts, "temp");
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->kind, "gauge");
@@ -205,9 +207,10 @@ TEST(PrometheusScrapeTest, ConvertsEveryType) {
 TEST(PrometheusScrapeTest, HistogramWithoutInfBucketOrCount) {
   ScrapeConfig sc = Job("j");
   TargetState st(sc, "h:1", {});
-  auto pts = Scrape(st, std::string("# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\nx_count 7\nx_sum 1\n"
-                                 "# TYPE y histogram\ny_bucket{le=\"1\"} 2\ny_bucket{le=\"+Inf\"} 4\n"),
-                 kSec);
+  auto pts = Scrape(st,
+                    std::string("# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\nx_count 7\nx_sum 1\n"
+                                "# TYPE y histogram\ny_bucket{le=\"1\"} 2\ny_bucket{le=\"+Inf\"} 4\n"),
+                    kSec);
   const Pt* x = Find(pts, "x");
   ASSERT_NE(x, nullptr);
   EXPECT_EQ(x->buckets, (std::vector<uint64_t>{2, 1, 4}));  // +Inf implicit: count - 3
@@ -221,9 +224,10 @@ TEST(PrometheusScrapeTest, StartTimesAndResetDetection) {
   ScrapeConfig sc = Job("j");
   TargetState st(sc, "h:1", {});
   auto body = [&](int v) {
-    std::string s = absl::StrFormat("# TYPE c counter\nc %d\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} %d\nh_count %d\n"
-                                    "# TYPE s summary\ns_count %d\ns_sum 1\n",
-                                    v, v, v, v);
+    std::string s = absl::StrFormat(
+        "# TYPE c counter\nc %d\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} %d\nh_count %d\n"
+        "# TYPE s summary\ns_count %d\ns_sum 1\n",
+        v, v, v, v);
     return absl::StatusOr<std::string>(s);
   };
   auto p1 = Scrape(st, body(10), 100 * kSec);
@@ -247,11 +251,12 @@ TEST(PrometheusScrapeTest, StalenessOnFailureAndForDisappearedSeries) {
   ScrapeConfig sc = Job("j");
   TargetState st(sc, "h:1", {});
   Scrape(st, std::string("a 1\nb 2\n# TYPE c counter\nc 5\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n"),
-      kSec);
+         kSec);
   // b disappears between two successful scrapes: one marker.
   ScrapeResult r;
-  auto pts = Scrape(st, std::string("a 1\n# TYPE c counter\nc 6\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n"),
-                 2 * kSec, &r);
+  auto pts =
+      Scrape(st, std::string("a 1\n# TYPE c counter\nc 6\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n"),
+             2 * kSec, &r);
   EXPECT_EQ(r.stale, 1u);
   ASSERT_NE(Find(pts, "b"), nullptr);
   EXPECT_TRUE(Find(pts, "b")->stale);
@@ -359,9 +364,10 @@ config:
 
 TEST(PrometheusConfigTest, UnknownKeysAndInvalidValues) {
   config::Errors errors;
-  Decode("config:\n  scrape_configs:\n    - job_name: a\n      kubernetes_sd_configs: []\n"
-         "      static_configs: [{targets: [\"h:1\"], lables: {}}]\n",
-         &errors);
+  Decode(
+      "config:\n  scrape_configs:\n    - job_name: a\n      kubernetes_sd_configs: []\n"
+      "      static_configs: [{targets: [\"h:1\"], lables: {}}]\n",
+      &errors);
   ASSERT_EQ(errors.list().size(), 2u) << errors.Joined();
   EXPECT_NE(errors.Joined().find("kubernetes_sd_configs"), std::string::npos);
   EXPECT_NE(errors.Joined().find("did you mean 'labels'"), std::string::npos);
@@ -435,14 +441,12 @@ class PrometheusReceiverTest : public ::testing::Test {
     sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {{"team", "a"}}}};
     cfg_.scrape_configs = {sc};
     ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
-    receiver_ = std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver),
-                                                     cfg_);
+    receiver_ =
+        std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
     receiver_->SetConsumers({nullptr, &rec_, nullptr});
     ASSERT_TRUE(receiver_->Start(host_).ok());
   }
-  double Meter(const char* name) {
-    return telemetry_.Value(name, {{"receiver", "prometheus"}, {"transport", "http"}});
-  }
+  double Meter(const char* name) { return telemetry_.Value(name, {{"receiver", "prometheus"}, {"transport", "http"}}); }
   // Waits for a point of `name` with value `v` (and the stale flag as given).
   bool WaitPoint(const std::string& name, double v, bool stale = false) {
     return rec_.WaitFor([&](const std::vector<Pt>& pts) {
@@ -491,7 +495,8 @@ TEST_F(PrometheusReceiverTest, ScrapesThenGoesDownWithStaleness) {
   EXPECT_EQ(Meter("outrigger_receiver_malformed_requests_total"), 0);
   // Garbage: counted as malformed.
   Serve(200, "this is not { an exposition\n");
-  ASSERT_TRUE(rec_.WaitFor([&](const std::vector<Pt>&) { return Meter("outrigger_receiver_malformed_requests_total") >= 1; }));
+  ASSERT_TRUE(
+      rec_.WaitFor([&](const std::vector<Pt>&) { return Meter("outrigger_receiver_malformed_requests_total") >= 1; }));
   EXPECT_GE(receiver_->scrapes(), 2);  // the third may still be finishing
 }
 
@@ -516,9 +521,11 @@ TEST_F(PrometheusReceiverTest, BasicAuthAndUnreachableTarget) {
 
 std::vector<RelabelConfig> Rules(const std::string& yaml) {
   config::Errors errors;
-  Config cfg = Decode(StrCat("config:\n  scrape_configs:\n    - job_name: r\n      static_configs: [{targets: [\"h:1\"]}]\n"
-                             "      metric_relabel_configs: ", yaml, "\n"),
-                      &errors);
+  Config cfg =
+      Decode(StrCat("config:\n  scrape_configs:\n    - job_name: r\n      static_configs: [{targets: [\"h:1\"]}]\n"
+                    "      metric_relabel_configs: ",
+                    yaml, "\n"),
+             &errors);
   EXPECT_TRUE(errors.empty()) << errors.Joined();
   return cfg.scrape_configs.empty() ? std::vector<RelabelConfig>{} : cfg.scrape_configs[0].metric_relabel_configs;
 }
@@ -595,9 +602,10 @@ config:
   EXPECT_EQ(s.metric_relabel_configs[0].action, RelabelAction::kLabelDrop);
 
   // Errors of a rule have the path and line of the key.
-  Decode("config:\n  scrape_configs:\n    - job_name: a\n      static_configs: [{targets: [\"h:1\"]}]\n"
-         "      metric_relabel_configs:\n        - action: hashmod\n          target_label: x\n",
-         &errors);
+  Decode(
+      "config:\n  scrape_configs:\n    - job_name: a\n      static_configs: [{targets: [\"h:1\"]}]\n"
+      "      metric_relabel_configs:\n        - action: hashmod\n          target_label: x\n",
+      &errors);
   ASSERT_EQ(errors.list().size(), 1u) << errors.Joined();
   EXPECT_EQ(errors.list()[0],
             "receivers.prometheus.config.scrape_configs[0].metric_relabel_configs[0].modulus (line 6): the hashmod "
@@ -643,7 +651,8 @@ TEST(PrometheusScrapeTest, MetricRelabelingBeforeConversion) {
   const Pt* req = Find(pts, "web_requests_total");
   ASSERT_NE(req, nullptr);
   EXPECT_EQ(req->kind, "sum");
-  EXPECT_EQ(req->attrs, (std::map<std::string, std::string>{{"code", "200"}, {"env", "prod"}, {"origin", "node/prod"}}));
+  EXPECT_EQ(req->attrs,
+            (std::map<std::string, std::string>{{"code", "200"}, {"env", "prod"}, {"origin", "node/prod"}}));
   const Pt* h = Find(pts, "web_latency_seconds");
   ASSERT_NE(h, nullptr);
   EXPECT_EQ(h->kind, "histogram");
@@ -690,7 +699,8 @@ config:
   sc.relabel_configs = parsed.scrape_configs[0].relabel_configs;
   cfg_.scrape_configs = {sc};
   ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
-  receiver_ = std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
   receiver_->SetConsumers({nullptr, &rec_, nullptr});
   ASSERT_TRUE(receiver_->Start(host_).ok());
   ASSERT_TRUE(rec_.WaitFor([](const std::vector<Pt>& pts) {
@@ -757,7 +767,8 @@ TEST_F(PrometheusReceiverTest, PodAnnotationsDiscoveryFollowsTheFile) {
   sc.relabel_configs = {team};
   cfg_.scrape_configs = {sc};
   ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
-  receiver_ = std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
   receiver_->SetConsumers({nullptr, &rec_, nullptr});
   ASSERT_TRUE(receiver_->Start(host_).ok());
 
@@ -791,7 +802,8 @@ TEST_F(PrometheusReceiverTest, PodAnnotationsDiscoveryFollowsTheFile) {
     for (const auto& p : pts) n += p.name == "b_metric" && !p.stale;
     return n > seen;
   }));
-  EXPECT_EQ(receiver_->target_urls(), std::vector<std::string>{StrCat("http://127.0.0.1:", (*b_server)->port(), "/custom")});
+  EXPECT_EQ(receiver_->target_urls(),
+            std::vector<std::string>{StrCat("http://127.0.0.1:", (*b_server)->port(), "/custom")});
   // prometheus.io/scrape "false": no target any more.
   vol.Write(annotations((*b_server)->port(), "false"));
   ASSERT_TRUE(WaitPoint("b_metric", 0, /*stale=*/true));
@@ -799,7 +811,6 @@ TEST_F(PrometheusReceiverTest, PodAnnotationsDiscoveryFollowsTheFile) {
   EXPECT_EQ(discovery_errors(), 1);
   (*b_server)->Stop();
 }
-
 
 // ---- OpenMetrics (negotiated by Content-Type) ----
 
@@ -842,36 +853,41 @@ const std::string kTraceBytes("\x0a\xf7\x65\x19\x16\xcd\x43\xdd\x84\x48\xeb\x21\
 const std::string kSpanBytes("\xb7\xad\x6b\x71\x69\x20\x33\x31", 8);
 
 std::string OmBody(const std::string& reqs_created) {
-  return StrCat("# TYPE reqs counter\n"
-                "# HELP reqs Requests.\n"
-                "reqs_total{code=\"200\"} 17 # {trace_id=\"", kTraceHex, "\",span_id=\"", kSpanHex,
-                "\",user=\"u1\"} 1 1700000000.5\n"
-                "reqs_created{code=\"200\"} ", reqs_created, "\n",
-                "reqs_total{code=\"500\"} 3\n"
-                "# TYPE lat_seconds histogram\n"
-                "# UNIT lat_seconds seconds\n"
-                "lat_seconds_bucket{le=\"0.1\"} 1 # {trace_id=\"not-hex\"} 0.05\n"
-                "lat_seconds_bucket{le=\"+Inf\"} 4 # {span_id=\"", kSpanHex, "\"} 2.5\n"
-                "lat_seconds_count 4\n"
-                "lat_seconds_sum 3\n"
-                "lat_seconds_created 1600000001\n"
-                "# TYPE rpc summary\n"
-                "rpc_count 2\n"
-                "rpc_sum 1\n"
-                "rpc_created 1600000002\n"
-                "# TYPE build info\n"
-                "build_info{version=\"1.2\"} 1\n"
-                "# TYPE st stateset\n"
-                "st{st=\"on\"} 1\n"
-                "st{st=\"off\"} 0\n"
-                "# TYPE q gaugehistogram\n"
-                "q_bucket{le=\"+Inf\"} 3\n"
-                "q_gcount 3\n"
-                "q_gsum 2\n"
-                "# TYPE mem_bytes gauge\n"
-                "# UNIT mem_bytes bytes\n"
-                "mem_bytes 100 1700000000.123\n"
-                "# EOF\n");
+  return StrCat(
+      "# TYPE reqs counter\n"
+      "# HELP reqs Requests.\n"
+      "reqs_total{code=\"200\"} 17 # {trace_id=\"",
+      kTraceHex, "\",span_id=\"", kSpanHex,
+      "\",user=\"u1\"} 1 1700000000.5\n"
+      "reqs_created{code=\"200\"} ",
+      reqs_created, "\n",
+      "reqs_total{code=\"500\"} 3\n"
+      "# TYPE lat_seconds histogram\n"
+      "# UNIT lat_seconds seconds\n"
+      "lat_seconds_bucket{le=\"0.1\"} 1 # {trace_id=\"not-hex\"} 0.05\n"
+      "lat_seconds_bucket{le=\"+Inf\"} 4 # {span_id=\"",
+      kSpanHex,
+      "\"} 2.5\n"
+      "lat_seconds_count 4\n"
+      "lat_seconds_sum 3\n"
+      "lat_seconds_created 1600000001\n"
+      "# TYPE rpc summary\n"
+      "rpc_count 2\n"
+      "rpc_sum 1\n"
+      "rpc_created 1600000002\n"
+      "# TYPE build info\n"
+      "build_info{version=\"1.2\"} 1\n"
+      "# TYPE st stateset\n"
+      "st{st=\"on\"} 1\n"
+      "st{st=\"off\"} 0\n"
+      "# TYPE q gaugehistogram\n"
+      "q_bucket{le=\"+Inf\"} 3\n"
+      "q_gcount 3\n"
+      "q_gsum 2\n"
+      "# TYPE mem_bytes gauge\n"
+      "# UNIT mem_bytes bytes\n"
+      "mem_bytes 100 1700000000.123\n"
+      "# EOF\n");
 }
 
 TEST(OpenMetricsScrapeTest, CreatedUnitsExemplarsInfoStateSetGaugeHistogram) {
@@ -1028,8 +1044,8 @@ class OpenMetricsReceiverTest : public PrometheusReceiverTest {
     sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
     cfg_.scrape_configs = {sc};
     ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
-    receiver_ = std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver),
-                                                     cfg_);
+    receiver_ =
+        std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
     receiver_->SetConsumers({nullptr, &om_, nullptr});
     ASSERT_TRUE(receiver_->Start(host_).ok());
   }
@@ -1070,7 +1086,8 @@ TEST_F(OpenMetricsReceiverTest, WithoutTheOpenMetricsTypeTheTextParserRefusesIt)
     const Pt* up = Find(pts, "up");
     return up != nullptr && up->value == 0 && Meter("outrigger_receiver_malformed_requests_total") >= 1;
   }));
-  EXPECT_TRUE(om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras&) { return Find(pts, "reqs_total") == nullptr; }));
+  EXPECT_TRUE(
+      om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras&) { return Find(pts, "reqs_total") == nullptr; }));
 }
 
 }  // namespace

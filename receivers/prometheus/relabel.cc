@@ -215,7 +215,8 @@ absl::Status RelabelConfig::Compile(std::string* field) {
   auto re = std::make_shared<re2::RE2>(StrCat("^(?s:", regex, ")$"), opts);
   if (!re->ok()) {
     const re2::RE2 plain(regex, opts);  // its error shows the pattern as written
-    return fail("regex", StrCat("invalid regular expression \"", regex, "\": ", plain.ok() ? re->error() : plain.error()));
+    return fail("regex",
+                StrCat("invalid regular expression \"", regex, "\": ", plain.ok() ? re->error() : plain.error()));
   }
   const std::string_view act = RelabelActionName(action);
   for (const auto& s : source_labels) {
@@ -229,7 +230,7 @@ absl::Status RelabelConfig::Compile(std::string* field) {
   }
   if (action == RelabelAction::kReplace) {
     const bool ok = target_label.find('$') == std::string::npos ? ValidLabelName(target_label)
-                                                                 : Matches(RelabelTarget(), target_label);
+                                                                : Matches(RelabelTarget(), target_label);
     if (!ok) return fail("target_label", StrCat("\"", target_label, "\" is not a valid target_label for replace"));
   } else if (NeedsTarget(action) && !ValidLabelName(target_label)) {
     return fail("target_label", StrCat("\"", target_label, "\" is not a valid target_label for ", act));

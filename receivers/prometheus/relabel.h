@@ -44,10 +44,10 @@ inline constexpr char kDefaultRelabelRegex[] = "(.*)";
 inline constexpr char kDefaultRelabelReplacement[] = "$1";
 
 struct RelabelConfig {
-  std::vector<std::string> source_labels;      // their values, joined by `separator`
+  std::vector<std::string> source_labels;  // their values, joined by `separator`
   std::string separator = kDefaultRelabelSeparator;
-  std::string regex = kDefaultRelabelRegex;    // as written; matched as ^(?:regex)$
-  uint64_t modulus = 0;                        // hashmod
+  std::string regex = kDefaultRelabelRegex;  // as written; matched as ^(?:regex)$
+  uint64_t modulus = 0;                      // hashmod
   std::string target_label;
   std::string replacement = kDefaultRelabelReplacement;
   RelabelAction action = RelabelAction::kReplace;

@@ -73,7 +73,6 @@ std::string KeyOf(int kind, std::string_view name, const A& attrs) {
   return key;
 }
 
-
 size_t HashOf(int kind, std::string_view name, std::span<const pdata::AttributeView> attrs) {
   uint64_t h = HashBytes(name, static_cast<uint64_t>(kind));
   for (const auto& [k, v] : attrs) h = HashBytes(v, HashBytes(k, h));
@@ -401,8 +400,7 @@ void TargetState::ConvertGauge(const F& f, const std::string& unit, uint64_t scr
 // labels are aggregated away). An info keeps its sample's name (`x_info`); a stateset's
 // state stays a label (named as the family).
 template <typename F>
-void TargetState::ConvertUpDownSum(const F& f, const std::string& unit, uint64_t scrape_ns,
-                                   pdata::MetricsBuilder* b) {
+void TargetState::ConvertUpDownSum(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, {}, &attrs_);
     uint64_t t = TimeOf(s, scrape_ns);
@@ -412,8 +410,7 @@ void TargetState::ConvertUpDownSum(const F& f, const std::string& unit, uint64_t
 }
 
 template <typename F>
-void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t scrape_ns,
-                                   pdata::MetricsBuilder* b) {
+void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
   std::vector<HistogramGroup> groups;
   GroupIndex index;
   for (const auto& s : f.samples) {
@@ -552,8 +549,8 @@ void TargetState::ConvertChecked(std::vector<F>* families, bool relabel, uint64_
   }
 }
 
-ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, uint64_t scrape_ns,
-                                  double duration_seconds, pdata::MetricsBuilder* b) {
+ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, uint64_t scrape_ns, double duration_seconds,
+                                  pdata::MetricsBuilder* b) {
   return Process(body, Format::kPrometheusText, scrape_ns, duration_seconds, b);
 }
 

@@ -26,8 +26,8 @@ struct ScrapeResult {
   bool malformed = false;  // the exposition could not be parsed
   size_t samples = 0;      // samples in the exposition
   size_t series_added = 0;
-  size_t stale = 0;        // staleness markers emitted
-  size_t dropped = 0;      // samples of types OTLP has no place for (OpenMetrics gaugehistogram)
+  size_t stale = 0;    // staleness markers emitted
+  size_t dropped = 0;  // samples of types OTLP has no place for (OpenMetrics gaugehistogram)
 };
 
 class TargetState {
@@ -54,14 +54,13 @@ class TargetState {
   // the synthetic gauges.
   void EmitStaleAll(uint64_t t, pdata::MetricsBuilder* b);
 
-
  private:
   enum class Kind { kGauge, kSum, kHistogram, kSummary, kUpDownSum };  // kUpDownSum: info, stateset
   using AttrViews = std::vector<pdata::AttributeView>;
   // A series of the last successful scrape (and, during one, of this scrape so far).
   struct Series {
-    std::string key;  // kind, name and sorted attributes, encoded (EncodeKey)
-    size_t hash = 0;  // of `key`
+    std::string key;                       // kind, name and sorted attributes, encoded (EncodeKey)
+    size_t hash = 0;                       // of `key`
     uint32_t next_same_hash = UINT32_MAX;  // the series before it with the same hash
     uint64_t start_ns = 0;
     uint64_t last_ns = 0;
@@ -119,7 +118,7 @@ class TargetState {
 
   const ScrapeConfig& sc_;
   std::string job_, instance_;
-  pdata::Attributes target_labels_;  // sorted, job and instance excluded
+  pdata::Attributes target_labels_;          // sorted, job and instance excluded
   std::vector<std::string> exported_names_;  // "exported_" + name of job, instance, target_labels_
   pdata::Attributes resource_;
   // The series in the order of the last scrape (usually the order of the next one:
@@ -127,9 +126,9 @@ class TargetState {
   std::vector<Series> series_;
   absl::flat_hash_map<size_t, uint32_t> index_;  // hash -> the last series with it
   size_t cursor_ = 0;
-  uint64_t scrape_ = 0;          // scrapes so far
-  size_t touched_ = 0;           // series of this scrape so far
-  size_t added_ = 0;             // of them, new ones
+  uint64_t scrape_ = 0;  // scrapes so far
+  size_t touched_ = 0;   // series of this scrape so far
+  size_t added_ = 0;     // of them, new ones
   // Buffers reused from sample to sample.
   AttrViews attrs_;
   std::string key_;

@@ -342,8 +342,8 @@ class TextParser {
   std::deque<std::string>* const storage_;
   std::vector<F> families_;
   std::map<std::string, size_t, std::less<>> by_name_;  // family name -> index
-  std::set<std::string> typed_;                          // names with a TYPE line
-  absl::flat_hash_set<uint64_t> seen_series_;            // hashes of name + labels, for duplicates
+  std::set<std::string> typed_;                         // names with a TYPE line
+  absl::flat_hash_set<uint64_t> seen_series_;           // hashes of name + labels, for duplicates
   // The family of the previous sample's name (samples of a name usually come together);
   // forgotten at every # HELP or # TYPE line.
   std::string_view last_name_;
@@ -354,9 +354,7 @@ class TextParser {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Family>> Parse(std::string_view text) {
-  return TextParser<Family>(text, nullptr).Run();
-}
+absl::StatusOr<std::vector<Family>> Parse(std::string_view text) { return TextParser<Family>(text, nullptr).Run(); }
 
 absl::StatusOr<ExpositionView> ParseView(std::string_view text) {
   ExpositionView out;

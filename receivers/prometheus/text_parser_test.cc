@@ -132,7 +132,8 @@ TEST(PrometheusParserTest, ErrorsNameTheLine) {
             "line 1: unknown metric type \"countr\" for m (counter, gauge, histogram, summary or untyped)");
   EXPECT_EQ(ErrorOf("# TYPE m counter\n# TYPE m gauge\n"), "line 2: second # TYPE line for m");
   EXPECT_EQ(ErrorOf("m 1\n# TYPE m gauge\n"), "line 2: # TYPE for m after its samples");
-  EXPECT_EQ(ErrorOf("# TYPE h histogram\nh_bucket 1\n"), "line 2: histogram bucket h_bucket needs a numeric \"le\" label");
+  EXPECT_EQ(ErrorOf("# TYPE h histogram\nh_bucket 1\n"),
+            "line 2: histogram bucket h_bucket needs a numeric \"le\" label");
   EXPECT_EQ(ErrorOf("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n"),
             "line 2: histogram bucket h_bucket needs a numeric \"le\" label");
   EXPECT_EQ(ErrorOf("# TYPE h histogram\nh 1\n"), "line 2: histogram h has a sample without _bucket, _sum or _count");

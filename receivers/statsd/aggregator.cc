@@ -143,8 +143,7 @@ pdata::ExponentialHistogramPoint Distribution::Exponential(int max_size) const {
   // Downscaling by k merges 2^k neighbouring buckets: index >> k.
   int shift = 0;
   auto span = [&](bool has, int32_t lo, int32_t hi) { return has ? (hi >> shift) - (lo >> shift) + 1 : 0; };
-  while (shift < kCollectScale - kMinScale &&
-         (span(has_p, plo, phi) > max_size || span(has_n, nlo, nhi) > max_size)) {
+  while (shift < kCollectScale - kMinScale && (span(has_p, plo, phi) > max_size || span(has_n, nlo, nhi) > max_size)) {
     ++shift;
   }
   p.scale = kCollectScale - shift;
@@ -166,9 +165,8 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
       cfg_.aggregation_temporality == "cumulative" ? pdata::Temporality::kCumulative : pdata::Temporality::kDelta;
   switch (s.type) {
     case MetricType::kCounter:
-      b.Sum(s.name, "", s.attrs, s.value,
-            temporality == pdata::Temporality::kCumulative ? s.start_ns : start_ns, now_ns,
-            cfg_.is_monotonic_counter, temporality);
+      b.Sum(s.name, "", s.attrs, s.value, temporality == pdata::Temporality::kCumulative ? s.start_ns : start_ns,
+            now_ns, cfg_.is_monotonic_counter, temporality);
       if (temporality == pdata::Temporality::kDelta) s.value = 0;
       return;
     case MetricType::kGauge:

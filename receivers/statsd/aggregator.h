@@ -22,16 +22,16 @@ namespace outrigger::receivers::statsd {
 
 // A timing / histogram / distribution series over one interval.
 struct Distribution {
-  static constexpr int kCollectScale = 8;         // exponential buckets: 0.27% relative width
+  static constexpr int kCollectScale = 8;  // exponential buckets: 0.27% relative width
   static constexpr size_t kMaxSummarySamples = 16384;
 
   double count = 0, sum = 0, last = 0;
   double min = 0, max = 0;
-  std::vector<double> buckets;                                // explicit histogram
-  absl::flat_hash_map<int32_t, double> positive, negative;    // exponential, at kCollectScale
+  std::vector<double> buckets;                              // explicit histogram
+  absl::flat_hash_map<int32_t, double> positive, negative;  // exponential, at kCollectScale
   double zero = 0;
-  std::vector<std::pair<double, double>> samples;             // summary: (value, weight)
-  uint64_t offered = 0;                                       // summary: values seen
+  std::vector<std::pair<double, double>> samples;  // summary: (value, weight)
+  uint64_t offered = 0;                            // summary: values seen
 
   void Add(double v, double w, const TimerMapping& m, std::mt19937_64& rng);
   void Clear();
@@ -48,7 +48,6 @@ class Aggregator {
   // Emits what the interval gathered; resets per temporality.
   void Flush(pdata::MetricsBuilder& b, uint64_t now_ns);
   size_t series() const { return series_.size(); }
-
 
  private:
   struct Series {

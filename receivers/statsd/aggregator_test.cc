@@ -97,7 +97,8 @@ TEST_F(AggregatorTest, TagsMakeSeriesWhateverTheirOrder) {
   for (const auto& p : m["req"].sum().data_points()) {
     total += p.as_double();
     bool has_type = false;
-    for (const auto& kv : p.attributes()) has_type |= kv.key() == "metric_type" && kv.value().string_value() == "counter";
+    for (const auto& kv : p.attributes())
+      has_type |= kv.key() == "metric_type" && kv.value().string_value() == "counter";
     EXPECT_TRUE(has_type);
   }
   EXPECT_DOUBLE_EQ(total, 3);
@@ -147,7 +148,8 @@ TEST_F(AggregatorTest, ExplicitBucketsAreHonoured) {
   auto flushed = Flush(a);
   const auto& p = flushed["size"].histogram().data_points(0);
   EXPECT_EQ(p.count(), 5u);
-  EXPECT_EQ(std::vector<double>(p.explicit_bounds().begin(), p.explicit_bounds().end()), (std::vector<double>{10, 100}));
+  EXPECT_EQ(std::vector<double>(p.explicit_bounds().begin(), p.explicit_bounds().end()),
+            (std::vector<double>{10, 100}));
   EXPECT_EQ(std::vector<uint64_t>(p.bucket_counts().begin(), p.bucket_counts().end()),
             (std::vector<uint64_t>{3, 1, 1}));
   EXPECT_DOUBLE_EQ(p.sum(), 5 + 20 + 50 + 150);

@@ -15,24 +15,24 @@ inline constexpr int kDefaultExpHistogramMaxSize = 160;
 
 // How timings, histograms and distributions are reported.
 struct TimerMapping {
-  std::string statsd_type;           // timing | histogram | distribution
-  std::string observer_type = "gauge";  // gauge (last value) | summary | histogram
+  std::string statsd_type;                                     // timing | histogram | distribution
+  std::string observer_type = "gauge";                         // gauge (last value) | summary | histogram
   std::vector<double> percentiles = {0, 10, 50, 90, 95, 100};  // summary
-  int max_size = kDefaultExpHistogramMaxSize;  // histogram: exponential buckets
-  std::vector<double> explicit_buckets;       // histogram: upper bounds; when set, explicit buckets
+  int max_size = kDefaultExpHistogramMaxSize;                  // histogram: exponential buckets
+  std::vector<double> explicit_buckets;                        // histogram: upper bounds; when set, explicit buckets
 };
 
 struct Config : ComponentConfig {
   std::string endpoint = kDefaultEndpoint;  // host:port, or a socket path for unixgram
   std::string transport = "udp";            // udp | tcp | unixgram
   absl::Duration aggregation_interval = kDefaultAggregationInterval;
-  bool enable_metric_type = false;      // attribute metric_type on every point
-  bool is_monotonic_counter = false;    // counters as monotonic sums
-  std::string aggregation_temporality = "delta";  // counters: delta | cumulative
-  std::vector<TimerMapping> timer_histogram_mapping;  // default: gauge for all three
+  bool enable_metric_type = false;                             // attribute metric_type on every point
+  bool is_monotonic_counter = false;                           // counters as monotonic sums
+  std::string aggregation_temporality = "delta";               // counters: delta | cumulative
+  std::vector<TimerMapping> timer_histogram_mapping;           // default: gauge for all three
   int64_t max_series_per_metric = kDefaultMaxSeriesPerMetric;  // 0: no limit
-  uint64_t socket_buffer_size = 0;    // SO_RCVBUF; 0: the system's default
-  bool events_as_logs = true;         // DogStatsD events and service checks -> log records
+  uint64_t socket_buffer_size = 0;                             // SO_RCVBUF; 0: the system's default
+  bool events_as_logs = true;                                  // DogStatsD events and service checks -> log records
   int64_t max_tcp_line_length = 65536;
 
   const TimerMapping& MappingFor(std::string_view statsd_type) const;

@@ -56,8 +56,7 @@ TEST(StatsdReceiverConfig, AMappingEntryHasTheDocumentedDefaults) {
 TEST(StatsdReceiverConfig, TestdataDecodesToItsValues) {
   Config cfg;
   config::Errors errors;
-  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "statsd", &cfg, &errors).ok())
-      << errors.Joined();
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "statsd", &cfg, &errors).ok()) << errors.Joined();
   EXPECT_EQ(cfg.endpoint, "127.0.0.1:18125");
   EXPECT_EQ(cfg.transport, "udp");
   EXPECT_EQ(cfg.aggregation_interval, absl::Seconds(15));

@@ -9,12 +9,18 @@ namespace outrigger::receivers::statsd {
 
 std::string_view TypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kTiming: return "timing";
-    case MetricType::kHistogram: return "histogram";
-    case MetricType::kDistribution: return "distribution";
-    case MetricType::kSet: return "set";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kTiming:
+      return "timing";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kDistribution:
+      return "distribution";
+    case MetricType::kSet:
+      return "set";
   }
   return "unknown";
 }
@@ -83,8 +89,8 @@ LineKind ParseEvent(std::string_view line, EventLine* e, std::string* error) {
   // _e{<title len>,<text len>}:<title>|<text>|...
   size_t close = line.find('}');
   size_t comma = line.find(',');
-  if (close == std::string_view::npos || comma == std::string_view::npos || comma > close ||
-      close + 1 >= line.size() || line[close + 1] != ':') {
+  if (close == std::string_view::npos || comma == std::string_view::npos || comma > close || close + 1 >= line.size() ||
+      line[close + 1] != ':') {
     return Invalid(error, "event: expected _e{<title length>,<text length>}:<title>|<text>");
   }
   int64_t tl, xl;
@@ -103,16 +109,28 @@ LineKind ParseEvent(std::string_view line, EventLine* e, std::string* error) {
   if (!rest.empty() && rest.front() == '|') rest.remove_prefix(1);
   bool ok = true;
   ForEachField(rest, [&](std::string_view f) {
-    if (f.size() < 2) { ok = false; return; }
-    if (f.substr(0, 2) == "d:") ok &= ParseInt(f.substr(2), &e->timestamp);
-    else if (f.substr(0, 2) == "h:") e->hostname = f.substr(2);
-    else if (f.substr(0, 2) == "p:") e->priority = f.substr(2);
-    else if (f.substr(0, 2) == "t:") e->alert_type = f.substr(2);
-    else if (f.substr(0, 2) == "k:") e->aggregation_key = f.substr(2);
-    else if (f.substr(0, 2) == "s:") e->source_type = f.substr(2);
-    else if (f[0] == '#') ParseTags(f.substr(1), &e->tags);
-    else if (f.substr(0, 2) == "c:") e->container_id = f.substr(2);
-    else if (!IsExtensionField(f)) ok = false;
+    if (f.size() < 2) {
+      ok = false;
+      return;
+    }
+    if (f.substr(0, 2) == "d:")
+      ok &= ParseInt(f.substr(2), &e->timestamp);
+    else if (f.substr(0, 2) == "h:")
+      e->hostname = f.substr(2);
+    else if (f.substr(0, 2) == "p:")
+      e->priority = f.substr(2);
+    else if (f.substr(0, 2) == "t:")
+      e->alert_type = f.substr(2);
+    else if (f.substr(0, 2) == "k:")
+      e->aggregation_key = f.substr(2);
+    else if (f.substr(0, 2) == "s:")
+      e->source_type = f.substr(2);
+    else if (f[0] == '#')
+      ParseTags(f.substr(1), &e->tags);
+    else if (f.substr(0, 2) == "c:")
+      e->container_id = f.substr(2);
+    else if (!IsExtensionField(f))
+      ok = false;
   });
   if (!ok) return Invalid(error, "event: unknown or malformed field after the text");
   return LineKind::kEvent;
@@ -178,13 +196,20 @@ LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, Servi
   std::string_view type = rest.substr(0, bar2);
   rest = bar2 == std::string_view::npos ? std::string_view() : rest.substr(bar2 + 1);
 
-  if (type == "c") m->type = MetricType::kCounter;
-  else if (type == "g") m->type = MetricType::kGauge;
-  else if (type == "ms") m->type = MetricType::kTiming;
-  else if (type == "h") m->type = MetricType::kHistogram;
-  else if (type == "d") m->type = MetricType::kDistribution;
-  else if (type == "s") m->type = MetricType::kSet;
-  else return Invalid(error, StrCat("unknown metric type \"", type, "\" (expected c, g, ms, h, d or s)"));
+  if (type == "c")
+    m->type = MetricType::kCounter;
+  else if (type == "g")
+    m->type = MetricType::kGauge;
+  else if (type == "ms")
+    m->type = MetricType::kTiming;
+  else if (type == "h")
+    m->type = MetricType::kHistogram;
+  else if (type == "d")
+    m->type = MetricType::kDistribution;
+  else if (type == "s")
+    m->type = MetricType::kSet;
+  else
+    return Invalid(error, StrCat("unknown metric type \"", type, "\" (expected c, g, ms, h, d or s)"));
 
   if (value.empty()) return Invalid(error, "empty value");
   if (m->type == MetricType::kSet) {

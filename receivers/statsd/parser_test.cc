@@ -143,9 +143,14 @@ TEST(Parser, RandomInputIsSafe) {
       for (int k = 0; k < edits && !s.empty(); ++k) {
         size_t at = rng() % s.size();
         switch (rng() % 3) {
-          case 0: s[at] = "|:@#,{}_ec-+.0123456789\x80"[rng() % 24]; break;
-          case 1: s.erase(at, 1 + rng() % 3); break;
-          default: s.insert(at, 1, static_cast<char>(rng() % 256));
+          case 0:
+            s[at] = "|:@#,{}_ec-+.0123456789\x80"[rng() % 24];
+            break;
+          case 1:
+            s.erase(at, 1 + rng() % 3);
+            break;
+          default:
+            s.insert(at, 1, static_cast<char>(rng() % 256));
         }
       }
     } else {

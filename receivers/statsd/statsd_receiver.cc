@@ -3,8 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio.hpp>
 #include <array>
+#include <boost/asio.hpp>
 #include <future>
 
 #include "collector/http/server.h"
@@ -17,8 +17,8 @@ using asio::ip::tcp;
 using asio::ip::udp;
 
 namespace {
-constexpr int kBatch = 16;                 // datagrams per recvmmsg
-constexpr size_t kDatagramSize = 16384;    // larger datagrams are truncated and refused
+constexpr int kBatch = 16;               // datagrams per recvmmsg
+constexpr size_t kDatagramSize = 16384;  // larger datagrams are truncated and refused
 constexpr absl::Duration kInvalidLogEvery = absl::Seconds(10);
 
 uint64_t NowNs() { return static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())); }
@@ -101,8 +101,8 @@ void StatsdReceiver::Refuse(std::string_view line, const std::string& why, bool 
   ++invalid_since_log_;
   absl::Time now = absl::Now();
   if (now - last_invalid_log_ < kInvalidLogEvery) return;
-  settings_.logger->warn("refused StatsD line \"{}\": {} ({} refused lines since the last report)",
-                         line.substr(0, 200), why, invalid_since_log_);
+  settings_.logger->warn("refused StatsD line \"{}\": {} ({} refused lines since the last report)", line.substr(0, 200),
+                         why, invalid_since_log_);
   invalid_since_log_ = 0;
   last_invalid_log_ = now;
 }
@@ -126,8 +126,8 @@ void StatsdReceiver::HandleData(std::string_view data) {
         } else {
           meter_.Refused(Signal::kMetrics, 1);
           Refuse(line,
-                 StrCat("more than max_series_per_metric (", cfg_.max_series_per_metric, ") series for \"",
-                        m.name, "\"; dropped"),
+                 StrCat("more than max_series_per_metric (", cfg_.max_series_per_metric, ") series for \"", m.name,
+                        "\"; dropped"),
                  /*malformed=*/false);
         }
         return;
@@ -156,8 +156,11 @@ void StatsdReceiver::HandleData(std::string_view data) {
           if (!e.source_type.empty()) attrs.emplace_back("event.source_type", std::string(e.source_type));
           if (!e.container_id.empty()) attrs.emplace_back("container.id", std::string(e.container_id));
           int sev = SeverityOf(e.alert_type);
-          logs->Add(std::string(e.text), sev, sev == 17 ? "ERROR" : sev == 13 ? "WARN" : "INFO", attrs,
-                    e.timestamp > 0 ? static_cast<uint64_t>(e.timestamp) * 1000000000ull : now);
+          logs->Add(std::string(e.text), sev,
+                    sev == 17   ? "ERROR"
+                    : sev == 13 ? "WARN"
+                                : "INFO",
+                    attrs, e.timestamp > 0 ? static_cast<uint64_t>(e.timestamp) * 1000000000ull : now);
         } else {
           static const char* kStatus[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
           static const int kSeverity[] = {9, 13, 17, 5};
@@ -204,8 +207,8 @@ void StatsdReceiver::FlushNow() {
   pdata::Metrics m = b.Build();
   auto st = consumers_.metrics->ConsumeMetrics(m.Clone());
   if (!st.ok()) {
-    settings_.logger->warn("the pipeline refused {} aggregated points ({}); retrying next interval",
-                           m.ItemCount(), st.ToString());
+    settings_.logger->warn("the pipeline refused {} aggregated points ({}); retrying next interval", m.ItemCount(),
+                           st.ToString());
     pending_ = std::make_unique<pdata::Metrics>(std::move(m));
   }
 }

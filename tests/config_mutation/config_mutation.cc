@@ -109,8 +109,8 @@ struct Mutant {
 
 std::vector<YAML::Node> WrongShapes() {
   std::vector<YAML::Node> v;
-  for (const char* s : {"[a, b]", "[{a: 1}, {b: [2]}]", "{k: v, n: {m: 1}}", "''", "99999999999999999999999999",
-                        "-1", "1e999", "~", "[[[[]]]]", "0"}) {
+  for (const char* s : {"[a, b]", "[{a: 1}, {b: [2]}]", "{k: v, n: {m: 1}}", "''", "99999999999999999999999999", "-1",
+                        "1e999", "~", "[[[[]]]]", "0"}) {
     v.push_back(YAML::Load(s));
   }
   v.push_back(YAML::Node(std::string("\xff\xfe\xc3(invalid utf-8")));
@@ -156,7 +156,8 @@ std::vector<Mutant> Mutants(YAML::Node root) {  // not const: a const operator[]
     std::vector<std::string> ids;
     for (const auto& kv : root[section]) ids.push_back(kv.first.Scalar());
     for (const std::string& id : ids) {
-      const std::string unknown = "nosuchtype" + id.substr(id.find('/') == std::string::npos ? id.size() : id.find('/'));
+      const std::string unknown =
+          "nosuchtype" + id.substr(id.find('/') == std::string::npos ? id.size() : id.find('/'));
       {  // renamed to an unknown type; the pipelines still name the old id
         YAML::Node m = YAML::Clone(root);
         m[section][unknown] = m[section][id];
@@ -168,7 +169,8 @@ std::vector<Mutant> Mutants(YAML::Node root) {  // not const: a const operator[]
         m[section][unknown] = m[section][id];
         m[section].remove(id);
         RenameReferences(m, id, unknown);
-        out.push_back({std::string(section) + "." + id + " and its references renamed to " + unknown, Emit(m), unknown});
+        out.push_back(
+            {std::string(section) + "." + id + " and its references renamed to " + unknown, Emit(m), unknown});
       }
       {  // removed
         YAML::Node m = YAML::Clone(root);

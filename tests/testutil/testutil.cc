@@ -14,7 +14,8 @@ namespace {
 std::string Id(int seed, int i, int len) {
   std::string s(static_cast<size_t>(len), '\0');
   uint64_t v = (static_cast<uint64_t>(seed) << 32) | static_cast<uint32_t>(i + 1);
-  for (int k = 0; k < len; ++k) s[static_cast<size_t>(k)] = static_cast<char>((v >> ((k % 8) * 8)) & 0xff) ^ static_cast<char>(k);
+  for (int k = 0; k < len; ++k)
+    s[static_cast<size_t>(k)] = static_cast<char>((v >> ((k % 8) * 8)) & 0xff) ^ static_cast<char>(k);
   return s;
 }
 void SetService(opentelemetry::proto::resource::v1::Resource* r, const std::string& service) {

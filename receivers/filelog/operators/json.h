@@ -20,7 +20,7 @@ absl::StatusOr<pdata::ValueMap> ParseJsonObject(std::string_view text, bool pars
 // A Docker json-file line: {"log":"...","stream":"stdout","time":"..."} (other keys are
 // ignored). Returns false when the line is not a JSON object with those string fields.
 struct DockerLine {
-  std::string log;  // unescaped
+  std::string log;                // unescaped
   std::string_view stream, time;  // views into the line (never escaped in practice;
                                   // false is returned if they are)
 };

@@ -87,9 +87,11 @@ const std::vector<std::string>& OperatorTypes() {
 // Types upstream has that this chain does not (a clearer error than "unknown").
 const std::vector<std::string>& UnsupportedTypes() {
   static const std::vector<std::string> kTypes = {
-      "router",        "filter",        "recombine",    "key_value_parser", "csv_parser", "syslog_parser",
-      "trace_parser",  "scope_name_parser", "regex_replace", "unquote",      "assign_keys", "json_array_parser",
-      "stdout",        "file_input",    "journald_input", "udp_input",      "tcp_input"};
+      "router",        "filter",        "recombine",      "key_value_parser",
+      "csv_parser",    "syslog_parser", "trace_parser",   "scope_name_parser",
+      "regex_replace", "unquote",       "assign_keys",    "json_array_parser",
+      "stdout",        "file_input",    "journald_input", "udp_input",
+      "tcp_input"};
   return kTypes;
 }
 

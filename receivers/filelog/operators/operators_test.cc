@@ -78,7 +78,8 @@ TEST(FilelogOperators, EmptyChainPassesEntriesThrough) {
 
 TEST(FilelogOperators, ContainerDockerLineWithMetadataFromPath) {
   auto chain = Build("operators:\n  - type: container\n");
-  auto out = Feed(*chain, Line(R"({"log":"INFO: started \"shop\"\n","stream":"stdout","time":"2024-03-30T08:31:20.545192187Z"})"));
+  auto out = Feed(
+      *chain, Line(R"({"log":"INFO: started \"shop\"\n","stream":"stdout","time":"2024-03-30T08:31:20.545192187Z"})"));
   ASSERT_EQ(out.size(), 1u);
   const Entry& e = out[0];
   EXPECT_EQ(Str(&e.record.body), "INFO: started \"shop\"");
@@ -233,8 +234,9 @@ TEST(FilelogOperators, NginxAccessLogRegexTimestampSeverity) {
         warn: 4xx
         error: 5xx
 )yaml");
-  auto out = Feed(*chain, Line(R"(192.168.1.10 - - [10/Oct/2023:13:55:36 +0200] "GET /index.html HTTP/1.1" 404 153 "-" "curl/8.0")",
-                              "/var/log/nginx/access.log"));
+  auto out = Feed(
+      *chain, Line(R"(192.168.1.10 - - [10/Oct/2023:13:55:36 +0200] "GET /index.html HTTP/1.1" 404 153 "-" "curl/8.0")",
+                   "/var/log/nginx/access.log"));
   ASSERT_EQ(out.size(), 1u);
   const Entry& e = out[0];
   EXPECT_EQ(Attr(e, "remote_addr"), "192.168.1.10");
@@ -263,8 +265,9 @@ TEST(FilelogOperators, NginxAccessLogRegexTimestampSeverity) {
 
 TEST(FilelogOperators, JsonParserNestedValues) {
   auto chain = Build("operators:\n  - type: json_parser\n");
-  auto out = Feed(*chain, Line(R"({"msg":"h\u00e9llo \ud83d\ude00","n":42,"big":18446744073709551615,"f":1.5,"ok":true,)"
-                              R"("none":null,"req":{"id":"a1","hdr":{"k":"v"}},"tags":["x",2],"n":43})"));
+  auto out =
+      Feed(*chain, Line(R"({"msg":"h\u00e9llo \ud83d\ude00","n":42,"big":18446744073709551615,"f":1.5,"ok":true,)"
+                        R"("none":null,"req":{"id":"a1","hdr":{"k":"v"}},"tags":["x",2],"n":43})"));
   ASSERT_EQ(out.size(), 1u);
   const ValueMap& a = out[0].record.attributes;
   EXPECT_EQ(Str(pdata::Find(a, "msg")), "h\xc3\xa9llo \xf0\x9f\x98\x80");
@@ -479,7 +482,8 @@ TEST(FilelogOperators, TimeLayouts) {
   auto t = go->ParseString("Mar  5 01:02:03", now);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(*t, 1677978123ULL * 1000000000ULL);  // 2023-03-05
-  auto dec = TimeLayout::Compile("strptime", "%b %e %H:%M:%S", "UTC")->ParseString("Dec 31 23:00:00", 1704067200ULL * 1000000000ULL + 1);
+  auto dec = TimeLayout::Compile("strptime", "%b %e %H:%M:%S", "UTC")
+                 ->ParseString("Dec 31 23:00:00", 1704067200ULL * 1000000000ULL + 1);
   ASSERT_TRUE(dec.ok()) << dec.status();
   EXPECT_EQ(*dec, 1704063600ULL * 1000000000ULL);  // 2023-12-31 read on 2024-01-01
 
@@ -505,7 +509,8 @@ TEST(FilelogOperators, TimeLayouts) {
 
 TEST(FilelogOperators, DockerLineDecoder) {
   DockerLine d;
-  ASSERT_TRUE(ParseDockerLine(R"( {"log":"a\tb\\c\/\u0041\ud83d\ude00\n", "stream":"stderr","time":"t","attrs":"x"} )", &d));
+  ASSERT_TRUE(
+      ParseDockerLine(R"( {"log":"a\tb\\c\/\u0041\ud83d\ude00\n", "stream":"stderr","time":"t","attrs":"x"} )", &d));
   EXPECT_EQ(d.log, "a\tb\\c/A\xf0\x9f\x98\x80\n");
   EXPECT_EQ(d.stream, "stderr");
   EXPECT_EQ(d.time, "t");
@@ -565,17 +570,29 @@ TEST(FilelogOperators, ConfigErrorsCarryPathLineAndSuggestion) {
     location: Nowhere/City
 )yaml");
   const std::string all = Dump(errors);
-  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[0].type (line 2): unknown operator type \"json_parsr\"; did you mean 'json_parser'?")) << all;
-  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[1].regx (line 4): unknown key; did you mean 'regex'?")) << all;
+  EXPECT_TRUE(HasError(errors,
+                       "receivers.filelog.operators[0].type (line 2): unknown operator type \"json_parsr\"; did you "
+                       "mean 'json_parser'?"))
+      << all;
+  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[1].regx (line 4): unknown key; did you mean 'regex'?"))
+      << all;
   EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[1].regex")) << all;  // required
   EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[2].regex (line 6): does not compile")) << all;
   EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[3].regex (line 8): has no named capture group")) << all;
   EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[4].from (line 10): invalid field \"atributes.x\"")) << all;
-  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[5].timestamp.layout (line 15): unsupported strptime directive %Q")) << all;
+  EXPECT_TRUE(
+      HasError(errors, "receivers.filelog.operators[5].timestamp.layout (line 15): unsupported strptime directive %Q"))
+      << all;
   EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[6].if (line 18): expressions are not supported")) << all;
-  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[6].severity.mapping.eror (line 22): unknown severity; did you mean 'error'?")) << all;
-  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[7].type (line 23): operator \"router\" is not supported")) << all;
-  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[8].value (line 26): EXPR(...) expressions are not supported")) << all;
+  EXPECT_TRUE(HasError(
+      errors,
+      "receivers.filelog.operators[6].severity.mapping.eror (line 22): unknown severity; did you mean 'error'?"))
+      << all;
+  EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[7].type (line 23): operator \"router\" is not supported"))
+      << all;
+  EXPECT_TRUE(
+      HasError(errors, "receivers.filelog.operators[8].value (line 26): EXPR(...) expressions are not supported"))
+      << all;
   EXPECT_TRUE(HasError(errors, "receivers.filelog.operators[9].location (line 29): unknown time zone")) << all;
 }
 
@@ -607,7 +624,8 @@ TEST(FilelogOperators, ConfigErrorsOnIdsOutputsAndShapes) {
   ChainConfig cfg;
   cfg.Decode(node);
   EXPECT_FALSE(BuildChain(cfg).ok());
-  EXPECT_TRUE(DecodeErrors("operators:\n  - type: json_parser\n    output: second\n  - type: noop\n    id: second\n").empty());
+  EXPECT_TRUE(
+      DecodeErrors("operators:\n  - type: json_parser\n    output: second\n  - type: noop\n    id: second\n").empty());
 }
 
 // A range without min or max is a config error, not an exception from yaml-cpp (a const
@@ -622,7 +640,8 @@ TEST(FilelogOperators, SeverityRangeMissingMinOrMaxIsAConfigError) {
     severity: {parse_from: body.lvl, mapping: {error: {max: 599}}}
 )yaml"));
   const std::string all = Dump(errors);
-  EXPECT_TRUE(HasError(errors, "operators[0].mapping.error (line 4): a range is {min: <integer>, max: <integer>}")) << all;
+  EXPECT_TRUE(HasError(errors, "operators[0].mapping.error (line 4): a range is {min: <integer>, max: <integer>}"))
+      << all;
   EXPECT_TRUE(HasError(errors, "operators[0].mapping.warn (line 4): a range is")) << all;
   EXPECT_FALSE(HasError(errors, "mapping.info")) << all;
   EXPECT_TRUE(HasError(errors, "operators[1].severity.mapping.error (line 6): a range is")) << all;

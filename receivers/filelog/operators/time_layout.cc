@@ -35,7 +35,7 @@ enum Kind {
   kFracSep,     // Go ".000" / ".999": a '.' or ',' then digits
   kFracDigits,  // strptime %L %f %s: digits (the separator is a literal before it)
   kTzName,
-  kTzOffset,    // Z, ±hh, ±hhmm, ±hh:mm, ±hh:mm:ss
+  kTzOffset,  // Z, ±hh, ±hhmm, ±hh:mm, ±hh:mm:ss
 };
 
 constexpr const char* kMonths[] = {"january", "february", "march",     "april",   "may",      "june",
@@ -155,36 +155,103 @@ absl::Status CompileStrptime(std::string_view layout, std::vector<Token>* out) {
     char d = layout[i];
     auto add = [&](int k) { out->push_back({k, {}}); };
     switch (d) {
-      case 'Y': add(kYear4); break;
-      case 'y': add(kYear2); break;
-      case 'm': add(kMonth2); break;
-      case 'o': add(kMonthSpace); break;
-      case 'q': add(kMonthNum); break;
-      case 'b': case 'h': add(kMonthAbbr); break;
-      case 'B': add(kMonthFull); break;
-      case 'd': add(kDay2); break;
-      case 'e': add(kDaySpace); break;
-      case 'g': add(kDayNum); break;
-      case 'a': add(kWeekdayAbbr); break;
-      case 'A': add(kWeekdayFull); break;
-      case 'H': add(kHour24); break;
-      case 'I': add(kHour12Pad); break;
-      case 'l': add(kHour12); break;
-      case 'p': case 'P': add(kAmPm); break;
-      case 'M': add(kMinute2); break;
-      case 'S': add(kSecond2); break;
-      case 'L': case 'f': case 's': add(kFracDigits); break;
-      case 'Z': add(kTzName); break;
-      case 'z': case 'i': case 'j': case 'k': add(kTzOffset); break;
-      case 'D': CompileStrptime("%m/%d/%y", out).IgnoreError(); break;
-      case 'F': CompileStrptime("%Y-%m-%d", out).IgnoreError(); break;
-      case 'T': CompileStrptime("%H:%M:%S", out).IgnoreError(); break;
-      case 'r': CompileStrptime("%l:%M:%S %p", out).IgnoreError(); break;
-      case 'c': CompileStrptime("%a %b %d %H:%M:%S %Y", out).IgnoreError(); break;
-      case 'R': CompileStrptime("%H:%M", out).IgnoreError(); break;
-      case 'n': AddLit(out, "\n"); break;
-      case 't': AddLit(out, "\t"); break;
-      case '%': AddLit(out, "%"); break;
+      case 'Y':
+        add(kYear4);
+        break;
+      case 'y':
+        add(kYear2);
+        break;
+      case 'm':
+        add(kMonth2);
+        break;
+      case 'o':
+        add(kMonthSpace);
+        break;
+      case 'q':
+        add(kMonthNum);
+        break;
+      case 'b':
+      case 'h':
+        add(kMonthAbbr);
+        break;
+      case 'B':
+        add(kMonthFull);
+        break;
+      case 'd':
+        add(kDay2);
+        break;
+      case 'e':
+        add(kDaySpace);
+        break;
+      case 'g':
+        add(kDayNum);
+        break;
+      case 'a':
+        add(kWeekdayAbbr);
+        break;
+      case 'A':
+        add(kWeekdayFull);
+        break;
+      case 'H':
+        add(kHour24);
+        break;
+      case 'I':
+        add(kHour12Pad);
+        break;
+      case 'l':
+        add(kHour12);
+        break;
+      case 'p':
+      case 'P':
+        add(kAmPm);
+        break;
+      case 'M':
+        add(kMinute2);
+        break;
+      case 'S':
+        add(kSecond2);
+        break;
+      case 'L':
+      case 'f':
+      case 's':
+        add(kFracDigits);
+        break;
+      case 'Z':
+        add(kTzName);
+        break;
+      case 'z':
+      case 'i':
+      case 'j':
+      case 'k':
+        add(kTzOffset);
+        break;
+      case 'D':
+        CompileStrptime("%m/%d/%y", out).IgnoreError();
+        break;
+      case 'F':
+        CompileStrptime("%Y-%m-%d", out).IgnoreError();
+        break;
+      case 'T':
+        CompileStrptime("%H:%M:%S", out).IgnoreError();
+        break;
+      case 'r':
+        CompileStrptime("%l:%M:%S %p", out).IgnoreError();
+        break;
+      case 'c':
+        CompileStrptime("%a %b %d %H:%M:%S %Y", out).IgnoreError();
+        break;
+      case 'R':
+        CompileStrptime("%H:%M", out).IgnoreError();
+        break;
+      case 'n':
+        AddLit(out, "\n");
+        break;
+      case 't':
+        AddLit(out, "\t");
+        break;
+      case '%':
+        AddLit(out, "%");
+        break;
       default:
         return absl::InvalidArgumentError(StrCat("unsupported strptime directive %", std::string(1, d)));
     }
@@ -200,28 +267,74 @@ absl::Status CompileGo(std::string_view l, std::vector<Token>* out) {
       i += n;
     };
     char c = l[i];
-    if (c == 'J' && has(i, "January")) { add(kMonthFull, 7); continue; }
-    if (c == 'J' && has(i, "Jan")) { add(kMonthAbbr, 3); continue; }
-    if (c == 'M' && has(i, "Monday")) { add(kWeekdayFull, 6); continue; }
-    if (c == 'M' && has(i, "Mon")) { add(kWeekdayAbbr, 3); continue; }
-    if (c == 'M' && has(i, "MST")) { add(kTzName, 3); continue; }
+    if (c == 'J' && has(i, "January")) {
+      add(kMonthFull, 7);
+      continue;
+    }
+    if (c == 'J' && has(i, "Jan")) {
+      add(kMonthAbbr, 3);
+      continue;
+    }
+    if (c == 'M' && has(i, "Monday")) {
+      add(kWeekdayFull, 6);
+      continue;
+    }
+    if (c == 'M' && has(i, "Mon")) {
+      add(kWeekdayAbbr, 3);
+      continue;
+    }
+    if (c == 'M' && has(i, "MST")) {
+      add(kTzName, 3);
+      continue;
+    }
     if (c == '0' && i + 1 < l.size() && l[i + 1] >= '1' && l[i + 1] <= '6') {
       static constexpr int kZero[] = {kMonth2, kDay2, kHour12Pad, kMinute2, kSecond2, kYear2};
       add(kZero[l[i + 1] - '1'], 2);
       continue;
     }
     if (c == '0' && has(i, "002")) return absl::InvalidArgumentError("day of year (002) is not supported");
-    if (c == '1' && has(i, "15")) { add(kHour24, 2); continue; }
-    if (c == '1') { add(kMonthNum, 1); continue; }
-    if (c == '2' && has(i, "2006")) { add(kYear4, 4); continue; }
-    if (c == '2') { add(kDayNum, 1); continue; }
-    if (c == '_' && has(i, "_2006")) { AddLit(out, "_"); add(kYear4, 5); continue; }
+    if (c == '1' && has(i, "15")) {
+      add(kHour24, 2);
+      continue;
+    }
+    if (c == '1') {
+      add(kMonthNum, 1);
+      continue;
+    }
+    if (c == '2' && has(i, "2006")) {
+      add(kYear4, 4);
+      continue;
+    }
+    if (c == '2') {
+      add(kDayNum, 1);
+      continue;
+    }
+    if (c == '_' && has(i, "_2006")) {
+      AddLit(out, "_");
+      add(kYear4, 5);
+      continue;
+    }
     if (c == '_' && has(i, "__2")) return absl::InvalidArgumentError("day of year (__2) is not supported");
-    if (c == '_' && has(i, "_2")) { add(kDaySpace, 2); continue; }
-    if (c == '3') { add(kHour12, 1); continue; }
-    if (c == '4') { add(kMinute, 1); continue; }
-    if (c == '5') { add(kSecond, 1); continue; }
-    if ((c == 'P' && has(i, "PM")) || (c == 'p' && has(i, "pm"))) { add(kAmPm, 2); continue; }
+    if (c == '_' && has(i, "_2")) {
+      add(kDaySpace, 2);
+      continue;
+    }
+    if (c == '3') {
+      add(kHour12, 1);
+      continue;
+    }
+    if (c == '4') {
+      add(kMinute, 1);
+      continue;
+    }
+    if (c == '5') {
+      add(kSecond, 1);
+      continue;
+    }
+    if ((c == 'P' && has(i, "PM")) || (c == 'p' && has(i, "pm"))) {
+      add(kAmPm, 2);
+      continue;
+    }
     if (c == '-' || c == 'Z') {
       bool found = false;
       for (std::string_view w : {"070000", "07:00:00", "0700", "07:00", "07"}) {
@@ -293,8 +406,8 @@ absl::StatusOr<TimeLayout> TimeLayout::Compile(std::string_view layout_type, std
     t.has_year_ |= tok.kind == kYear4 || tok.kind == kYear2;
   }
   if (!any) {
-    return absl::InvalidArgumentError(StrCat("layout \"", layout, "\" has no date or time element for layout_type ",
-                                             layout_type));
+    return absl::InvalidArgumentError(
+        StrCat("layout \"", layout, "\" has no date or time element for layout_type ", layout_type));
   }
   auto loc = LoadZone(location);
   if (!loc.ok()) return loc.status();
@@ -379,17 +492,23 @@ absl::StatusOr<uint64_t> TimeLayout::ParseString(std::string_view s, uint64_t no
         ok = s.substr(0, t.lit.size()) == t.lit;
         if (ok) s.remove_prefix(t.lit.size());
         break;
-      case kYear4: ok = Num(s, 4, 4, &year); break;
+      case kYear4:
+        ok = Num(s, 4, 4, &year);
+        break;
       case kYear2:
         ok = Num(s, 2, 2, &year);
         year += year >= 69 ? 1900 : 2000;
         break;
-      case kMonth2: ok = Num(s, 2, 2, &month); break;
+      case kMonth2:
+        ok = Num(s, 2, 2, &month);
+        break;
       case kMonthSpace:
         if (!s.empty() && s[0] == ' ') s.remove_prefix(1);
         ok = Num(s, 1, 2, &month);
         break;
-      case kMonthNum: ok = Num(s, 1, 2, &month); break;
+      case kMonthNum:
+        ok = Num(s, 1, 2, &month);
+        break;
       case kMonthAbbr:
       case kMonthFull: {
         int m = 0;
@@ -397,21 +516,31 @@ absl::StatusOr<uint64_t> TimeLayout::ParseString(std::string_view s, uint64_t no
         month = m + 1;
         break;
       }
-      case kDay2: ok = Num(s, 2, 2, &day); break;
+      case kDay2:
+        ok = Num(s, 2, 2, &day);
+        break;
       case kDaySpace:
         if (!s.empty() && s[0] == ' ') s.remove_prefix(1);
         ok = Num(s, 1, 2, &day);
         break;
-      case kDayNum: ok = Num(s, 1, 2, &day); break;
+      case kDayNum:
+        ok = Num(s, 1, 2, &day);
+        break;
       case kWeekdayAbbr:
       case kWeekdayFull: {
         int w = 0;
         ok = Name(s, kWeekdays, 7, t.kind == kWeekdayFull, &w);
         break;
       }
-      case kHour24: ok = Num(s, 2, 2, &hour); break;
-      case kHour12Pad: ok = Num(s, 2, 2, &hour); break;
-      case kHour12: ok = Num(s, 1, 2, &hour); break;
+      case kHour24:
+        ok = Num(s, 2, 2, &hour);
+        break;
+      case kHour12Pad:
+        ok = Num(s, 2, 2, &hour);
+        break;
+      case kHour12:
+        ok = Num(s, 1, 2, &hour);
+        break;
       case kAmPm:
         if (StartsWithCI(s, "am")) {
           pm = 0;
@@ -422,15 +551,20 @@ absl::StatusOr<uint64_t> TimeLayout::ParseString(std::string_view s, uint64_t no
         }
         if (ok) s.remove_prefix(2);
         break;
-      case kMinute2: ok = Num(s, 2, 2, &minute); break;
-      case kMinute: ok = Num(s, 1, 2, &minute); break;
+      case kMinute2:
+        ok = Num(s, 2, 2, &minute);
+        break;
+      case kMinute:
+        ok = Num(s, 1, 2, &minute);
+        break;
       case kSecond2:
       case kSecond: {
         ok = Num(s, t.kind == kSecond2 ? 2 : 1, 2, &second);
         // Like Go: a fraction after the seconds is accepted even if the layout has none.
         const Token* next = ti + 1 < tokens_.size() ? &tokens_[ti + 1] : nullptr;
-        bool layout_has_frac = next != nullptr && (next->kind == kFracSep || next->kind == kFracDigits ||
-                                                   (next->kind == kLit && (next->lit[0] == '.' || next->lit[0] == ',')));
+        bool layout_has_frac =
+            next != nullptr && (next->kind == kFracSep || next->kind == kFracDigits ||
+                                (next->kind == kLit && (next->lit[0] == '.' || next->lit[0] == ',')));
         if (ok && !layout_has_frac && s.size() >= 2 && (s[0] == '.' || s[0] == ',') && IsDigit(s[1])) {
           s.remove_prefix(1);
           Fraction(s, &nanos);
@@ -444,7 +578,9 @@ absl::StatusOr<uint64_t> TimeLayout::ParseString(std::string_view s, uint64_t no
           ok = Fraction(s, &nanos);
         }
         break;
-      case kFracDigits: ok = Fraction(s, &nanos); break;
+      case kFracDigits:
+        ok = Fraction(s, &nanos);
+        break;
       case kTzName: {
         size_t n = 0;
         while (n < s.size() && absl::ascii_isalpha(static_cast<unsigned char>(s[n]))) ++n;

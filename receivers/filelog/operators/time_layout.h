@@ -40,12 +40,12 @@ class TimeLayout {
  private:
   absl::StatusOr<uint64_t> ParseEpoch(const pdata::Value& v) const;
 
-  std::string type_;            // strptime, gotime, epoch
+  std::string type_;  // strptime, gotime, epoch
   std::string layout_;
   std::vector<Token> tokens_;
-  int epoch_unit_digits_ = 0;   // epoch: 0 s, 3 ms, 6 us, 9 ns
+  int epoch_unit_digits_ = 0;  // epoch: 0 s, 3 ms, 6 us, 9 ns
   bool has_year_ = false;
-  bool utc_ = true;             // location is UTC (fast path)
+  bool utc_ = true;  // location is UTC (fast path)
   absl::TimeZone location_;
   std::map<std::string, absl::TimeZone, std::less<>> zones_;
 };
