@@ -42,29 +42,31 @@ std::string_view ItemNoun(Signal s) {
 }
 
 namespace pdata {
+
+size_t MetricPoints(const opentelemetry::proto::metrics::v1::Metric& m) {
+  using metricspb = opentelemetry::proto::metrics::v1::Metric;
+  switch (m.data_case()) {
+    case metricspb::kGauge:
+      return m.gauge().data_points_size();
+    case metricspb::kSum:
+      return m.sum().data_points_size();
+    case metricspb::kHistogram:
+      return m.histogram().data_points_size();
+    case metricspb::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case metricspb::kSummary:
+      return m.summary().data_points_size();
+    default:
+      return 0;
+  }
+}
+
 namespace {
 
 namespace tpb = opentelemetry::proto::collector::trace::v1;
 namespace mpb = opentelemetry::proto::collector::metrics::v1;
 namespace lpb = opentelemetry::proto::collector::logs::v1;
 namespace metricspb = opentelemetry::proto::metrics::v1;
-
-size_t MetricPoints(const metricspb::Metric& m) {
-  switch (m.data_case()) {
-    case metricspb::Metric::kGauge:
-      return m.gauge().data_points_size();
-    case metricspb::Metric::kSum:
-      return m.sum().data_points_size();
-    case metricspb::Metric::kHistogram:
-      return m.histogram().data_points_size();
-    case metricspb::Metric::kExponentialHistogram:
-      return m.exponential_histogram().data_points_size();
-    case metricspb::Metric::kSummary:
-      return m.summary().data_points_size();
-    default:
-      return 0;
-  }
-}
 
 // Uniform access to the three request shapes: Request -> resources -> scopes -> records.
 template <typename Request>

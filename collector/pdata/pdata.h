@@ -33,6 +33,9 @@ class ExportMetricsServiceRequest;
 namespace opentelemetry::proto::collector::logs::v1 {
 class ExportLogsServiceRequest;
 }
+namespace opentelemetry::proto::metrics::v1 {
+class Metric;
+}
 
 namespace outrigger {
 
@@ -104,6 +107,9 @@ class Data {
 using Traces = Data<opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest>;
 using Metrics = Data<opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest>;
 using Logs = Data<opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest>;
+
+// The data points of one metric, whatever its type (what Metrics::ItemCount() adds up).
+size_t MetricPoints(const opentelemetry::proto::metrics::v1::Metric& m);
 
 template <Signal S>
 struct SignalData;

@@ -15,22 +15,7 @@ namespace mpb = opentelemetry::proto::collector::metrics::v1;
 namespace lpb = opentelemetry::proto::collector::logs::v1;
 namespace metricspb = opentelemetry::proto::metrics::v1;
 
-size_t MetricPoints(const metricspb::Metric& m) {
-  switch (m.data_case()) {
-    case metricspb::Metric::kGauge:
-      return m.gauge().data_points_size();
-    case metricspb::Metric::kSum:
-      return m.sum().data_points_size();
-    case metricspb::Metric::kHistogram:
-      return m.histogram().data_points_size();
-    case metricspb::Metric::kExponentialHistogram:
-      return m.exponential_histogram().data_points_size();
-    case metricspb::Metric::kSummary:
-      return m.summary().data_points_size();
-    default:
-      return 0;
-  }
-}
+using pdata::MetricPoints;
 
 template <typename D>
 std::string Header(const D& d, std::string_view what, std::string_view noun) {
