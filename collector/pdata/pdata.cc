@@ -236,6 +236,31 @@ int HexVal(char c) {
   return -1;
 }
 
+// The deepest nesting of arrays and objects in a JSON text (strings skipped), stopping
+// early once past `limit`: one pass, no recursion.
+int JsonDepth(std::string_view s, int limit) {
+  int depth = 0, max = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max = std::max(max, ++depth);
+      if (max > limit) return max;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max;
+}
+
 absl::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -383,6 +408,13 @@ absl::StatusOr<Data<Request>> Data<Request>::FromProto(std::string&& bytes) {
 
 template <typename Request>
 absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
+  // Refused before parsing: the JSON tree is walked recursively (hex ids, dump), and
+  // 50,000 nested arrays overflowed the stack. Protobuf's JSON parser has the same limit.
+  constexpr int kMaxJsonDepth = 100;
+  if (JsonDepth(json, kMaxJsonDepth) > kMaxJsonDepth) {
+    return absl::InvalidArgumentError(
+        StrCat("malformed OTLP JSON: arrays and objects nested more than ", kMaxJsonDepth, " levels deep"));
+  }
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");

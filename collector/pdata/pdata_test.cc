@@ -142,6 +142,18 @@ TEST(Pdata, JsonWithBadHexIdIsRefusedWithThePath) {
   ASSERT_FALSE(t.ok());
   EXPECT_NE(std::string(t.status().message()).find("traceId"), std::string::npos);
   EXPECT_FALSE(Traces::FromJson("{not json").ok());
+  // Deep nesting is refused with a reason, not a stack overflow (50,000 arrays crashed).
+  for (const char* open : {"[", "{\"a\":"}) {
+    std::string deep = "{\"resourceSpans\":";
+    for (int i = 0; i < 50000; ++i) deep += open;
+    auto d = Traces::FromJson(deep);
+    ASSERT_FALSE(d.ok());
+    EXPECT_NE(d.status().message().find("nested more than 100 levels"), std::string::npos) << d.status();
+  }
+  // Brackets inside strings do not count, and legitimate nesting passes.
+  std::string ok =
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":{"stringValue":"[[[[{{{{\"]]"}}]}}]})";
+  EXPECT_TRUE(Traces::FromJson(ok).ok()) << Traces::FromJson(ok).status();
   EXPECT_FALSE(Traces::FromJson("[1,2]").ok());
 }
 
