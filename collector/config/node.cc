@@ -170,6 +170,19 @@ bool Node::As(double* out) {
   return true;
 }
 
+bool Node::As(std::vector<std::string>* out) {
+  if (!IsList()) {
+    Error("expected a list of strings");
+    return false;
+  }
+  for (Node* item : Items()) {
+    std::string s;
+    if (!item->As(&s)) return false;
+    out->push_back(std::move(s));
+  }
+  return true;
+}
+
 std::vector<Node*> Node::Items() {
   std::vector<Node*> items;
   if (!IsList()) {
@@ -244,17 +257,8 @@ void Node::Read(std::string_view key, std::vector<std::string>* out) {
   auto v = Get(key);
   if (!v) return;
   Node list(*v, KeyPath(key), errors_);
-  if (!list.IsList()) {
-    list.Error("expected a list of strings");
-    return;
-  }
   std::vector<std::string> values;
-  for (Node* item : list.Items()) {
-    std::string s;
-    if (!item->As(&s)) return;
-    values.push_back(std::move(s));
-  }
-  *out = std::move(values);
+  if (list.As(&values)) *out = std::move(values);
 }
 
 void Node::Read(std::string_view key, std::map<std::string, std::string>* out) {
@@ -287,15 +291,7 @@ void Node::Read(std::string_view key, std::map<std::string, std::vector<std::str
       list.push_back(value->node_.Scalar());
       continue;
     }
-    if (!value->IsList()) {
-      value->Error("expected a list of strings");
-      return;
-    }
-    for (Node* item : value->Items()) {
-      std::string s;
-      if (!item->As(&s)) return;
-      list.push_back(std::move(s));
-    }
+    if (!value->As(&list)) return;
   }
   *out = std::move(values);
 }

@@ -91,6 +91,8 @@ class Node {
   bool As(int64_t* out);
   bool As(uint64_t* out);
   bool As(double* out);
+  // A list of strings, appended to *out.
+  bool As(std::vector<std::string>* out);
   // The items of a list, each a Node with its own path (`path[i]`) and line; anything
   // else is an error and gives no items.
   std::vector<Node*> Items();

@@ -108,11 +108,12 @@ void SeverityMapping::Decode(config::Node& node) {
       }
       if (v.IsMap()) {
         v.AcceptAll();
+        config::Node& lo_node = v.Value("min");
+        config::Node& hi_node = v.Value("max");
         std::string lo, hi;
         int64_t min = 0, max = 0;
-        if (v.Keys().size() != 2 || !v.Value("min").IsScalar() || !v.Value("max").IsScalar() ||
-            !v.Value("min").As(&lo) || !v.Value("max").As(&hi) || !absl::SimpleAtoi(lo, &min) ||
-            !absl::SimpleAtoi(hi, &max)) {
+        if (v.Keys().size() != 2 || !lo_node.IsScalar() || !hi_node.IsScalar() || !lo_node.As(&lo) ||
+            !hi_node.As(&hi) || !absl::SimpleAtoi(lo, &min) || !absl::SimpleAtoi(hi, &max)) {
           node.errors()->Add(at, v.line(), "a range is {min: <integer>, max: <integer>}");
           return;
         }
