@@ -13,6 +13,8 @@ void Config::Decode(config::Node& node) {
     g.Read("endpoint", &grpc.endpoint);
     g.Read("max_recv_msg_size_mib", &grpc.max_recv_msg_size_mib);
     g.Read("max_concurrent_streams", &grpc.max_concurrent_streams);
+    grpc.tls.Decode(g.Child("tls"));
+    grpc.auth.Decode(g.Child("auth"));
   } else {
     protocols.Accept("grpc");
   }
@@ -24,6 +26,8 @@ void Config::Decode(config::Node& node) {
     h.Read("traces_url_path", &http.traces_url_path);
     h.Read("metrics_url_path", &http.metrics_url_path);
     h.Read("logs_url_path", &http.logs_url_path);
+    http.tls.Decode(h.Child("tls"));
+    http.auth.Decode(h.Child("auth"));
   } else {
     protocols.Accept("http");
   }
@@ -39,12 +43,14 @@ absl::Status Config::Validate() const {
     if (grpc.max_recv_msg_size_mib <= 0 || grpc.max_recv_msg_size_mib > 2047) {
       return absl::InvalidArgumentError("protocols.grpc.max_recv_msg_size_mib must be between 1 and 2047");
     }
+    if (auto s = grpc.tls.Validate("protocols.grpc.tls"); !s.ok()) return s;
   }
   if (http.enabled) {
     if (auto hp = http::ParseEndpoint(http.endpoint); !hp.ok()) return hp.status();
     if (http.max_request_body_size == 0) {
       return absl::InvalidArgumentError("protocols.http.max_request_body_size must be positive");
     }
+    if (auto s = http.tls.Validate("protocols.http.tls"); !s.ok()) return s;
     for (const auto* p : {&http.traces_url_path, &http.metrics_url_path, &http.logs_url_path}) {
       if (p->empty() || (*p)[0] != '/') {
         return absl::InvalidArgumentError("protocols.http.*_url_path must start with '/'");

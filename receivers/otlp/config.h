@@ -4,6 +4,7 @@
 #include <string>
 
 #include "collector/component/factory.h"
+#include "collector/tls/config.h"
 
 namespace outrigger::receivers::otlp {
 
@@ -26,6 +27,8 @@ struct GrpcConfig {
   int max_recv_msg_size_mib = kDefaultMaxRecvMsgSizeMiB;
   // Per HTTP/2 connection; 0 or less keeps gRPC's default.
   int max_concurrent_streams = kDefaultMaxConcurrentStreams;
+  tls::ServerConfig tls;  // `tls:`; off unless cert_file is set
+  tls::ServerAuth auth;   // `auth: {authenticator: ...}`
 };
 
 // protocols.http: OTLP/HTTP, on when the key is present (even with no value).
@@ -39,6 +42,8 @@ struct HttpConfig {
   std::string traces_url_path = kDefaultTracesUrlPath;
   std::string metrics_url_path = kDefaultMetricsUrlPath;
   std::string logs_url_path = kDefaultLogsUrlPath;
+  tls::ServerConfig tls;
+  tls::ServerAuth auth;
 };
 
 struct Config : ComponentConfig {
