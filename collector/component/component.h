@@ -58,6 +58,8 @@ class Consumer {
   absl::Status Consume(pdata::Logs&& d) { return ConsumeLogs(std::move(d)); }
 };
 
+class Extension;
+
 // What a running component may ask of the collector.
 class Host {
  public:
@@ -66,6 +68,9 @@ class Host {
   virtual boost::asio::io_context& IoContext() = 0;
   // True once every pipeline has started, until shutdown begins.
   virtual bool Ready() const = 0;
+  // The started extension `id` ("bearertokenauth/client") named in service.extensions,
+  // or null. Extensions start before receivers and exporters.
+  virtual Extension* GetExtension(const std::string& id) { return nullptr; }
 };
 
 class Component {

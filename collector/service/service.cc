@@ -503,6 +503,14 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
   return absl::OkStatus();
 }
 
+Extension* Service::GetExtension(const std::string& id) {
+  const std::string name = StrCat("extension ", id);
+  for (auto& e : graph_->extension_instances) {
+    if (e.name == name) return e.c.get();
+  }
+  return nullptr;
+}
+
 absl::Status Service::Start(boost::asio::io_context& io) {
   io_ = &io;
   started_ = true;

@@ -46,6 +46,7 @@ class Service : public Host {
 
   boost::asio::io_context& IoContext() override { return *io_; }
   bool Ready() const override { return ready_.load(); }
+  Extension* GetExtension(const std::string& id) override;
 
   struct Graph;
 
