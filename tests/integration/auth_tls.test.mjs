@@ -1,0 +1,348 @@
+// OTLP/gRPC with TLS, mTLS and bearer tokens, with certificates made by `openssl` at test
+// time. The receiving collector requires a client certificate signed by its CA and a
+// bearer token read from a file. Real clients: the OpenTelemetry JS SDK's gRPC exporter,
+// grpc-js directly (to see each status code), and our own `otlp` exporter (client
+// certificate, CA, token from a bearertokenauth extension) in a second collector.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import grpc from '@grpc/grpc-js';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+
+import { makeCerts } from './lib/certs.mjs';
+import {
+  HOST,
+  Outrigger,
+  collectorConfig,
+  makeTempDir,
+  metricValue,
+  readJsonLines,
+  removeTempDir,
+  scrubOtelEnv,
+  waitFor,
+} from './lib/harness.mjs';
+import { flattenSpans } from './lib/otlp_json.mjs';
+import { encodeTraceRequest } from './lib/proto.mjs';
+
+scrubOtelEnv();
+
+const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const GRPC_OK = 0;
+const GRPC_UNAVAILABLE = 14;
+const GRPC_UNAUTHENTICATED = 16;
+const EXPORT_SUCCESS = 0;
+const EXPORT_FAILED = 1;
+const REFUSED = { extension: 'bearertokenauth/server', result: 'refused' };
+const ACCEPTED = { extension: 'bearertokenauth/server', result: 'accepted' };
+const AUTH_METRIC = 'outrigger_extension_bearertokenauth_requests_total';
+
+const hex = (n) => randomBytes(n).toString('hex');
+const NOW_NS = BigInt(Date.now()) * 1000000n;
+
+function protoTrace(name) {
+  return encodeTraceRequest({
+    resourceAttrs: { 'service.name': 'auth-tls-test' },
+    spans: [{ traceId: hex(16), spanId: hex(8), name, kind: 2, start: NOW_NS, end: NOW_NS + 1000n }],
+  });
+}
+
+/** Writes `content` beside `file` and renames it over, as secret mounts rotate files. */
+function rotate(file, content) {
+  fs.writeFileSync(`${file}.tmp`, content);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+describe('OTLP/gRPC receiver with TLS, mTLS and bearertokenauth', () => {
+  let dir;
+  let certs;
+  let tokenFile;
+  let outFile;
+  let receiver; // requires TLS, a client certificate and a token
+  let forwarder; // plaintext in, our otlp exporter with TLS + token out to `receiver`
+  const clients = [];
+  let refusedCalls = 0; // calls that must be counted as refused by the extension
+  let acceptedCalls = 0;
+
+  const read = (p) => fs.readFileSync(p);
+  const spanNames = async () => flattenSpans(await readJsonLines(outFile)).map((x) => x.item.name);
+
+  /** A grpc-js client to the receiver with these TLS credentials. */
+  function tlsClient({ ca = certs.ca, client = certs.client } = {}) {
+    const creds = client
+      ? grpc.credentials.createSsl(read(ca.crt), read(client.key), read(client.crt))
+      : grpc.credentials.createSsl(read(ca.crt));
+    const c = new grpc.Client(`${HOST}:${receiver.ports.grpc}`, creds);
+    clients.push(c);
+    return c;
+  }
+
+  /** One raw Export call; resolves with {code, details}. */
+  function exportCall(client, name, token) {
+    const md = new grpc.Metadata();
+    if (token !== undefined) md.set('authorization', `Bearer ${token}`);
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(
+        TRACE_EXPORT,
+        (b) => b,
+        (b) => b,
+        protoTrace(name),
+        md,
+        { deadline: Date.now() + 5000, waitForReady: false },
+        (err) => resolve(err ? { code: err.code, details: err.details } : { code: GRPC_OK }),
+      );
+    });
+  }
+
+  /** One span through the JS SDK's gRPC exporter; resolves with its ExportResult. */
+  async function sdkExport(name, { token, ca = certs.ca, client = certs.client }) {
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    const exporter = new OTLPTraceExporter({
+      url: `https://${HOST}:${receiver.ports.grpc}`,
+      credentials: grpc.credentials.createSsl(read(ca.crt), read(client.key), read(client.crt)),
+      metadata,
+      timeoutMillis: 5000,
+    });
+    const ended = [];
+    const provider = new BasicTracerProvider({
+      spanProcessors: [
+        { onStart() {}, onEnd: (s) => ended.push(s), forceFlush: async () => {}, shutdown: async () => {} },
+      ],
+    });
+    provider.getTracer('auth-tls').startSpan(name).end();
+    try {
+      return await new Promise((resolve) => exporter.export(ended, resolve));
+    } finally {
+      await exporter.shutdown();
+    }
+  }
+
+  async function authCount(labels) {
+    return metricValue(await receiver.metrics(), AUTH_METRIC, labels) ?? 0;
+  }
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-auth-tls-');
+    certs = makeCerts(dir);
+    tokenFile = path.join(dir, 'token');
+    rotate(tokenFile, 'first-token\n');
+    outFile = path.join(dir, 'out.jsonl');
+    receiver = await Outrigger.start({
+      name: 'receiver',
+      dir,
+      portNames: ['grpc', 'health', 'metrics'],
+      makeConfig: (p) => {
+        const cfg = collectorConfig(p, {
+          receivers: {
+            otlp: {
+              protocols: {
+                grpc: {
+                  endpoint: `${HOST}:${p.grpc}`,
+                  tls: {
+                    cert_file: certs.server.crt,
+                    key_file: certs.server.key,
+                    client_ca_file: certs.ca.crt,
+                  },
+                  auth: { authenticator: 'bearertokenauth/server' },
+                },
+              },
+            },
+          },
+          exporters: { file: { path: outFile } },
+          pipelines: { traces: { receivers: ['otlp'], exporters: ['file'] } },
+        });
+        cfg.extensions['bearertokenauth/server'] = { filename: tokenFile };
+        cfg.service.extensions.push('bearertokenauth/server');
+        return cfg;
+      },
+    });
+    forwarder = await Outrigger.start({
+      name: 'forwarder',
+      dir,
+      portNames: ['grpc', 'health', 'metrics'],
+      makeConfig: (p) => {
+        const cfg = collectorConfig(p, {
+          receivers: { otlp: { protocols: { grpc: { endpoint: `${HOST}:${p.grpc}` } } } },
+          exporters: {
+            otlp: {
+              endpoint: `${HOST}:${receiver.ports.grpc}`,
+              tls: { ca_file: certs.ca.crt, cert_file: certs.client.crt, key_file: certs.client.key },
+              auth: { authenticator: 'bearertokenauth/client' },
+              retry_on_failure: { initial_interval: '50ms', max_interval: '200ms' },
+            },
+          },
+          pipelines: { traces: { receivers: ['otlp'], exporters: ['otlp'] } },
+        });
+        cfg.extensions['bearertokenauth/client'] = { filename: tokenFile };
+        cfg.service.extensions.push('bearertokenauth/client');
+        return cfg;
+      },
+    });
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await forwarder?.kill();
+    await receiver?.kill();
+    await removeTempDir(dir);
+  });
+
+  it('the JS SDK gRPC exporter with the CA, a client certificate and the right token is accepted', async () => {
+    const r = await sdkExport('sdk-accepted', { token: 'first-token' });
+    assert.equal(r.code, EXPORT_SUCCESS, `export failed: ${r.error}`);
+    acceptedCalls++;
+    await waitFor(async () => (await spanNames()).includes('sdk-accepted'), { what: 'sdk-accepted in the file' });
+  });
+
+  it('the JS SDK gRPC exporter with a wrong token fails, and nothing is written', async () => {
+    const r = await sdkExport('sdk-wrong-token', { token: 'not-the-token' });
+    assert.equal(r.code, EXPORT_FAILED);
+    assert.match(String(r.error), /valid Bearer token|UNAUTHENTICATED|16/, String(r.error));
+    refusedCalls++;
+  });
+
+  it('a wrong token is UNAUTHENTICATED, with a reason that does not echo the secret', async () => {
+    const r = await exportCall(tlsClient(), 'raw-wrong-token', 'first-tokeN');
+    assert.equal(r.code, GRPC_UNAUTHENTICATED, JSON.stringify(r));
+    assert.match(r.details, /does not hold a valid Bearer token/);
+    assert.doesNotMatch(r.details, /first-token|first-tokeN/);
+    refusedCalls++;
+    const missing = await exportCall(tlsClient(), 'raw-no-token', undefined);
+    assert.equal(missing.code, GRPC_UNAUTHENTICATED, JSON.stringify(missing));
+    assert.match(missing.details, /missing the Authorization header/);
+    refusedCalls++;
+  });
+
+  it('the right token over mTLS is accepted', async () => {
+    const r = await exportCall(tlsClient(), 'raw-accepted', 'first-token');
+    assert.equal(r.code, GRPC_OK, JSON.stringify(r));
+    acceptedCalls++;
+  });
+
+  it('a client trusting another CA refuses the server (no call reaches it)', async () => {
+    const r = await exportCall(tlsClient({ ca: certs.otherCa }), 'wrong-ca', 'first-token');
+    assert.equal(r.code, GRPC_UNAVAILABLE, JSON.stringify(r));
+  });
+
+  it('under mTLS, a missing, expired or foreign client certificate is refused', async () => {
+    for (const [what, client] of [
+      ['no client certificate', null],
+      ['expired client certificate', certs.expiredClient],
+      ['client certificate of another CA', certs.otherClient],
+    ]) {
+      const r = await exportCall(tlsClient({ client }), `bad-client-${what}`, 'first-token');
+      assert.equal(r.code, GRPC_UNAVAILABLE, `${what}: ${JSON.stringify(r)}`);
+    }
+  });
+
+  it('our otlp exporter (CA, client certificate, token from a file) delivers to the receiver', async () => {
+    const plain = new grpc.Client(`${HOST}:${forwarder.ports.grpc}`, grpc.credentials.createInsecure());
+    clients.push(plain);
+    const r = await exportCall(plain, 'via-our-exporter');
+    assert.equal(r.code, GRPC_OK, JSON.stringify(r));
+    await waitFor(async () => (await spanNames()).includes('via-our-exporter'), {
+      what: 'via-our-exporter in the file',
+    });
+    acceptedCalls++;
+  });
+
+  it('the token file rotated: the new token is accepted and the old refused, without a restart', async () => {
+    rotate(tokenFile, 'second-token\n');
+    const client = tlsClient();
+    // The file is checked on each request; allow for the once-a-second re-read.
+    await waitFor(
+      async () => {
+        const r = await exportCall(client, 'rotated-new', 'second-token');
+        if (r.code === GRPC_UNAUTHENTICATED) refusedCalls++;
+        return r.code === GRPC_OK;
+      },
+      { what: 'the new token accepted', timeoutMs: 5000 },
+    );
+    acceptedCalls++;
+    const old = await exportCall(client, 'rotated-old', 'first-token');
+    assert.equal(old.code, GRPC_UNAUTHENTICATED, JSON.stringify(old));
+    refusedCalls++;
+    // Our exporter reads the same file: it now sends the new token.
+    const plain = new grpc.Client(`${HOST}:${forwarder.ports.grpc}`, grpc.credentials.createInsecure());
+    clients.push(plain);
+    assert.equal((await exportCall(plain, 'via-our-exporter-rotated')).code, GRPC_OK);
+    await waitFor(async () => (await spanNames()).includes('via-our-exporter-rotated'), {
+      what: 'via-our-exporter-rotated in the file',
+    });
+    assert.equal(receiver.running, true);
+    assert.equal(forwarder.running, true);
+  });
+
+  it('the extension counted every accepted and refused call', async () => {
+    // Calls refused in the TLS handshake never reach the authenticator.
+    assert.equal(await authCount(REFUSED), refusedCalls, 'refused calls');
+    assert.equal(await authCount(ACCEPTED), acceptedCalls, 'accepted calls');
+    const names = await spanNames();
+    for (const bad of ['sdk-wrong-token', 'raw-wrong-token', 'raw-no-token', 'rotated-old', 'wrong-ca']) {
+      assert.ok(!names.includes(bad), `${bad} must not be written`);
+    }
+    assert.ok(!names.some((n) => n.startsWith('bad-client-')), 'no span from a refused client certificate');
+  });
+});
+
+describe('OTLP/gRPC receiver TLS: an expired server certificate', () => {
+  let dir;
+  let certs;
+  let receiver;
+  let client;
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-auth-tls-expired-');
+    certs = makeCerts(dir);
+    receiver = await Outrigger.start({
+      name: 'expired',
+      dir,
+      portNames: ['grpc', 'health', 'metrics'],
+      makeConfig: (p) =>
+        collectorConfig(p, {
+          receivers: {
+            otlp: {
+              protocols: {
+                grpc: {
+                  endpoint: `${HOST}:${p.grpc}`,
+                  tls: { cert_file: certs.expiredServer.crt, key_file: certs.expiredServer.key },
+                },
+              },
+            },
+          },
+          exporters: { debug: {} },
+          pipelines: { traces: { receivers: ['otlp'], exporters: ['debug'] } },
+        }),
+    });
+  });
+
+  after(async () => {
+    client?.close();
+    await receiver?.kill();
+    await removeTempDir(dir);
+  });
+
+  it('is refused by a client that trusts its CA', async () => {
+    client = new grpc.Client(`${HOST}:${receiver.ports.grpc}`, grpc.credentials.createSsl(fs.readFileSync(certs.ca.crt)));
+    const r = await new Promise((resolve) => {
+      client.makeUnaryRequest(
+        TRACE_EXPORT,
+        (b) => b,
+        (b) => b,
+        protoTrace('expired'),
+        new grpc.Metadata(),
+        { deadline: Date.now() + 5000 },
+        (err) => resolve(err ? { code: err.code, details: err.details } : { code: GRPC_OK }),
+      );
+    });
+    assert.equal(r.code, GRPC_UNAVAILABLE, JSON.stringify(r));
+    const accepted = metricValue(await receiver.metrics(), 'outrigger_receiver_accepted_spans_total', {
+      transport: 'grpc',
+    });
+    assert.ok(!accepted, `nothing accepted: ${accepted}`);
+  });
+});
