@@ -1,6 +1,7 @@
 // Certificates made with the `openssl` command at test time (nothing checked in): a CA, a
 // server certificate for 127.0.0.1/localhost, a client certificate, a second unrelated CA
-// with its own client certificate, and expired server and client certificates.
+// with its own client and server certificates, expired server and client certificates,
+// and a server certificate for a DNS name only.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ function makeCa(dir, name) {
 }
 
 /** A leaf signed by `ca`; days < 0 makes it expired. */
-function makeLeaf(dir, ca, name, { days = 2, server = false } = {}) {
+function makeLeaf(dir, ca, name, { days = 2, server = false, san = 'IP:127.0.0.1,DNS:localhost' } = {}) {
   openssl(dir, [
     'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
     '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${server ? 'localhost' : name}`,
@@ -29,7 +30,7 @@ function makeLeaf(dir, ca, name, { days = 2, server = false } = {}) {
   fs.writeFileSync(
     ext,
     server
-      ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n'
+      ? `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`
       : 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n',
   );
   openssl(dir, [
@@ -51,5 +52,9 @@ export function makeCerts(dir) {
     client: makeLeaf(dir, ca, 'client'),
     expiredClient: makeLeaf(dir, ca, 'expired-client', { days: -1 }),
     otherClient: makeLeaf(dir, otherCa, 'other-client'),
+    // Signed by the other CA: what a rotation to a new CA serves.
+    otherServer: makeLeaf(dir, otherCa, 'other-server', { server: true }),
+    // Only a DNS name (no IP): reached at 127.0.0.1 it needs server_name_override.
+    namedServer: makeLeaf(dir, ca, 'named-server', { server: true, san: 'DNS:collector.outrigger.test' }),
   };
 }
