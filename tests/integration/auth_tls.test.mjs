@@ -515,3 +515,124 @@ describe('otlp exporter: tls.server_name_override', () => {
     assert.ok(!names.includes('without-override'), 'nothing delivered without the override');
   });
 });
+
+describe('HTTP exporters over libcurl: client TLS options and auth', () => {
+  let dir;
+  let certs;
+  let server; // HTTPS, asks for (does not require) a client certificate, records each request
+  let port;
+  const seen = []; // {name, host, servername, protocol, authorized, authorization}
+  const collectors = {};
+
+  const startExporter = (name, tls) =>
+    Outrigger.start({
+      name,
+      dir,
+      portNames: ['grpc', 'health', 'metrics'],
+      makeConfig: (p) => {
+        const cfg = collectorConfig(p, {
+          receivers: { otlp: { protocols: { grpc: { endpoint: `${HOST}:${p.grpc}` } } } },
+          exporters: {
+            otlphttp: {
+              endpoint: `https://${HOST}:${port}/${name}`,
+              tls,
+              auth: { authenticator: 'bearertokenauth' },
+              retry_on_failure: { initial_interval: '50ms', max_interval: '100ms' },
+            },
+          },
+          pipelines: { traces: { receivers: ['otlp'], exporters: ['otlphttp'] } },
+        });
+        cfg.extensions.bearertokenauth = { token: `token-of-${name}` };
+        cfg.service.extensions.push('bearertokenauth');
+        return cfg;
+      },
+    });
+
+  async function send(o) {
+    const c = new grpc.Client(`${HOST}:${o.ports.grpc}`, grpc.credentials.createInsecure());
+    try {
+      return await new Promise((resolve) => {
+        c.makeUnaryRequest(TRACE_EXPORT, (b) => b, (b) => b, protoTrace('x'), new grpc.Metadata(), {}, (err) =>
+          resolve(err ? err.code : GRPC_OK),
+        );
+      });
+    } finally {
+      c.close();
+    }
+  }
+  const requestOf = (name) => waitFor(() => seen.find((r) => r.name === name), { what: `a request from ${name}` });
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-auth-tls-http-');
+    certs = makeCerts(dir);
+    const https = await import('node:https');
+    server = https.createServer(
+      {
+        key: fs.readFileSync(certs.namedServer.key),
+        cert: fs.readFileSync(certs.namedServer.crt),
+        ca: fs.readFileSync(certs.ca.crt),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => {
+        req.resume();
+        req.on('end', () => {
+          seen.push({
+            name: req.url.split('/')[1],
+            host: req.headers.host,
+            servername: req.socket.servername,
+            protocol: req.socket.getProtocol(),
+            authorized: req.socket.authorized,
+            authorization: req.headers.authorization,
+          });
+          res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+          res.end();
+        });
+      },
+    );
+    await new Promise((resolve) => server.listen(0, HOST, resolve));
+    port = server.address().port;
+    const mtls = { ca_file: certs.ca.crt, cert_file: certs.client.crt, key_file: certs.client.key };
+    const override = { server_name_override: 'collector.outrigger.test' };
+    collectors.tls13 = await startExporter('tls13', { ...mtls, ...override, min_version: '1.3' });
+    collectors.tls12 = await startExporter('tls12', { ...mtls, ...override, max_version: '1.2' });
+    collectors.nooverride = await startExporter('nooverride', { ca_file: certs.ca.crt });
+    collectors.skipverify = await startExporter('skipverify', { insecure_skip_verify: true });
+  });
+
+  after(async () => {
+    for (const o of Object.values(collectors)) await o.kill();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+    server?.closeAllConnections?.();
+    await removeTempDir(dir);
+  });
+
+  it('server_name_override is the SNI and the checked name; Host stays; versions and client certificate apply', async () => {
+    assert.equal(await send(collectors.tls13), GRPC_OK);
+    assert.equal(await send(collectors.tls12), GRPC_OK);
+    const r13 = await requestOf('tls13');
+    assert.equal(r13.servername, 'collector.outrigger.test');
+    assert.equal(r13.host, `${HOST}:${port}`);
+    assert.equal(r13.protocol, 'TLSv1.3');
+    assert.equal(r13.authorized, true, 'the client certificate was presented and verified');
+    assert.equal(r13.authorization, 'Bearer token-of-tls13');
+    const r12 = await requestOf('tls12');
+    assert.equal(r12.protocol, 'TLSv1.2');
+    assert.equal(r12.authorization, 'Bearer token-of-tls12');
+  });
+
+  it('without the override the certificate does not match 127.0.0.1; insecure_skip_verify connects anyway', async () => {
+    assert.equal(await send(collectors.nooverride), GRPC_OK); // queued
+    assert.equal(await send(collectors.skipverify), GRPC_OK);
+    const skipped = await requestOf('skipverify');
+    assert.equal(skipped.authorization, 'Bearer token-of-skipverify');
+    await waitFor(
+      async () =>
+        (metricValue(await collectors.nooverride.metrics(), 'outrigger_exporter_send_failed_spans_total', {
+          exporter: 'otlphttp',
+        }) ?? 0) >= 2,
+      { what: 'failed attempts counted' },
+    );
+    assert.ok(!seen.some((r) => r.name === 'nooverride'), 'no request got through without the override');
+  });
+});
