@@ -47,7 +47,7 @@ BearerTokenAuth::BearerTokenAuth(const CreateSettings& settings, const Config& c
   std::vector<std::string> initial = cfg_.tokens;
   if (!cfg_.token.empty()) initial = {cfg_.token};
   std::lock_guard<std::mutex> lock(mu_);
-  tokens_ = std::make_shared<const std::vector<std::string>>(std::move(initial));
+  tokens_ = Values(initial);
 }
 
 absl::StatusOr<std::vector<std::string>> BearerTokenAuth::ReadFile(struct stat* st) const {
@@ -88,7 +88,7 @@ absl::Status BearerTokenAuth::Start(Host&) {
   auto tokens = ReadFile(&st);
   if (!tokens.ok()) return tokens.status();
   std::lock_guard<std::mutex> lock(mu_);
-  tokens_ = std::make_shared<const std::vector<std::string>>(std::move(*tokens));
+  tokens_ = Values(*tokens);
   key_ = {st.st_dev, st.st_ino, st.st_size, MtimeNs(st)};
   last_read_ = absl::Now();
   return absl::OkStatus();
@@ -120,15 +120,19 @@ BearerTokenAuth::Tokens BearerTokenAuth::Current() {
     last_error_.clear();
   }
   key_ = {st.st_dev, st.st_ino, st.st_size, MtimeNs(st)};
-  if (*tokens != *tokens_) {
+  Tokens values = Values(*tokens);
+  if (*values != *tokens_) {
     settings_.logger->info("bearertokenauth: read {} token(s) from \"{}\"", tokens->size(), cfg_.filename);
-    tokens_ = std::make_shared<const std::vector<std::string>>(std::move(*tokens));
+    tokens_ = std::move(values);
   }
   return tokens_;
 }
 
-std::string BearerTokenAuth::Value(const std::string& token) const {
-  return cfg_.scheme.empty() ? token : StrCat(cfg_.scheme, " ", token);
+BearerTokenAuth::Tokens BearerTokenAuth::Values(const std::vector<std::string>& tokens) const {
+  std::vector<std::string> out;
+  out.reserve(tokens.size());
+  for (const auto& t : tokens) out.push_back(cfg_.scheme.empty() ? t : StrCat(cfg_.scheme, " ", t));
+  return std::make_shared<const std::vector<std::string>>(std::move(out));
 }
 
 absl::Status BearerTokenAuth::Authenticate(const std::map<std::string, std::string>& headers) {
@@ -139,9 +143,9 @@ absl::Status BearerTokenAuth::Authenticate(const std::map<std::string, std::stri
   }
   Tokens tokens = Current();
   bool match = false;
-  for (const auto& t : *tokens) {
+  for (const auto& value : *tokens) {
     // Every token is compared, whatever matched before.
-    match = ConstantTimeEquals(it->second, Value(t)) | match;
+    match = ConstantTimeEquals(it->second, value) | match;
   }
   if (!match) {
     if (refused_) refused_->Increment();
@@ -156,7 +160,7 @@ absl::Status BearerTokenAuth::Authenticate(const std::map<std::string, std::stri
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> BearerTokenAuth::Headers() {
   Tokens tokens = Current();
   if (tokens->empty()) return absl::UnavailableError("bearertokenauth: no token");
-  return std::vector<std::pair<std::string, std::string>>{{cfg_.header, Value(tokens->front())}};
+  return std::vector<std::pair<std::string, std::string>>{{cfg_.header, tokens->front()}};
 }
 
 double BearerTokenAuth::accepted() const { return accepted_ ? accepted_->Value() : 0; }

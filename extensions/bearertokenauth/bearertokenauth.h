@@ -46,11 +46,12 @@ class BearerTokenAuth : public Extension, public ServerAuthenticator, public Cli
   double refused() const;
 
  private:
+  // The header values accepted (and the first one sent): "<scheme> <token>".
   using Tokens = std::shared_ptr<const std::vector<std::string>>;
-  // The tokens in force: re-reads `filename` when it changed.
+  // The values in force: re-reads `filename` when it changed.
   Tokens Current();
   absl::StatusOr<std::vector<std::string>> ReadFile(struct stat* st) const;
-  std::string Value(const std::string& token) const;
+  Tokens Values(const std::vector<std::string>& tokens) const;
 
   CreateSettings settings_;
   Config cfg_;
