@@ -132,8 +132,8 @@ class ExportService : public grpc::CallbackGenericService {
   OtlpReceiver* receiver_;
 };
 
-// The contents of a PEM file named by `key` (for messages); an error a person can act
-// on when it cannot be read or holds no `block` ("CERTIFICATE", "PRIVATE KEY").
+// Checks that the PEM file of option `key` can be read and holds a `block`
+// ("CERTIFICATE", "PRIVATE KEY"), so a wrong path fails Start with a message naming it.
 absl::Status CheckPemFile(const std::string& key, const std::string& path, std::string_view block) {
   std::ifstream in(path);
   if (!in) {
