@@ -423,7 +423,7 @@ describe('OTLP/gRPC receiver TLS: certificates rotated on disk', () => {
   });
 });
 
-describe('otlp exporter: tls.server_name_override', () => {
+describe('otlp exporter: tls.server_name_override and insecure_skip_verify', () => {
   let dir;
   let certs;
   let receiver;
@@ -475,6 +475,8 @@ describe('otlp exporter: tls.server_name_override', () => {
     });
     forwarders.named = await startForwarder('with-override', { server_name_override: 'collector.outrigger.test' });
     forwarders.plain = await startForwarder('without-override', {});
+    // Trusting only the other CA: delivers only because nothing is verified.
+    forwarders.skip = await startForwarder('skip-verify', { ca_file: certs.otherCa.crt, insecure_skip_verify: true });
   });
 
   after(async () => {
@@ -513,6 +515,14 @@ describe('otlp exporter: tls.server_name_override', () => {
     );
     const names = flattenSpans(await readJsonLines(outFile)).map((x) => x.item.name);
     assert.ok(!names.includes('without-override'), 'nothing delivered without the override');
+  });
+
+  it('insecure_skip_verify still uses TLS, without checking the certificate', async () => {
+    assert.equal(await send(forwarders.skip, 'skip-verify'), GRPC_OK);
+    await waitFor(
+      async () => flattenSpans(await readJsonLines(outFile)).some((x) => x.item.name === 'skip-verify'),
+      { what: 'skip-verify delivered to the TLS-only receiver' },
+    );
   });
 });
 
