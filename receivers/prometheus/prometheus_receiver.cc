@@ -9,7 +9,6 @@ namespace outrigger::receivers::prometheus {
 
 namespace {
 
-constexpr size_t kMaxBody = 64 << 20;
 // Prometheus's own Accept header (OpenMetrics first); the answer's Content-Type picks
 // the parser (FormatOf).
 const std::string kAccept = StrCat("Accept: ", kScrapeAccept);
@@ -208,7 +207,12 @@ void PrometheusReceiver::Run() {
 
 void PrometheusReceiver::ScrapeOne(Target& t) {
   const absl::Time start = absl::Now();
-  auto resp = t.client->Get(t.url, t.headers, start + t.timeout, kMaxBody);
+  const size_t max_body = t.sc->body_size_limit == 0 ? SIZE_MAX : static_cast<size_t>(t.sc->body_size_limit);
+  auto resp = t.client->Get(t.url, t.headers, start + t.timeout, max_body);
+  if (!resp.ok() && absl::IsResourceExhausted(resp.status())) {
+    resp = absl::ResourceExhaustedError(
+        StrCat("body_size_limit exceeded: the answer is larger than ", t.sc->body_size_limit, " bytes"));
+  }
   absl::StatusOr<std::string> body;
   Format format = Format::kPrometheusText;
   if (!resp.ok()) {
@@ -223,6 +227,13 @@ void PrometheusReceiver::ScrapeOne(Target& t) {
   pdata::MetricsBuilder b(t.state->Resource(), kScopeName, "");
   ScrapeResult r = t.state->Process(body, format, static_cast<uint64_t>(absl::ToUnixNanos(start)), duration, &b);
   if (r.malformed) meter_.Malformed();
+  if (!r.limit.empty()) {
+    settings_.telemetry
+        ->AddCounter("outrigger_receiver_prometheus_scrape_limit_failures_total",
+                     "Scrapes failed (up = 0) because they exceeded a limit of their scrape config",
+                     {{"receiver", settings_.id.String()}, {"job", t.sc->job_name}, {"limit", std::string(r.limit)}})
+        .Increment();
+  }
   if (!r.status.ok() && t.was_up) {
     settings_.logger->warn("scrape of {} (job {}) failed: {}", t.url, t.sc->job_name, r.status.ToString());
   } else if (r.status.ok() && !t.was_up) {
