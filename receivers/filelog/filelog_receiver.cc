@@ -5,6 +5,9 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +26,9 @@
 
 namespace outrigger::receivers::filelog {
 namespace {
+
+// Built batches of this many bytes since the last time: free memory goes back to the system.
+constexpr uint64_t kTrimAfterBytes = 64ull << 20;
 
 constexpr absl::Duration kRotatedDrainGrace = absl::Seconds(2);  // keep a rotated-out file this long after EOF
 
@@ -72,7 +78,9 @@ struct FilelogReceiver::State : ReaderSink {
   std::string* NewLine(FileReader& r) override {
     return committer.Builder(resource).AddLine(now_ns, r.attrs, framing.dec.kind() == Decoder::Kind::kNop);
   }
+  void Filled(size_t bytes) override { committer.AddBytes(bytes); }
   void Emit(FileReader& r, std::string&& text, uint64_t start, uint64_t end) override {
+    committer.AddBytes(text.size());  // what operators make of it is about as large
     operators::Entry e;
     if (framing.dec.kind() == Decoder::Kind::kNop) {
       e.record.body = pdata::Value(pdata::Bytes{std::move(text)});
@@ -89,7 +97,10 @@ struct FilelogReceiver::State : ReaderSink {
     chain->Process(std::move(e), &out);
     for (auto& o : out) Push(std::move(o));
   }
-  bool Full() const override { return committer.pending() >= static_cast<size_t>(cfg.max_batch_size); }
+  bool Full() const override {
+    return committer.pending() >= static_cast<size_t>(cfg.max_batch_size) ||
+           committer.pending_bytes() >= cfg.max_batch_size_bytes;
+  }
   void Truncated(FileReader& r, std::string new_head) override {
     // What is buffered is all there will ever be of the old content.
     r.FlushPartial();
@@ -458,6 +469,7 @@ void FilelogReceiver::Run() {
   Committer& c = s.committer;
   absl::Time next_scan = absl::InfinitePast();
   bool look = true;  // read every file now
+  uint64_t trimmed_at_bytes = 0;
   while (!s.stop) {
     stats_.counters.wakeups += 1;
     absl::Time now = absl::Now();
@@ -486,6 +498,14 @@ void FilelogReceiver::Run() {
       }
       look = false;
       if (!c.refused()) s.Send();
+#if defined(__GLIBC__)
+      // After a burst, what the batches took goes back to the system: glibc keeps freed
+      // blocks (up to max_log_size each, above its adaptive mmap threshold) in its heaps.
+      if (c.built_bytes() - trimmed_at_bytes >= kTrimAfterBytes) {
+        malloc_trim(0);
+        trimmed_at_bytes = c.built_bytes();
+      }
+#endif
       if (!c.refused()) s.Housekeep();
     }
     if (s.want_scan && !c.refused()) {
