@@ -1,0 +1,61 @@
+"""Issue 15: filelog reading a 300 MB file without a newline while a line is appended to
+another watched file. Usage: python3 bench/memory/filelog_nonewline.py [MB]"""
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from rss import Collector
+
+mb = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+d = tempfile.mkdtemp(prefix="outrigger-mem-filelog-")
+with open(os.path.join(d, "big.log"), "wb") as f:
+    chunk = b"x" * (1 << 20)
+    for _ in range(mb):
+        f.write(chunk)
+open(os.path.join(d, "small.log"), "wb").close()
+out = os.path.join(d, "out.jsonl")
+c = Collector(f"""
+receivers:
+  filelog:
+    include: [{d}/*.log]
+    start_at: beginning
+exporters:
+  file:
+    path: {out}
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [filelog]
+      exporters: [file]
+""")
+t0 = time.time()
+with open(os.path.join(d, "small.log"), "ab") as f:
+    f.write(b"MARKER-LINE\n")
+peak = 0
+seen = None
+while time.time() - t0 < 120:
+    m = c.mem()
+    peak = max(peak, m["VmRSS"])
+    if seen is None and os.path.exists(out):
+        with open(out, "rb") as f:
+            f.seek(0)
+            # the marker is short: grep the file in pieces
+            data = f.read()
+            if b"MARKER-LINE" in data:
+                seen = time.time() - t0
+                print(f"marker line exported after {seen:.1f} s, {len(data) >> 20} MiB exported before it", flush=True)
+            del data
+    size = os.path.getsize(out) if os.path.exists(out) else 0
+    if size > mb * (1 << 20):
+        break
+    time.sleep(0.5)
+c.report(f"after reading {mb} MB (RSS peak sampled {peak} MiB)")
+time.sleep(3)
+c.report("3 s later")
+c.stop()
+shutil.rmtree(d)
