@@ -16,6 +16,16 @@ with open(os.path.join(d, "big.log"), "wb") as f:
         f.write(chunk)
 open(os.path.join(d, "small.log"), "wb").close()
 out = os.path.join(d, "out.jsonl")
+t0 = 0
+
+
+def append_marker():
+    global t0
+    t0 = time.time()  # 0.2 s after the start: the big file is being read
+    with open(os.path.join(d, "small.log"), "ab") as f:
+        f.write(b"MARKER-LINE\n")
+
+
 c = Collector(f"""
 receivers:
   filelog:
@@ -32,10 +42,7 @@ service:
     logs:
       receivers: [filelog]
       exporters: [file]
-""")
-t0 = time.time()
-with open(os.path.join(d, "small.log"), "ab") as f:
-    f.write(b"MARKER-LINE\n")
+""", on_start=lambda: append_marker())
 peak = 0
 seen = None
 while time.time() - t0 < 120:
@@ -48,7 +55,7 @@ while time.time() - t0 < 120:
             data = f.read()
             if b"MARKER-LINE" in data:
                 seen = time.time() - t0
-                print(f"marker line exported after {seen:.1f} s, {len(data) >> 20} MiB exported before it", flush=True)
+                print(f"marker line exported after {seen:.1f} s, at offset {data.find(b'MARKER-LINE') >> 20} MiB of the output", flush=True)
             del data
     size = os.path.getsize(out) if os.path.exists(out) else 0
     if size > mb * (1 << 20):
@@ -58,4 +65,5 @@ c.report(f"after reading {mb} MB (RSS peak sampled {peak} MiB)")
 time.sleep(3)
 c.report("3 s later")
 c.stop()
+print("marker in output:", b"MARKER-LINE" in open(out, "rb").read())
 shutil.rmtree(d)

@@ -29,13 +29,16 @@ def mem(pid):
 
 
 class Collector:
-    def __init__(self, config_yaml):
+    def __init__(self, config_yaml, on_start=None):
         self.dir = tempfile.mkdtemp(prefix="outrigger-mem-")
         self.cfg = os.path.join(self.dir, "config.yaml")
         with open(self.cfg, "w") as f:
             f.write(config_yaml)
         self.log = open(os.path.join(self.dir, "log.txt"), "w")
         self.p = subprocess.Popen([BIN, "--config", self.cfg], stdout=self.log, stderr=subprocess.STDOUT)
+        if on_start:
+            time.sleep(0.2)
+            on_start()
         time.sleep(1.0)  # started (a load script, not a test)
         assert self.p.poll() is None, open(os.path.join(self.dir, "log.txt")).read()
 

@@ -158,6 +158,12 @@ struct FilelogReceiver::State : ReaderSink {
   void Housekeep();
   // Until when the loop may sleep, pass `now` having started at `now`.
   absl::Time WakeTime(absl::Time now, absl::Time next_scan) const;
+  // Whether inotify has events waiting (without reading them).
+  bool WatcherHasNews() const {
+    if (watcher.fd() < 0) return false;
+    pollfd p{watcher.fd(), POLLIN, 0};
+    return poll(&p, 1, 0) > 0;
+  }
   void Finish();
 };
 
@@ -487,7 +493,11 @@ void FilelogReceiver::Run() {
         look = true;
       }
       // Read bursts: round-robin over the files until none has more (or the pipeline refuses).
+      // A long burst (a big file) yields when a scan is due or inotify has news, and goes
+      // on right after: files created or written meanwhile are read in the next rounds,
+      // not after the big file (issue 15).
       bool progress = look;
+      bool yielded = false;
       while (progress && !s.stop && !c.refused()) {
         progress = false;
         for (auto& [id, r] : s.readers) {
@@ -495,8 +505,12 @@ void FilelogReceiver::Run() {
           if (r->ReadSome()) progress = true;
           if (s.Full() && !s.Send()) break;
         }
+        if (progress && (absl::Now() >= next_scan || s.WatcherHasNews())) {
+          yielded = true;
+          break;
+        }
       }
-      look = false;
+      look = yielded;
       if (!c.refused()) s.Send();
 #if defined(__GLIBC__)
       // After a burst, what the batches took goes back to the system: glibc keeps freed
@@ -514,11 +528,13 @@ void FilelogReceiver::Run() {
     }
     c.Checkpoint(s.readers, /*force=*/false);
     const absl::Time wake = s.WakeTime(now, next_scan);
-    int timeout_ms = static_cast<int>(std::clamp<int64_t>(
-        absl::ToInt64Milliseconds(absl::Ceil(wake - absl::Now(), absl::Milliseconds(1))), 0, 60000));
+    int timeout_ms =
+        look ? 0
+             : static_cast<int>(std::clamp<int64_t>(
+                   absl::ToInt64Milliseconds(absl::Ceil(wake - absl::Now(), absl::Milliseconds(1))), 0, 60000));
     pollfd fds[2] = {{s.wake_fd, POLLIN, 0}, {s.watcher.fd(), POLLIN, 0}};
     int nfds = s.watcher.fd() >= 0 ? 2 : 1;
-    if (timeout_ms > 0 && poll(fds, nfds, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
+    if ((timeout_ms > 0 || look) && poll(fds, nfds, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
       bool names_changed = false;
       if (s.watcher.Drain(&names_changed) && !c.refused()) {
         look = true;

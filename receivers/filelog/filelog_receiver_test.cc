@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -233,6 +234,24 @@ TEST_F(FilelogTest, NoNewlineFileIsReadInBoundedBatchesAndDoesNotStarveOthers) {
   // No batch held more than the byte bound and one record.
   EXPECT_LE(sink_.largest_batch_bytes(), c.max_batch_size_bytes + c.max_log_size);
   EXPECT_GE(sink_.calls(), static_cast<int>(big / (c.max_batch_size_bytes + c.max_log_size)));
+}
+
+// The same with the other file created while the big one is read: the reading burst
+// yields to inotify and to the scan, so the new file is found and read in the next rounds.
+TEST_F(FilelogTest, FileCreatedDuringALongReadIsReadBeforeItEnds) {
+  Config c = Base();
+  c.max_log_size = 64 * 1024;
+  c.max_batch_size_bytes = 256 * 1024;
+  const size_t big = 64u << 20;
+  Append(P("big.log"), std::string(big, 'x'));
+  std::atomic<bool> created{false};
+  sink_.SetHook([&] {
+    if (!created.exchange(true)) Append(P("small.log"), "late\n");  // on the receiver's thread, after the first batch
+  });
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(big / c.max_log_size + 1, std::chrono::seconds(60)));
+  EXPECT_GT(sink_.delivered_at("late"), 0u);
+  EXPECT_LT(sink_.delivered_at("late"), big / 2);
 }
 
 TEST_F(FilelogTest, GlobsWithDoubleStarAndExclude) {
