@@ -28,7 +28,13 @@ using JsonOut = std::function<absl::Status(std::string_view)>;
 // Encodes `d` as one line of OTLP/JSON (no newline). `max_bytes` (0: none) bounds the
 // output: past it the encoding stops, and ResourceExhausted says so (what went to `out`
 // until then is an incomplete line).
+// Reads the protobuf encoding of `d` (the bytes as they were received, for a received
+// part), not decoded messages: memory is one copy of the encoding and a chunk.
 template <typename D>
 absl::Status EncodeJson(const D& d, size_t max_bytes, const JsonOut& out);
+// The same from the decoded messages (reflection): the reference the wire reading is
+// tested against.
+template <typename D>
+absl::Status EncodeJsonFromMessages(const D& d, size_t max_bytes, const JsonOut& out);
 
 }  // namespace outrigger::pdata
