@@ -1,8 +1,9 @@
 #pragma once
 // OTLP/JSON encoding that streams: the output goes to a callback in chunks of about
-// kJsonChunk bytes, so encoding a request takes a chunk of memory beyond the request
-// itself, whatever its size (issue 15: building the JSON through two intermediate
-// documents took ~80 bytes per empty attribute, and 4 MB of them cost 340 MB).
+// kJsonChunk bytes, read from the request's protobuf encoding, so encoding a request
+// takes one copy of its encoding and a chunk, whatever its size (issue 15: a merged
+// decoded copy and two intermediate JSON documents made a 4 MB request of 440,000
+// empty attributes cost 340 MB).
 //
 // The encoding is protobuf's JSON mapping as Data::ToJson documents it: lowerCamelCase
 // names in field-number order, fields at their default value left out, 64-bit integers
