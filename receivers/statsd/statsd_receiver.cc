@@ -23,10 +23,10 @@ namespace {
 constexpr int kBatch = 16;               // datagrams per recvmmsg
 constexpr size_t kDatagramSize = 16384;  // larger datagrams are truncated and refused
 constexpr absl::Duration kInvalidLogEvery = absl::Seconds(10);
-// A flush that forgets this many series gives free memory back to the system: glibc
-// keeps freed small blocks in its arenas, so a burst of series would otherwise stay in
-// the process's RSS for good.
-constexpr size_t kTrimAfterForgetting = 10000;
+// A flush that forgets or emits this many series gives free memory back to the system:
+// glibc keeps freed small blocks in its arenas, so a burst of series (and the Metrics of
+// its flush) would otherwise stay in the process's RSS for good.
+constexpr size_t kTrimAfterSeries = 10000;
 
 prometheus::Counter* OverLimitCounter(Telemetry& t, const ComponentId& id, const char* limit) {
   return &t.AddCounter("outrigger_receiver_statsd_series_limit_refusals_total",
@@ -228,10 +228,11 @@ void StatsdReceiver::FlushNow() {
     }
     pending_.reset();
   }
-  size_t forgotten = 0;
+  size_t forgotten = 0, emitted = 0;
   {
     pdata::MetricsBuilder b({}, "outrigger/statsd", "");
     forgotten = aggregator_.Flush(b, NowNs());
+    emitted = b.points();
     if (b.points() > 0) {
       pdata::Metrics m = b.Build();
       auto st = consumers_.metrics->ConsumeMetrics(m.Clone());
@@ -243,7 +244,8 @@ void StatsdReceiver::FlushNow() {
     }
   }
 #if defined(__GLIBC__)
-  if (forgotten >= kTrimAfterForgetting) malloc_trim(0);
+  // After the Metrics went (the pipeline took them, or pending_ holds them).
+  if (forgotten >= kTrimAfterSeries || emitted >= kTrimAfterSeries) malloc_trim(0);
 #endif
 }
 
