@@ -498,6 +498,7 @@ void FilelogReceiver::Run() {
       // not after the big file (issue 15).
       bool progress = look;
       bool yielded = false;
+      const absl::Time burst_start = absl::Now();
       while (progress && !s.stop && !c.refused()) {
         progress = false;
         for (auto& [id, r] : s.readers) {
@@ -505,7 +506,10 @@ void FilelogReceiver::Run() {
           if (r->ReadSome()) progress = true;
           if (s.Full() && !s.Send()) break;
         }
-        if (progress && (absl::Now() >= next_scan || s.WatcherHasNews())) {
+        // (inotify is looked at after a poll_interval of reading: files being written send
+        // news all the time, and each yield sends what the rounds made so far.)
+        const absl::Time t = absl::Now();
+        if (progress && (t >= next_scan || (t - burst_start >= cfg_.poll_interval && s.WatcherHasNews()))) {
           yielded = true;
           break;
         }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "receivers/filelog/checkpoint.h"
@@ -246,7 +247,11 @@ TEST_F(FilelogTest, FileCreatedDuringALongReadIsReadBeforeItEnds) {
   Append(P("big.log"), std::string(big, 'x'));
   std::atomic<bool> created{false};
   sink_.SetHook([&] {
-    if (!created.exchange(true)) Append(P("small.log"), "late\n");  // on the receiver's thread, after the first batch
+    // On the receiver's thread, after the first batch.
+    if (!created.exchange(true)) Append(P("small.log"), "late\n");
+    // A pipeline of ~100 MB/s (not a wait for anything): reading the big file takes
+    // longer than the scan and inotify need to notice the new one (poll_interval 50ms).
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   });
   Start(c);
   ASSERT_TRUE(sink_.WaitCount(big / c.max_log_size + 1, std::chrono::seconds(60)));
