@@ -57,7 +57,12 @@ service:
 """)
 c.report(f"idle (body: {len(BODY)} bytes, {series} series)")
 for k in range(scrapes):
-    time.sleep(interval)
-    c.report(f"after ~{k + 1} scrape interval(s), {len(served)} served")
+    low = None
+    end = time.time() + interval
+    while time.time() < end:  # the lowest RSS of the interval: between scrapes
+        rss = c.mem()["VmRSS"]
+        low = rss if low is None else min(low, rss)
+        time.sleep(0.25)
+    c.report(f"after ~{k + 1} scrape interval(s), {len(served)} served; lowest {low} MiB")
 log = c.stop()
 print("\n".join(l[:300] for l in log.splitlines() if "scrape" in l or "points" in l)[-1500:])
