@@ -18,6 +18,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/component/auth.h"
+#include "collector/net/acceptor.h"
 #include "collector/otlp/wire.h"
 #include "spdlog/spdlog.h"
 
@@ -321,10 +322,11 @@ absl::Status OtlpReceiver::Start(Host& host) {
     if (!creds.ok()) return creds.status();
     grpc_service_ = std::make_unique<ExportService>(this);
     grpc::ServerBuilder builder;
-    int port = 0;
-    std::string addr = hp->host.find(':') != std::string::npos ? StrCat("[", hp->host, "]:", hp->port)
-                                                               : StrCat(hp->host, ":", hp->port);
-    builder.AddListeningPort(addr, *creds, &port);
+    // We accept the connections (net::Acceptor: it survives the descriptor limit, where
+    // gRPC 1.51's own acceptor stops for good) and hand each one to gRPC.
+    std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff =
+        builder.experimental().AddExternalConnectionAcceptor(
+            grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *creds);
     builder.SetMaxReceiveMessageSize(cfg_.grpc.max_recv_msg_size_mib << 20);
     if (cfg_.grpc.max_concurrent_streams > 0) {
       builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg_.grpc.max_concurrent_streams);
@@ -352,11 +354,29 @@ absl::Status OtlpReceiver::Start(Host& host) {
     }
     builder.RegisterCallbackGenericService(grpc_service_.get());
     grpc_server_ = builder.BuildAndStart();
-    if (!grpc_server_ || port == 0) {
+    if (!grpc_server_) return absl::UnavailableError(StrCat("OTLP/gRPC cannot start on ", cfg_.grpc.endpoint));
+    auto acceptor = net::Acceptor::Listen(
+        host.IoContext(), hp->host, hp->port,
+        [handoff, this](boost::asio::ip::tcp::socket socket) {
+          boost::system::error_code ec;
+          socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+          socket.native_non_blocking(true, ec);  // gRPC's reads expect a non-blocking descriptor
+          grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+          p.listener_fd = grpc_listener_fd_;
+          p.fd = socket.release(ec);
+          if (!ec) handoff->HandleNewConnection(&p);
+        },
+        net::LoggedAcceptErrors(StrCat("receiver/", settings_.id.String(), " (OTLP/gRPC)"), settings_.telemetry,
+                                settings_.logger));
+    if (!acceptor.ok()) {
+      grpc_server_->Shutdown();
       grpc_server_.reset();
-      return absl::UnavailableError(StrCat("OTLP/gRPC cannot listen on ", cfg_.grpc.endpoint));
+      return absl::Status(acceptor.status().code(), StrCat("OTLP/gRPC: ", acceptor.status().message()));
     }
-    grpc_port_ = static_cast<uint16_t>(port);
+    grpc_acceptor_ = std::move(*acceptor);
+    grpc_listener_fd_ = grpc_acceptor_->native_handle();
+    grpc_acceptor_->Start();
+    grpc_port_ = grpc_acceptor_->port();
     settings_.logger->info("OTLP/gRPC listening on {}:{}{}{}", hp->host, grpc_port_,
                            !cfg_.grpc.tls.enabled() ? ""
                            : cfg_.grpc.tls.mutual() ? " (TLS, client certificates required)"
@@ -382,6 +402,10 @@ absl::Status OtlpReceiver::Shutdown(absl::Time deadline) {
   if (http_server_) {
     http_server_->Stop();
     http_server_.reset();
+  }
+  if (grpc_acceptor_) {
+    grpc_acceptor_->Stop();
+    grpc_acceptor_.reset();
   }
   if (grpc_server_) {
     // In-flight calls finish (they are delivered or refused); new ones are refused.

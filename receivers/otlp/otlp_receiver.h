@@ -17,6 +17,10 @@ class Server;
 class CallbackGenericService;
 }  // namespace grpc
 
+namespace outrigger::net {
+class Acceptor;
+}
+
 namespace outrigger::receivers::otlp {
 
 class OtlpReceiver : public Receiver {
@@ -53,6 +57,8 @@ class OtlpReceiver : public Receiver {
   ReceiverMeter http_meter_;
   std::unique_ptr<grpc::CallbackGenericService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::shared_ptr<net::Acceptor> grpc_acceptor_;
+  int grpc_listener_fd_ = -1;
   uint16_t grpc_port_ = 0;
   ServerAuthenticator* grpc_auth_ = nullptr;
   std::unique_ptr<http::Server> http_server_;

@@ -212,14 +212,24 @@ export function httpRequest(url, { method = 'GET', headers = {}, body, chunkSize
  * POSTs an OTLP/JSON request (`path` /v1/traces, /v1/metrics or /v1/logs) to an OTLP/HTTP
  * receiver on `port`; throws unless it answers 200.
  */
-export async function postOtlpJson(port, path, request) {
-  const r = await fetch(`http://${HOST}:${port}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(request),
-  });
-  const body = await r.text();
-  if (r.status !== 200) throw new Error(`OTLP POST ${path}: ${r.status} ${body}`);
+export async function postOtlpJson(port, path, request, { retryPushback = false } = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(`http://${HOST}:${port}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    const body = await r.text();
+    if (r.status === 200) return;
+    // As OTLP clients do (the spec's retryable codes): pushback is sent again after
+    // Retry-After (capped at 1 s here), a bounded number of times.
+    if (retryPushback && (r.status === 429 || r.status === 503) && attempt < 30) {
+      const after = Math.min(1000, 1000 * Number(r.headers.get('retry-after') || 1));
+      await new Promise((resolve) => setTimeout(resolve, after));
+      continue;
+    }
+    throw new Error(`OTLP POST ${path}: ${r.status} ${body}`);
+  }
 }
 
 export async function httpGet(url, timeoutMs = 5000) {

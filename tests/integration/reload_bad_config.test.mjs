@@ -122,7 +122,7 @@ describe('SIGHUP with a config that used to crash, under load', () => {
     let sent = 0;
     const workers = [0, 1, 2, 3].map(async (w) => {
       for (let n = 0; !stop || n < 5; n++) {
-        await postOtlpJson(o.ports.http, '/v1/traces', request(w, n));
+        await postOtlpJson(o.ports.http, '/v1/traces', request(w, n), { retryPushback: true });
         sent += SPANS_PER_REQUEST;
       }
     });

@@ -1,0 +1,115 @@
+#include "collector/net/acceptor.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "collector/telemetry/telemetry.h"
+#include "spdlog/spdlog.h"
+
+namespace outrigger::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+absl::StatusOr<std::shared_ptr<Acceptor>> Acceptor::Listen(asio::io_context& io, const std::string& host, uint16_t port,
+                                                           OnConnection on_connection, OnError on_error) {
+  auto a = std::make_shared<Acceptor>(io);
+  a->on_connection_ = std::move(on_connection);
+  a->on_error_ = std::move(on_error);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("\"", host, "\" is not an IP address"));
+  tcp::endpoint ep(addr, port);
+  a->acceptor_.open(ep.protocol(), ec);
+  if (!ec) a->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a->acceptor_.bind(ep, ec);
+  if (!ec) a->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port, ": ", ec.message()));
+  a->port_ = a->acceptor_.local_endpoint(ec).port();
+  return a;
+}
+
+void Acceptor::Start() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->Accept(); });
+}
+
+void Acceptor::Stop() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    self->stopped_ = true;
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+    self->retry_.cancel();
+  });
+}
+
+void Acceptor::Accept() {
+  if (stopped_) return;
+  acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
+    if (self->stopped_) return;
+    if (ec) {
+      self->OnAcceptError(ec);
+      return;
+    }
+    self->backoff_ = absl::ZeroDuration();
+    self->on_connection_(std::move(socket));
+    self->Accept();
+  });
+}
+
+void Acceptor::OnAcceptError(const boost::system::error_code& ec) {
+  if (ec == asio::error::connection_aborted) {  // the client gave up before accept: nothing wrong here
+    Accept();
+    return;
+  }
+  const bool fd_limit = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                        ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+  backoff_ = backoff_ == absl::ZeroDuration() ? kAcceptRetryMin : std::min(backoff_ * 2, kAcceptRetryMax);
+  if (on_error_) {
+    on_error_(fd_limit ? "fd_limit" : "accept_error",
+              absl::StrCat("cannot accept connections: ", ec.message(),
+                           fd_limit ? " (raise the open files limit, ulimit -n, or lower the connection limits)" : "",
+                           "; accepting again in ", absl::FormatDuration(backoff_)));
+  }
+  retry_.expires_after(absl::ToChronoNanoseconds(backoff_));
+  retry_.async_wait([self = shared_from_this()](const boost::system::error_code& wec) {
+    if (wec || self->stopped_) return;
+    self->Accept();
+  });
+}
+
+Acceptor::OnError LoggedAcceptErrors(std::string server, Telemetry* telemetry, std::shared_ptr<spdlog::logger> logger) {
+  struct Reason {
+    prometheus::Counter* counter = nullptr;
+    absl::Time last_log = absl::InfinitePast();
+    uint64_t suppressed = 0;
+  };
+  auto reasons = std::make_shared<std::map<std::string, Reason, std::less<>>>();
+  for (const char* r : {"fd_limit", "accept_error"}) {
+    Reason& reason = (*reasons)[r];
+    if (telemetry != nullptr) {
+      reason.counter = &telemetry->AddCounter("outrigger_server_accept_errors_total",
+                                              "Failed accept() calls of a server, by reason; it accepts again after a "
+                                              "short wait (fd_limit: out of file descriptors)",
+                                              {{"server", server}, {"reason", r}});
+    }
+  }
+  if (!logger) logger = spdlog::default_logger();
+  return [server = std::move(server), reasons, logger](std::string_view why, const std::string& message) {
+    auto it = reasons->find(why);
+    if (it == reasons->end()) return;
+    Reason& r = it->second;
+    if (r.counter != nullptr) r.counter->Increment();
+    absl::Time now = absl::Now();
+    if (now - r.last_log < absl::Seconds(10)) {
+      ++r.suppressed;
+      return;
+    }
+    logger->error("{}: {} ({} more since the last report)", server, message, r.suppressed);
+    r.last_log = now;
+    r.suppressed = 0;
+  };
+}
+
+}  // namespace outrigger::net
