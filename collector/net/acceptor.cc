@@ -79,26 +79,28 @@ void Acceptor::OnAcceptError(const boost::system::error_code& ec) {
   });
 }
 
-Acceptor::OnError LoggedAcceptErrors(std::string server, Telemetry* telemetry, std::shared_ptr<spdlog::logger> logger) {
+RefusalLog Refusals(std::string server, std::vector<std::string> reasons, Telemetry* telemetry,
+                    std::shared_ptr<spdlog::logger> logger) {
   struct Reason {
     prometheus::Counter* counter = nullptr;
     absl::Time last_log = absl::InfinitePast();
     uint64_t suppressed = 0;
   };
-  auto reasons = std::make_shared<std::map<std::string, Reason, std::less<>>>();
-  for (const char* r : {"fd_limit", "accept_error"}) {
-    Reason& reason = (*reasons)[r];
-    if (telemetry != nullptr) {
-      reason.counter = &telemetry->AddCounter("outrigger_server_accept_errors_total",
-                                              "Failed accept() calls of a server, by reason; it accepts again after a "
-                                              "short wait (fd_limit: out of file descriptors)",
-                                              {{"server", server}, {"reason", r}});
-    }
-  }
+  auto table = std::make_shared<std::map<std::string, Reason, std::less<>>>();
+  auto counter = [telemetry, server](const std::string& reason) -> prometheus::Counter* {
+    if (telemetry == nullptr) return nullptr;
+    return &telemetry->AddCounter("outrigger_server_refused_total",
+                                  "Connections a server refused, cut or could not accept, by reason (fd_limit: out "
+                                  "of file descriptors; it accepts again after a short wait)",
+                                  {{"server", server}, {"reason", reason}});
+  };
+  reasons.push_back("fd_limit");
+  reasons.push_back("accept_error");
+  for (const auto& r : reasons) (*table)[r].counter = counter(r);
   if (!logger) logger = spdlog::default_logger();
-  return [server = std::move(server), reasons, logger](std::string_view why, const std::string& message) {
-    auto it = reasons->find(why);
-    if (it == reasons->end()) return;
+  return [server, table, logger, counter](std::string_view why, const std::string& message) {
+    auto it = table->find(why);
+    if (it == table->end()) it = table->emplace(std::string(why), Reason{counter(std::string(why))}).first;
     Reason& r = it->second;
     if (r.counter != nullptr) r.counter->Increment();
     absl::Time now = absl::Now();
@@ -106,7 +108,11 @@ Acceptor::OnError LoggedAcceptErrors(std::string server, Telemetry* telemetry, s
       ++r.suppressed;
       return;
     }
-    logger->error("{}: {} ({} more since the last report)", server, message, r.suppressed);
+    if (r.suppressed > 0) {
+      logger->warn("{}: {} ({} more like it since the last report)", server, message, r.suppressed);
+    } else {
+      logger->warn("{}: {}", server, message);
+    }
     r.last_log = now;
     r.suppressed = 0;
   };

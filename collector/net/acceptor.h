@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -63,8 +64,12 @@ class Acceptor : public std::enable_shared_from_this<Acceptor> {
   bool stopped_ = false;
 };
 
-// Counts and logs (at most every 10 s per reason) what an Acceptor reports, for servers
-// without a refusal counter of their own: outrigger_server_accept_errors_total{server,reason}.
-Acceptor::OnError LoggedAcceptErrors(std::string server, Telemetry* telemetry, std::shared_ptr<spdlog::logger> logger);
+// Counts every refusal of a server in outrigger_server_refused_total{server,reason} and
+// logs it at most every 10 s per reason (with how many were not logged). `reasons` lists
+// the reasons it will be given (each gets its counter at once, so it shows as 0); the
+// acceptor's "fd_limit" and "accept_error" are always among them. Event loop only.
+using RefusalLog = std::function<void(std::string_view reason, const std::string& message)>;
+RefusalLog Refusals(std::string server, std::vector<std::string> reasons, Telemetry* telemetry,
+                    std::shared_ptr<spdlog::logger> logger);
 
 }  // namespace outrigger::net

@@ -366,8 +366,7 @@ absl::Status OtlpReceiver::Start(Host& host) {
           p.fd = socket.release(ec);
           if (!ec) handoff->HandleNewConnection(&p);
         },
-        net::LoggedAcceptErrors(StrCat("receiver/", settings_.id.String(), " (OTLP/gRPC)"), settings_.telemetry,
-                                settings_.logger));
+        net::Refusals(StrCat("receiver/", settings_.id.String(), "/grpc"), {}, settings_.telemetry, settings_.logger));
     if (!acceptor.ok()) {
       grpc_server_->Shutdown();
       grpc_server_.reset();

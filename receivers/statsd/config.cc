@@ -26,6 +26,8 @@ void Config::Decode(config::Node& node) {
   node.ReadBytes("socket_buffer_size", &socket_buffer_size);
   node.Read("events_as_logs", &events_as_logs);
   node.Read("max_tcp_line_length", &max_tcp_line_length);
+  node.Read("max_connections", &max_connections);
+  node.Read("idle_timeout", &idle_timeout);
   for (config::Node* item_ptr : node.ReadMappings("timer_histogram_mapping")) {
     config::Node& item = *item_ptr;
     TimerMapping m;
@@ -74,6 +76,7 @@ absl::Status Config::Validate() const {
   }
   if (max_series_per_metric < 0) return absl::InvalidArgumentError("max_series_per_metric must not be negative");
   if (max_series < 0) return absl::InvalidArgumentError("max_series must not be negative");
+  if (max_connections < 0) return absl::InvalidArgumentError("max_connections must not be negative");
   for (const auto& m : timer_histogram_mapping) {
     if (m.max_size < 2 || m.max_size > 16384) {
       return absl::InvalidArgumentError("histogram.max_size must be between 2 and 16384");

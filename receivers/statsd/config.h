@@ -11,6 +11,7 @@ namespace outrigger::receivers::statsd {
 inline constexpr char kDefaultEndpoint[] = "127.0.0.1:8125";
 inline constexpr absl::Duration kDefaultAggregationInterval = absl::Seconds(60);
 inline constexpr int64_t kDefaultMaxSeriesPerMetric = 10000;
+inline constexpr int kDefaultMaxConnections = 1000;
 // Series (type + name + container id + tags) held at once, all names together. A series
 // costs about 0.5 KiB while aggregated and as much again in the Metrics of a flush, so
 // 100,000 is ~100 MiB at most: within a sidecar's usual memory limit, and far above
@@ -41,6 +42,12 @@ struct Config : ComponentConfig {
   uint64_t socket_buffer_size = 0;                             // SO_RCVBUF; 0: the system's default
   bool events_as_logs = true;                                  // DogStatsD events and service checks -> log records
   int64_t max_tcp_line_length = 65536;
+  // tcp: open connections at most; at the limit the connection quiet for longest is
+  // closed to make room (or, if none is quiet, the new one). 0: no limit.
+  int max_connections = kDefaultMaxConnections;
+  // tcp: a connection that sends nothing for this long is closed. 0 (default): never, as
+  // a client whose quiet connection was closed loses the next line it writes.
+  absl::Duration idle_timeout = absl::ZeroDuration();
 
   const TimerMapping& MappingFor(std::string_view statsd_type) const;
   void Decode(config::Node& node) override;

@@ -35,6 +35,8 @@ TEST(StatsdReceiverConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.socket_buffer_size, 0u);
   EXPECT_TRUE(cfg.events_as_logs);
   EXPECT_EQ(cfg.max_tcp_line_length, 65536);
+  EXPECT_EQ(cfg.max_connections, 1000);
+  EXPECT_EQ(cfg.idle_timeout, absl::ZeroDuration());
   // No mapping: gauge for all three types.
   for (const char* type : {"timing", "histogram", "distribution"}) {
     SCOPED_TRACE(type);
@@ -102,6 +104,8 @@ TEST(StatsdReceiverConfig, TestdataTcpDecodesToItsValues) {
   EXPECT_EQ(cfg.endpoint, "127.0.0.1:18126");
   EXPECT_EQ(cfg.transport, "tcp");
   EXPECT_EQ(cfg.max_tcp_line_length, 8192);
+  EXPECT_EQ(cfg.max_connections, 64);
+  EXPECT_EQ(cfg.idle_timeout, absl::Minutes(10));
   EXPECT_FALSE(cfg.events_as_logs);
   EXPECT_EQ(cfg.max_series_per_metric, 0);
   // The rest keeps its defaults.

@@ -11,6 +11,7 @@
 #include <future>
 
 #include "collector/http/server.h"
+#include "collector/net/acceptor.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::receivers::statsd {
@@ -43,13 +44,15 @@ int SeverityOf(std::string_view alert_type) {
 }
 }  // namespace
 
-// A TCP connection: newline-delimited lines, possibly split across reads.
+// A TCP connection: newline-delimited lines, possibly split across reads. It holds only
+// the unfinished line; reads go through the receiver's one buffer.
 struct Conn {
-  explicit Conn(tcp::socket sock) : socket(std::move(sock)) {}
+  Conn(tcp::socket sock, asio::io_context& io) : socket(std::move(sock)), idle(io) {}
   tcp::socket socket;
+  asio::steady_timer idle;  // idle_timeout: closes a connection that sends nothing
+  absl::Time last_read = absl::Now();
   std::string buf;
   bool discarding = false;  // inside a line longer than max_tcp_line_length
-  std::array<char, 65536> chunk;
 
   // Takes `data` (and, when `final`, the last line without its newline).
   void Take(StatsdReceiver* r, std::string_view data, size_t max_line, ReceiverMeter* meter, bool final) {
@@ -61,13 +64,18 @@ struct Conn {
         discarding = false;
         continue;
       }
-      buf.append(data);
-      data = {};
-      size_t last_nl = buf.rfind('\n');
-      if (last_nl != std::string::npos) {
-        r->HandleData(std::string_view(buf).substr(0, last_nl + 1));
-        buf.erase(0, last_nl + 1);
+      size_t last_nl = data.rfind('\n');
+      if (last_nl == std::string_view::npos) {
+        buf.append(data);
+      } else if (buf.empty()) {  // the common case: whole lines straight from the read buffer
+        r->HandleData(data.substr(0, last_nl + 1));
+        buf.assign(data.substr(last_nl + 1));
+      } else {
+        buf.append(data.substr(0, last_nl + 1));
+        r->HandleData(buf);
+        buf.assign(data.substr(last_nl + 1));
       }
+      data = {};
       if (buf.size() > max_line) {
         meter->Malformed();  // the line is dropped up to its newline; the connection goes on
         buf.clear();
@@ -76,6 +84,7 @@ struct Conn {
     }
     if (final && !buf.empty() && !discarding) r->HandleData(buf);
     if (final) buf.clear();
+    if (buf.capacity() > 4 * std::max<size_t>(buf.size(), 1024)) buf.shrink_to_fit();
   }
 };
 
@@ -85,8 +94,10 @@ struct StatsdReceiver::State {
   asio::steady_timer timer;
   std::unique_ptr<udp::socket> udp_socket;
   std::unique_ptr<asio::local::datagram_protocol::socket> unix_socket;
-  std::unique_ptr<tcp::acceptor> acceptor;
-  std::vector<std::shared_ptr<Conn>> tcp_conns;
+  std::shared_ptr<net::Acceptor> acceptor;
+  std::set<std::shared_ptr<Conn>> tcp_conns;
+  std::array<char, 65536> tcp_chunk;  // reads happen one at a time, on the event loop
+  net::RefusalLog refusals;
   std::vector<std::vector<char>> buffers;
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
@@ -107,7 +118,7 @@ uint16_t StatsdReceiver::port() const {
   if (!state_) return 0;
   boost::system::error_code ec;
   if (state_->udp_socket) return state_->udp_socket->local_endpoint(ec).port();
-  if (state_->acceptor) return state_->acceptor->local_endpoint(ec).port();
+  if (state_->acceptor) return state_->acceptor->port();
   return 0;
 }
 
@@ -294,28 +305,78 @@ void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, Socket* sock, Re
   });
 }
 
-void ReadStream(StatsdReceiver* r, StatsdReceiver::State* s, std::shared_ptr<Conn> conn, size_t max_line,
-                ReceiverMeter* meter) {
-  conn->socket.async_read_some(asio::buffer(conn->chunk), [=](const boost::system::error_code& ec, size_t n) {
-    if (s->stopped) return;
-    conn->Take(r, std::string_view(conn->chunk.data(), ec ? 0 : n), max_line, meter, /*final=*/bool(ec));
-    if (ec) {
-      auto& v = s->tcp_conns;
-      v.erase(std::remove(v.begin(), v.end(), conn), v.end());
-      return;
-    }
-    ReadStream(r, s, conn, max_line, meter);
+void CloseConn(StatsdReceiver::State* s, const std::shared_ptr<Conn>& conn) {
+  boost::system::error_code ec;
+  conn->idle.cancel();
+  conn->socket.close(ec);
+  s->tcp_conns.erase(conn);
+}
+
+// (Re)starts the connection's idle_timeout: it is closed if nothing arrives by then.
+void ArmIdle(StatsdReceiver::State* s, const std::shared_ptr<Conn>& conn, const Config* cfg) {
+  if (cfg->idle_timeout <= absl::ZeroDuration()) return;
+  conn->idle.expires_after(absl::ToChronoNanoseconds(cfg->idle_timeout));
+  conn->idle.async_wait([s, conn, cfg](const boost::system::error_code& ec) {
+    if (ec || s->stopped) return;
+    s->refusals("idle_timeout", StrCat("a connection sent nothing for idle_timeout (",
+                                       absl::FormatDuration(cfg->idle_timeout), ") and was closed"));
+    CloseConn(s, conn);
   });
 }
 
-void Accept(StatsdReceiver* r, StatsdReceiver::State* s, size_t max_line, ReceiverMeter* meter) {
-  s->acceptor->async_accept([=](const boost::system::error_code& ec, tcp::socket sock) {
-    if (ec || s->stopped) return;
-    auto conn = std::make_shared<Conn>(std::move(sock));
-    s->tcp_conns.push_back(conn);
-    ReadStream(r, s, conn, max_line, meter);
-    Accept(r, s, max_line, meter);
+// Waits until the connection is readable, then reads what it has into the shared buffer.
+void ReadStream(StatsdReceiver* r, StatsdReceiver::State* s, std::shared_ptr<Conn> conn, const Config* cfg,
+                ReceiverMeter* meter) {
+  conn->socket.async_wait(tcp::socket::wait_read, [=](const boost::system::error_code& wait_ec) {
+    if (s->stopped || wait_ec == asio::error::operation_aborted) return;
+    boost::system::error_code ec = wait_ec;
+    size_t n = 0;
+    if (!ec) n = conn->socket.read_some(asio::buffer(s->tcp_chunk), ec);
+    conn->last_read = absl::Now();
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ReadStream(r, s, conn, cfg, meter);
+      return;
+    }
+    const size_t max_line = static_cast<size_t>(cfg->max_tcp_line_length);
+    conn->Take(r, std::string_view(s->tcp_chunk.data(), ec ? 0 : n), max_line, meter, /*final=*/bool(ec));
+    if (ec) {
+      CloseConn(s, conn);
+      return;
+    }
+    ArmIdle(s, conn, cfg);
+    ReadStream(r, s, conn, cfg, meter);
   });
+}
+
+void OnConnection(StatsdReceiver* r, StatsdReceiver::State* s, tcp::socket sock, const Config* cfg,
+                  ReceiverMeter* meter) {
+  boost::system::error_code ec;
+  if (cfg->max_connections > 0 && s->tcp_conns.size() >= static_cast<size_t>(cfg->max_connections)) {
+    // Room for the newcomer: the connection quiet for longest goes (none is quiet while
+    // it holds part of a line).
+    std::shared_ptr<Conn> quietest;
+    for (const auto& c : s->tcp_conns) {
+      if (c->buf.empty() && (!quietest || c->last_read < quietest->last_read)) quietest = c;
+    }
+    const absl::Time now = absl::Now();
+    if (quietest) {
+      s->refusals("max_connections",
+                  StrCat("max_connections (", cfg->max_connections, ") connections are open: the one quiet for ",
+                         absl::FormatDuration(absl::Trunc(now - quietest->last_read, absl::Milliseconds(1))),
+                         " was closed to make room"));
+      CloseConn(s, quietest);
+    } else {
+      s->refusals("max_connections", StrCat("max_connections (", cfg->max_connections,
+                                            ") connections are open and busy: a new one was closed at once"));
+      sock.close(ec);
+      return;
+    }
+  }
+  sock.non_blocking(true, ec);
+  auto conn = std::make_shared<Conn>(std::move(sock), s->io);
+  s->tcp_conns.insert(conn);
+  ArmIdle(s, conn, cfg);
+  ReadStream(r, s, conn, cfg, meter);
 }
 
 }  // namespace
@@ -354,20 +415,23 @@ absl::Status StatsdReceiver::Start(Host& host) {
       if (ec) return absl::UnavailableError(StrCat("StatsD cannot listen on udp ", cfg_.endpoint, ": ", ec.message()));
       set_rcvbuf(s->udp_socket->native_handle());
     } else {
-      s->acceptor = std::make_unique<tcp::acceptor>(s->io);
-      tcp::endpoint ep(addr, hp->port);
-      s->acceptor->open(ep.protocol(), ec);
-      if (!ec) s->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) s->acceptor->bind(ep, ec);
-      if (!ec) s->acceptor->listen(asio::socket_base::max_listen_connections, ec);
-      if (ec) return absl::UnavailableError(StrCat("StatsD cannot listen on tcp ", cfg_.endpoint, ": ", ec.message()));
+      s->refusals = net::Refusals(StrCat("receiver/", settings_.id.String()), {"max_connections", "idle_timeout"},
+                                  settings_.telemetry, settings_.logger);
+      auto acceptor = net::Acceptor::Listen(
+          s->io, hp->host, hp->port,
+          [this, s](tcp::socket sock) { OnConnection(this, s, std::move(sock), &cfg_, &meter_); }, s->refusals);
+      if (!acceptor.ok()) {
+        return absl::UnavailableError(
+            StrCat("StatsD cannot listen on tcp ", cfg_.endpoint, ": ", acceptor.status().message()));
+      }
+      s->acceptor = std::move(*acceptor);
     }
   }
   // Everything else happens on the event loop.
   asio::post(s->io, [this, s] {
     if (s->udp_socket) ReadDatagrams(this, s, s->udp_socket.get(), &meter_);
     if (s->unix_socket) ReadDatagrams(this, s, s->unix_socket.get(), &meter_);
-    if (s->acceptor) Accept(this, s, static_cast<size_t>(cfg_.max_tcp_line_length), &meter_);
+    if (s->acceptor) s->acceptor->Start();
     ArmTimer(this, s, cfg_.aggregation_interval);
   });
   settings_.logger->info("StatsD listening on {} {} (port {}), aggregating every {}", cfg_.transport, cfg_.endpoint,
@@ -380,15 +444,14 @@ void StatsdReceiver::Drain() {
   if (s->udp_socket) DrainDatagrams(this, s, s->udp_socket->native_handle(), &meter_);
   if (s->unix_socket) DrainDatagrams(this, s, s->unix_socket->native_handle(), &meter_);
   for (auto& c : s->tcp_conns) {
-    c->socket.non_blocking(true);
     while (true) {
       boost::system::error_code ec;
-      size_t n = c->socket.read_some(asio::buffer(c->chunk), ec);
+      size_t n = c->socket.read_some(asio::buffer(s->tcp_chunk), ec);
       if (ec == asio::error::would_block) {
         c->Take(this, {}, static_cast<size_t>(cfg_.max_tcp_line_length), &meter_, /*final=*/true);
         break;
       }
-      c->Take(this, std::string_view(c->chunk.data(), ec ? 0 : n), static_cast<size_t>(cfg_.max_tcp_line_length),
+      c->Take(this, std::string_view(s->tcp_chunk.data(), ec ? 0 : n), static_cast<size_t>(cfg_.max_tcp_line_length),
               &meter_, /*final=*/bool(ec));
       if (ec) break;
     }
@@ -407,8 +470,11 @@ absl::Status StatsdReceiver::Shutdown(absl::Time deadline) {
     Drain();
     if (s->udp_socket) s->udp_socket->close(ec);
     if (s->unix_socket) s->unix_socket->close(ec);
-    if (s->acceptor) s->acceptor->close(ec);
-    for (auto& c : s->tcp_conns) c->socket.close(ec);
+    if (s->acceptor) s->acceptor->Stop();
+    for (auto& c : s->tcp_conns) {
+      c->idle.cancel();
+      c->socket.close(ec);
+    }
     FlushNow();
     done.set_value();
   });

@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::receivers::statsd {
@@ -34,6 +36,29 @@ void SendTcp(uint16_t port, const std::string& payload) {
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   ASSERT_EQ(write(fd, payload.data(), payload.size()), static_cast<ssize_t>(payload.size()));
   close(fd);
+}
+
+// A connected TCP client; -1 on failure.
+int ConnectTcp(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the server closed `fd`: a read returns end of stream (or a reset) within 10 s.
+bool ClosedByServer(int fd) {
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char c;
+  ssize_t n = read(fd, &c, 1);
+  return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
 void SendUnix(const std::string& path, const std::string& payload) {
@@ -145,6 +170,53 @@ TEST_F(StatsdReceiverTest, NewSeriesBeyondMaxSeriesAreDroppedAndCounted) {
   EXPECT_EQ(refusals("max_series_per_metric"), 0);
   ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(sink_.PointCount(), 10u);
+}
+
+double Refused(outrigger::Telemetry& t, const char* reason) {
+  return t.Value("outrigger_server_refused_total", {{"server", "receiver/statsd"}, {"reason", reason}});
+}
+
+TEST_F(StatsdReceiverTest, TcpMaxConnectionsClosesTheQuietestToMakeRoom) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.transport = "tcp";
+  cfg.max_connections = 2;
+  Start(cfg);
+  int a = ConnectTcp(receiver_->port());
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(write(a, "a:1|c\n", 6), 6);
+  ASSERT_TRUE(WaitAccepted(1, "tcp"));
+  int b = ConnectTcp(receiver_->port());
+  ASSERT_GE(b, 0);
+  ASSERT_EQ(write(b, "b:1|c\n", 6), 6);
+  ASSERT_TRUE(WaitAccepted(2, "tcp"));
+  // A third connection: `a` has been quiet longest and is closed; the newcomer is served.
+  int c = ConnectTcp(receiver_->port());
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(write(c, "c:1|c\n", 6), 6);
+  ASSERT_TRUE(WaitAccepted(3, "tcp"));
+  EXPECT_TRUE(ClosedByServer(a));
+  EXPECT_EQ(Refused(telemetry_, "max_connections"), 1);
+  ASSERT_EQ(write(b, "b:1|c\n", 6), 6);  // `b` is still served
+  ASSERT_TRUE(WaitAccepted(4, "tcp"));
+  for (int fd : {a, b, c}) close(fd);
+}
+
+TEST_F(StatsdReceiverTest, TcpIdleTimeoutClosesAQuietConnection) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.transport = "tcp";
+  cfg.idle_timeout = absl::Milliseconds(200);
+  Start(cfg);
+  int fd = ConnectTcp(receiver_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "a:1|c\n", 6), 6);
+  ASSERT_TRUE(WaitAccepted(1, "tcp"));
+  EXPECT_TRUE(ClosedByServer(fd));
+  EXPECT_EQ(Refused(telemetry_, "idle_timeout"), 1);
+  close(fd);
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(sink_.PointCount(), 1u);  // what it sent before going quiet is kept
 }
 
 }  // namespace
