@@ -2,6 +2,9 @@
 
 #include <signal.h>
 
+#include <sys/resource.h>
+#include <algorithm>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
@@ -115,6 +118,19 @@ int ListComponents(const Registry& registry) {
   return 0;
 }
 
+// The soft open-files limit is often 1024 while the hard one is far higher: every server
+// holds a descriptor per connection, so take what the hard limit allows (as Go's runtime
+// and nginx do). Reaching it is still survived (net::Acceptor), just later.
+void RaiseOpenFilesLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 1 << 20);
+  if (lim.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    spdlog::debug("open files limit raised from {} to {} (the hard limit)", before, lim.rlim_cur);
+  }
+}
+
 int Run(const Args& args, const Registry& registry) {
   // Signals are taken by sigwait() on this thread; every thread started later inherits
   // the mask, so none of them is interrupted.
@@ -125,6 +141,7 @@ int Run(const Args& args, const Registry& registry) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseOpenFilesLimit();
 
   Telemetry telemetry;
   boost::asio::io_context io(1);
