@@ -18,7 +18,7 @@ void ServerLimits::Decode(config::Node& node) {
       {"cors", "browsers cannot call this server directly: put a proxy that answers CORS in front of it"},
       {"response_headers", "add response headers in a proxy in front of this server"},
       {"include_metadata", "request headers are not passed down the pipeline; remove the key"},
-      {"compression_algorithms", "gzip (and uncompressed) request bodies are always accepted; remove the key"},
+      {"compression_algorithms", "gzip, deflate and uncompressed request bodies are always accepted; remove the key"},
       {"middlewares", "no HTTP middleware extensions exist here; remove the key"},
   };
   for (const auto& [key, instead] : unsupported) {
@@ -29,16 +29,17 @@ void ServerLimits::Decode(config::Node& node) {
 }
 
 absl::Status ServerLimits::Validate(const std::string& where) const {
+  const std::string prefix = where.empty() ? "" : where + ".";
   for (const auto& [name, d] : {std::pair<const char*, absl::Duration>{"read_timeout", read_timeout},
                                 {"read_header_timeout", read_header_timeout},
                                 {"write_timeout", write_timeout},
                                 {"idle_timeout", idle_timeout}}) {
     if (d < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ".", name, " must not be negative (0 means no limit)"));
+      return absl::InvalidArgumentError(absl::StrCat(prefix, name, " must not be negative (0 means no limit)"));
     }
   }
   if (max_connections < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ".max_connections must not be negative (0 means no limit)"));
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "max_connections must not be negative (0 means no limit)"));
   }
   return absl::OkStatus();
 }

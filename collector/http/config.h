@@ -27,7 +27,7 @@ struct ServerLimits {
   // we do not have (cors, response_headers, include_metadata, compression_algorithms,
   // middlewares) with what to do instead.
   void Decode(config::Node& node);
-  // `where` prefixes messages ("protocols.http").
+  // `where` prefixes messages ("protocols.http"; empty: none).
   absl::Status Validate(const std::string& where) const;
 };
 

@@ -112,6 +112,7 @@ struct Server::State {
   std::array<prometheus::Counter*, kReasons> refused_metric{};
   prometheus::Gauge* connections_metric = nullptr;
   std::atomic<size_t> connections{0};
+  std::atomic<int64_t> idle_connections{0};  // waiting for a request to begin
   struct LogLimit {
     absl::Time last = absl::InfinitePast();
     uint64_t suppressed = 0;
@@ -168,11 +169,11 @@ class Session : public SessionBase {
 
   void Start() override {
     if constexpr (kTls) {
-      idle_ = true;
+      SetIdle(true);
       idle_since_ = accepted_;
       Expire(After(accepted_, state_->options.read_header_timeout));
       stream_.async_handshake(asio::ssl::stream_base::server, [self = Self()](beast::error_code ec) {
-        self->idle_ = false;
+        self->SetIdle(false);
         if (ec) {
           if (ec != asio::error::operation_aborted && !self->state_->stopped) {
             bool timeout = IsTimeout(ec);
@@ -208,6 +209,11 @@ class Session : public SessionBase {
     }
   }
 
+  void SetIdle(bool idle) {
+    if (idle != idle_) state_->idle_connections.fetch_add(idle ? 1 : -1, std::memory_order_relaxed);
+    idle_ = idle;
+  }
+
   std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
 
   void Expire(std::optional<Clock::time_point> deadline) {
@@ -227,12 +233,12 @@ class Session : public SessionBase {
       ReadHeader();
       return;
     }
-    idle_ = true;
+    SetIdle(true);
     idle_since_ = first ? accepted_ : Clock::now();
     Expire(first ? After(accepted_, state_->options.read_header_timeout)
                  : After(idle_since_, state_->options.idle_timeout));
     stream_.async_read_some(buffer_.prepare(4096), [self = Self(), first](beast::error_code ec, size_t n) {
-      self->idle_ = false;
+      self->SetIdle(false);
       if (ec) {
         if (first && IsTimeout(ec) && !self->state_->stopped) {
           self->state_->Refusal("read_header_timeout", "no request within read_header_timeout of the connection");
@@ -530,6 +536,10 @@ uint64_t Server::Refused(std::string_view reason) const {
 }
 
 size_t Server::Connections() const { return stats_->connections.load(std::memory_order_relaxed); }
+
+size_t Server::IdleConnections() const {
+  return static_cast<size_t>(std::max<int64_t>(0, stats_->idle_connections.load(std::memory_order_relaxed)));
+}
 
 Server::~Server() { Stop(); }
 

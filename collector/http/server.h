@@ -139,6 +139,8 @@ class Server {
   // Refusals counted so far for `reason` (one of kRefusalReasons), and open connections.
   uint64_t Refused(std::string_view reason) const;
   size_t Connections() const;
+  // Open connections waiting for a request to begin (the ones max_connections may close).
+  size_t IdleConnections() const;
 
   struct State;
 
