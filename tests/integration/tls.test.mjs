@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -96,7 +97,7 @@ describe('TLS and mTLS on the HTTP servers', () => {
           'health_check/tls': { endpoint: `${HOST}:${p.healthTls}`, tls: { ...srv, client_ca_file: ca.cert } },
         },
         receivers: {
-          'otlp/tls': { protocols: { http: { endpoint: `${HOST}:${p.tls}`, tls: srv } } },
+          'otlp/tls': { protocols: { http: { endpoint: `${HOST}:${p.tls}`, read_header_timeout: '500ms', tls: srv } } },
           'otlp/mtls': { protocols: { http: { endpoint: `${HOST}:${p.mtls}`, tls: { ...srv, client_ca_file: ca.cert } } } },
           'otlp/tls13': { protocols: { http: { endpoint: `${HOST}:${p.tls13}`, tls: { ...srv, min_version: '1.3' } } } },
           'otlp/expired': {
@@ -171,6 +172,25 @@ describe('TLS and mTLS on the HTTP servers', () => {
     assert.equal(r.status, 0);
     await waitFor(async () => refused(await selfMetrics(), 'receiver/otlp/tls', 'tls_handshake') > before,
       { what: 'tls_handshake refusal counted' });
+  });
+
+  it('a connection that never starts its TLS handshake is cut at read_header_timeout', async () => {
+    const before = refused(await selfMetrics(), 'receiver/otlp/tls', 'read_header_timeout');
+    const t0 = Date.now();
+    await new Promise((resolve, reject) => {
+      const s = net.connect({ host: HOST, port: col.ports.tls });
+      const limit = setTimeout(() => reject(new Error('not cut within 10 s')), 10000);
+      s.on('error', () => {});
+      s.once('close', () => {
+        clearTimeout(limit);
+        resolve();
+      });
+    });
+    const ms = Date.now() - t0;
+    console.log(`silent TLS connection cut after ${ms} ms (read_header_timeout 500 ms)`);
+    assert.ok(ms >= 400 && ms < 3000, `${ms} ms`);
+    await waitFor(async () => refused(await selfMetrics(), 'receiver/otlp/tls', 'read_header_timeout') > before,
+      { what: 'the handshake timeout counted' });
   });
 
   it('a client trusting another CA refuses the server', async () => {
