@@ -351,7 +351,8 @@ class Session : public SessionBase {
     return req;
   }
 
-  // Answers a request that cannot reach the handler, then closes the connection.
+  // Answers a request that cannot reach the handler, then closes the connection (after
+  // reading what the client still sends: see Linger).
   void Refuse(int status, const std::string& reason, std::vector<std::pair<std::string, std::string>> headers = {}) {
     Response r;
     if (state_->on_refused) {
@@ -361,10 +362,36 @@ class Session : public SessionBase {
       r.body = reason + "\n";
     }
     for (auto& h : headers) r.headers.push_back(std::move(h));
-    Write(r, /*keep_alive=*/false, 11);
+    Write(r, /*keep_alive=*/false, 11, /*linger=*/true);
   }
 
-  void Write(const Response& r, bool keep_alive, unsigned version) {
+  // After a refusal, the client may still be sending its body. Closing a socket with
+  // unread data makes the kernel send a reset, which can destroy the answer before the
+  // client reads it; so what arrives is read and dropped, up to kLingerBytes or
+  // kLingerTime, until the client closes.
+  static constexpr size_t kLingerBytes = 8 << 20;
+  static constexpr auto kLingerTime = std::chrono::seconds(2);
+  void Linger(Clock::time_point deadline, size_t drained) {
+    if (drained > kLingerBytes || state_->stopped) {
+      Close();
+      Finish();
+      return;
+    }
+    buffer_.consume(buffer_.size());
+    Expire(deadline);
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = Self(), deadline, drained](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                self->Close();
+                                self->Finish();
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->Linger(deadline, drained + n);
+                            });
+  }
+
+  void Write(const Response& r, bool keep_alive, unsigned version, bool linger = false) {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version);
     res->result(static_cast<unsigned>(r.status));
@@ -374,9 +401,19 @@ class Session : public SessionBase {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     Expire(After(Clock::now(), state_->options.write_timeout));
-    bhttp::async_write(stream_, *res, [self = Self(), res, keep_alive](beast::error_code ec, size_t) {
+    bhttp::async_write(stream_, *res, [self = Self(), res, keep_alive, linger](beast::error_code ec, size_t) {
       if (ec && IsTimeout(ec) && !self->state_->stopped) {
         self->state_->Refusal("write_timeout", "response not written within write_timeout: connection closed");
+      }
+      if (!ec && linger) {
+        // Tell the client no more is coming (plain TCP: a half close; TLS keeps the
+        // socket open for the records it still sends), then drain.
+        if constexpr (!kTls) {
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+        }
+        self->Linger(Clock::now() + kLingerTime, 0);
+        return;
       }
       if (ec || !keep_alive) {
         self->Close();

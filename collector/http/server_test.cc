@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "collector/component/auth.h"
 #include "collector/http/config.h"
@@ -258,6 +259,39 @@ TEST_F(ServerTest, AuthenticateRefusesWith401BeforeTheHandler) {
   ::close(fd);
   EXPECT_NE(r.data.find("HTTP/1.1 200"), std::string::npos) << r.data;
   EXPECT_EQ(handled_.load(), 1);
+}
+
+// A client that sends a large body without waiting (no Expect: 100-continue), as the
+// OTLP SDKs do, can finish sending and then read the 401: a client such as Node's http
+// gives up on a write error (the reset of a socket closed with unread data) and never
+// reads the answer.
+TEST_F(ServerTest, ARefusalReachesAClientStillSendingItsBody) {
+  ServerOptions o;
+  o.authenticate = [](const Request&) { return absl::UnauthenticatedError("no token"); };
+  o.max_body_bytes = 16 << 20;
+  Listen(o);
+  for (int i = 0; i < 5; ++i) {
+    int fd = Connect(server_->port());
+    const std::string body(4 << 20, 'x');
+    bool sent_all = false;
+    std::thread sender([&] {
+      std::string req =
+          "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      size_t off = 0;
+      while (off < req.size()) {
+        ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      sent_all = off == req.size();
+    });
+    sender.join();  // as an SDK does: the whole request first, then the answer
+    auto r = ReadUntilClosed(fd, std::chrono::seconds(10));
+    ::close(fd);
+    EXPECT_TRUE(sent_all) << "attempt " << i;
+    EXPECT_NE(r.data.find("HTTP/1.1 401"), std::string::npos) << "attempt " << i << ": " << r.data;
+  }
+  EXPECT_EQ(handled_.load(), 0);
 }
 
 class TokenAuth : public Extension, public ServerAuthenticator {
