@@ -96,7 +96,7 @@ class ServerTest : public ::testing::Test {
     auto s = Server::Listen(host_.IoContext(), "127.0.0.1:0", std::move(o), [this](Request& r) {
       ++handled_;
       Response resp;
-      resp.body = "ok " + r.path;
+      resp.body = r.path == "/big" ? std::string(64 << 20, 'b') : "ok " + r.path;
       return resp;
     });
     ASSERT_TRUE(s.ok()) << s.status();
@@ -175,6 +175,23 @@ TEST_F(ServerTest, BodyTrickledIsCutAtReadTimeout) {
   EXPECT_LT(r.elapsed.count(), 2500);
   EXPECT_EQ(handled_.load(), 0);
   EXPECT_TRUE(testutil::WaitFor([&] { return server_->Refused("read_timeout") == 1u; }));
+}
+
+TEST_F(ServerTest, AClientThatDoesNotReadItsAnswerIsCutAtWriteTimeout) {
+  ServerOptions o;
+  o.write_timeout = absl::Milliseconds(300);
+  Listen(o);
+  int fd = Connect(server_->port());
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  Send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto start = Clock::now();
+  ASSERT_TRUE(testutil::WaitFor([&] { return server_->Refused("write_timeout") == 1u; }));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  EXPECT_GE(ms, 250);
+  EXPECT_LT(ms, 3000);
+  EXPECT_TRUE(testutil::WaitFor([&] { return server_->Connections() == 0; }));
+  ::close(fd);
 }
 
 TEST_F(ServerTest, HeaderOverTheLimitIs431) {
