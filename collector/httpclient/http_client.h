@@ -3,22 +3,54 @@
 // so connections stay open between requests; TLS options shared by every component;
 // the mapping of an HTTP answer to a pipeline status.
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/component/auth.h"
+#include "collector/component/component.h"
 #include "collector/config/node.h"
 
 namespace outrigger::httpclient {
 
+inline constexpr char kDefaultMinTlsVersion[] = "1.2";
+
+// A client's `tls:` block, as the OpenTelemetry Collector's configtls.ClientConfig names
+// it. For HTTP clients the URL's scheme decides whether TLS is used.
 struct TlsConfig {
-  bool insecure = false;  // HTTP clients: do not verify the server; gRPC: plaintext
-  std::string ca_file, cert_file, key_file;
+  // gRPC: plaintext (no TLS). HTTP: no effect (as upstream: https:// is still verified).
+  bool insecure = false;
+  // TLS without checking the server's certificate (chain and name). Testing only.
+  bool insecure_skip_verify = false;
+  std::string ca_file;                              // PEM CAs for the server's certificate (else the system's)
+  std::string cert_file, key_file;                  // client certificate and key (mTLS)
+  std::string server_name_override;                 // the name sent (SNI) and checked in the server's certificate
+  std::string min_version = kDefaultMinTlsVersion;  // "1.0", "1.1", "1.2", "1.3"
+  std::string max_version;                          // empty: the newest the library has
   void Decode(config::Node& node);
   absl::Status Validate() const;
 };
+
+// `auth: {authenticator: <extension id>}` under a client: the extension whose headers go
+// with each request (e.g. bearertokenauth).
+struct AuthConfig {
+  std::string authenticator;  // empty: none
+  void Decode(config::Node& node);
+  // The started extension named by `authenticator` (null when none is configured); an
+  // error when it is not in service.extensions or is no client authenticator.
+  absl::StatusOr<ClientAuthenticator*> Resolve(Host& host) const;
+};
+
+// For HTTP clients: the warning to log when tls.insecure is set for an https:// URL, where
+// (as upstream) it does not turn verification off; empty otherwise.
+std::string InsecureIgnoredWarning(const TlsConfig& tls, const std::string& url);
+
+// Appends the authenticator's headers ("Name: value") to `headers`; UNAVAILABLE (so the
+// request is retried) when it has none to give. Null `auth`: nothing to add.
+absl::Status AppendAuthHeaders(ClientAuthenticator* auth, std::vector<std::string>* headers);
 
 struct Response {
   long code = 0;

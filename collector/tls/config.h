@@ -29,8 +29,9 @@ struct ServerConfig {
   absl::Duration reload_interval = absl::ZeroDuration();
 
   bool enabled() const { return !cert_file.empty(); }
-  // Whether clients must present a certificate (signed by client_ca_file, else ca_file).
-  bool mutual() const { return !client_ca_file.empty() || !ca_file.empty(); }
+  // Whether clients must present a certificate (signed by client_ca_file). With only
+  // ca_file, a client certificate is asked for and verified if sent, not required.
+  bool mutual() const { return !client_ca_file.empty(); }
   void Decode(config::Node& node);
   // `where` prefixes messages ("protocols.http.tls").
   absl::Status Validate(const std::string& where) const;

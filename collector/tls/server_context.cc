@@ -162,7 +162,8 @@ absl::StatusOr<std::shared_ptr<ssl::context>> ServerContext::Build() const {
     }
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str());
     if (names != nullptr) SSL_CTX_set_client_CA_list(h, names);
-    SSL_CTX_set_verify(h, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    // client_ca_file: a certificate is required; ca_file alone: verified if sent.
+    SSL_CTX_set_verify(h, cfg_.mutual() ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER, nullptr);
   }
   return ctx;
 }

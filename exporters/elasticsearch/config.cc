@@ -25,6 +25,7 @@ void Config::Decode(config::Node& node) {
   node.Read("api_key", &api_key);
   node.Read("headers", &headers);
   tls.Decode(node.Child("tls"));
+  auth.Decode(node.Child("auth"));
   node.ReadEnum("compression", &compression, {"gzip", "none"});
   auto& flush = node.Child("flush");
   flush.ReadBytes("bytes", &flush_bytes);
@@ -97,6 +98,9 @@ absl::Status Config::Validate() const {
   }
   if (!api_key.empty() && !user.empty()) {
     return absl::InvalidArgumentError("use either api_key or user/password, not both");
+  }
+  if (!auth.authenticator.empty() && (!api_key.empty() || !user.empty())) {
+    return absl::InvalidArgumentError("use either auth.authenticator or api_key/user/password, not both");
   }
   if (user.empty() != password.empty()) {
     return absl::InvalidArgumentError("user and password go together");

@@ -66,6 +66,9 @@ struct Config : ComponentConfig {
   std::string user, password, api_key;
   std::map<std::string, std::string> headers;
   httpclient::TlsConfig tls;
+  // auth.authenticator: an extension whose headers go with each request (instead of
+  // user/password or api_key).
+  httpclient::AuthConfig auth;
   std::string compression = "gzip";  // gzip | none
 
   // flush.bytes: a bulk request carries at most about this many bytes of NDJSON.

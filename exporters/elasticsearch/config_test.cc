@@ -162,7 +162,8 @@ TEST(ElasticsearchExporterConfig, TestdataApiKeyDecodesToItsValues) {
   EXPECT_EQ(cfg.api_key, "aWQ6a2V5");
   EXPECT_EQ(cfg.user, "");
   EXPECT_EQ(cfg.mapping_mode, "raw");
-  EXPECT_TRUE(cfg.tls.insecure);
+  EXPECT_TRUE(cfg.tls.insecure_skip_verify);
+  EXPECT_EQ(cfg.tls.min_version, "1.3");
   EXPECT_FALSE(cfg.retry.enabled);
   EXPECT_EQ(cfg.retry.max_retries, 3);  // max_requests: 4 attempts
   const auto& q = cfg.helper.sending_queue;

@@ -69,6 +69,19 @@ class BulkPusher : public exporterhelper::Pusher {
   }
 
  public:
+  absl::Status Start(Host& host) override {
+    auto auth = cfg_.auth.Resolve(host);
+    if (!auth.ok()) return auth.status();
+    auth_ = *auth;
+    for (const auto& url : urls_) {
+      if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, url); !w.empty()) {
+        settings_.logger->warn("{}", w);
+        break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
   void BeginShutdown(absl::Time deadline) override {
     std::lock_guard<std::mutex> lock(stop_mu_);
     stop_deadline_ = deadline;
@@ -218,7 +231,15 @@ class BulkPusher : public exporterhelper::Pusher {
     absl::StatusOr<httpclient::Response> resp;
     for (size_t k = 0; k < urls_.size(); ++k) {
       url = urls_[(first + k) % urls_.size()] + "/_bulk";
-      resp = client_.Post(url, body, headers_, deadline);
+      std::vector<std::string> with_auth;
+      if (auth_ != nullptr) {
+        with_auth = headers_;
+        if (auto st = httpclient::AppendAuthHeaders(auth_, &with_auth); !st.ok()) {
+          resp = st;
+          break;
+        }
+      }
+      resp = client_.Post(url, body, auth_ != nullptr ? with_auth : headers_, deadline);
       if (resp.ok() || !absl::IsUnavailable(resp.status()) || k + 1 == urls_.size() || absl::Now() >= deadline) break;
       LogFailover(resp.status());
     }
@@ -297,6 +318,7 @@ class BulkPusher : public exporterhelper::Pusher {
   httpclient::Client client_;
   std::vector<std::string> urls_;
   std::vector<std::string> headers_;
+  ClientAuthenticator* auth_ = nullptr;
   std::atomic<size_t> next_url_{0};
 
   std::mutex stop_mu_;  // shutdown's deadline, for the waits inside a push

@@ -17,8 +17,11 @@ struct Config : ComponentConfig {
   std::string compression = kDefaultCompression;
   // gRPC metadata added to every request (names are lower-cased).
   std::map<std::string, std::string> headers;
-  // tls.insecure: plaintext; otherwise the CA and client certificate files.
+  // tls.insecure: plaintext; otherwise TLS with the CA and client certificate files
+  // (read at start), insecure_skip_verify and server_name_override.
   httpclient::TlsConfig tls;
+  // auth.authenticator: an extension whose headers go with each request as metadata.
+  httpclient::AuthConfig auth;
   // sending_queue, retry_on_failure, timeout.
   exporterhelper::HelperConfig helper;
 

@@ -2,6 +2,9 @@
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <cerrno>
 #include <cstring>
@@ -33,7 +36,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string&
 GrpcPusher::GrpcPusher(const CreateSettings& settings, const Config& cfg) : settings_(settings), cfg_(cfg) {}
 GrpcPusher::~GrpcPusher() = default;
 
-absl::Status GrpcPusher::Start(Host&) {
+absl::Status GrpcPusher::Start(Host& host) {
+  auto auth = cfg_.auth.Resolve(host);
+  if (!auth.ok()) return auth.status();
+  auth_ = *auth;
   std::string target = cfg_.endpoint;
   bool insecure = cfg_.tls.insecure;
   for (const char* scheme : {"http://", "https://"}) {
@@ -45,6 +51,22 @@ absl::Status GrpcPusher::Start(Host&) {
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (insecure) {
     creds = grpc::InsecureChannelCredentials();
+  } else if (cfg_.tls.insecure_skip_verify) {
+    // TLS, but any server certificate is taken (testing only).
+    grpc::experimental::TlsChannelCredentialsOptions o;
+    o.set_verify_server_certs(false);
+    o.set_check_call_host(false);
+    o.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    if (!cfg_.tls.cert_file.empty()) {
+      auto cert = ReadFile("cert_file", cfg_.tls.cert_file);
+      if (!cert.ok()) return cert.status();
+      auto key = ReadFile("key_file", cfg_.tls.key_file);
+      if (!key.ok()) return key.status();
+      o.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+          std::vector<grpc::experimental::IdentityKeyCertPair>{{std::move(*key), std::move(*cert)}}));
+      o.watch_identity_key_cert_pairs();
+    }
+    creds = grpc::experimental::TlsCredentials(o);
   } else {
     grpc::SslCredentialsOptions o;
     for (auto [what, path, out] : {std::make_tuple("ca_file", &cfg_.tls.ca_file, &o.pem_root_certs),
@@ -60,6 +82,7 @@ absl::Status GrpcPusher::Start(Host&) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   if (cfg_.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  if (!insecure && !cfg_.tls.server_name_override.empty()) args.SetSslTargetNameOverride(cfg_.tls.server_name_override);
   channel_ = grpc::CreateCustomChannel(target, creds, args);
   stub_ = std::make_unique<grpc::GenericStub>(channel_);
   return absl::OkStatus();
@@ -76,6 +99,11 @@ absl::Status GrpcPusher::Send(Signal signal, const D& d, absl::Time deadline) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(deadline));
   for (const auto& [k, v] : cfg_.headers) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
+  if (auth_ != nullptr) {
+    auto h = auth_->Headers();
+    if (!h.ok()) return absl::UnavailableError(StrCat("auth: ", h.status().message()));
+    for (const auto& [k, v] : *h) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
+  }
   std::promise<grpc::Status> done;
   stub_->UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(signal)), grpc::StubOptions(), &request, &response,
                    [&done](grpc::Status st) { done.set_value(std::move(st)); });

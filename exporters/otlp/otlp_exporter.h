@@ -23,7 +23,7 @@ class GrpcPusher : public exporterhelper::SignalPusher<GrpcPusher> {
   ~GrpcPusher() override;
 
   // Reads the TLS files and opens the channel.
-  absl::Status Start(Host&) override;
+  absl::Status Start(Host& host) override;
 
   template <typename D>
   absl::Status Send(Signal signal, const D& d, absl::Time deadline);
@@ -31,6 +31,7 @@ class GrpcPusher : public exporterhelper::SignalPusher<GrpcPusher> {
  private:
   CreateSettings settings_;
   Config cfg_;
+  ClientAuthenticator* auth_ = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::TemplatedGenericStub<grpc::ByteBuffer, grpc::ByteBuffer>> stub_;
 };

@@ -7,6 +7,7 @@ void Config::Decode(config::Node& node) {
   node.ReadEnum("compression", &compression, {"gzip", "none"});
   node.Read("headers", &headers);
   tls.Decode(node.Child("tls"));
+  auth.Decode(node.Child("auth"));
   helper.Decode(node);
   node.Read("traces_endpoint", &traces_endpoint);
   node.Read("metrics_endpoint", &metrics_endpoint);

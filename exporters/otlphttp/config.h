@@ -19,8 +19,11 @@ struct Config : ComponentConfig {
   std::string compression = kDefaultCompression;
   // HTTP headers added to every request.
   std::map<std::string, std::string> headers;
-  // tls.insecure: do not verify the server; the URL's scheme decides TLS.
+  // The URL's scheme decides TLS; tls.* sets CAs, client certificate, versions,
+  // insecure_skip_verify and server_name_override.
   httpclient::TlsConfig tls;
+  // auth.authenticator: an extension whose headers go with each request.
+  httpclient::AuthConfig auth;
   // sending_queue, retry_on_failure, timeout.
   exporterhelper::HelperConfig helper;
   // Full URLs per signal, instead of endpoint + /v1/<signal>.

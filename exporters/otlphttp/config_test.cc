@@ -47,7 +47,11 @@ TEST(OtlpHttpExporterConfig, Testdata) {
   EXPECT_EQ(c.compression, "none");
   EXPECT_EQ(c.headers,
             (std::map<std::string, std::string>{{"Authorization", "Bearer changeme"}, {"X-Scope-OrgID", "team-a"}}));
-  EXPECT_TRUE(c.tls.insecure);
+  EXPECT_FALSE(c.tls.insecure);
+  EXPECT_TRUE(c.tls.insecure_skip_verify);
+  EXPECT_EQ(c.tls.server_name_override, "otlp.internal");
+  EXPECT_EQ(c.tls.min_version, "1.3");
+  EXPECT_EQ(c.auth.authenticator, "bearertokenauth");
   EXPECT_EQ(c.tls.ca_file, "/etc/outrigger/tls/ca.pem");
   EXPECT_EQ(c.tls.cert_file, "/etc/outrigger/tls/client.pem");
   EXPECT_EQ(c.tls.key_file, "/etc/outrigger/tls/client-key.pem");
@@ -78,6 +82,28 @@ TEST(OtlpHttpExporterConfig, Testdata) {
 TEST(OtlpHttpExporterConfig, RetryableStatuses) {
   for (long code : {429L, 502L, 503L, 504L}) EXPECT_TRUE(Retryable(code)) << code;
   for (long code : {200L, 400L, 401L, 404L, 413L, 500L, 501L}) EXPECT_FALSE(Retryable(code)) << code;
+}
+
+TEST(OtlpHttpExporterConfig, TlsVersionsAndAuth) {
+  Config c;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("endpoint: https://backend:4318\n"
+                                   "tls: {min_version: \"1.3\", server_name_override: backend.internal, "
+                                   "insecure_skip_verify: true}\n"
+                                   "auth: {authenticator: bearertokenauth/out}\n",
+                                   &c, &errors)
+                  .ok())
+      << errors.Joined();
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate().message();
+  EXPECT_EQ(c.tls.min_version, "1.3");
+  EXPECT_EQ(c.tls.server_name_override, "backend.internal");
+  EXPECT_TRUE(c.tls.insecure_skip_verify);
+  EXPECT_EQ(c.auth.authenticator, "bearertokenauth/out");
+  c.tls.max_version = "1.2";
+  EXPECT_NE(c.Validate().message().find("tls.max_version is older than tls.min_version"), std::string_view::npos)
+      << c.Validate().message();
+  c.tls.min_version = "1.5";
+  EXPECT_FALSE(c.Validate().ok());
 }
 
 }  // namespace

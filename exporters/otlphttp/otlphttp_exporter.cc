@@ -18,6 +18,19 @@ HttpPusher::HttpPusher(const CreateSettings& settings, const Config& cfg)
   urls_[2] = cfg.logs_endpoint.empty() ? base + "/v1/logs" : cfg.logs_endpoint;
 }
 
+absl::Status HttpPusher::Start(Host& host) {
+  auto auth = cfg_.auth.Resolve(host);
+  if (!auth.ok()) return auth.status();
+  auth_ = *auth;
+  for (const auto& url : urls_) {
+    if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, url); !w.empty()) {
+      settings_.logger->warn("{}", w);
+      break;
+    }
+  }
+  return absl::OkStatus();
+}
+
 template <typename D>
 absl::Status HttpPusher::Send(Signal signal, const D& d, absl::Time deadline) {
   const bool json = cfg_.encoding == "json";
@@ -28,6 +41,7 @@ absl::Status HttpPusher::Send(Signal signal, const D& d, absl::Time deadline) {
   std::vector<std::string> headers = {json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf"};
   if (cfg_.compression == "gzip") headers.push_back("Content-Encoding: gzip");
   for (const auto& [k, v] : cfg_.headers) headers.push_back(k + ": " + v);
+  if (auto st = httpclient::AppendAuthHeaders(auth_, &headers); !st.ok()) return st;
   auto resp = client_.Post(url, body, headers, deadline);
   if (!resp.ok()) return resp.status();
   const long code = resp->code;

@@ -17,6 +17,9 @@ class HttpPusher : public exporterhelper::SignalPusher<HttpPusher> {
  public:
   HttpPusher(const CreateSettings& settings, const Config& cfg);
 
+  // Finds the auth extension, if any.
+  absl::Status Start(Host& host) override;
+
   template <typename D>
   absl::Status Send(Signal signal, const D& d, absl::Time deadline);
 
@@ -24,6 +27,7 @@ class HttpPusher : public exporterhelper::SignalPusher<HttpPusher> {
   CreateSettings settings_;
   Config cfg_;
   httpclient::Client client_;
+  ClientAuthenticator* auth_ = nullptr;
   std::string urls_[3];  // by Signal
 };
 

@@ -11,6 +11,7 @@ void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);
   node.Read("headers", &headers);
   tls.Decode(node.Child("tls"));
+  auth.Decode(node.Child("auth"));
   node.Read("namespace", &metric_namespace);
   node.Read("external_labels", &external_labels);
   node.Child("resource_to_telemetry_conversion").Read("enabled", &resource_to_telemetry_conversion);
@@ -28,9 +29,7 @@ absl::Status Config::Validate() const {
   if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
     return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint, "\" must be an http:// or https:// URL"));
   }
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
-  }
+  if (auto st = tls.Validate(); !st.ok()) return st;
   if (!IsNamespace(metric_namespace)) {
     return absl::InvalidArgumentError(StrCat("namespace \"", metric_namespace,
                                              "\" is not a valid metric name prefix: use letters, digits, '_' and "

@@ -17,6 +17,8 @@ struct Config : ComponentConfig {
   std::string endpoint;
   std::map<std::string, std::string> headers;
   httpclient::TlsConfig tls;
+  // auth.authenticator: an extension whose headers go with each request.
+  httpclient::AuthConfig auth;
   // Prefix of every metric name ("<namespace>_<name>").
   std::string metric_namespace;
   // Labels added to every series where the series has no label of that name.

@@ -22,6 +22,14 @@ bool Retryable(long code) { return code == 429 || (code >= 500 && code < 600); }
 RemoteWritePusher::RemoteWritePusher(const CreateSettings& settings, const Config& cfg)
     : settings_(settings), cfg_(cfg), client_(cfg.tls, kUserAgent) {}
 
+absl::Status RemoteWritePusher::Start(Host& host) {
+  auto auth = cfg_.auth.Resolve(host);
+  if (!auth.ok()) return auth.status();
+  auth_ = *auth;
+  if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, cfg_.endpoint); !w.empty()) settings_.logger->warn("{}", w);
+  return absl::OkStatus();
+}
+
 absl::Status RemoteWritePusher::PushMetrics(const pdata::Metrics& d, absl::Time deadline) {
   Translation t = Translate(d, cfg_, NowMs());
   if (t.dropped > 0) {
@@ -75,6 +83,7 @@ absl::Status RemoteWritePusher::Post(const ::prometheus::WriteRequest& req, absl
   std::vector<std::string> headers = {"Content-Type: application/x-protobuf", "Content-Encoding: snappy",
                                       "X-Prometheus-Remote-Write-Version: 0.1.0"};
   for (const auto& [k, v] : cfg_.headers) headers.push_back(k + ": " + v);
+  if (auto st = httpclient::AppendAuthHeaders(auth_, &headers); !st.ok()) return st;
   auto resp = client_.Post(cfg_.endpoint, body, headers, deadline);
   if (!resp.ok()) return resp.status();
   absl::Status st = httpclient::StatusOf(*resp, StrCat("POST ", cfg_.endpoint), Retryable);

@@ -25,6 +25,8 @@ class RemoteWritePusher : public exporterhelper::Pusher {
  public:
   RemoteWritePusher(const CreateSettings& settings, const Config& cfg);
 
+  // Finds the auth extension, if any.
+  absl::Status Start(Host& host) override;
   absl::Status PushMetrics(const pdata::Metrics& d, absl::Time deadline) override;
 
  private:
@@ -35,6 +37,7 @@ class RemoteWritePusher : public exporterhelper::Pusher {
   Config cfg_;
   std::mutex mu_;
   httpclient::Client client_;
+  ClientAuthenticator* auth_ = nullptr;
   std::vector<std::string> warned_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> dropped_{0};
 };

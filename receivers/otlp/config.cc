@@ -45,6 +45,22 @@ absl::Status Config::Validate() const {
       return absl::InvalidArgumentError("protocols.grpc.max_recv_msg_size_mib must be between 1 and 2047");
     }
     if (auto s = grpc.tls.Validate("protocols.grpc.tls"); !s.ok()) return s;
+    // gRPC (1.51) always negotiates TLS 1.2 or 1.3 and has no cipher suite setting.
+    if (grpc.tls.min_version != "1.2") {
+      return absl::InvalidArgumentError(
+          StrCat("protocols.grpc.tls.min_version \"", grpc.tls.min_version,
+                 "\" is not supported: the gRPC server always accepts TLS 1.2 and 1.3; remove it or set \"1.2\""));
+    }
+    if (!grpc.tls.max_version.empty() && grpc.tls.max_version != "1.3") {
+      return absl::InvalidArgumentError(
+          StrCat("protocols.grpc.tls.max_version \"", grpc.tls.max_version,
+                 "\" is not supported: the gRPC server always accepts TLS 1.2 and 1.3; remove it or set \"1.3\""));
+    }
+    if (!grpc.tls.cipher_suites.empty()) {
+      return absl::InvalidArgumentError(
+          "protocols.grpc.tls.cipher_suites is not supported: the gRPC server uses gRPC's own TLS 1.2 suites "
+          "(ECDHE with AES-GCM); remove it");
+    }
   }
   if (http.enabled) {
     if (auto hp = http::ParseEndpoint(http.endpoint); !hp.ok()) return hp.status();

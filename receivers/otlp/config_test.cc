@@ -85,5 +85,36 @@ TEST(OtlpReceiverConfig, AnEmptyProtocolKeyEnablesItWithItsDefaults) {
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
+TEST(OtlpReceiverConfig, GrpcTlsAndAuthDecodeAndUnsupportedVersionsAreRefused) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("protocols:\n"
+                                   "  grpc:\n"
+                                   "    tls: {cert_file: s.crt, key_file: s.key, client_ca_file: ca.crt, "
+                                   "reload_interval: 30s}\n"
+                                   "    auth: {authenticator: bearertokenauth/in}\n",
+                                   &cfg, &errors)
+                  .ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.grpc.tls.cert_file, "s.crt");
+  EXPECT_EQ(cfg.grpc.tls.client_ca_file, "ca.crt");
+  EXPECT_TRUE(cfg.grpc.tls.mutual());
+  EXPECT_EQ(cfg.grpc.tls.reload_interval, absl::Seconds(30));
+  EXPECT_EQ(cfg.grpc.auth.authenticator, "bearertokenauth/in");
+  EXPECT_TRUE(cfg.Validate().ok()) << cfg.Validate().message();
+  // gRPC has no TLS version or cipher settings: refused with what to do instead.
+  cfg.grpc.tls.min_version = "1.3";
+  EXPECT_NE(cfg.Validate().message().find("protocols.grpc.tls.min_version \"1.3\" is not supported"),
+            std::string_view::npos)
+      << cfg.Validate().message();
+  cfg.grpc.tls.min_version = "1.2";
+  cfg.grpc.tls.max_version = "1.2";
+  EXPECT_NE(cfg.Validate().message().find("max_version"), std::string_view::npos);
+  cfg.grpc.tls.max_version = "1.3";
+  EXPECT_TRUE(cfg.Validate().ok());
+  cfg.grpc.tls.cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+  EXPECT_NE(cfg.Validate().message().find("cipher_suites is not supported"), std::string_view::npos);
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::otlp

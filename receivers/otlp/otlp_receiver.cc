@@ -2,11 +2,21 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "collector/component/auth.h"
 #include "collector/otlp/wire.h"
 #include "spdlog/spdlog.h"
 
@@ -53,6 +63,19 @@ std::optional<Signal> SignalForMethod(std::string_view method) {
 class ExportReactor : public grpc::ServerGenericBidiReactor {
  public:
   ExportReactor(OtlpReceiver* receiver, grpc::GenericCallbackServerContext* ctx) : receiver_(receiver) {
+    if (ServerAuthenticator* auth = receiver->grpc_authenticator()) {
+      // Metadata names arrive lower-cased; binary (-bin) values are not text headers.
+      std::map<std::string, std::string> headers;
+      for (const auto& [k, v] : ctx->client_metadata()) {
+        std::string name(k.data(), k.size());
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, "-bin") == 0) continue;
+        headers.emplace(std::move(name), std::string(v.data(), v.size()));
+      }
+      if (absl::Status st = auth->Authenticate(headers); !st.ok()) {
+        Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(st.message())));
+        return;
+      }
+    }
     auto sig = SignalForMethod(ctx->method());
     if (!sig) {
       Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
@@ -108,6 +131,52 @@ class ExportService : public grpc::CallbackGenericService {
  private:
   OtlpReceiver* receiver_;
 };
+
+// Checks that the PEM file of option `key` can be read and holds a `block`
+// ("CERTIFICATE", "PRIVATE KEY"), so a wrong path fails Start with a message naming it.
+absl::Status CheckPemFile(const std::string& key, const std::string& path, std::string_view block) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        StrCat("protocols.grpc.tls.", key, " \"", path, "\" cannot be read: ", std::strerror(errno)));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().find("-----BEGIN ") == std::string::npos || ss.str().find(block) == std::string::npos) {
+    return absl::FailedPreconditionError(StrCat("protocols.grpc.tls.", key, " \"", path, "\" holds no PEM ", block));
+  }
+  return absl::OkStatus();
+}
+
+// TLS (and mTLS) for the gRPC server: the files are watched by gRPC, so rotated
+// certificates are used for new connections without a restart.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(const tls::ServerConfig& t) {
+  if (!t.enabled()) return grpc::InsecureServerCredentials();
+  const std::string& roots = t.client_ca_file.empty() ? t.ca_file : t.client_ca_file;
+  const char* roots_key = t.client_ca_file.empty() ? "ca_file" : "client_ca_file";
+  if (auto st = CheckPemFile("cert_file", t.cert_file, "CERTIFICATE"); !st.ok()) return st;
+  if (auto st = CheckPemFile("key_file", t.key_file, "PRIVATE KEY"); !st.ok()) return st;
+  if (!roots.empty()) {
+    if (auto st = CheckPemFile(roots_key, roots, "CERTIFICATE"); !st.ok()) return st;
+  }
+  // reload_interval 0: gRPC checks the files every second (it compares their contents).
+  const int64_t secs = absl::ToInt64Seconds(absl::Ceil(t.reload_interval, absl::Seconds(1)));
+  const unsigned interval = static_cast<unsigned>(std::clamp<int64_t>(secs, 1, 86400));
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider =
+      roots.empty()
+          ? std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(t.key_file, t.cert_file, interval)
+          : std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(t.key_file, t.cert_file, roots,
+                                                                                 interval);
+  grpc::experimental::TlsServerCredentialsOptions opts(provider);
+  opts.watch_identity_key_cert_pairs();
+  if (!roots.empty()) opts.watch_root_certs();
+  opts.set_cert_request_type(t.mutual()      ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                             : roots.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                             : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  auto creds = grpc::experimental::TlsServerCredentials(opts);
+  if (!creds) return absl::InvalidArgumentError("protocols.grpc.tls: gRPC refused the TLS settings");
+  return creds;
+}
 
 }  // namespace
 
@@ -236,12 +305,26 @@ absl::Status OtlpReceiver::Start(Host& host) {
   if (cfg_.grpc.enabled) {
     auto hp = http::ParseEndpoint(cfg_.grpc.endpoint);
     if (!hp.ok()) return hp.status();
+    if (!cfg_.grpc.auth.authenticator.empty()) {
+      const std::string& id = cfg_.grpc.auth.authenticator;
+      Extension* ext = host.GetExtension(id);
+      grpc_auth_ = dynamic_cast<ServerAuthenticator*>(ext);
+      if (grpc_auth_ == nullptr) {
+        return absl::FailedPreconditionError(
+            ext == nullptr ? StrCat("protocols.grpc.auth.authenticator: no extension \"", id,
+                                    "\" in service.extensions; add it there (e.g. a bearertokenauth)")
+                           : StrCat("protocols.grpc.auth.authenticator: extension \"", id,
+                                    "\" does not authenticate servers' requests"));
+      }
+    }
+    auto creds = GrpcServerCredentials(cfg_.grpc.tls);
+    if (!creds.ok()) return creds.status();
     grpc_service_ = std::make_unique<ExportService>(this);
     grpc::ServerBuilder builder;
     int port = 0;
     std::string addr = hp->host.find(':') != std::string::npos ? StrCat("[", hp->host, "]:", hp->port)
                                                                : StrCat(hp->host, ":", hp->port);
-    builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(addr, *creds, &port);
     builder.SetMaxReceiveMessageSize(cfg_.grpc.max_recv_msg_size_mib << 20);
     if (cfg_.grpc.max_concurrent_streams > 0) {
       builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg_.grpc.max_concurrent_streams);
@@ -253,7 +336,11 @@ absl::Status OtlpReceiver::Start(Host& host) {
       return absl::UnavailableError(StrCat("OTLP/gRPC cannot listen on ", cfg_.grpc.endpoint));
     }
     grpc_port_ = static_cast<uint16_t>(port);
-    settings_.logger->info("OTLP/gRPC listening on {}:{}", hp->host, grpc_port_);
+    settings_.logger->info("OTLP/gRPC listening on {}:{}{}{}", hp->host, grpc_port_,
+                           !cfg_.grpc.tls.enabled() ? ""
+                           : cfg_.grpc.tls.mutual() ? " (TLS, client certificates required)"
+                                                    : " (TLS)",
+                           grpc_auth_ != nullptr ? StrCat(", authenticated by ", cfg_.grpc.auth.authenticator) : "");
   }
   if (cfg_.http.enabled) {
     auto opts = http::MakeServerOptions(&host, cfg_.http.limits, cfg_.http.tls, cfg_.http.auth, settings_.telemetry,

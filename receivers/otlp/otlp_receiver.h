@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "collector/component/auth.h"
 #include "collector/component/component.h"
 #include "collector/http/server.h"
 #include "collector/telemetry/telemetry.h"
@@ -38,6 +39,8 @@ class OtlpReceiver : public Receiver {
   };
   Outcome Export(Signal signal, std::string&& body, ReceiverMeter& meter, bool json = false);
   ReceiverMeter& grpc_meter() { return grpc_meter_; }
+  // The extension that checks each gRPC call (protocols.grpc.auth), or null.
+  ServerAuthenticator* grpc_authenticator() const { return grpc_auth_; }
   int retry_after_seconds() const { return cfg_.retry_after_seconds; }
 
  private:
@@ -51,6 +54,7 @@ class OtlpReceiver : public Receiver {
   std::unique_ptr<grpc::CallbackGenericService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   uint16_t grpc_port_ = 0;
+  ServerAuthenticator* grpc_auth_ = nullptr;
   std::unique_ptr<http::Server> http_server_;
 };
 

@@ -5,7 +5,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <map>
 
 #include "collector/component/auth.h"
 #include "collector/exporterhelper/exporterhelper.h"
@@ -211,6 +213,103 @@ TEST(OtlpReceiverHttpAuth, UnauthenticatedRequestsGet401AndNothingIsDelivered) {
   auto st = missing.Start(host);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("\"nope\" is not a started extension"), std::string::npos) << st;
+}
+
+// A host that knows one extension, as the service's GetExtension does.
+class HostWith : public testutil::TestHost {
+ public:
+  explicit HostWith(Extension* ext) : ext_(ext) {}
+  Extension* GetExtension(const std::string& id) override { return id == "auth" ? ext_ : nullptr; }
+
+ private:
+  Extension* ext_;
+};
+
+// Accepts metadata "authorization: Bearer good"; counts what it saw.
+class FakeAuth : public Extension, public ServerAuthenticator {
+ public:
+  absl::Status Authenticate(const std::map<std::string, std::string>& headers) override {
+    ++calls;
+    auto it = headers.find("authorization");
+    if (it != headers.end() && it->second == "Bearer good") return absl::OkStatus();
+    return absl::UnauthenticatedError("no good token");
+  }
+  std::atomic<int> calls{0};
+};
+
+class NotAnAuthenticator : public Extension {};
+
+grpc::Status ExportWithToken(uint16_t port, const std::string& token) {
+  auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(ch);
+  grpc::Slice slice(testutil::MakeTraces(2).ToProto());
+  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::ClientContext ctx;
+  if (!token.empty()) ctx.AddMetadata("authorization", token);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(Signal::kTraces)), grpc::StubOptions(), &req, &resp,
+                 [&](grpc::Status st) { done.set_value(st); });
+  return done.get_future().get();
+}
+
+TEST(OtlpReceiverAuth, GrpcCallsAreCheckedByTheAuthenticator) {
+  Telemetry telemetry;
+  testutil::Sink sink;
+  FakeAuth auth;
+  HostWith host(&auth);
+  Config cfg;
+  cfg.grpc.enabled = true;
+  cfg.grpc.endpoint = "127.0.0.1:0";
+  cfg.grpc.auth.authenticator = "auth";
+  OtlpReceiver r(testutil::Settings(&telemetry, "otlp", Kind::kReceiver), cfg);
+  r.SetConsumers({&sink, &sink, &sink});
+  ASSERT_TRUE(r.Start(host).ok());
+  auto bad = ExportWithToken(r.grpc_port(), "Bearer bad");
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(bad.error_message(), "no good token");
+  EXPECT_EQ(ExportWithToken(r.grpc_port(), "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(sink.Calls(), 0u);
+  auto good = ExportWithToken(r.grpc_port(), "Bearer good");
+  EXPECT_TRUE(good.ok()) << good.error_message();
+  EXPECT_EQ(sink.SpanCount(), 2u);
+  EXPECT_EQ(auth.calls.load(), 3);
+  ASSERT_TRUE(r.Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
+TEST(OtlpReceiverAuth, UnknownOrWrongAuthenticatorFailsStart) {
+  Telemetry telemetry;
+  NotAnAuthenticator other;
+  HostWith host(&other);
+  Config cfg;
+  cfg.grpc.enabled = true;
+  cfg.grpc.endpoint = "127.0.0.1:0";
+  cfg.grpc.auth.authenticator = "missing";
+  OtlpReceiver r(testutil::Settings(&telemetry, "otlp", Kind::kReceiver), cfg);
+  absl::Status st = r.Start(host);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("no extension \"missing\" in service.extensions"), std::string_view::npos)
+      << st.message();
+  cfg.grpc.auth.authenticator = "auth";
+  OtlpReceiver r2(testutil::Settings(&telemetry, "otlp/2", Kind::kReceiver), cfg);
+  st = r2.Start(host);
+  EXPECT_NE(st.message().find("does not authenticate"), std::string_view::npos) << st.message();
+}
+
+TEST(OtlpReceiverTls, UnreadableCertificateFailsStartWithTheKey) {
+  Telemetry telemetry;
+  testutil::TestHost host;
+  Config cfg;
+  cfg.grpc.enabled = true;
+  cfg.grpc.endpoint = "127.0.0.1:0";
+  cfg.grpc.tls.cert_file = "/nonexistent/server.crt";
+  cfg.grpc.tls.key_file = "/nonexistent/server.key";
+  OtlpReceiver r(testutil::Settings(&telemetry, "otlp", Kind::kReceiver), cfg);
+  absl::Status st = r.Start(host);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("protocols.grpc.tls.cert_file \"/nonexistent/server.crt\" cannot be read"),
+            std::string_view::npos)
+      << st.message();
+  EXPECT_EQ(r.grpc_port(), 0);
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   authz.Read("type", &s->authorization_type);
   authz.Read("credentials", &s->authorization_credentials);
   config::Node& tls = n.Child("tls_config");
-  tls.Read("insecure_skip_verify", &s->tls.insecure);
+  tls.Read("insecure_skip_verify", &s->tls.insecure_skip_verify);
   tls.Read("ca_file", &s->tls.ca_file);
   tls.Read("cert_file", &s->tls.cert_file);
   tls.Read("key_file", &s->tls.key_file);

@@ -33,7 +33,7 @@ void ExpectScrapeDefaults(const ScrapeConfig& s) {
   EXPECT_EQ(s.basic_auth_password, "");
   EXPECT_EQ(s.authorization_type, "Bearer");
   EXPECT_EQ(s.authorization_credentials, "");
-  EXPECT_FALSE(s.tls.insecure);
+  EXPECT_FALSE(s.tls.insecure_skip_verify);
   EXPECT_EQ(s.tls.ca_file, "");  // system CAs
   EXPECT_EQ(s.tls.cert_file, "");
   EXPECT_EQ(s.tls.key_file, "");
@@ -183,7 +183,7 @@ TEST(PrometheusReceiverConfig, TestdataSecureDecodesToItsValues) {
   EXPECT_EQ(app.scheme, "https");
   EXPECT_EQ(app.authorization_type, "Bearer");
   EXPECT_EQ(app.authorization_credentials, "not-set");  // ${env:SCRAPE_TOKEN:-not-set}
-  EXPECT_FALSE(app.tls.insecure);
+  EXPECT_FALSE(app.tls.insecure_skip_verify);
   EXPECT_EQ(app.tls.ca_file, "/etc/ssl/certs/ca-certificates.crt");
   EXPECT_EQ(app.tls.cert_file, "/etc/outrigger/client.crt");
   EXPECT_EQ(app.tls.key_file, "/etc/outrigger/client.key");
@@ -197,7 +197,7 @@ TEST(PrometheusReceiverConfig, TestdataSecureDecodesToItsValues) {
   EXPECT_EQ(self_signed.scheme, "https");
   EXPECT_EQ(self_signed.authorization_type, "Token");
   EXPECT_EQ(self_signed.authorization_credentials, "not-a-secret");
-  EXPECT_TRUE(self_signed.tls.insecure);
+  EXPECT_TRUE(self_signed.tls.insecure_skip_verify);
   EXPECT_EQ(self_signed.tls.ca_file, "");
   ASSERT_EQ(self_signed.static_configs.size(), 1u);
   EXPECT_EQ(self_signed.static_configs[0].targets, Strings{"127.0.0.1:9443"});

@@ -359,7 +359,7 @@ config:
   EXPECT_EQ(cfg.TimeoutOf(b), absl::Seconds(5));  // the global 10s, lowered to the interval
   EXPECT_EQ(b.params.at("module"), (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(b.basic_auth_username, "u");
-  EXPECT_TRUE(b.tls.insecure);
+  EXPECT_TRUE(b.tls.insecure_skip_verify);
 }
 
 TEST(PrometheusConfigTest, UnknownKeysAndInvalidValues) {

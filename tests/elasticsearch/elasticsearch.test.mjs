@@ -8,7 +8,7 @@
 //
 // Then: `endpoints` (round-robin over several nodes, failover past a node that refuses
 // connections or answers 503), and TLS against an HTTPS double with a CA and server
-// certificate made at test time with the openssl CLI (tls.ca_file, tls.insecure, and
+// certificate made at test time with the openssl CLI (tls.ca_file, tls.insecure_skip_verify, and
 // what happens without the right CA).
 //
 // Node built-ins and the shared harness only. Every wait polls a condition until a
@@ -402,7 +402,7 @@ describe('elasticsearch exporter over HTTPS', () => {
     certs = await makeCertificates(dir);
     const fast = { initial_interval: '50ms', max_interval: '200ms' };
     await start('ca', { ca_file: certs.caFile }, fast);
-    await start('insecure', { insecure: true }, fast);
+    await start('insecure', { insecure_skip_verify: true }, fast);
     // Untrusted: retried for max_elapsed_time (5m by default: longer than this suite).
     await start('noca', {}, fast);
     // Untrusted with a short retry budget: given up on after 1s.
@@ -429,7 +429,7 @@ describe('elasticsearch exporter over HTTPS', () => {
     assert.equal(await metric('ca', 'outrigger_exporter_send_failed_log_records_total'), 0);
   });
 
-  it('tls.insecure skips verification: every record arrives without a CA', async () => {
+  it('tls.insecure_skip_verify skips verification: every record arrives without a CA', async () => {
     await waitFor(async () => (await metric('insecure', 'outrigger_exporter_sent_log_records_total')) === N, {
       timeoutMs: 20000,
       intervalMs: 100,

@@ -16,7 +16,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
-import { makeCa, makeLeaf } from './lib/certs.mjs';
+import { makeCerts } from './lib/certs.mjs';
 import {
   HOST,
   Outrigger,
@@ -70,23 +70,14 @@ describe('TLS and mTLS on the HTTP servers', () => {
   before(async () => {
     scrubOtelEnv();
     dir = await makeTempDir('outrigger-tls-');
-    const ca = makeCa(dir, 'ca');
-    const ca2 = makeCa(dir, 'ca2');
-    certs = {
-      ca,
-      ca2,
-      server: makeLeaf(dir, ca, 'server'),
-      server2: makeLeaf(dir, ca2, 'server2'),
-      expired: makeLeaf(dir, ca, 'expired', { expired: true }),
-      client: makeLeaf(dir, ca, 'client', { usage: 'clientAuth' }),
-      foreignClient: makeLeaf(dir, ca2, 'foreign', { usage: 'clientAuth' }),
-    };
+    certs = makeCerts(dir);
+    const { ca } = certs;
     // The rotated receiver's files, rewritten by the rotation test.
     rot = { cert: path.join(dir, 'rot.pem'), key: path.join(dir, 'rot.key') };
-    await fs.copyFile(certs.server.cert, rot.cert);
+    await fs.copyFile(certs.server.crt, rot.cert);
     await fs.copyFile(certs.server.key, rot.key);
     out = path.join(dir, 'out.jsonl');
-    const srv = { cert_file: certs.server.cert, key_file: certs.server.key };
+    const srv = { cert_file: certs.server.crt, key_file: certs.server.key };
     col = await Outrigger.start({
       name: 'tls',
       dir,
@@ -94,14 +85,14 @@ describe('TLS and mTLS on the HTTP servers', () => {
       makeConfig: (p) => ({
         extensions: {
           health_check: { endpoint: `${HOST}:${p.health}` },
-          'health_check/tls': { endpoint: `${HOST}:${p.healthTls}`, tls: { ...srv, client_ca_file: ca.cert } },
+          'health_check/tls': { endpoint: `${HOST}:${p.healthTls}`, tls: { ...srv, client_ca_file: ca.crt } },
         },
         receivers: {
           'otlp/tls': { protocols: { http: { endpoint: `${HOST}:${p.tls}`, read_header_timeout: '500ms', tls: srv } } },
-          'otlp/mtls': { protocols: { http: { endpoint: `${HOST}:${p.mtls}`, tls: { ...srv, client_ca_file: ca.cert } } } },
+          'otlp/mtls': { protocols: { http: { endpoint: `${HOST}:${p.mtls}`, tls: { ...srv, client_ca_file: ca.crt } } } },
           'otlp/tls13': { protocols: { http: { endpoint: `${HOST}:${p.tls13}`, tls: { ...srv, min_version: '1.3' } } } },
           'otlp/expired': {
-            protocols: { http: { endpoint: `${HOST}:${p.expired}`, tls: { cert_file: certs.expired.cert, key_file: certs.expired.key } } },
+            protocols: { http: { endpoint: `${HOST}:${p.expired}`, tls: { cert_file: certs.expiredServer.crt, key_file: certs.expiredServer.key } } },
           },
           'otlp/rot': {
             protocols: { http: { endpoint: `${HOST}:${p.rot}`, tls: { cert_file: rot.cert, key_file: rot.key, reload_interval: '100ms' } } },
@@ -129,17 +120,17 @@ describe('TLS and mTLS on the HTTP servers', () => {
   });
 
   async function selfMetrics() {
-    const r = await curl(`https://127.0.0.1:${col.ports.metrics}/metrics`, ['--cacert', certs.ca.cert]);
+    const r = await curl(`https://127.0.0.1:${col.ports.metrics}/metrics`, ['--cacert', certs.ca.crt]);
     assert.equal(r.status, 200, `own metrics over TLS: ${JSON.stringify(r)}`);
     return parsePrometheus(r.body);
   }
   const refused = (m, server, reason) => metricValue(m, 'outrigger_http_server_refused_total', { server, reason }) ?? 0;
 
   it('accepts OTLP/HTTP over TLS from curl and from the OpenTelemetry JS SDK, and writes the spans', async () => {
-    const r = await postSpan(col.ports.tls, 'curl-tls', ['--cacert', certs.ca.cert]);
+    const r = await postSpan(col.ports.tls, 'curl-tls', ['--cacert', certs.ca.crt]);
     assert.equal(r.status, 200, JSON.stringify(r));
 
-    const caPem = await fs.readFile(certs.ca.cert);
+    const caPem = await fs.readFile(certs.ca.crt);
     const exporter = new OTLPTraceExporter({ url: `https://127.0.0.1:${col.ports.tls}/v1/traces`, httpAgentOptions: { ca: caPem } });
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': 'tls-sdk' }),
@@ -152,7 +143,7 @@ describe('TLS and mTLS on the HTTP servers', () => {
     // And the SDK with a client certificate to the mTLS receiver.
     const mExporter = new OTLPTraceExporter({
       url: `https://127.0.0.1:${col.ports.mtls}/v1/traces`,
-      httpAgentOptions: { ca: caPem, cert: await fs.readFile(certs.client.cert), key: await fs.readFile(certs.client.key) },
+      httpAgentOptions: { ca: caPem, cert: await fs.readFile(certs.client.crt), key: await fs.readFile(certs.client.key) },
     });
     const mProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(mExporter)] });
     mProvider.getTracer('tls').startSpan('sdk-over-mtls').end();
@@ -194,27 +185,27 @@ describe('TLS and mTLS on the HTTP servers', () => {
   });
 
   it('a client trusting another CA refuses the server', async () => {
-    const r = await postSpan(col.ports.tls, 'wrong-ca', ['--cacert', certs.ca2.cert]);
+    const r = await postSpan(col.ports.tls, 'wrong-ca', ['--cacert', certs.otherCa.crt]);
     assert.equal(r.code, 60, `curl must fail certificate verification: ${JSON.stringify(r)}`);
   });
 
   it('an expired server certificate is refused by the client', async () => {
-    const r = await postSpan(col.ports.expired, 'expired', ['--cacert', certs.ca.cert]);
+    const r = await postSpan(col.ports.expired, 'expired', ['--cacert', certs.ca.crt]);
     assert.equal(r.code, 60, JSON.stringify(r));
     assert.match(r.stderr, /expired/);
   });
 
   it('mTLS: no client certificate, or one from another CA, is refused; one from client_ca_file is served', async () => {
     const before = refused(await selfMetrics(), 'receiver/otlp/mtls', 'tls_handshake');
-    const none = await postSpan(col.ports.mtls, 'no-client-cert', ['--cacert', certs.ca.cert]);
+    const none = await postSpan(col.ports.mtls, 'no-client-cert', ['--cacert', certs.ca.crt]);
     assert.notEqual(none.code, 0, JSON.stringify(none));
     assert.equal(none.status, 0);
     const foreign = await postSpan(col.ports.mtls, 'foreign-client-cert',
-      ['--cacert', certs.ca.cert, '--cert', certs.foreignClient.cert, '--key', certs.foreignClient.key]);
+      ['--cacert', certs.ca.crt, '--cert', certs.otherClient.crt, '--key', certs.otherClient.key]);
     assert.notEqual(foreign.code, 0, JSON.stringify(foreign));
     assert.equal(foreign.status, 0);
     const good = await postSpan(col.ports.mtls, 'mtls-ok',
-      ['--cacert', certs.ca.cert, '--cert', certs.client.cert, '--key', certs.client.key]);
+      ['--cacert', certs.ca.crt, '--cert', certs.client.crt, '--key', certs.client.key]);
     assert.equal(good.status, 200, JSON.stringify(good));
     await waitFor(async () => refused(await selfMetrics(), 'receiver/otlp/mtls', 'tls_handshake') >= before + 2,
       { what: 'two mTLS refusals counted' });
@@ -223,20 +214,20 @@ describe('TLS and mTLS on the HTTP servers', () => {
   });
 
   it('a TLS version below min_version is refused', async () => {
-    const old = await postSpan(col.ports.tls13, 'tls12', ['--cacert', certs.ca.cert, '--tls-max', '1.2']);
+    const old = await postSpan(col.ports.tls13, 'tls12', ['--cacert', certs.ca.crt, '--tls-max', '1.2']);
     assert.notEqual(old.code, 0, JSON.stringify(old));
     assert.equal(old.status, 0);
-    const ok = await postSpan(col.ports.tls13, 'tls13', ['--cacert', certs.ca.cert, '--tlsv1.3']);
+    const ok = await postSpan(col.ports.tls13, 'tls13', ['--cacert', certs.ca.crt, '--tlsv1.3']);
     assert.equal(ok.status, 200, JSON.stringify(ok));
   });
 
   it('prometheus exporter, health_check (mTLS) and own metrics serve over TLS', async () => {
-    const prom = await curl(`https://127.0.0.1:${col.ports.prom}/metrics`, ['--cacert', certs.ca.cert]);
+    const prom = await curl(`https://127.0.0.1:${col.ports.prom}/metrics`, ['--cacert', certs.ca.crt]);
     assert.equal(prom.status, 200, JSON.stringify(prom));
     const health = await curl(`https://127.0.0.1:${col.ports.healthTls}/`,
-      ['--cacert', certs.ca.cert, '--cert', certs.client.cert, '--key', certs.client.key]);
+      ['--cacert', certs.ca.crt, '--cert', certs.client.crt, '--key', certs.client.key]);
     assert.equal(health.status, 200, JSON.stringify(health));
-    const noCert = await curl(`https://127.0.0.1:${col.ports.healthTls}/`, ['--cacert', certs.ca.cert]);
+    const noCert = await curl(`https://127.0.0.1:${col.ports.healthTls}/`, ['--cacert', certs.ca.crt]);
     assert.equal(noCert.status, 0, JSON.stringify(noCert));
     const plain = await curl(`http://127.0.0.1:${col.ports.metrics}/metrics`);
     assert.equal(plain.status, 0, 'own metrics must not answer plain HTTP when tls is set');
@@ -244,7 +235,7 @@ describe('TLS and mTLS on the HTTP servers', () => {
   });
 
   it('rotated certificate files are served to new connections; a broken one keeps the previous', async () => {
-    const ok1 = await postSpan(col.ports.rot, 'rot-before', ['--cacert', certs.ca.cert]);
+    const ok1 = await postSpan(col.ports.rot, 'rot-before', ['--cacert', certs.ca.crt]);
     assert.equal(ok1.status, 200, JSON.stringify(ok1));
 
     // A broken certificate: logged, the old one still served.
@@ -252,22 +243,22 @@ describe('TLS and mTLS on the HTTP servers', () => {
     await fs.rename(rot.cert + '.tmp', rot.cert);
     // Files are looked at when a connection comes (at most every reload_interval).
     await waitFor(async () => {
-      await postSpan(col.ports.rot, 'rot-probe', ['--cacert', certs.ca.cert]);
+      await postSpan(col.ports.rot, 'rot-probe', ['--cacert', certs.ca.crt]);
       return /TLS certificate files changed but cannot be loaded/.test(col.output);
     }, { what: 'the broken certificate to be logged' });
-    const ok2 = await postSpan(col.ports.rot, 'rot-broken', ['--cacert', certs.ca.cert]);
+    const ok2 = await postSpan(col.ports.rot, 'rot-broken', ['--cacert', certs.ca.crt]);
     assert.equal(ok2.status, 200, JSON.stringify(ok2));
 
     // A new key pair signed by the other CA (each file replaced atomically).
-    await fs.copyFile(certs.server2.key, rot.key + '.tmp');
+    await fs.copyFile(certs.otherServer.key, rot.key + '.tmp');
     await fs.rename(rot.key + '.tmp', rot.key);
-    await fs.copyFile(certs.server2.cert, rot.cert + '.tmp');
+    await fs.copyFile(certs.otherServer.crt, rot.cert + '.tmp');
     await fs.rename(rot.cert + '.tmp', rot.cert);
     const t0 = Date.now();
-    await waitFor(async () => (await postSpan(col.ports.rot, 'rot-after', ['--cacert', certs.ca2.cert])).status === 200,
+    await waitFor(async () => (await postSpan(col.ports.rot, 'rot-after', ['--cacert', certs.otherCa.crt])).status === 200,
       { what: 'the rotated certificate to be served' });
     console.log(`rotated certificate served after ${Date.now() - t0} ms`);
-    const old = await postSpan(col.ports.rot, 'rot-old-ca', ['--cacert', certs.ca.cert]);
+    const old = await postSpan(col.ports.rot, 'rot-old-ca', ['--cacert', certs.ca.crt]);
     assert.equal(old.code, 60, 'the old certificate is no longer served');
     assert.ok(col.running);
   });
