@@ -81,11 +81,12 @@ describe('TLS and mTLS on the HTTP servers', () => {
     col = await Outrigger.start({
       name: 'tls',
       dir,
-      portNames: ['health', 'healthTls', 'metrics', 'tls', 'mtls', 'tls13', 'expired', 'rot', 'prom'],
+      portNames: ['health', 'healthTls', 'metrics', 'tls', 'mtls', 'tls13', 'expired', 'rot', 'prom', 'auth'],
       makeConfig: (p) => ({
         extensions: {
           health_check: { endpoint: `${HOST}:${p.health}` },
           'health_check/tls': { endpoint: `${HOST}:${p.healthTls}`, tls: { ...srv, client_ca_file: ca.crt } },
+          bearertokenauth: { token: 'http-s3cret' },
         },
         receivers: {
           'otlp/tls': { protocols: { http: { endpoint: `${HOST}:${p.tls}`, read_header_timeout: '500ms', tls: srv } } },
@@ -94,6 +95,7 @@ describe('TLS and mTLS on the HTTP servers', () => {
           'otlp/expired': {
             protocols: { http: { endpoint: `${HOST}:${p.expired}`, tls: { cert_file: certs.expiredServer.crt, key_file: certs.expiredServer.key } } },
           },
+          'otlp/auth': { protocols: { http: { endpoint: `${HOST}:${p.auth}`, tls: srv, auth: { authenticator: 'bearertokenauth' } } } },
           'otlp/rot': {
             protocols: { http: { endpoint: `${HOST}:${p.rot}`, tls: { cert_file: rot.cert, key_file: rot.key, reload_interval: '100ms' } } },
           },
@@ -103,10 +105,10 @@ describe('TLS and mTLS on the HTTP servers', () => {
           prometheus: { endpoint: `${HOST}:${p.prom}`, tls: srv },
         },
         service: {
-          extensions: ['health_check', 'health_check/tls'],
+          extensions: ['health_check', 'health_check/tls', 'bearertokenauth'],
           telemetry: { logs: { level: 'info' }, metrics: { address: `${HOST}:${p.metrics}`, tls: srv } },
           pipelines: {
-            traces: { receivers: ['otlp/tls', 'otlp/mtls', 'otlp/tls13', 'otlp/expired', 'otlp/rot'], exporters: ['file'] },
+            traces: { receivers: ['otlp/tls', 'otlp/mtls', 'otlp/tls13', 'otlp/expired', 'otlp/rot', 'otlp/auth'], exporters: ['file'] },
             metrics: { receivers: ['otlp/tls'], exporters: ['prometheus'] },
           },
         },
@@ -182,6 +184,24 @@ describe('TLS and mTLS on the HTTP servers', () => {
     assert.ok(ms >= 400 && ms < 3000, `${ms} ms`);
     await waitFor(async () => refused(await selfMetrics(), 'receiver/otlp/tls', 'read_header_timeout') > before,
       { what: 'the handshake timeout counted' });
+  });
+
+  it('bearertokenauth on OTLP/HTTP: 401 with WWW-Authenticate without the token, 200 with it', async () => {
+    const args = ['--cacert', certs.ca.crt, '-D', '-'];
+    const none = await postSpan(col.ports.auth, 'no-token', args);
+    assert.equal(none.status, 401, JSON.stringify(none));
+    assert.match(none.body, /WWW-Authenticate: Bearer/i);
+    assert.ok(!none.body.includes('http-s3cret'));
+    const wrong = await postSpan(col.ports.auth, 'wrong-token', [...args, '-H', 'Authorization: Bearer nope']);
+    assert.equal(wrong.status, 401);
+    const good = await postSpan(col.ports.auth, 'good-token', [...args, '-H', 'Authorization: Bearer http-s3cret']);
+    assert.equal(good.status, 200, JSON.stringify(good));
+    await waitFor(async () => refused(await selfMetrics(), 'receiver/otlp/auth', 'unauthenticated') === 2,
+      { what: 'two unauthenticated requests counted' });
+    await waitFor(async () => flattenSpans(await readJsonLines(out)).some((s) => s.item.name === 'good-token'),
+      { what: 'the authenticated span in the file' });
+    const names = flattenSpans(await readJsonLines(out)).map((s) => s.item.name);
+    assert.ok(!names.includes('no-token') && !names.includes('wrong-token'));
   });
 
   it('a client trusting another CA refuses the server', async () => {
