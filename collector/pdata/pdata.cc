@@ -9,6 +9,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "collector/pdata/json_encode.h"
 #include "collector/pdata/wire_scan.h"
 #include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
@@ -292,22 +293,6 @@ absl::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
   return absl::OkStatus();
 }
 
-void Base64IdsToHex(nlohmann::json& j) {
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      if (IsIdKey(it.key()) && it->is_string()) {
-        std::string bytes;
-        absl::Base64Unescape(it->get_ref<const std::string&>(), &bytes);
-        *it = absl::BytesToHexString(bytes);
-      } else {
-        Base64IdsToHex(*it);
-      }
-    }
-  } else if (j.is_array()) {
-    for (auto& e : j) Base64IdsToHex(e);
-  }
-}
-
 }  // namespace
 
 // A part is either the encoded request as it was received (checked by ScanRequest, so
@@ -465,16 +450,13 @@ std::string Data<Request>::ToProto() const {
 
 template <typename Request>
 std::string Data<Request>::ToJson() const {
-  google::protobuf::Arena arena;
-  Request* merged = google::protobuf::Arena::CreateMessage<Request>(&arena);
-  for (const auto& p : parts_) merged->MergeFrom(p->Get());
+  // Streamed (json_encode.h): no merged copy of the parts, no intermediate documents.
   std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.always_print_enums_as_ints = true;
-  (void)google::protobuf::util::MessageToJsonString(*merged, &out, opts);
-  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
-  Base64IdsToHex(j);
-  return j.dump();
+  (void)EncodeJson(*this, /*max_bytes=*/0, [&](std::string_view chunk) {
+    out.append(chunk);
+    return absl::OkStatus();
+  });
+  return out;
 }
 
 template <typename Request>

@@ -30,6 +30,25 @@ TEST(DebugDescribe, DetailedAddsTheJson) {
   auto lines = Describe(testutil::MakeTraces(1, "svc", "only"), Verbosity::kDetailed);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_NE(lines[1].find("\"name\": \"only-0\""), std::string::npos) << lines[1];
+  // Indented two spaces a level; the same JSON once the indentation is taken out.
+  EXPECT_TRUE(lines[1].starts_with("{\n  \"resourceSpans\": [\n    {\n      \"resource\": {")) << lines[1];
+  auto back = pdata::Traces::FromJson(lines[1]);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->ToProto(), testutil::MakeTraces(1, "svc", "only").ToProto());
+}
+
+TEST(DebugDescribe, DetailedKeepsStringsAndEmptyContainersAsTheyAre) {
+  testutil::lpb::ExportLogsServiceRequest* req;
+  auto d = pdata::Logs::New(&req);
+  auto* r = req->add_resource_logs()->add_scope_logs()->add_log_records();
+  r->mutable_body()->set_string_value("a, \"b\": {c} [d] \\");
+  r->add_attributes();
+  auto lines = Describe(d, Verbosity::kDetailed);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find(R"("stringValue": "a, \"b\": {c} [d] \\")"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("\"attributes\": [\n" + std::string(16, ' ') + "{}\n" + std::string(14, ' ') + "]"),
+            std::string::npos)
+      << lines[1];
 }
 
 }  // namespace

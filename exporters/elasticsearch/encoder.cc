@@ -49,17 +49,42 @@ void AppendDouble(std::string* out, double v) {
 
 void AppendValue(std::string* out, const cpb::AnyValue& v);
 
+// Whether kvs[i]'s key came before: a scan for the usual few attributes, a set beyond
+// (issue 15: 300,000 distinct keys in one 4 MB request made the scan 10^11 compares).
+class SeenKeys {
+ public:
+  static constexpr int kScanUpTo = 32;
+  explicit SeenKeys(const Attrs& kvs) : kvs_(kvs) {}
+  bool Repeated(int i) {
+    const std::string& k = kvs_[i].key();
+    if (kvs_.size() <= kScanUpTo) {
+      for (int j = 0; j < i; ++j) {
+        if (kvs_[j].key() == k) return true;
+      }
+      return false;
+    }
+    // Called for increasing i (every one, or those not skipped): what is before i and
+    // not in the set yet is added first.
+    for (; added_ < i; ++added_) set_.insert(kvs_[added_].key());
+    return set_.contains(k);
+  }
+
+ private:
+  const Attrs& kvs_;
+  absl::flat_hash_set<std::string_view> set_;
+  int added_ = 0;
+};
+
 // {"k":v,...}; a repeated key keeps its first value (Elasticsearch refuses duplicates).
 template <typename Skip>
 void AppendObject(std::string* out, const Attrs& kvs, Skip skip) {
   out->push_back('{');
   bool first = true;
+  SeenKeys seen(kvs);
   for (int i = 0; i < kvs.size(); ++i) {
     const auto& kv = kvs[i];
     if (skip(kv.key())) continue;
-    bool dup = false;
-    for (int j = 0; j < i && !dup; ++j) dup = kvs[j].key() == kv.key();
-    if (dup) continue;
+    if (seen.Repeated(i)) continue;
     if (!first) out->push_back(',');
     first = false;
     out->push_back('"');
@@ -253,12 +278,11 @@ bool NoneReserved(std::string_view k) {
 // none/raw: the attributes (raw: without the Attributes. prefix and the reserved names); a
 // repeated key keeps its first value.
 void AppendNoneAttrs(Fields& f, const Attrs& kvs, bool raw) {
+  SeenKeys seen(kvs);
   for (int i = 0; i < kvs.size(); ++i) {
     const auto& kv = kvs[i];
     if (raw && NoneReserved(kv.key())) continue;
-    bool dup = false;
-    for (int j = 0; j < i && !dup; ++j) dup = kvs[j].key() == kv.key();
-    if (!dup) f.Value(kv.key(), kv.value(), raw ? "" : "Attributes.");
+    if (!seen.Repeated(i)) f.Value(kv.key(), kv.value(), raw ? "" : "Attributes.");
   }
 }
 

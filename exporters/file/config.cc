@@ -7,6 +7,7 @@ Config::Config() { helper.sending_queue.enabled = false; }
 void Config::Decode(config::Node& node) {
   node.Read("path", &path);
   node.ReadEnum("format", &format, {"json"});
+  node.ReadBytes("max_line_size", &max_line_size);
   helper.Decode(node);
 }
 

@@ -18,6 +18,7 @@ TEST(FileExporterConfig, DefaultsAreTheDocumentedOnes) {
   Config cfg;
   EXPECT_EQ(cfg.path, "");
   EXPECT_EQ(cfg.format, "json");
+  EXPECT_EQ(cfg.max_line_size, 64u << 20);
   const auto& q = cfg.helper.sending_queue;
   EXPECT_FALSE(q.enabled);  // unlike the other exporters
   EXPECT_EQ(q.num_consumers, 2);
@@ -48,6 +49,7 @@ TEST(FileExporterConfig, TestdataDecodesToItsValues) {
   ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "exporters", "file", &cfg, &errors).ok()) << errors.Joined();
   EXPECT_EQ(cfg.path, "/tmp/outrigger-testdata-all.jsonl");
   EXPECT_EQ(cfg.format, "json");
+  EXPECT_EQ(cfg.max_line_size, 16u << 20);
   EXPECT_FALSE(cfg.helper.sending_queue.enabled);
   EXPECT_TRUE(cfg.Validate().ok());
 }

@@ -47,6 +47,34 @@ TEST_F(FilePusherTest, AppendsOneJsonLinePerRequest) {
   ASSERT_TRUE(p.Shutdown().ok());  // idempotent
 }
 
+// Issue 15: the line is streamed to the file; one longer than max_line_size is refused
+// (permanent) and nothing of it stays, the lines before and after are whole.
+TEST_F(FilePusherTest, LineOverMaxLineSizeIsRefusedAndLeavesNothing) {
+  cfg_.max_line_size = 200 * 1024;
+  FilePusher p(testutil::Settings(&telemetry_, "file", Kind::kExporter), cfg_);
+  ASSERT_TRUE(p.Start(host_).ok());
+  auto small = testutil::MakeLogs(1);
+  ASSERT_TRUE(p.PushLogs(small, absl::InfiniteFuture()).ok());
+  auto big = testutil::MakeLogs(5000);  // ~1 MB of OTLP/JSON
+  ASSERT_GT(big.ToJson().size(), cfg_.max_line_size);
+  absl::Status st = p.PushLogs(big, absl::InfiniteFuture());
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("max_line_size"), std::string::npos) << st.message();
+  ASSERT_TRUE(p.PushLogs(small, absl::InfiniteFuture()).ok());
+  EXPECT_EQ(ReadAll(cfg_.path), small.ToJson() + "\n" + small.ToJson() + "\n");
+  ASSERT_TRUE(p.Shutdown().ok());
+}
+
+TEST_F(FilePusherTest, LinesLongerThanAChunkAreWrittenWhole) {
+  FilePusher p(testutil::Settings(&telemetry_, "file", Kind::kExporter), cfg_);
+  ASSERT_TRUE(p.Start(host_).ok());
+  auto big = testutil::MakeLogs(5000);
+  ASSERT_GT(big.ToJson().size(), 4 * pdata::kJsonChunk);
+  ASSERT_TRUE(p.PushLogs(big, absl::InfiniteFuture()).ok());
+  EXPECT_EQ(ReadAll(cfg_.path), big.ToJson() + "\n");
+  ASSERT_TRUE(p.Shutdown().ok());
+}
+
 TEST_F(FilePusherTest, UnopenablePathFailsToStartAndNamesTheFile) {
   cfg_.path = ::testing::TempDir() + "/no-such-directory-for-outrigger/out.jsonl";
   FilePusher p(testutil::Settings(&telemetry_, "file", Kind::kExporter), cfg_);

@@ -55,7 +55,11 @@ class BatchProcessor : public Processor {
         signal_(signal),
         next_(next),
         meter_(settings.telemetry->ForProcessor(settings.id, SignalName(signal))),
-        batch_meter_(*settings.telemetry, settings.id, SignalName(signal)) {}
+        batch_meter_(*settings.telemetry, settings.id, SignalName(signal)),
+        over_bytes_(&settings.telemetry->AddCounter(
+            "outrigger_processor_batch_refused_over_bytes_total",
+            "Items the batch processor refused (backpressure) because max_pending_bytes were held",
+            {{"processor", settings.id.String()}, {"signal", std::string(SignalName(signal))}})) {}
 
   ~BatchProcessor() override { (void)Shutdown(absl::Now()); }
 
@@ -81,6 +85,7 @@ class BatchProcessor : public Processor {
                               pending_items_, ItemNoun(signal_));
       pending_ = T();
       pending_items_ = 0;
+      pending_bytes_ = 0;
     }
     return absl::OkStatus();
   }
@@ -98,20 +103,34 @@ class BatchProcessor : public Processor {
     } else {
       const size_t n = d.ItemCount();
       if (n == 0) return absl::OkStatus();
+      const size_t bytes = cfg_.max_pending_bytes > 0 ? d.ByteSize() : 0;  // outside the lock
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return absl::UnavailableError("batch processor is shutting down");
       if (pending_items_ > 0 && pending_items_ + n > cfg_.PendingLimit()) {
         return absl::ResourceExhaustedError(StrCat("batch processor ", settings_.id.String(), " holds ", pending_items_,
                                                    " ", ItemNoun(signal_), " that the exporters have not taken yet"));
       }
+      if (pending_items_ > 0 && cfg_.max_pending_bytes > 0 && pending_bytes_ + bytes > cfg_.max_pending_bytes) {
+        over_bytes_->Increment(static_cast<double>(n));
+        return absl::ResourceExhaustedError(StrCat("batch processor ", settings_.id.String(), " holds ", pending_bytes_,
+                                                   " bytes (max_pending_bytes ", cfg_.max_pending_bytes,
+                                                   ") that the exporters have not taken yet"));
+      }
       if (pending_items_ == 0) first_pending_ = absl::Now();
       pending_.Append(std::move(d));
       pending_items_ += n;
-      if (pending_items_ >= cfg_.send_batch_size || cfg_.timeout == absl::ZeroDuration() || pending_items_ == n) {
+      pending_bytes_ += bytes;
+      if (pending_items_ >= cfg_.send_batch_size || BytesFull() || cfg_.timeout == absl::ZeroDuration() ||
+          pending_items_ == n) {
         cv_.notify_one();
       }
       return absl::OkStatus();
     }
+  }
+
+  // Half of max_pending_bytes held: a batch goes at once (room for the next).
+  bool BytesFull() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return cfg_.max_pending_bytes > 0 && pending_bytes_ >= cfg_.max_pending_bytes / 2;
   }
 
   void Run() {
@@ -126,7 +145,7 @@ class BatchProcessor : public Processor {
           if (pending_items_ == 0 || now >= deadline_) return;
           if (now >= retry_at) break;
         } else if (pending_items_ > 0 && now >= retry_at &&
-                   (pending_items_ >= cfg_.send_batch_size || now >= first_pending_ + cfg_.timeout)) {
+                   (pending_items_ >= cfg_.send_batch_size || BytesFull() || now >= first_pending_ + cfg_.timeout)) {
           break;
         }
         absl::Time wake = absl::InfiniteFuture();
@@ -138,16 +157,19 @@ class BatchProcessor : public Processor {
           cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wake - now, absl::ZeroDuration())));
         }
       }
-      const bool by_size = pending_items_ >= cfg_.send_batch_size;
+      const bool by_size = pending_items_ >= cfg_.send_batch_size || BytesFull();
       T batch;
+      size_t batch_bytes = pending_bytes_;
       if (cfg_.send_batch_max_size > 0 && pending_items_ > cfg_.send_batch_max_size) {
         batch = pending_.SplitFront(cfg_.send_batch_max_size);
+        if (cfg_.max_pending_bytes > 0) batch_bytes = std::min(batch_bytes, batch.ByteSize());
       } else {
         batch = std::move(pending_);
         pending_ = T();
       }
       const size_t n = batch.ItemCount();
       pending_items_ -= n;
+      pending_bytes_ = pending_items_ == 0 ? 0 : pending_bytes_ - batch_bytes;
       const absl::Time batch_first = first_pending_;
       if (pending_items_ > 0) first_pending_ = absl::Now();
       lock.unlock();
@@ -166,6 +188,7 @@ class BatchProcessor : public Processor {
         batch.Append(std::move(pending_));
         pending_ = std::move(batch);
         pending_items_ += n;
+        pending_bytes_ += batch_bytes;
         first_pending_ = batch_first;
         retry_at = absl::Now() + retry_delay;
         settings_.logger->debug("next consumer pushed back ({}); retrying in {}", st.ToString(),
@@ -185,11 +208,13 @@ class BatchProcessor : public Processor {
   Consumer* next_;
   ProcessorMeter meter_;
   BatchMeter batch_meter_;
+  ::prometheus::Counter* over_bytes_;
 
   std::mutex mu_;
   std::condition_variable cv_;
   T pending_ ABSL_GUARDED_BY(mu_);
   size_t pending_items_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // encoded size of pending_ (with max_pending_bytes)
   absl::Time first_pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();

@@ -108,6 +108,49 @@ TEST_F(BatchTest, RefusesNewDataWhenFullInsteadOfDropping) {
   ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() >= 6; }));
 }
 
+// Issue 15: batches were bounded in items only (8192 log records of 1 MiB are 8 GiB).
+// Past half of max_pending_bytes a batch goes at once; past all of it new data is refused.
+TEST_F(BatchTest, PendingBytesAreBounded) {
+  const size_t one = MakeTraces(50).ByteSize();
+  Config cfg;
+  cfg.send_batch_size = 100000;  // items never trigger
+  cfg.timeout = absl::Hours(1);
+  cfg.max_pending_bytes = 3 * one;
+  auto p = Make(cfg);
+  ASSERT_TRUE(p->ConsumeTraces(MakeTraces(50)).ok());
+  EXPECT_EQ(sink_.Calls(), 0u);
+  ASSERT_TRUE(p->ConsumeTraces(MakeTraces(50)).ok());  // 2 of 3: over half, sent now
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 100; }));
+  EXPECT_TRUE(sink_.WaitFor([&] {
+    return telemetry_.Value("outrigger_processor_batch_sends_total", {{"trigger", "size"}}) == 1;
+  }));
+  // Blocked downstream: requests pile up until the next one would pass the bound.
+  sink_.Block();
+  ASSERT_TRUE(p->ConsumeTraces(MakeTraces(50)).ok());
+  ASSERT_TRUE(p->ConsumeTraces(MakeTraces(50)).ok());  // taken by the worker, blocked in the sink
+  ASSERT_TRUE(sink_.WaitFor([&] {
+    auto st = p->ConsumeTraces(MakeTraces(50));
+    if (st.code() != absl::StatusCode::kResourceExhausted) return false;
+    EXPECT_NE(st.message().find("max_pending_bytes"), std::string::npos) << st.message();
+    return true;
+  }));
+  EXPECT_GE(telemetry_.Value("outrigger_processor_batch_refused_over_bytes_total",
+                             {{"processor", "batch"}, {"signal", "traces"}}),
+            50);
+  sink_.Unblock();
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() >= 200; }));
+}
+
+TEST_F(BatchTest, ARequestLargerThanMaxPendingBytesIsStillTakenAlone) {
+  Config cfg;
+  cfg.timeout = absl::Milliseconds(10);
+  cfg.max_pending_bytes = 100;
+  auto p = Make(cfg);
+  ASSERT_GT(MakeTraces(20).ByteSize(), 100u);
+  ASSERT_TRUE(p->ConsumeTraces(MakeTraces(20)).ok());
+  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 20; }));
+}
+
 TEST_F(BatchTest, ShutdownFlushesPendingData) {
   Config cfg;
   cfg.send_batch_size = 1000;

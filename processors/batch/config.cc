@@ -7,6 +7,7 @@ void Config::Decode(config::Node& node) {
   node.Read("send_batch_max_size", &send_batch_max_size);
   node.Read("timeout", &timeout);
   node.Read("max_pending_items", &max_pending_items);
+  node.ReadBytes("max_pending_bytes", &max_pending_bytes);
 }
 
 absl::Status Config::Validate() const {

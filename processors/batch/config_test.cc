@@ -15,6 +15,7 @@ TEST(BatchProcessorConfig, Defaults) {
   EXPECT_EQ(c.send_batch_max_size, 0u);
   EXPECT_EQ(c.timeout, absl::Milliseconds(200));
   EXPECT_EQ(c.max_pending_items, 0u);
+  EXPECT_EQ(c.max_pending_bytes, 64u << 20);
   EXPECT_EQ(c.PendingLimit(), 2u * 8192u);
   EXPECT_TRUE(c.Validate().ok());
 }
@@ -28,6 +29,7 @@ TEST(BatchProcessorConfig, Testdata) {
   EXPECT_EQ(c.send_batch_max_size, 2000u);
   EXPECT_EQ(c.timeout, absl::Seconds(1));
   EXPECT_EQ(c.max_pending_items, 50000u);
+  EXPECT_EQ(c.max_pending_bytes, 16u << 20);
   EXPECT_EQ(c.PendingLimit(), 50000u);
 
   Config now;

@@ -45,6 +45,8 @@ void Committer::BuildUnsent() {
     size_t n = g->builder->records();
     unsent_.emplace_back(g->builder->Build(), n);
   }
+  built_bytes_ += pending_bytes_;
+  pending_bytes_ = 0;
   if (groups_.size() > 1) {  // resources set by operators: do not keep a builder for each forever
     std::erase_if(groups_, [&](const Group& g) { return g.resource != resource_; });
     last_group_ = 0;
@@ -56,6 +58,7 @@ bool Committer::Send(Consumer* logs, Readers& readers) {
     groups_.clear();
     unsent_.clear();
     pending_ = 0;
+    pending_bytes_ = 0;
   }
   // One ConsumeLogs per resource.
   BuildUnsent();

@@ -69,6 +69,12 @@ class Committer {
   }
   // Records made and not accepted yet.
   size_t pending() const { return pending_; }
+  // Bytes of the records made since the last send (their bodies): what bounds a batch's
+  // memory (max_batch_size_bytes).
+  void AddBytes(size_t n) { pending_bytes_ += n; }
+  size_t pending_bytes() const { return pending_bytes_; }
+  // Bytes of all the records built into batches so far.
+  uint64_t built_bytes() const { return built_bytes_; }
   // Sends what was made to `logs` (nullptr: nothing to send to, it is dropped), then
   // commits. On a retryable refusal keeps what was not accepted and returns false:
   // refused() until a Send() succeeds, to be called again from retry_at().
@@ -137,7 +143,9 @@ class Committer {
   uint64_t seq_ = 0;
   std::deque<std::pair<pdata::Logs, size_t>> unsent_;  // built, with their record counts
   size_t pending_ = 0;                                 // records in `groups_` and `unsent_`
-  bool refused_ = false;                               // the last send was refused
+  size_t pending_bytes_ = 0;                           // bytes of the records in `groups_`
+  uint64_t built_bytes_ = 0;
+  bool refused_ = false;  // the last send was refused
   exporterhelper::Backoff send_backoff_;
   absl::Time retry_at_;
 

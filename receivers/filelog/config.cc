@@ -14,6 +14,7 @@ void Config::Decode(config::Node& node) {
   node.ReadBytes("max_log_size", &max_log_size);
   node.Read("max_concurrent_files", &max_concurrent_files);
   node.Read("max_batch_size", &max_batch_size);
+  node.ReadBytes("max_batch_size_bytes", &max_batch_size_bytes);
   node.Read("encoding", &encoding);
   node.Read("include_file_name", &include_file_name);
   node.Read("include_file_path", &include_file_path);
@@ -73,6 +74,7 @@ absl::Status Config::Validate() const {
   if (max_log_size < 1) return absl::InvalidArgumentError("max_log_size must be positive");
   if (max_concurrent_files < 1) return absl::InvalidArgumentError("max_concurrent_files must be at least 1");
   if (max_batch_size < 1) return absl::InvalidArgumentError("max_batch_size must be at least 1");
+  if (max_batch_size_bytes < 1) return absl::InvalidArgumentError("max_batch_size_bytes must be at least 1");
   static const char* kEncodings[] = {"utf-8",  "utf8",       "utf-16le", "utf-16be", "latin-1",
                                      "latin1", "iso-8859-1", "ascii",    "us-ascii", "nop"};
   bool known = false;

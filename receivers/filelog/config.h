@@ -16,6 +16,10 @@ inline constexpr uint64_t kMinFingerprintSize = 16;
 inline constexpr uint64_t kDefaultMaxLogSize = 1024 * 1024;  // 1MiB
 inline constexpr int kDefaultMaxConcurrentFiles = 1024;
 inline constexpr int kDefaultMaxBatchSize = 1000;
+// Ours (upstream has no byte bound): pieces of an overlong line are max_log_size each, so
+// 1000 records could hold a gigabyte. 4 MiB keeps a batch near what an OTLP/gRPC peer
+// accepts by default (4 MiB) and a reading round short.
+inline constexpr uint64_t kDefaultMaxBatchSizeBytes = 4ull << 20;
 inline constexpr absl::Duration kDefaultForceFlushPeriod = absl::Milliseconds(500);
 inline constexpr absl::Duration kDefaultRetryInitialInterval = absl::Milliseconds(100);
 inline constexpr absl::Duration kDefaultRetryMaxInterval = absl::Seconds(5);
@@ -38,7 +42,10 @@ struct Config : ComponentConfig {
   uint64_t max_log_size = kDefaultMaxLogSize;
   int max_concurrent_files = kDefaultMaxConcurrentFiles;
   int max_batch_size = kDefaultMaxBatchSize;  // ours: log records per ConsumeLogs call
-  std::string encoding = "utf-8";             // utf-8 | utf-16le | utf-16be | latin-1 (iso-8859-1) | nop | ascii
+  // Ours: a batch is sent once its records' bodies reach this many bytes (so it holds at
+  // most this plus one record of max_log_size).
+  uint64_t max_batch_size_bytes = kDefaultMaxBatchSizeBytes;
+  std::string encoding = "utf-8";  // utf-8 | utf-16le | utf-16be | latin-1 (iso-8859-1) | nop | ascii
   bool include_file_name = true;
   bool include_file_path = false;
   bool include_file_name_resolved = false;

@@ -46,6 +46,7 @@ TEST(FilelogReceiverConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.max_log_size, 1u << 20);
   EXPECT_EQ(cfg.max_concurrent_files, 1024);
   EXPECT_EQ(cfg.max_batch_size, 1000);
+  EXPECT_EQ(cfg.max_batch_size_bytes, 4u << 20);
   EXPECT_EQ(cfg.encoding, "utf-8");
   EXPECT_TRUE(cfg.include_file_name);
   EXPECT_FALSE(cfg.include_file_path);
@@ -85,6 +86,7 @@ TEST(FilelogReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(cfg.max_log_size, 256u << 10);
   EXPECT_EQ(cfg.max_concurrent_files, 64);
   EXPECT_EQ(cfg.max_batch_size, 500);
+  EXPECT_EQ(cfg.max_batch_size_bytes, 1u << 20);
   EXPECT_EQ(cfg.encoding, "latin-1");
   EXPECT_FALSE(cfg.include_file_name);
   EXPECT_TRUE(cfg.include_file_path);

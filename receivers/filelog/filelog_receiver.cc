@@ -5,6 +5,9 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +26,9 @@
 
 namespace outrigger::receivers::filelog {
 namespace {
+
+// Built batches of this many bytes since the last time: free memory goes back to the system.
+constexpr uint64_t kTrimAfterBytes = 64ull << 20;
 
 constexpr absl::Duration kRotatedDrainGrace = absl::Seconds(2);  // keep a rotated-out file this long after EOF
 
@@ -72,7 +78,9 @@ struct FilelogReceiver::State : ReaderSink {
   std::string* NewLine(FileReader& r) override {
     return committer.Builder(resource).AddLine(now_ns, r.attrs, framing.dec.kind() == Decoder::Kind::kNop);
   }
+  void Filled(size_t bytes) override { committer.AddBytes(bytes); }
   void Emit(FileReader& r, std::string&& text, uint64_t start, uint64_t end) override {
+    committer.AddBytes(text.size());  // what operators make of it is about as large
     operators::Entry e;
     if (framing.dec.kind() == Decoder::Kind::kNop) {
       e.record.body = pdata::Value(pdata::Bytes{std::move(text)});
@@ -89,7 +97,10 @@ struct FilelogReceiver::State : ReaderSink {
     chain->Process(std::move(e), &out);
     for (auto& o : out) Push(std::move(o));
   }
-  bool Full() const override { return committer.pending() >= static_cast<size_t>(cfg.max_batch_size); }
+  bool Full() const override {
+    return committer.pending() >= static_cast<size_t>(cfg.max_batch_size) ||
+           committer.pending_bytes() >= cfg.max_batch_size_bytes;
+  }
   void Truncated(FileReader& r, std::string new_head) override {
     // What is buffered is all there will ever be of the old content.
     r.FlushPartial();
@@ -147,6 +158,12 @@ struct FilelogReceiver::State : ReaderSink {
   void Housekeep();
   // Until when the loop may sleep, pass `now` having started at `now`.
   absl::Time WakeTime(absl::Time now, absl::Time next_scan) const;
+  // Whether inotify has events waiting (without reading them).
+  bool WatcherHasNews() const {
+    if (watcher.fd() < 0) return false;
+    pollfd p{watcher.fd(), POLLIN, 0};
+    return poll(&p, 1, 0) > 0;
+  }
   void Finish();
 };
 
@@ -458,6 +475,7 @@ void FilelogReceiver::Run() {
   Committer& c = s.committer;
   absl::Time next_scan = absl::InfinitePast();
   bool look = true;  // read every file now
+  uint64_t trimmed_at_bytes = 0;
   while (!s.stop) {
     stats_.counters.wakeups += 1;
     absl::Time now = absl::Now();
@@ -475,7 +493,12 @@ void FilelogReceiver::Run() {
         look = true;
       }
       // Read bursts: round-robin over the files until none has more (or the pipeline refuses).
+      // A long burst (a big file) yields when a scan is due or inotify has news, and goes
+      // on right after: files created or written meanwhile are read in the next rounds,
+      // not after the big file (issue 15).
       bool progress = look;
+      bool yielded = false;
+      const absl::Time burst_start = absl::Now();
       while (progress && !s.stop && !c.refused()) {
         progress = false;
         for (auto& [id, r] : s.readers) {
@@ -483,9 +506,24 @@ void FilelogReceiver::Run() {
           if (r->ReadSome()) progress = true;
           if (s.Full() && !s.Send()) break;
         }
+        // (inotify is looked at after a poll_interval of reading: files being written send
+        // news all the time, and each yield sends what the rounds made so far.)
+        const absl::Time t = absl::Now();
+        if (progress && (t >= next_scan || (t - burst_start >= cfg_.poll_interval && s.WatcherHasNews()))) {
+          yielded = true;
+          break;
+        }
       }
-      look = false;
+      look = yielded;
       if (!c.refused()) s.Send();
+#if defined(__GLIBC__)
+      // After a burst, what the batches took goes back to the system: glibc keeps freed
+      // blocks (up to max_log_size each, above its adaptive mmap threshold) in its heaps.
+      if (c.built_bytes() - trimmed_at_bytes >= kTrimAfterBytes) {
+        malloc_trim(0);
+        trimmed_at_bytes = c.built_bytes();
+      }
+#endif
       if (!c.refused()) s.Housekeep();
     }
     if (s.want_scan && !c.refused()) {
@@ -494,11 +532,13 @@ void FilelogReceiver::Run() {
     }
     c.Checkpoint(s.readers, /*force=*/false);
     const absl::Time wake = s.WakeTime(now, next_scan);
-    int timeout_ms = static_cast<int>(std::clamp<int64_t>(
-        absl::ToInt64Milliseconds(absl::Ceil(wake - absl::Now(), absl::Milliseconds(1))), 0, 60000));
+    int timeout_ms =
+        look ? 0
+             : static_cast<int>(std::clamp<int64_t>(
+                   absl::ToInt64Milliseconds(absl::Ceil(wake - absl::Now(), absl::Milliseconds(1))), 0, 60000));
     pollfd fds[2] = {{s.wake_fd, POLLIN, 0}, {s.watcher.fd(), POLLIN, 0}};
     int nfds = s.watcher.fd() >= 0 ? 2 : 1;
-    if (timeout_ms > 0 && poll(fds, nfds, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
+    if ((timeout_ms > 0 || look) && poll(fds, nfds, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
       bool names_changed = false;
       if (s.watcher.Drain(&names_changed) && !c.refused()) {
         look = true;

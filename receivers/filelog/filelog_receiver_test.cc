@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "receivers/filelog/checkpoint.h"
@@ -48,6 +50,13 @@ class LogSink : public Consumer {
         for (const auto& r : got) {
           if (r.body == reject_body_) return absl::InvalidArgumentError("test: permanently refused");
         }
+      }
+      size_t batch_bytes = 0;
+      for (const auto& r : got) batch_bytes += r.body.size();
+      largest_batch_bytes_ = std::max(largest_batch_bytes_, batch_bytes);
+      delivered_bytes_ += batch_bytes;
+      for (const auto& r : got) {
+        if (r.body.size() < 100) delivered_at_.emplace(r.body, delivered_bytes_);
       }
       for (auto& r : got) recs_.push_back(std::move(r));
       hook = hook_;
@@ -109,6 +118,18 @@ class LogSink : public Consumer {
     std::lock_guard<std::mutex> lock(mu_);
     return calls_;
   }
+  // Body bytes of the largest accepted call.
+  size_t largest_batch_bytes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return largest_batch_bytes_;
+  }
+  // Body bytes accepted up to and including the call that brought `body` (short bodies
+  // only), or 0 if it has not come.
+  size_t delivered_at(const std::string& body) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = delivered_at_.find(body);
+    return it == delivered_at_.end() ? 0 : it->second;
+  }
   bool WaitCount(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return recs_.size() >= n; });
@@ -120,6 +141,9 @@ class LogSink : public Consumer {
   std::vector<Rec> recs_ ABSL_GUARDED_BY(mu_);
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t largest_batch_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t delivered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, size_t> delivered_at_ ABSL_GUARDED_BY(mu_);
   std::string reject_body_ ABSL_GUARDED_BY(mu_);
   std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
 };
@@ -192,6 +216,48 @@ class FilelogTest : public ::testing::Test {
   testutil::TestHost host_;
   std::unique_ptr<FilelogReceiver> receiver_;
 };
+
+// Issue 15: a 300 MB file without a newline took filelog to 1.4 GB while a line appended
+// to another file waited: its max_log_size pieces were batched up to max_batch_size
+// records (a gigabyte), and the batch went out only once the big file was read.
+TEST_F(FilelogTest, NoNewlineFileIsReadInBoundedBatchesAndDoesNotStarveOthers) {
+  Config c = Base();
+  c.max_log_size = 64 * 1024;
+  c.max_batch_size_bytes = 256 * 1024;
+  const size_t big = 32u << 20;
+  Append(P("big.log"), std::string(big, 'x'));
+  Append(P("small.log"), "hello\n");
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(big / c.max_log_size + 1, std::chrono::seconds(60)));
+  // The line of the other file went out with the first megabytes, not after 32.
+  EXPECT_GT(sink_.delivered_at("hello"), 0u);
+  EXPECT_LE(sink_.delivered_at("hello"), 4 * c.max_batch_size_bytes);
+  // No batch held more than the byte bound and one record.
+  EXPECT_LE(sink_.largest_batch_bytes(), c.max_batch_size_bytes + c.max_log_size);
+  EXPECT_GE(sink_.calls(), static_cast<int>(big / (c.max_batch_size_bytes + c.max_log_size)));
+}
+
+// The same with the other file created while the big one is read: the reading burst
+// yields to inotify and to the scan, so the new file is found and read in the next rounds.
+TEST_F(FilelogTest, FileCreatedDuringALongReadIsReadBeforeItEnds) {
+  Config c = Base();
+  c.max_log_size = 64 * 1024;
+  c.max_batch_size_bytes = 256 * 1024;
+  const size_t big = 64u << 20;
+  Append(P("big.log"), std::string(big, 'x'));
+  std::atomic<bool> created{false};
+  sink_.SetHook([&] {
+    // On the receiver's thread, after the first batch.
+    if (!created.exchange(true)) Append(P("small.log"), "late\n");
+    // A pipeline of ~100 MB/s (not a wait for anything): reading the big file takes
+    // longer than the scan and inotify need to notice the new one (poll_interval 50ms).
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  });
+  Start(c);
+  ASSERT_TRUE(sink_.WaitCount(big / c.max_log_size + 1, std::chrono::seconds(60)));
+  EXPECT_GT(sink_.delivered_at("late"), 0u);
+  EXPECT_LT(sink_.delivered_at("late"), big / 2);
+}
 
 TEST_F(FilelogTest, GlobsWithDoubleStarAndExclude) {
   fs::create_directories(P("a/b"));

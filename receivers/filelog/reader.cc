@@ -97,6 +97,7 @@ void FileReader::Restart(std::string new_head) {
   committed = 0;  // the new content: nothing of it was accepted yet
   buf.len = 0;
   scan_from = 0;
+  extract_pending_ = false;
   fp = std::move(new_head);
   at_eof = false;
 }
@@ -131,8 +132,14 @@ void FileReader::AtEof() {
 
 bool FileReader::ReadSome() {
   bool got = false;
+  if (extract_pending_) {
+    // Records left in the buffer when the sink was full last time come first: the buffer
+    // never holds more than a chunk beyond a partial line.
+    extract_pending_ = !Extract(/*stop_when_full=*/true);
+    got = true;
+  }
   size_t budget = kReadBudgetPerFile;
-  while (budget > 0 && !sink_.Full()) {
+  while (budget > 0 && !sink_.Full() && !extract_pending_) {
     buf.Reserve(buf.len + kReadChunk);
     ssize_t n = pread(fd_, buf.data.get() + buf.len, buf.cap - buf.len, static_cast<off_t>(read_offset));
     if (n < 0 && errno == EINTR) continue;
@@ -171,7 +178,7 @@ bool FileReader::ReadSome() {
       if (head && head->compare(0, fp.size(), fp) == 0) fp = std::move(*head);
     }
     budget -= std::min(budget, static_cast<size_t>(n));
-    Extract();
+    extract_pending_ = !Extract(/*stop_when_full=*/true);
   }
   if (at_eof && buf.len == 0 && buf.cap > 0) buf.Release();  // idle files hold no buffer
   return got;
@@ -200,21 +207,33 @@ size_t FileReader::Cut(const char* data, size_t pos, size_t limit) const {
   return n;
 }
 
-void FileReader::Extract() {
+bool FileReader::Extract(bool stop_when_full) {
   char* data = buf.data.get();
   const size_t len = buf.len;
   const size_t unit = framing_.dec.unit();
   size_t pos = 0;
+  bool done = true;
   for (;;) {
+    if (stop_when_full && sink_.Full()) {
+      done = false;
+      break;
+    }
     size_t nl = framing_.dec.FindNewline(data, scan_from, len);
     size_t line_end = nl == std::string_view::npos ? len - (len - pos) % unit : nl;
     // Overlong: cut into pieces of max_log_size.
-    while (line_end - pos > cfg_.max_log_size) {
+    while (done && line_end - pos > cfg_.max_log_size) {
+      if (stop_when_full && sink_.Full()) {
+        // The rest of the line up to scan_from holds no newline: searched from there next time.
+        scan_from = std::max(scan_from, pos);
+        done = false;
+        break;
+      }
       size_t n = Cut(data, pos, len);
       Line(std::string_view(data + pos, n), buf_offset + pos, buf_offset + pos + n);
       Stats::Count(stats_.counters.lines_truncated, stats_.metrics.lines_truncated);
       pos += n;
     }
+    if (!done) break;
     if (nl == std::string_view::npos) {
       scan_from = line_end;
       break;
@@ -229,9 +248,15 @@ void FileReader::Extract() {
     buf_offset += pos;
     scan_from -= pos;
   }
+  return done;
 }
 
 void FileReader::FlushPartial() {
+  if (extract_pending_) {
+    // Whole lines and pieces first; the sink takes them whatever its fill.
+    Extract(/*stop_when_full=*/false);
+    extract_pending_ = false;
+  }
   if (buf.len > 0) {
     size_t n = buf.len;
     Line(std::string_view(buf.data.get(), n), buf_offset, buf_offset + n);
@@ -263,7 +288,9 @@ void FileReader::Decode(std::string_view bytes, std::string* text) {
 void FileReader::Emit(std::string&& text, uint64_t start, uint64_t end) {
   Trim(&text);
   if (framing_.passthrough) {
-    *sink_.NewLine(*this) = std::move(text);
+    std::string* line = sink_.NewLine(*this);
+    *line = std::move(text);
+    sink_.Filled(line->size());
     return;
   }
   sink_.Emit(*this, std::move(text), start, end);
@@ -298,7 +325,9 @@ void FileReader::Line(std::string_view bytes, uint64_t start, uint64_t end) {
       }
       if (framing_.passthrough) {
         // The common case: the line is copied once, from the read buffer into its record.
-        Decode(bytes, sink_.NewLine(*this));
+        std::string* line = sink_.NewLine(*this);
+        Decode(bytes, line);
+        sink_.Filled(line->size());
         return;
       }
     }

@@ -38,7 +38,10 @@ class ReaderSink {
   virtual std::string* NewLine(FileReader& r) = 0;
   // A record for the operator chain: its text and its bytes [start, end) in the file.
   virtual void Emit(FileReader& r, std::string&& text, uint64_t start, uint64_t end) = 0;
-  // Whether a whole batch waits to be sent: reading stops.
+  // The record NewLine() gave was filled with `bytes` bytes.
+  virtual void Filled(size_t bytes) = 0;
+  // Whether a whole batch waits to be sent (max_batch_size records or
+  // max_batch_size_bytes): reading stops.
   virtual bool Full() const = 0;
   // `r` was found truncated; `new_head` is its start now. The sink flushes what `r`
   // holds, remembers the old content, and calls r.Restart(new_head).
@@ -123,7 +126,10 @@ class FileReader {
   pdata::ValueMap attrs;  // per record: config attributes + log.file.*
 
  private:
-  void Extract();
+  // Makes records of the whole lines (and max_log_size pieces) in the buffer. With
+  // `stop_when_full`, stops when the sink is Full() and returns false: the rest waits
+  // in the buffer (ReadSome takes it before reading more).
+  bool Extract(bool stop_when_full);
   void Line(std::string_view bytes, uint64_t start, uint64_t end);
   void Emit(std::string&& text, uint64_t start, uint64_t end);
   void EmitAcc();
@@ -139,8 +145,9 @@ class FileReader {
   Stats& stats_;
   ReaderSink& sink_;
   int fd_;
-  Buffer buf;            // bytes [buf_offset, read_offset) not yet made into records
-  size_t scan_from = 0;  // in buf: bytes before it hold no newline
+  Buffer buf;                     // bytes [buf_offset, read_offset) not yet made into records
+  size_t scan_from = 0;           // in buf: bytes before it hold no newline
+  bool extract_pending_ = false;  // buf holds records not made yet (the sink was full)
   // Multiline record being built (decoded text).
   bool acc_active = false;
   std::string acc;

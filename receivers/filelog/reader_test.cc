@@ -43,7 +43,8 @@ class RecordingSink : public ReaderSink {
   void Emit(FileReader&, std::string&& text, uint64_t start, uint64_t end) override {
     records.push_back({std::move(text), start, end});
   }
-  bool Full() const override { return full; }
+  void Filled(size_t bytes) override { filled += bytes; }
+  bool Full() const override { return full || (full_at_bytes > 0 && filled >= full_at_bytes); }
   void Truncated(FileReader& r, std::string new_head) override {
     ++truncations;
     r.FlushPartial();
@@ -57,6 +58,8 @@ class RecordingSink : public ReaderSink {
 
   std::vector<Record> records;
   bool full = false;
+  size_t filled = 0;         // bytes of the lines made through NewLine
+  size_t full_at_bytes = 0;  // Full() once that many (0: never)
   int truncations = 0;
 
  private:
@@ -113,6 +116,47 @@ TEST_F(ReaderTest, WholeLinesBecomeRecordsAndAPartialOneWaits) {
   EXPECT_EQ(sink_.Texts(), (std::vector<std::string>{"first", "second", "partial"}));
   EXPECT_EQ(r.Unemitted(), 25u);
   EXPECT_TRUE(r.IsIdle());
+}
+
+// Issue 15: a file without a newline is read in pieces of max_log_size, and reading
+// stops when the sink is full, in the middle of what was read if need be: the rest waits
+// in the buffer and comes first next time.
+TEST_F(ReaderTest, NoNewlineFileStopsWhenTheSinkIsFullAndResumes) {
+  cfg_.max_log_size = 1000;
+  const std::string text = std::string(100000, 'x') + "\ntail";
+  Write(text);
+  sink_.full_at_bytes = 5000;
+  FileReader& r = Open();
+  EXPECT_TRUE(r.ReadSome());
+  EXPECT_EQ(sink_.filled, 5000u);  // stopped at the bound, not at the end of a 256 KiB read
+  EXPECT_EQ(r.Unemitted(), 5000u);
+  size_t total = sink_.filled;
+  for (int i = 0; i < 100 && total < 100000; ++i) {
+    sink_.filled = 0;  // sent
+    r.ReadSome();
+    EXPECT_LE(sink_.filled, 5000u);
+    total += sink_.filled;
+  }
+  EXPECT_EQ(total, 100000u);
+  sink_.full_at_bytes = 0;
+  r.ReadSome();
+  r.FlushPartial();
+  auto texts = sink_.Texts();
+  ASSERT_EQ(texts.size(), 101u);
+  EXPECT_EQ(texts.back(), "tail");
+  EXPECT_EQ(r.Unemitted(), text.size());
+}
+
+TEST_F(ReaderTest, FlushPartialMakesTheRecordsLeftWhenFull) {
+  cfg_.max_log_size = 10;
+  Write("aaaa\nbbbb\ncccc\ndd");
+  sink_.full_at_bytes = 4;
+  FileReader& r = Open();
+  r.ReadSome();
+  EXPECT_EQ(sink_.Texts(), (std::vector<std::string>{"aaaa"}));
+  r.FlushPartial();  // what the receiver does before forgetting or restarting a file
+  EXPECT_EQ(sink_.Texts(), (std::vector<std::string>{"aaaa", "bbbb", "cccc", "dd"}));
+  EXPECT_EQ(r.Unemitted(), 17u);
 }
 
 TEST_F(ReaderTest, FileAttributesFollowTheConfig) {

@@ -4,6 +4,18 @@
 
 namespace outrigger::receivers::otlp {
 
+void GrpcKeepalive::Decode(config::Node& node) {
+  config::Node& sp = node.Child("server_parameters");
+  sp.Read("max_connection_idle", &max_connection_idle);
+  sp.Read("max_connection_age", &max_connection_age);
+  sp.Read("max_connection_age_grace", &max_connection_age_grace);
+  sp.Read("time", &time);
+  sp.Read("timeout", &timeout);
+  config::Node& ep = node.Child("enforcement_policy");
+  ep.Read("min_time", &min_time);
+  ep.Read("permit_without_stream", &permit_without_stream);
+}
+
 void Config::Decode(config::Node& node) {
   config::Node& protocols = node.Child("protocols");
   protocols_given = !protocols.IsNull();
@@ -13,6 +25,13 @@ void Config::Decode(config::Node& node) {
     g.Read("endpoint", &grpc.endpoint);
     g.Read("max_recv_msg_size_mib", &grpc.max_recv_msg_size_mib);
     g.Read("max_concurrent_streams", &grpc.max_concurrent_streams);
+    g.ReadBytes("read_buffer_size", &grpc.read_buffer_size);
+    if (g.Has("write_buffer_size")) {
+      g.ErrorAt("write_buffer_size",
+                "write_buffer_size is not supported: gRPC C++ sizes its write buffers itself; remove it");
+      g.Accept("write_buffer_size");
+    }
+    grpc.keepalive.Decode(g.Child("keepalive"));
     grpc.tls.Decode(g.Child("tls"));
     grpc.auth.Decode(g.Child("auth"));
   } else {
@@ -43,6 +62,9 @@ absl::Status Config::Validate() const {
     if (auto hp = http::ParseEndpoint(grpc.endpoint); !hp.ok()) return hp.status();
     if (grpc.max_recv_msg_size_mib <= 0 || grpc.max_recv_msg_size_mib > 2047) {
       return absl::InvalidArgumentError("protocols.grpc.max_recv_msg_size_mib must be between 1 and 2047");
+    }
+    if (grpc.read_buffer_size > (1u << 30)) {
+      return absl::InvalidArgumentError("protocols.grpc.read_buffer_size must be at most 1GiB");
     }
     if (auto s = grpc.tls.Validate("protocols.grpc.tls"); !s.ok()) return s;
     // gRPC (1.51) always negotiates TLS 1.2 or 1.3 and has no cipher suite setting.

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
+
 #include "collector/component/factory.h"
 #include "collector/http/config.h"
 #include "collector/tls/config.h"
@@ -19,6 +21,32 @@ inline constexpr char kDefaultMetricsUrlPath[] = "/v1/metrics";
 inline constexpr char kDefaultLogsUrlPath[] = "/v1/logs";
 inline constexpr int kDefaultRetryAfterSeconds = 1;
 
+// protocols.grpc.keepalive, as upstream's configgrpc (gRPC's defaults except
+// max_connection_idle and the handshake bound: connections that went quiet are closed).
+inline constexpr absl::Duration kDefaultMaxConnectionIdle = absl::Minutes(10);
+inline constexpr absl::Duration kDefaultKeepaliveTime = absl::Hours(2);
+inline constexpr absl::Duration kDefaultKeepaliveTimeout = absl::Seconds(20);
+inline constexpr absl::Duration kDefaultKeepaliveMinTime = absl::Minutes(5);
+// A connection must finish its TLS and HTTP/2 handshakes within this (gRPC's own default
+// is 120 s: a slowloris holds a descriptor that long).
+inline constexpr absl::Duration kGrpcHandshakeTimeout = absl::Seconds(10);
+
+struct GrpcKeepalive {
+  // server_parameters: a connection with no call for max_connection_idle is closed
+  // (GOAWAY); one older than max_connection_age is closed after max_connection_age_grace
+  // (0: never); the server pings every `time` and closes after `timeout` without answer.
+  absl::Duration max_connection_idle = kDefaultMaxConnectionIdle;
+  absl::Duration max_connection_age = absl::ZeroDuration();
+  absl::Duration max_connection_age_grace = absl::ZeroDuration();
+  absl::Duration time = kDefaultKeepaliveTime;
+  absl::Duration timeout = kDefaultKeepaliveTimeout;
+  // enforcement_policy: clients pinging more often than min_time are disconnected;
+  // permit_without_stream allows their pings with no call open.
+  absl::Duration min_time = kDefaultKeepaliveMinTime;
+  bool permit_without_stream = false;
+  void Decode(config::Node& node);
+};
+
 // protocols.grpc: OTLP/gRPC, on when the key is present (even with no value).
 struct GrpcConfig {
   bool enabled = false;
@@ -28,6 +56,9 @@ struct GrpcConfig {
   int max_recv_msg_size_mib = kDefaultMaxRecvMsgSizeMiB;
   // Per HTTP/2 connection; 0 or less keeps gRPC's default.
   int max_concurrent_streams = kDefaultMaxConcurrentStreams;
+  // Bytes read from a connection at a time (gRPC's TCP read chunk); 0: gRPC's default.
+  uint64_t read_buffer_size = 0;
+  GrpcKeepalive keepalive;
   tls::ServerConfig tls;  // `tls:`; off unless cert_file is set
   tls::ServerAuth auth;   // `auth: {authenticator: ...}`
 };

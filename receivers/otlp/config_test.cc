@@ -17,6 +17,13 @@ TEST(OtlpReceiverConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.grpc.endpoint, "127.0.0.1:4317");
   EXPECT_EQ(cfg.grpc.max_recv_msg_size_mib, 4);
   EXPECT_EQ(cfg.grpc.max_concurrent_streams, 0);
+  EXPECT_EQ(cfg.grpc.read_buffer_size, 0u);
+  EXPECT_EQ(cfg.grpc.keepalive.max_connection_idle, absl::Minutes(10));
+  EXPECT_EQ(cfg.grpc.keepalive.max_connection_age, absl::ZeroDuration());
+  EXPECT_EQ(cfg.grpc.keepalive.time, absl::Hours(2));
+  EXPECT_EQ(cfg.grpc.keepalive.timeout, absl::Seconds(20));
+  EXPECT_EQ(cfg.grpc.keepalive.min_time, absl::Minutes(5));
+  EXPECT_FALSE(cfg.grpc.keepalive.permit_without_stream);
   EXPECT_FALSE(cfg.http.enabled);
   EXPECT_EQ(cfg.http.endpoint, "127.0.0.1:4318");
   EXPECT_EQ(cfg.http.max_request_body_size, 20971520u);
@@ -43,6 +50,14 @@ TEST(OtlpReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(cfg.grpc.endpoint, "0.0.0.0:14317");
   EXPECT_EQ(cfg.grpc.max_recv_msg_size_mib, 16);
   EXPECT_EQ(cfg.grpc.max_concurrent_streams, 64);
+  EXPECT_EQ(cfg.grpc.read_buffer_size, 256u << 10);
+  EXPECT_EQ(cfg.grpc.keepalive.max_connection_idle, absl::Minutes(1));
+  EXPECT_EQ(cfg.grpc.keepalive.max_connection_age, absl::Minutes(30));
+  EXPECT_EQ(cfg.grpc.keepalive.max_connection_age_grace, absl::Seconds(10));
+  EXPECT_EQ(cfg.grpc.keepalive.time, absl::Hours(1));
+  EXPECT_EQ(cfg.grpc.keepalive.timeout, absl::Seconds(10));
+  EXPECT_EQ(cfg.grpc.keepalive.min_time, absl::Seconds(30));
+  EXPECT_TRUE(cfg.grpc.keepalive.permit_without_stream);
   EXPECT_TRUE(cfg.http.enabled);
   EXPECT_EQ(cfg.http.endpoint, "[::1]:14318");
   EXPECT_EQ(cfg.http.max_request_body_size, 8u << 20);
@@ -114,6 +129,13 @@ TEST(OtlpReceiverConfig, GrpcTlsAndAuthDecodeAndUnsupportedVersionsAreRefused) {
   EXPECT_TRUE(cfg.Validate().ok());
   cfg.grpc.tls.cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
   EXPECT_NE(cfg.Validate().message().find("cipher_suites is not supported"), std::string_view::npos);
+}
+
+TEST(OtlpReceiverConfig, GrpcWriteBufferSizeIsRefusedWithWhatToDo) {
+  Config cfg;
+  config::Errors errors;
+  EXPECT_FALSE(testutil::DecodeYaml("protocols:\n  grpc:\n    write_buffer_size: 512KiB\n", &cfg, &errors).ok());
+  EXPECT_NE(errors.Joined().find("write_buffer_size is not supported"), std::string::npos) << errors.Joined();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -328,6 +329,27 @@ absl::Status OtlpReceiver::Start(Host& host) {
     builder.SetMaxReceiveMessageSize(cfg_.grpc.max_recv_msg_size_mib << 20);
     if (cfg_.grpc.max_concurrent_streams > 0) {
       builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg_.grpc.max_concurrent_streams);
+    }
+    const GrpcKeepalive& ka = cfg_.grpc.keepalive;
+    auto ms = [](absl::Duration d) {
+      return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), std::numeric_limits<int>::max()));
+    };
+    if (ka.max_connection_idle > absl::ZeroDuration()) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(ka.max_connection_idle));
+    }
+    if (ka.max_connection_age > absl::ZeroDuration()) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(ka.max_connection_age));
+    }
+    if (ka.max_connection_age_grace > absl::ZeroDuration()) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, ms(ka.max_connection_age_grace));
+    }
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(ka.time));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(ka.timeout));
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, ms(ka.min_time));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, ka.permit_without_stream ? 1 : 0);
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, ms(kGrpcHandshakeTimeout));
+    if (cfg_.grpc.read_buffer_size > 0) {
+      builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, static_cast<int>(cfg_.grpc.read_buffer_size));
     }
     builder.RegisterCallbackGenericService(grpc_service_.get());
     grpc_server_ = builder.BuildAndStart();

@@ -312,5 +312,37 @@ TEST(OtlpReceiverTls, UnreadableCertificateFailsStartWithTheKey) {
   EXPECT_EQ(r.grpc_port(), 0);
 }
 
+// keepalive.server_parameters.max_connection_idle: a connection with no call is closed
+// by the server (GOAWAY), so a client that went quiet holds no descriptor.
+TEST(OtlpReceiverKeepalive, IdleConnectionIsClosedAfterMaxConnectionIdle) {
+  Telemetry telemetry;
+  testutil::TestHost host;
+  testutil::Sink sink;
+  Config cfg;
+  cfg.grpc.enabled = true;
+  cfg.grpc.endpoint = "127.0.0.1:0";
+  cfg.grpc.keepalive.max_connection_idle = absl::Milliseconds(300);
+  OtlpReceiver r(testutil::Settings(&telemetry, "otlp", Kind::kReceiver), cfg);
+  r.SetConsumers({&sink, &sink, &sink});
+  ASSERT_TRUE(r.Start(host).ok());
+  auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(r.grpc_port()), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(ch);
+  std::string body = testutil::MakeTraces(1, "svc", "p").ToProto();
+  grpc::Slice slice(body);
+  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::ClientContext ctx;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(Signal::kTraces)), grpc::StubOptions(), &req, &resp,
+                 [&](grpc::Status st) { done.set_value(st); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  ASSERT_EQ(ch->GetState(false), GRPC_CHANNEL_READY);
+  // The server's GOAWAY moves the channel out of READY; without the idle limit it would
+  // stay READY past this deadline.
+  EXPECT_TRUE(ch->WaitForStateChange(GRPC_CHANNEL_READY, std::chrono::system_clock::now() + std::chrono::seconds(20)));
+  EXPECT_NE(ch->GetState(false), GRPC_CHANNEL_READY);
+  EXPECT_EQ(sink.SpanCount(), 1u);
+  ASSERT_TRUE(r.Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::otlp

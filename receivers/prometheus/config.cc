@@ -1,5 +1,6 @@
 #include "receivers/prometheus/config.h"
 
+#include <algorithm>
 #include <set>
 
 #include "collector/http/server.h"
@@ -17,6 +18,10 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   n.Read("honor_labels", &s->honor_labels);
   n.Read("honor_timestamps", &s->honor_timestamps);
   n.Read("sample_limit", &s->sample_limit);
+  n.Read("label_limit", &s->label_limit);
+  n.Read("label_name_length_limit", &s->label_name_length_limit);
+  n.Read("label_value_length_limit", &s->label_value_length_limit);
+  n.ReadBytes("body_size_limit", &s->body_size_limit);
   // params: name -> list of values (Prometheus syntax; a single value is accepted too).
   n.Read("params", &s->params);
   for (config::Node* item : n.ReadMappings("static_configs")) {
@@ -60,8 +65,19 @@ void Config::Decode(config::Node& node) {
   config::Node& global = cfg.Child("global");
   global.Read("scrape_interval", &global_scrape_interval);
   global.Read("scrape_timeout", &global_scrape_timeout);
+  global.Read("sample_limit", &global_sample_limit);
+  global.Read("label_limit", &global_label_limit);
+  global.Read("label_name_length_limit", &global_label_name_length_limit);
+  global.Read("label_value_length_limit", &global_label_value_length_limit);
+  global.ReadBytes("body_size_limit", &global_body_size_limit);
   for (config::Node* item : cfg.ReadMappings("scrape_configs")) {
+    // The global limits, unless the scrape config sets its own.
     ScrapeConfig s;
+    s.sample_limit = global_sample_limit;
+    s.label_limit = global_label_limit;
+    s.label_name_length_limit = global_label_name_length_limit;
+    s.label_value_length_limit = global_label_value_length_limit;
+    s.body_size_limit = global_body_size_limit;
     DecodeScrapeConfig(*item, &s);
     scrape_configs.push_back(std::move(s));
   }
@@ -79,6 +95,11 @@ absl::Duration Config::TimeoutOf(const ScrapeConfig& s) const {
 absl::Status Config::Validate() const {
   if (global_scrape_interval <= absl::ZeroDuration() || global_scrape_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("config.global: scrape_interval and scrape_timeout must be positive");
+  }
+  for (auto [name, v] : {std::pair{"sample_limit", global_sample_limit}, std::pair{"label_limit", global_label_limit},
+                         std::pair{"label_name_length_limit", global_label_name_length_limit},
+                         std::pair{"label_value_length_limit", global_label_value_length_limit}}) {
+    if (v < 0) return absl::InvalidArgumentError(StrCat("config.global: ", name, " must not be negative"));
   }
   if (scrape_configs.empty()) {
     return absl::InvalidArgumentError("config.scrape_configs: at least one scrape config is needed");
@@ -101,7 +122,11 @@ absl::Status Config::Validate() const {
     if (s.metrics_path.empty() || s.metrics_path[0] != '/') {
       return absl::InvalidArgumentError(StrCat(where, "metrics_path must start with '/'"));
     }
-    if (s.sample_limit < 0) return absl::InvalidArgumentError(StrCat(where, "sample_limit must not be negative"));
+    for (auto [name, v] : {std::pair{"sample_limit", s.sample_limit}, std::pair{"label_limit", s.label_limit},
+                           std::pair{"label_name_length_limit", s.label_name_length_limit},
+                           std::pair{"label_value_length_limit", s.label_value_length_limit}}) {
+      if (v < 0) return absl::InvalidArgumentError(StrCat(where, name, " must not be negative"));
+    }
     if (!s.basic_auth_username.empty() && !s.authorization_credentials.empty()) {
       return absl::InvalidArgumentError(StrCat(where, "basic_auth and authorization are mutually exclusive"));
     }

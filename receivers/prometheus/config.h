@@ -17,6 +17,13 @@ inline constexpr absl::Duration kDefaultScrapeInterval = absl::Minutes(1);
 inline constexpr absl::Duration kDefaultScrapeTimeout = absl::Seconds(10);
 inline constexpr char kDefaultMetricsPath[] = "/metrics";
 inline constexpr char kDefaultAnnotationsFile[] = "/etc/podinfo/annotations";
+// Prometheus's default is 0 (no limit); a server has memory to spare, a sidecar has a
+// Pod's limit. A series costs ~2 KiB while a scrape is converted, so 50,000 samples is
+// ~100 MiB at most, and far more than one application in a Pod exposes (a scrape of a
+// million series would otherwise take ~2 GB). Checked before the exposition is parsed.
+inline constexpr int64_t kDefaultSampleLimit = 50000;
+// An answer larger than this fails the scrape (it is read into memory whole).
+inline constexpr uint64_t kDefaultBodySizeLimit = 64ull << 20;  // 64 MiB
 
 struct StaticConfig {
   std::vector<std::string> targets;           // host:port
@@ -45,7 +52,13 @@ struct ScrapeConfig {
   std::vector<RelabelConfig> metric_relabel_configs;  // on each scraped sample's labels
   bool honor_labels = false;
   bool honor_timestamps = true;
-  int64_t sample_limit = 0;  // 0: no limit
+  // Limits per scrape, as Prometheus has them (a scrape past one fails: up = 0); the
+  // global section's values unless set here. 0: no limit.
+  int64_t sample_limit = kDefaultSampleLimit;
+  int64_t label_limit = 0;                           // labels per sample, __name__ and target labels included
+  int64_t label_name_length_limit = 0;               // bytes
+  int64_t label_value_length_limit = 0;              // bytes
+  uint64_t body_size_limit = kDefaultBodySizeLimit;  // bytes of the answer (decompressed)
   std::string basic_auth_username, basic_auth_password;
   std::string authorization_type = "Bearer", authorization_credentials;
   httpclient::TlsConfig tls;
@@ -54,6 +67,12 @@ struct ScrapeConfig {
 struct Config : ComponentConfig {
   absl::Duration global_scrape_interval = kDefaultScrapeInterval;
   absl::Duration global_scrape_timeout = kDefaultScrapeTimeout;
+  // The defaults of the scrape configs' limits (global section, as in Prometheus).
+  int64_t global_sample_limit = kDefaultSampleLimit;
+  int64_t global_label_limit = 0;
+  int64_t global_label_name_length_limit = 0;
+  int64_t global_label_value_length_limit = 0;
+  uint64_t global_body_size_limit = kDefaultBodySizeLimit;
   std::vector<ScrapeConfig> scrape_configs;
 
   void Decode(config::Node& node) override;

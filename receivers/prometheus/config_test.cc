@@ -28,7 +28,11 @@ void ExpectScrapeDefaults(const ScrapeConfig& s) {
   EXPECT_TRUE(s.metric_relabel_configs.empty());
   EXPECT_FALSE(s.honor_labels);
   EXPECT_TRUE(s.honor_timestamps);
-  EXPECT_EQ(s.sample_limit, 0);
+  EXPECT_EQ(s.sample_limit, 50000);  // ours; Prometheus: 0 (none)
+  EXPECT_EQ(s.label_limit, 0);
+  EXPECT_EQ(s.label_name_length_limit, 0);
+  EXPECT_EQ(s.label_value_length_limit, 0);
+  EXPECT_EQ(s.body_size_limit, 64u << 20);  // ours; Prometheus: 0 (none)
   EXPECT_EQ(s.basic_auth_username, "");
   EXPECT_EQ(s.basic_auth_password, "");
   EXPECT_EQ(s.authorization_type, "Bearer");
@@ -101,6 +105,32 @@ TEST(PrometheusReceiverConfig, AMinimalJobGetsTheDocumentedDefaults) {
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
+TEST(PrometheusReceiverConfig, GlobalLimitsAreTheJobsDefaults) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("config:\n"
+                                   "  global: {sample_limit: 0, label_limit: 40, body_size_limit: 1MiB}\n"
+                                   "  scrape_configs:\n"
+                                   "    - job_name: a\n"
+                                   "      static_configs: [{targets: ['127.0.0.1:9100']}]\n"
+                                   "    - job_name: b\n"
+                                   "      sample_limit: 10\n"
+                                   "      label_limit: 0\n"
+                                   "      static_configs: [{targets: ['127.0.0.1:9100']}]\n",
+                                   &cfg, &errors)
+                  .ok())
+      << errors.Joined();
+  ASSERT_EQ(cfg.scrape_configs.size(), 2u);
+  EXPECT_EQ(cfg.scrape_configs[0].sample_limit, 0);
+  EXPECT_EQ(cfg.scrape_configs[0].label_limit, 40);
+  EXPECT_EQ(cfg.scrape_configs[0].body_size_limit, 1u << 20);
+  EXPECT_EQ(cfg.scrape_configs[1].sample_limit, 10);
+  EXPECT_EQ(cfg.scrape_configs[1].label_limit, 0);
+  EXPECT_TRUE(cfg.Validate().ok());
+  cfg.scrape_configs[1].label_value_length_limit = -1;
+  EXPECT_NE(cfg.Validate().message().find("label_value_length_limit must not be negative"), std::string::npos);
+}
+
 TEST(PrometheusReceiverConfig, TestdataDecodesToItsValues) {
   Config cfg;
   config::Errors errors;
@@ -118,7 +148,11 @@ TEST(PrometheusReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(node.scheme, "http");
   EXPECT_TRUE(node.honor_labels);
   EXPECT_FALSE(node.honor_timestamps);
-  EXPECT_EQ(node.sample_limit, 50000);
+  EXPECT_EQ(node.sample_limit, 20000);
+  EXPECT_EQ(node.label_limit, 30);
+  EXPECT_EQ(node.label_name_length_limit, 128);
+  EXPECT_EQ(node.label_value_length_limit, 1024);
+  EXPECT_EQ(node.body_size_limit, 16u << 20);
   ASSERT_EQ(node.static_configs.size(), 1u);
   EXPECT_EQ(node.static_configs[0].targets, (Strings{"127.0.0.1:9100", "127.0.0.1:9101"}));
   EXPECT_EQ(node.static_configs[0].labels, (Labels{{"env", "prod"}, {"team", "infra"}}));

@@ -60,6 +60,8 @@ class PrometheusReceiver : public Receiver {
  private:
   void Run();
   void ScrapeOne(Target& t);
+  // Scrapes, converts and sends; returns the body's size.
+  size_t ScrapeAndSend(Target& t);
   // A target of `sc` from a group's labels (nullopt: relabeling dropped it, or it is
   // invalid, which is logged).
   std::optional<Target> MakeTarget(const ScrapeConfig& sc, httpclient::Client* client, const LabelSet& group,

@@ -300,6 +300,63 @@ TEST(PrometheusScrapeTest, SampleLimitFailsTheScrape) {
   EXPECT_TRUE(Find(pts, "a")->stale);
 }
 
+// Issue 15: a 1,000,000-series scrape cost ~2 KB per series before sample_limit was
+// checked. Now the exposition is not parsed at all past the limit: the garbage after the
+// third sample would otherwise make it "malformed".
+TEST(PrometheusScrapeTest, SampleLimitFailsBeforeParsing) {
+  ScrapeConfig sc = Job("j");
+  sc.sample_limit = 2;
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  auto pts = Scrape(st, std::string("# HELP a x\n\na 1\n# TYPE b gauge\nb 2\n"), kSec, &r);
+  EXPECT_TRUE(r.status.ok()) << r.status;  // comments and blank lines are no samples
+  pts = Scrape(st, std::string("a 1\nb 2\nc 3\nthis { is not parsed\n"), 2 * kSec, &r);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(r.status.message().find("sample_limit exceeded"), std::string::npos) << r.status;
+  EXPECT_FALSE(r.malformed);
+  EXPECT_EQ(r.limit, "sample_limit");
+  EXPECT_EQ(Find(pts, "up")->value, 0);
+  EXPECT_TRUE(Find(pts, "a")->stale);
+}
+
+TEST(PrometheusScrapeTest, CountSampleLinesStopsPastTheLimit) {
+  EXPECT_EQ(CountSampleLines("a 1\n# c\n\n  \nb 2\n\tc 3", 100), 3u);
+  EXPECT_EQ(CountSampleLines("a 1\nb 1\nc 1\nd 1\n", 1), 2u);
+  EXPECT_EQ(CountSampleLines("", 5), 0u);
+}
+
+TEST(PrometheusScrapeTest, LabelLimitCountsNameAndTargetLabels) {
+  ScrapeConfig sc = Job("j");
+  sc.label_limit = 4;  // __name__, job, instance, x
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  Scrape(st, std::string("a{x=\"1\",empty=\"\"} 1\n"), kSec, &r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  auto pts = Scrape(st, std::string("a{x=\"1\",y=\"2\"} 1\n"), 2 * kSec, &r);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.status.message(), "label_limit exceeded (metric: a, number of labels: 5, limit: 4)");
+  EXPECT_EQ(r.limit, "label_limit");
+  EXPECT_EQ(Find(pts, "up")->value, 0);
+}
+
+TEST(PrometheusScrapeTest, LabelNameAndValueLengthLimits) {
+  ScrapeConfig sc = Job("j");
+  sc.label_name_length_limit = 8;
+  sc.label_value_length_limit = 5;
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  Scrape(st, std::string("a{short=\"12345\"} 1\n"), kSec, &r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  Scrape(st, std::string("a{toolongname=\"1\"} 1\n"), 2 * kSec, &r);
+  EXPECT_EQ(r.status.message(),
+            "label_name_length_limit exceeded (metric: a, label name: toolongname, length: 11, limit: 8)");
+  EXPECT_EQ(r.limit, "label_name_length_limit");
+  Scrape(st, std::string("a{v=\"123456\"} 1\n"), 3 * kSec, &r);
+  EXPECT_EQ(r.status.message(),
+            "label_value_length_limit exceeded (metric: a, label name: v, value: \"123456\", length: 6, limit: 5)");
+  EXPECT_EQ(r.limit, "label_value_length_limit");
+}
+
 TEST(PrometheusScrapeTest, HonorLabelsAndTimestamps) {
   ScrapeConfig sc = Job("j");
   sc.honor_labels = true;
@@ -498,6 +555,28 @@ TEST_F(PrometheusReceiverTest, ScrapesThenGoesDownWithStaleness) {
   ASSERT_TRUE(
       rec_.WaitFor([&](const std::vector<Pt>&) { return Meter("outrigger_receiver_malformed_requests_total") >= 1; }));
   EXPECT_GE(receiver_->scrapes(), 2);  // the third may still be finishing
+}
+
+TEST_F(PrometheusReceiverTest, LimitsFailTheScrapeAndAreCounted) {
+  std::string big;
+  for (int i = 0; i < 100; ++i) big += StrCat("m", i, " 1\n");
+  Serve(200, big);
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  sc.sample_limit = 50;
+  sc.body_size_limit = 100000;
+  Start(sc);
+  ASSERT_TRUE(WaitPoint("up", 0));
+  auto failures = [&](const char* limit) {
+    return telemetry_.Value("outrigger_receiver_prometheus_scrape_limit_failures_total",
+                            {{"receiver", "prometheus"}, {"job", "app"}, {"limit", limit}});
+  };
+  EXPECT_TRUE(rec_.WaitFor([&](const std::vector<Pt>&) { return failures("sample_limit") >= 1; }));
+  // An answer larger than body_size_limit.
+  Serve(200, std::string(200000, '#'));
+  EXPECT_TRUE(rec_.WaitFor([&](const std::vector<Pt>&) { return failures("body_size_limit") >= 1; }));
+  Serve(200, "m 1\n");
+  ASSERT_TRUE(WaitPoint("up", 1));
 }
 
 TEST_F(PrometheusReceiverTest, BasicAuthAndUnreachableTarget) {

@@ -6,6 +6,8 @@
 #include <optional>
 #include <type_traits>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
 #include "collector/common/hash.h"
 
 namespace outrigger::receivers::prometheus {
@@ -544,9 +546,89 @@ void TargetState::ConvertChecked(std::vector<F>* families, bool relabel, uint64_
   if (sc_.sample_limit > 0 && kept > static_cast<size_t>(sc_.sample_limit)) {
     r->status = absl::ResourceExhaustedError(
         StrCat("sample_limit exceeded: ", kept, " samples, the limit is ", sc_.sample_limit));
-  } else {
-    Convert(*families, scrape_ns, b);
+    r->limit = "sample_limit";
+    return;
   }
+  if (absl::Status st = CheckLabelLimits(*families, relabel); !st.ok()) {
+    r->status = st;
+    for (std::string_view limit : {"label_limit", "label_name_length_limit", "label_value_length_limit"}) {
+      if (absl::StartsWith(st.message(), StrCat(limit, " "))) r->limit = limit;
+    }
+    return;
+  }
+  Convert(*families, scrape_ns, b);
+}
+
+size_t CountSampleLines(std::string_view text, size_t stop_after) {
+  size_t n = 0;
+  size_t pos = 0;
+  while (pos < text.size() && n <= stop_after) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    size_t i = pos;
+    while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) ++i;
+    if (i < end && text[i] != '#') ++n;
+    pos = end + 1;
+  }
+  return n;
+}
+
+template <typename F>
+absl::Status TargetState::CheckLabelLimits(const std::vector<F>& families, bool relabeled) const {
+  const size_t label_limit = static_cast<size_t>(sc_.label_limit);
+  const size_t name_limit = static_cast<size_t>(sc_.label_name_length_limit);
+  const size_t value_limit = static_cast<size_t>(sc_.label_value_length_limit);
+  if (label_limit == 0 && name_limit == 0 && value_limit == 0) return absl::OkStatus();
+  auto check = [&](std::string_view metric, std::string_view k, std::string_view v) -> absl::Status {
+    if (name_limit > 0 && k.size() > name_limit) {
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("label_name_length_limit exceeded (metric: %.50s, label name: %.50s, length: %d, limit: %d)",
+                          metric, k, k.size(), name_limit));
+    }
+    if (value_limit > 0 && v.size() > value_limit) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "label_value_length_limit exceeded (metric: %.50s, label name: %.50s, value: \"%.50s\", length: %d, "
+          "limit: %d)",
+          metric, k, v, v.size(), value_limit));
+    }
+    return absl::OkStatus();
+  };
+  // The target labels every sample gets (unless relabeling already merged them).
+  const size_t target_count = relabeled ? 0 : 2 + target_labels_.size();
+  auto is_target_label = [&](std::string_view k) {
+    if (k == "job" || k == "instance") return true;
+    auto it = std::lower_bound(target_labels_.begin(), target_labels_.end(), k,
+                               [](const auto& kv, std::string_view key) { return kv.first < key; });
+    return it != target_labels_.end() && it->first == k;
+  };
+  for (const auto& f : families) {
+    for (const auto& s : f.samples) {
+      if (auto st = check(s.name, "__name__", s.name); !st.ok()) return st;
+      size_t count = 1 + target_count;  // __name__
+      for (const auto& [k, v] : s.labels) {
+        if (v.empty()) continue;  // no label at all
+        if (auto st = check(s.name, k, v); !st.ok()) return st;
+        // With honor_labels the scraped label replaces the target's; without, both stay
+        // (the scraped one as exported_<name>).
+        if (!relabeled && sc_.honor_labels && is_target_label(k)) continue;
+        ++count;
+      }
+      if (label_limit > 0 && count > label_limit) {
+        return absl::ResourceExhaustedError(absl::StrFormat(
+            "label_limit exceeded (metric: %.50s, number of labels: %d, limit: %d)", s.name, count, label_limit));
+      }
+    }
+  }
+  if (!relabeled && !families.empty()) {
+    const std::string_view metric = families.front().name;
+    for (const auto& [k, v] : {std::pair<std::string_view, std::string_view>{"job", job_}, {"instance", instance_}}) {
+      if (auto st = check(metric, k, v); !st.ok()) return st;
+    }
+    for (const auto& [k, v] : target_labels_) {
+      if (auto st = check(metric, k, v); !st.ok()) return st;
+    }
+  }
+  return absl::OkStatus();
 }
 
 ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, uint64_t scrape_ns, double duration_seconds,
@@ -561,10 +643,28 @@ ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, Forma
   touched_ = 0;
   added_ = 0;
   cursor_ = 0;
+  const bool relabel = !sc_.metric_relabel_configs.empty();
+  // sample_limit before parsing: a scrape of a million series is refused for the price
+  // of reading its lines, not of materialising them. With metric_relabel_configs the
+  // limit counts what relabeling keeps (as in Prometheus), so the exposition is parsed,
+  // unless it has more than kRelabelSampleFactor times the limit (ours: a bound on the
+  // memory of that parse).
+  const size_t sample_cap =
+      sc_.sample_limit <= 0 ? 0 : static_cast<size_t>(sc_.sample_limit) * (relabel ? kRelabelSampleFactor : 1);
+  size_t lines = 0;
+  if (body.ok() && sample_cap > 0) lines = CountSampleLines(*body, sample_cap);
   if (!body.ok()) {
     r.status = body.status();
+    if (absl::IsResourceExhausted(body.status())) r.limit = "body_size_limit";
+  } else if (sample_cap > 0 && lines > sample_cap) {
+    r.status = absl::ResourceExhaustedError(
+        relabel ? StrCat("sample_limit exceeded: more than ", sample_cap, " samples before metric relabeling (",
+                         kRelabelSampleFactor, " times the limit, ", sc_.sample_limit, "); not parsed")
+                : StrCat("sample_limit exceeded: more than ", sc_.sample_limit, " samples; not parsed"));
+    r.limit = "sample_limit";
+    r.samples = lines;
   } else {
-    if (format == Format::kPrometheusText && sc_.metric_relabel_configs.empty()) {
+    if (format == Format::kPrometheusText && !relabel) {
       // The common case: views into the body, no copies of its strings.
       auto exposition = ParseView(*body);
       if (!exposition.ok()) {
@@ -579,7 +679,7 @@ ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, Forma
         r.status = absl::InvalidArgumentError(StrCat("invalid exposition: ", families.status().message()));
         r.malformed = true;
       } else {
-        ConvertChecked(&*families, !sc_.metric_relabel_configs.empty(), scrape_ns, b, &r);
+        ConvertChecked(&*families, relabel, scrape_ns, b, &r);
       }
     }
   }

@@ -20,6 +20,9 @@
 namespace outrigger::receivers::prometheus {
 
 inline constexpr char kScopeName[] = "outrigger/prometheus";
+// With metric_relabel_configs, a scrape with more than this many times sample_limit
+// samples (before relabeling) fails without being parsed.
+inline constexpr size_t kRelabelSampleFactor = 10;
 
 struct ScrapeResult {
   absl::Status status;     // OK: the scrape succeeded (up = 1)
@@ -28,7 +31,13 @@ struct ScrapeResult {
   size_t series_added = 0;
   size_t stale = 0;    // staleness markers emitted
   size_t dropped = 0;  // samples of types OTLP has no place for (OpenMetrics gaugehistogram)
+  // The limit the scrape exceeded (sample_limit, label_limit, ...), or empty.
+  std::string_view limit;
 };
+
+// Sample lines of an exposition (neither blank nor comments), counted without parsing up
+// to `stop_after` + 1: enough to know that sample_limit is exceeded.
+size_t CountSampleLines(std::string_view text, size_t stop_after);
 
 class TargetState {
  public:
@@ -106,6 +115,11 @@ class TargetState {
   template <typename F>
   void ConvertChecked(std::vector<F>* families, bool relabel, uint64_t scrape_ns, pdata::MetricsBuilder* b,
                       ScrapeResult* r);
+  // label_limit, label_name_length_limit and label_value_length_limit on every sample
+  // (with the target labels it gets, and __name__, as Prometheus counts them);
+  // `relabeled`: the samples' labels already include the target labels.
+  template <typename F>
+  absl::Status CheckLabelLimits(const std::vector<F>& families, bool relabeled) const;
   void EmitStale(const Series& s, uint64_t t, pdata::MetricsBuilder* b) const;
   // Staleness markers for the series of the last scrape that are not in this one (all
   // of them if `all`), in the order of their keys; removes them.

@@ -26,7 +26,7 @@ uint64_t Round(double w) { return static_cast<uint64_t>(std::llround(w)); }
 
 Aggregator::Aggregator(const Config& cfg) : cfg_(cfg) {}
 
-bool Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
+AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
   if (interval_start_ns_ == 0) interval_start_ns_ = now_ns;
   sorted_.assign(line.tags.begin(), line.tags.end());
   std::sort(sorted_.begin(), sorted_.end(),
@@ -47,9 +47,13 @@ bool Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
   }
   auto it = series_.find(key_);
   if (it == series_.end()) {
+    if (cfg_.max_series > 0 && series_.size() >= static_cast<size_t>(cfg_.max_series)) {
+      limit_reached_ = true;
+      return AddResult::kSeriesLimit;
+    }
     if (cfg_.max_series_per_metric > 0) {
       auto& n = per_name_[ToAbsl(line.name)];
-      if (n >= cfg_.max_series_per_metric) return false;
+      if (n >= cfg_.max_series_per_metric) return AddResult::kPerMetricLimit;
       ++n;
     }
     Series s;
@@ -61,6 +65,9 @@ bool Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
     if (cfg_.enable_metric_type) s.attrs.emplace_back("metric_type", std::string(TypeName(line.type)));
     if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet) {
       s.mapping = &cfg_.MappingFor(MappingKey(line.type));
+      s.dist = std::make_unique<Distribution>();
+    } else if (line.type == MetricType::kSet) {
+      s.members = std::make_unique<absl::flat_hash_set<std::string>>();
     }
     it = series_.emplace(key_, std::move(s)).first;
   }
@@ -76,12 +83,12 @@ bool Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
       for (double v : line.values) s.value = line.gauge_delta ? s.value + v : v;
       break;
     case MetricType::kSet:
-      s.members.emplace(std::string(line.set_value));
+      s.members->emplace(std::string(line.set_value));
       break;
     default:
-      for (double v : line.values) s.dist.Add(v, w, *s.mapping, rng_);
+      for (double v : line.values) s.dist->Add(v, w, *s.mapping, rng_);
   }
-  return true;
+  return AddResult::kAdded;
 }
 
 void Distribution::Add(double v, double w, const TimerMapping& m, std::mt19937_64& rng) {
@@ -173,14 +180,14 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
       b.Gauge(s.name, "", s.attrs, s.value, now_ns);
       return;
     case MetricType::kSet:
-      b.Gauge(s.name, "", s.attrs, static_cast<double>(s.members.size()), now_ns);
-      s.members.clear();
+      b.Gauge(s.name, "", s.attrs, static_cast<double>(s.members->size()), now_ns);
+      s.members->clear();
       return;
     default:
       break;
   }
   const TimerMapping& m = *s.mapping;
-  Distribution& d = s.dist;
+  Distribution& d = *s.dist;
   const std::string unit = s.type == MetricType::kTiming ? "ms" : "";
   if (m.observer_type == "gauge") {
     b.Gauge(s.name, unit, s.attrs, d.last, now_ns);
@@ -223,32 +230,49 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
     b.ExponentialHistogram(s.name, unit, s.attrs, d.Exponential(m.max_size), start_ns, now_ns,
                            pdata::Temporality::kDelta);
   }
-  s.dist.Clear();
+  d.Clear();
 }
 
-void Aggregator::Flush(pdata::MetricsBuilder& b, uint64_t now_ns) {
+void Aggregator::Forget(const Series& s) {
+  if (cfg_.max_series_per_metric > 0) {
+    auto n = per_name_.find(s.name);
+    if (n != per_name_.end() && --n->second == 0) per_name_.erase(n);
+  }
+}
+
+size_t Aggregator::Flush(pdata::MetricsBuilder& b, uint64_t now_ns) {
   const uint64_t start = interval_start_ns_ == 0 ? now_ns : interval_start_ns_;
   const bool cumulative = cfg_.aggregation_temporality == "cumulative";
+  // At max_series, what was idle this interval goes now rather than after 5 flushes:
+  // the next interval's new series find room (cumulative counters included: they would
+  // otherwise hold the limit forever).
+  const bool make_room = limit_reached_;
+  limit_reached_ = false;
+  size_t forgotten = 0;
   for (auto it = series_.begin(); it != series_.end();) {
     Series& s = it->second;
     const bool keep_reporting = cumulative && s.type == MetricType::kCounter;
-    if (s.touched || keep_reporting) {
+    if (s.touched || (keep_reporting && !make_room)) {
       Emit(b, s, start, now_ns);
       s.touched = false;
       ++it;
       continue;
     }
-    if (!keep_reporting && ++s.idle_flushes >= kIdleFlushesBeforeForgetting) {
-      if (cfg_.max_series_per_metric > 0) {
-        auto n = per_name_.find(s.name);
-        if (n != per_name_.end() && --n->second == 0) per_name_.erase(n);
-      }
+    if (make_room || (!keep_reporting && ++s.idle_flushes >= kIdleFlushesBeforeForgetting)) {
+      Forget(s);
       series_.erase(it++);
+      ++forgotten;
       continue;
     }
     ++it;
   }
   interval_start_ns_ = now_ns;
+  // flat_hash_map never shrinks by itself: after a burst, its slots (and those of
+  // per_name_) would stay allocated for good. Rebuilt to fit when mostly empty.
+  constexpr size_t kMinCapacityToShrink = 1024;
+  if (series_.capacity() > kMinCapacityToShrink && series_.size() < series_.capacity() / 4) series_.rehash(0);
+  if (per_name_.capacity() > kMinCapacityToShrink && per_name_.size() < per_name_.capacity() / 4) per_name_.rehash(0);
+  return forgotten;
 }
 
 }  // namespace outrigger::receivers::statsd

@@ -5,9 +5,11 @@
 // 1 / sample_rate (so counts, sums, quantiles and bucket counts scale with the sample
 // rate, and the values themselves do not). Memory per series is bounded whatever the
 // rate: histograms are accumulated into buckets as values arrive, and summaries keep a
-// bounded reservoir of values (count, sum, min and max stay exact).
+// bounded reservoir of values (count, sum, min and max stay exact). The number of series
+// is bounded too: max_series_per_metric per name, max_series in all (see Add).
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -39,15 +41,27 @@ struct Distribution {
   pdata::ExponentialHistogramPoint Exponential(int max_size) const;
 };
 
+enum class AddResult {
+  kAdded,
+  kPerMetricLimit,  // a new series beyond max_series_per_metric: dropped
+  kSeriesLimit,     // a new series beyond max_series: dropped
+};
+
 class Aggregator {
  public:
   explicit Aggregator(const Config& cfg);
 
-  // False if the line would add a series beyond max_series_per_metric (then dropped).
-  bool Add(const MetricLine& line, uint64_t now_ns);
-  // Emits what the interval gathered; resets per temporality.
-  void Flush(pdata::MetricsBuilder& b, uint64_t now_ns);
+  // Aggregates the line into its series. A line of a series that exists always counts; a
+  // new series beyond max_series_per_metric or max_series is dropped (nothing is kept).
+  AddResult Add(const MetricLine& line, uint64_t now_ns);
+  // Emits what the interval gathered; resets per temporality. Series idle for 5 flushes
+  // are forgotten, and if the interval reached max_series, every series idle in it is
+  // (room for new ones at once). Containers left mostly empty are rebuilt smaller.
+  // Returns how many series were forgotten.
+  size_t Flush(pdata::MetricsBuilder& b, uint64_t now_ns);
   size_t series() const { return series_.size(); }
+  // Slots allocated for series (tests: memory is given back after a burst).
+  size_t capacity() const { return series_.capacity(); }
 
  private:
   struct Series {
@@ -58,15 +72,19 @@ class Aggregator {
     bool touched = false;
     int idle_flushes = 0;
     double value = 0;  // counter sum, gauge value
-    absl::flat_hash_set<std::string> members;
-    const TimerMapping* mapping = nullptr;  // timings, histograms, distributions
-    Distribution dist;
+    // Only for the types that need them (most series are counters and gauges: a
+    // million of them should not each carry a set and a distribution).
+    std::unique_ptr<absl::flat_hash_set<std::string>> members;  // sets
+    const TimerMapping* mapping = nullptr;                      // timings, histograms, distributions
+    std::unique_ptr<Distribution> dist;                         // with `mapping`
   };
   void Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, uint64_t now_ns);
+  void Forget(const Series& s);
 
   const Config& cfg_;
   absl::flat_hash_map<std::string, Series> series_;
   absl::flat_hash_map<std::string, int64_t> per_name_;
+  bool limit_reached_ = false;  // max_series was reached this interval
   uint64_t interval_start_ns_ = 0;
   std::string key_;
   std::vector<Tag> sorted_;

@@ -35,7 +35,7 @@ class AggregatorTest : public ::testing::Test {
     return out;
   }
   Config cfg_;
-  bool last_add_ = true;
+  AddResult last_add_ = AddResult::kAdded;
 };
 
 TEST_F(AggregatorTest, CountersScaleBySampleRate) {
@@ -211,17 +211,72 @@ TEST_F(AggregatorTest, CardinalityLimitPerName) {
   int refused = 0;
   for (int i = 0; i < 10; ++i) {
     Send(a, "req:1|c|#user:" + std::to_string(i));
-    refused += !last_add_;
+    refused += last_add_ == AddResult::kPerMetricLimit;
   }
   Send(a, "other:1|c");
-  EXPECT_TRUE(last_add_);
+  EXPECT_EQ(last_add_, AddResult::kAdded);
   EXPECT_EQ(refused, 7);
   EXPECT_EQ(Flush(a)["req"].sum().data_points_size(), 3);
   // Idle series are forgotten after a few intervals, which frees their places.
   for (int i = 0; i < 6; ++i) Flush(a);
   EXPECT_EQ(a.series(), 0u);
   Send(a, "req:1|c|#user:new");
-  EXPECT_TRUE(last_add_);
+  EXPECT_EQ(last_add_, AddResult::kAdded);
+}
+
+// Issue 15: a million distinct names (one line each) took the receiver to 2.1 GB;
+// max_series_per_metric bounds tags per name, nothing bounded names.
+TEST_F(AggregatorTest, MaxSeriesBoundsAllNamesTogether) {
+  cfg_.max_series = 1000;
+  Aggregator a(cfg_);
+  int refused = 0;
+  for (int i = 0; i < 5000; ++i) {
+    Send(a, "name" + std::to_string(i) + ":1|c");
+    refused += last_add_ == AddResult::kSeriesLimit;
+  }
+  EXPECT_EQ(refused, 4000);
+  EXPECT_EQ(a.series(), 1000u);
+  // Existing series keep aggregating.
+  Send(a, "name7:2|c");
+  EXPECT_EQ(last_add_, AddResult::kAdded);
+  auto flushed = Flush(a);
+  EXPECT_EQ(flushed.size(), 1000u);
+  EXPECT_EQ(flushed["name7"].sum().data_points(0).as_double(), 3);
+  EXPECT_EQ(flushed.count("name1000"), 0u);
+  // Still full: new names are refused, and the limit being reached makes the next flush
+  // forget what was idle in the interval (not after 5 flushes).
+  Send(a, "late:1|c");
+  EXPECT_EQ(last_add_, AddResult::kSeriesLimit);
+  Send(a, "name7:1|c");
+  EXPECT_EQ(last_add_, AddResult::kAdded);
+  Flush(a);
+  EXPECT_EQ(a.series(), 1u);  // name7, touched
+  Send(a, "late:1|c");
+  EXPECT_EQ(last_add_, AddResult::kAdded);
+}
+
+TEST_F(AggregatorTest, MaxSeriesCountsTagSetsAndTypes) {
+  cfg_.max_series = 3;
+  Aggregator a(cfg_);
+  Send(a, "x:1|c|#a:1");
+  Send(a, "x:1|c|#a:2");
+  Send(a, "x:1|g");
+  EXPECT_EQ(last_add_, AddResult::kAdded);
+  Send(a, "x:1|ms");
+  EXPECT_EQ(last_add_, AddResult::kSeriesLimit);
+}
+
+TEST_F(AggregatorTest, MemoryOfForgottenSeriesIsGivenBack) {
+  cfg_.max_series = 0;
+  cfg_.max_series_per_metric = 0;
+  Aggregator a(cfg_);
+  for (int i = 0; i < 100000; ++i) Send(a, "burst" + std::to_string(i) + ":1|c");
+  const size_t burst_capacity = a.capacity();
+  EXPECT_GE(burst_capacity, 100000u);
+  for (int i = 0; i < 6; ++i) Flush(a);
+  EXPECT_EQ(a.series(), 0u);
+  // The map is rebuilt small, not left with 100,000 empty slots.
+  EXPECT_LT(a.capacity(), 2048u);
 }
 
 }  // namespace

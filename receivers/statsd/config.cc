@@ -22,6 +22,7 @@ void Config::Decode(config::Node& node) {
   node.Read("is_monotonic_counter", &is_monotonic_counter);
   node.ReadEnum("aggregation_temporality", &aggregation_temporality, {"delta", "cumulative"});
   node.Read("max_series_per_metric", &max_series_per_metric);
+  node.Read("max_series", &max_series);
   node.ReadBytes("socket_buffer_size", &socket_buffer_size);
   node.Read("events_as_logs", &events_as_logs);
   node.Read("max_tcp_line_length", &max_tcp_line_length);
@@ -72,6 +73,7 @@ absl::Status Config::Validate() const {
     return absl::InvalidArgumentError("aggregation_interval must be positive");
   }
   if (max_series_per_metric < 0) return absl::InvalidArgumentError("max_series_per_metric must not be negative");
+  if (max_series < 0) return absl::InvalidArgumentError("max_series must not be negative");
   for (const auto& m : timer_histogram_mapping) {
     if (m.max_size < 2 || m.max_size > 16384) {
       return absl::InvalidArgumentError("histogram.max_size must be between 2 and 16384");

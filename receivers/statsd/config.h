@@ -11,6 +11,12 @@ namespace outrigger::receivers::statsd {
 inline constexpr char kDefaultEndpoint[] = "127.0.0.1:8125";
 inline constexpr absl::Duration kDefaultAggregationInterval = absl::Seconds(60);
 inline constexpr int64_t kDefaultMaxSeriesPerMetric = 10000;
+// Series (type + name + container id + tags) held at once, all names together. A series
+// costs about 0.5 KiB while aggregated and as much again in the Metrics of a flush, so
+// 100,000 is ~100 MiB at most: within a sidecar's usual memory limit, and far above
+// what one application emits (a client sending a million distinct names is a bug or an
+// attack, and then only the first 100,000 are kept).
+inline constexpr int64_t kDefaultMaxSeries = 100000;
 inline constexpr int kDefaultExpHistogramMaxSize = 160;
 
 // How timings, histograms and distributions are reported.
@@ -31,6 +37,7 @@ struct Config : ComponentConfig {
   std::string aggregation_temporality = "delta";               // counters: delta | cumulative
   std::vector<TimerMapping> timer_histogram_mapping;           // default: gauge for all three
   int64_t max_series_per_metric = kDefaultMaxSeriesPerMetric;  // 0: no limit
+  int64_t max_series = kDefaultMaxSeries;                      // ours, receiver-wide; 0: no limit
   uint64_t socket_buffer_size = 0;                             // SO_RCVBUF; 0: the system's default
   bool events_as_logs = true;                                  // DogStatsD events and service checks -> log records
   int64_t max_tcp_line_length = 65536;

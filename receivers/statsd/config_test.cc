@@ -31,6 +31,7 @@ TEST(StatsdReceiverConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.aggregation_temporality, "delta");
   EXPECT_TRUE(cfg.timer_histogram_mapping.empty());
   EXPECT_EQ(cfg.max_series_per_metric, 10000);
+  EXPECT_EQ(cfg.max_series, 100000);
   EXPECT_EQ(cfg.socket_buffer_size, 0u);
   EXPECT_TRUE(cfg.events_as_logs);
   EXPECT_EQ(cfg.max_tcp_line_length, 65536);
@@ -64,6 +65,7 @@ TEST(StatsdReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_TRUE(cfg.is_monotonic_counter);
   EXPECT_EQ(cfg.aggregation_temporality, "cumulative");
   EXPECT_EQ(cfg.max_series_per_metric, 2000);
+  EXPECT_EQ(cfg.max_series, 50000);
   EXPECT_EQ(cfg.socket_buffer_size, 8u << 20);
   EXPECT_TRUE(cfg.events_as_logs);
   EXPECT_EQ(cfg.max_tcp_line_length, 65536);

@@ -1,6 +1,9 @@
 #include "receivers/statsd/statsd_receiver.h"
 
 #include <sys/socket.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <array>
@@ -20,6 +23,16 @@ namespace {
 constexpr int kBatch = 16;               // datagrams per recvmmsg
 constexpr size_t kDatagramSize = 16384;  // larger datagrams are truncated and refused
 constexpr absl::Duration kInvalidLogEvery = absl::Seconds(10);
+// A flush that forgets or emits this many series gives free memory back to the system:
+// glibc keeps freed small blocks in its arenas, so a burst of series (and the Metrics of
+// its flush) would otherwise stay in the process's RSS for good.
+constexpr size_t kTrimAfterSeries = 10000;
+
+prometheus::Counter* OverLimitCounter(Telemetry& t, const ComponentId& id, const char* limit) {
+  return &t.AddCounter("outrigger_receiver_statsd_series_limit_refusals_total",
+                       "StatsD metric lines dropped because they would add a series beyond a limit",
+                       {{"receiver", id.String()}, {"limit", limit}});
+}
 
 uint64_t NowNs() { return static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())); }
 
@@ -84,7 +97,9 @@ StatsdReceiver::StatsdReceiver(const CreateSettings& settings, const Config& cfg
     : settings_(settings),
       cfg_(cfg),
       meter_(settings.telemetry->ForReceiver(settings.id, cfg.transport)),
-      aggregator_(cfg_) {}
+      aggregator_(cfg_),
+      over_max_series_(OverLimitCounter(*settings.telemetry, settings.id, "max_series")),
+      over_max_series_per_metric_(OverLimitCounter(*settings.telemetry, settings.id, "max_series_per_metric")) {}
 
 StatsdReceiver::~StatsdReceiver() { (void)Shutdown(absl::Now()); }
 
@@ -121,14 +136,26 @@ void StatsdReceiver::HandleData(std::string_view data) {
           meter_.Refused(Signal::kMetrics, 1);
           return;
         }
-        if (aggregator_.Add(m, now)) {
-          meter_.Accepted(Signal::kMetrics, m.type == MetricType::kSet ? 1 : m.values.size());
-        } else {
-          meter_.Refused(Signal::kMetrics, 1);
-          Refuse(line,
-                 StrCat("more than max_series_per_metric (", cfg_.max_series_per_metric, ") series for \"", m.name,
-                        "\"; dropped"),
-                 /*malformed=*/false);
+        switch (aggregator_.Add(m, now)) {
+          case AddResult::kAdded:
+            meter_.Accepted(Signal::kMetrics, m.type == MetricType::kSet ? 1 : m.values.size());
+            break;
+          case AddResult::kPerMetricLimit:
+            meter_.Refused(Signal::kMetrics, 1);
+            over_max_series_per_metric_->Increment();
+            Refuse(line,
+                   StrCat("more than max_series_per_metric (", cfg_.max_series_per_metric, ") series for \"", m.name,
+                          "\"; dropped"),
+                   /*malformed=*/false);
+            break;
+          case AddResult::kSeriesLimit:
+            meter_.Refused(Signal::kMetrics, 1);
+            over_max_series_->Increment();
+            Refuse(line,
+                   StrCat("more than max_series (", cfg_.max_series,
+                          ") series in all; new series are dropped until idle ones are forgotten at a flush"),
+                   /*malformed=*/false);
+            break;
         }
         return;
       case LineKind::kEvent:
@@ -201,16 +228,25 @@ void StatsdReceiver::FlushNow() {
     }
     pending_.reset();
   }
-  pdata::MetricsBuilder b({}, "outrigger/statsd", "");
-  aggregator_.Flush(b, NowNs());
-  if (b.points() == 0) return;
-  pdata::Metrics m = b.Build();
-  auto st = consumers_.metrics->ConsumeMetrics(m.Clone());
-  if (!st.ok()) {
-    settings_.logger->warn("the pipeline refused {} aggregated points ({}); retrying next interval", m.ItemCount(),
-                           st.ToString());
-    pending_ = std::make_unique<pdata::Metrics>(std::move(m));
+  size_t forgotten = 0, emitted = 0;
+  {
+    pdata::MetricsBuilder b({}, "outrigger/statsd", "");
+    forgotten = aggregator_.Flush(b, NowNs());
+    emitted = b.points();
+    if (b.points() > 0) {
+      pdata::Metrics m = b.Build();
+      auto st = consumers_.metrics->ConsumeMetrics(m.Clone());
+      if (!st.ok()) {
+        settings_.logger->warn("the pipeline refused {} aggregated points ({}); retrying next interval", m.ItemCount(),
+                               st.ToString());
+        pending_ = std::make_unique<pdata::Metrics>(std::move(m));
+      }
+    }
   }
+#if defined(__GLIBC__)
+  // After the Metrics went (the pipeline took them, or pending_ holds them).
+  if (forgotten >= kTrimAfterSeries || emitted >= kTrimAfterSeries) malloc_trim(0);
+#endif
 }
 
 namespace {

@@ -45,6 +45,9 @@ class StatsdReceiver : public Receiver {
   Config cfg_;
   ReceiverMeter meter_;
   Aggregator aggregator_;
+  // Lines refused because they would add a series beyond a limit, by limit.
+  prometheus::Counter* over_max_series_;
+  prometheus::Counter* over_max_series_per_metric_;
   std::unique_ptr<State> state_;
   // Metrics the pipeline refused (backpressure): retried at the next flush.
   std::unique_ptr<pdata::Metrics> pending_;

@@ -127,5 +127,25 @@ TEST_F(StatsdReceiverTest, RefusedIntervalIsRetriedNotLost) {
   EXPECT_EQ(sink_.PointCount(), 2u);  // the kept interval, then the new one
 }
 
+TEST_F(StatsdReceiverTest, NewSeriesBeyondMaxSeriesAreDroppedAndCounted) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.max_series = 10;
+  Start(cfg);
+  std::string lines;
+  for (int i = 0; i < 30; ++i) lines += "n" + std::to_string(i) + ":1|c\n";
+  SendUdp(receiver_->port(), lines);
+  auto refusals = [&](const char* limit) {
+    return telemetry_.Value("outrigger_receiver_statsd_series_limit_refusals_total",
+                            {{"receiver", "statsd"}, {"limit", limit}});
+  };
+  ASSERT_TRUE(sink_.WaitFor([&] { return refusals("max_series") == 20; }));
+  EXPECT_EQ(Metric("outrigger_receiver_accepted_metric_points_total", "udp"), 10);
+  EXPECT_EQ(Metric("outrigger_receiver_refused_metric_points_total", "udp"), 20);
+  EXPECT_EQ(refusals("max_series_per_metric"), 0);
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(sink_.PointCount(), 10u);
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::statsd
