@@ -10,7 +10,7 @@ PKGS=(
   build-essential cmake pkg-config ninja-build
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
-  libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
+  libssl-dev libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
   libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev
   curl ca-certificates openssl clang-format
   # Real peers of the tests: StatsD clients, Prometheus.

@@ -1,16 +1,25 @@
 #include "collector/http/server.h"
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <optional>
 #include <set>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "collector/telemetry/telemetry.h"
+#include "collector/tls/server_context.h"
+#include "spdlog/spdlog.h"
 
 namespace outrigger::http {
 
@@ -18,6 +27,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 absl::StatusOr<HostPort> ParseEndpoint(const std::string& endpoint) {
   auto colon = endpoint.rfind(':');
@@ -43,54 +53,286 @@ absl::StatusOr<HostPort> ParseEndpoint(const std::string& endpoint) {
   return hp;
 }
 
-class Session;
+namespace {
 
-struct Server::State {
-  explicit State(asio::io_context& io) : acceptor(io) {}
-  tcp::acceptor acceptor;
-  Handler handler;
-  RefusalHandler on_refused;
-  uint64_t max_body = 0;
-  bool stopped = false;
-  std::set<std::shared_ptr<Session>> sessions;  // event loop thread only
+constexpr size_t kReasons = std::size(kRefusalReasons);
+
+size_t ReasonIndex(std::string_view reason) {
+  for (size_t i = 0; i < kReasons; ++i) {
+    if (kRefusalReasons[i] == reason) return i;
+  }
+  return kReasons;
+}
+
+// A deadline `d` after `from`; none for a zero (or negative) duration.
+std::optional<Clock::time_point> After(Clock::time_point from, absl::Duration d) {
+  if (d <= absl::ZeroDuration()) return std::nullopt;
+  return from + absl::ToChronoNanoseconds(d);
+}
+
+std::optional<Clock::time_point> Earliest(std::optional<Clock::time_point> a, std::optional<Clock::time_point> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+bool IsTimeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
+
+}  // namespace
+
+// One open connection, whatever its stream.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Start() = 0;
+  virtual void Close() = 0;
+  // Whether the connection waits for a request to begin (evictable), and since when.
+  bool idle() const { return idle_; }
+  Clock::time_point idle_since() const { return idle_since_; }
+
+ protected:
+  bool idle_ = false;
+  Clock::time_point idle_since_;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, std::shared_ptr<Server::State> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {}
+struct Server::State {
+  State(asio::io_context& io, ServerOptions opts) : acceptor(io), retry_timer(io), options(std::move(opts)) {}
+  tcp::acceptor acceptor;
+  asio::steady_timer retry_timer;
+  ServerOptions options;
+  Handler handler;
+  RefusalHandler on_refused;
+  std::shared_ptr<spdlog::logger> logger;
+  bool stopped = false;                             // event loop thread only
+  std::set<std::shared_ptr<SessionBase>> sessions;  // event loop thread only
+  absl::Duration accept_backoff = absl::ZeroDuration();
+  std::string endpoint;
 
-  void Run() { Read(); }
-  void Close() {
+  std::array<std::atomic<uint64_t>, kReasons> refused{};
+  std::array<prometheus::Counter*, kReasons> refused_metric{};
+  prometheus::Gauge* connections_metric = nullptr;
+  std::atomic<size_t> connections{0};
+  std::atomic<int64_t> idle_connections{0};  // waiting for a request to begin
+  struct LogLimit {
+    absl::Time last = absl::InfinitePast();
+    uint64_t suppressed = 0;
+  };
+  std::array<LogLimit, kReasons> log_limit{};  // event loop thread only
+
+  // Counts a refusal and logs `what` (at most once per kRefusalLogEvery per reason).
+  void Refusal(std::string_view reason, const std::string& what) {
+    size_t i = ReasonIndex(reason);
+    if (i == kReasons) return;
+    refused[i].fetch_add(1, std::memory_order_relaxed);
+    if (refused_metric[i] != nullptr) refused_metric[i]->Increment();
+    LogLimit& l = log_limit[i];
+    absl::Time now = absl::Now();
+    if (now - l.last < kRefusalLogEvery) {
+      ++l.suppressed;
+      return;
+    }
+    if (l.suppressed > 0) {
+      logger->warn("{} on {}: {} ({} more like it in the last {})", options.name, endpoint, what, l.suppressed,
+                   absl::FormatDuration(now - l.last));
+    } else {
+      logger->warn("{} on {}: {}", options.name, endpoint, what);
+    }
+    l.last = now;
+    l.suppressed = 0;
+  }
+
+  void Add(std::shared_ptr<SessionBase> s) {
+    sessions.insert(std::move(s));
+    Count();
+  }
+  void Remove(const std::shared_ptr<SessionBase>& s) {
+    sessions.erase(s);
+    Count();
+  }
+  void Count() {
+    connections.store(sessions.size(), std::memory_order_relaxed);
+    if (connections_metric != nullptr) connections_metric->Set(static_cast<double>(sessions.size()));
+  }
+};
+
+namespace {
+
+template <class Stream>
+class Session : public SessionBase {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Session(tcp::socket socket, std::shared_ptr<Server::State> state, std::shared_ptr<asio::ssl::context> ctx)
+      : ctx_(std::move(ctx)), stream_(MakeStream(std::move(socket), ctx_.get())), state_(std::move(state)) {
+    accepted_ = Clock::now();
+  }
+
+  void Start() override {
+    if constexpr (kTls) {
+      SetIdle(true);
+      idle_since_ = accepted_;
+      Expire(After(accepted_, state_->options.read_header_timeout));
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = Self()](beast::error_code ec) {
+        self->SetIdle(false);
+        if (ec) {
+          if (ec != asio::error::operation_aborted && !self->state_->stopped) {
+            bool timeout = IsTimeout(ec);
+            self->state_->Refusal(timeout ? "read_header_timeout" : "tls_handshake",
+                                  timeout ? std::string("TLS handshake not done within read_header_timeout")
+                                          : StrCat("TLS handshake failed: ", ec.message()));
+          }
+          self->Close();
+          self->Finish();
+          return;
+        }
+        self->WaitForRequest(/*first=*/true);
+      });
+    } else {
+      WaitForRequest(/*first=*/true);
+    }
+  }
+
+  void Close() override {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    auto& sock = beast::get_lowest_layer(stream_).socket();
+    sock.shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(stream_).close();
   }
 
  private:
-  void Read() {
-    parser_.emplace();
-    parser_->body_limit(state_->max_body);
-    parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(120));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  static Stream MakeStream(tcp::socket socket, asio::ssl::context* ctx) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *ctx);
+    } else {
+      (void)ctx;
+      return Stream(std::move(socket));
+    }
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec == bhttp::error::body_limit) {
-      Refuse(413, StrCat("request body larger than the limit of ", state_->max_body, " bytes"));
+  void SetIdle(bool idle) {
+    if (idle != idle_) state_->idle_connections.fetch_add(idle ? 1 : -1, std::memory_order_relaxed);
+    idle_ = idle;
+  }
+
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+
+  void Expire(std::optional<Clock::time_point> deadline) {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    if (deadline) {
+      lowest.expires_at(*deadline);
+    } else {
+      lowest.expires_never();
+    }
+  }
+
+  // Waits for the first byte of a request: within read_header_timeout of the connection
+  // for the first one, within idle_timeout of the last answer for the next ones.
+  void WaitForRequest(bool first) {
+    if (buffer_.size() > 0) {  // pipelined: the next request is already here
+      request_start_ = Clock::now();
+      ReadHeader();
       return;
     }
-    if (ec) {
-      if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted && ec != beast::error::timeout &&
-          ec != asio::error::eof && ec != asio::error::connection_reset && parser_->got_some()) {
-        Refuse(400, StrCat("malformed HTTP request: ", ec.message()));
+    SetIdle(true);
+    idle_since_ = first ? accepted_ : Clock::now();
+    Expire(first ? After(accepted_, state_->options.read_header_timeout)
+                 : After(idle_since_, state_->options.idle_timeout));
+    stream_.async_read_some(buffer_.prepare(4096), [self = Self(), first](beast::error_code ec, size_t n) {
+      self->SetIdle(false);
+      if (ec) {
+        if (first && IsTimeout(ec) && !self->state_->stopped) {
+          self->state_->Refusal("read_header_timeout", "no request within read_header_timeout of the connection");
+        }
+        self->Close();
+        self->Finish();
         return;
       }
-      Finish();
+      self->buffer_.commit(n);
+      self->request_start_ = first ? self->accepted_ : Clock::now();
+      self->ReadHeader();
+    });
+  }
+
+  void ReadHeader() {
+    const ServerOptions& o = state_->options;
+    parser_.emplace();
+    parser_->body_limit(o.max_body_bytes);
+    parser_->header_limit(o.max_header_bytes);
+    Expire(Earliest(After(request_start_, o.read_header_timeout), After(request_start_, o.read_timeout)));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = Self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) {
+      OnReadError(ec, /*header=*/true);
       return;
     }
+    Request head = Head(parser_->get());
+    if (state_->options.authenticate) {
+      absl::Status st = state_->options.authenticate(head);
+      if (!st.ok()) {
+        state_->Refusal("unauthenticated", StrCat("request refused: ", st.message()));
+        Refuse(401, StrCat("unauthenticated: ", st.message()), {{"WWW-Authenticate", "Bearer"}});
+        return;
+      }
+    }
+    Expire(After(request_start_, state_->options.read_timeout));
+    if (parser_->get()[bhttp::field::expect] == "100-continue" ||
+        absl::EqualsIgnoreCase(ToAbsl(parser_->get()[bhttp::field::expect]), "100-continue")) {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      bhttp::async_write(stream_, *cont, [self = Self(), cont](beast::error_code ec, size_t) {
+        if (ec) {
+          self->Close();
+          self->Finish();
+          return;
+        }
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_, [self = Self()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->OnReadError(ec, /*header=*/false);
+        return;
+      }
+      self->OnRequest();
+    });
+  }
+
+  void OnReadError(beast::error_code ec, bool header) {
+    if (ec == bhttp::error::body_limit) {
+      state_->Refusal("body_too_large", "request body over the limit");
+      Refuse(413, StrCat("request body larger than the limit of ", state_->options.max_body_bytes, " bytes"));
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      state_->Refusal("header_too_large", "request header over the limit");
+      Refuse(431, StrCat("request header larger than the limit of ", state_->options.max_header_bytes, " bytes"));
+      return;
+    }
+    if (IsTimeout(ec)) {
+      if (!state_->stopped) {
+        state_->Refusal(header ? "read_header_timeout" : "read_timeout",
+                        header ? "request header not received within read_header_timeout: connection closed"
+                               : "request not received within read_timeout: connection closed");
+      }
+    } else if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted && ec != asio::error::eof &&
+               ec != asio::error::connection_reset && ec != asio::ssl::error::stream_truncated && parser_->got_some() &&
+               !state_->stopped) {
+      state_->Refusal("malformed", StrCat("malformed HTTP request: ", ec.message()));
+      Refuse(400, StrCat("malformed HTTP request: ", ec.message()));
+      return;
+    }
+    Close();
+    Finish();
+  }
+
+  void OnRequest() {
     auto msg = parser_->release();
     Request req = Head(msg);
     req.body = std::move(msg.body());
@@ -109,8 +351,9 @@ class Session : public std::enable_shared_from_this<Session> {
     return req;
   }
 
-  // Answers a request that cannot reach the handler, then closes the connection.
-  void Refuse(int status, const std::string& reason) {
+  // Answers a request that cannot reach the handler, then closes the connection (after
+  // reading what the client still sends: see Linger).
+  void Refuse(int status, const std::string& reason, std::vector<std::pair<std::string, std::string>> headers = {}) {
     Response r;
     if (state_->on_refused) {
       r = state_->on_refused(status, reason, Head(parser_->get()));
@@ -118,10 +361,37 @@ class Session : public std::enable_shared_from_this<Session> {
       r.status = status;
       r.body = reason + "\n";
     }
-    Write(r, /*keep_alive=*/false, 11);
+    for (auto& h : headers) r.headers.push_back(std::move(h));
+    Write(r, /*keep_alive=*/false, 11, /*linger=*/true);
   }
 
-  void Write(const Response& r, bool keep_alive, unsigned version) {
+  // After a refusal, the client may still be sending its body. Closing a socket with
+  // unread data makes the kernel send a reset, which can destroy the answer before the
+  // client reads it; so what arrives is read and dropped, up to kLingerBytes or
+  // kLingerTime, until the client closes.
+  static constexpr size_t kLingerBytes = 8 << 20;
+  static constexpr auto kLingerTime = std::chrono::seconds(2);
+  void Linger(Clock::time_point deadline, size_t drained) {
+    if (drained > kLingerBytes || state_->stopped) {
+      Close();
+      Finish();
+      return;
+    }
+    buffer_.consume(buffer_.size());
+    Expire(deadline);
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = Self(), deadline, drained](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                self->Close();
+                                self->Finish();
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->Linger(deadline, drained + n);
+                            });
+  }
+
+  void Write(const Response& r, bool keep_alive, unsigned version, bool linger = false) {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version);
     res->result(static_cast<unsigned>(r.status));
@@ -130,46 +400,139 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = r.body;
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+    Expire(After(Clock::now(), state_->options.write_timeout));
+    bhttp::async_write(stream_, *res, [self = Self(), res, keep_alive, linger](beast::error_code ec, size_t) {
+      if (ec && IsTimeout(ec) && !self->state_->stopped) {
+        self->state_->Refusal("write_timeout", "response not written within write_timeout: connection closed");
+      }
+      if (!ec && linger) {
+        // Tell the client no more is coming (plain TCP: a half close; TLS keeps the
+        // socket open for the records it still sends), then drain.
+        if constexpr (!kTls) {
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+        }
+        self->Linger(Clock::now() + kLingerTime, 0);
+        return;
+      }
       if (ec || !keep_alive) {
         self->Close();
         self->Finish();
         return;
       }
-      self->Read();
+      self->WaitForRequest(/*first=*/false);
     });
   }
 
-  void Finish() { state_->sessions.erase(shared_from_this()); }
+  void Finish() { state_->Remove(shared_from_this()); }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<asio::ssl::context> ctx_;  // outlives stream_
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::State> state_;
+  Clock::time_point accepted_;
+  Clock::time_point request_start_;
 };
 
-namespace {
-void Accept(std::shared_ptr<Server::State> state) {
-  state->acceptor.async_accept([state](beast::error_code ec, tcp::socket socket) {
-    if (ec || state->stopped) return;
-    socket.set_option(tcp::no_delay(true), ec);
-    auto s = std::make_shared<Session>(std::move(socket), state);
-    state->sessions.insert(s);
-    s->Run();
+using PlainSession = Session<beast::tcp_stream>;
+using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+
+void Accept(std::shared_ptr<Server::State> state);
+
+// Closes the connection that has waited longest for a request; false if none waits.
+bool EvictIdle(Server::State& state) {
+  std::shared_ptr<SessionBase> oldest;
+  for (const auto& s : state.sessions) {
+    if (s->idle() && (!oldest || s->idle_since() < oldest->idle_since())) oldest = s;
+  }
+  if (!oldest) return false;
+  oldest->Close();  // its pending read fails and removes it
+  state.Remove(oldest);
+  return true;
+}
+
+void OnAcceptError(const std::shared_ptr<Server::State>& state, const beast::error_code& ec) {
+  const bool fd_limit = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                        ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+  if (ec == asio::error::connection_aborted) {  // the client gave up before accept: nothing wrong here
+    Accept(state);
+    return;
+  }
+  state->accept_backoff = state->accept_backoff == absl::ZeroDuration()
+                              ? kAcceptRetryMin
+                              : std::min(state->accept_backoff * 2, kAcceptRetryMax);
+  state->Refusal(fd_limit ? "fd_limit" : "accept_error",
+                 StrCat("cannot accept connections: ", ec.message(),
+                        fd_limit ? " (raise the open files limit, ulimit -n, or lower max_connections)" : "",
+                        "; accepting again in ", absl::FormatDuration(state->accept_backoff)));
+  state->retry_timer.expires_after(absl::ToChronoNanoseconds(state->accept_backoff));
+  state->retry_timer.async_wait([state](beast::error_code wec) {
+    if (wec || state->stopped) return;
     Accept(state);
   });
 }
+
+void Accept(std::shared_ptr<Server::State> state) {
+  state->acceptor.async_accept([state](beast::error_code ec, tcp::socket socket) {
+    if (state->stopped) return;
+    if (ec) {
+      OnAcceptError(state, ec);
+      return;
+    }
+    state->accept_backoff = absl::ZeroDuration();
+    const int max = state->options.max_connections;
+    if (max > 0 && state->sessions.size() >= static_cast<size_t>(max) && !EvictIdle(*state)) {
+      state->Refusal("max_connections",
+                     StrCat("max_connections (", max, ") open and busy: a new connection was closed at once"));
+      beast::error_code ignored;
+      socket.close(ignored);
+      Accept(state);
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::shared_ptr<SessionBase> s;
+    if (state->options.tls) {
+      s = std::make_shared<TlsSession>(std::move(socket), state, state->options.tls->Current());
+    } else {
+      s = std::make_shared<PlainSession>(std::move(socket), state, nullptr);
+    }
+    state->Add(s);
+    s->Start();
+    Accept(state);
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, const std::string& endpoint,
                                                        uint64_t max_body_bytes, Handler handler,
                                                        RefusalHandler on_refused) {
+  ServerOptions o;
+  o.max_body_bytes = max_body_bytes;
+  return Listen(io, endpoint, std::move(o), std::move(handler), std::move(on_refused));
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, const std::string& endpoint,
+                                                       ServerOptions options, Handler handler,
+                                                       RefusalHandler on_refused) {
   auto hp = ParseEndpoint(endpoint);
   if (!hp.ok()) return hp.status();
-  auto state = std::make_shared<State>(io);
+  auto state = std::make_shared<State>(io, std::move(options));
   state->handler = std::move(handler);
   state->on_refused = std::move(on_refused);
-  state->max_body = max_body_bytes;
+  state->endpoint = endpoint;
+  state->logger = state->options.logger ? state->options.logger : spdlog::default_logger();
+  if (Telemetry* t = state->options.telemetry) {
+    for (size_t i = 0; i < kReasons; ++i) {
+      state->refused_metric[i] = &t->AddCounter(
+          "outrigger_http_server_refused_total",
+          "Connections and requests an HTTP server refused or cut, by reason (timeouts, limits, TLS, auth)",
+          {{"server", state->options.name}, {"reason", std::string(kRefusalReasons[i])}});
+    }
+    state->connections_metric = &t->AddGauge("outrigger_http_server_connections", "Open connections of an HTTP server",
+                                             {{"server", state->options.name}});
+  }
   tcp::endpoint ep(asio::ip::make_address(hp->host), hp->port);
   beast::error_code ec;
   state->acceptor.open(ep.protocol(), ec);
@@ -182,6 +545,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, con
   std::unique_ptr<Server> server(new Server());
   server->port_ = state->acceptor.local_endpoint().port();
   server->state_ = state;
+  server->stats_ = state;
   asio::post(io, [state] { Accept(state); });
   return server;
 }
@@ -195,11 +559,23 @@ void Server::Stop() {
     state->stopped = true;
     beast::error_code ec;
     state->acceptor.close(ec);
+    state->retry_timer.cancel();
     auto sessions = state->sessions;
     for (auto& s : sessions) s->Close();
     done.set_value();
   });
   fut.wait();
+}
+
+uint64_t Server::Refused(std::string_view reason) const {
+  size_t i = ReasonIndex(reason);
+  return i == kReasons ? 0 : stats_->refused[i].load(std::memory_order_relaxed);
+}
+
+size_t Server::Connections() const { return stats_->connections.load(std::memory_order_relaxed); }
+
+size_t Server::IdleConnections() const {
+  return static_cast<size_t>(std::max<int64_t>(0, stats_->idle_connections.load(std::memory_order_relaxed)));
 }
 
 Server::~Server() { Stop(); }

@@ -1,22 +1,46 @@
 #pragma once
 // A small HTTP/1.1 server on the collector's event loop (Boost.Beast): keep-alive,
-// chunked or sized bodies, a body limit answered with 413. Handlers run on the event
-// loop thread and must not block for long.
+// chunked or sized bodies, optional TLS and mTLS (certificates reloaded when their files
+// change), an optional authenticator, timeouts for each phase of a request, a bound on
+// connections, and a body limit answered with 413. Handlers run on the event loop thread
+// and must not block for long.
+//
+// What a connection may cost is bounded (ServerOptions): the TLS handshake and a
+// request's header must arrive within read_header_timeout of the connection (or of the
+// request's first byte, on a kept-alive connection); the whole request within
+// read_timeout; a response must be written within write_timeout; a kept-alive connection
+// waits idle_timeout for the next request. Accept errors (out of file descriptors:
+// EMFILE, ENFILE) pause accepting with a backoff (kAcceptRetryMin..kAcceptRetryMax)
+// instead of stopping it. Every refusal is counted in
+// outrigger_http_server_refused_total{server, reason} (reasons: kRefusalReasons) and
+// logged at most once per kRefusalLogEvery per server and reason.
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "collector/common/strings.h"
 
 namespace boost::asio {
 class io_context;
 }
+namespace spdlog {
+class logger;
+}
+
+namespace outrigger {
+class Telemetry;
+namespace tls {
+class ServerContext;
+}
+}  // namespace outrigger
 
 namespace outrigger::http {
 
@@ -41,8 +65,53 @@ struct Response {
 
 using Handler = std::function<Response(Request&)>;
 // Builds the answer to a request refused before its handler ran (malformed HTTP, body
-// over the limit): `request` holds what was read (method, path, headers; no body).
+// over the limit, not authenticated): `request` holds what was read (method, path,
+// headers; no body).
 using RefusalHandler = std::function<Response(int status, const std::string& reason, const Request& request)>;
+// Checks a request's headers before its body is read; a non-OK status is answered with
+// 401 and `WWW-Authenticate: Bearer`, and the handler is not called.
+using Authenticator = std::function<absl::Status(const Request& request)>;
+
+inline constexpr uint32_t kDefaultMaxHeaderBytes = 64 * 1024;  // request line and headers
+inline constexpr absl::Duration kDefaultReadHeaderTimeout = absl::Seconds(10);
+inline constexpr absl::Duration kDefaultReadTimeout = absl::Seconds(30);
+inline constexpr absl::Duration kDefaultWriteTimeout = absl::Seconds(30);
+inline constexpr absl::Duration kDefaultIdleTimeout = absl::Seconds(60);
+inline constexpr int kDefaultMaxConnections = 1000;
+inline constexpr absl::Duration kAcceptRetryMin = absl::Milliseconds(20);
+inline constexpr absl::Duration kAcceptRetryMax = absl::Seconds(1);
+inline constexpr absl::Duration kRefusalLogEvery = absl::Seconds(10);
+// The `reason` label values of outrigger_http_server_refused_total.
+inline constexpr std::string_view kRefusalReasons[] = {
+    "fd_limit",      // accept failed: out of file descriptors (or kernel memory)
+    "accept_error",  // accept failed otherwise
+    "max_connections",  "tls_handshake", "read_header_timeout", "read_timeout", "write_timeout",
+    "header_too_large",  // 431
+    "body_too_large",    // 413
+    "malformed",         // 400
+    "unauthenticated",   // 401
+};
+
+struct ServerOptions {
+  uint64_t max_body_bytes = 1 << 20;                   // 413 beyond
+  uint32_t max_header_bytes = kDefaultMaxHeaderBytes;  // 431 beyond
+  // Zero: no limit (as upstream). See the file comment for what each covers.
+  absl::Duration read_header_timeout = kDefaultReadHeaderTimeout;
+  absl::Duration read_timeout = kDefaultReadTimeout;
+  absl::Duration write_timeout = kDefaultWriteTimeout;
+  absl::Duration idle_timeout = kDefaultIdleTimeout;
+  // Open connections at most (0: no limit). A connection beyond it closes the one that
+  // has waited longest for a request, or, if every one is busy, is closed at once.
+  int max_connections = kDefaultMaxConnections;
+  // TLS (mTLS if its config has a client CA); null: plain HTTP.
+  std::shared_ptr<tls::ServerContext> tls;
+  Authenticator authenticate;  // null: every request is let through
+  // Where refusals are counted (null: only in the server), and the `server` label,
+  // e.g. "receiver/otlp".
+  Telemetry* telemetry = nullptr;
+  std::string name = "http";
+  std::shared_ptr<spdlog::logger> logger;  // null: spdlog's default
+};
 
 struct HostPort {
   std::string host;
@@ -56,18 +125,29 @@ class Server {
   // Binds and starts accepting at once; the port is known when this returns.
   // `on_refused` answers requests refused before the handler (default: plain text).
   static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io, const std::string& endpoint,
+                                                        ServerOptions options, Handler handler,
+                                                        RefusalHandler on_refused = nullptr);
+  // Plain HTTP with the default timeouts and limits.
+  static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io, const std::string& endpoint,
                                                         uint64_t max_body_bytes, Handler handler,
                                                         RefusalHandler on_refused = nullptr);
   ~Server();
   uint16_t port() const { return port_; }
-  // Stops accepting and closes idle connections; waits for the event loop to do it.
+  // Stops accepting and closes every connection; waits for the event loop to do it.
   void Stop();
+
+  // Refusals counted so far for `reason` (one of kRefusalReasons), and open connections.
+  uint64_t Refused(std::string_view reason) const;
+  size_t Connections() const;
+  // Open connections waiting for a request to begin (the ones max_connections may close).
+  size_t IdleConnections() const;
 
   struct State;
 
  private:
   Server() = default;
   std::shared_ptr<State> state_;
+  std::shared_ptr<State> stats_;  // kept after Stop for the counters
   uint16_t port_ = 0;
 };
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "collector/http/config.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/sink.h"
 #include "spdlog/spdlog.h"
@@ -221,6 +222,10 @@ void ParseService(config::Node& root, const Registry& registry, Service::Graph& 
   logs.ReadEnum("encoding", &settings->log_encoding, {"console", "json"});
   config::Node& metrics = tel.Child("metrics");
   metrics.Read("address", &settings->metrics_address);
+  if (metrics.Has("tls")) {
+    settings->metrics_tls.Decode(metrics.Child("tls"));
+    if (auto s = settings->metrics_tls.Validate("tls"); !s.ok()) metrics.ErrorAt("tls", s.message());
+  }
   std::string mlevel = "normal";
   metrics.ReadEnum("level", &mlevel, {"none", "basic", "normal", "detailed"});
   if (mlevel == "none") settings->metrics_address.clear();
@@ -523,7 +528,12 @@ absl::Status Service::Start(boost::asio::io_context& io) {
     return absl::OkStatus();
   };
   if (!settings_.metrics_address.empty()) {
-    auto srv = http::Server::Listen(io, settings_.metrics_address, 1 << 20, [this](http::Request& req) {
+    auto opts = http::MakeServerOptions(nullptr, http::ServerLimits(), settings_.metrics_tls, tls::ServerAuth(),
+                                        telemetry_, "service/telemetry", nullptr);
+    if (!opts.ok()) {
+      return absl::Status(opts.status().code(), StrCat("service.telemetry.metrics: ", opts.status().message()));
+    }
+    auto srv = http::Server::Listen(io, settings_.metrics_address, std::move(*opts), [this](http::Request& req) {
       http::Response r;
       if (req.path != "/metrics") {
         r.status = 404;

@@ -15,6 +15,7 @@
 #include "collector/config/node.h"
 #include "collector/http/server.h"
 #include "collector/telemetry/telemetry.h"
+#include "collector/tls/config.h"
 
 namespace outrigger {
 
@@ -25,6 +26,8 @@ struct ServiceSettings {
   std::string log_level = "info";                          // debug, info, warn, error
   std::string log_encoding = "console";                    // console, json
   std::string metrics_address = kDefaultTelemetryAddress;  // "" or level none: off
+  // service.telemetry.metrics.tls (ours: upstream has no TLS for its own metrics).
+  tls::ServerConfig metrics_tls;
   absl::Duration shutdown_timeout = kDefaultShutdownTimeout;
 };
 

@@ -338,5 +338,37 @@ TEST_F(ServiceTest, NoPipelinesIsAnError) {
   EXPECT_NE(Errors().find("at least one pipeline"), std::string::npos) << Errors();
 }
 
+TEST_F(ServiceTest, OwnMetricsTlsIsDecodedAndChecked) {
+  auto build = [&](const std::string& tls) {
+    errors_ = config::Errors();
+    std::string yaml = R"(
+receivers: {testrecv: }
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]}
+  telemetry:
+    metrics:
+      address: 127.0.0.1:0
+      tls: )" + tls + "\n";
+    YAML::Node root = config::LoadAndMerge({{"test.yaml", yaml}}, &errors_);
+    return Service::Build(root, registry_, telemetry_, &errors_);
+  };
+  auto ok = build("{cert_file: /etc/tls/s.pem, key_file: /etc/tls/s.key, client_ca_file: /etc/tls/ca.pem}");
+  ASSERT_TRUE(ok.ok()) << Errors();
+  EXPECT_EQ((*ok)->settings().metrics_tls.cert_file, "/etc/tls/s.pem");
+  EXPECT_TRUE((*ok)->settings().metrics_tls.mutual());
+  // Files are read at start: a missing one fails it, naming the file.
+  auto st = (*ok)->Start(host_.IoContext());
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("/etc/tls/s.pem"), std::string::npos) << st;
+  (*ok)->Shutdown();
+
+  auto half = build("{cert_file: /etc/tls/s.pem}");
+  EXPECT_FALSE(half.ok());
+  EXPECT_NE(Errors().find("service.telemetry.metrics.tls"), std::string::npos) << Errors();
+  EXPECT_NE(Errors().find("key_file"), std::string::npos) << Errors();
+}
+
 }  // namespace
 }  // namespace outrigger

@@ -23,12 +23,14 @@ struct ServerConfig {
   std::string min_version = kDefaultMinVersion;  // "1.0", "1.1", "1.2", "1.3"
   std::string max_version;                       // empty: the newest the library has
   std::vector<std::string> cipher_suites;        // IANA names (TLS 1.2 and older); empty: library defaults
-  // How often the certificate, key and CA files are re-read (0: only when their
-  // modification time changes, checked on each new connection).
+  // How often the certificate, key and CA files are looked at; when one changed (its
+  // modification time, size or inode), they are loaded again for new connections.
+  // 0: every second (tls::kDefaultReloadCheck).
   absl::Duration reload_interval = absl::ZeroDuration();
 
   bool enabled() const { return !cert_file.empty(); }
-  // Whether clients must present a certificate.
+  // Whether clients must present a certificate (signed by client_ca_file). With only
+  // ca_file, a client certificate is asked for and verified if sent, not required.
   bool mutual() const { return !client_ca_file.empty(); }
   void Decode(config::Node& node);
   // `where` prefixes messages ("protocols.http.tls").

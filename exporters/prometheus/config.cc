@@ -17,10 +17,15 @@ void Config::Decode(config::Node& node) {
   node.Child("resource_to_telemetry_conversion").Read("enabled", &resource_to_telemetry_conversion);
   node.Read("enable_open_metrics", &enable_open_metrics);
   node.Read("add_metric_suffixes", &add_metric_suffixes);
+  limits.Decode(node);
+  tls.Decode(node.Child("tls"));
+  auth.Decode(node.Child("auth"));
 }
 
 absl::Status Config::Validate() const {
   if (auto hp = http::ParseEndpoint(endpoint); !hp.ok()) return hp.status();
+  if (auto s = limits.Validate(""); !s.ok()) return s;
+  if (auto s = tls.Validate("tls"); !s.ok()) return s;
   if (metric_expiration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("metric_expiration must be positive");
   }

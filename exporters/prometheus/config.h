@@ -5,6 +5,8 @@
 
 #include "absl/time/time.h"
 #include "collector/component/factory.h"
+#include "collector/http/config.h"
+#include "collector/tls/config.h"
 
 namespace outrigger::exporters::prometheus {
 
@@ -28,6 +30,10 @@ struct Config : ComponentConfig {
   bool enable_open_metrics = false;
   // Unit suffixes, "_total" on counters and "_ratio" on unit-"1" gauges.
   bool add_metric_suffixes = true;
+  // read_timeout, read_header_timeout, write_timeout, idle_timeout, max_connections.
+  http::ServerLimits limits;
+  tls::ServerConfig tls;  // `tls:`; off unless cert_file is set
+  tls::ServerAuth auth;   // `auth: {authenticator: ...}`
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

@@ -36,6 +36,13 @@ TEST(PrometheusExporterConfig, Testdata) {
   EXPECT_TRUE(c.resource_to_telemetry_conversion);
   EXPECT_TRUE(c.enable_open_metrics);
   EXPECT_FALSE(c.add_metric_suffixes);
+  EXPECT_EQ(c.limits.read_header_timeout, absl::Seconds(2));
+  EXPECT_EQ(c.limits.idle_timeout, absl::Seconds(90));
+  EXPECT_EQ(c.limits.read_timeout, absl::Seconds(30));  // default kept
+  EXPECT_EQ(c.limits.max_connections, 8);
+  EXPECT_EQ(c.tls.cert_file, "/etc/outrigger/tls/server.pem");
+  EXPECT_EQ(c.tls.cipher_suites, std::vector<std::string>{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"});
+  EXPECT_FALSE(c.tls.mutual());
 
   Config d;
   config::Errors d_errors;
@@ -44,6 +51,8 @@ TEST(PrometheusExporterConfig, Testdata) {
   EXPECT_EQ(d.endpoint, "127.0.0.1:9465");
   EXPECT_EQ(d.metric_namespace, "");
   EXPECT_TRUE(d.add_metric_suffixes);
+  EXPECT_FALSE(d.tls.enabled());
+  EXPECT_EQ(d.limits.max_connections, 1000);
 }
 
 }  // namespace

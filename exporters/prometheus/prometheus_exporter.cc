@@ -46,7 +46,13 @@ PrometheusExporter::~PrometheusExporter() { (void)Shutdown(absl::Now()); }
 
 absl::Status PrometheusExporter::Start(Host& host) {
   if (server_) return absl::OkStatus();
-  auto srv = http::Server::Listen(host.IoContext(), cfg_.endpoint, kMaxRequestBody,
+  auto opts = http::MakeServerOptions(&host, cfg_.limits, cfg_.tls, cfg_.auth, settings_.telemetry,
+                                      "exporter/" + settings_.id.String(), settings_.logger);
+  if (!opts.ok()) {
+    return absl::Status(opts.status().code(), StrCat("prometheus exporter: ", opts.status().message()));
+  }
+  opts->max_body_bytes = kMaxRequestBody;
+  auto srv = http::Server::Listen(host.IoContext(), cfg_.endpoint, std::move(*opts),
                                   [this](http::Request& req) { return Handle(req); });
   if (!srv.ok()) {
     return absl::Status(srv.status().code(),

@@ -3,6 +3,8 @@
 #include <string>
 
 #include "collector/component/factory.h"
+#include "collector/http/config.h"
+#include "collector/tls/config.h"
 
 namespace outrigger::extensions::health_check {
 
@@ -17,6 +19,10 @@ struct Config : ComponentConfig {
   std::string path = kDefaultPath;
   // Liveness: 200 while the event loop runs. Must start with '/'.
   std::string liveness_path = kDefaultLivenessPath;
+  // read_timeout, read_header_timeout, write_timeout, idle_timeout, max_connections.
+  http::ServerLimits limits;
+  tls::ServerConfig tls;  // `tls:`; off unless cert_file is set
+  tls::ServerAuth auth;   // `auth: {authenticator: ...}`
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

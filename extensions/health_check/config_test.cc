@@ -14,6 +14,13 @@ TEST(HealthCheckConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.endpoint, "127.0.0.1:13133");
   EXPECT_EQ(cfg.path, "/");
   EXPECT_EQ(cfg.liveness_path, "/live");
+  EXPECT_EQ(cfg.limits.read_header_timeout, absl::Seconds(10));
+  EXPECT_EQ(cfg.limits.read_timeout, absl::Seconds(30));
+  EXPECT_EQ(cfg.limits.write_timeout, absl::Seconds(30));
+  EXPECT_EQ(cfg.limits.idle_timeout, absl::Seconds(60));
+  EXPECT_EQ(cfg.limits.max_connections, 1000);
+  EXPECT_FALSE(cfg.tls.enabled());
+  EXPECT_TRUE(cfg.auth.authenticator.empty());
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
@@ -27,7 +34,36 @@ TEST(HealthCheckConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(cfg.endpoint, "0.0.0.0:13134");
   EXPECT_EQ(cfg.path, "/ready");
   EXPECT_EQ(cfg.liveness_path, "/healthz");
+  EXPECT_EQ(cfg.limits.read_header_timeout, absl::Seconds(2));
+  EXPECT_EQ(cfg.limits.read_timeout, absl::Seconds(3));
+  EXPECT_EQ(cfg.limits.write_timeout, absl::Seconds(4));
+  EXPECT_EQ(cfg.limits.idle_timeout, absl::Seconds(5));
+  EXPECT_EQ(cfg.limits.max_connections, 16);
+  EXPECT_EQ(cfg.tls.cert_file, "/etc/outrigger/tls/server.pem");
+  EXPECT_EQ(cfg.tls.key_file, "/etc/outrigger/tls/server.key");
+  EXPECT_EQ(cfg.tls.client_ca_file, "/etc/outrigger/tls/ca.pem");
+  EXPECT_TRUE(cfg.tls.mutual());
+  EXPECT_EQ(cfg.tls.min_version, "1.3");
+  EXPECT_EQ(cfg.tls.reload_interval, absl::Seconds(30));
   EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(HealthCheckConfig, UnsupportedUpstreamServerOptionsAreRefusedWithWhatToDo) {
+  Config cfg;
+  config::Errors errors;
+  EXPECT_FALSE(testutil::DecodeYaml("cors: {allowed_origins: ['*']}\nresponse_headers: {a: b}\n", &cfg, &errors).ok());
+  std::string all = errors.Joined();
+  EXPECT_NE(all.find("cors is not supported: browsers cannot call this server directly"), std::string::npos) << all;
+  EXPECT_NE(all.find("response_headers is not supported"), std::string::npos) << all;
+}
+
+TEST(HealthCheckConfig, NegativeTimeoutsAndHalfACertificateAreErrors) {
+  Config cfg;
+  cfg.limits.idle_timeout = absl::Seconds(-1);
+  EXPECT_NE(cfg.Validate().message().find("idle_timeout must not be negative"), std::string::npos);
+  cfg.limits.idle_timeout = absl::ZeroDuration();
+  cfg.tls.cert_file = "/x.pem";
+  EXPECT_NE(cfg.Validate().message().find("key_file"), std::string::npos);
 }
 
 TEST(HealthCheckConfig, PathsMustStartWithASlash) {

@@ -24,11 +24,16 @@ http::Response HealthCheck::Answer(const http::Request& req, const Host& host) c
 
 absl::Status HealthCheck::Start(Host& host) {
   Host* h = &host;
-  auto srv = http::Server::Listen(host.IoContext(), cfg_.endpoint, 4096,
+  auto opts = http::MakeServerOptions(&host, cfg_.limits, cfg_.tls, cfg_.auth, settings_.telemetry,
+                                      "extension/" + settings_.id.String(), settings_.logger);
+  if (!opts.ok()) return opts.status();
+  opts->max_body_bytes = 4096;
+  auto srv = http::Server::Listen(host.IoContext(), cfg_.endpoint, std::move(*opts),
                                   [this, h](http::Request& req) { return Answer(req, *h); });
   if (!srv.ok()) return srv.status();
   server_ = std::move(*srv);
-  settings_.logger->info("health check on {} (port {})", cfg_.endpoint, server_->port());
+  settings_.logger->info("health check on {}{} (port {})", cfg_.endpoint, cfg_.tls.enabled() ? " (TLS)" : "",
+                         server_->port());
   return absl::OkStatus();
 }
 

@@ -45,6 +45,7 @@ void Config::Decode(config::Node& node) {
     h.Read("traces_url_path", &http.traces_url_path);
     h.Read("metrics_url_path", &http.metrics_url_path);
     h.Read("logs_url_path", &http.logs_url_path);
+    http.limits.Decode(h);
     http.tls.Decode(h.Child("tls"));
     http.auth.Decode(h.Child("auth"));
   } else {
@@ -89,6 +90,7 @@ absl::Status Config::Validate() const {
       return absl::InvalidArgumentError("protocols.http.max_request_body_size must be positive");
     }
     if (auto s = http.tls.Validate("protocols.http.tls"); !s.ok()) return s;
+    if (auto s = http.limits.Validate("protocols.http"); !s.ok()) return s;
     for (const auto* p : {&http.traces_url_path, &http.metrics_url_path, &http.logs_url_path}) {
       if (p->empty() || (*p)[0] != '/') {
         return absl::InvalidArgumentError("protocols.http.*_url_path must start with '/'");

@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 
 #include "collector/component/factory.h"
+#include "collector/http/config.h"
 #include "collector/tls/config.h"
 
 namespace outrigger::receivers::otlp {
@@ -73,6 +74,8 @@ struct HttpConfig {
   std::string traces_url_path = kDefaultTracesUrlPath;
   std::string metrics_url_path = kDefaultMetricsUrlPath;
   std::string logs_url_path = kDefaultLogsUrlPath;
+  // read_timeout, read_header_timeout, write_timeout, idle_timeout, max_connections.
+  http::ServerLimits limits;
   tls::ServerConfig tls;
   tls::ServerAuth auth;
 };

@@ -30,6 +30,11 @@ TEST(OtlpReceiverConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.http.traces_url_path, "/v1/traces");
   EXPECT_EQ(cfg.http.metrics_url_path, "/v1/metrics");
   EXPECT_EQ(cfg.http.logs_url_path, "/v1/logs");
+  EXPECT_EQ(cfg.http.limits.read_header_timeout, absl::Seconds(10));
+  EXPECT_EQ(cfg.http.limits.read_timeout, absl::Seconds(30));
+  EXPECT_EQ(cfg.http.limits.write_timeout, absl::Seconds(30));
+  EXPECT_EQ(cfg.http.limits.idle_timeout, absl::Seconds(60));
+  EXPECT_EQ(cfg.http.limits.max_connections, 1000);
   EXPECT_EQ(cfg.retry_after_seconds, 1);
   EXPECT_FALSE(cfg.protocols_given);
   // At least one protocol is required.
@@ -59,6 +64,11 @@ TEST(OtlpReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(cfg.http.traces_url_path, "/otlp/v1/traces");
   EXPECT_EQ(cfg.http.metrics_url_path, "/otlp/v1/metrics");
   EXPECT_EQ(cfg.http.logs_url_path, "/otlp/v1/logs");
+  EXPECT_EQ(cfg.http.limits.read_header_timeout, absl::Seconds(5));
+  EXPECT_EQ(cfg.http.limits.read_timeout, absl::Minutes(1));
+  EXPECT_EQ(cfg.http.limits.write_timeout, absl::Seconds(20));
+  EXPECT_EQ(cfg.http.limits.idle_timeout, absl::Minutes(2));
+  EXPECT_EQ(cfg.http.limits.max_connections, 100);
   EXPECT_EQ(cfg.retry_after_seconds, 5);
   EXPECT_TRUE(cfg.Validate().ok());
 }

@@ -227,6 +227,7 @@ http::Response OtlpReceiver::ErrorResponse(const http::Request& req, int status,
   absl::StatusCode code = status == 413   ? absl::StatusCode::kResourceExhausted
                           : status == 429 ? absl::StatusCode::kResourceExhausted
                           : status == 503 ? absl::StatusCode::kUnavailable
+                          : status == 401 ? absl::StatusCode::kUnauthenticated
                                           : absl::StatusCode::kInvalidArgument;
   resp.body = outrigger::otlp::EncodeRpcStatus(code, message, json);
   return resp;
@@ -383,16 +384,21 @@ absl::Status OtlpReceiver::Start(Host& host) {
                            grpc_auth_ != nullptr ? StrCat(", authenticated by ", cfg_.grpc.auth.authenticator) : "");
   }
   if (cfg_.http.enabled) {
+    auto opts = http::MakeServerOptions(&host, cfg_.http.limits, cfg_.http.tls, cfg_.http.auth, settings_.telemetry,
+                                        StrCat("receiver/", settings_.id.String()), settings_.logger);
+    if (!opts.ok()) return absl::Status(opts.status().code(), StrCat("OTLP/HTTP: ", opts.status().message()));
+    opts->max_body_bytes = cfg_.http.max_request_body_size;
     auto srv = http::Server::Listen(
-        host.IoContext(), cfg_.http.endpoint, cfg_.http.max_request_body_size,
-        [this](http::Request& r) { return HandleHttp(r); },
+        host.IoContext(), cfg_.http.endpoint, std::move(*opts), [this](http::Request& r) { return HandleHttp(r); },
         [this](int status, const std::string& reason, const http::Request& r) {
-          http_meter_.Malformed();
+          if (status != 401) http_meter_.Malformed();  // refusals are counted by the server too
           return ErrorResponse(r, status, reason);
         });
     if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("OTLP/HTTP: ", srv.status().message()));
     http_server_ = std::move(*srv);
-    settings_.logger->info("OTLP/HTTP listening on {} (port {})", cfg_.http.endpoint, http_server_->port());
+    settings_.logger->info("OTLP/HTTP{} listening on {} (port {})",
+                           cfg_.http.tls.enabled() ? (cfg_.http.tls.mutual() ? " (mTLS)" : " (TLS)") : "",
+                           cfg_.http.endpoint, http_server_->port());
   }
   return absl::OkStatus();
 }

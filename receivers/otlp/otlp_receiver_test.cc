@@ -9,6 +9,7 @@
 #include <future>
 #include <map>
 
+#include "collector/component/auth.h"
 #include "collector/exporterhelper/exporterhelper.h"
 #include "collector/otlp/wire.h"
 #include "tests/testutil/testutil.h"
@@ -33,12 +34,13 @@ size_t Header(char* p, size_t s, size_t n, void* u) {
 }
 
 HttpResult Post(uint16_t port, const std::string& path, const std::string& ctype, const std::string& body,
-                const std::string& encoding = "") {
+                const std::string& encoding = "", const std::vector<std::string>& extra_headers = {}) {
   CURL* h = curl_easy_init();
   HttpResult r;
   std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
   curl_slist* hdrs = curl_slist_append(nullptr, ("Content-Type: " + ctype).c_str());
   if (!encoding.empty()) hdrs = curl_slist_append(hdrs, ("Content-Encoding: " + encoding).c_str());
+  for (const auto& h : extra_headers) hdrs = curl_slist_append(hdrs, h.c_str());
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -164,6 +166,53 @@ TEST_F(OtlpReceiverTest, GrpcDeliversAndRefusesGarbage) {
   auto bad = GrpcExport(Signal::kTraces, "\xff\xff\xff\xff garbage");
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(bad.error_message().find("malformed OTLP protobuf"), std::string::npos);
+}
+
+class TokenAuthExtension : public Extension, public ServerAuthenticator {
+ public:
+  absl::Status Authenticate(const std::map<std::string, std::string>& headers) override {
+    auto it = headers.find("authorization");
+    return it != headers.end() && it->second == "Bearer s3cret" ? absl::OkStatus()
+                                                                : absl::UnauthenticatedError("bad or missing token");
+  }
+};
+
+class AuthHost : public testutil::TestHost {
+ public:
+  Extension* GetExtension(const std::string& id) override { return id == "tokenauth" ? &auth : nullptr; }
+  TokenAuthExtension auth;
+};
+
+TEST(OtlpReceiverHttpAuth, UnauthenticatedRequestsGet401AndNothingIsDelivered) {
+  Telemetry telemetry;
+  testutil::Sink sink;
+  AuthHost host;
+  Config cfg;
+  cfg.http.enabled = true;
+  cfg.http.endpoint = "127.0.0.1:0";
+  cfg.http.auth.authenticator = "tokenauth";
+  OtlpReceiver r(testutil::Settings(&telemetry, "otlp", Kind::kReceiver), cfg);
+  r.SetConsumers({&sink, &sink, &sink});
+  ASSERT_TRUE(r.Start(host).ok());
+  auto bad = Post(r.http_port(), "/v1/traces", "application/json", testutil::MakeTraces(1).ToJson(), "",
+                  {"Authorization: Bearer wrong"});
+  EXPECT_EQ(bad.code, 401);
+  EXPECT_NE(bad.body.find("bad or missing token"), std::string::npos) << bad.body;
+  EXPECT_EQ(sink.SpanNames().size(), 0u);
+  EXPECT_EQ(telemetry.Value("outrigger_http_server_refused_total",
+                            {{"server", "receiver/otlp"}, {"reason", "unauthenticated"}}),
+            1);
+  auto good = Post(r.http_port(), "/v1/traces", "application/json", testutil::MakeTraces(1).ToJson(), "",
+                   {"Authorization: Bearer s3cret"});
+  EXPECT_EQ(good.code, 200);
+  EXPECT_EQ(sink.SpanNames().size(), 1u);
+  ASSERT_TRUE(r.Shutdown(absl::Now() + absl::Seconds(5)).ok());
+
+  cfg.http.auth.authenticator = "nope";
+  OtlpReceiver missing(testutil::Settings(&telemetry, "otlp/2", Kind::kReceiver), cfg);
+  auto st = missing.Start(host);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("\"nope\" is not a started extension"), std::string::npos) << st;
 }
 
 // A host that knows one extension, as the service's GetExtension does.

@@ -1,0 +1,42 @@
+#pragma once
+// The options every HTTP server shares, under upstream confighttp.ServerConfig's names:
+// read_timeout, read_header_timeout, write_timeout, idle_timeout, plus our
+// max_connections. `tls:` and `auth:` are decoded by tls::ServerConfig and
+// tls::ServerAuth beside them; MakeServerOptions joins the three at Start.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "collector/component/component.h"
+#include "collector/config/node.h"
+#include "collector/http/server.h"
+#include "collector/tls/config.h"
+
+namespace outrigger::http {
+
+struct ServerLimits {
+  absl::Duration read_timeout = kDefaultReadTimeout;
+  absl::Duration read_header_timeout = kDefaultReadHeaderTimeout;
+  absl::Duration write_timeout = kDefaultWriteTimeout;
+  absl::Duration idle_timeout = kDefaultIdleTimeout;
+  int max_connections = kDefaultMaxConnections;
+
+  // Reads the keys above from a server's node, and refuses upstream confighttp options
+  // we do not have (cors, response_headers, include_metadata, compression_algorithms,
+  // middlewares) with what to do instead.
+  void Decode(config::Node& node);
+  // `where` prefixes messages ("protocols.http"; empty: none).
+  absl::Status Validate(const std::string& where) const;
+};
+
+// The options of a server at Start: `limits`, a TLS context if `tls` is on (its files are
+// read now: an error names the file), and the authenticator if `auth` names one. The
+// authenticator must be a started extension (listed in service.extensions) implementing
+// ServerAuthenticator. `name` labels the server's metrics ("receiver/otlp").
+absl::StatusOr<ServerOptions> MakeServerOptions(Host* host, const ServerLimits& limits, const tls::ServerConfig& tls,
+                                                const tls::ServerAuth& auth, Telemetry* telemetry,
+                                                const std::string& name, std::shared_ptr<spdlog::logger> logger);
+
+}  // namespace outrigger::http
