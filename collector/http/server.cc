@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "collector/net/acceptor.h"
 #include "collector/telemetry/telemetry.h"
 #include "collector/tls/server_context.h"
 #include "spdlog/spdlog.h"
@@ -96,49 +97,27 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
 };
 
 struct Server::State {
-  State(asio::io_context& io, ServerOptions opts) : acceptor(io), retry_timer(io), options(std::move(opts)) {}
-  tcp::acceptor acceptor;
-  asio::steady_timer retry_timer;
+  State(asio::io_context& io, ServerOptions opts) : io(io), options(std::move(opts)) {}
+  asio::io_context& io;
+  std::shared_ptr<net::Acceptor> acceptor;
   ServerOptions options;
   Handler handler;
   RefusalHandler on_refused;
-  std::shared_ptr<spdlog::logger> logger;
   bool stopped = false;                             // event loop thread only
   std::set<std::shared_ptr<SessionBase>> sessions;  // event loop thread only
-  absl::Duration accept_backoff = absl::ZeroDuration();
-  std::string endpoint;
 
   std::array<std::atomic<uint64_t>, kReasons> refused{};
-  std::array<prometheus::Counter*, kReasons> refused_metric{};
+  net::RefusalLog refusal_log;  // counts (outrigger_server_refused_total) and logs
   prometheus::Gauge* connections_metric = nullptr;
   std::atomic<size_t> connections{0};
   std::atomic<int64_t> idle_connections{0};  // waiting for a request to begin
-  struct LogLimit {
-    absl::Time last = absl::InfinitePast();
-    uint64_t suppressed = 0;
-  };
-  std::array<LogLimit, kReasons> log_limit{};  // event loop thread only
 
-  // Counts a refusal and logs `what` (at most once per kRefusalLogEvery per reason).
+  // Counts a refusal and logs `what` (at most once per 10 s per reason). Event loop only.
   void Refusal(std::string_view reason, const std::string& what) {
     size_t i = ReasonIndex(reason);
     if (i == kReasons) return;
     refused[i].fetch_add(1, std::memory_order_relaxed);
-    if (refused_metric[i] != nullptr) refused_metric[i]->Increment();
-    LogLimit& l = log_limit[i];
-    absl::Time now = absl::Now();
-    if (now - l.last < kRefusalLogEvery) {
-      ++l.suppressed;
-      return;
-    }
-    if (l.suppressed > 0) {
-      logger->warn("{} on {}: {} ({} more like it in the last {})", options.name, endpoint, what, l.suppressed,
-                   absl::FormatDuration(now - l.last));
-    } else {
-      logger->warn("{} on {}: {}", options.name, endpoint, what);
-    }
-    l.last = now;
-    l.suppressed = 0;
+    refusal_log(reason, what);
   }
 
   void Add(std::shared_ptr<SessionBase> s) {
@@ -438,8 +417,6 @@ class Session : public SessionBase {
 using PlainSession = Session<beast::tcp_stream>;
 using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
 
-void Accept(std::shared_ptr<Server::State> state);
-
 // Closes the connection that has waited longest for a request; false if none waits.
 bool EvictIdle(Server::State& state) {
   std::shared_ptr<SessionBase> oldest;
@@ -452,55 +429,25 @@ bool EvictIdle(Server::State& state) {
   return true;
 }
 
-void OnAcceptError(const std::shared_ptr<Server::State>& state, const beast::error_code& ec) {
-  const bool fd_limit = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
-                        ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
-  if (ec == asio::error::connection_aborted) {  // the client gave up before accept: nothing wrong here
-    Accept(state);
+void OnConnection(const std::shared_ptr<Server::State>& state, tcp::socket socket) {
+  if (state->stopped) return;
+  const int max = state->options.max_connections;
+  beast::error_code ec;
+  if (max > 0 && state->sessions.size() >= static_cast<size_t>(max) && !EvictIdle(*state)) {
+    state->Refusal("max_connections",
+                   StrCat("max_connections (", max, ") open and busy: a new connection was closed at once"));
+    socket.close(ec);
     return;
   }
-  state->accept_backoff = state->accept_backoff == absl::ZeroDuration()
-                              ? kAcceptRetryMin
-                              : std::min(state->accept_backoff * 2, kAcceptRetryMax);
-  state->Refusal(fd_limit ? "fd_limit" : "accept_error",
-                 StrCat("cannot accept connections: ", ec.message(),
-                        fd_limit ? " (raise the open files limit, ulimit -n, or lower max_connections)" : "",
-                        "; accepting again in ", absl::FormatDuration(state->accept_backoff)));
-  state->retry_timer.expires_after(absl::ToChronoNanoseconds(state->accept_backoff));
-  state->retry_timer.async_wait([state](beast::error_code wec) {
-    if (wec || state->stopped) return;
-    Accept(state);
-  });
-}
-
-void Accept(std::shared_ptr<Server::State> state) {
-  state->acceptor.async_accept([state](beast::error_code ec, tcp::socket socket) {
-    if (state->stopped) return;
-    if (ec) {
-      OnAcceptError(state, ec);
-      return;
-    }
-    state->accept_backoff = absl::ZeroDuration();
-    const int max = state->options.max_connections;
-    if (max > 0 && state->sessions.size() >= static_cast<size_t>(max) && !EvictIdle(*state)) {
-      state->Refusal("max_connections",
-                     StrCat("max_connections (", max, ") open and busy: a new connection was closed at once"));
-      beast::error_code ignored;
-      socket.close(ignored);
-      Accept(state);
-      return;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    std::shared_ptr<SessionBase> s;
-    if (state->options.tls) {
-      s = std::make_shared<TlsSession>(std::move(socket), state, state->options.tls->Current());
-    } else {
-      s = std::make_shared<PlainSession>(std::move(socket), state, nullptr);
-    }
-    state->Add(s);
-    s->Start();
-    Accept(state);
-  });
+  socket.set_option(tcp::no_delay(true), ec);
+  std::shared_ptr<SessionBase> s;
+  if (state->options.tls) {
+    s = std::make_shared<TlsSession>(std::move(socket), state, state->options.tls->Current());
+  } else {
+    s = std::make_shared<PlainSession>(std::move(socket), state, nullptr);
+  }
+  state->Add(s);
+  s->Start();
 }
 
 }  // namespace
@@ -521,32 +468,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, con
   auto state = std::make_shared<State>(io, std::move(options));
   state->handler = std::move(handler);
   state->on_refused = std::move(on_refused);
-  state->endpoint = endpoint;
-  state->logger = state->options.logger ? state->options.logger : spdlog::default_logger();
+  std::vector<std::string> reasons(std::begin(kRefusalReasons), std::end(kRefusalReasons));
+  state->refusal_log = net::Refusals(state->options.name, std::move(reasons), state->options.telemetry,
+                                     state->options.logger ? state->options.logger : spdlog::default_logger());
   if (Telemetry* t = state->options.telemetry) {
-    for (size_t i = 0; i < kReasons; ++i) {
-      state->refused_metric[i] = &t->AddCounter(
-          "outrigger_http_server_refused_total",
-          "Connections and requests an HTTP server refused or cut, by reason (timeouts, limits, TLS, auth)",
-          {{"server", state->options.name}, {"reason", std::string(kRefusalReasons[i])}});
-    }
-    state->connections_metric = &t->AddGauge("outrigger_http_server_connections", "Open connections of an HTTP server",
-                                             {{"server", state->options.name}});
+    state->connections_metric =
+        &t->AddGauge("outrigger_server_connections", "Open connections of a server", {{"server", state->options.name}});
   }
-  tcp::endpoint ep(asio::ip::make_address(hp->host), hp->port);
-  beast::error_code ec;
-  state->acceptor.open(ep.protocol(), ec);
-  if (!ec) state->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) state->acceptor.bind(ep, ec);
-  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return absl::UnavailableError(StrCat("cannot listen on ", endpoint, ": ", ec.message()));
-  }
+  std::weak_ptr<Server::State> weak = state;
+  auto acceptor = net::Acceptor::Listen(
+      io, hp->host, hp->port,
+      [weak](tcp::socket socket) {
+        if (auto st = weak.lock()) OnConnection(st, std::move(socket));
+      },
+      [weak](std::string_view reason, const std::string& what) {
+        if (auto st = weak.lock()) st->Refusal(reason, what);
+      });
+  if (!acceptor.ok()) return acceptor.status();
+  state->acceptor = std::move(*acceptor);
   std::unique_ptr<Server> server(new Server());
-  server->port_ = state->acceptor.local_endpoint().port();
+  server->port_ = state->acceptor->port();
   server->state_ = state;
   server->stats_ = state;
-  asio::post(io, [state] { Accept(state); });
+  state->acceptor->Start();
   return server;
 }
 
@@ -555,11 +499,9 @@ void Server::Stop() {
   auto state = std::move(state_);
   std::promise<void> done;
   auto fut = done.get_future();
-  asio::post(state->acceptor.get_executor(), [state, &done] {
+  asio::post(state->io, [state, &done] {
     state->stopped = true;
-    beast::error_code ec;
-    state->acceptor.close(ec);
-    state->retry_timer.cancel();
+    state->acceptor->Stop();
     auto sessions = state->sessions;
     for (auto& s : sessions) s->Close();
     done.set_value();

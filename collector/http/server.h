@@ -9,11 +9,10 @@
 // request's header must arrive within read_header_timeout of the connection (or of the
 // request's first byte, on a kept-alive connection); the whole request within
 // read_timeout; a response must be written within write_timeout; a kept-alive connection
-// waits idle_timeout for the next request. Accept errors (out of file descriptors:
-// EMFILE, ENFILE) pause accepting with a backoff (kAcceptRetryMin..kAcceptRetryMax)
-// instead of stopping it. Every refusal is counted in
-// outrigger_http_server_refused_total{server, reason} (reasons: kRefusalReasons) and
-// logged at most once per kRefusalLogEvery per server and reason.
+// waits idle_timeout for the next request. Connections are accepted by net::Acceptor
+// (out of file descriptors, it pauses with a backoff instead of stopping). Every refusal
+// is counted in outrigger_server_refused_total{server, reason} (reasons: kRefusalReasons)
+// and logged at most once per 10 s per server and reason (net::Refusals).
 
 #include <cstdint>
 #include <functional>
@@ -78,10 +77,7 @@ inline constexpr absl::Duration kDefaultReadTimeout = absl::Seconds(30);
 inline constexpr absl::Duration kDefaultWriteTimeout = absl::Seconds(30);
 inline constexpr absl::Duration kDefaultIdleTimeout = absl::Seconds(60);
 inline constexpr int kDefaultMaxConnections = 1000;
-inline constexpr absl::Duration kAcceptRetryMin = absl::Milliseconds(20);
-inline constexpr absl::Duration kAcceptRetryMax = absl::Seconds(1);
-inline constexpr absl::Duration kRefusalLogEvery = absl::Seconds(10);
-// The `reason` label values of outrigger_http_server_refused_total.
+// The `reason` label values of outrigger_server_refused_total.
 inline constexpr std::string_view kRefusalReasons[] = {
     "fd_limit",      // accept failed: out of file descriptors (or kernel memory)
     "accept_error",  // accept failed otherwise

@@ -103,7 +103,7 @@ class ServerTest : public ::testing::Test {
     server_ = std::move(*s);
   }
   double Counted(const std::string& reason) {
-    return telemetry_.Value("outrigger_http_server_refused_total", {{"server", "test"}, {"reason", reason}});
+    return telemetry_.Value("outrigger_server_refused_total", {{"server", "test"}, {"reason", reason}});
   }
 
   Telemetry telemetry_;

@@ -199,7 +199,7 @@ TEST(OtlpReceiverHttpAuth, UnauthenticatedRequestsGet401AndNothingIsDelivered) {
   EXPECT_EQ(bad.code, 401);
   EXPECT_NE(bad.body.find("bad or missing token"), std::string::npos) << bad.body;
   EXPECT_EQ(sink.SpanNames().size(), 0u);
-  EXPECT_EQ(telemetry.Value("outrigger_http_server_refused_total",
+  EXPECT_EQ(telemetry.Value("outrigger_server_refused_total",
                             {{"server", "receiver/otlp"}, {"reason", "unauthenticated"}}),
             1);
   auto good = Post(r.http_port(), "/v1/traces", "application/json", testutil::MakeTraces(1).ToJson(), "",

@@ -87,7 +87,7 @@ describe('accepting resumes after the fd limit', () => {
     console.log(`served again ${Date.now() - t0} ms after ${CLIENTS} connections closed (limit ${NOFILE} fds)`);
     assert.match(col.output, /cannot accept connections: Too many open files/);
     const m = await col.metrics();
-    assert.ok(metricValue(m, 'outrigger_http_server_refused_total', { server: 'receiver/otlp', reason: 'fd_limit' }) > 0);
+    assert.ok(metricValue(m, 'outrigger_server_refused_total', { server: 'receiver/otlp', reason: 'fd_limit' }) > 0);
     assert.ok(col.running);
     assert.equal((await httpRequest(`http://${HOST}:${col.ports.health}/`)).status, 200);
   });

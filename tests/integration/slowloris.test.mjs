@@ -88,7 +88,7 @@ describe('timeouts and max_connections of the OTLP/HTTP server', () => {
   });
 
   const refused = async (reason) =>
-    metricValue(await col.metrics(), 'outrigger_http_server_refused_total', { server: 'receiver/otlp', reason }) ?? 0;
+    metricValue(await col.metrics(), 'outrigger_server_refused_total', { server: 'receiver/otlp', reason }) ?? 0;
   const post = () => httpRequest(`http://${HOST}:${col.ports.http}/v1/traces`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[]}', timeoutMs: 3000,
   });

@@ -126,7 +126,7 @@ describe('TLS and mTLS on the HTTP servers', () => {
     assert.equal(r.status, 200, `own metrics over TLS: ${JSON.stringify(r)}`);
     return parsePrometheus(r.body);
   }
-  const refused = (m, server, reason) => metricValue(m, 'outrigger_http_server_refused_total', { server, reason }) ?? 0;
+  const refused = (m, server, reason) => metricValue(m, 'outrigger_server_refused_total', { server, reason }) ?? 0;
 
   it('accepts OTLP/HTTP over TLS from curl and from the OpenTelemetry JS SDK, and writes the spans', async () => {
     const r = await postSpan(col.ports.tls, 'curl-tls', ['--cacert', certs.ca.crt]);
