@@ -44,6 +44,21 @@ absl::Status ServerLimits::Validate(const std::string& where) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<ServerAuthenticator*> FindServerAuthenticator(Host* host, const tls::ServerAuth& auth) {
+  Extension* ext = host != nullptr ? host->GetExtension(auth.authenticator) : nullptr;
+  if (ext == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("auth.authenticator \"", auth.authenticator,
+                                                      "\" is not a started extension: configure it under extensions "
+                                                      "and list it in service.extensions"));
+  }
+  auto* a = dynamic_cast<ServerAuthenticator*>(ext);
+  if (a == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("auth.authenticator \"", auth.authenticator, "\" cannot authenticate requests to a server"));
+  }
+  return a;
+}
+
 absl::StatusOr<ServerOptions> MakeServerOptions(Host* host, const ServerLimits& limits, const tls::ServerConfig& tls,
                                                 const tls::ServerAuth& auth, Telemetry* telemetry,
                                                 const std::string& name, std::shared_ptr<spdlog::logger> logger) {
@@ -62,19 +77,9 @@ absl::StatusOr<ServerOptions> MakeServerOptions(Host* host, const ServerLimits& 
     o.tls = std::move(*ctx);
   }
   if (!auth.authenticator.empty()) {
-    Extension* ext = host != nullptr ? host->GetExtension(auth.authenticator) : nullptr;
-    if (ext == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("auth.authenticator \"", auth.authenticator,
-                       "\" is not a started extension: configure it under extensions and list it in "
-                       "service.extensions"));
-    }
-    auto* a = dynamic_cast<ServerAuthenticator*>(ext);
-    if (a == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("auth.authenticator \"", auth.authenticator, "\" cannot authenticate requests to a server"));
-    }
-    o.authenticate = [a](const Request& r) { return a->Authenticate(r.headers); };
+    auto a = FindServerAuthenticator(host, auth);
+    if (!a.ok()) return a.status();
+    o.authenticate = [a = *a](const Request& r) { return a->Authenticate(r.headers); };
   }
   return o;
 }

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/component/auth.h"
 #include "collector/component/component.h"
 #include "collector/config/node.h"
 #include "collector/http/server.h"
@@ -30,6 +31,10 @@ struct ServerLimits {
   // `where` prefixes messages ("protocols.http"; empty: none).
   absl::Status Validate(const std::string& where) const;
 };
+
+// The extension `auth.authenticator` names, started and able to check a server's
+// requests; FAILED_PRECONDITION saying what to configure otherwise.
+absl::StatusOr<ServerAuthenticator*> FindServerAuthenticator(Host* host, const tls::ServerAuth& auth);
 
 // The options of a server at Start: `limits`, a TLS context if `tls` is on (its files are
 // read now: an error names the file), and the authenticator if `auth` names one. The

@@ -18,6 +18,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/component/auth.h"
+#include "collector/http/config.h"
 #include "collector/net/acceptor.h"
 #include "collector/otlp/wire.h"
 #include "spdlog/spdlog.h"
@@ -308,16 +309,9 @@ absl::Status OtlpReceiver::Start(Host& host) {
     auto hp = http::ParseEndpoint(cfg_.grpc.endpoint);
     if (!hp.ok()) return hp.status();
     if (!cfg_.grpc.auth.authenticator.empty()) {
-      const std::string& id = cfg_.grpc.auth.authenticator;
-      Extension* ext = host.GetExtension(id);
-      grpc_auth_ = dynamic_cast<ServerAuthenticator*>(ext);
-      if (grpc_auth_ == nullptr) {
-        return absl::FailedPreconditionError(
-            ext == nullptr ? StrCat("protocols.grpc.auth.authenticator: no extension \"", id,
-                                    "\" in service.extensions; add it there (e.g. a bearertokenauth)")
-                           : StrCat("protocols.grpc.auth.authenticator: extension \"", id,
-                                    "\" does not authenticate servers' requests"));
-      }
+      auto a = http::FindServerAuthenticator(&host, cfg_.grpc.auth);
+      if (!a.ok()) return absl::Status(a.status().code(), StrCat("protocols.grpc.", a.status().message()));
+      grpc_auth_ = *a;
     }
     auto creds = GrpcServerCredentials(cfg_.grpc.tls);
     if (!creds.ok()) return creds.status();
