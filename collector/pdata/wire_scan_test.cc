@@ -169,7 +169,9 @@ TEST(WireScan, NestingLimitIsProtobufs) {
       const bool decodes = parsed.ParseFromString(b);
       ASSERT_EQ(r.ok, decodes) << kind << " " << levels << " levels: " << r.error;
       (r.ok ? accepted : refused)++;
-      if (!r.ok) EXPECT_EQ(r.error, "nested too deeply");
+      if (!r.ok) {
+        EXPECT_EQ(r.error, "nested too deeply");
+      }
     }
     EXPECT_GT(accepted, 20) << kind;
     EXPECT_GT(refused, 5) << kind;

@@ -73,11 +73,11 @@ for t in "${targets[@]}"; do
   rc=$?
   set -e
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+  cov=$(grep -aEo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
   summary+=("$(printf '%-16s %10s runs  cov %6s  %s' "$t" "${runs:-?}" "${cov:-?}" "$([ $rc = 0 ] && echo ok || echo FAILED)")")
   if [ $rc != 0 ]; then
     failed+=("$t")
-    grep -E 'ERROR|SUMMARY|runtime error|Test unit written|ABORT|==[0-9]+==' "$log" | head -20 || true
+    grep -aE 'ERROR|SUMMARY|runtime error|Test unit written|ABORT|==[0-9]+==' "$log" | head -20 || true
     echo "   full log: $log"
     echo "   reproduce: $bin $build/artifacts/$t-<crash file>"
   fi
