@@ -5,10 +5,12 @@
 # (an input taking more than 10 s) or memory above 2 GiB; the input is written to
 # <build dir>/artifacts/ and the command to reproduce it is printed.
 #
-#   tests/fuzz/run.sh                     every target, 20 s each (what ctest `fuzz` runs)
+#   tests/fuzz/run.sh                     every target, 20 s each (ctest `fuzz`: with --fresh)
 #   tests/fuzz/run.sh --time 600          every target, 10 minutes each
 #   tests/fuzz/run.sh --time 60 statsd    one target
-#   options: --build-dir DIR (default build-fuzz), --jobs N (default 2), --no-build
+#   options: --build-dir DIR (default build-fuzz), --jobs N (default 2), --no-build,
+#            --fresh (start from the seeds only, not from what earlier runs found: ctest's
+#            bounded run, so its time and its result do not depend on earlier runs)
 #
 # Exits 77 (ctest: skipped) when clang or libFuzzer (libclang-rt-14-dev) is missing.
 # Inputs the fuzzer finds interesting are kept in <build dir>/corpus/<target>/ (reused by
@@ -19,6 +21,7 @@ time=20
 build="$src/build-fuzz"
 jobs=${JOBS:-2}
 do_build=1
+fresh=0
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,7 +29,8 @@ while [ $# -gt 0 ]; do
     --build-dir) build=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --fresh) fresh=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -63,6 +67,7 @@ for t in "${targets[@]}"; do
   bin="$build/fuzz/${t}_fuzz"
   seeds="$src/tests/fuzz/corpus/$t"
   work="$build/corpus/$t"
+  if [ "$fresh" = 1 ]; then rm -rf "$work"; fi
   mkdir -p "$work"
   log="$build/artifacts/$t.log"
   echo "== $t: ${time} s"
