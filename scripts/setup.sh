@@ -13,6 +13,8 @@ PKGS=(
   libssl-dev libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
   libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev
   curl ca-certificates openssl clang-format
+  # The libFuzzer targets (tests/fuzz, ctest `fuzz`): clang 14 and its runtime.
+  clang libclang-rt-14-dev
   # Real peers of the tests: StatsD clients, Prometheus.
   python3 python3-statsd node-lynx prometheus prometheus-node-exporter
 )

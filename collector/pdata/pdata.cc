@@ -262,6 +262,63 @@ int JsonDepth(std::string_view s, int limit) {
   return max;
 }
 
+// Finds the first key that appears twice in one object while nlohmann parses (it keeps
+// the last copy and drops the others silently: a body with `resourceSpans` twice lost
+// the first half). Used as the parser's callback; `error` says which key, and where.
+class DuplicateKeyFinder {
+ public:
+  bool operator()(int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start:
+        if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
+        stack_.push_back(Frame{event == E::object_start, {}, 0});
+        break;
+      case E::object_end:
+      case E::array_end:
+        if (!stack_.empty()) stack_.pop_back();
+        break;
+      case E::key:
+        if (!stack_.empty() && parsed.is_string()) {
+          auto& keys = stack_.back().keys;
+          const std::string& k = parsed.get_ref<const std::string&>();
+          if (error.empty() && std::find(keys.begin(), keys.end(), k) != keys.end()) {
+            error = StrCat("duplicate key ", k, " in the object at ", Path(), " (each key may appear once)");
+          }
+          keys.push_back(k);
+        }
+        break;
+      case E::value:
+        if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
+        break;
+    }
+    return true;
+  }
+  std::string error;
+
+ private:
+  struct Frame {
+    bool object;
+    std::vector<std::string> keys;  // an object's keys so far (the last one is current)
+    size_t index;                   // an array's elements so far
+  };
+  // The JSON path of the innermost open object ($.resourceSpans[0].scopeSpans[1]).
+  std::string Path() const {
+    std::string p = "$";
+    for (size_t i = 0; i + 1 < stack_.size(); ++i) {
+      const Frame& f = stack_[i];
+      if (f.object) {
+        StrAppend(&p, ".", f.keys.empty() ? "" : f.keys.back());
+      } else {
+        StrAppend(&p, "[", f.index - 1, "]");
+      }
+    }
+    return p;
+  }
+  std::vector<Frame> stack_;
+};
+
 absl::Status HexIdsToBase64(nlohmann::json& j, const std::string& path) {
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -336,7 +393,9 @@ struct Data<Request>::Part {
 
   void Allocate(size_t size_hint) const {
     google::protobuf::ArenaOptions o;
-    o.start_block_size = std::clamp<size_t>(size_hint * 3, 256, 1 << 20);
+    // A multiple of 8: protobuf puts its cleanup nodes (8-byte aligned structs) at the
+    // end of each block, and later blocks double this size (an odd size was UB).
+    o.start_block_size = (std::clamp<size_t>(size_hint * 3, 256, 1 << 20) + 7) & ~size_t{7};
     o.max_block_size = 1 << 20;
     arena = std::make_unique<google::protobuf::Arena>(o);
     msg = google::protobuf::Arena::CreateMessage<Request>(arena.get());
@@ -400,9 +459,15 @@ absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
     return absl::InvalidArgumentError(
         StrCat("malformed OTLP JSON: arrays and objects nested more than ", kMaxJsonDepth, " levels deep"));
   }
-  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  DuplicateKeyFinder duplicates;
+  nlohmann::json j = nlohmann::json::parse(
+      json, [&duplicates](int d, nlohmann::json::parse_event_t e, nlohmann::json& v) { return duplicates(d, e, v); },
+      /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");
+  }
+  if (!duplicates.error.empty()) {
+    return absl::InvalidArgumentError(StrCat("malformed OTLP JSON: ", duplicates.error));
   }
   if (!j.is_object()) {
     return absl::InvalidArgumentError("malformed OTLP JSON: the body must be a JSON object");

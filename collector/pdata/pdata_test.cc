@@ -1,6 +1,9 @@
 #include "collector/pdata/pdata.h"
 
+#include <google/protobuf/arena.h>
 #include <gtest/gtest.h>
+
+#include <cstdint>
 
 #include "collector/pdata/builders.h"
 #include "tests/testutil/testutil.h"
@@ -155,6 +158,61 @@ TEST(Pdata, JsonWithBadHexIdIsRefusedWithThePath) {
       R"({"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":{"stringValue":"[[[[{{{{\"]]"}}]}}]})";
   EXPECT_TRUE(Traces::FromJson(ok).ok()) << Traces::FromJson(ok).status();
   EXPECT_FALSE(Traces::FromJson("[1,2]").ok());
+}
+
+// A key twice in one object was answered 200 with the first copy silently dropped
+// (nlohmann keeps the last): refused, naming the key and where it is.
+TEST(Pdata, JsonWithADuplicatedKeyIsRefused) {
+  const std::string rs = R"({"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c",)"
+                         R"("spanId":"eee19b7ec3c1b174","name":"op"}]}]})";
+  auto twice = Traces::FromJson(StrCat(R"({"resourceSpans":[)", rs, R"(],"resourceSpans":[)", rs, "]}"));
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(twice.status().message().find("duplicate key resourceSpans in the object at $ "), std::string::npos)
+      << twice.status();
+  // A singular field twice, deeper down: the path says where.
+  auto name =
+      Traces::FromJson(R"({"resourceSpans":[{},{"scopeSpans":[{"spans":[{"name":"a","kind":1,"name":"b"}]}]}]})");
+  ASSERT_FALSE(name.ok());
+  EXPECT_NE(
+      name.status().message().find("duplicate key name in the object at $.resourceSpans[1].scopeSpans[0].spans[0]"),
+      std::string::npos)
+      << name.status();
+  auto metrics = Metrics::FromJson(R"({"resourceMetrics":[],"resourceMetrics":[]})");
+  EXPECT_NE(metrics.status().message().find("duplicate key resourceMetrics"), std::string::npos) << metrics.status();
+  auto logs = Logs::FromJson(R"({"resourceLogs":[{"resource":{"attributes":[]},"resource":{}}]})");
+  EXPECT_NE(logs.status().message().find("duplicate key resource in the object at $.resourceLogs[0]"),
+            std::string::npos)
+      << logs.status();
+  // The same key in different objects is fine.
+  auto ok = Traces::FromJson(StrCat(R"({"resourceSpans":[)", rs, ",", rs, "]}"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->ItemCount(), 2u);
+}
+
+// A part's arena was sized 3 x the encoded size, often not a multiple of 8; protobuf
+// then put its cleanup nodes (for strings, unknown fields) at misaligned addresses:
+// UB, found by tests/fuzz otlp_proto and prw. This binary is also built with UBSan
+// (asan:Pdata.*), where the misaligned store in Arena::Create fails the test.
+TEST(Pdata, ArenasOfEverySizeKeepProtobufsCleanupAligned) {
+  for (size_t hint : {size_t{0}, size_t{85}, size_t{101}, size_t{1001}, size_t{4097}, size_t{349525}}) {
+    testutil::tpb::ExportTraceServiceRequest* req = nullptr;
+    auto t = Traces::NewSized(&req, hint);
+    google::protobuf::Arena* arena = req->GetArena();
+    ASSERT_NE(arena, nullptr);
+    for (int i = 0; i < 2000; ++i) {  // several blocks
+      auto* s = google::protobuf::Arena::Create<std::string>(arena, 40, 'x');
+      ASSERT_EQ(reinterpret_cast<uintptr_t>(s) % alignof(std::string), 0u);
+    }
+  }
+  // The same through decoding: strings and unknown fields of received requests of
+  // every size modulo 8 (an unknown field 31 of 0 to 7 bytes at the end).
+  const std::string bytes = MakeTraces(3, "svc", "a").ToProto();
+  for (size_t k = 0; k < 8; ++k) {
+    auto d = Traces::FromProto(bytes + "\xfa\x01" + static_cast<char>(k) + std::string(k, 'u'));
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(SpanNames(*d).size(), 3u);
+  }
 }
 
 TEST(Pdata, DropInvalidIdsRemovesOnlyBadSpans) {

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "collector/pdata/pdata.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::pdata {
@@ -121,6 +122,80 @@ TEST(WireScan, DeepNestingIsRefused) {
   });
   auto r = ScanRequest(t.ToProto(), ExportTraceServiceRequest::descriptor());
   EXPECT_FALSE(r.ok);
+}
+
+// Hand-made protobuf encoding, so nesting of any depth can be written without building
+// (and recursively destroying) the messages.
+std::string Varint(uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string Field(int number, const std::string& payload) {  // length-delimited
+  return Varint(static_cast<uint64_t>(number) << 3 | 2) + Varint(payload.size()) + payload;
+}
+
+// An AnyValue nested `levels` times: kvlist_value (6) -> KeyValueList.values (1) ->
+// KeyValue.value (2) -> AnyValue (3 messages a level), or array_value (5) ->
+// ArrayValue.values (1) -> AnyValue (2 a level); `mix` alternates the two.
+std::string NestedAnyValue(int levels, char kind) {
+  std::string v = "\x18\x01";  // int_value: 1
+  for (int i = 0; i < levels; ++i) {
+    const bool kv = kind == 'k' || (kind == 'm' && i % 2 == 0);
+    v = kv ? Field(6, Field(1, Field(1, "k") + Field(2, v))) : Field(5, Field(1, v));
+  }
+  return v;
+}
+
+// A request with the value as a resource attribute: the value's AnyValue is at depth 4
+// (request 0, ResourceSpans 1, Resource 2, KeyValue 3).
+std::string RequestWith(const std::string& any_value) {
+  return Field(1, Field(1, Field(1, Field(1, "deep") + Field(2, any_value))));
+}
+
+// The scan refuses exactly what protobuf's parser refuses (its recursion limit, 100),
+// for kvlist and array nesting of AnyValue, at every depth around the limit.
+TEST(WireScan, NestingLimitIsProtobufs) {
+  for (char kind : {'k', 'a', 'm'}) {
+    int accepted = 0, refused = 0;
+    for (int levels = 0; levels <= 60; ++levels) {
+      const std::string b = RequestWith(NestedAnyValue(levels, kind));
+      auto r = ScanRequest(b, ExportTraceServiceRequest::descriptor());
+      ExportTraceServiceRequest parsed;
+      const bool decodes = parsed.ParseFromString(b);
+      ASSERT_EQ(r.ok, decodes) << kind << " " << levels << " levels: " << r.error;
+      (r.ok ? accepted : refused)++;
+      if (!r.ok) {
+        EXPECT_EQ(r.error, "nested too deeply");
+      }
+    }
+    EXPECT_GT(accepted, 20) << kind;
+    EXPECT_GT(refused, 5) << kind;
+  }
+}
+
+// Far deeper than the limit (a recursive scan without one would overflow the stack):
+// refused at the limit, whatever the depth, through the receivers' entry point.
+TEST(WireScan, VeryDeepKvlistAndArrayNestingIsRefused) {
+  for (char kind : {'k', 'a', 'm'}) {
+    const std::string b = RequestWith(NestedAnyValue(5000, kind));
+    auto r = ScanRequest(b, ExportTraceServiceRequest::descriptor());
+    EXPECT_FALSE(r.ok) << kind;
+    EXPECT_EQ(r.error, "nested too deeply");
+    auto t = Traces::FromProto(b);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(t.status().message().find("nested too deeply"), std::string::npos) << t.status();
+  }
+  // The same in a log record's body (LogRecord.body, field 5, at depth 4).
+  const std::string logs = Field(1, Field(2, Field(2, Field(5, NestedAnyValue(5000, 'k')))));
+  auto l = Logs::FromProto(logs);
+  ASSERT_FALSE(l.ok());
+  EXPECT_NE(l.status().message().find("nested too deeply"), std::string::npos) << l.status();
 }
 
 }  // namespace

@@ -99,7 +99,9 @@ LineKind ParseEvent(std::string_view line, EventLine* e, std::string* error) {
     return Invalid(error, "event: invalid title or text length");
   }
   std::string_view body = line.substr(close + 2);
-  if (static_cast<size_t>(tl + 1 + xl) > body.size() || body[static_cast<size_t>(tl)] != '|') {
+  // One length at a time: their sum can overflow (_e{9223372036854775807,1} was UB).
+  const auto title_len = static_cast<uint64_t>(tl), text_len = static_cast<uint64_t>(xl);
+  if (title_len >= body.size() || text_len > body.size() - title_len - 1 || body[title_len] != '|') {
     return Invalid(error, "event: title and text lengths do not match the line");
   }
   *e = EventLine();

@@ -86,6 +86,20 @@ TEST(Parser, Events) {
   EXPECT_EQ(Parse("_e{9,1}:short|x").kind, LineKind::kInvalid);
 }
 
+// Lengths whose sum overflows int64 (signed overflow, UB; found by tests/fuzz statsd) are
+// refused like any length that does not match the line.
+TEST(Parser, EventLengthsThatOverflowAreRefused) {
+  for (const char* line :
+       {"_e{9223372036854775807,1}:t|x", "_e{1,9223372036854775807}:t|x",
+        "_e{9223372036854775807,9223372036854775807}:t|x", "_e{4611686018427387904,4611686018427387904}:t|x"}) {
+    auto p = Parse(line);
+    EXPECT_EQ(p.kind, LineKind::kInvalid) << line;
+    EXPECT_EQ(p.error, "event: title and text lengths do not match the line") << line;
+  }
+  EXPECT_EQ(Parse("_e{1,0}:t|").kind, LineKind::kEvent);  // the exact fit still parses
+  EXPECT_EQ(Parse("_e{1,1}:t|").kind, LineKind::kInvalid);
+}
+
 TEST(Parser, ServiceChecks) {
   auto p = Parse("_sc|db.up|2|d:1700000000|h:db1|#env:prod|m:connection refused");
   ASSERT_EQ(p.kind, LineKind::kServiceCheck) << p.error;
