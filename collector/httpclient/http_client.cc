@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 
@@ -83,8 +84,11 @@ absl::StatusOr<ClientAuthenticator*> AuthConfig::Resolve(Host& host) const {
   return auth;
 }
 
-std::string InsecureIgnoredWarning(const TlsConfig& tls, const std::string& url) {
-  if (!tls.insecure || tls.insecure_skip_verify || url.rfind("https://", 0) != 0) return "";
+std::string InsecureIgnoredWarning(const TlsConfig& tls, absl::Span<const std::string> urls) {
+  if (!tls.insecure || tls.insecure_skip_verify) return "";
+  auto https = std::find_if(urls.begin(), urls.end(), [](const std::string& u) { return u.rfind("https://", 0) == 0; });
+  if (https == urls.end()) return "";
+  const std::string& url = *https;
   return StrCat("tls.insecure does not turn off the verification of ", url,
                 "'s certificate (as upstream; for HTTP the URL's scheme decides TLS): set tls.insecure_skip_verify: "
                 "true for that");

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "collector/component/auth.h"
 #include "collector/component/component.h"
 #include "collector/config/node.h"
@@ -44,9 +45,9 @@ struct AuthConfig {
   absl::StatusOr<ClientAuthenticator*> Resolve(Host& host) const;
 };
 
-// For HTTP clients: the warning to log when tls.insecure is set for an https:// URL, where
-// (as upstream) it does not turn verification off; empty otherwise.
-std::string InsecureIgnoredWarning(const TlsConfig& tls, const std::string& url);
+// For HTTP clients: the warning to log when tls.insecure is set and one of `urls` is
+// https://, where (as upstream) it does not turn verification off; empty otherwise.
+std::string InsecureIgnoredWarning(const TlsConfig& tls, absl::Span<const std::string> urls);
 
 // Appends the authenticator's headers ("Name: value") to `headers`; UNAVAILABLE (so the
 // request is retried) when it has none to give. Null `auth`: nothing to add.

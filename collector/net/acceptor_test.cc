@@ -18,19 +18,6 @@
 namespace outrigger::net {
 namespace {
 
-int ConnectTcp(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // The collector at its open-files limit: accept() fails with EMFILE. The acceptor reports
 // it, keeps trying and, once descriptors are free again, accepts the connections that
 // waited (a naive accept loop stops for good at the first error).
@@ -45,7 +32,7 @@ TEST(Acceptor, AcceptsAgainAfterTheDescriptorLimit) {
       });
   ASSERT_TRUE(acceptor.ok()) << acceptor.status();
   std::vector<int> clients;
-  for (int i = 0; i < 5; ++i) clients.push_back(ConnectTcp((*acceptor)->port()));  // wait in the backlog
+  for (int i = 0; i < 5; ++i) clients.push_back(testutil::ConnectTcp((*acceptor)->port()));  // wait in the backlog
   for (int fd : clients) ASSERT_GE(fd, 0);
 
   rlimit old{};

@@ -73,12 +73,7 @@ class BulkPusher : public exporterhelper::Pusher {
     auto auth = cfg_.auth.Resolve(host);
     if (!auth.ok()) return auth.status();
     auth_ = *auth;
-    for (const auto& url : urls_) {
-      if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, url); !w.empty()) {
-        settings_.logger->warn("{}", w);
-        break;
-      }
-    }
+    if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, urls_); !w.empty()) settings_.logger->warn("{}", w);
     return absl::OkStatus();
   }
 

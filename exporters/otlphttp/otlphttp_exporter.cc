@@ -22,12 +22,7 @@ absl::Status HttpPusher::Start(Host& host) {
   auto auth = cfg_.auth.Resolve(host);
   if (!auth.ok()) return auth.status();
   auth_ = *auth;
-  for (const auto& url : urls_) {
-    if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, url); !w.empty()) {
-      settings_.logger->warn("{}", w);
-      break;
-    }
-  }
+  if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, urls_); !w.empty()) settings_.logger->warn("{}", w);
   return absl::OkStatus();
 }
 

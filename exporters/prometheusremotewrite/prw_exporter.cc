@@ -26,7 +26,8 @@ absl::Status RemoteWritePusher::Start(Host& host) {
   auto auth = cfg_.auth.Resolve(host);
   if (!auth.ok()) return auth.status();
   auth_ = *auth;
-  if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, cfg_.endpoint); !w.empty()) settings_.logger->warn("{}", w);
+  if (auto w = httpclient::InsecureIgnoredWarning(cfg_.tls, {cfg_.endpoint}); !w.empty())
+    settings_.logger->warn("{}", w);
   return absl::OkStatus();
 }
 

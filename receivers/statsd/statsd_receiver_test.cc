@@ -38,20 +38,6 @@ void SendTcp(uint16_t port, const std::string& payload) {
   close(fd);
 }
 
-// A connected TCP client; -1 on failure.
-int ConnectTcp(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Whether the server closed `fd`: a read returns end of stream (or a reset) within 10 s.
 bool ClosedByServer(int fd) {
   timeval tv{10, 0};
@@ -182,16 +168,16 @@ TEST_F(StatsdReceiverTest, TcpMaxConnectionsClosesTheQuietestToMakeRoom) {
   cfg.transport = "tcp";
   cfg.max_connections = 2;
   Start(cfg);
-  int a = ConnectTcp(receiver_->port());
+  int a = testutil::ConnectTcp(receiver_->port());
   ASSERT_GE(a, 0);
   ASSERT_EQ(write(a, "a:1|c\n", 6), 6);
   ASSERT_TRUE(WaitAccepted(1, "tcp"));
-  int b = ConnectTcp(receiver_->port());
+  int b = testutil::ConnectTcp(receiver_->port());
   ASSERT_GE(b, 0);
   ASSERT_EQ(write(b, "b:1|c\n", 6), 6);
   ASSERT_TRUE(WaitAccepted(2, "tcp"));
   // A third connection: `a` has been quiet longest and is closed; the newcomer is served.
-  int c = ConnectTcp(receiver_->port());
+  int c = testutil::ConnectTcp(receiver_->port());
   ASSERT_GE(c, 0);
   ASSERT_EQ(write(c, "c:1|c\n", 6), 6);
   ASSERT_TRUE(WaitAccepted(3, "tcp"));
@@ -208,7 +194,7 @@ TEST_F(StatsdReceiverTest, TcpIdleTimeoutClosesAQuietConnection) {
   cfg.transport = "tcp";
   cfg.idle_timeout = absl::Milliseconds(200);
   Start(cfg);
-  int fd = ConnectTcp(receiver_->port());
+  int fd = testutil::ConnectTcp(receiver_->port());
   ASSERT_GE(fd, 0);
   ASSERT_EQ(write(fd, "a:1|c\n", 6), 6);
   ASSERT_TRUE(WaitAccepted(1, "tcp"));

@@ -207,6 +207,19 @@ CreateSettings Settings(Telemetry* t, const std::string& id, Kind kind) {
   return CreateSettings{*ComponentId::Parse(id), kind, t, spdlog::default_logger()->clone(id)};
 }
 
+int ConnectTcp(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 uint16_t FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return 0;

@@ -107,4 +107,7 @@ CreateSettings Settings(Telemetry* t, const std::string& id, Kind kind);
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 uint16_t FreePort();
 
+// A blocking TCP socket connected to 127.0.0.1:port; -1 if the connection failed.
+int ConnectTcp(uint16_t port);
+
 }  // namespace outrigger::testutil
