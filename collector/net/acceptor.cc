@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -36,12 +37,24 @@ void Acceptor::Start() {
 }
 
 void Acceptor::Stop() {
-  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
-    self->stopped_ = true;
+  auto close = [this] {
+    stopped_ = true;
     boost::system::error_code ec;
-    self->acceptor_.close(ec);
-    self->retry_.cancel();
+    acceptor_.close(ec);
+    retry_.cancel();
+  };
+  if (io_.get_executor().running_in_this_thread()) {
+    close();
+    return;
+  }
+  // From another thread: closed when this returns, so the port can be bound again at once
+  // (a reload listens on it next).
+  std::promise<void> done;
+  asio::post(io_, [self = shared_from_this(), &close, &done] {
+    close();
+    done.set_value();
   });
+  done.get_future().wait();
 }
 
 void Acceptor::Accept() {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -45,16 +46,19 @@ class Acceptor : public std::enable_shared_from_this<Acceptor> {
                                                           uint16_t port, OnConnection on_connection, OnError on_error);
   uint16_t port() const { return port_; }
   int native_handle() { return acceptor_.native_handle(); }
-  // Both post to the event loop; Stop closes the listening socket and cancels a wait.
+  // Start posts to the event loop. Stop closes the listening socket and cancels a wait:
+  // at once on the event loop thread; from another thread it waits for the event loop
+  // (which must be running) to do it.
   void Start();
   void Stop();
 
-  explicit Acceptor(boost::asio::io_context& io) : acceptor_(io), retry_(io) {}
+  explicit Acceptor(boost::asio::io_context& io) : io_(io), acceptor_(io), retry_(io) {}
 
  private:
   void Accept();
   void OnAcceptError(const boost::system::error_code& ec);
 
+  boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;
   OnConnection on_connection_;
