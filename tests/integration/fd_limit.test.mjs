@@ -1,13 +1,16 @@
 // Out of file descriptors: the collector runs under a low open-files limit (prlimit), a
 // client opens connections until the process holds every descriptor it may, then closes
-// them. Accepting must resume by itself (it used to stop for good after the first EMFILE),
-// so a normal OTLP/HTTP request and /metrics succeed again, and the refusals are counted.
+// them. Accepting must resume by itself (it used to stop for good after the first EMFILE,
+// on OTLP/HTTP and on OTLP/gRPC, whose own acceptor in gRPC 1.51 never recovers), so a
+// normal request and /metrics succeed again, and the refusals are counted.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
+import grpc from '@grpc/grpc-js';
 
 import {
   HOST,
@@ -44,10 +47,17 @@ describe('accepting resumes after the fd limit', () => {
 
   before(async () => {
     dir = await makeTempDir('outrigger-fd-');
-    const ports = await freePorts({ health: 'tcp', metrics: 'tcp', http: 'tcp' });
+    const ports = await freePorts({ health: 'tcp', metrics: 'tcp', http: 'tcp', grpc: 'tcp' });
     const config = {
       extensions: { health_check: { endpoint: `${HOST}:${ports.health}` } },
-      receivers: { otlp: { protocols: { http: { endpoint: `${HOST}:${ports.http}` } } } },
+      receivers: {
+        otlp: {
+          protocols: {
+            http: { endpoint: `${HOST}:${ports.http}` },
+            grpc: { endpoint: `${HOST}:${ports.grpc}` },
+          },
+        },
+      },
       exporters: { file: { path: path.join(dir, 'out.jsonl') } },
       service: {
         extensions: ['health_check'],
@@ -90,5 +100,28 @@ describe('accepting resumes after the fd limit', () => {
     assert.ok(metricValue(m, 'outrigger_server_refused_total', { server: 'receiver/otlp', reason: 'fd_limit' }) > 0);
     assert.ok(col.running);
     assert.equal((await httpRequest(`http://${HOST}:${col.ports.health}/`)).status, 200);
+  });
+
+  it('OTLP/gRPC serves again too (gRPC gets its connections from our acceptor)', async () => {
+    const socks = [];
+    for (let i = 0; i < CLIENTS; i++) socks.push(await connect(col.ports.grpc));
+    await waitFor(async () => (await openFds(col.pid)) >= NOFILE, { what: `${NOFILE} open descriptors` });
+    for (const s of socks) s.destroy();
+    const t0 = Date.now();
+    const call = () =>
+      new Promise((resolve) => {
+        const client = new grpc.Client(`${HOST}:${col.ports.grpc}`, grpc.credentials.createInsecure());
+        const id = (x) => x;
+        client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', id, id,
+          Buffer.alloc(0), { deadline: Date.now() + 2000 }, (err) => {
+            client.close();
+            resolve(!err);
+          });
+      });
+    await waitFor(call, { timeoutMs: 20000, what: 'an OTLP/gRPC export to succeed after the connections closed' });
+    console.log(`gRPC served again ${Date.now() - t0} ms after ${CLIENTS} connections closed (limit ${NOFILE} fds)`);
+    const m = await col.metrics();
+    assert.ok(metricValue(m, 'outrigger_server_refused_total', { server: 'receiver/otlp/grpc', reason: 'fd_limit' }) > 0);
+    assert.ok(col.running);
   });
 });
