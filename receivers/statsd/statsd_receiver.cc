@@ -9,6 +9,7 @@
 #include <array>
 #include <boost/asio.hpp>
 #include <future>
+#include <set>
 
 #include "collector/http/server.h"
 #include "collector/net/acceptor.h"
