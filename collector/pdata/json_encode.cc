@@ -154,6 +154,13 @@ class Encoder {
   // Calls fn(value) for each occurrence of field `number` in the message, in order.
   template <typename Fn>
   static void ForEachOccurrence(std::string_view in, int number, Fn fn) {
+    ForEachField(in, [&](int n, const WireValue& v) {
+      if (n == number) fn(v);
+    });
+  }
+  // Every field of the message, in wire order: fn(number, value).
+  template <typename Fn>
+  static void ForEachField(std::string_view in, Fn fn) {
     while (!in.empty()) {
       uint64_t tag;
       if (!ReadVarint(&in, &tag)) return;
@@ -180,8 +187,18 @@ class Encoder {
         default:
           return;  // groups: not in OTLP
       }
-      if (n == number) fn(v);
+      fn(n, v);
     }
+  }
+  // The number of the member of oneof `o` that occurs last (protobuf keeps that one), or 0.
+  static int LastOneofMember(std::string_view in, const google::protobuf::OneofDescriptor& o) {
+    int last = 0;
+    ForEachField(in, [&](int n, const WireValue&) {
+      for (int i = 0; i < o.field_count(); ++i) {
+        if (o.field(i)->number() == n) last = n;
+      }
+    });
+    return last;
   }
   // The scalar occurrences of a field, packed ones unpacked.
   template <typename Fn>
@@ -302,6 +319,8 @@ class Encoder {
       return;
     }
     // Singular: the last occurrence, left out at its default unless the field has presence.
+    // Of a oneof, only the member that occurs last (as protobuf's parser keeps).
+    if (const auto* o = f.real_containing_oneof(); o != nullptr && LastOneofMember(bytes, *o) != f.number()) return;
     bool found = false;
     WireValue last;
     if (delimited) {

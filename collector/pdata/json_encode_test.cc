@@ -87,6 +87,35 @@ TEST(EncodeJson, FromTheWireIsTheSameAsFromTheMessages) {
             R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"value":{"stringValue":""}}]}]}]}]})");
 }
 
+// A oneof set twice on the wire (a string, then a bool, in one AnyValue): protobuf keeps
+// the last; so must the JSON, or it has two members of the oneof and does not decode.
+// Found by the otlp_proto fuzz target.
+TEST(EncodeJson, OfAOneofOnlyTheMemberThatComesLast) {
+  // A length-delimited field: tag, varint length, bytes.
+  auto field = [](int number, const std::string& bytes) {
+    std::string out(1, static_cast<char>(number << 3 | 2));
+    for (uint64_t n = bytes.size();; n >>= 7) {
+      out.push_back(static_cast<char>((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)));
+      if (n < 0x80) break;
+    }
+    return out + bytes;
+  };
+  // AnyValue{string_value: "first"} then AnyValue{bool_value: true}, concatenated: one
+  // AnyValue whose oneof is set twice (protobuf keeps the bool).
+  std::string body = field(1, "first") + std::string("\x10\x01", 2);
+  std::string record = std::string("\x09", 1) + std::string(8, '\0') + field(5, body);  // time_unix_nano, body
+  std::string request = field(1, field(2, field(2, record)));  // resource_logs.scope_logs.log_records
+  auto decoded = Logs::FromProto(request);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  std::string json = decoded->ToJson();
+  EXPECT_EQ(json, FromMessages(*decoded));
+  EXPECT_EQ(json.find("first"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"boolValue\":true"), std::string::npos) << json;
+  auto back = Logs::FromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << json;
+  EXPECT_EQ(back->ItemCount(), 1u);
+}
+
 TEST(EncodeJson, RoundTripsEverySignal) {
   ExpectRoundTrip(testutil::MakeTraces(3));
   ExpectRoundTrip(testutil::MakeMetrics(4));
