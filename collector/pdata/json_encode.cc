@@ -190,6 +190,11 @@ class Encoder {
       fn(n, v);
     }
   }
+  // The real oneof field `number` of `d` belongs to, or null.
+  static const google::protobuf::OneofDescriptor* OneofOf(const google::protobuf::Descriptor& d, int number) {
+    const FieldDescriptor* f = d.FindFieldByNumber(number);
+    return f != nullptr ? f->real_containing_oneof() : nullptr;
+  }
   // The number of the member of oneof `o` that occurs last (protobuf keeps that one), or 0.
   static int LastOneofMember(std::string_view in, const google::protobuf::OneofDescriptor& o) {
     int last = 0;
@@ -320,10 +325,26 @@ class Encoder {
     }
     // Singular: the last occurrence, left out at its default unless the field has presence.
     // Of a oneof, only the member that occurs last (as protobuf's parser keeps).
-    if (const auto* o = f.real_containing_oneof(); o != nullptr && LastOneofMember(bytes, *o) != f.number()) return;
+    const auto* oneof = f.real_containing_oneof();
+    if (oneof != nullptr && LastOneofMember(bytes, *oneof) != f.number()) return;
     bool found = false;
     WireValue last;
-    if (delimited) {
+    std::string merged;  // a message given more than once: protobuf merges the occurrences
+    if (f.type() == FieldDescriptor::TYPE_MESSAGE) {
+      int count = 0;
+      ForEachField(bytes, [&](int n, const WireValue& v) {
+        if (n == f.number() && v.wire_type == 2) {
+          if (++count == 2) merged.assign(last.data);
+          if (count >= 2) merged.append(v.data);
+          last = v;
+          found = true;
+        } else if (oneof != nullptr && n != f.number() && oneof == OneofOf(*f.containing_type(), n)) {
+          count = 0;  // another member came between: what came before is cleared
+          merged.clear();
+        }
+      });
+      if (count >= 2) last.data = merged;
+    } else if (delimited) {
       ForEachOccurrence(bytes, f.number(), [&](const WireValue& v) {
         if (v.wire_type == 2) {
           last = v;

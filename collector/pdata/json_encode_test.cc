@@ -90,16 +90,17 @@ TEST(EncodeJson, FromTheWireIsTheSameAsFromTheMessages) {
 // A oneof set twice on the wire (a string, then a bool, in one AnyValue): protobuf keeps
 // the last; so must the JSON, or it has two members of the oneof and does not decode.
 // Found by the otlp_proto fuzz target.
+// A length-delimited protobuf field: tag, varint length, bytes.
+std::string field(int number, const std::string& bytes) {
+  std::string out(1, static_cast<char>(number << 3 | 2));
+  for (uint64_t n = bytes.size();; n >>= 7) {
+    out.push_back(static_cast<char>((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)));
+    if (n < 0x80) break;
+  }
+  return out + bytes;
+}
+
 TEST(EncodeJson, OfAOneofOnlyTheMemberThatComesLast) {
-  // A length-delimited field: tag, varint length, bytes.
-  auto field = [](int number, const std::string& bytes) {
-    std::string out(1, static_cast<char>(number << 3 | 2));
-    for (uint64_t n = bytes.size();; n >>= 7) {
-      out.push_back(static_cast<char>((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)));
-      if (n < 0x80) break;
-    }
-    return out + bytes;
-  };
   // AnyValue{string_value: "first"} then AnyValue{bool_value: true}, concatenated: one
   // AnyValue whose oneof is set twice (protobuf keeps the bool).
   std::string body = field(1, "first") + std::string("\x10\x01", 2);
@@ -114,6 +115,22 @@ TEST(EncodeJson, OfAOneofOnlyTheMemberThatComesLast) {
   auto back = Logs::FromJson(json);
   ASSERT_TRUE(back.ok()) << back.status() << "\n" << json;
   EXPECT_EQ(back->ItemCount(), 1u);
+}
+
+// A message field given twice is merged by protobuf (a metric's `gauge` twice: the data
+// points of both); the JSON read from the wire must hold the same.
+TEST(EncodeJson, AMessageGivenTwiceIsMerged) {
+  std::string point = field(1, std::string("\x21", 1) + std::string(8, '\0'));  // data_points{as_double: 0}
+  std::string metric = field(1, "g") + field(5, point) + field(5, point);       // name, gauge, gauge
+  std::string request = field(1, field(2, field(2, metric)));  // resource_metrics.scope_metrics.metrics
+  auto decoded = Metrics::FromProto(request);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->ItemCount(), 2u);
+  std::string json = decoded->ToJson();
+  EXPECT_EQ(json, FromMessages(*decoded));
+  auto back = Metrics::FromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << json;
+  EXPECT_EQ(back->ItemCount(), 2u);
 }
 
 TEST(EncodeJson, RoundTripsEverySignal) {
