@@ -77,6 +77,12 @@ std::string Node::KeyPath(std::string_view key) const {
 
 void Node::Error(Text message) const { errors_->Add(path_, line(), message); }
 
+void Node::Unsupported(std::string_view key, std::string_view instead) {
+  if (!Has(key)) return;
+  ErrorAt(key, StrCat(key, " is not supported: ", instead));
+  Accept(key);
+}
+
 void Node::ErrorAt(std::string_view key, Text message) const {
   int l = line();
   if (IsMap()) {

@@ -83,6 +83,9 @@ class Node {
   void Accept(std::string_view key) { known_.insert(std::string(key)); }
   // Marks every key as known (for a mapping already refused as a whole).
   void AcceptAll();
+  // An upstream option we do not have: if `key` is present, the error
+  // "<key> is not supported: <instead>" (and the key counts as known).
+  void Unsupported(std::string_view key, std::string_view instead);
 
   // ---- this node's own value (list items, values of any shape) ----
   // Each returns false, with an error naming this node's path and line, on a wrong shape.

@@ -21,11 +21,7 @@ void ServerLimits::Decode(config::Node& node) {
       {"compression_algorithms", "gzip, deflate and uncompressed request bodies are always accepted; remove the key"},
       {"middlewares", "no HTTP middleware extensions exist here; remove the key"},
   };
-  for (const auto& [key, instead] : unsupported) {
-    if (!node.Has(key)) continue;
-    node.ErrorAt(key, absl::StrCat(key, " is not supported: ", instead));
-    node.Accept(key);
-  }
+  for (const auto& [key, instead] : unsupported) node.Unsupported(key, instead);
 }
 
 absl::Status ServerLimits::Validate(const std::string& where) const {

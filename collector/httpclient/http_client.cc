@@ -35,29 +35,14 @@ void TlsConfig::Decode(config::Node& node) {
       {"cipher_suites", "remove it: the TLS library's default suites are used"},
       {"curve_preferences", "remove it: the TLS library's default curves are used"},
   };
-  for (const auto& [key, instead] : unsupported) {
-    if (!node.Has(key)) continue;
-    node.ErrorAt(key, StrCat(key, " is not supported: ", instead));
-    node.Accept(key);
-  }
+  for (const auto& [key, instead] : unsupported) node.Unsupported(key, instead);
 }
 
 absl::Status TlsConfig::Validate() const {
   if (cert_file.empty() != key_file.empty()) {
     return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
   }
-  const int min = tls::VersionNumber(min_version);
-  if (min == 0) {
-    return absl::InvalidArgumentError(StrCat("tls.min_version \"", min_version, "\" is not one of 1.0, 1.1, 1.2, 1.3"));
-  }
-  if (!max_version.empty()) {
-    const int max = tls::VersionNumber(max_version);
-    if (max == 0) {
-      return absl::InvalidArgumentError(
-          StrCat("tls.max_version \"", max_version, "\" is not one of 1.0, 1.1, 1.2, 1.3"));
-    }
-    if (max < min) return absl::InvalidArgumentError("tls.max_version is older than tls.min_version");
-  }
+  if (auto st = tls::ValidateVersions("tls", min_version, max_version); !st.ok()) return st;
   for (char c : server_name_override) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') {
       return absl::InvalidArgumentError(

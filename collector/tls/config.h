@@ -5,6 +5,7 @@
 // client_ca_file turns on mTLS (a client certificate signed by it is required).
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -36,6 +37,14 @@ struct ServerConfig {
   // `where` prefixes messages ("protocols.http.tls").
   absl::Status Validate(const std::string& where) const;
 };
+
+// min_version / max_version as named under `where` ("tls"): each one of 1.0 to 1.3, max
+// (empty: the newest) not older than min.
+absl::Status ValidateVersions(std::string_view where, const std::string& min_version, const std::string& max_version);
+
+// For gRPC (1.51), which always negotiates TLS 1.2 or 1.3 and has no setting for it: any
+// other min_version / max_version is refused with what to set instead.
+absl::Status GrpcFixedVersions(std::string_view where, const std::string& min_version, const std::string& max_version);
 
 // A version name ("1.2") as a number for comparisons (0x0302 style: 1.0 = 10, 1.3 = 13);
 // 0 for a name that is not a TLS version.

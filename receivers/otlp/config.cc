@@ -26,11 +26,7 @@ void Config::Decode(config::Node& node) {
     g.Read("max_recv_msg_size_mib", &grpc.max_recv_msg_size_mib);
     g.Read("max_concurrent_streams", &grpc.max_concurrent_streams);
     g.ReadBytes("read_buffer_size", &grpc.read_buffer_size);
-    if (g.Has("write_buffer_size")) {
-      g.ErrorAt("write_buffer_size",
-                "write_buffer_size is not supported: gRPC C++ sizes its write buffers itself; remove it");
-      g.Accept("write_buffer_size");
-    }
+    g.Unsupported("write_buffer_size", "gRPC C++ sizes its write buffers itself; remove it");
     grpc.keepalive.Decode(g.Child("keepalive"));
     grpc.tls.Decode(g.Child("tls"));
     grpc.auth.Decode(g.Child("auth"));
@@ -68,15 +64,8 @@ absl::Status Config::Validate() const {
     }
     if (auto s = grpc.tls.Validate("protocols.grpc.tls"); !s.ok()) return s;
     // gRPC (1.51) always negotiates TLS 1.2 or 1.3 and has no cipher suite setting.
-    if (grpc.tls.min_version != "1.2") {
-      return absl::InvalidArgumentError(
-          StrCat("protocols.grpc.tls.min_version \"", grpc.tls.min_version,
-                 "\" is not supported: the gRPC server always accepts TLS 1.2 and 1.3; remove it or set \"1.2\""));
-    }
-    if (!grpc.tls.max_version.empty() && grpc.tls.max_version != "1.3") {
-      return absl::InvalidArgumentError(
-          StrCat("protocols.grpc.tls.max_version \"", grpc.tls.max_version,
-                 "\" is not supported: the gRPC server always accepts TLS 1.2 and 1.3; remove it or set \"1.3\""));
+    if (auto s = tls::GrpcFixedVersions("protocols.grpc.tls", grpc.tls.min_version, grpc.tls.max_version); !s.ok()) {
+      return s;
     }
     if (!grpc.tls.cipher_suites.empty()) {
       return absl::InvalidArgumentError(
