@@ -53,6 +53,8 @@ std::optional<std::string> Suggest(std::string_view word, const std::vector<std:
 Node::Node(YAML::Node node, std::string path, Errors* errors)
     : node_(std::move(node)), path_(std::move(path)), errors_(errors) {}
 
+int Node::column() const { return node_ && node_.Mark().column >= 0 ? node_.Mark().column + 1 : 0; }
+
 int Node::line() const { return node_ && node_.Mark().line >= 0 ? node_.Mark().line + 1 : 0; }
 
 bool Node::Has(std::string_view key) const {

@@ -42,7 +42,8 @@ class Node {
   Node(YAML::Node node, std::string path, Errors* errors);
 
   const std::string& path() const { return path_; }
-  int line() const;  // 1-based, 0 if unknown
+  int line() const;    // 1-based, 0 if unknown
+  int column() const;  // 1-based column where the value starts, 0 if unknown
   bool IsNull() const { return !node_ || node_.IsNull(); }
   bool IsMap() const { return node_ && node_.IsMap(); }
   bool IsList() const { return node_ && node_.IsSequence(); }
