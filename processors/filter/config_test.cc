@@ -36,19 +36,20 @@ TEST(FilterConfig, Testdata) {
 TEST(FilterConfig, ErrorsPointIntoTheYaml) {
   Config c;
   config::Errors errors;
-  EXPECT_FALSE(testutil::DecodeYaml(R"(traces:
+  EXPECT_FALSE(testutil::DecodeYaml(R"y(traces:
   span:
     - 'name == "a" and attributes["x"] = 1'
     - set(name, "x")
 logs:
   log_record:
     - severity_number < SEVERITY_NUMBER_WARNING
-)",
+)y",
                                     &c, &errors)
                    .ok());
   ASSERT_EQ(errors.list().size(), 3u) << errors.Joined();
   EXPECT_EQ(errors.list()[0],
-            "traces.span[0] (line 3): column 40: unexpected '=' after the end of the expression (in `name == \"a\" and "
+            "traces.span[0] (line 3): column 24: expected a boolean expression (a comparison, true/false, a converter, "
+            "and/or/not) (in `name == \"a\" and "
             "attributes[\"x\"] = 1`)");
   EXPECT_EQ(errors.list()[1].substr(0, 50), "traces.span[1] (line 4): column 7: editor set cann");
   EXPECT_EQ(errors.list()[2],

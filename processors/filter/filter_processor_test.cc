@@ -12,6 +12,9 @@ namespace {
 namespace tpb = opentelemetry::proto::trace::v1;
 namespace lpb = opentelemetry::proto::logs::v1;
 namespace mpb = opentelemetry::proto::metrics::v1;
+namespace ctpb = opentelemetry::proto::collector::trace::v1;
+namespace clpb = opentelemetry::proto::collector::logs::v1;
+namespace cmpb = opentelemetry::proto::collector::metrics::v1;
 
 class Capture : public Consumer {
  public:
@@ -60,7 +63,7 @@ class FilterTest : public ::testing::Test {
 // upstream's README example (testdata/config.yaml) on spans and span events.
 TEST_F(FilterTest, ReadmeExampleTraces) {
   auto p = Make(Signal::kTraces);
-  tpb::ExportTraceServiceRequest* req;
+  ctpb::ExportTraceServiceRequest* req;
   pdata::Traces t = pdata::Traces::New(&req);
   auto* rs = req->add_resource_spans();
   Attr(rs->mutable_resource()->mutable_attributes(), "host.name", "web-1");
@@ -86,7 +89,7 @@ TEST_F(FilterTest, ReadmeExampleTraces) {
   ASSERT_TRUE(p->ConsumeTraces(std::move(t)).ok());
   ASSERT_EQ(next_.traces.size(), 1u);
   EXPECT_EQ(testutil::SpanNames(next_.traces[0]), (std::vector<std::string>{"kept"}));
-  next_.traces[0].ForEachRequest([&](const tpb::ExportTraceServiceRequest& r) {
+  next_.traces[0].ForEachRequest([&](const ctpb::ExportTraceServiceRequest& r) {
     ASSERT_EQ(r.resource_spans_size(), 1);
     const auto& span = r.resource_spans(0).scope_spans(0).spans(0);
     ASSERT_EQ(span.events_size(), 1);
@@ -119,7 +122,7 @@ TEST_F(FilterTest, ReadmeExampleMetrics) {
   ASSERT_TRUE(p->ConsumeMetrics(std::move(m)).ok());
   ASSERT_EQ(next_.metrics.size(), 1u);
   EXPECT_EQ(next_.metrics[0].ItemCount(), 1u);
-  next_.metrics[0].ForEachRequest([&](const mpb::ExportMetricsServiceRequest& r) {
+  next_.metrics[0].ForEachRequest([&](const cmpb::ExportMetricsServiceRequest& r) {
     const auto& ms = r.resource_metrics(0).scope_metrics(0).metrics();
     ASSERT_EQ(ms.size(), 1);  // the summary lost its only point, so the metric went too
     EXPECT_EQ(ms[0].name(), "kept");
@@ -131,7 +134,7 @@ TEST_F(FilterTest, ReadmeExampleMetrics) {
 
 TEST_F(FilterTest, ReadmeExampleLogsAndEverythingFiltered) {
   auto p = Make(Signal::kLogs);
-  lpb::ExportLogsServiceRequest* req;
+  clpb::ExportLogsServiceRequest* req;
   pdata::Logs l = pdata::Logs::New(&req);
   auto* sl = req->add_resource_logs()->add_scope_logs();
   auto add = [&](const std::string& body, lpb::SeverityNumber sev) {
@@ -157,14 +160,14 @@ TEST_F(FilterTest, ReadmeExampleLogsAndEverythingFiltered) {
 }
 
 TEST_F(FilterTest, ErrorModes) {
-  const char* conds = R"(
+  const char* conds = R"y(
 logs:
   log_record:
     - 'attributes["n"] / 0 > 1'
     - 'body == "drop"'
-)";
+)y";
   auto data = [] {
-    lpb::ExportLogsServiceRequest* req;
+    clpb::ExportLogsServiceRequest* req;
     pdata::Logs l = pdata::Logs::New(&req);
     auto* sl = req->add_resource_logs()->add_scope_logs();
     for (const char* body : {"drop", "keep"}) {

@@ -40,33 +40,34 @@ TEST(TransformConfig, Testdata) {
 TEST(TransformConfig, ErrorsPointIntoTheYaml) {
   Config c;
   config::Errors errors;
-  EXPECT_FALSE(testutil::DecodeYaml(R"(trace_statements:
+  EXPECT_FALSE(testutil::DecodeYaml(R"y(trace_statements:
   - set(span.name, "x") where span.kindd == 1
   - context: span
     statements:
       - 'sett(name, "y")'
   - context: spanevnt
-    statements: [set(name, "z")]
+    statements:
+      - set(name, "z")
   - set(name, "no context")
 metric_statements:
   - set(log.body, "x")
 error_mode: loud
-)",
+)y",
                                     &c, &errors)
                    .ok());
   ASSERT_EQ(errors.list().size(), 6u) << errors.Joined();
   EXPECT_EQ(errors.list()[1].substr(0, 101),
-            "trace_statements[0] (line 2): column 33: unknown path span.kindd in the span context; span paths are: ");
+            "trace_statements[0] (line 2): column 31: unknown path span.kindd in the span context; span paths are: ");
   EXPECT_EQ(errors.list()[2].substr(0, 77),
             "trace_statements[1].statements[0] (line 5): column 10: unknown editor 'sett';");
   EXPECT_EQ(errors.list()[3],
             "trace_statements[2].context (line 6): unknown context \"spanevnt\"; here it is one of: resource, scope, "
             "span, spanevent");
   EXPECT_EQ(errors.list()[4],
-            "trace_statements[3] (line 8): cannot infer the context of `set(name, \"no context\")`: prefix its paths "
+            "trace_statements[3] (line 9): cannot infer the context of `set(name, \"no context\")`: prefix its paths "
             "with one of resource, scope, span, spanevent (span.name, resource.attributes[\"k\"]) or give a context");
   EXPECT_EQ(errors.list()[5],
-            "metric_statements[0] (line 10): the log context is not available here (in `set(log.body, \"x\")`); use "
+            "metric_statements[0] (line 11): the log context is not available here (in `set(log.body, \"x\")`); use "
             "resource, scope, metric, datapoint");
   EXPECT_NE(errors.list()[0].find("error_mode"), std::string::npos);
 }

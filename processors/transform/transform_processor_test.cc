@@ -12,6 +12,9 @@ namespace {
 namespace tpb = opentelemetry::proto::trace::v1;
 namespace lpb = opentelemetry::proto::logs::v1;
 namespace mpb = opentelemetry::proto::metrics::v1;
+namespace ctpb = opentelemetry::proto::collector::trace::v1;
+namespace clpb = opentelemetry::proto::collector::logs::v1;
+namespace cmpb = opentelemetry::proto::collector::metrics::v1;
 using ottl::Find;
 
 // Keeps what it is given.
@@ -55,16 +58,16 @@ std::string Str(const google::protobuf::RepeatedPtrField<opentelemetry::proto::c
 
 // upstream's README example for traces (the flat, context-inferred form).
 TEST_F(TransformTest, ReadmeTraceExample) {
-  auto p = Make(R"(
+  auto p = Make(R"y(
 error_mode: ignore
 trace_statements:
   - keep_keys(span.attributes, ["service.name", "service.namespace", "cloud.region", "process.command_line"])
   - replace_pattern(span.attributes["process.command_line"], "password\\=[^\\s]*(\\s?)", "password=***")
   - limit(span.attributes, 100, [])
   - truncate_all(span.attributes, 4096)
-)",
+)y",
                 Signal::kTraces);
-  tpb::ExportTraceServiceRequest* req;
+  ctpb::ExportTraceServiceRequest* req;
   pdata::Traces t = pdata::Traces::New(&req);
   auto* span = req->add_resource_spans()->add_scope_spans()->add_spans();
   span->set_name("s");
@@ -74,7 +77,7 @@ trace_statements:
   Attr(span->mutable_attributes(), "cloud.region", std::string(5000, 'r'));
   ASSERT_TRUE(p->ConsumeTraces(std::move(t)).ok());
   ASSERT_EQ(next_.traces.size(), 1u);
-  next_.traces[0].ForEachRequest([&](const tpb::ExportTraceServiceRequest& r) {
+  next_.traces[0].ForEachRequest([&](const ctpb::ExportTraceServiceRequest& r) {
     const auto& attrs = r.resource_spans(0).scope_spans(0).spans(0).attributes();
     EXPECT_EQ(attrs.size(), 3);
     EXPECT_EQ(Str(attrs, "service.name"), "svc");
@@ -87,16 +90,16 @@ trace_statements:
 
 // upstream's README example for logs.
 TEST_F(TransformTest, ReadmeLogExample) {
-  auto p = Make(R"(
+  auto p = Make(R"y(
 error_mode: ignore
 log_statements:
   - set(log.severity_text, "FAIL") where log.body == "request failed"
   - replace_all_matches(log.attributes, "/user/*/list/*", "/user/{userId}/list/{listId}")
   - replace_all_patterns(log.attributes, "value", "/account/\\d{4}", "/account/{accountId}")
   - set(log.body, log.attributes["http.route"])
-)",
+)y",
                 Signal::kLogs);
-  lpb::ExportLogsServiceRequest* req;
+  clpb::ExportLogsServiceRequest* req;
   pdata::Logs l = pdata::Logs::New(&req);
   auto* sl = req->add_resource_logs()->add_scope_logs();
   auto* failed = sl->add_log_records();
@@ -107,7 +110,7 @@ log_statements:
   Attr(ok->mutable_attributes(), "http.route", "/account/1234");
   ASSERT_TRUE(p->ConsumeLogs(std::move(l)).ok());
   ASSERT_EQ(next_.logs.size(), 1u);
-  next_.logs[0].ForEachRequest([&](const lpb::ExportLogsServiceRequest& r) {
+  next_.logs[0].ForEachRequest([&](const clpb::ExportLogsServiceRequest& r) {
     const auto& recs = r.resource_logs(0).scope_logs(0).log_records();
     EXPECT_EQ(recs[0].severity_text(), "FAIL");
     EXPECT_EQ(recs[0].body().string_value(), "/user/{userId}/list/{listId}");
@@ -118,7 +121,7 @@ log_statements:
 
 // The context + statements form with conditions, on metrics, in order.
 TEST_F(TransformTest, ContextGroupsWithConditions) {
-  auto p = Make(R"(
+  auto p = Make(R"y(
 metric_statements:
   - context: resource
     statements:
@@ -132,7 +135,7 @@ metric_statements:
   - context: datapoint
     statements:
       - set(attributes["seen"], metric.description)
-)",
+)y",
                 Signal::kMetrics);
   pdata::Metrics m = testutil::MetricsWith({{"host.name", "h"}, {"other", "o"}}, [](mpb::ScopeMetrics* sm) {
     auto* cpu = sm->add_metrics();
@@ -144,7 +147,7 @@ metric_statements:
   });
   ASSERT_TRUE(p->ConsumeMetrics(std::move(m)).ok());
   ASSERT_EQ(next_.metrics.size(), 1u);
-  next_.metrics[0].ForEachRequest([&](const mpb::ExportMetricsServiceRequest& r) {
+  next_.metrics[0].ForEachRequest([&](const cmpb::ExportMetricsServiceRequest& r) {
     const auto& rm = r.resource_metrics(0);
     EXPECT_EQ(rm.resource().attributes_size(), 1);
     const auto& ms = rm.scope_metrics(0).metrics();
@@ -157,15 +160,15 @@ metric_statements:
 }
 
 TEST_F(TransformTest, ErrorModes) {
-  const char* stmts = R"(
+  const char* stmts = R"y(
 trace_statements:
   - context: span
     statements:
       - set(attributes["ratio"], attributes["a"] / attributes["b"])
       - set(attributes["after"], "yes")
-)";
+)y";
   auto data = [] {
-    tpb::ExportTraceServiceRequest* req;
+    ctpb::ExportTraceServiceRequest* req;
     pdata::Traces t = pdata::Traces::New(&req);
     auto* span = req->add_resource_spans()->add_scope_spans()->add_spans();
     ottl::Upsert(span->mutable_attributes(), "a")->set_int_value(1);
@@ -186,7 +189,7 @@ trace_statements:
     auto p = Make(std::string("error_mode: ") + mode + stmts, Signal::kTraces);
     ASSERT_TRUE(p->ConsumeTraces(data()).ok()) << mode;
     ASSERT_EQ(next_.traces.size(), 1u);
-    next_.traces[0].ForEachRequest([&](const tpb::ExportTraceServiceRequest& r) {
+    next_.traces[0].ForEachRequest([&](const ctpb::ExportTraceServiceRequest& r) {
       const auto& attrs = r.resource_spans(0).scope_spans(0).spans(0).attributes();
       EXPECT_EQ(Str(attrs, "ratio"), "<absent>");
       EXPECT_EQ(Str(attrs, "after"), "yes") << mode;  // the next statement still ran
@@ -195,23 +198,23 @@ trace_statements:
 }
 
 TEST_F(TransformTest, SpanEventsAndScope) {
-  auto p = Make(R"(
+  auto p = Make(R"y(
 trace_statements:
   - set(spanevent.attributes["span"], span.name)
   - set(scope.attributes["touched"], true)
-)",
+)y",
                 Signal::kTraces);
   ASSERT_EQ(cfg_.trace_statements.size(), 2u);
   EXPECT_EQ(cfg_.trace_statements[0].context, ottl::ContextKind::kSpanEvent);
   EXPECT_EQ(cfg_.trace_statements[1].context, ottl::ContextKind::kScope);
-  tpb::ExportTraceServiceRequest* req;
+  ctpb::ExportTraceServiceRequest* req;
   pdata::Traces t = pdata::Traces::New(&req);
   auto* span = req->add_resource_spans()->add_scope_spans()->add_spans();
   span->set_name("parent");
   span->add_events()->set_name("e1");
   span->add_events()->set_name("e2");
   ASSERT_TRUE(p->ConsumeTraces(std::move(t)).ok());
-  next_.traces[0].ForEachRequest([&](const tpb::ExportTraceServiceRequest& r) {
+  next_.traces[0].ForEachRequest([&](const ctpb::ExportTraceServiceRequest& r) {
     const auto& ss = r.resource_spans(0).scope_spans(0);
     EXPECT_EQ(Str(ss.spans(0).events(0).attributes(), "span"), "parent");
     EXPECT_EQ(Str(ss.spans(0).events(1).attributes(), "span"), "parent");
