@@ -8,7 +8,7 @@
 
 namespace outrigger::http {
 
-void ServerLimits::Decode(config::Node& node) {
+void ServerLimits::Decode(config::Node& node, bool* include_metadata) {
   node.Read("read_timeout", &read_timeout);
   node.Read("read_header_timeout", &read_header_timeout);
   node.Read("write_timeout", &write_timeout);
@@ -17,11 +17,15 @@ void ServerLimits::Decode(config::Node& node) {
   const std::pair<const char*, const char*> unsupported[] = {
       {"cors", "browsers cannot call this server directly: put a proxy that answers CORS in front of it"},
       {"response_headers", "add response headers in a proxy in front of this server"},
-      {"include_metadata", "request headers are not passed down the pipeline; remove the key"},
       {"compression_algorithms", "gzip, deflate and uncompressed request bodies are always accepted; remove the key"},
       {"middlewares", "no HTTP middleware extensions exist here; remove the key"},
   };
   for (const auto& [key, instead] : unsupported) node.Unsupported(key, instead);
+  if (include_metadata != nullptr) {
+    node.Read("include_metadata", include_metadata);
+  } else {
+    node.Unsupported("include_metadata", "this server does not pass request headers down the pipeline; remove the key");
+  }
 }
 
 absl::Status ServerLimits::Validate(const std::string& where) const {

@@ -25,9 +25,10 @@ struct ServerLimits {
   int max_connections = kDefaultMaxConnections;
 
   // Reads the keys above from a server's node, and refuses upstream confighttp options
-  // we do not have (cors, response_headers, include_metadata, compression_algorithms,
-  // middlewares) with what to do instead.
-  void Decode(config::Node& node);
+  // we do not have (cors, response_headers, compression_algorithms, middlewares) with
+  // what to do instead. `include_metadata` is read into *include_metadata when the server
+  // passes request headers down the pipeline (the OTLP receiver), refused otherwise.
+  void Decode(config::Node& node, bool* include_metadata = nullptr);
   // `where` prefixes messages ("protocols.http"; empty: none).
   absl::Status Validate(const std::string& where) const;
 };

@@ -315,6 +315,17 @@ class Session : public SessionBase {
     auto msg = parser_->release();
     Request req = Head(msg);
     req.body = std::move(msg.body());
+    beast::error_code ec;
+    auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) {
+      auto addr = peer.address();
+      // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d.
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+      }
+      req.remote_address = addr.to_string();
+      req.remote_port = peer.port();
+    }
     Response resp = state_->handler(req);
     Write(resp, msg.keep_alive() && !state_->stopped, msg.version());
   }

@@ -49,6 +49,8 @@ struct Request {
   std::string path;                            // without the query
   std::map<std::string, std::string> headers;  // keys in lower case
   std::string body;
+  std::string remote_address;  // the peer's IP ("127.0.0.1", "::1"); set for the handler
+  uint16_t remote_port = 0;
   std::string Header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "collector/pdata/json_encode.h"
@@ -43,6 +44,18 @@ std::string_view ItemNoun(Signal s) {
 }
 
 namespace pdata {
+
+const std::vector<std::string>* ClientInfo::Metadata(std::string_view key) const {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) {
+    bool lower = true;
+    for (char c : key) lower &= !(c >= 'A' && c <= 'Z');
+    if (lower) return nullptr;
+    it = metadata.find(absl::AsciiStrToLower(ToAbsl(key)));
+    if (it == metadata.end()) return nullptr;
+  }
+  return &it->second;
+}
 
 size_t MetricPoints(const opentelemetry::proto::metrics::v1::Metric& m) {
   using metricspb = opentelemetry::proto::metrics::v1::Metric;
@@ -385,9 +398,14 @@ struct Data<Request>::Part {
   size_t Items() const { return has_raw ? raw_items : CountItems(*msg); }
   size_t Size() const { return has_raw ? raw.size() : msg->ByteSizeLong(); }
   std::shared_ptr<Part> Copy() const {
-    if (has_raw) return std::make_shared<Part>(raw, raw_items, raw_invalid);
-    auto c = std::make_shared<Part>(msg->ByteSizeLong());
-    c->msg->CopyFrom(*msg);
+    std::shared_ptr<Part> c;
+    if (has_raw) {
+      c = std::make_shared<Part>(raw, raw_items, raw_invalid);
+    } else {
+      c = std::make_shared<Part>(msg->ByteSizeLong());
+      c->msg->CopyFrom(*msg);
+    }
+    c->client = client;
     return c;
   }
 
@@ -408,6 +426,8 @@ struct Data<Request>::Part {
   mutable std::once_flag once;
   mutable std::unique_ptr<google::protobuf::Arena> arena;
   mutable Request* msg = nullptr;
+  // Who sent this request (immutable, shared by the parts split from it); may be null.
+  std::shared_ptr<const ClientInfo> client;
 };
 
 template <typename Request>
@@ -579,6 +599,7 @@ Data<Request> Data<Request>::SplitFront(size_t max_items) {
     // Split the first remaining part; copy it first if another handle shares it.
     if (parts_[0].use_count() > 1) parts_[0] = parts_[0]->Copy();
     auto head = std::make_shared<Part>();
+    head->client = parts_[0]->client;
     MoveFront(parts_[0]->Mutable(), *head->msg, max_items - taken);
     front.parts_.push_back(std::move(head));
     if (parts_[0]->Items() == 0) parts_.erase(parts_.begin());
@@ -596,6 +617,29 @@ void Data<Request>::ForEachMutableRequest(const std::function<void(Request&)>& f
   for (auto& p : parts_) {
     if (p.use_count() > 1) p = p->Copy();
     fn(p->Mutable());
+  }
+}
+
+template <typename Request>
+void Data<Request>::ForEachRequestWithClient(const std::function<void(const Request&, const ClientInfo*)>& fn) const {
+  for (const auto& p : parts_) fn(p->Get(), p->client.get());
+}
+
+template <typename Request>
+void Data<Request>::ForEachMutableRequestWithClient(const std::function<void(Request&, const ClientInfo*)>& fn) {
+  for (auto& p : parts_) {
+    if (p.use_count() > 1) p = p->Copy();
+    fn(p->Mutable(), p->client.get());
+  }
+}
+
+template <typename Request>
+void Data<Request>::SetClientInfo(std::shared_ptr<const ClientInfo> client) {
+  for (auto& p : parts_) {
+    // Another handle sharing the part keeps its own client: copy first (rare: receivers
+    // set the client before anyone else holds the data).
+    if (p.use_count() > 1) p = p->Copy();
+    p->client = client;
   }
 }
 

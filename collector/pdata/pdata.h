@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,24 @@ std::string_view SignalName(Signal s);  // "traces", "metrics", "logs"
 std::string_view ItemNoun(Signal s);    // "spans", "metric_points", "log_records"
 
 namespace pdata {
+
+// Who sent a request: upstream's client.Info (which Go carries in the context; we carry
+// it with the data). Receivers set it per decoded request (SetClientInfo); it stays with
+// that request's records through Append, SplitFront, Clone and copy on write, so a batch
+// of several clients' requests keeps each one's own (upstream keeps it only for
+// metadata_keys). Processors read it with ForEach(Mutable)RequestWithClient.
+struct ClientInfo {
+  std::string address;  // the peer's IP ("127.0.0.1", "::1"), without the port; empty if unknown
+  uint16_t port = 0;    // the peer's port, 0 if unknown
+  // Request headers (HTTP) or metadata (gRPC), keys in lower case, values in arrival
+  // order; filled only when the receiver is asked to (include_metadata).
+  std::map<std::string, std::vector<std::string>, std::less<>> metadata;
+  // Attributes the server authenticator attached (auth.<name>).
+  std::map<std::string, std::string, std::less<>> auth;
+
+  // The values of metadata `key` (matched in lower case), or null.
+  const std::vector<std::string>* Metadata(std::string_view key) const;
+};
 
 template <typename Request>
 class Data {
@@ -94,6 +113,11 @@ class Data {
   // mutating processors. Mutable access copies shared parts first.
   void ForEachRequest(const std::function<void(const Request&)>& fn) const;
   void ForEachMutableRequest(const std::function<void(Request&)>& fn);
+  // The same, with each request's client (null when no receiver set one).
+  void ForEachRequestWithClient(const std::function<void(const Request&, const ClientInfo*)>& fn) const;
+  void ForEachMutableRequestWithClient(const std::function<void(Request&, const ClientInfo*)>& fn);
+  // Sets the client of every request this handle holds (receivers, right after decoding).
+  void SetClientInfo(std::shared_ptr<const ClientInfo> client);
   // A new handle owning a fresh empty request on its own arena.
   static Data New(Request** out);
   // The same, with the arena sized for about `encoded_size_hint` bytes of records.

@@ -237,6 +237,63 @@ TEST(Pdata, AllZeroSpanIdsAreInvalid) {
   EXPECT_EQ(why, "trace_id must not be all zeros");
 }
 
+std::shared_ptr<const ClientInfo> Client(const std::string& addr) {
+  auto c = std::make_shared<ClientInfo>();
+  c->address = addr;
+  c->port = 4000;
+  c->metadata["x-tenant"] = {"t-" + addr};
+  return c;
+}
+
+// The client address of each span, in order ("" for none).
+std::vector<std::string> SpanClients(Traces& t) {
+  std::vector<std::string> out;
+  t.ForEachMutableRequestWithClient([&](testutil::tpb::ExportTraceServiceRequest& r, const ClientInfo* c) {
+    for (const auto& rs : r.resource_spans())
+      for (const auto& ss : rs.scope_spans())
+        for (int i = 0; i < ss.spans_size(); ++i) out.push_back(c ? c->address : "");
+  });
+  return out;
+}
+
+TEST(Pdata, ClientInfoStaysWithItsRequestThroughAppendSplitCloneAndCopyOnWrite) {
+  auto a = Traces::FromProto(MakeTraces(3, "svc", "a").ToProto());
+  auto b = Traces::FromProto(MakeTraces(3, "svc", "b").ToProto());
+  ASSERT_TRUE(a.ok() && b.ok());
+  a->SetClientInfo(Client("10.0.0.1"));
+  b->SetClientInfo(Client("10.0.0.2"));
+  Traces batch;
+  batch.Append(std::move(*a));
+  batch.Append(MakeTraces(1, "svc", "none"));  // a builder's part: no client
+  batch.Append(std::move(*b));
+  // A clone shares the parts; mutating it copies them, clients included.
+  Traces clone = batch.Clone();
+  EXPECT_EQ(SpanClients(clone),
+            (std::vector<std::string>{"10.0.0.1", "10.0.0.1", "10.0.0.1", "", "10.0.0.2", "10.0.0.2", "10.0.0.2"}));
+  // Splitting inside the last request: both halves keep its client.
+  Traces front = batch.SplitFront(5);
+  EXPECT_EQ(SpanClients(front), (std::vector<std::string>{"10.0.0.1", "10.0.0.1", "10.0.0.1", "", "10.0.0.2"}));
+  EXPECT_EQ(SpanClients(batch), (std::vector<std::string>{"10.0.0.2", "10.0.0.2"}));
+  const ClientInfo* seen = nullptr;
+  batch.ForEachRequestWithClient(
+      [&](const testutil::tpb::ExportTraceServiceRequest&, const ClientInfo* c) { seen = c; });
+  ASSERT_NE(seen, nullptr);
+  EXPECT_EQ(seen->port, 4000);
+  ASSERT_NE(seen->Metadata("X-Tenant"), nullptr);  // looked up in lower case
+  EXPECT_EQ(*seen->Metadata("x-tenant"), std::vector<std::string>{"t-10.0.0.2"});
+  EXPECT_EQ(seen->Metadata("x-other"), nullptr);
+}
+
+TEST(Pdata, SetClientInfoOnASharedPartLeavesTheOtherHandleAlone) {
+  auto a = Traces::FromProto(MakeTraces(2).ToProto());
+  ASSERT_TRUE(a.ok());
+  a->SetClientInfo(Client("10.0.0.1"));
+  Traces other = a->Clone();
+  other.SetClientInfo(Client("10.0.0.9"));
+  EXPECT_EQ(SpanClients(*a), (std::vector<std::string>{"10.0.0.1", "10.0.0.1"}));
+  EXPECT_EQ(SpanClients(other), (std::vector<std::string>{"10.0.0.9", "10.0.0.9"}));
+}
+
 TEST(Pdata, ItemCountsPerSignal) {
   EXPECT_EQ(testutil::MakeMetrics(7).ItemCount(), 7u);
   EXPECT_EQ(testutil::MakeLogs(4).ItemCount(), 4u);

@@ -30,6 +30,7 @@ void Config::Decode(config::Node& node) {
     grpc.keepalive.Decode(g.Child("keepalive"));
     grpc.tls.Decode(g.Child("tls"));
     grpc.auth.Decode(g.Child("auth"));
+    g.Read("include_metadata", &grpc.include_metadata);
   } else {
     protocols.Accept("grpc");
   }
@@ -41,7 +42,7 @@ void Config::Decode(config::Node& node) {
     h.Read("traces_url_path", &http.traces_url_path);
     h.Read("metrics_url_path", &http.metrics_url_path);
     h.Read("logs_url_path", &http.logs_url_path);
-    http.limits.Decode(h);
+    http.limits.Decode(h, &http.include_metadata);
     http.tls.Decode(h.Child("tls"));
     http.auth.Decode(h.Child("auth"));
   } else {

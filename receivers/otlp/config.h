@@ -61,6 +61,9 @@ struct GrpcConfig {
   GrpcKeepalive keepalive;
   tls::ServerConfig tls;  // `tls:`; off unless cert_file is set
   tls::ServerAuth auth;   // `auth: {authenticator: ...}`
+  // Keep each call's metadata with its data (for processors' `from_context:
+  // metadata.<key>`); the client's address is kept always.
+  bool include_metadata = false;
 };
 
 // protocols.http: OTLP/HTTP, on when the key is present (even with no value).
@@ -78,6 +81,8 @@ struct HttpConfig {
   http::ServerLimits limits;
   tls::ServerConfig tls;
   tls::ServerAuth auth;
+  // Keep each request's headers with its data, as GrpcConfig::include_metadata.
+  bool include_metadata = false;
 };
 
 struct Config : ComponentConfig {

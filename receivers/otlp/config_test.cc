@@ -24,6 +24,8 @@ TEST(OtlpReceiverConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.grpc.keepalive.timeout, absl::Seconds(20));
   EXPECT_EQ(cfg.grpc.keepalive.min_time, absl::Minutes(5));
   EXPECT_FALSE(cfg.grpc.keepalive.permit_without_stream);
+  EXPECT_FALSE(cfg.grpc.include_metadata);
+  EXPECT_FALSE(cfg.http.include_metadata);
   EXPECT_FALSE(cfg.http.enabled);
   EXPECT_EQ(cfg.http.endpoint, "127.0.0.1:4318");
   EXPECT_EQ(cfg.http.max_request_body_size, 20971520u);
@@ -58,6 +60,8 @@ TEST(OtlpReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(cfg.grpc.keepalive.timeout, absl::Seconds(10));
   EXPECT_EQ(cfg.grpc.keepalive.min_time, absl::Seconds(30));
   EXPECT_TRUE(cfg.grpc.keepalive.permit_without_stream);
+  EXPECT_TRUE(cfg.grpc.include_metadata);
+  EXPECT_TRUE(cfg.http.include_metadata);
   EXPECT_TRUE(cfg.http.enabled);
   EXPECT_EQ(cfg.http.endpoint, "[::1]:14318");
   EXPECT_EQ(cfg.http.max_request_body_size, 8u << 20);

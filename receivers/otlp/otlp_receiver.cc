@@ -28,7 +28,8 @@ namespace {
 
 template <typename D>
 OtlpReceiver::Outcome Deliver(absl::StatusOr<D> decoded, Signal signal, Consumer* consumer, ReceiverMeter& meter,
-                              const std::shared_ptr<spdlog::logger>& logger) {
+                              const std::shared_ptr<spdlog::logger>& logger,
+                              std::shared_ptr<const pdata::ClientInfo> client) {
   OtlpReceiver::Outcome out;
   if (!decoded.ok()) {
     meter.Malformed();
@@ -46,6 +47,7 @@ OtlpReceiver::Outcome Deliver(absl::StatusOr<D> decoded, Signal signal, Consumer
   }
   const size_t n = data.ItemCount();
   if (n == 0) return out;
+  if (client) data.SetClientInfo(std::move(client));
   out.status = consumer->Consume(std::move(data));
   if (out.status.ok()) {
     meter.Accepted(signal, n);
@@ -79,6 +81,15 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
         return;
       }
     }
+    client_ = std::make_shared<pdata::ClientInfo>();
+    ParseGrpcPeer(ctx->peer(), client_.get());
+    if (receiver->grpc_include_metadata()) {
+      for (const auto& [k, v] : ctx->client_metadata()) {
+        std::string name(k.data(), k.size());  // gRPC metadata names are lower case
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, "-bin") == 0) continue;
+        client_->metadata[name].emplace_back(v.data(), v.size());
+      }
+    }
     auto sig = SignalForMethod(ctx->method());
     if (!sig) {
       Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
@@ -104,7 +115,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     body.reserve(request_.Length());
     for (const auto& s : slices) body.append(reinterpret_cast<const char*>(s.begin()), s.size());
     request_.Clear();
-    auto outcome = receiver_->Export(signal_, std::move(body), receiver_->grpc_meter());
+    auto outcome = receiver_->Export(signal_, std::move(body), receiver_->grpc_meter(), false, std::move(client_));
     if (!outcome.status.ok()) {
       Finish(outrigger::otlp::ToGrpc(outcome.status, absl::Seconds(receiver_->retry_after_seconds())));
       return;
@@ -122,6 +133,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
   Signal signal_ = Signal::kTraces;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  std::shared_ptr<pdata::ClientInfo> client_;
 };
 
 class ExportService : public grpc::CallbackGenericService {
@@ -191,7 +203,38 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const Config& cfg)
 
 OtlpReceiver::~OtlpReceiver() { (void)Shutdown(absl::Now()); }
 
-OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string&& body, ReceiverMeter& meter, bool json) {
+void ParseGrpcPeer(std::string_view peer, pdata::ClientInfo* out) {
+  std::string p(peer);
+  for (auto [from, to] : {std::pair{"%5B", "["}, std::pair{"%5D", "]"}, std::pair{"%5b", "["}, std::pair{"%5d", "]"}}) {
+    for (size_t at; (at = p.find(from)) != std::string::npos;) p.replace(at, 3, to);
+  }
+  std::string_view v = p;
+  if (v.rfind("ipv4:", 0) == 0 || v.rfind("ipv6:", 0) == 0) {
+    v.remove_prefix(5);
+  } else {
+    return;  // unix sockets and others: no address
+  }
+  std::string_view host = v, port;
+  if (!v.empty() && v[0] == '[') {
+    size_t close = v.find(']');
+    if (close == std::string_view::npos) return;
+    host = v.substr(1, close - 1);
+    if (close + 1 < v.size() && v[close + 1] == ':') port = v.substr(close + 2);
+  } else if (size_t colon = v.rfind(':'); colon != std::string_view::npos) {
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+  }
+  if (host.rfind("::ffff:", 0) == 0 && host.find('.') != std::string_view::npos) host.remove_prefix(7);
+  out->address = std::string(host);
+  uint32_t n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || (n = n * 10 + static_cast<uint32_t>(c - '0')) > 65535) return;
+  }
+  out->port = static_cast<uint16_t>(n);
+}
+
+OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string&& body, ReceiverMeter& meter, bool json,
+                                           std::shared_ptr<const pdata::ClientInfo> client) {
   Consumer* consumer = consumers_.For(signal);
   if (consumer == nullptr) {
     Outcome out;
@@ -201,13 +244,13 @@ OtlpReceiver::Outcome OtlpReceiver::Export(Signal signal, std::string&& body, Re
   switch (signal) {
     case Signal::kTraces:
       return Deliver(json ? pdata::Traces::FromJson(body) : pdata::Traces::FromProto(std::move(body)), signal, consumer,
-                     meter, settings_.logger);
+                     meter, settings_.logger, std::move(client));
     case Signal::kMetrics:
       return Deliver(json ? pdata::Metrics::FromJson(body) : pdata::Metrics::FromProto(std::move(body)), signal,
-                     consumer, meter, settings_.logger);
+                     consumer, meter, settings_.logger, std::move(client));
     case Signal::kLogs:
       return Deliver(json ? pdata::Logs::FromJson(body) : pdata::Logs::FromProto(std::move(body)), signal, consumer,
-                     meter, settings_.logger);
+                     meter, settings_.logger, std::move(client));
   }
   return {};
 }
@@ -292,7 +335,13 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
     return fail(415, absl::StatusCode::kInvalidArgument,
                 StrCat("unsupported Content-Encoding \"", encoding, "\": use gzip or none"));
   }
-  auto outcome = Export(*signal, std::move(body), http_meter_, json);
+  auto client = std::make_shared<pdata::ClientInfo>();
+  client->address = req.remote_address;
+  client->port = req.remote_port;
+  if (cfg_.http.include_metadata) {
+    for (const auto& [k, v] : req.headers) client->metadata[k].push_back(v);
+  }
+  auto outcome = Export(*signal, std::move(body), http_meter_, json, std::move(client));
   if (!outcome.status.ok()) {
     int code = outrigger::otlp::HttpStatusFor(outcome.status);
     if (code == 429 || code == 503) {

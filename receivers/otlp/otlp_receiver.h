@@ -23,6 +23,10 @@ class Acceptor;
 
 namespace outrigger::receivers::otlp {
 
+// The client of a gRPC call from its peer string ("ipv4:127.0.0.1:5000",
+// "ipv6:[::1]:5000", also URI-escaped); exposed for tests.
+void ParseGrpcPeer(std::string_view peer, pdata::ClientInfo* out);
+
 class OtlpReceiver : public Receiver {
  public:
   OtlpReceiver(const CreateSettings& settings, const Config& cfg);
@@ -41,7 +45,10 @@ class OtlpReceiver : public Receiver {
     int64_t rejected = 0;
     std::string message;
   };
-  Outcome Export(Signal signal, std::string&& body, ReceiverMeter& meter, bool json = false);
+  // `client`: who sent it (kept with the data for processors; may be null).
+  Outcome Export(Signal signal, std::string&& body, ReceiverMeter& meter, bool json = false,
+                 std::shared_ptr<const pdata::ClientInfo> client = nullptr);
+  bool grpc_include_metadata() const { return cfg_.grpc.include_metadata; }
   ReceiverMeter& grpc_meter() { return grpc_meter_; }
   // The extension that checks each gRPC call (protocols.grpc.auth), or null.
   ServerAuthenticator* grpc_authenticator() const { return grpc_auth_; }

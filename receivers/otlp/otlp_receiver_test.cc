@@ -345,5 +345,127 @@ TEST(OtlpReceiverKeepalive, IdleConnectionIsClosedAfterMaxConnectionIdle) {
   ASSERT_TRUE(r.Shutdown(absl::Now() + absl::Seconds(5)).ok());
 }
 
+// Records the client of every traces request it consumes.
+class ClientRecorder : public Consumer {
+ public:
+  absl::Status ConsumeTraces(pdata::Traces&& d) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    d.ForEachRequestWithClient([&](const testutil::tpb::ExportTraceServiceRequest&, const pdata::ClientInfo* c) {
+      clients.push_back(c != nullptr ? *c : pdata::ClientInfo{});
+    });
+    return absl::OkStatus();
+  }
+  std::vector<pdata::ClientInfo> Clients() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return clients;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<pdata::ClientInfo> clients;
+};
+
+class OtlpClientInfoTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    Config cfg;
+    cfg.grpc.enabled = true;
+    cfg.grpc.endpoint = "127.0.0.1:0";
+    cfg.grpc.include_metadata = GetParam();
+    cfg.http.enabled = true;
+    cfg.http.endpoint = "127.0.0.1:0";
+    cfg.http.include_metadata = GetParam();
+    receiver_ = std::make_unique<OtlpReceiver>(testutil::Settings(&telemetry_, "otlp", Kind::kReceiver), cfg);
+    receiver_->SetConsumers({&recorder_, nullptr, nullptr});
+    ASSERT_TRUE(receiver_->Start(host_).ok());
+  }
+  void TearDown() override { ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok()); }
+
+  Telemetry telemetry_;
+  ClientRecorder recorder_;
+  testutil::TestHost host_;
+  std::unique_ptr<OtlpReceiver> receiver_;
+};
+
+TEST_P(OtlpClientInfoTest, HttpKeepsTheClientsRealAddressAndHeadersOnlyWhenAsked) {
+  // The client sends from 127.0.0.2 (all of 127/8 is loopback on Linux) and its own port.
+  CURL* h = curl_easy_init();
+  std::string url = "http://127.0.0.1:" + std::to_string(receiver_->http_port()) + "/v1/traces";
+  std::string body = testutil::MakeTraces(2).ToProto();
+  std::string resp;
+  curl_slist* hdrs = curl_slist_append(nullptr, "Content-Type: application/x-protobuf");
+  hdrs = curl_slist_append(hdrs, "X-Tenant: acme");
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_INTERFACE, "127.0.0.2");
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+  ASSERT_EQ(curl_easy_perform(h), CURLE_OK);
+  long code = 0, local_port = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_getinfo(h, CURLINFO_LOCAL_PORT, &local_port);
+  curl_slist_free_all(hdrs);
+  curl_easy_cleanup(h);
+  ASSERT_EQ(code, 200);
+  auto clients = recorder_.Clients();
+  ASSERT_EQ(clients.size(), 1u);
+  EXPECT_EQ(clients[0].address, "127.0.0.2");
+  EXPECT_EQ(clients[0].port, local_port);
+  if (GetParam()) {
+    ASSERT_NE(clients[0].Metadata("x-tenant"), nullptr);
+    EXPECT_EQ(*clients[0].Metadata("x-tenant"), std::vector<std::string>{"acme"});
+  } else {
+    EXPECT_TRUE(clients[0].metadata.empty());
+  }
+}
+
+TEST_P(OtlpClientInfoTest, GrpcKeepsThePeerAddressAndMetadataOnlyWhenAsked) {
+  auto ch =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_->grpc_port()), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(ch);
+  std::string body = testutil::MakeTraces(1).ToProto();
+  grpc::Slice slice(body);
+  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-tenant", "acme");
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(Signal::kTraces)), grpc::StubOptions(), &req, &resp,
+                 [&](grpc::Status st) { done.set_value(st); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  auto clients = recorder_.Clients();
+  ASSERT_EQ(clients.size(), 1u);
+  EXPECT_EQ(clients[0].address, "127.0.0.1");
+  EXPECT_NE(clients[0].port, 0);
+  EXPECT_NE(clients[0].port, receiver_->grpc_port());
+  if (GetParam()) {
+    ASSERT_NE(clients[0].Metadata("x-tenant"), nullptr);
+    EXPECT_EQ(*clients[0].Metadata("x-tenant"), std::vector<std::string>{"acme"});
+  } else {
+    EXPECT_TRUE(clients[0].metadata.empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(IncludeMetadata, OtlpClientInfoTest, ::testing::Bool());
+
+TEST(OtlpGrpcPeer, ParsesIpv4Ipv6AndEscapedForms) {
+  pdata::ClientInfo c;
+  ParseGrpcPeer("ipv4:10.1.2.3:5000", &c);
+  EXPECT_EQ(c.address, "10.1.2.3");
+  EXPECT_EQ(c.port, 5000);
+  c = {};
+  ParseGrpcPeer("ipv6:[::1]:6000", &c);
+  EXPECT_EQ(c.address, "::1");
+  EXPECT_EQ(c.port, 6000);
+  c = {};
+  ParseGrpcPeer("ipv6:%5B::ffff:10.0.0.1%5D:7", &c);
+  EXPECT_EQ(c.address, "10.0.0.1");
+  EXPECT_EQ(c.port, 7);
+  c = {};
+  ParseGrpcPeer("unix:/tmp/sock", &c);
+  EXPECT_EQ(c.address, "");
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::otlp
