@@ -109,11 +109,11 @@ void ToAny(const Value& v, AnyValue* out) {
       return;
     case Type::kString:
       if (out->has_string_value() && out->string_value().data() == v.s.data()) return;
-      out->set_string_value(std::string(v.s));
+      out->mutable_string_value()->assign(v.s.data(), v.s.size());  // in place: no allocation when it fits
       return;
     case Type::kBytes:
       if (out->has_bytes_value() && out->bytes_value().data() == v.s.data()) return;
-      out->set_bytes_value(std::string(v.s));
+      out->mutable_bytes_value()->assign(v.s.data(), v.s.size());
       return;
     case Type::kMap: {
       if (out->has_kvlist_value() && &out->kvlist_value().values() == v.map) return;

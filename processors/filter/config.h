@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "collector/component/factory.h"
+#include "collector/filterset/filterset.h"
 #include "collector/ottl/config.h"
 #include "collector/ottl/ottl.h"
 
@@ -18,19 +19,28 @@ struct Config : ComponentConfig {
   std::vector<ottl::Condition> metric;      // metrics.metric
   std::vector<ottl::Condition> datapoint;   // metrics.datapoint
   std::vector<ottl::Condition> log_record;  // logs.log_record
+  // upstream's older form: include/exclude match properties (collector/filterset); a
+  // record the include does not match, or the exclude matches, is dropped.
+  filterset::MatchConfig spans;    // spans.include / spans.exclude
+  filterset::MatchConfig metrics;  // metrics.include / metrics.exclude (whole metrics)
+  filterset::MatchConfig logs;     // logs.include / logs.exclude
 
   bool Empty(Signal s) const {
     switch (s) {
       case Signal::kTraces:
-        return span.empty() && spanevent.empty();
+        return span.empty() && spanevent.empty() && spans.empty();
       case Signal::kMetrics:
-        return metric.empty() && datapoint.empty();
+        return metric.empty() && datapoint.empty() && metrics.empty();
       case Signal::kLogs:
-        return log_record.empty();
+        return log_record.empty() && logs.empty();
     }
     return true;
   }
+  const filterset::MatchConfig& Legacy(Signal s) const {
+    return s == Signal::kTraces ? spans : s == Signal::kMetrics ? metrics : logs;
+  }
   void Decode(config::Node& node) override;
+  absl::Status Validate() const override;
 };
 
 }  // namespace outrigger::processors::filter

@@ -60,8 +60,16 @@ logs:
 TEST(FilterConfig, RefusesWhatWeLack) {
   Config c;
   config::Errors errors;
-  EXPECT_FALSE(testutil::DecodeYaml("metrics:\n  include:\n    match_type: strict\n", &c, &errors).ok());
-  EXPECT_NE(errors.Joined().find("include is not supported"), std::string::npos) << errors.Joined();
+  EXPECT_FALSE(testutil::DecodeYaml("trace_conditions: ['true']\n", &c, &errors).ok());
+  EXPECT_NE(errors.Joined().find("trace_conditions is not supported: use traces.span and traces.spanevent"),
+            std::string::npos)
+      << errors.Joined();
+  // include/exclude are checked as upstream does for the signal.
+  Config legacy;
+  config::Errors ok;
+  ASSERT_TRUE(testutil::DecodeYaml("spans:\n  include:\n    match_type: strict\n", &legacy, &ok).ok()) << ok.Joined();
+  EXPECT_NE(legacy.Validate().message().find("spans: include: at least one of"), std::string::npos)
+      << legacy.Validate();
 }
 
 }  // namespace

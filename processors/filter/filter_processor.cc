@@ -41,6 +41,19 @@ class FilterProcessor : public Processor {
     if (signal == Signal::kTraces) second_ = rules(cfg.spanevent, "spanevent");
     if (signal == Signal::kMetrics) second_ = rules(cfg.datapoint, "datapoint");
     second_ctx_ = signal == Signal::kTraces ? ottl::ContextKind::kSpanEvent : ottl::ContextKind::kDataPoint;
+    if (!cfg.Legacy(signal).empty()) {
+      auto m = filterset::Matcher::Compile(cfg.Legacy(signal), signal);
+      if (m.ok()) {  // Validate() compiled it already
+        legacy_ = std::make_unique<filterset::Matcher>(std::move(*m));
+        legacy_filtered_ = &settings.telemetry->AddCounter(
+            "outrigger_processor_filter_filtered_total",
+            "Items (spans, span events, data points, log records) the filter processor dropped, by the condition "
+            "that matched",
+            {{"processor", settings.id.String()},
+             {"signal", std::string(SignalName(signal))},
+             {"reason", "include/exclude"}});
+      }
+    }
     errors_ = &settings.telemetry->AddCounter(
         "outrigger_processor_filter_errors_total", "OTTL conditions of the filter processor that failed on a record",
         {{"processor", settings.id.String()}, {"signal", std::string(SignalName(signal))}});
@@ -81,12 +94,36 @@ class FilterProcessor : public Processor {
     return false;
   }
 
+  // The include/exclude form: true drops the record.
+  bool Legacy(ottl::EvalContext& c) {
+    bool skip = false;
+    size_t items = 1;
+    switch (signal_) {
+      case Signal::kTraces:
+        skip = legacy_->SkipSpan(*c.resource, *c.scope, *c.span);
+        break;
+      case Signal::kMetrics:
+        skip = legacy_->SkipMetric(*c.resource, *c.metric);
+        items = pdata::MetricPoints(*c.metric);
+        break;
+      case Signal::kLogs:
+        skip = legacy_->SkipLog(*c.resource, *c.scope, *c.log);
+        break;
+    }
+    if (skip) legacy_filtered_->Increment(static_cast<double>(items));
+    return skip;
+  }
+
   template <typename Data, typename Walk>
   absl::Status Run(Data&& d, Walk walk) {
-    if (first_.empty() && second_.empty()) return next_->Consume(std::move(d));
+    if (first_.empty() && second_.empty() && !legacy_) return next_->Consume(std::move(d));
     absl::Status err;
     d.ForEachMutableRequest([&](auto& req) {
       ottl::EvalContext c;
+      if (legacy_) {
+        Fn fn = [&](ottl::EvalContext& ec) -> absl::StatusOr<bool> { return Legacy(ec); };
+        err = walk(req, first_ctx_, c, fn, nullptr);
+      }
       if (!first_.empty() && err.ok()) {
         Fn fn = [&](ottl::EvalContext& ec) { return Match(first_, ec, first_ctx_); };
         err = walk(req, first_ctx_, c, fn, nullptr);
@@ -107,6 +144,8 @@ class FilterProcessor : public Processor {
   Consumer* next_;
   std::vector<Rule> first_, second_;
   ottl::ContextKind first_ctx_, second_ctx_;
+  std::unique_ptr<filterset::Matcher> legacy_;
+  prometheus::Counter* legacy_filtered_ = nullptr;
   prometheus::Counter* errors_;
   std::atomic<uint64_t> error_count_{0};
 };

@@ -194,5 +194,98 @@ logs:
   EXPECT_EQ(telemetry_.Value("outrigger_processor_filter_errors_total", {{"signal", "logs"}}), 5);
 }
 
+// upstream's README example of the older form: metrics include (regexp, with
+// resource_attributes) and exclude (strict).
+TEST_F(FilterTest, LegacyIncludeExcludeMetrics) {
+  auto p = Make(Signal::kMetrics, R"y(
+metrics:
+  include:
+    match_type: regexp
+    metric_names:
+      - prefix/.*
+      - prefix_.*
+    resource_attributes:
+      - key: container.name
+        value: app_container_1
+  exclude:
+    match_type: strict
+    metric_names:
+      - prefix_hello_world
+)y");
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  pdata::Metrics m = testutil::MetricsWith({{"container.name", "app_container_1"}}, [](mpb::ScopeMetrics* sm) {
+    for (const char* name : {"prefix/a", "prefix_b", "prefix_hello_world", "other"}) {
+      auto* metric = sm->add_metrics();
+      metric->set_name(name);
+      metric->mutable_gauge()->add_data_points()->set_as_int(1);
+    }
+  });
+  ASSERT_TRUE(p->ConsumeMetrics(std::move(m)).ok());
+  ASSERT_EQ(next_.metrics.size(), 1u);
+  std::vector<std::string> names;
+  next_.metrics[0].ForEachRequest([&](const cmpb::ExportMetricsServiceRequest& r) {
+    for (const auto& metric : r.resource_metrics(0).scope_metrics(0).metrics()) names.push_back(metric.name());
+  });
+  EXPECT_EQ(names, (std::vector<std::string>{"prefix/a", "prefix_b"}));
+  EXPECT_EQ(Filtered("metrics", "include/exclude"), 2);
+}
+
+TEST_F(FilterTest, LegacySpansAndLogs) {
+  auto spans = Make(Signal::kTraces, R"y(
+spans:
+  exclude:
+    match_type: regexp
+    span_names: ["^healthcheck"]
+    services: [svc]
+)y");
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  ASSERT_TRUE(spans->ConsumeTraces(testutil::MakeTraces(2, "svc", "healthcheck")).ok());
+  EXPECT_TRUE(next_.traces.empty());  // all gone: nothing passed on
+  ASSERT_TRUE(spans->ConsumeTraces(testutil::MakeTraces(2, "other", "healthcheck")).ok());
+  ASSERT_EQ(next_.traces.size(), 1u);
+  EXPECT_EQ(next_.traces[0].ItemCount(), 2u);
+
+  auto logs = Make(Signal::kLogs, R"y(
+logs:
+  include:
+    match_type: regexp
+    bodies: ["^ERROR"]
+    severity_number:
+      min: WARN
+)y");
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  clpb::ExportLogsServiceRequest* req;
+  pdata::Logs l = pdata::Logs::New(&req);
+  auto* sl = req->add_resource_logs()->add_scope_logs();
+  auto add = [&](const std::string& body, lpb::SeverityNumber sev) {
+    auto* r = sl->add_log_records();
+    r->mutable_body()->set_string_value(body);
+    r->set_severity_number(sev);
+  };
+  add("ERROR disk", lpb::SEVERITY_NUMBER_ERROR);  // kept: both properties match
+  add("ERROR minor", lpb::SEVERITY_NUMBER_INFO);  // severity too low
+  add("fine", lpb::SEVERITY_NUMBER_ERROR);        // body does not match
+  ASSERT_TRUE(logs->ConsumeLogs(std::move(l)).ok());
+  ASSERT_EQ(next_.logs.size(), 1u);
+  EXPECT_EQ(next_.logs[0].ItemCount(), 1u);
+}
+
+TEST_F(FilterTest, LegacyAndOttlTogetherAreRefused) {
+  Config c;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml(R"y(
+logs:
+  log_record: ['body == "x"']
+  exclude:
+    match_type: strict
+    bodies: [x]
+)y",
+                                   &c, &errors)
+                  .ok())
+      << errors.Joined();
+  EXPECT_EQ(c.Validate().message(),
+            "logs: include/exclude cannot be used together with OTTL conditions; write them all as conditions");
+}
+
 }  // namespace
 }  // namespace outrigger::processors::filter

@@ -57,7 +57,7 @@ error_mode: loud
                    .ok());
   ASSERT_EQ(errors.list().size(), 6u) << errors.Joined();
   EXPECT_EQ(errors.list()[1].substr(0, 101),
-            "trace_statements[0] (line 2): column 31: unknown path span.kindd in the span context; span paths are: ");
+            "trace_statements[0] (line 2): column 31: unknown path span.kindd in the span context; span paths are:");
   EXPECT_EQ(errors.list()[2].substr(0, 77),
             "trace_statements[1].statements[0] (line 5): column 10: unknown editor 'sett';");
   EXPECT_EQ(errors.list()[3],
