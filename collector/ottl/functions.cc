@@ -294,32 +294,41 @@ bool ValidUtf8Boundary(std::string_view s, size_t at) {
   return at >= s.size() || (static_cast<unsigned char>(s[at]) & 0xC0) != 0x80;
 }
 
-void JsonToAny(const nlohmann::json& j, AnyValue* out) {
+// JSON nested deeper than this is refused (the conversion recurses; so do the values'
+// users: comparison, JSON encoding, flatten).
+constexpr int kMaxJsonDepth = 64;
+
+bool JsonToAny(const nlohmann::json& j, AnyValue* out, int depth = 0) {
+  if (depth > kMaxJsonDepth) return false;
   switch (j.type()) {
     case nlohmann::json::value_t::object: {
       auto* kv = out->mutable_kvlist_value()->mutable_values();
-      for (auto it = j.begin(); it != j.end(); ++it) JsonToAny(it.value(), Upsert(kv, it.key()));
-      return;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (!JsonToAny(it.value(), Upsert(kv, it.key()), depth + 1)) return false;
+      }
+      return true;
     }
     case nlohmann::json::value_t::array: {
       auto* arr = out->mutable_array_value()->mutable_values();
-      for (const auto& e : j) JsonToAny(e, arr->Add());
-      return;
+      for (const auto& e : j) {
+        if (!JsonToAny(e, arr->Add(), depth + 1)) return false;
+      }
+      return true;
     }
     case nlohmann::json::value_t::string:
       out->set_string_value(j.get<std::string>());
-      return;
+      return true;
     case nlohmann::json::value_t::boolean:
       out->set_bool_value(j.get<bool>());
-      return;
+      return true;
     case nlohmann::json::value_t::number_integer:
     case nlohmann::json::value_t::number_unsigned:
     case nlohmann::json::value_t::number_float:
       out->set_double_value(j.get<double>());  // JSON numbers are doubles, as upstream
-      return;
+      return true;
     default:
       out->Clear();
-      return;
+      return true;
   }
 }
 
@@ -448,10 +457,13 @@ std::string GoFormat(std::string_view f, const AnyValues* args) {
     }
     size_t b = i++;
     while (i < f.size() && std::string_view("+-# 0").find(f[i]) != std::string_view::npos) ++i;
-    while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) ++i;
+    size_t digits = 0;  // width and precision stay small: the format may come from a record
+    while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) ++i, ++digits;
     if (i < f.size() && f[i] == '.') {
       ++i;
-      while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) ++i;
+      size_t p = 0;
+      while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) ++i, ++p;
+      digits = std::max(digits, p);
     }
     if (i >= f.size()) {
       out += "%!(NOVERB)";
@@ -460,6 +472,10 @@ std::string GoFormat(std::string_view f, const AnyValues* args) {
     char verb = f[i];
     if (verb == '%') {
       out.push_back('%');
+      continue;
+    }
+    if (digits > 2 || std::string_view("dfFegxXtqsv").find(verb) == std::string_view::npos) {
+      StrAppend(&out, "%!", std::string(1, verb), "(BADVERB)");
       continue;
     }
     std::string spec(f.substr(b, i - b));
@@ -1092,7 +1108,9 @@ absl::StatusOr<ExprPtr> MakeParseJson(int col, Args& a) {
       return absl::InvalidArgumentError("ParseJSON: not a JSON object or array");
     }
     auto any = std::make_shared<AnyValue>();
-    JsonToAny(j, any.get());
+    if (!JsonToAny(j, any.get())) {
+      return absl::InvalidArgumentError(StrCat("ParseJSON: nested deeper than ", kMaxJsonDepth, " levels"));
+    }
     if (j.is_object()) any->mutable_kvlist_value();
     if (j.is_array()) any->mutable_array_value();
     return Value::Owned(std::move(any));

@@ -244,6 +244,8 @@ TEST_F(OttlFunctions, Format) {
   EXPECT_EQ(Eval(R"o(Format("%s/%s.log", ["host", "prog"]))o"), "string:host/prog.log");
   EXPECT_EQ(Eval(R"o(Format("%.2f %v %t %%", [1.5, "x", true]))o"), "string:1.50 x true %");
   EXPECT_EQ(Eval(R"o(Format("%d %d", [1]))o"), "string:1 %!d(MISSING)");
+  // The format may come from a record: no unbounded widths, no C-only verbs.
+  EXPECT_EQ(Eval(R"o(Format("%.999999999f|%*d|%n", [1.5, 1, 2]))o"), "string:%!f(BADVERB)|%!*(BADVERB)d|%!n(BADVERB)");
 }
 
 TEST_F(OttlFunctions, Hex) {
@@ -308,6 +310,8 @@ TEST_F(OttlFunctions, ParseJson) {
             R"o(map:{"n":1,"o":{"a":[1,"b"]},"z":null})o");  // numbers are doubles
   EXPECT_EQ(Eval(R"o(ParseJSON("{bad"))o"), "error: ParseJSON: not a JSON object or array");
   EXPECT_EQ(Eval("ParseJSON(1)"), "error: ParseJSON: needs a string, got int");
+  log_.mutable_body()->set_string_value(std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_EQ(Eval("ParseJSON(body)"), "error: ParseJSON: nested deeper than 64 levels");
 }
 
 TEST_F(OttlFunctions, ExtractPatterns) {
