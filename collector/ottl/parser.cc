@@ -268,16 +268,33 @@ class Parser {
     return false;
   }
 
-  static AstPtr Make(Ast::Kind k, int column) {
+  // Bounds on the tree (compiling and evaluating it recurse): nesting and size.
+  static constexpr int kMaxDepth = 100;
+  static constexpr int kMaxNodes = 2000;
+
+  AstPtr Make(Ast::Kind k, int column) {
+    if (++nodes_ > kMaxNodes) {
+      Fail(column, StrCat("the expression is too large (more than ", kMaxNodes, " parts)"));
+    }
     auto a = std::make_unique<Ast>();
     a->kind = k;
     a->column = column;
     return a;
   }
 
+  struct Nest {
+    explicit Nest(Parser* p) : p_(p) { ++p_->depth_; }
+    ~Nest() { --p_->depth_; }
+    Parser* p_;
+  };
+
   AstPtr BoolExpr() {
+    Nest nest(this);
+    if (depth_ > kMaxDepth)
+      return Fail(Peek(), StrCat("the expression is nested more than ", kMaxDepth, " levels deep"));
+    if (failed_) return nullptr;
     AstPtr left = AndExpr();
-    while (left && IsWord("or")) {
+    while (left && !failed_ && IsWord("or")) {
       Token op = Next();
       AstPtr right = AndExpr();
       if (!right) return nullptr;
@@ -292,7 +309,7 @@ class Parser {
 
   AstPtr AndExpr() {
     AstPtr left = NotExpr();
-    while (left && IsWord("and")) {
+    while (left && !failed_ && IsWord("and")) {
       Token op = Next();
       AstPtr right = NotExpr();
       if (!right) return nullptr;
@@ -307,6 +324,10 @@ class Parser {
 
   AstPtr NotExpr() {
     if (IsWord("not")) {
+      Nest nest(this);
+      if (depth_ > kMaxDepth) {
+        return Fail(Peek(), StrCat("the expression is nested more than ", kMaxDepth, " levels deep"));
+      }
       Token op = Next();
       AstPtr inner = NotExpr();
       if (!inner) return nullptr;
@@ -360,7 +381,7 @@ class Parser {
 
   AstPtr Math() {
     AstPtr left = Term();
-    while (left && (IsPunct("+") || IsPunct("-"))) {
+    while (left && !failed_ && (IsPunct("+") || IsPunct("-"))) {
       Token op = Next();
       AstPtr right = Term();
       if (!right) return nullptr;
@@ -376,7 +397,7 @@ class Parser {
 
   AstPtr Term() {
     AstPtr left = Unary();
-    while (left && (IsPunct("*") || IsPunct("/"))) {
+    while (left && !failed_ && (IsPunct("*") || IsPunct("/"))) {
       Token op = Next();
       AstPtr right = Unary();
       if (!right) return nullptr;
@@ -586,6 +607,8 @@ class Parser {
   size_t pos_ = 0;
   ParseError* err_;
   bool failed_ = false;
+  int depth_ = 0;
+  int nodes_ = 0;
 };
 
 template <typename F>

@@ -193,5 +193,21 @@ TEST(OttlParser, ErrorsNameTheColumn) {
   EXPECT_EQ(StmtError(R"(set(attributes[], 1))"), "column 16: unexpected ']', expected a value");
 }
 
+// Compiling and evaluating recurse over the tree: nesting and size are bounded.
+TEST(OttlParser, BoundedNestingAndSize) {
+  std::string deep = "set(name, " + std::string(5000, '(') + "1" + std::string(5000, ')') + ")";
+  EXPECT_NE(StmtError(deep).find("nested more than 100 levels"), std::string::npos);
+  std::string nots = "set(name, 1) where " + std::string(0, ' ');
+  for (int i = 0; i < 5000; ++i) nots += "not ";
+  nots += "true";
+  EXPECT_NE(StmtError(nots).find("nested more than 100 levels"), std::string::npos);
+  std::string chain = "set(name, 1) where true";
+  for (int i = 0; i < 5000; ++i) chain += " and true";
+  EXPECT_NE(StmtError(chain).find("too large (more than 2000 parts)"), std::string::npos);
+  std::string ok = "set(name, 1) where true";
+  for (int i = 0; i < 100; ++i) ok += " and true";
+  EXPECT_EQ(StmtError(ok), "OK");
+}
+
 }  // namespace
 }  // namespace outrigger::ottl
