@@ -308,11 +308,21 @@ class Compiler {
  private:
   static bool IsConst(const Expr& e) { return dynamic_cast<const ConstExpr*>(&e) != nullptr; }
 
-  // Evaluates a constant expression now.
+  // Evaluates a constant expression now. The result may be a view into `e` (a literal
+  // argument passed through), which goes away: it is copied unless it owns its storage.
   static ExprPtr Fold(ExprPtr e) {
     EvalContext none;
     Value v;
     if (!e->Eval(none, &v).ok()) return e;
+    if (!v.hold) {
+      if (v.type == Type::kString) v = Value::String(std::string(v.s));
+      if (v.type == Type::kBytes) v = Value::Bytes(std::string(v.s));
+      if (v.type == Type::kMap || v.type == Type::kSlice) {
+        auto any = std::make_shared<AnyValue>();
+        ToAny(v, any.get());
+        v = Value::Owned(std::move(any));
+      }
+    }
     return std::make_unique<ConstExpr>(e->column(), std::move(v));
   }
 
