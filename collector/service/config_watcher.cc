@@ -57,8 +57,10 @@ ConfigWatcher::~ConfigWatcher() {
 
 void ConfigWatcher::WatchDirectories() {
   // Adding a directory again is harmless (inotify returns the same watch).
-  constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |
-                             IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+  // IN_MODIFY too: a file written in place (truncated, then written) is read only once
+  // the writes have stopped.
+  constexpr uint32_t kMask = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                             IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
   std::set<std::string> dirs;
   for (const auto& f : files_) {
     dirs.insert(DirOf(f));
@@ -121,6 +123,11 @@ void ConfigWatcher::Run() {
       pending = false;
       WatchDirectories();  // a symlink may point into another directory now
       std::string now = ReadAll();
+      pollfd again = {inotify_fd_, POLLIN, 0};
+      if (poll(&again, 1, 0) > 0 && absl::Now() - first < 10 * debounce_) {
+        pending = true;  // written while we read: wait for quiet again
+        continue;
+      }
       bool changed;
       {
         std::lock_guard<std::mutex> l(mu_);
