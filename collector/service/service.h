@@ -56,7 +56,8 @@ class Service : public Host {
   ~Service() override;
 
   absl::Status Start(boost::asio::io_context& io);
-  // Stops receivers first and flushes everything downstream by the deadline.
+  // Stops receivers first and flushes everything downstream by the deadline. Nothing if
+  // never started: a service built for a reload shares running instances until TakeOver.
   void Shutdown();
 
   // Reload step 2, for a service built with `previous` and a partial plan: starts what
