@@ -1,6 +1,9 @@
 #pragma once
 // The service: builds the component graph from a configuration, starts it (exporters,
-// processors, receivers; extensions first) and shuts it down in reverse.
+// processors, receivers; extensions first) and shuts it down in reverse. A reload builds
+// the next service beside the running one, carrying over every component whose config
+// and wiring did not change (`Build(..., previous)`), then `TakeOver` replaces only the
+// rest (see ARCHITECTURE.md "Reload").
 
 #include <atomic>
 #include <map>
@@ -31,17 +34,43 @@ struct ServiceSettings {
   absl::Duration shutdown_timeout = kDefaultShutdownTimeout;
 };
 
+// What a reload keeps and replaces, by component ("exporter file", "pipeline traces").
+struct ReloadPlan {
+  // False if the whole graph must be restarted (no previous service, or the extensions
+  // changed: components hold what they found with GetExtension): nothing is carried.
+  bool partial = false;
+  std::string why_full;  // why not partial
+  std::vector<std::string> kept, replaced, added, removed;
+  std::string Summary() const;
+};
+
 class Service : public Host {
  public:
   // Decodes, validates and wires the whole configuration; nothing listens yet. Every
-  // problem found is added to `errors` (and the result is an error).
+  // problem found is added to `errors` (and the result is an error). With `previous`
+  // (the running service), the instances whose config and wiring are unchanged are
+  // shared with it instead of created (`plan()` says which); `previous` is not touched.
   static absl::StatusOr<std::unique_ptr<Service>> Build(const YAML::Node& root, const Registry& registry,
-                                                        Telemetry& telemetry, config::Errors* errors);
+                                                        Telemetry& telemetry, config::Errors* errors,
+                                                        const Service* previous = nullptr);
   ~Service() override;
 
   absl::Status Start(boost::asio::io_context& io);
-  // Stops receivers first and flushes everything downstream by the deadline.
+  // Stops receivers first and flushes everything downstream by the deadline. Nothing if
+  // never started: a service built for a reload shares running instances until TakeOver.
   void Shutdown();
+
+  // Reload step 2, for a service built with `previous` and a partial plan: starts what
+  // is new (exporters, pipelines), points the carried receivers at the new pipelines,
+  // replaces the changed receivers (the old one stops, then the new one starts: they
+  // may share a port), then stops what is no longer used, flushing it first. `previous`
+  // is left holding nothing that runs. On an error before any receiver was touched, what
+  // was started is stopped again and `previous` still runs unchanged (*untouched = true);
+  // later errors leave a mixed state, to be shut down by the caller.
+  absl::Status TakeOver(Service& previous, boost::asio::io_context& io, bool* untouched);
+  const ReloadPlan& plan() const { return plan_; }
+  // SHA-256 (first 16 hex digits) of the canonical form of the whole configuration.
+  const std::string& config_hash() const { return config_hash_; }
 
   const ServiceSettings& settings() const { return settings_; }
   // The port the telemetry server listens on (0 if off or not started).
@@ -52,12 +81,22 @@ class Service : public Host {
   Extension* GetExtension(const std::string& id) override;
 
   struct Graph;
+  class StableHost;
 
  private:
   Service();
-  // The last step of Build: creates every component instance and wires the consumers.
-  absl::Status Instantiate(const Registry& registry, Telemetry& telemetry, config::Errors* errors);
+  // The last step of Build: creates every component instance (or shares it with
+  // `previous`) and wires the consumers.
+  absl::Status Instantiate(const Registry& registry, Telemetry& telemetry, config::Errors* errors,
+                           const Service* previous);
+  absl::Status StartTelemetryServer(boost::asio::io_context& io);
   ServiceSettings settings_;
+  std::string telemetry_canon_;  // the settings of the telemetry server, canonical
+  std::string config_hash_;
+  ReloadPlan plan_;
+  // The Host every component is started with: it outlives a service whose components
+  // are carried into the next one, and answers for the service running now.
+  std::shared_ptr<StableHost> host_;
   Telemetry* telemetry_ = nullptr;
   boost::asio::io_context* io_ = nullptr;
   std::unique_ptr<Graph> graph_;

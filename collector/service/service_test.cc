@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "collector/component/registry.h"
 #include "tests/testutil/testutil.h"
@@ -20,21 +22,39 @@ int receiver_creations = 0;
 
 class Recorded : public Component {};
 
+// A config with one optional key, so a test can change a component's config.
+struct TagConfig : ComponentConfig {
+  std::string tag;
+  bool fail_start = false;
+  void Decode(config::Node& n) override {
+    n.Read("tag", &tag);
+    n.Read("fail_start", &fail_start);
+  }
+};
+
 class SinkExporter : public testutil::Sink {
  public:
-  explicit SinkExporter(std::string id) : id_(std::move(id)) { (*sinks)[id_] = this; }
-  ~SinkExporter() override { sinks->erase(id_); }
+  SinkExporter(std::string id, bool fail_start) : id_(std::move(id)), fail_start_(fail_start) { (*sinks)[id_] = this; }
+  ~SinkExporter() override {
+    if ((*sinks)[id_] == this) sinks->erase(id_);
+  }
   absl::Status Start(Host&) override {
     events->push_back("start exporter " + id_);
-    return absl::OkStatus();
+    return fail_start_ ? absl::UnavailableError("address in use") : absl::OkStatus();
   }
   absl::Status Shutdown(absl::Time) override {
     events->push_back("stop exporter " + id_);
     return absl::OkStatus();
   }
+  absl::Status ConsumeTraces(pdata::Traces&& d) override {
+    ++entered;
+    return testutil::Sink::ConsumeTraces(std::move(d));
+  }
+  std::atomic<int> entered{0};  // calls begun (a blocked one included)
 
  private:
   std::string id_;
+  bool fail_start_;
 };
 
 class SinkFactory : public ExporterFactory {
@@ -42,10 +62,11 @@ class SinkFactory : public ExporterFactory {
   SinkFactory(std::string type, std::set<Signal> signals) : type_(std::move(type)), signals_(std::move(signals)) {}
   std::string_view Type() const override { return type_; }
   std::set<Signal> Signals() const override { return signals_; }
-  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<EmptyConfig>(); }
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<TagConfig>(); }
   absl::StatusOr<std::unique_ptr<Exporter>> CreateExporter(const CreateSettings& s,
-                                                           const ComponentConfig&) const override {
-    return std::unique_ptr<Exporter>(std::make_unique<SinkExporter>(s.id.String()));
+                                                           const ComponentConfig& cfg) const override {
+    return std::unique_ptr<Exporter>(
+        std::make_unique<SinkExporter>(s.id.String(), static_cast<const TagConfig&>(cfg).fail_start));
   }
   std::string type_;
   std::set<Signal> signals_;
@@ -70,7 +91,7 @@ class TestReceiverFactory : public ReceiverFactory {
  public:
   std::string_view Type() const override { return "testrecv"; }
   std::set<Signal> Signals() const override { return {Signal::kTraces, Signal::kMetrics, Signal::kLogs}; }
-  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<EmptyConfig>(); }
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<TagConfig>(); }
   absl::StatusOr<std::unique_ptr<Receiver>> CreateReceiver(const CreateSettings& s,
                                                            const ComponentConfig&) const override {
     ++receiver_creations;
@@ -134,11 +155,15 @@ class ServiceTest : public ::testing::Test {
     registry_.Add(std::make_unique<RenamerFactory>());
   }
 
-  absl::StatusOr<std::unique_ptr<Service>> Build(const std::string& yaml) {
+  absl::StatusOr<std::unique_ptr<Service>> Build(const std::string& yaml, const Service* previous = nullptr) {
     errors_ = config::Errors();
     std::string full = yaml + "\n  telemetry:\n    metrics:\n      level: none\n";
     YAML::Node root = config::LoadAndMerge({{"test.yaml", full}}, &errors_);
-    return Service::Build(root, registry_, telemetry_, &errors_);
+    return Service::Build(root, registry_, telemetry_, &errors_, previous);
+  }
+  // The events since `from`.
+  std::vector<std::string> EventsSince(size_t from) const {
+    return std::vector<std::string>(events_.begin() + static_cast<long>(from), events_.end());
   }
   std::string Errors() const { return errors_.Joined(); }
 
@@ -368,6 +393,259 @@ service:
   EXPECT_FALSE(half.ok());
   EXPECT_NE(Errors().find("service.telemetry.metrics.tls"), std::string::npos) << Errors();
   EXPECT_NE(Errors().find("key_file"), std::string::npos) << Errors();
+}
+
+// ---- reload: what is carried over, what is replaced ----
+
+constexpr char kTwoPipelines[] = R"(
+receivers: {testrecv: }
+processors: {renamer: }
+exporters: {sink/a: {tag: TAG}, sink/b: }
+service:
+  pipelines:
+    traces/1: {receivers: [testrecv], processors: [renamer], exporters: [sink/a]}
+    traces/2: {receivers: [testrecv], exporters: [sink/b]})";
+
+std::string WithTag(std::string yaml, const std::string& tag) {
+  yaml.replace(yaml.find("TAG"), 3, tag);
+  return yaml;
+}
+
+TEST_F(ServiceTest, ReloadKeepsTheUnchangedReceiverAndReplacesTheChangedExporter) {
+  auto v1 = Build(WithTag(kTwoPipelines, "one"));
+  ASSERT_TRUE(v1.ok()) << Errors();
+  ASSERT_TRUE((*v1)->Start(host_.IoContext()).ok());
+  Consumer* entry = receivers_["testrecv"].traces;
+  ASSERT_TRUE(entry->ConsumeTraces(MakeTraces(1, "svc", "before")).ok());
+  testutil::Sink* old_a = sinks_["sink/a"];
+  testutil::Sink* b = sinks_["sink/b"];
+
+  auto v2 = Build(WithTag(kTwoPipelines, "two"), v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  const ReloadPlan& plan = (*v2)->plan();
+  ASSERT_TRUE(plan.partial) << plan.why_full;
+  EXPECT_EQ(plan.kept, (std::vector<std::string>{"exporter sink/b", "pipeline traces/2", "receiver testrecv"}));
+  EXPECT_EQ(plan.replaced, (std::vector<std::string>{"exporter sink/a", "pipeline traces/1"}));
+  EXPECT_TRUE(plan.added.empty() && plan.removed.empty()) << plan.Summary();
+  EXPECT_EQ(receiver_creations, 1);  // the kept one is the same instance, not a new one
+  EXPECT_NE((*v1)->config_hash(), (*v2)->config_hash());
+
+  const size_t mark = events_.size();
+  bool untouched = false;
+  ASSERT_TRUE((*v2)->TakeOver(**v1, host_.IoContext(), &untouched).ok());
+  // New first, then the old ones stop (flushing into what still runs); the receiver
+  // and sink/b never stop.
+  EXPECT_EQ(EventsSince(mark), (std::vector<std::string>{"start exporter sink/a", "start processor renamer",
+                                                         "stop processor renamer", "stop exporter sink/a"}));
+  EXPECT_TRUE((*v2)->Ready());
+  v1->reset();  // the previous service stops nothing more when it goes
+  EXPECT_EQ(events_.size(), mark + 4);
+
+  // The receiver's consumer is the one it was given at first; it now feeds the new sink/a.
+  EXPECT_EQ(receivers_["testrecv"].traces, entry);
+  ASSERT_TRUE(entry->ConsumeTraces(MakeTraces(1, "svc", "after")).ok());
+  ASSERT_NE(sinks_["sink/a"], old_a);
+  EXPECT_EQ(sinks_["sink/a"]->SpanNames(), (std::vector<std::string>{"renamed-after-0"}));
+  EXPECT_EQ(sinks_["sink/b"], b);  // the same exporter, holding what it had
+  EXPECT_EQ(b->SpanNames(), (std::vector<std::string>{"before-0", "after-0"}));
+  (*v2)->Shutdown();
+  EXPECT_EQ(EventsSince(mark + 4), (std::vector<std::string>{"stop receiver testrecv", "stop processor renamer",
+                                                             "stop exporter sink/b", "stop exporter sink/a"}));
+}
+
+TEST_F(ServiceTest, ReloadOfTheSameConfigKeepsEverything) {
+  auto v1 = Build(WithTag(kTwoPipelines, "one"));
+  ASSERT_TRUE(v1.ok()) << Errors();
+  ASSERT_TRUE((*v1)->Start(host_.IoContext()).ok());
+  // Key order and flow style do not count.
+  auto v2 = Build(R"(
+exporters:
+  sink/b:
+  sink/a:
+    tag: one
+receivers: {testrecv: }
+processors: {renamer: }
+service:
+  pipelines:
+    traces/2: {receivers: [testrecv], exporters: [sink/b]}
+    traces/1: {receivers: [testrecv], processors: [renamer], exporters: [sink/a]})",
+                  v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  EXPECT_TRUE((*v2)->plan().replaced.empty() && (*v2)->plan().added.empty()) << (*v2)->plan().Summary();
+  EXPECT_EQ((*v2)->plan().kept.size(), 5u) << (*v2)->plan().Summary();
+  EXPECT_EQ((*v1)->config_hash(), (*v2)->config_hash());
+  const size_t mark = events_.size();
+  bool untouched = false;
+  ASSERT_TRUE((*v2)->TakeOver(**v1, host_.IoContext(), &untouched).ok());
+  v1->reset();
+  EXPECT_EQ(events_.size(), mark);  // nothing stopped, nothing started
+  ASSERT_TRUE(receivers_["testrecv"].traces->ConsumeTraces(MakeTraces(1, "svc", "x")).ok());
+  EXPECT_EQ(sinks_["sink/a"]->SpanNames(), (std::vector<std::string>{"renamed-x-0"}));
+}
+
+TEST_F(ServiceTest, AChangedReceiverStopsBeforeItsReplacementStarts) {
+  const std::string yaml = R"(
+receivers: {testrecv: {tag: TAG}}
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]})";
+  auto v1 = Build(WithTag(yaml, "one"));
+  ASSERT_TRUE(v1.ok()) << Errors();
+  ASSERT_TRUE((*v1)->Start(host_.IoContext()).ok());
+  auto v2 = Build(WithTag(yaml, "two"), v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  EXPECT_EQ((*v2)->plan().replaced, (std::vector<std::string>{"receiver testrecv"}));
+  const size_t mark = events_.size();
+  bool untouched = false;
+  ASSERT_TRUE((*v2)->TakeOver(**v1, host_.IoContext(), &untouched).ok());
+  // It may listen where the old one did: the old one goes first. The exporter stays.
+  EXPECT_EQ(EventsSince(mark), (std::vector<std::string>{"stop receiver testrecv", "start receiver testrecv"}));
+  EXPECT_EQ(receiver_creations, 2);
+  v1->reset();
+  ASSERT_TRUE(receivers_["testrecv"].traces->ConsumeTraces(MakeTraces(1, "svc", "x")).ok());
+  EXPECT_EQ(sinks_["sink"]->SpanNames(), (std::vector<std::string>{"x-0"}));
+}
+
+TEST_F(ServiceTest, AReceiverFeedingAnotherSignalIsReplaced) {
+  auto v1 = Build(R"(
+receivers: {testrecv: }
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]})");
+  ASSERT_TRUE(v1.ok()) << Errors();
+  auto v2 = Build(R"(
+receivers: {testrecv: }
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]}
+    logs: {receivers: [testrecv], exporters: [sink]})",
+                  v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  EXPECT_EQ((*v2)->plan().replaced, (std::vector<std::string>{"receiver testrecv"}));
+  EXPECT_EQ((*v2)->plan().kept, (std::vector<std::string>{"exporter sink", "pipeline traces"}));
+  EXPECT_EQ((*v2)->plan().added, (std::vector<std::string>{"pipeline logs"}));
+}
+
+TEST_F(ServiceTest, APipelineBehindAConnectorThatChangedRebuildsTheOneFeedingIt) {
+  const std::string yaml = R"(
+receivers: {testrecv: }
+exporters: {sink: {tag: TAG}, sink/other: }
+connectors: {forward: }
+service:
+  pipelines:
+    traces/in: {receivers: [testrecv], exporters: [forward]}
+    traces/out: {receivers: [forward], exporters: [sink]}
+    traces/side: {receivers: [testrecv], exporters: [sink/other]})";
+  auto v1 = Build(WithTag(yaml, "one"));
+  ASSERT_TRUE(v1.ok()) << Errors();
+  ASSERT_TRUE((*v1)->Start(host_.IoContext()).ok());
+  auto same = Build(WithTag(yaml, "one"), v1->get());
+  ASSERT_TRUE(same.ok()) << Errors();
+  EXPECT_TRUE((*same)->plan().replaced.empty()) << (*same)->plan().Summary();
+  same->get()->plan();
+  auto v2 = Build(WithTag(yaml, "two"), v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  EXPECT_EQ((*v2)->plan().replaced,
+            (std::vector<std::string>{"exporter sink", "pipeline traces/out", "pipeline traces/in"}));
+  EXPECT_EQ((*v2)->plan().kept,
+            (std::vector<std::string>{"exporter sink/other", "pipeline traces/side", "receiver testrecv"}));
+  same->reset();  // built, never started: stops nothing shared
+  bool untouched = false;
+  ASSERT_TRUE((*v2)->TakeOver(**v1, host_.IoContext(), &untouched).ok());
+  v1->reset();
+  ASSERT_TRUE(receivers_["testrecv"].traces->ConsumeTraces(MakeTraces(1, "svc", "x")).ok());
+  EXPECT_EQ(sinks_["sink"]->SpanNames(), (std::vector<std::string>{"x-0"}));
+  EXPECT_EQ(sinks_["sink/other"]->SpanNames(), (std::vector<std::string>{"x-0"}));
+}
+
+TEST_F(ServiceTest, ANewExporterThatCannotStartLeavesThePreviousServiceRunning) {
+  const std::string yaml = R"(
+receivers: {testrecv: }
+exporters: {sink: {fail_start: TAG}}
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]})";
+  auto v1 = Build(WithTag(yaml, "false"));
+  ASSERT_TRUE(v1.ok()) << Errors();
+  ASSERT_TRUE((*v1)->Start(host_.IoContext()).ok());
+  testutil::Sink* old_sink = sinks_["sink"];
+  auto v2 = Build(WithTag(yaml, "true"), v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  const size_t mark = events_.size();
+  bool untouched = false;
+  auto st = (*v2)->TakeOver(**v1, host_.IoContext(), &untouched);
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(untouched);
+  EXPECT_NE(st.message().find("cannot start exporter sink: address in use"), std::string::npos) << st;
+  v2->reset();  // what it started is stopped; what it shared is not
+  EXPECT_EQ(EventsSince(mark), (std::vector<std::string>{"start exporter sink", "stop exporter sink"}));
+  EXPECT_TRUE((*v1)->Ready());
+  sinks_["sink"] = old_sink;
+  ASSERT_TRUE(receivers_["testrecv"].traces->ConsumeTraces(MakeTraces(1, "svc", "still")).ok());
+  EXPECT_EQ(old_sink->SpanNames(), (std::vector<std::string>{"still-0"}));
+}
+
+TEST_F(ServiceTest, ChangedExtensionsRestartEverything) {
+  const std::string yaml = R"(
+extensions: {health_check: {endpoint: "127.0.0.1:0", path: PATH}}
+receivers: {testrecv: }
+exporters: {sink: }
+service:
+  extensions: [health_check]
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]})";
+  auto with_path = [&](const std::string& p) {
+    std::string y = yaml;
+    y.replace(y.find("PATH"), 4, p);
+    return y;
+  };
+  auto v1 = Build(with_path("/a"));
+  ASSERT_TRUE(v1.ok()) << Errors();
+  auto same = Build(with_path("/a"), v1->get());
+  ASSERT_TRUE(same.ok()) << Errors();
+  EXPECT_TRUE((*same)->plan().partial);
+  auto v2 = Build(with_path("/b"), v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  EXPECT_FALSE((*v2)->plan().partial);
+  EXPECT_EQ((*v2)->plan().Summary(), "everything restarted (the extensions changed)");
+  EXPECT_EQ(receiver_creations, 2);  // `same` shares v1's receiver; v2 shares nothing
+}
+
+// A swap waits for the calls still inside the old pipeline, so stopping it loses nothing.
+TEST_F(ServiceTest, TakeOverWaitsForCallsInFlightInTheOldPipeline) {
+  const std::string yaml = R"(
+receivers: {testrecv: }
+exporters: {sink: {tag: TAG}}
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]})";
+  auto v1 = Build(WithTag(yaml, "one"));
+  ASSERT_TRUE(v1.ok()) << Errors();
+  ASSERT_TRUE((*v1)->Start(host_.IoContext()).ok());
+  Consumer* entry = receivers_["testrecv"].traces;
+  auto* old_sink = static_cast<SinkExporter*>(sinks_["sink"]);
+  old_sink->Block();
+  std::thread in_flight([&] { EXPECT_TRUE(entry->ConsumeTraces(MakeTraces(1, "svc", "slow")).ok()); });
+  ASSERT_TRUE(testutil::WaitFor([&] { return old_sink->entered.load() == 1; }));
+  auto v2 = Build(WithTag(yaml, "two"), v1->get());
+  ASSERT_TRUE(v2.ok()) << Errors();
+  std::atomic<bool> done{false};
+  std::thread reload([&] {
+    bool untouched = false;
+    EXPECT_TRUE((*v2)->TakeOver(**v1, host_.IoContext(), &untouched).ok());
+    done = true;
+  });
+  // The swap cannot end while a call is inside the old exporter.
+  EXPECT_FALSE(done.load());
+  old_sink->Unblock();
+  in_flight.join();
+  reload.join();
+  EXPECT_EQ(old_sink->SpanNames(), (std::vector<std::string>{"slow-0"}));
+  ASSERT_TRUE(entry->ConsumeTraces(MakeTraces(1, "svc", "fast")).ok());
+  EXPECT_EQ(sinks_["sink"]->SpanNames(), (std::vector<std::string>{"fast-0"}));
 }
 
 }  // namespace
