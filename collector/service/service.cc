@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "collector/component/admission.h"
 #include "collector/http/config.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/sink.h"
@@ -441,6 +442,7 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
   }
   const size_t np = g.pipelines.size();
   std::vector<Consumer*> entry(np, nullptr);
+  std::vector<std::vector<AdmissionControl*>> admission(np);
   for (size_t idx : g.order) {  // downstream pipelines first
     const PipelineDecl& pd = g.pipelines[idx];
     std::vector<Consumer*> outs;
@@ -469,12 +471,20 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
       g.connector_instances.push_back({StrCat("connector ", id.String()), std::move(*conn)});
     }
     Consumer* next_consumer = g.Join(outs);
+    // Admission controls: this pipeline's own processors', and those of the pipelines it
+    // feeds through connectors (downstream first, so already known).
+    for (size_t b : g.next[idx]) {
+      for (AdmissionControl* c : admission[b]) admission[idx].push_back(c);
+    }
     for (auto it = pd.processors.rbegin(); it != pd.processors.rend(); ++it) {
       const Decl& d = g.processors.at(*it);
       auto p = static_cast<const ProcessorFactory*>(d.factory)->CreateProcessor(settings_for(*it, Kind::kProcessor),
                                                                                 *d.cfg, pd.signal, next_consumer);
       if (!p.ok()) return fail(StrCat("processors.", it->String()), p.status());
       next_consumer = p->get();
+      if (auto* provider = dynamic_cast<AdmissionProvider*>(p->get())) {
+        if (AdmissionControl* c = provider->admission()) admission[idx].push_back(c);
+      }
       g.processor_instances.push_back({StrCat("processor ", it->String(), " in pipeline ", pd.id), std::move(*p)});
     }
     entry[idx] = next_consumer;
@@ -487,12 +497,14 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
   }
   for (const auto& id : receiver_ids) {
     Receiver::Consumers consumers;
+    Admission admits;
     for (Signal s : kAllSignals) {
       std::vector<Consumer*> outs;
       for (size_t i = 0; i < np; ++i) {
         const auto& pd = g.pipelines[i];
         if (pd.signal == s && std::find(pd.receivers.begin(), pd.receivers.end(), id) != pd.receivers.end()) {
           outs.push_back(entry[i]);
+          for (AdmissionControl* c : admission[i]) admits.Add(c);
         }
       }
       if (outs.empty()) continue;
@@ -503,6 +515,7 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
     auto r = static_cast<const ReceiverFactory*>(d.factory)->CreateReceiver(settings_for(id, Kind::kReceiver), *d.cfg);
     if (!r.ok()) return fail(StrCat("receivers.", id.String()), r.status());
     (*r)->SetConsumers(consumers);
+    if (auto* client = dynamic_cast<AdmissionClient*>(r->get())) client->SetAdmission(std::move(admits));
     g.receiver_instances.push_back({StrCat("receiver ", id.String()), std::move(*r)});
   }
   return absl::OkStatus();
