@@ -241,7 +241,9 @@ void MemoryLimiter::Stop() {
 void MemoryLimiter::Run() {
   std::unique_lock<std::mutex> lock(run_mu_);
   while (!stop_) {
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(opts_.check_interval), [this] { return stop_; });
+    // (At most every millisecond: a check_interval of 1ns would only burn a core.)
+    const absl::Duration every = std::max(opts_.check_interval, absl::Milliseconds(1));
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(every), [this] { return stop_; });
     if (stop_) break;
     lock.unlock();
     Check();
