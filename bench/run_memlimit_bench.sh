@@ -5,7 +5,7 @@
 # Prints and writes bench/out/memlimit_results.md: peak RSS against the limit, 429s,
 # accepted throughput, and accepted vs delivered spans.
 #
-#   bench/run_memlimit_bench.sh                      # limits 64, 128, 256 MiB; 10x overload
+#   bench/run_memlimit_bench.sh                      # limits 64, 128, 256 MiB; 10x; HTTP and gRPC
 #   LIMITS="128" OVERLOAD=20 CONCURRENCY=32 bench/run_memlimit_bench.sh
 #   OUTRIGGER=build/outrigger LOADGEN=build/bench/otlp_loadgen bench/run_memlimit_bench.sh
 set -euo pipefail
@@ -16,22 +16,23 @@ LIMITS="${LIMITS:-64 128 256}"
 OVERLOAD="${OVERLOAD:-10}"
 CONCURRENCY="${CONCURRENCY:-8}"
 SPANS="${SPANS:-400}"
+PROTOCOLS="${PROTOCOLS:-http grpc}"
 OUT="$ROOT/bench/out"
 mkdir -p "$OUT"
 md="$OUT/memlimit_results.md"
 {
-  echo "| limit MiB | soft MiB | idle RSS MiB | peak RSS MiB | offered MiB | overload | 200 | 429 | other | accepted MiB/s | accepted spans | delivered spans | drain s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| protocol | limit MiB | soft MiB | idle RSS MiB | peak RSS MiB | offered MiB | overload | 200 | 429 | other | accepted MiB/s | accepted spans | delivered spans | drain s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$md"
 status=0
-for limit in $LIMITS; do
+for protocol in $PROTOCOLS; do for limit in $LIMITS; do
   spike=$((limit / 4))
   line=$(python3 "$ROOT/tests/memory_limiter/overload.py" "$OUTRIGGER" "$LOADGEN" --limit-mib "$limit" \
     --spike-mib "$spike" --overload "$OVERLOAD" --concurrency "$CONCURRENCY" --spans-per-request "$SPANS" \
-    --max-seconds 120 | grep '^RESULT') || status=1
+    --protocol "$protocol" --max-seconds 120 | grep '^RESULT') || status=1
   echo "$line"
   g() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
-  echo "| $limit | $(g soft_mib) | $(g idle_rss_mib) | $(g peak_rss_mib) | $(g offered_mib) | $(g overload) | $(g ok) | $(g http_429) | $(g other) | $(g accepted_mib_per_s) | $(g accepted_spans) | $(g received_spans) | $(g drain_s) |" >>"$md"
-done
+  echo "| $protocol | $limit | $(g soft_mib) | $(g idle_rss_mib) | $(g peak_rss_mib) | $(g offered_mib) | $(g overload) | $(g ok) | $(g http_429) | $(g other) | $(g accepted_mib_per_s) | $(g accepted_spans) | $(g received_spans) | $(g drain_s) |" >>"$md"
+done; done
 cat "$md"
 exit $status

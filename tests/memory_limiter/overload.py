@@ -14,7 +14,9 @@ delivers what it holds. Checks:
     "memory_limit"}, outrigger_memory_limiter_*).
 
 usage: overload.py OUTRIGGER OTLP_LOADGEN [--limit-mib 96] [--overload 10]
-       [--concurrency 8] [--spans-per-request 400] [--max-seconds 60] [--report FILE]
+       [--protocol http|grpc] [--concurrency 8] [--spans-per-request 400]
+       [--max-seconds 60] [--report FILE]
+(With --protocol grpc the refusals are RESOURCE_EXHAUSTED with RetryInfo.)
 Prints a RESULT line with the figures (bench/run_memlimit_bench.sh uses them).
 """
 import argparse
@@ -95,6 +97,7 @@ def main():
     ap.add_argument("--limit-mib", type=int, default=96)
     ap.add_argument("--spike-mib", type=int, default=24)
     ap.add_argument("--overload", type=float, default=10.0, help="bytes offered, in multiples of limit_mib")
+    ap.add_argument("--protocol", choices=["http", "grpc"], default="http")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--spans-per-request", type=int, default=400)
     ap.add_argument("--max-seconds", type=float, default=60.0, help="the load stops after this even if short")
@@ -102,7 +105,7 @@ def main():
     a = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="memlimit_")
-    http_port, sink_port, metrics_port = free_ports(3)
+    http_port, sink_port, metrics_port, grpc_port = free_ports(4)
     cfg = os.path.join(work, "config.yaml")
     with open(cfg, "w") as f:
         f.write(f"""
@@ -112,6 +115,8 @@ receivers:
       http:
         endpoint: 127.0.0.1:{http_port}
         max_request_body_size: 8MiB
+      grpc:
+        endpoint: 127.0.0.1:{grpc_port}
 processors:
   memory_limiter:
     check_interval: 50ms
@@ -145,7 +150,8 @@ service:
     sink = None
     ok = False
     try:
-        wait_for(lambda: listening(http_port) and listening(metrics_port), 30, "the collector to listen")
+        wait_for(lambda: listening(http_port) and listening(grpc_port) and listening(metrics_port), 30,
+                 "the collector to listen")
         idle_kb = status_kb(col.pid, "VmRSS")
 
         # The load: as fast as answered, until OVERLOAD x limit bytes were offered (each
@@ -156,7 +162,8 @@ service:
         max_requests = int(want_bytes / per_req) + 1
         t0 = time.time()
         load = subprocess.run(
-            [a.loadgen, "send", "--protocol", "http", "--endpoint", f"127.0.0.1:{http_port}", "--concurrency",
+            [a.loadgen, "send", "--protocol", a.protocol, "--endpoint",
+             f"127.0.0.1:{http_port if a.protocol == 'http' else grpc_port}", "--concurrency",
              str(a.concurrency), "--spans-per-request", str(a.spans_per_request), "--distinct", "16",
              "--duration", str(a.max_seconds), "--max-requests", str(max_requests), "--timeout", "30",
              "--label", "overload"],
@@ -200,7 +207,7 @@ service:
         received = sink_spans()
         hwm_kb = status_kb(col.pid, "VmHWM")
 
-        figures = (f"RESULT limit_mib={a.limit_mib} soft_mib={a.limit_mib - a.spike_mib} idle_rss_mib={idle_kb / 1024:.1f} "
+        figures = (f"RESULT protocol={a.protocol} limit_mib={a.limit_mib} soft_mib={a.limit_mib - a.spike_mib} idle_rss_mib={idle_kb / 1024:.1f} "
                    f"peak_rss_mib={hwm_kb / 1024:.1f} peak_rss_during_load_mib={hwm_load_kb / 1024:.1f} "
                    f"offered_mib={offered_mib:.0f} overload={offered_mib / a.limit_mib:.1f}x load_s={load_s:.1f} "
                    f"requests={requests} ok={ok_requests} http_429={exhausted} http_503={unavailable} "
@@ -219,8 +226,8 @@ service:
         if other or deadline or unavailable:
             failures.append(f"answers other than 200/429: other={other} deadline={deadline} 503={unavailable} "
                             f"({load.stderr.strip()})")
-        if exhausted == 0 or refused_429 == 0:
-            failures.append("no request was refused with 429: the load did not reach the limit")
+        if exhausted == 0 or refused_bytes == 0 or (a.protocol == "http" and refused_429 == 0):
+            failures.append("no request was refused with 429 / RESOURCE_EXHAUSTED: the load did not reach the limit")
         if ok_requests == 0:
             failures.append("no request was accepted")
         if offered_mib < a.overload * a.limit_mib * 0.9:
