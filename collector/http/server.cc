@@ -256,6 +256,7 @@ class Session : public SessionBase {
         return;
       }
     }
+    if (auto n = parser_->content_length(); n && !Admit(head, *n)) return;
     Expire(After(request_start_, state_->options.read_timeout));
     if (parser_->get()[bhttp::field::expect] == "100-continue" ||
         absl::EqualsIgnoreCase(ToAbsl(parser_->get()[bhttp::field::expect]), "100-continue")) {
@@ -312,6 +313,7 @@ class Session : public SessionBase {
   }
 
   void OnRequest() {
+    if (!parser_->content_length() && !Admit(Head(parser_->get()), parser_->get().body().size())) return;
     auto msg = parser_->release();
     Request req = Head(msg);
     req.body = std::move(msg.body());
@@ -327,7 +329,23 @@ class Session : public SessionBase {
       req.remote_port = peer.port();
     }
     Response resp = state_->handler(req);
+    ticket_.Reset();
     Write(resp, msg.keep_alive() && !state_->stopped, msg.version());
+  }
+
+  // Asks the admitter for `bytes` of body; on a refusal answers 429 and returns false.
+  bool Admit(const Request& head, uint64_t bytes) {
+    if (!state_->options.admit) return true;
+    auto t = state_->options.admit(head, bytes);
+    if (t.ok()) {
+      ticket_ = std::move(*t);
+      return true;
+    }
+    state_->Refusal("memory_limit", StrCat("request refused: ", t.status().message()));
+    const int64_t secs =
+        std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(state_->options.retry_after, absl::Seconds(1))));
+    Refuse(429, std::string(t.status().message()), {{"Retry-After", StrCat(secs)}});
+    return false;
   }
 
   static Request Head(const bhttp::request<bhttp::string_body>& msg) {
@@ -420,6 +438,7 @@ class Session : public SessionBase {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Admission::Ticket ticket_;  // what the request being read was admitted with
   std::shared_ptr<Server::State> state_;
   Clock::time_point accepted_;
   Clock::time_point request_start_;

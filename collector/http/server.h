@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "collector/common/strings.h"
+#include "collector/component/admission.h"
 
 namespace boost::asio {
 class io_context;
@@ -72,6 +73,12 @@ using RefusalHandler = std::function<Response(int status, const std::string& rea
 // Checks a request's headers before its body is read; a non-OK status is answered with
 // 401 and `WWW-Authenticate: Bearer`, and the handler is not called.
 using Authenticator = std::function<absl::Status(const Request& request)>;
+// Admission of a request by the size of its body (see component/admission.h), asked as
+// soon as the size is known: before the body is read when the request says it
+// (Content-Length), after reading it otherwise (chunked), always before the handler. A
+// refusal is answered with 429 and `Retry-After` (counted as "memory_limit"); what is
+// admitted is held until the handler returns.
+using Admitter = std::function<absl::StatusOr<Admission::Ticket>(const Request& head, uint64_t body_bytes)>;
 
 inline constexpr uint32_t kDefaultMaxHeaderBytes = 64 * 1024;  // request line and headers
 inline constexpr absl::Duration kDefaultReadHeaderTimeout = absl::Seconds(10);
@@ -88,6 +95,7 @@ inline constexpr std::string_view kRefusalReasons[] = {
     "body_too_large",    // 413
     "malformed",         // 400
     "unauthenticated",   // 401
+    "memory_limit",      // 429: refused by the admitter (the memory_limiter)
 };
 
 struct ServerOptions {
@@ -103,7 +111,9 @@ struct ServerOptions {
   int max_connections = kDefaultMaxConnections;
   // TLS (mTLS if its config has a client CA); null: plain HTTP.
   std::shared_ptr<tls::ServerContext> tls;
-  Authenticator authenticate;  // null: every request is let through
+  Authenticator authenticate;                     // null: every request is let through
+  Admitter admit;                                 // null: every request is admitted
+  absl::Duration retry_after = absl::Seconds(1);  // Retry-After of an admission refusal
   // Where refusals are counted (null: only in the server), and the `server` label,
   // e.g. "receiver/otlp".
   Telemetry* telemetry = nullptr;

@@ -311,6 +311,66 @@ TEST_F(ServerTest, ARefusalReachesAClientStillSendingItsBody) {
   EXPECT_EQ(handled_.load(), 0);
 }
 
+// Admits at most `room` bytes at a time.
+class Room : public AdmissionControl {
+ public:
+  explicit Room(uint64_t room) : room_(room) {}
+  absl::Status Reserve(uint64_t bytes) override {
+    if (held + bytes > room_) return absl::ResourceExhaustedError("no room");
+    held += bytes;
+    return absl::OkStatus();
+  }
+  void Release(uint64_t bytes) override { held -= bytes; }
+  std::atomic<uint64_t> held{0};
+
+ private:
+  uint64_t room_;
+};
+
+TEST_F(ServerTest, AdmitRefusesBySizeWith429BeforeReadingTheBody) {
+  Room room(1000);
+  Admission admission;
+  admission.Add(&room);
+  std::vector<uint64_t> asked;  // event loop only, read after answers
+  ServerOptions o;
+  o.admit = [&](const Request&, uint64_t n) {
+    asked.push_back(n);
+    return admission.Admit(n);
+  };
+  o.retry_after = absl::Seconds(3);
+  Listen(o);
+  // Declared too large: answered at once, though the body was never sent.
+  int fd = Connect(server_->port());
+  Send(fd, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+  std::string r = ReadResponse(fd);
+  ::close(fd);
+  EXPECT_NE(r.find("HTTP/1.1 429"), std::string::npos) << r;
+  EXPECT_NE(r.find("Retry-After: 3"), std::string::npos) << r;
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_EQ(server_->Refused("memory_limit"), 1u);
+  EXPECT_EQ(Counted("memory_limit"), 1);
+
+  // Fits: handled, and given back once answered.
+  fd = Connect(server_->port());
+  Send(fd, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  r = ReadResponse(fd);
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  // Chunked: the size is known once read, and asked before the handler.
+  Send(fd, "POST /y HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  r = ReadResponse(fd);
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  const std::string big(1500, 'z');
+  Send(fd, "POST /z HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5dc\r\n" + big + "\r\n0\r\n\r\n");
+  r = ReadResponse(fd);
+  ::close(fd);
+  EXPECT_NE(r.find("HTTP/1.1 429"), std::string::npos) << r;
+  EXPECT_EQ(handled_.load(), 2);
+  EXPECT_TRUE(testutil::WaitFor([&] { return room.held.load() == 0; }));
+  EXPECT_EQ(server_->Refused("memory_limit"), 2u);
+  server_->Stop();
+  EXPECT_EQ(asked, (std::vector<uint64_t>{5000, 3, 5, 1500}));
+}
+
 class TokenAuth : public Extension, public ServerAuthenticator {
  public:
   absl::Status Authenticate(const std::map<std::string, std::string>& headers) override {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "collector/component/admission.h"
 #include "collector/http/config.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/sink.h"
@@ -289,6 +290,8 @@ struct Service::Graph {
     std::vector<Named<Processor>> processors;  // downstream first
     std::vector<std::unique_ptr<Consumer>> fanouts;
     Consumer* entry = nullptr;
+    // The memory limiters' admission controls of this pipeline and of those it feeds.
+    std::vector<AdmissionControl*> admission;
   };
   // A receiver and its entries (one per signal it feeds), which keep their identity
   // when the receiver is carried over; `targets` is what they will point at.
@@ -735,12 +738,20 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
       run->connectors.push_back({StrCat("connector ", id.String()), "", std::move(*conn)});
     }
     Consumer* next_consumer = g.Join(outs, &run->fanouts);
+    // Admission controls: this pipeline's own processors', and those of the pipelines it
+    // feeds through connectors (downstream first, so already known).
+    for (size_t b : g.next[idx]) {
+      for (AdmissionControl* c : g.runs[b]->admission) run->admission.push_back(c);
+    }
     for (auto it = pd.processors.rbegin(); it != pd.processors.rend(); ++it) {
       const Decl& d = g.processors.at(*it);
       auto p = static_cast<const ProcessorFactory*>(d.factory)->CreateProcessor(settings_for(*it, Kind::kProcessor),
                                                                                 *d.cfg, pd.signal, next_consumer);
       if (!p.ok()) return fail(StrCat("processors.", it->String()), p.status());
       next_consumer = p->get();
+      if (auto* provider = dynamic_cast<AdmissionProvider*>(p->get())) {
+        if (AdmissionControl* c = provider->admission()) run->admission.push_back(c);
+      }
       run->processors.push_back({StrCat("processor ", it->String(), " in pipeline ", pd.id), "", std::move(*p)});
     }
     run->entry = next_consumer;
@@ -755,12 +766,18 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
   for (const auto& id : receiver_ids) {
     Graph::ReceiverRun rr;
     std::string signals;
+    Admission admits;
+    std::string admits_fp;  // the controls are per processor instance: new ones, new receiver
     for (Signal s : kAllSignals) {
       std::vector<Consumer*> outs;
       for (size_t i = 0; i < np; ++i) {
         const auto& pd = g.pipelines[i];
         if (pd.signal == s && std::find(pd.receivers.begin(), pd.receivers.end(), id) != pd.receivers.end()) {
           outs.push_back(g.runs[i]->entry);
+          for (AdmissionControl* c : g.runs[i]->admission) {
+            admits.Add(c);
+            StrAppend(&admits_fp, reinterpret_cast<uintptr_t>(c), ",");
+          }
         }
       }
       if (outs.empty()) continue;
@@ -769,7 +786,7 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
     }
     const Decl& d = g.receivers.at(id);
     rr.name = StrCat("receiver ", id.String());
-    rr.fingerprint = StrCat(d.canon, "|signals:", signals);
+    rr.fingerprint = StrCat(d.canon, "|signals:", signals, "|admission:", admits_fp);
     std::vector<Graph::Named<Receiver>> old;
     if (plan_.partial) {
       for (const auto& r : pg->receiver_instances) old.push_back({r.name, r.fingerprint, r.c});
@@ -796,6 +813,7 @@ absl::Status Service::Instantiate(const Registry& registry, Telemetry& telemetry
                                : consumers.logs) = &(*rr.entries)[i];
     }
     (*r)->SetConsumers(consumers);
+    if (auto* client = dynamic_cast<AdmissionClient*>(r->get())) client->SetAdmission(std::move(admits));
     rr.c = std::move(*r);
     g.receiver_instances.push_back(std::move(rr));
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "collector/component/admission.h"
 #include "collector/component/registry.h"
 #include "tests/testutil/testutil.h"
 
@@ -18,6 +19,7 @@ using testutil::MakeTraces;
 std::vector<std::string>* events;
 std::map<std::string, testutil::Sink*>* sinks;
 std::map<std::string, Receiver::Consumers>* receivers;
+std::map<std::string, Admission>* admissions;
 int receiver_creations = 0;
 
 class Recorded : public Component {};
@@ -72,11 +74,12 @@ class SinkFactory : public ExporterFactory {
   std::set<Signal> signals_;
 };
 
-class TestReceiver : public Receiver {
+class TestReceiver : public Receiver, public AdmissionClient {
  public:
   explicit TestReceiver(std::string id) : id_(std::move(id)) {}
   absl::Status Start(Host&) override {
     (*receivers)[id_] = consumers_;
+    (*admissions)[id_] = admission_;
     events->push_back("start receiver " + id_);
     return absl::OkStatus();
   }
@@ -140,12 +143,39 @@ class RenamerFactory : public ProcessorFactory {
   }
 };
 
+// Passes data on; its admission control refuses everything (as a memory_limiter above
+// its limit would).
+class Closed : public AdmissionControl {
+ public:
+  absl::Status Reserve(uint64_t) override { return absl::ResourceExhaustedError("closed"); }
+  void Release(uint64_t) override {}
+};
+class Gate : public Processor, public AdmissionProvider {
+ public:
+  explicit Gate(Consumer* next) : next_(next) {}
+  absl::Status ConsumeTraces(pdata::Traces&& d) override { return next_->ConsumeTraces(std::move(d)); }
+  AdmissionControl* admission() override { return &closed_; }
+  Consumer* next_;
+  Closed closed_;
+};
+class GateFactory : public ProcessorFactory {
+ public:
+  std::string_view Type() const override { return "gate"; }
+  std::set<Signal> Signals() const override { return {Signal::kTraces}; }
+  std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<EmptyConfig>(); }
+  absl::StatusOr<std::unique_ptr<Processor>> CreateProcessor(const CreateSettings&, const ComponentConfig&, Signal,
+                                                             Consumer* next) const override {
+    return std::unique_ptr<Processor>(std::make_unique<Gate>(next));
+  }
+};
+
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     events = &events_;
     sinks = &sinks_;
     receivers = &receivers_;
+    admissions = &admissions_;
     receiver_creations = 0;
     RegisterBuiltins(registry_);
     registry_.Add(
@@ -153,6 +183,7 @@ class ServiceTest : public ::testing::Test {
     registry_.Add(std::make_unique<SinkFactory>("tracesink", std::set<Signal>{Signal::kTraces}));
     registry_.Add(std::make_unique<TestReceiverFactory>());
     registry_.Add(std::make_unique<RenamerFactory>());
+    registry_.Add(std::make_unique<GateFactory>());
   }
 
   absl::StatusOr<std::unique_ptr<Service>> Build(const std::string& yaml, const Service* previous = nullptr) {
@@ -174,6 +205,7 @@ class ServiceTest : public ::testing::Test {
   std::vector<std::string> events_;
   std::map<std::string, testutil::Sink*> sinks_;
   std::map<std::string, Receiver::Consumers> receivers_;
+  std::map<std::string, Admission> admissions_;
 };
 
 TEST_F(ServiceTest, FanOutGivesEachPipelineItsOwnCopy) {
@@ -646,6 +678,36 @@ service:
   EXPECT_EQ(old_sink->SpanNames(), (std::vector<std::string>{"slow-0"}));
   ASSERT_TRUE(entry->ConsumeTraces(MakeTraces(1, "svc", "fast")).ok());
   EXPECT_EQ(sinks_["sink"]->SpanNames(), (std::vector<std::string>{"fast-0"}));
+}
+
+}  // namespace
+}  // namespace outrigger
+
+namespace outrigger {
+namespace {
+
+// A processor with an admission control (the memory_limiter) in any pipeline a receiver
+// feeds, directly or through a connector, makes that receiver ask it; others do not.
+TEST_F(ServiceTest, ReceiversGetTheAdmissionControlsOfEveryPipelineTheyFeed) {
+  auto svc = Build(R"(
+receivers: {testrecv: , testrecv/direct: , testrecv/free: }
+processors: {gate: }
+exporters: {sink: }
+connectors: {forward: }
+service:
+  pipelines:
+    traces/in: {receivers: [testrecv], exporters: [forward]}
+    traces/out: {receivers: [forward], processors: [gate], exporters: [sink]}
+    traces/direct: {receivers: [testrecv/direct], processors: [gate], exporters: [sink]}
+    traces/free: {receivers: [testrecv/free], exporters: [sink]})");
+  ASSERT_TRUE(svc.ok()) << Errors();
+  ASSERT_TRUE((*svc)->Start(host_.IoContext()).ok());
+  EXPECT_FALSE(admissions_["testrecv"].empty());
+  EXPECT_EQ(admissions_["testrecv"].Admit(10).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(admissions_["testrecv/direct"].Admit(10).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(admissions_["testrecv/free"].empty());
+  EXPECT_TRUE(admissions_["testrecv/free"].Admit(10).ok());
+  (*svc)->Shutdown();
 }
 
 }  // namespace

@@ -31,6 +31,8 @@ namespace {
 constexpr uint64_t kTrimAfterBytes = 64ull << 20;
 
 constexpr absl::Duration kRotatedDrainGrace = absl::Seconds(2);  // keep a rotated-out file this long after EOF
+// Above the memory limit, reading pauses this long before admission is asked again.
+constexpr absl::Duration kAdmissionRetry = absl::Milliseconds(200);
 
 uint64_t ToNs(absl::Time t) { return static_cast<uint64_t>(absl::ToUnixNanos(t)); }
 
@@ -53,6 +55,8 @@ struct FilelogReceiver::State : ReaderSink {
   int wake_fd = -1;
   std::atomic<bool> stop{false};
   absl::Time deadline = absl::InfiniteFuture();
+  absl::Time admission_retry_at = absl::InfiniteFuture();  // reading paused by the memory limit until then
+  prometheus::Counter* admission_pauses = nullptr;
 
   Readers readers;
   uint64_t next_id = 0;
@@ -357,6 +361,7 @@ absl::Time FilelogReceiver::State::WakeTime(absl::Time now, absl::Time next_scan
   absl::Time wake = committer.refused() ? committer.retry_at() : next_scan;
   if (committer.dirty() && !committer.checkpoint_path().empty()) wake = std::min(wake, committer.next_checkpoint());
   if (committer.refused()) return wake;
+  wake = std::min(wake, admission_retry_at);
   // A time from before this pass was looked at by it (housekeeping, the scan) and is
   // still pending for a reason of its own: looked at again a poll_interval later, not in
   // a loop.
@@ -423,6 +428,9 @@ FilelogReceiver::FilelogReceiver(const CreateSettings& settings, const Config& c
   m.decode_errors = counter("outrigger_filelog_decode_errors_total", "Invalid byte sequences replaced with U+FFFD");
   m.read_errors = counter("outrigger_filelog_read_errors_total", "Files that could not be opened or read");
   m.checkpoint_errors = counter("outrigger_filelog_checkpoint_errors_total", "Checkpoints that could not be written");
+  state_->admission_pauses = &settings.telemetry->AddCounter(
+      "outrigger_filelog_memory_limit_pauses_total",
+      "Times reading paused because the memory limit refused a batch's worth of memory (retried after 200ms)", labels);
   m.open_files = &prometheus::BuildGauge()
                       .Name("outrigger_filelog_open_files")
                       .Help("Files the filelog receiver holds open")
@@ -491,6 +499,23 @@ void FilelogReceiver::Run() {
         s.Scan();
         next_scan = now + s.ScanInterval();
         look = true;
+      }
+      // Admission (a memory_limiter in a pipeline of this receiver): a batch's worth of
+      // memory is asked for before a burst is read; refused, reading pauses and asks again.
+      if (now >= s.admission_retry_at) {
+        s.admission_retry_at = absl::InfiniteFuture();
+        look = true;
+      }
+      Admission::Ticket admitted;
+      if (look && !admission_.empty()) {
+        auto t = admission_.Admit(cfg_.max_batch_size_bytes);
+        if (t.ok()) {
+          admitted = std::move(*t);
+        } else {
+          s.admission_pauses->Increment();
+          s.admission_retry_at = now + kAdmissionRetry;
+          look = false;
+        }
       }
       // Read bursts: round-robin over the files until none has more (or the pipeline refuses).
       // A long burst (a big file) yields when a scan is due or inotify has news, and goes

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/component/admission.h"
 #include "collector/component/component.h"
 #include "collector/telemetry/telemetry.h"
 #include "receivers/filelog/config.h"
@@ -32,7 +33,7 @@ struct Tuning {
 // The receiver ties three parts together on its reading thread: the Watcher (discovery:
 // globs, inotify, polling), one FileReader per open file (fingerprint, decoding,
 // splitting into records) and the Committer (acknowledgement, offsets, checkpoints).
-class FilelogReceiver : public Receiver {
+class FilelogReceiver : public Receiver, public AdmissionClient {
  public:
   FilelogReceiver(const CreateSettings& settings, const Config& cfg, std::unique_ptr<operators::Chain> chain,
                   const Tuning& tuning = {});

@@ -317,6 +317,43 @@ TEST_F(FilelogTest, StartAtEndSkipsWhatWasThere) {
   ExpectExactlyOnce(b, "old", 0, 0);
 }
 
+// An admission control that is open or closed (a memory_limiter below or above its limit).
+class Gate : public AdmissionControl {
+ public:
+  absl::Status Reserve(uint64_t) override {
+    ++asked;
+    return open ? absl::OkStatus() : absl::ResourceExhaustedError("above the memory limit");
+  }
+  void Release(uint64_t) override {}
+  std::atomic<bool> open{false};
+  std::atomic<int> asked{0};
+};
+
+// Above the memory limit reading pauses (nothing is read, nothing lost) and goes on once
+// admission is given again.
+TEST_F(FilelogTest, AboveTheMemoryLimitReadingPausesAndResumes) {
+  Append(P("app.log"), Lines("line", 0, 20));
+  Gate gate;
+  Admission admission;
+  admission.Add(&gate);
+  Config c = Base();
+  auto chain = operators::BuildChain(c.operators);
+  ASSERT_TRUE(chain.ok());
+  receiver_ = std::make_unique<FilelogReceiver>(testutil::Settings(&telemetry_, "filelog", Kind::kReceiver), c,
+                                                std::move(*chain), Tuning{});
+  receiver_->SetConsumers({nullptr, nullptr, &sink_});
+  receiver_->SetAdmission(admission);
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  auto pauses = [&] {
+    return telemetry_.Value("outrigger_filelog_memory_limit_pauses_total", {{"receiver", "filelog"}});
+  };
+  ASSERT_TRUE(testutil::WaitFor([&] { return pauses() >= 2; }));  // asked again after a pause
+  EXPECT_EQ(sink_.bodies().size(), 0u);
+  gate.open = true;
+  ASSERT_TRUE(sink_.WaitCount(20));
+  ExpectExactlyOnce(sink_.bodies(), "line", 0, 20);
+}
+
 TEST_F(FilelogTest, PartialLastLineIsFlushedAfterForceFlushPeriod) {
   Append(P("app.log"), "whole\npartial");
   Start(Base());

@@ -97,12 +97,25 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
       return;
     }
     signal_ = *sig;
+    // Above the memory limit, refused before the message is even read.
+    if (auto t = receiver->admission().Admit(0); !t.ok()) {
+      Finish(outrigger::otlp::ToGrpc(t.status(), absl::Seconds(receiver->retry_after_seconds())));
+      return;
+    }
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
+      return;
+    }
+    // Admitted by size before it is copied and decoded (gRPC has read it: it cannot be
+    // refused earlier).
+    auto ticket = receiver_->admission().Admit(request_.Length());
+    if (!ticket.ok()) {
+      request_.Clear();
+      Finish(outrigger::otlp::ToGrpc(ticket.status(), absl::Seconds(receiver_->retry_after_seconds())));
       return;
     }
     // One copy, from gRPC's slices into the string pdata keeps.
@@ -321,6 +334,7 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
   };
   std::string encoding = absl::AsciiStrToLower(req.Header("content-encoding"));
   std::string body = std::move(req.body);
+  Admission::Ticket extra_ticket;
   if (encoding == "gzip" || encoding == "deflate") {
     auto out = outrigger::otlp::Gunzip(body, cfg_.http.max_request_body_size);
     if (!out.ok()) {
@@ -328,6 +342,15 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
       settings_.logger->warn("refused an OTLP/HTTP request: {}", out.status().message());
       bool too_big = out.status().code() == absl::StatusCode::kResourceExhausted;
       return fail(too_big ? 413 : 400, out.status().code(), out.status().message());
+    }
+    // What decompression added is admitted too, before decoding.
+    if (out->size() > body.size()) {
+      auto more = admission_.Admit(out->size() - body.size());
+      if (!more.ok()) {
+        resp.headers.emplace_back("Retry-After", StrCat(cfg_.retry_after_seconds));
+        return fail(429, more.status().code(), more.status().message());
+      }
+      extra_ticket = std::move(*more);
     }
     body = std::move(*out);
   } else if (!encoding.empty() && encoding != "identity") {
@@ -431,10 +454,14 @@ absl::Status OtlpReceiver::Start(Host& host) {
                                         StrCat("receiver/", settings_.id.String()), settings_.logger);
     if (!opts.ok()) return absl::Status(opts.status().code(), StrCat("OTLP/HTTP: ", opts.status().message()));
     opts->max_body_bytes = cfg_.http.max_request_body_size;
+    if (!admission_.empty()) {
+      opts->admit = [this](const http::Request&, uint64_t bytes) { return admission_.Admit(bytes); };
+      opts->retry_after = absl::Seconds(cfg_.retry_after_seconds);
+    }
     auto srv = http::Server::Listen(
         host.IoContext(), cfg_.http.endpoint, std::move(*opts), [this](http::Request& r) { return HandleHttp(r); },
         [this](int status, const std::string& reason, const http::Request& r) {
-          if (status != 401) http_meter_.Malformed();  // refusals are counted by the server too
+          if (status != 401 && status != 429) http_meter_.Malformed();  // refusals are counted by the server too
           return ErrorResponse(r, status, reason);
         });
     if (!srv.ok()) return absl::Status(srv.status().code(), StrCat("OTLP/HTTP: ", srv.status().message()));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "collector/component/admission.h"
 #include "collector/component/auth.h"
 #include "collector/component/component.h"
 #include "collector/http/server.h"
@@ -27,7 +28,7 @@ namespace outrigger::receivers::otlp {
 // "ipv6:[::1]:5000", also URI-escaped); exposed for tests.
 void ParseGrpcPeer(std::string_view peer, pdata::ClientInfo* out);
 
-class OtlpReceiver : public Receiver {
+class OtlpReceiver : public Receiver, public AdmissionClient {
  public:
   OtlpReceiver(const CreateSettings& settings, const Config& cfg);
   ~OtlpReceiver() override;
@@ -53,6 +54,8 @@ class OtlpReceiver : public Receiver {
   // The extension that checks each gRPC call (protocols.grpc.auth), or null.
   ServerAuthenticator* grpc_authenticator() const { return grpc_auth_; }
   int retry_after_seconds() const { return cfg_.retry_after_seconds; }
+  // Asked by size before a request is decoded (the memory_limiter's; see admission.h).
+  const Admission& admission() const { return admission_; }
 
  private:
   http::Response HandleHttp(http::Request& req);

@@ -469,3 +469,75 @@ TEST(OtlpGrpcPeer, ParsesIpv4Ipv6AndEscapedForms) {
 
 }  // namespace
 }  // namespace outrigger::receivers::otlp
+
+namespace outrigger::receivers::otlp {
+namespace {
+
+// Admits requests of at most `max` bytes at a time (a memory_limiter with that much room).
+class Room : public AdmissionControl {
+ public:
+  explicit Room(uint64_t max) : max_(max) {}
+  absl::Status Reserve(uint64_t bytes) override {
+    if (held + bytes > max_) return absl::ResourceExhaustedError("over the memory limit");
+    held += bytes;
+    return absl::OkStatus();
+  }
+  void Release(uint64_t bytes) override { held -= bytes; }
+  std::atomic<uint64_t> held{0};
+
+ private:
+  uint64_t max_;
+};
+
+TEST(OtlpReceiverAdmission, RequestsOverTheMemoryLimitAreRefusedBeforeDecodingOnBothTransports) {
+  Telemetry telemetry;
+  testutil::Sink sink;
+  testutil::TestHost host;
+  Config cfg;
+  cfg.grpc.enabled = true;
+  cfg.grpc.endpoint = "127.0.0.1:0";
+  cfg.http.enabled = true;
+  cfg.http.endpoint = "127.0.0.1:0";
+  OtlpReceiver r(testutil::Settings(&telemetry, "otlp", Kind::kReceiver), cfg);
+  r.SetConsumers({&sink, &sink, &sink});
+  Room room(4000);
+  Admission admission;
+  admission.Add(&room);
+  r.SetAdmission(admission);
+  ASSERT_TRUE(r.Start(host).ok());
+  const std::string small = testutil::MakeTraces(2, "svc", "s").ToProto();
+  const std::string big = testutil::MakeTraces(100, "svc", "b").ToProto();
+  ASSERT_LT(small.size(), 4000u);
+  ASSERT_GT(big.size(), 4000u);
+
+  EXPECT_EQ(Post(r.http_port(), "/v1/traces", "application/x-protobuf", small).code, 200);
+  auto refused = Post(r.http_port(), "/v1/traces", "application/x-protobuf", big);
+  EXPECT_EQ(refused.code, 429);
+  EXPECT_EQ(refused.retry_after, "1");
+  EXPECT_EQ(
+      telemetry.Value("outrigger_server_refused_total", {{"server", "receiver/otlp"}, {"reason", "memory_limit"}}), 1);
+  EXPECT_EQ(telemetry.Value("outrigger_receiver_malformed_requests_total", {{"transport", "http"}}), 0);
+
+  auto grpc_export = [&](const std::string& body) {
+    auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(r.grpc_port()), grpc::InsecureChannelCredentials());
+    grpc::GenericStub stub(ch);
+    grpc::Slice slice(body);
+    grpc::ByteBuffer req(&slice, 1), resp;
+    grpc::ClientContext ctx;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(Signal::kTraces)), grpc::StubOptions(), &req, &resp,
+                   [&](grpc::Status st) { done.set_value(st); });
+    return done.get_future().get();
+  };
+  EXPECT_TRUE(grpc_export(small).ok());
+  grpc::Status st = grpc_export(big);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(exporterhelper::RetryDelay(outrigger::otlp::FromGrpc(st)), absl::Seconds(1));
+
+  EXPECT_EQ(sink.SpanCount(), 4u);  // the two small requests only
+  EXPECT_EQ(room.held.load(), 0u);  // everything admitted was given back
+  ASSERT_TRUE(r.Shutdown(absl::Now() + absl::Seconds(5)).ok());
+}
+
+}  // namespace
+}  // namespace outrigger::receivers::otlp

@@ -213,7 +213,27 @@ void PrometheusReceiver::Run() {
 }
 
 void PrometheusReceiver::ScrapeOne(Target& t) {
+  // Admission (a memory_limiter in a pipeline of this receiver), by the size of the last
+  // answer: refused, this scrape is skipped (counted) and the next is on its interval.
+  constexpr size_t kMinScrapeEstimate = 64 << 10;
+  auto admitted = admission_.Admit(std::max(t.last_body, kMinScrapeEstimate));
+  if (!admitted.ok()) {
+    settings_.telemetry
+        ->AddCounter("outrigger_receiver_prometheus_scrapes_skipped_total",
+                     "Scrapes not made, by reason (memory_limit: the memory limit refused the expected answer size)",
+                     {{"receiver", settings_.id.String()}, {"job", t.sc->job_name}, {"reason", "memory_limit"}})
+        .Increment();
+    if (!t.memory_skipping) {
+      settings_.logger->warn("scrapes of {} (job {}) are skipped: {}", t.url, t.sc->job_name,
+                             admitted.status().message());
+    }
+    t.memory_skipping = true;
+    return;
+  }
+  if (t.memory_skipping) settings_.logger->info("scrapes of {} (job {}) are made again", t.url, t.sc->job_name);
+  t.memory_skipping = false;
   const size_t body_size = ScrapeAndSend(t);
+  t.last_body = body_size;
 #if defined(__GLIBC__)
   // The body and what was made of it are freed now; glibc would keep most of it (its
   // mmap threshold rises with the first large free): a 55 MB scrape left ~84 MiB held.

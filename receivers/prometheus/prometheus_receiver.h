@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "collector/component/admission.h"
 #include "collector/component/component.h"
 #include "collector/httpclient/http_client.h"
 #include "collector/telemetry/telemetry.h"
@@ -24,7 +25,7 @@
 
 namespace outrigger::receivers::prometheus {
 
-class PrometheusReceiver : public Receiver {
+class PrometheusReceiver : public Receiver, public AdmissionClient {
  public:
   PrometheusReceiver(const CreateSettings& settings, const Config& cfg);
   ~PrometheusReceiver() override;
@@ -45,9 +46,11 @@ class PrometheusReceiver : public Receiver {
     absl::Duration interval, timeout;
     absl::Time next;
     std::unique_ptr<TargetState> state;
-    bool was_up = true;  // for logging changes only
-    int source = -1;     // -1: static_configs; else the index in discoveries_ that found it
-    std::string key;     // url and labels: the same key across polls is the same target
+    bool was_up = true;            // for logging changes only
+    size_t last_body = 0;          // the last answer's size: what the next scrape asks admission for
+    bool memory_skipping = false;  // scrapes are skipped for the memory limit (for logging changes only)
+    int source = -1;               // -1: static_configs; else the index in discoveries_ that found it
+    std::string key;               // url and labels: the same key across polls is the same target
   };
   struct Discovery {
     const ScrapeConfig* sc = nullptr;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -577,6 +578,46 @@ TEST_F(PrometheusReceiverTest, LimitsFailTheScrapeAndAreCounted) {
   EXPECT_TRUE(rec_.WaitFor([&](const std::vector<Pt>&) { return failures("body_size_limit") >= 1; }));
   Serve(200, "m 1\n");
   ASSERT_TRUE(WaitPoint("up", 1));
+}
+
+// An admission control that is open or closed (a memory_limiter below or above its limit).
+class Gate : public AdmissionControl {
+ public:
+  absl::Status Reserve(uint64_t) override {
+    return open ? absl::OkStatus() : absl::ResourceExhaustedError("above the memory limit");
+  }
+  void Release(uint64_t) override {}
+  std::atomic<bool> open{false};
+};
+
+// Above the memory limit scrapes are skipped (counted; the target is not even asked),
+// and made again once admission is given.
+TEST_F(PrometheusReceiverTest, AboveTheMemoryLimitScrapesAreSkippedAndCounted) {
+  Serve(200, "m 1\n");
+  Gate gate;
+  Admission admission;
+  admission.Add(&gate);
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  sc.scrape_interval = absl::Milliseconds(100);
+  sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+  cfg_.scrape_configs = {sc};
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  receiver_->SetAdmission(admission);
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  auto skipped = [&] {
+    return telemetry_.Value("outrigger_receiver_prometheus_scrapes_skipped_total",
+                            {{"receiver", "prometheus"}, {"job", "app"}, {"reason", "memory_limit"}});
+  };
+  ASSERT_TRUE(testutil::WaitFor([&] { return skipped() >= 2; }));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    EXPECT_EQ(last_request_.target, "");  // the target was never asked
+  }
+  gate.open = true;
+  ASSERT_TRUE(WaitPoint("m", 1));
 }
 
 TEST_F(PrometheusReceiverTest, BasicAuthAndUnreachableTarget) {

@@ -111,7 +111,11 @@ StatsdReceiver::StatsdReceiver(const CreateSettings& settings, const Config& cfg
       meter_(settings.telemetry->ForReceiver(settings.id, cfg.transport)),
       aggregator_(cfg_),
       over_max_series_(OverLimitCounter(*settings.telemetry, settings.id, "max_series")),
-      over_max_series_per_metric_(OverLimitCounter(*settings.telemetry, settings.id, "max_series_per_metric")) {}
+      over_max_series_per_metric_(OverLimitCounter(*settings.telemetry, settings.id, "max_series_per_metric")),
+      memory_limit_drops_(
+          &settings.telemetry->AddCounter("outrigger_receiver_statsd_dropped_bytes_total",
+                                          "Bytes of StatsD datagrams (or TCP reads) dropped unparsed, by reason",
+                                          {{"receiver", settings.id.String()}, {"reason", "memory_limit"}})) {}
 
 StatsdReceiver::~StatsdReceiver() { (void)Shutdown(absl::Now()); }
 
@@ -135,6 +139,14 @@ void StatsdReceiver::Refuse(std::string_view line, const std::string& why, bool 
 }
 
 void StatsdReceiver::HandleData(std::string_view data) {
+  // Above the memory limit (a memory_limiter in a pipeline of this receiver), the data is
+  // dropped before it is parsed: UDP has no backpressure to give.
+  auto admitted = admission_.Admit(data.size());
+  if (!admitted.ok()) {
+    memory_limit_drops_->Increment(static_cast<double>(data.size()));
+    Refuse(data.substr(0, data.find('\n')), StrCat("dropped unparsed: ", admitted.status().message()), false);
+    return;
+  }
   MetricLine m;
   EventLine e;
   ServiceCheckLine c;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "collector/component/admission.h"
 #include "collector/component/component.h"
 #include "collector/telemetry/telemetry.h"
 #include "receivers/statsd/aggregator.h"
@@ -14,7 +15,7 @@
 
 namespace outrigger::receivers::statsd {
 
-class StatsdReceiver : public Receiver {
+class StatsdReceiver : public Receiver, public AdmissionClient {
  public:
   StatsdReceiver(const CreateSettings& settings, const Config& cfg);
   ~StatsdReceiver() override;
@@ -48,6 +49,8 @@ class StatsdReceiver : public Receiver {
   // Lines refused because they would add a series beyond a limit, by limit.
   prometheus::Counter* over_max_series_;
   prometheus::Counter* over_max_series_per_metric_;
+  // Bytes dropped unparsed because the memory limit refused them.
+  prometheus::Counter* memory_limit_drops_;
   std::unique_ptr<State> state_;
   // Metrics the pipeline refused (backpressure): retried at the next flush.
   std::unique_ptr<pdata::Metrics> pending_;

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include "tests/testutil/testutil.h"
@@ -156,6 +157,40 @@ TEST_F(StatsdReceiverTest, NewSeriesBeyondMaxSeriesAreDroppedAndCounted) {
   EXPECT_EQ(refusals("max_series_per_metric"), 0);
   ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(sink_.PointCount(), 10u);
+}
+
+// An admission control that is open or closed (a memory_limiter below or above its limit).
+class Gate : public AdmissionControl {
+ public:
+  absl::Status Reserve(uint64_t) override {
+    return open ? absl::OkStatus() : absl::ResourceExhaustedError("above the memory limit");
+  }
+  void Release(uint64_t) override {}
+  std::atomic<bool> open{true};
+};
+
+TEST_F(StatsdReceiverTest, AboveTheMemoryLimitDataIsDroppedUnparsedAndCounted) {
+  Gate gate;
+  Admission admission;
+  admission.Add(&gate);
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.aggregation_interval = absl::Hours(1);
+  receiver_ = std::make_unique<StatsdReceiver>(testutil::Settings(&telemetry_, "statsd", Kind::kReceiver), cfg);
+  receiver_->SetConsumers({nullptr, &sink_, &sink_});
+  receiver_->SetAdmission(admission);
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  gate.open = false;
+  SendUdp(receiver_->port(), "x:1|c\ny:2|c");
+  ASSERT_TRUE(sink_.WaitFor([&] {
+    return telemetry_.Value("outrigger_receiver_statsd_dropped_bytes_total",
+                            {{"receiver", "statsd"}, {"reason", "memory_limit"}}) == 11;
+  }));
+  gate.open = true;
+  SendUdp(receiver_->port(), "z:1|c");
+  ASSERT_TRUE(WaitAccepted(1, "udp"));
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(sink_.PointCount(), 1u);  // only what came in below the limit
 }
 
 double Refused(outrigger::Telemetry& t, const char* reason) {
