@@ -52,6 +52,8 @@ class FilelogReceiver : public Receiver {
 
  private:
   void Run();
+  // <dir>/<receiver id, '/' as '_'>.checkpoint
+  std::string CheckpointPath(const std::string& dir) const;
 
   CreateSettings settings_;
   Config cfg_;
