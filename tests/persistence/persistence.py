@@ -96,6 +96,7 @@ class Backend:
         self.received = {}  # body -> times
         self.server = None
         self.thread = None
+        self.conns = set()  # open connections: keep-alive ones outlive the listener
 
     def up(self):
         backend = self
@@ -105,6 +106,19 @@ class Backend:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                with backend.lock:
+                    backend.conns.add(self.connection)
+
+            def finish(self):
+                with backend.lock:
+                    backend.conns.discard(self.connection)
+                try:
+                    super().finish()
+                except OSError:
+                    pass
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -137,6 +151,13 @@ class Backend:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        with self.lock:  # and the keep-alive connections: down means down
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.conns.clear()
 
     def distinct(self):
         with self.lock:
