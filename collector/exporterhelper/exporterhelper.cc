@@ -5,6 +5,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "collector/storage/storage.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::exporterhelper {
@@ -17,6 +18,60 @@ Signal SignalOf(const std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>& 
 }
 
 thread_local size_t t_reported_dropped = 0;  // ReportDropped() during the current push
+
+// What SendWithRetry returns for a request of the persistent queue it gave up on at the
+// shutdown deadline: the worker leaves it unacknowledged in the store.
+constexpr char kKeptPayload[] = "type.outrigger.dev/kept-in-storage";
+absl::Status KeptInStorage() {
+  absl::Status st = absl::DeadlineExceededError("shutdown deadline reached; kept in storage");
+  st.SetPayload(kKeptPayload, absl::Cord("1"));
+  return st;
+}
+bool IsKeptInStorage(const absl::Status& st) { return st.GetPayload(kKeptPayload).has_value(); }
+
+using AnyData = std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>;
+template <typename D>
+absl::Status DecodeAs(std::string_view proto, bool append, AnyData* out) {
+  auto d = D::FromProto(proto);
+  if (!d.ok()) return d.status();
+  if (append) {
+    std::get<D>(*out).Append(std::move(*d));
+  } else {
+    *out = std::move(*d);
+  }
+  return absl::OkStatus();
+}
+// Decodes a stored request into *out, or appends it to *out (of the same signal).
+absl::Status DecodeRecord(Signal sig, std::string_view proto, bool append, AnyData* out) {
+  switch (sig) {
+    case Signal::kTraces:
+      return DecodeAs<pdata::Traces>(proto, append, out);
+    case Signal::kMetrics:
+      return DecodeAs<pdata::Metrics>(proto, append, out);
+    case Signal::kLogs:
+      return DecodeAs<pdata::Logs>(proto, append, out);
+  }
+  return absl::InternalError("unknown signal");
+}
+
+// A record of the persistent queue: signal (1 byte), items (4 bytes, little-endian), then
+// the request as OTLP protobuf.
+constexpr size_t kRecordHeader = 5;
+template <typename D>
+void EncodeRecord(Signal sig, const D& d, std::string* out) {
+  const auto items = static_cast<uint32_t>(d.ItemCount());
+  out->push_back(static_cast<char>(sig));
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((items >> (8 * i)) & 0xff));
+  d.AppendProtoTo(out);
+}
+// False if the record is too short or names no signal.
+bool RecordHeader(std::string_view p, Signal* sig, uint32_t* items) {
+  if (p.size() < kRecordHeader || static_cast<unsigned char>(p[0]) > 2) return false;
+  *sig = static_cast<Signal>(p[0]);
+  *items = 0;
+  for (int i = 0; i < 4; ++i) *items |= static_cast<uint32_t>(static_cast<unsigned char>(p[1 + i])) << (8 * i);
+  return true;
+}
 }  // namespace
 
 void ReportDropped(size_t items) { t_reported_dropped += items; }
@@ -28,6 +83,7 @@ void HelperConfig::Decode(config::Node& node) {
   q.ReadEnum("sizer", &sending_queue.sizer, {"items", "requests"});
   q.Read("queue_size", &sending_queue.queue_size);
   q.Read("block_on_overflow", &sending_queue.block_on_overflow);
+  q.Read("storage", &sending_queue.storage);
   if (q.Has("batch")) {
     auto& b = q.Child("batch");
     sending_queue.batch.enabled = true;
@@ -51,6 +107,9 @@ void HelperConfig::Decode(config::Node& node) {
 absl::Status HelperConfig::Validate() const {
   if (sending_queue.enabled && sending_queue.queue_size < 0) {
     return absl::InvalidArgumentError("sending_queue.queue_size must be positive (or 0 for the default)");
+  }
+  if (!sending_queue.enabled && !sending_queue.storage.empty()) {
+    return absl::InvalidArgumentError("sending_queue.storage needs the sending queue (sending_queue.enabled: true)");
   }
   if (sending_queue.enabled && sending_queue.num_consumers <= 0) {
     return absl::InvalidArgumentError("sending_queue.num_consumers must be positive");
@@ -128,11 +187,14 @@ QueuedExporter::~QueuedExporter() { (void)Shutdown(absl::Now()); }
 absl::Status QueuedExporter::Start(Host& host) {
   auto st = pusher_->Start(host);
   if (!st.ok()) return st;
+  if (cfg_.sending_queue.enabled && !cfg_.sending_queue.storage.empty()) {
+    if (st = OpenStorage(host); !st.ok()) return st;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   started_ = true;
   if (cfg_.sending_queue.enabled) {
     for (int i = 0; i < cfg_.sending_queue.num_consumers; ++i) {
-      workers_.emplace_back([this] { Worker(); });
+      workers_.emplace_back([this] { log_ ? StoredWorker() : Worker(); });
     }
   }
   return absl::OkStatus();
@@ -207,6 +269,11 @@ absl::Status QueuedExporter::SendWithRetry(const Item& item) {
                            st.ToString());
     meter_.Retried();
     if (!SleepUnlessDeadline(*delay)) {
+      if (log_) {  // persistent queue: not acknowledged, so it is sent after the next start
+        settings_.logger->warn("shutdown deadline reached while retrying: {} {} stay in {} for the next start", n,
+                               ItemNoun(sig), cfg_.sending_queue.storage);
+        return KeptInStorage();
+      }
       meter_.Dropped(sig, n);
       settings_.logger->error("dropping {} {}: shutdown deadline reached while retrying: {}", n, ItemNoun(sig),
                               st.ToString());
@@ -231,7 +298,7 @@ absl::Status QueuedExporter::Enqueue(Item item) {
   const int64_t cap = cfg_.sending_queue.Capacity();
   const int64_t units = cfg_.sending_queue.sizer == "items" ? static_cast<int64_t>(n) : 1;
   // A request larger than the whole queue still goes in when the queue is empty.
-  auto fits = [&] { return queue_.empty() || queued_units_ + units <= cap; };
+  auto fits = [&] { return (log_ ? stored_requests_ == 0 : queue_.empty()) || queued_units_ + units <= cap; };
   if (!fits()) {
     if (!cfg_.sending_queue.block_on_overflow) {
       lock.unlock();
@@ -246,6 +313,7 @@ absl::Status QueuedExporter::Enqueue(Item item) {
           StrCat("sending queue of ", settings_.id.String(), " is full; the backend is slower than the input"));
     }
   }
+  if (log_) return EnqueueStored(std::move(item), units, lock);
   queue_.push_back(std::move(item));
   queued_units_ += units;
   meter_.QueueSize(static_cast<double>(queued_units_));
@@ -338,11 +406,193 @@ absl::Status QueuedExporter::Shutdown(absl::Time deadline) {
   workers_.clear();
   bool was_started;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     was_started = started_;
     started_ = false;
+    if (log_) {
+      // What is still stored (unsent, or read ahead and not taken) stays for the next start.
+      not_full_.wait(lock, [&] { return appending_ == 0; });
+      if (stored_requests_ > 0) {
+        settings_.logger->warn("shutting down with {} requests ({} {}) unsent: they stay in {} for the next start",
+                               stored_requests_, queued_units_, cfg_.sending_queue.sizer, cfg_.sending_queue.storage);
+      }
+      lookahead_.reset();
+      log_.reset();
+    }
   }
   return was_started ? pusher_->Shutdown() : absl::OkStatus();
+}
+
+// ---- The persistent queue (sending_queue.storage) ----
+
+absl::Status QueuedExporter::OpenStorage(Host& host) {
+  const std::string& id = cfg_.sending_queue.storage;
+  auto* ext = dynamic_cast<storage::StorageExtension*>(host.GetExtension(id));
+  if (ext == nullptr) {
+    return absl::FailedPreconditionError(StrCat("sending_queue.storage: \"", id,
+                                                "\" is not a storage extension (such as file_storage) listed in ",
+                                                "service.extensions"));
+  }
+  int64_t requests = 0, units = 0;
+  const bool by_items = cfg_.sending_queue.sizer == "items";
+  auto log = ext->OpenLog("exporter", settings_.id.String(), [&](std::string_view p) {
+    Signal sig;
+    uint32_t items;
+    ++requests;
+    if (RecordHeader(p, &sig, &items)) units += by_items ? items : 1;
+  });
+  if (!log.ok()) {
+    return absl::Status(log.status().code(), StrCat("sending_queue.storage \"", id, "\": ", log.status().message()));
+  }
+  auto& reg = settings_.telemetry;
+  prometheus::Labels labels{{"exporter", settings_.id.String()}};
+  storage_corrupt_ = &reg->AddCounter("outrigger_exporter_storage_corrupt_records_total",
+                                      "Damaged records of the persistent queue, skipped", labels);
+  storage_write_errors_ =
+      &reg->AddCounter("outrigger_exporter_storage_write_errors_total",
+                       "Requests the persistent queue could not store (disk full, I/O error)", labels);
+  storage_bytes_ = &reg->AddGauge("outrigger_exporter_storage_bytes", "Bytes of the persistent queue's files", labels);
+  std::lock_guard<std::mutex> lock(mu_);
+  log_ = std::move(*log);
+  stored_requests_ = requests;
+  queued_units_ = units;
+  meter_.QueueSize(static_cast<double>(queued_units_));
+  auto stats = log_->Stats();
+  storage_bytes_->Set(static_cast<double>(stats.bytes));
+  if (stats.torn_tails > 0) {
+    settings_.logger->warn("{}: cut off a record torn by a crash (it was never acknowledged to the sender)",
+                           log_->directory());
+  }
+  if (requests > 0) {
+    settings_.logger->info("replaying {} requests ({} {}) from {}", requests, units, cfg_.sending_queue.sizer,
+                           log_->directory());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QueuedExporter::EnqueueStored(Item item, int64_t units, std::unique_lock<std::mutex>& lock) {
+  // Reserve the room, then write outside the lock (workers keep taking meanwhile).
+  queued_units_ += units;
+  ++appending_;
+  lock.unlock();
+  std::string payload;
+  std::visit([&](const auto& d) { EncodeRecord(SignalOf(item), d, &payload); }, item);
+  absl::Status st = log_->Append(payload);
+  lock.lock();
+  --appending_;
+  if (!st.ok()) {
+    queued_units_ -= units;
+    not_full_.notify_all();
+    storage_write_errors_->Increment();
+    const absl::Time now = absl::Now();
+    if (now - last_store_error_log_ >= absl::Seconds(10)) {
+      last_store_error_log_ = now;
+      settings_.logger->error("sending_queue.storage {}: refusing data: {}", cfg_.sending_queue.storage, st.message());
+    }
+    // Retryable either way: the caller keeps its data and pushes back.
+    return absl::ResourceExhaustedError(StrCat("persistent queue of ", settings_.id.String(), ": ", st.message()));
+  }
+  ++stored_requests_;
+  meter_.QueueSize(static_cast<double>(queued_units_));
+  if (stopping_) not_full_.notify_all();  // Shutdown waits for appending_ to reach 0
+  not_empty_.notify_one();
+  return absl::OkStatus();
+}
+
+bool QueuedExporter::PeekStored() {
+  if (lookahead_) return true;
+  Record r;
+  if (!log_->Next(&r.payload, &r.pos)) {
+    // Nothing left to read (the count was off only if a damaged record was skipped).
+    stored_requests_ = 0;
+    return false;
+  }
+  lookahead_ = std::move(r);
+  return true;
+}
+
+QueuedExporter::StoredBatch QueuedExporter::TakeStored(std::unique_lock<std::mutex>& lock) {
+  StoredBatch out;
+  const BatchConfig& b = cfg_.sending_queue.batch;
+  const bool by_items = cfg_.sending_queue.sizer == "items";
+  int64_t size = 0;
+  bool have = false;
+  const auto flush_at = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(b.flush_timeout);
+  while (true) {
+    if (stored_requests_ == 0 || !PeekStored()) {
+      if (!have || !b.enabled || size >= b.min_size || stopping_) break;
+      if (not_empty_.wait_until(lock, flush_at) == std::cv_status::timeout && stored_requests_ == 0) break;
+      continue;
+    }
+    Signal sig;
+    uint32_t items;
+    const std::string& p = lookahead_->payload;
+    if (!RecordHeader(p, &sig, &items)) {
+      // Checksummed, so written by something else than this version: dropped, said so.
+      settings_.logger->error("{}: dropping a stored record that is not a request ({} bytes)", log_->directory(),
+                              p.size());
+      log_->Ack(lookahead_->pos);
+      lookahead_.reset();
+      --stored_requests_;
+      continue;
+    }
+    if (have && sig != SignalOf(out.item)) break;  // another signal: the next batch
+    const int64_t next = b.sizer == "bytes" ? static_cast<int64_t>(p.size() - kRecordHeader) : items;
+    if (have && b.max_size > 0 && size + next > b.max_size) break;
+    std::string_view proto(p.data() + kRecordHeader, p.size() - kRecordHeader);
+    absl::Status st = DecodeRecord(sig, proto, have, &out.item);
+    queued_units_ -= by_items ? items : 1;
+    --stored_requests_;
+    meter_.QueueSize(static_cast<double>(queued_units_));
+    not_full_.notify_all();
+    if (!st.ok()) {
+      meter_.Dropped(sig, items);
+      settings_.logger->error("{}: dropping a stored request of {} {} that does not decode: {}", log_->directory(),
+                              items, ItemNoun(sig), st.message());
+      log_->Ack(lookahead_->pos);
+      lookahead_.reset();
+      continue;
+    }
+    out.positions.push_back(lookahead_->pos);
+    lookahead_.reset();
+    have = true;
+    size += next;
+    if (!b.enabled || size >= b.min_size) break;
+  }
+  if (stored_requests_ > 0) not_empty_.notify_one();
+  return out;
+}
+
+void QueuedExporter::StoredWorker() {
+  while (true) {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_empty_.wait(lock, [&] { return stored_requests_ > 0 || stopping_; });
+    if (stored_requests_ == 0) return;                  // stopping and drained
+    if (stopping_ && absl::Now() >= deadline_) return;  // out of time: the rest stays stored
+    StoredBatch batch = TakeStored(lock);
+    if (batch.positions.empty()) continue;
+    ++in_flight_;
+    lock.unlock();
+    absl::Status st = SendWithRetry(batch.item);
+    if (!IsKeptInStorage(st)) {
+      // Sent, or dropped for good (counted by SendWithRetry): either way it leaves the store.
+      for (const auto& pos : batch.positions) log_->Ack(pos);
+    }
+    lock.lock();
+    UpdateStorageMetrics();
+    --in_flight_;
+  }
+}
+
+void QueuedExporter::UpdateStorageMetrics() {
+  auto stats = log_->Stats();
+  storage_bytes_->Set(static_cast<double>(stats.bytes));
+  if (stats.corrupt_records > corrupt_seen_) {
+    storage_corrupt_->Increment(static_cast<double>(stats.corrupt_records - corrupt_seen_));
+    settings_.logger->error("{}: skipped {} damaged records (checksum or framing); the rest is delivered",
+                            log_->directory(), stats.corrupt_records - corrupt_seen_);
+    corrupt_seen_ = stats.corrupt_records;
+  }
 }
 
 }  // namespace outrigger::exporterhelper

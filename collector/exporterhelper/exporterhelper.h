@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "collector/component/factory.h"
 #include "collector/exporterhelper/backoff.h"
+#include "collector/storage/segment_log.h"
 #include "collector/telemetry/telemetry.h"
 
 namespace outrigger::exporterhelper {
@@ -52,6 +53,9 @@ struct QueueConfig {
   std::string sizer = "items";
   int64_t queue_size = 0;  // 0: 32768 items, or 1000 requests
   bool block_on_overflow = true;
+  // The id of a storage extension (file_storage): the queue is kept on disk, replayed at
+  // start, and what is unsent at shutdown stays there for the next start.
+  std::string storage;
   BatchConfig batch;
   int64_t Capacity() const {
     if (queue_size > 0) return queue_size;
@@ -128,6 +132,21 @@ class QueuedExporter : public Exporter {
  private:
   using Item = std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>;
   absl::Status Enqueue(Item item);
+  // The persistent queue (sending_queue.storage): Enqueue writes the request to the
+  // store before it answers OK; a worker takes it from there, and it is acknowledged
+  // (removed) only once pushed or refused for good.
+  absl::Status OpenStorage(Host& host);
+  absl::Status EnqueueStored(Item item, int64_t units, std::unique_lock<std::mutex>& lock);
+  struct StoredBatch {
+    Item item;
+    std::vector<storage::Position> positions;  // the records it was made of
+  };
+  // Like TakeBatch, from the store. Empty positions: nothing could be read.
+  StoredBatch TakeStored(std::unique_lock<std::mutex>& lock);
+  // Reads the store's next record into lookahead_; false if there is none.
+  bool PeekStored() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StoredWorker();
+  void UpdateStorageMetrics() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the front request; with batching, merges what follows (see BatchConfig).
   // Called with `lock` held; may wait on it.
   Item TakeBatch(std::unique_lock<std::mutex>& lock);
@@ -153,6 +172,21 @@ class QueuedExporter : public Exporter {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::vector<std::thread> workers_;  // started under mu_, joined by Shutdown without it
+
+  // With sending_queue.storage (null otherwise; set by Start, closed by Shutdown).
+  std::unique_ptr<storage::SegmentLog> log_;
+  struct Record {
+    std::string payload;  // signal (1 byte), items (4, little-endian), OTLP protobuf
+    storage::Position pos;
+  };
+  std::optional<Record> lookahead_ ABSL_GUARDED_BY(mu_);  // the store's next record, read ahead
+  int64_t stored_requests_ ABSL_GUARDED_BY(mu_) = 0;      // in the store, not yet taken
+  int appending_ ABSL_GUARDED_BY(mu_) = 0;                // Enqueues writing to the store
+  uint64_t corrupt_seen_ = 0;                             // by UpdateStorageMetrics
+  absl::Time last_store_error_log_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  prometheus::Counter* storage_corrupt_ = nullptr;
+  prometheus::Counter* storage_write_errors_ = nullptr;
+  prometheus::Gauge* storage_bytes_ = nullptr;
 };
 
 }  // namespace outrigger::exporterhelper

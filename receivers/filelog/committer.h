@@ -57,6 +57,9 @@ class Committer {
   Committer(const Config& cfg, std::string checkpoint_path, pdata::ValueMap resource, operators::Chain& chain,
             ReceiverMeter& meter, Stats& stats);
 
+  // Where checkpoints go, when known only at start (a storage extension's directory).
+  void set_checkpoint_path(std::string path) { checkpoint_path_ = std::move(path); }
+
   // ---- records and their acknowledgement --------------------------------------------
   // The builder of the next record of resource `res` (counted as pending).
   pdata::LogsBuilder& Builder(const pdata::ValueMap& res) {
@@ -129,7 +132,7 @@ class Committer {
   void BuildUnsent();
 
   const Config& cfg_;
-  const std::string checkpoint_path_;
+  std::string checkpoint_path_;
   const pdata::ValueMap resource_;
   operators::Chain& chain_;
   ReceiverMeter& meter_;

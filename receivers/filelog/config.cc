@@ -96,11 +96,6 @@ absl::Status Config::Validate() const {
   if (delete_after_read && start_at != "beginning") {
     return absl::InvalidArgumentError("delete_after_read needs start_at: beginning");
   }
-  if (!storage.empty() && storage[0] != '/') {
-    return absl::InvalidArgumentError(
-        StrCat("storage \"", storage,
-               "\" must be an absolute directory path (there are no storage extensions: name the directory itself)"));
-  }
   if (checkpoint_interval < kMinCheckpointInterval) {
     return absl::InvalidArgumentError(StrCat("checkpoint_interval must be at least ",
                                              absl::FormatDuration(kMinCheckpointInterval), " (got ",

@@ -57,7 +57,7 @@ struct Config : ComponentConfig {
   bool delete_after_read = false;
   std::map<std::string, std::string> attributes;  // added to every record
   std::map<std::string, std::string> resource;    // resource attributes of every record
-  std::string storage;  // ours: a directory for checkpoints (upstream: a storage extension id)
+  std::string storage;                            // a storage extension id (upstream), or ours: an absolute directory
   absl::Duration checkpoint_interval = kDefaultCheckpointInterval;       // ours
   absl::Duration retry_initial_interval = kDefaultRetryInitialInterval;  // retry_on_failure.initial_interval
   absl::Duration retry_max_interval = kDefaultRetryMaxInterval;          // retry_on_failure.max_interval

@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 
+#include "collector/storage/storage.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -404,10 +405,8 @@ FilelogReceiver::FilelogReceiver(const CreateSettings& settings, const Config& c
       tuning_(tuning),
       meter_(settings.telemetry->ForReceiver(settings.id, "file")),
       stats_(settings.logger) {
-  if (!cfg_.storage.empty()) {
-    std::string name = settings.id.String();
-    std::replace(name.begin(), name.end(), '/', '_');
-    checkpoint_path_ = StrCat(cfg_.storage, "/", name, ".checkpoint");
+  if (!cfg_.storage.empty() && cfg_.storage[0] == '/') {  // a directory; an extension id is resolved by Start
+    checkpoint_path_ = CheckpointPath(cfg_.storage);
   }
   pdata::ValueMap resource;
   for (const auto& [k, v] : cfg_.resource) resource.emplace_back(k, pdata::Value(v));
@@ -440,17 +439,40 @@ FilelogReceiver::FilelogReceiver(const CreateSettings& settings, const Config& c
 
 FilelogReceiver::~FilelogReceiver() { (void)Shutdown(absl::Now()); }
 
-absl::Status FilelogReceiver::Start(Host&) {
+std::string FilelogReceiver::CheckpointPath(const std::string& dir) const {
+  std::string name = settings_.id.String();
+  std::replace(name.begin(), name.end(), '/', '_');
+  return StrCat(dir, "/", name, ".checkpoint");
+}
+
+absl::Status FilelogReceiver::Start(Host& host) {
   if (started_) return absl::OkStatus();
   State& s = *state_;
-  if (!checkpoint_path_.empty()) {
-    if (mkdir(cfg_.storage.c_str(), 0750) != 0 && errno != EEXIST) {
+  std::string dir = cfg_.storage;
+  if (!cfg_.storage.empty() && cfg_.storage[0] != '/') {
+    // Upstream's form: the id of a storage extension, which gives this receiver a directory.
+    auto* ext = dynamic_cast<storage::StorageExtension*>(host.GetExtension(cfg_.storage));
+    if (ext == nullptr) {
       return absl::FailedPreconditionError(
-          StrCat("storage \"", cfg_.storage, "\": cannot create the directory: ", std::strerror(errno)));
+          StrCat("storage \"", cfg_.storage,
+                 "\" is not a storage extension (such as file_storage) listed in service.extensions, nor an "
+                 "absolute directory path"));
     }
-    if (access(cfg_.storage.c_str(), W_OK | X_OK) != 0) {
+    auto d = ext->Directory("receiver", settings_.id.String());
+    if (!d.ok())
+      return absl::Status(d.status().code(), StrCat("storage \"", cfg_.storage, "\": ", d.status().message()));
+    dir = *d;
+    checkpoint_path_ = CheckpointPath(dir);
+    s.committer.set_checkpoint_path(checkpoint_path_);
+  }
+  if (!checkpoint_path_.empty()) {
+    if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
       return absl::FailedPreconditionError(
-          StrCat("storage \"", cfg_.storage, "\" is not a writable directory: ", std::strerror(errno)));
+          StrCat("storage \"", dir, "\": cannot create the directory: ", std::strerror(errno)));
+    }
+    if (access(dir.c_str(), W_OK | X_OK) != 0) {
+      return absl::FailedPreconditionError(
+          StrCat("storage \"", dir, "\" is not a writable directory: ", std::strerror(errno)));
     }
     if (absl::Status st = s.committer.Load(); !st.ok()) return st;
   }

@@ -53,6 +53,8 @@ class FilelogReceiver : public Receiver, public AdmissionClient {
 
  private:
   void Run();
+  // <dir>/<receiver id, '/' as '_'>.checkpoint
+  std::string CheckpointPath(const std::string& dir) const;
 
   CreateSettings settings_;
   Config cfg_;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "collector/storage/storage.h"
 #include "receivers/filelog/checkpoint.h"
 #include "tests/testutil/testutil.h"
 
@@ -537,6 +538,65 @@ TEST_F(FilelogTest, CheckpointRestartResumesExactly) {
   ExpectExactlyOnce(b, "r", 0, 25);
   ExpectExactlyOnce(b, "n", 0, 4);
   ExpectExactlyOnce(b, "pre", 0, 0);
+}
+
+// Upstream's form: `storage: <extension id>`; the checkpoint goes to the directory the
+// storage extension gives this receiver, and a restart resumes from it.
+class DirStorage : public Extension, public storage::StorageExtension {
+ public:
+  explicit DirStorage(std::string dir) : dir_(std::move(dir)) {}
+  absl::StatusOr<std::unique_ptr<storage::SegmentLog>> OpenLog(std::string_view, std::string_view,
+                                                               const std::function<void(std::string_view)>&) override {
+    return absl::UnimplementedError("not here");
+  }
+  absl::StatusOr<std::string> Directory(std::string_view kind, std::string_view id) override {
+    std::string d = dir_ + "/" + storage::StoreName(kind, id);
+    fs::create_directories(d);
+    return d;
+  }
+
+ private:
+  std::string dir_;
+};
+class StorageHost : public testutil::TestHost {
+ public:
+  explicit StorageHost(Extension* ext) : ext_(ext) {}
+  Extension* GetExtension(const std::string& id) override { return id == "file_storage" ? ext_ : nullptr; }
+
+ private:
+  Extension* ext_;
+};
+
+TEST_F(FilelogTest, StorageExtensionIdKeepsCheckpointsInItsDirectory) {
+  Config c = Base();
+  c.storage = "file_storage";
+  DirStorage ext(dir_ + "/ext");
+  StorageHost host(&ext);
+  auto run = [&](size_t expect) {
+    auto chain = operators::BuildChain(c.operators);
+    ASSERT_TRUE(chain.ok());
+    FilelogReceiver r(testutil::Settings(&telemetry_, "filelog/app", Kind::kReceiver), c, std::move(*chain), {});
+    r.SetConsumers({nullptr, nullptr, &sink_});
+    ASSERT_TRUE(r.Start(host).ok());
+    EXPECT_EQ(r.checkpoint_path(), dir_ + "/ext/receiver_filelog_app/filelog_app.checkpoint");
+    ASSERT_TRUE(sink_.WaitCount(expect));
+    ASSERT_TRUE(r.Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  };
+  Append(P("app.log"), Lines("x", 0, 10));
+  run(10);
+  ASSERT_TRUE(fs::exists(dir_ + "/ext/receiver_filelog_app/filelog_app.checkpoint"));
+  Append(P("app.log"), Lines("x", 10, 15));
+  run(15);
+  ExpectExactlyOnce(sink_.bodies(), "x", 0, 15);  // resumed from the checkpoint
+
+  // An id that names no storage extension: the receiver does not start, and says why.
+  c.storage = "file_storage/missing";
+  auto chain = operators::BuildChain(c.operators);
+  ASSERT_TRUE(chain.ok());
+  FilelogReceiver r(testutil::Settings(&telemetry_, "filelog", Kind::kReceiver), c, std::move(*chain), {});
+  auto st = r.Start(host);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("service.extensions"), std::string_view::npos) << st;
 }
 
 TEST_F(FilelogTest, RefusedBatchesAreRetriedNotDropped) {
