@@ -1,6 +1,7 @@
 #include "collector/exporterhelper/exporterhelper.h"
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
@@ -17,7 +18,12 @@ Signal SignalOf(const std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>& 
   return static_cast<Signal>(item.index());
 }
 
-thread_local size_t t_reported_dropped = 0;  // ReportDropped() during the current push
+thread_local size_t t_reported_dropped = 0;    // ReportDropped() during the current push
+thread_local size_t t_reported_delivered = 0;  // ReportDelivered() during the current push
+
+// Shutdown: a retry is made no later than this before the deadline (or half the time
+// left, if less), so that it has time to end; with less than kMinLastAttempt left, none.
+constexpr absl::Duration kMinLastAttempt = absl::Milliseconds(20);
 
 // What SendWithRetry returns for a request of the persistent queue it gave up on at the
 // shutdown deadline: the worker leaves it unacknowledged in the store.
@@ -75,6 +81,7 @@ bool RecordHeader(std::string_view p, Signal* sig, uint32_t* items) {
 }  // namespace
 
 void ReportDropped(size_t items) { t_reported_dropped += items; }
+void ReportDelivered(size_t items) { t_reported_delivered += items; }
 
 void HelperConfig::Decode(config::Node& node) {
   auto& q = node.Child("sending_queue");
@@ -220,14 +227,31 @@ size_t ItemsOf(const std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>& i
   return std::visit([](const auto& d) { return d.ItemCount(); }, item);
 }
 
-bool QueuedExporter::SleepUnlessDeadline(absl::Duration d) {
+bool QueuedExporter::SleepBeforeRetry(absl::Duration d, bool* moved) {
   std::unique_lock<std::mutex> lock(mu_);
-  absl::Time until = absl::Now() + d;
+  const absl::Time until = absl::Now() + d;
+  absl::Time wake = until;
+  bool checked = false;  // against the shutdown deadline (once it is known)
   while (true) {
-    absl::Time now = absl::Now();
-    if (stopping_ && until > deadline_) return false;
-    if (now >= until) return true;
-    wake_.wait_for(lock, absl::ToChronoNanoseconds(until - now));
+    if (stopping_ && !checked) {
+      checked = true;
+      // The attempt needs time to end by the deadline: min(timeout, half of what is left
+      // from now). If `until` leaves less, the attempt is made earlier, at the latest
+      // moment that leaves it that much.
+      const absl::Time now = absl::Now();
+      const absl::Duration left = deadline_ - now;
+      if (left < kMinLastAttempt) return false;
+      const absl::Time latest = deadline_ - std::min(cfg_.timeout, left / 2);
+      if (until > latest) {
+        if (*moved) return false;  // a moved attempt was made already: it was the last one
+        *moved = true;
+        wake = latest;
+      }
+    }
+    const absl::Time now = absl::Now();
+    if (now >= wake) return true;
+    // Woken early by Shutdown (stopping_ set): recompute with the deadline.
+    wake_.wait_for(lock, absl::ToChronoNanoseconds(wake - now));
   }
 }
 
@@ -236,7 +260,19 @@ absl::Status QueuedExporter::SendWithRetry(const Item& item) {
   const size_t n = ItemsOf(item);
   Backoff backoff(cfg_.retry_on_failure);
   const absl::Time first = absl::Now();
-  size_t reported = 0;  // items the pusher dropped for good (ReportDropped), over all attempts
+  // Over all attempts: items the pusher dropped for good (ReportDropped) and items it
+  // delivered although the push failed (ReportDelivered). Counted once, at the end, so
+  // that a request given up counts as dropped only what was not delivered.
+  size_t dropped = 0, delivered = 0;
+  bool moved = false;  // the last attempt before the shutdown deadline was brought forward
+  auto give_up = [&](const absl::Status& st, const std::string& why) {
+    const size_t lost = n - delivered;
+    if (delivered > 0) meter_.Sent(sig, delivered);
+    meter_.Dropped(sig, lost);
+    settings_.logger->error("dropping {} {}{}: {}: {}", lost, ItemNoun(sig),
+                            delivered > 0 ? StrCat(" (", delivered, " more of the request were delivered)") : "", why,
+                            st.ToString());
+  };
   while (true) {
     absl::Time deadline = absl::Now() + cfg_.timeout;
     {
@@ -244,39 +280,35 @@ absl::Status QueuedExporter::SendWithRetry(const Item& item) {
       if (stopping_) deadline = std::min(deadline, deadline_);
     }
     t_reported_dropped = 0;
+    t_reported_delivered = 0;
     absl::Status st = PushOnce(item, deadline);
-    reported = std::min(n, reported + t_reported_dropped);
+    dropped = std::min(n, dropped + t_reported_dropped);
+    delivered = std::min(n - dropped, delivered + t_reported_delivered);
     if (st.ok()) {
-      meter_.Sent(sig, n - reported);
-      if (reported > 0) meter_.Dropped(sig, reported);
+      meter_.Sent(sig, n - dropped);
+      if (dropped > 0) meter_.Dropped(sig, dropped);
       return st;
     }
-    meter_.Failed(sig, n);
+    meter_.Failed(sig, n - dropped - delivered);
     if (!IsRetryable(st) || !cfg_.retry_on_failure.enabled) {
-      meter_.Dropped(sig, n);
-      settings_.logger->error("dropping {} {}: {} error, not retried: {}", n, ItemNoun(sig),
-                              IsRetryable(st) ? "retries disabled" : "permanent", st.ToString());
+      give_up(st, IsRetryable(st) ? "retryable error, but retries are disabled" : "permanent error, not retried");
       return st;
     }
     auto delay = backoff.Next(absl::Now() - first, RetryDelay(st));
     if (!delay) {
-      meter_.Dropped(sig, n);
-      settings_.logger->error("dropping {} {}: still failing after {} of retries: {}", n, ItemNoun(sig),
-                              absl::FormatDuration(absl::Now() - first), st.ToString());
+      give_up(st, StrCat("still failing after ", absl::FormatDuration(absl::Now() - first), " of retries"));
       return st;
     }
-    settings_.logger->warn("export of {} {} failed, retrying in {}: {}", n, ItemNoun(sig), absl::FormatDuration(*delay),
-                           st.ToString());
+    settings_.logger->warn("export of {} {} failed, retrying in {}: {}", n - dropped - delivered, ItemNoun(sig),
+                           absl::FormatDuration(*delay), st.ToString());
     meter_.Retried();
-    if (!SleepUnlessDeadline(*delay)) {
+    if (!SleepBeforeRetry(*delay, &moved)) {
       if (log_) {  // persistent queue: not acknowledged, so it is sent after the next start
         settings_.logger->warn("shutdown deadline reached while retrying: {} {} stay in {} for the next start", n,
                                ItemNoun(sig), cfg_.sending_queue.storage);
         return KeptInStorage();
       }
-      meter_.Dropped(sig, n);
-      settings_.logger->error("dropping {} {}: shutdown deadline reached while retrying: {}", n, ItemNoun(sig),
-                              st.ToString());
+      give_up(st, "shutdown deadline reached while retrying");
       return absl::DeadlineExceededError("shutdown deadline reached");
     }
   }
@@ -307,7 +339,8 @@ absl::Status QueuedExporter::Enqueue(Item item) {
                               ItemNoun(sig));
       return absl::ResourceExhaustedError("sending queue is full");
     }
-    bool room = not_full_.wait_for(lock, absl::ToChronoNanoseconds(cfg_.timeout), [&] { return fits() || stopping_; });
+    bool room = not_full_.wait_for(lock, absl::ToChronoNanoseconds(std::min(cfg_.timeout, kMaxBlockOnOverflow)),
+                                   [&] { return fits() || stopping_; });
     if (!room || stopping_) {
       return absl::UnavailableError(
           StrCat("sending queue of ", settings_.id.String(), " is full; the backend is slower than the input"));
@@ -328,15 +361,23 @@ void QueuedExporter::Worker() {
     if (queue_.empty()) return;  // stopping and drained
     if (stopping_ && absl::Now() >= deadline_) {
       // Out of time: what is left is dropped, and said so.
-      size_t dropped_requests = queue_.size();
+      std::array<size_t, 3> items{}, requests{};
       while (!queue_.empty()) {
         Item it = std::move(queue_.front());
         queue_.pop_front();
-        meter_.Dropped(SignalOf(it), ItemsOf(it));
+        const Signal sig = SignalOf(it);
+        meter_.Dropped(sig, ItemsOf(it));
+        items[static_cast<size_t>(sig)] += ItemsOf(it);
+        ++requests[static_cast<size_t>(sig)];
       }
       queued_units_ = 0;
       meter_.QueueSize(0);
-      settings_.logger->error("shutdown deadline reached: dropped {} queued requests", dropped_requests);
+      for (Signal sig : kAllSignals) {
+        const size_t i = static_cast<size_t>(sig);
+        if (requests[i] == 0) continue;
+        settings_.logger->error("dropping {} {}: {} queued requests not sent by the shutdown deadline", items[i],
+                                ItemNoun(sig), requests[i]);
+      }
       not_full_.notify_all();
       return;
     }

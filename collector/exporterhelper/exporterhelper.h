@@ -31,6 +31,10 @@ inline constexpr int kDefaultNumConsumers = 2;
 inline constexpr int64_t kDefaultQueueSizeItems = 32768;
 inline constexpr int64_t kDefaultQueueSizeRequests = 1000;
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
+// A full queue with block_on_overflow holds its caller for `timeout`, but never longer
+// than this (elasticsearch's timeout is 90 s): the caller is a receiver's thread, which
+// shutdown waits for, and its client is better told "not now" (UNAVAILABLE) soon.
+inline constexpr absl::Duration kMaxBlockOnOverflow = absl::Seconds(5);
 
 // Batching in the queue (the OpenTelemetry Collector's sending_queue.batch): a consumer
 // that takes a request smaller than min_size merges the requests of the same signal that
@@ -82,6 +86,11 @@ bool IsRetryable(const absl::Status& status);
 // counts them as dropped, not sent. Per thread: the helper calls Push* on the thread that
 // counts the outcome. Each item is reported at most once over the attempts of a push.
 void ReportDropped(size_t items);
+// For a Pusher answering a push with a retryable error although some of its items were
+// delivered (a partial bulk success): it resends only the others when the helper retries,
+// and the helper counts these as sent, not dropped, if it gives up. Same rules as
+// ReportDropped (per thread; each item at most once over the attempts of a push).
+void ReportDelivered(size_t items);
 
 // What an exporter implements.
 class Pusher {
@@ -155,8 +164,10 @@ class QueuedExporter : public Exporter {
   absl::Status SendWithRetry(const Item& item);
   absl::Status PushOnce(const Item& item, absl::Time deadline);
   void Worker();
-  // Sleeps for `d` unless shutdown's deadline comes first; false if it did.
-  bool SleepUnlessDeadline(absl::Duration d);
+  // Sleeps for `d` before the next attempt. Once shutdown has begun, an attempt that
+  // would start too late to end by the deadline is moved earlier, so that the last one
+  // fits before it (see SendWithRetry); false when no attempt fits any more.
+  bool SleepBeforeRetry(absl::Duration d, bool* moved);
 
   CreateSettings settings_;
   HelperConfig cfg_;

@@ -120,6 +120,50 @@ TEST(HelperPartialDrops, CountedAsDroppedNotSent) {
   EXPECT_EQ(metric("outrigger_exporter_dropped_spans_total"), 3);
 }
 
+// Issue 14: a retry the backoff (here the server's delay) would schedule past the
+// shutdown deadline is made before it instead, and what it delivers is not lost.
+TEST_F(HelperTest, LastRetryIsMadeBeforeTheShutdownDeadline) {
+  HelperConfig c = FastRetry();
+  c.retry_on_failure.max_elapsed_time = absl::ZeroDuration();  // until shutdown
+  auto e = Make(c);
+  pusher_->script = {WithRetryDelay(absl::ResourceExhaustedError("429"), absl::Minutes(1))};
+  ASSERT_TRUE(e->ConsumeTraces(MakeTraces(5)).ok());
+  ASSERT_TRUE(Eventually([&] { return pusher_->calls == 1; }));
+  const absl::Time deadline = absl::Now() + absl::Seconds(2);
+  ASSERT_TRUE(e->Shutdown(deadline).ok());
+  EXPECT_LT(absl::Now(), deadline);
+  EXPECT_EQ(pusher_->calls, 2);
+  EXPECT_EQ(Metric("outrigger_exporter_sent_spans_total"), 5);
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_spans_total"), 0);
+}
+
+// A push that keeps failing for some items although it delivered others: when the helper
+// gives up, only the items not delivered count as dropped.
+class PartialDeliveryPusher : public Pusher {
+ public:
+  absl::Status PushTraces(const pdata::Traces& d, absl::Time) override {
+    if (++calls == 1) ReportDelivered(d.ItemCount() - 2);  // all but two indexed
+    return absl::ResourceExhaustedError("2 documents not indexed yet: 429");
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST(HelperPartialDelivery, GivingUpDropsOnlyWhatWasNotDelivered) {
+  Telemetry telemetry;
+  testutil::TestHost host;
+  HelperConfig c = FastRetry();
+  c.retry_on_failure.max_elapsed_time = absl::ZeroDuration();
+  QueuedExporter e(testutil::Settings(&telemetry, "otlp", Kind::kExporter), c,
+                   std::make_unique<PartialDeliveryPusher>());
+  ASSERT_TRUE(e.Start(host).ok());
+  ASSERT_TRUE(e.ConsumeTraces(MakeTraces(2000)).ok());
+  auto metric = [&](const char* name) { return telemetry.Value(name, {{"exporter", "otlp"}}); };
+  ASSERT_TRUE(testutil::WaitFor([&] { return metric("outrigger_exporter_retries_total") >= 3; }));
+  ASSERT_TRUE(e.Shutdown(absl::Now() + absl::Milliseconds(300)).ok());
+  EXPECT_EQ(metric("outrigger_exporter_sent_spans_total"), 1998);
+  EXPECT_EQ(metric("outrigger_exporter_dropped_spans_total"), 2);
+}
+
 TEST_F(HelperTest, PermanentErrorsAreNotRetriedAndAreCounted) {
   auto e = Make(FastRetry());
   pusher_->script = {absl::InvalidArgumentError("bad data")};

@@ -102,6 +102,7 @@ struct Server::State {
   std::shared_ptr<net::Acceptor> acceptor;
   ServerOptions options;
   Handler handler;
+  AsyncHandler async_handler;  // instead of `handler` (ListenAsync)
   RefusalHandler on_refused;
   bool stopped = false;                             // event loop thread only
   std::set<std::shared_ptr<SessionBase>> sessions;  // event loop thread only
@@ -328,6 +329,20 @@ class Session : public SessionBase {
       req.remote_address = addr.to_string();
       req.remote_port = peer.port();
     }
+    if (state_->async_handler) {
+      // Answered later, from any thread: the write happens on the event loop.
+      const bool keep_alive = msg.keep_alive();
+      const unsigned version = msg.version();
+      // The admission ticket is held until the answer (the body is decoded meanwhile).
+      auto ticket = std::make_shared<Admission::Ticket>(std::move(ticket_));
+      state_->async_handler(std::move(req), [self = Self(), keep_alive, version, ticket](Response r) {
+        ticket->Reset();
+        asio::post(self->state_->io, [self, r = std::move(r), keep_alive, version] {
+          self->Write(r, keep_alive && !self->state_->stopped, version);
+        });
+      });
+      return;
+    }
     Response resp = state_->handler(req);
     ticket_.Reset();
     Write(resp, msg.keep_alive() && !state_->stopped, msg.version());
@@ -493,10 +508,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, con
 absl::StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, const std::string& endpoint,
                                                        ServerOptions options, Handler handler,
                                                        RefusalHandler on_refused) {
+  return Open(io, endpoint, std::move(options), std::move(handler), nullptr, std::move(on_refused));
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::ListenAsync(asio::io_context& io, const std::string& endpoint,
+                                                            ServerOptions options, AsyncHandler handler,
+                                                            RefusalHandler on_refused) {
+  return Open(io, endpoint, std::move(options), nullptr, std::move(handler), std::move(on_refused));
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Open(asio::io_context& io, const std::string& endpoint,
+                                                     ServerOptions options, Handler handler, AsyncHandler async_handler,
+                                                     RefusalHandler on_refused) {
   auto hp = ParseEndpoint(endpoint);
   if (!hp.ok()) return hp.status();
   auto state = std::make_shared<State>(io, std::move(options));
   state->handler = std::move(handler);
+  state->async_handler = std::move(async_handler);
   state->on_refused = std::move(on_refused);
   std::vector<std::string> reasons(std::begin(kRefusalReasons), std::end(kRefusalReasons));
   state->refusal_log = net::Refusals(state->options.name, std::move(reasons), state->options.telemetry,

@@ -3,7 +3,8 @@
 // chunked or sized bodies, optional TLS and mTLS (certificates reloaded when their files
 // change), an optional authenticator, timeouts for each phase of a request, a bound on
 // connections, and a body limit answered with 413. Handlers run on the event loop thread
-// and must not block for long.
+// and must not block for long; one that may wait (on a pipeline) is an AsyncHandler,
+// which hands the request to another thread and answers from there (ListenAsync).
 //
 // What a connection may cost is bounded (ServerOptions): the TLS handshake and a
 // request's header must arrive within read_header_timeout of the connection (or of the
@@ -66,6 +67,12 @@ struct Response {
 };
 
 using Handler = std::function<Response(Request&)>;
+// Gives the answer to a request later, from any thread, exactly once.
+using Respond = std::function<void(Response)>;
+// A handler that answers later (ListenAsync): it returns at once, never waiting, and
+// calls `respond` once, from any thread (e.g. a worker that runs a pipeline). The
+// connection reads no further request until then.
+using AsyncHandler = std::function<void(Request&& request, Respond respond)>;
 // Builds the answer to a request refused before its handler ran (malformed HTTP, body
 // over the limit, not authenticated): `request` holds what was read (method, path,
 // headers; no body).
@@ -135,6 +142,10 @@ class Server {
   static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io, const std::string& endpoint,
                                                         ServerOptions options, Handler handler,
                                                         RefusalHandler on_refused = nullptr);
+  // As Listen, with a handler that answers later (see AsyncHandler).
+  static absl::StatusOr<std::unique_ptr<Server>> ListenAsync(boost::asio::io_context& io, const std::string& endpoint,
+                                                             ServerOptions options, AsyncHandler handler,
+                                                             RefusalHandler on_refused = nullptr);
   // Plain HTTP with the default timeouts and limits.
   static absl::StatusOr<std::unique_ptr<Server>> Listen(boost::asio::io_context& io, const std::string& endpoint,
                                                         uint64_t max_body_bytes, Handler handler,
@@ -154,6 +165,9 @@ class Server {
 
  private:
   Server() = default;
+  static absl::StatusOr<std::unique_ptr<Server>> Open(boost::asio::io_context& io, const std::string& endpoint,
+                                                      ServerOptions options, Handler handler,
+                                                      AsyncHandler async_handler, RefusalHandler on_refused);
   std::shared_ptr<State> state_;
   std::shared_ptr<State> stats_;  // kept after Stop for the counters
   uint16_t port_ = 0;

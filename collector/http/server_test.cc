@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "collector/component/auth.h"
 #include "collector/http/config.h"
@@ -391,6 +393,47 @@ class AuthHost : public testutil::TestHost {
   TokenAuth auth;
   NotAuth other;
 };
+
+// An AsyncHandler answers later, from another thread; meanwhile the server (and its
+// event loop) serves other requests, and the kept-alive connection serves the next one.
+TEST(AsyncServerTest, AnswersFromAnotherThreadWhileServingOthers) {
+  testutil::TestHost host;
+  std::mutex mu;
+  std::vector<Respond> held;
+  auto s = Server::ListenAsync(host.IoContext(), "127.0.0.1:0", ServerOptions{}, [&](Request&& r, Respond respond) {
+    if (r.path == "/later") {
+      std::lock_guard<std::mutex> lock(mu);
+      held.push_back(std::move(respond));
+      return;
+    }
+    Response resp;
+    resp.body = "now " + r.path;
+    respond(std::move(resp));
+  });
+  ASSERT_TRUE(s.ok()) << s.status();
+  const uint16_t port = (*s)->port();
+  int slow = Connect(port);
+  Send(slow, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return held.size() == 1;
+  }));
+  int fast = Connect(port);
+  Send(fast, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(ReadResponse(fast).find("now /fast"), std::string::npos);  // not held up by /later
+  std::thread([&] {
+    Response resp;
+    resp.body = "later";
+    std::lock_guard<std::mutex> lock(mu);
+    held[0](std::move(resp));
+  }).join();
+  EXPECT_NE(ReadResponse(slow).find("later"), std::string::npos);
+  Send(slow, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n");  // kept alive
+  EXPECT_NE(ReadResponse(slow).find("now /again"), std::string::npos);
+  ::close(slow);
+  ::close(fast);
+  (*s)->Stop();
+}
 
 TEST(MakeServerOptionsTest, FindsTheAuthenticatorExtension) {
   AuthHost host;

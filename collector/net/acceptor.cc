@@ -36,9 +36,10 @@ void Acceptor::Start() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->Accept(); });
 }
 
-void Acceptor::Stop() {
-  auto close = [this] {
+void Acceptor::Stop(bool keep_accepted) {
+  auto close = [this, keep_accepted] {
     stopped_ = true;
+    keep_accepted_ = keep_accepted;
     boost::system::error_code ec;
     acceptor_.close(ec);
     retry_.cancel();
@@ -60,7 +61,10 @@ void Acceptor::Stop() {
 void Acceptor::Accept() {
   if (stopped_) return;
   acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
-    if (self->stopped_) return;
+    if (self->stopped_) {
+      if (!ec && self->keep_accepted_) self->on_connection_(std::move(socket));
+      return;
+    }
     if (ec) {
       self->OnAcceptError(ec);
       return;

@@ -50,7 +50,11 @@ class Acceptor : public std::enable_shared_from_this<Acceptor> {
   // at once on the event loop thread; from another thread it waits for the event loop
   // (which must be running) to do it.
   void Start();
-  void Stop();
+  // With `keep_accepted`, a connection the system accepted before Stop (its hand-over
+  // still queued on the event loop) is handed to on_connection all the same, after Stop
+  // returns; without, it is closed. For a server that reads what it was sent before it
+  // stops (StatsD over TCP).
+  void Stop(bool keep_accepted = false);
 
   explicit Acceptor(boost::asio::io_context& io) : io_(io), acceptor_(io), retry_(io) {}
 
@@ -66,6 +70,7 @@ class Acceptor : public std::enable_shared_from_this<Acceptor> {
   absl::Duration backoff_ = absl::ZeroDuration();
   uint16_t port_ = 0;
   bool stopped_ = false;
+  bool keep_accepted_ = false;
 };
 
 // Counts every refusal of a server in outrigger_server_refused_total{server,reason} and

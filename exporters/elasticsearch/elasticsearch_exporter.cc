@@ -46,7 +46,16 @@ struct Round {
 class BulkPusher : public exporterhelper::Pusher {
  public:
   BulkPusher(const CreateSettings& settings, const Config& cfg)
-      : settings_(settings), cfg_(cfg), encoder_(cfg_), client_(cfg.tls, kUserAgent), urls_(cfg.Urls()) {
+      : settings_(settings),
+        cfg_(cfg),
+        encoder_(cfg_),
+        client_(cfg.tls, kUserAgent),
+        urls_(cfg.Urls()),
+        malformed_answers_(&settings.telemetry->AddCounter(
+            "outrigger_exporter_elasticsearch_malformed_responses_total",
+            "2xx answers to _bulk whose body is not a bulk response (not JSON, no items, wrong count): the "
+            "documents are sent again",
+            {{"exporter", settings.id.String()}})) {
     headers_.push_back("Content-Type: application/x-ndjson");
     if (cfg_.compression == "gzip") headers_.push_back("Content-Encoding: gzip");
     if (!cfg_.api_key.empty()) {
@@ -123,8 +132,10 @@ class BulkPusher : public exporterhelper::Pusher {
       }
     }
     std::vector<uint32_t> todo;
+    size_t done_before = 0;  // indexed by an earlier push of this batch
     for (uint32_t i = 0; i < n; ++i) {
       if (state[i] == kPending) todo.push_back(i);
+      done_before += state[i] == kDone ? 1 : 0;
     }
 
     size_t dropped = 0;
@@ -162,6 +173,8 @@ class BulkPusher : public exporterhelper::Pusher {
         pending_[fp] = state;
       }
       exporterhelper::ReportDropped(dropped);  // counted by the helper
+      // Indexed by this push: if the helper gives up on the batch, these count as sent.
+      exporterhelper::ReportDelivered(static_cast<size_t>(std::count(state.begin(), state.end(), kDone)) - done_before);
       std::string msg = StrCat(todo.size(), " of ", n, " documents not indexed yet: ", last.last_error);
       absl::Status st = last.throttled ? absl::ResourceExhaustedError(msg) : absl::UnavailableError(msg);
       if (last.server_delay) st = exporterhelper::WithRetryDelay(st, *last.server_delay);
@@ -246,7 +259,11 @@ class BulkPusher : public exporterhelper::Pusher {
     if (code >= 200 && code < 300) {
       auto items = ParseBulkResponse(resp->body, which.size());
       if (!items.ok()) {
-        retry_all(std::string(items.status().message()));
+        // Which documents were indexed is unknown: all are sent again (retryable, as
+        // upstream's bulk indexer returns the decoding error), and the answer is counted.
+        malformed_answers_->Increment();
+        retry_all(StrCat("POST ", url, ": HTTP ", code, " with a body that is not a _bulk answer (",
+                         items.status().message(), ")"));
         return;
       }
       for (size_t k = 0; k < which.size(); ++k) {
@@ -315,6 +332,7 @@ class BulkPusher : public exporterhelper::Pusher {
   std::vector<std::string> headers_;
   ClientAuthenticator* auth_ = nullptr;
   std::atomic<size_t> next_url_{0};
+  prometheus::Counter* malformed_answers_;
 
   std::mutex stop_mu_;  // shutdown's deadline, for the waits inside a push
   std::condition_variable stop_cv_;

@@ -514,6 +514,12 @@ class BulkDouble {
     if (!fail_.empty()) {
       auto [status, retry_after] = fail_.front();
       fail_.erase(fail_.begin());
+      if (status == 200) {  // a 200 that is no _bulk answer: a proxy's page, nothing indexed
+        http::Response r;
+        r.content_type = "text/html";
+        r.body = "<html><body>502 Bad Gateway</body></html>";
+        return r;
+      }
       http::Response r =
           Error(status, status == 429 ? "es_rejected_execution_exception" : "unavailable_shards_exception", "injected");
       if (!retry_after.empty()) r.headers.emplace_back("Retry-After", retry_after);
@@ -799,6 +805,23 @@ TEST_F(EsExporterTest, ShutdownCutsTheRetriesInsideAPush) {
   // the helper still resends the rejected document, on its own short backoff.)
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(StoredBodies().size(), 2u);  // the two others were indexed
+  // Issue 14: given up at the deadline, the batch counts as dropped only the document
+  // that was not indexed (it counted all three).
+  EXPECT_EQ(SentLogs(), 2);
+  EXPECT_EQ(DroppedLogs(), 1);
+}
+
+// Issue 14: a 200 whose body is not JSON tells nothing of what was indexed: the documents
+// are sent again (retryable, as upstream), and the answer is counted.
+TEST_F(EsExporterTest, OkAnswerThatIsNotJsonIsResentAndCounted) {
+  es_.FailNext(1, 200);
+  MakeExporter("");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(3)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 3; })) << SentLogs();
+  EXPECT_EQ(StoredBodies(), Lines(3));
+  EXPECT_EQ(es_.Requests().size(), 2u);
+  EXPECT_EQ(Metric("outrigger_exporter_elasticsearch_malformed_responses_total"), 1);
+  EXPECT_EQ(DroppedLogs(), 0);
 }
 
 TEST_F(EsExporterTest, WholeRequest503IsRetriedHonouringRetryAfter) {

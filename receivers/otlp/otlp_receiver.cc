@@ -212,7 +212,11 @@ OtlpReceiver::OtlpReceiver(const CreateSettings& settings, const Config& cfg)
     : settings_(settings),
       cfg_(cfg),
       grpc_meter_(settings.telemetry->ForReceiver(settings.id, "grpc")),
-      http_meter_(settings.telemetry->ForReceiver(settings.id, "http")) {}
+      http_meter_(settings.telemetry->ForReceiver(settings.id, "http")),
+      http_busy_(&settings.telemetry->AddCounter(
+          "outrigger_receiver_otlp_http_busy_total",
+          "OTLP/HTTP requests answered 503 because no worker was free in time (the pipeline is slow)",
+          {{"receiver", settings.id.String()}})) {}
 
 OtlpReceiver::~OtlpReceiver() { (void)Shutdown(absl::Now()); }
 
@@ -290,16 +294,15 @@ http::Response OtlpReceiver::ErrorResponse(const http::Request& req, int status,
   return resp;
 }
 
-http::Response OtlpReceiver::HandleHttp(http::Request& req) {
+std::optional<http::Response> OtlpReceiver::CheckHttp(const http::Request& req, Signal* signal, bool* json) {
   http::Response resp;
-  std::optional<Signal> signal;
-  if (req.path == cfg_.http.traces_url_path)
-    signal = Signal::kTraces;
-  else if (req.path == cfg_.http.metrics_url_path)
-    signal = Signal::kMetrics;
-  else if (req.path == cfg_.http.logs_url_path)
-    signal = Signal::kLogs;
-  if (!signal) {
+  if (req.path == cfg_.http.traces_url_path) {
+    *signal = Signal::kTraces;
+  } else if (req.path == cfg_.http.metrics_url_path) {
+    *signal = Signal::kMetrics;
+  } else if (req.path == cfg_.http.logs_url_path) {
+    *signal = Signal::kLogs;
+  } else {
     resp.status = 404;
     resp.body = StrCat("no OTLP endpoint at ", req.path, "; use ", cfg_.http.traces_url_path, ", ",
                        cfg_.http.metrics_url_path, " or ", cfg_.http.logs_url_path, "\n");
@@ -314,11 +317,10 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
   std::string ct = absl::AsciiStrToLower(req.Header("content-type"));
   ct = ct.substr(0, ct.find(';'));
   ct = std::string(absl::StripAsciiWhitespace(ct));
-  bool json;
   if (ct == "application/x-protobuf" || ct == "application/protobuf") {
-    json = false;
+    *json = false;
   } else if (ct == "application/json") {
-    json = true;
+    *json = true;
   } else {
     resp.status = 415;
     resp.body = StrCat("unsupported content type \"", req.Header("content-type"),
@@ -326,6 +328,42 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
     http_meter_.Malformed();
     return resp;
   }
+  return std::nullopt;
+}
+
+http::Response OtlpReceiver::BusyResponse(bool json) {
+  http_busy_->Increment();
+  http::Response resp;
+  resp.status = 503;
+  resp.content_type = json ? "application/json" : "application/x-protobuf";
+  resp.headers.emplace_back("Retry-After", StrCat(cfg_.retry_after_seconds));
+  resp.body = outrigger::otlp::EncodeRpcStatus(
+      absl::StatusCode::kUnavailable,
+      StrCat("the OTLP/HTTP receiver is busy: its workers all wait on the pipeline (retry after ",
+             cfg_.retry_after_seconds, " s)"),
+      json);
+  return resp;
+}
+
+void OtlpReceiver::HandleHttp(http::Request&& req, http::Respond respond) {
+  Signal signal = Signal::kTraces;
+  bool json = false;
+  if (auto early = CheckHttp(req, &signal, &json)) {
+    respond(std::move(*early));
+    return;
+  }
+  // Decoding and Consume run on a worker: the event loop never waits on the pipeline.
+  const uint64_t bytes = req.body.size();
+  auto shared = std::make_shared<http::Request>(std::move(req));
+  auto refuse = [this, respond, json] { respond(BusyResponse(json)); };
+  if (!http_workers_->Submit(
+          bytes, [this, shared, respond, signal, json] { respond(ProcessHttp(*shared, signal, json)); }, refuse)) {
+    refuse();
+  }
+}
+
+http::Response OtlpReceiver::ProcessHttp(http::Request& req, Signal signal, bool json) {
+  http::Response resp;
   resp.content_type = json ? "application/json" : "application/x-protobuf";
   auto fail = [&](int code, absl::StatusCode sc, Text msg) {
     resp.status = code;
@@ -364,7 +402,7 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
   if (cfg_.http.include_metadata) {
     for (const auto& [k, v] : req.headers) client->metadata[k].push_back(v);
   }
-  auto outcome = Export(*signal, std::move(body), http_meter_, json, std::move(client));
+  auto outcome = Export(signal, std::move(body), http_meter_, json, std::move(client));
   if (!outcome.status.ok()) {
     int code = outrigger::otlp::HttpStatusFor(outcome.status);
     if (code == 429 || code == 503) {
@@ -372,7 +410,7 @@ http::Response OtlpReceiver::HandleHttp(http::Request& req) {
     }
     return fail(code, outcome.status.code(), outcome.status.message());
   }
-  resp.body = outrigger::otlp::EncodeExportResponse(*signal, outcome.rejected, outcome.message, json);
+  resp.body = outrigger::otlp::EncodeExportResponse(signal, outcome.rejected, outcome.message, json);
   return resp;
 }
 
@@ -458,8 +496,10 @@ absl::Status OtlpReceiver::Start(Host& host) {
       opts->admit = [this](const http::Request&, uint64_t bytes) { return admission_.Admit(bytes); };
       opts->retry_after = absl::Seconds(cfg_.retry_after_seconds);
     }
-    auto srv = http::Server::Listen(
-        host.IoContext(), cfg_.http.endpoint, std::move(*opts), [this](http::Request& r) { return HandleHttp(r); },
+    http_workers_ = std::make_unique<HttpWorkers>(host.IoContext(), HttpWorkers::Limits{});
+    auto srv = http::Server::ListenAsync(
+        host.IoContext(), cfg_.http.endpoint, std::move(*opts),
+        [this](http::Request&& r, http::Respond respond) { HandleHttp(std::move(r), std::move(respond)); },
         [this](int status, const std::string& reason, const http::Request& r) {
           if (status != 401 && status != 429) http_meter_.Malformed();  // refusals are counted by the server too
           return ErrorResponse(r, status, reason);
@@ -477,6 +517,12 @@ absl::Status OtlpReceiver::Shutdown(absl::Time deadline) {
   if (http_server_) {
     http_server_->Stop();
     http_server_.reset();
+  }
+  if (http_workers_) {
+    // What waits is refused (its connection is closed already); what runs ends, bounded
+    // by the pipeline's own timeouts, before the processors and exporters stop.
+    http_workers_->Stop();
+    http_workers_.reset();
   }
   if (grpc_acceptor_) {
     grpc_acceptor_->Stop();

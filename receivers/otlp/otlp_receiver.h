@@ -4,6 +4,7 @@
 // /v1/metrics, /v1/logs; protobuf or JSON; gzip).
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "collector/component/admission.h"
@@ -12,6 +13,7 @@
 #include "collector/http/server.h"
 #include "collector/telemetry/telemetry.h"
 #include "receivers/otlp/config.h"
+#include "receivers/otlp/http_workers.h"
 
 namespace grpc {
 class Server;
@@ -58,7 +60,13 @@ class OtlpReceiver : public Receiver, public AdmissionClient {
   const Admission& admission() const { return admission_; }
 
  private:
-  http::Response HandleHttp(http::Request& req);
+  // On the event loop: answers what needs no decoding, hands the rest to a worker.
+  void HandleHttp(http::Request&& req, http::Respond respond);
+  // The answer to a request refused without reading it (path, method, content type), if any.
+  std::optional<http::Response> CheckHttp(const http::Request& req, Signal* signal, bool* json);
+  // On a worker: decompress, decode, Consume, answer.
+  http::Response ProcessHttp(http::Request& req, Signal signal, bool json);
+  http::Response BusyResponse(bool json);
   static http::Response ErrorResponse(const http::Request& req, int status, std::string_view message);
 
   CreateSettings settings_;
@@ -71,6 +79,8 @@ class OtlpReceiver : public Receiver, public AdmissionClient {
   int grpc_listener_fd_ = -1;
   uint16_t grpc_port_ = 0;
   ServerAuthenticator* grpc_auth_ = nullptr;
+  prometheus::Counter* http_busy_;
+  std::unique_ptr<HttpWorkers> http_workers_;
   std::unique_ptr<http::Server> http_server_;
 };
 

@@ -158,6 +158,38 @@ TEST_F(OtlpReceiverTest, BackpressureIsRetryableOnBothTransports) {
   EXPECT_EQ(telemetry_.Value("outrigger_receiver_refused_spans_total", {{"transport", "grpc"}}), 1);
 }
 
+// Issue 14: Consume runs on the receiver's workers, never on the event loop. While the
+// pipeline blocks, the loop goes on serving (here a 404 of the same server), and a
+// request no worker can take within kHttpMaxWait is answered 503 with Retry-After.
+TEST_F(OtlpReceiverTest, ABlockedPipelineDoesNotStallTheEventLoop) {
+  const uint16_t port = receiver_->http_port();
+  sink_.Block();
+  std::vector<std::future<HttpResult>> posts;
+  for (int i = 0; i < kHttpWorkers + 1; ++i) {
+    posts.push_back(std::async(std::launch::async, [port] {
+      return Post(port, "/v1/traces", "application/x-protobuf", testutil::MakeTraces(1).ToProto());
+    }));
+  }
+  // One request waits for a worker: it is refused once kHttpMaxWait has passed.
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    return telemetry_.Value("outrigger_receiver_otlp_http_busy_total", {{"receiver", "otlp"}}) == 1;
+  }));
+  EXPECT_EQ(Post(port, "/v1/nothing", "application/json", "{}").code, 404);  // the loop serves
+  sink_.Unblock();
+  int ok = 0, busy = 0;
+  for (auto& f : posts) {
+    HttpResult r = f.get();
+    if (r.code == 200) ++ok;
+    if (r.code == 503) {
+      ++busy;
+      EXPECT_EQ(r.retry_after, "1");
+    }
+  }
+  EXPECT_EQ(ok, kHttpWorkers);
+  EXPECT_EQ(busy, 1);
+  EXPECT_EQ(sink_.SpanCount(), static_cast<size_t>(kHttpWorkers));
+}
+
 TEST_F(OtlpReceiverTest, GrpcDeliversAndRefusesGarbage) {
   std::string resp;
   auto st = GrpcExport(Signal::kLogs, testutil::MakeLogs(5).ToProto(), &resp);

@@ -1,5 +1,6 @@
 #include "receivers/statsd/statsd_receiver.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -8,6 +9,7 @@
 
 #include <array>
 #include <boost/asio.hpp>
+#include <functional>
 #include <future>
 #include <set>
 
@@ -54,6 +56,10 @@ struct Conn {
   absl::Time last_read = absl::Now();
   std::string buf;
   bool discarding = false;  // inside a line longer than max_tcp_line_length
+  // Shutdown's drain: bumped by each wait, so that of a read wait and its quiet timer
+  // only the one that is current acts; `drained` once the connection is done.
+  uint64_t drain_gen = 0;
+  bool drained = false;
 
   // Takes `data` (and, when `final`, the last line without its newline).
   void Take(StatsdReceiver* r, std::string_view data, size_t max_line, ReceiverMeter* meter, bool final) {
@@ -103,6 +109,11 @@ struct StatsdReceiver::State {
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
   bool stopped = false;
+  // Shutdown's drain (event loop only): connections still being read, when to give up,
+  // and what to do once none is left.
+  size_t draining = 0;
+  absl::Time drain_until;
+  std::function<void()> drained;
 };
 
 StatsdReceiver::StatsdReceiver(const CreateSettings& settings, const Config& cfg)
@@ -341,7 +352,7 @@ void ArmIdle(StatsdReceiver::State* s, const std::shared_ptr<Conn>& conn, const 
 void ReadStream(StatsdReceiver* r, StatsdReceiver::State* s, std::shared_ptr<Conn> conn, const Config* cfg,
                 ReceiverMeter* meter) {
   conn->socket.async_wait(tcp::socket::wait_read, [=](const boost::system::error_code& wait_ec) {
-    if (s->stopped || wait_ec == asio::error::operation_aborted) return;
+    if (wait_ec == asio::error::operation_aborted || s->stopped) return;
     boost::system::error_code ec = wait_ec;
     size_t n = 0;
     if (!ec) n = conn->socket.read_some(asio::buffer(s->tcp_chunk), ec);
@@ -452,46 +463,131 @@ absl::Status StatsdReceiver::Start(Host& host) {
   return absl::OkStatus();
 }
 
-void StatsdReceiver::Drain() {
-  State* s = state_.get();
-  if (s->udp_socket) DrainDatagrams(this, s, s->udp_socket->native_handle(), &meter_);
-  if (s->unix_socket) DrainDatagrams(this, s, s->unix_socket->native_handle(), &meter_);
-  for (auto& c : s->tcp_conns) {
-    while (true) {
-      boost::system::error_code ec;
-      size_t n = c->socket.read_some(asio::buffer(s->tcp_chunk), ec);
-      if (ec == asio::error::would_block) {
-        c->Take(this, {}, static_cast<size_t>(cfg_.max_tcp_line_length), &meter_, /*final=*/true);
-        break;
-      }
-      c->Take(this, std::string_view(s->tcp_chunk.data(), ec ? 0 : n), static_cast<size_t>(cfg_.max_tcp_line_length),
-              &meter_, /*final=*/bool(ec));
-      if (ec) break;
+namespace {
+
+// Connections the listener has not accepted yet: a client may have connected, sent its
+// lines and closed before shutdown; they are in the kernel's accept queue.
+std::vector<tcp::socket> AcceptPending(StatsdReceiver::State* s) {
+  std::vector<tcp::socket> out;
+  const int fd = s->acceptor->native_handle();
+  while (true) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+    const int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) break;
+    boost::system::error_code ec;
+    tcp::socket sock(s->io);
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    ::getsockname(c, reinterpret_cast<sockaddr*>(&addr), &len);
+    sock.assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), c, ec);
+    if (ec) {
+      ::close(c);
+      continue;
     }
+    out.push_back(std::move(sock));
   }
+  return out;
+}
+
+}  // namespace
+
+void StatsdReceiver::FinishDrain(const std::shared_ptr<Conn>& conn, bool closed_by_client) {
+  State* s = state_.get();
+  ++conn->drain_gen;
+  conn->drained = true;
+  if (closed_by_client) {
+    // The last line may lack its newline.
+    conn->Take(this, {}, static_cast<size_t>(cfg_.max_tcp_line_length), &meter_, /*final=*/true);
+  } else if (!conn->buf.empty() && !conn->discarding) {
+    // The client is still connected and has not finished this line: it is not a line.
+    meter_.Refused(Signal::kMetrics, 1);
+    Refuse(conn->buf, "incomplete line (no newline) on a connection still open at shutdown; dropped",
+           /*malformed=*/false);
+    conn->buf.clear();
+  }
+  boost::system::error_code ec;
+  conn->idle.cancel();
+  conn->socket.close(ec);
+  if (--s->draining == 0 && s->drained) std::exchange(s->drained, nullptr)();
+}
+
+void StatsdReceiver::DrainConnection(const std::shared_ptr<Conn>& conn) {
+  State* s = state_.get();
+  const size_t max_line = static_cast<size_t>(cfg_.max_tcp_line_length);
+  while (true) {
+    boost::system::error_code ec;
+    size_t n = conn->socket.read_some(asio::buffer(s->tcp_chunk), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) {
+      FinishDrain(conn, /*closed_by_client=*/true);
+      return;
+    }
+    conn->Take(this, std::string_view(s->tcp_chunk.data(), n), max_line, &meter_, /*final=*/false);
+  }
+  // Nothing to read right now: the client may still be sending (what it wrote is on its
+  // way through the kernel) or be quiet for good. Wait for more, up to kDrainQuiet.
+  const absl::Time now = absl::Now();
+  if (now >= s->drain_until) {
+    FinishDrain(conn, /*closed_by_client=*/false);
+    return;
+  }
+  const uint64_t gen = ++conn->drain_gen;
+  conn->socket.async_wait(tcp::socket::wait_read, [this, conn, gen](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted || conn->drained || conn->drain_gen != gen) return;
+    DrainConnection(conn);
+  });
+  conn->idle.expires_after(absl::ToChronoNanoseconds(std::min(kDrainQuiet, s->drain_until - now)));
+  conn->idle.async_wait([this, conn, gen](const boost::system::error_code& ec) {
+    if (ec || conn->drained || conn->drain_gen != gen) return;
+    FinishDrain(conn, /*closed_by_client=*/false);
+  });
 }
 
 absl::Status StatsdReceiver::Shutdown(absl::Time deadline) {
   if (!state_) return absl::OkStatus();
   State* s = state_.get();
-  // On the event loop: stop reading, then hand over what was aggregated so far.
+  // On the event loop: stop listening and reading as usual, read what the sockets still
+  // hold (TCP: until each client closes or is quiet; see kDrainQuiet), then hand over
+  // what was aggregated so far.
   std::promise<void> done;
-  asio::post(s->io, [this, s, &done] {
+  asio::post(s->io, [this, s, deadline, &done] {
     s->stopped = true;
     boost::system::error_code ec;
     s->timer.cancel();
-    Drain();
+    if (s->udp_socket) DrainDatagrams(this, s, s->udp_socket->native_handle(), &meter_);
+    if (s->unix_socket) DrainDatagrams(this, s, s->unix_socket->native_handle(), &meter_);
     if (s->udp_socket) s->udp_socket->close(ec);
     if (s->unix_socket) s->unix_socket->close(ec);
-    if (s->acceptor) s->acceptor->Stop();
-    for (auto& c : s->tcp_conns) {
-      c->idle.cancel();
-      c->socket.close(ec);
+    if (s->acceptor) {
+      for (auto& sock : AcceptPending(s)) s->tcp_conns.insert(std::make_shared<Conn>(std::move(sock), s->io));
+      // Connections accepted already but not handed over yet (queued behind this) are
+      // still added (OnConnection); the next step runs after them.
+      s->acceptor->Stop(/*keep_accepted=*/true);
     }
-    FlushNow();
-    done.set_value();
+    asio::post(s->io, [this, s, deadline, &done] {
+      std::vector<std::shared_ptr<Conn>> conns(s->tcp_conns.begin(), s->tcp_conns.end());
+      const absl::Time now = absl::Now();
+      s->drain_until = now + std::min(kDrainMax, std::max(absl::ZeroDuration(), (deadline - now) / 4));
+      s->draining = conns.size() + 1;  // +1: this function, so that the end runs once, last
+      s->drained = [this, &done] {
+        FlushNow();
+        done.set_value();
+      };
+      for (auto& c : conns) {
+        c->idle.cancel();
+        DrainConnection(c);
+      }
+      if (--s->draining == 0) std::exchange(s->drained, nullptr)();
+    });
   });
   done.get_future().wait();
+  // The handlers of what was closed or cancelled above are queued on the loop: let them
+  // run before the state they point to goes.
+  std::promise<void> settled;
+  asio::post(s->io, [&settled] { settled.set_value(); });
+  settled.get_future().wait();
+  s->tcp_conns.clear();
   if (cfg_.transport == "unixgram") ::unlink(cfg_.endpoint.c_str());
   state_.reset();
   return absl::OkStatus();

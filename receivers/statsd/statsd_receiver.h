@@ -15,6 +15,14 @@
 
 namespace outrigger::receivers::statsd {
 
+struct Conn;
+
+// Shutdown reads TCP connections until their clients close them, but no connection
+// longer than kDrainQuiet after it last sent something, and all of them no longer than
+// kDrainMax (or a quarter of the time left before the shutdown deadline, if less).
+inline constexpr absl::Duration kDrainQuiet = absl::Milliseconds(250);
+inline constexpr absl::Duration kDrainMax = absl::Seconds(5);
+
 class StatsdReceiver : public Receiver, public AdmissionClient {
  public:
   StatsdReceiver(const CreateSettings& settings, const Config& cfg);
@@ -38,9 +46,11 @@ class StatsdReceiver : public Receiver, public AdmissionClient {
   // Counts a refused line (malformed, or dropped on purpose) and logs it, at most
   // every 10 s with the count since.
   void Refuse(std::string_view line, const std::string& why, bool malformed);
-  // Reads what is still queued on the sockets (at shutdown: nothing accepted by the
-  // kernel is left behind).
-  void Drain();
+  // At shutdown, on the event loop: reads what the connection holds until the client
+  // closes it, or sends nothing for kDrainQuiet, or the drain's time is up; then closes
+  // it. A last line without newline counts only if the client closed the connection.
+  void DrainConnection(const std::shared_ptr<Conn>& conn);
+  void FinishDrain(const std::shared_ptr<Conn>& conn, bool closed_by_client);
 
   CreateSettings settings_;
   Config cfg_;

@@ -9,6 +9,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
+#include <future>
+
+#include <boost/asio/post.hpp>
 
 #include "tests/testutil/testutil.h"
 
@@ -238,6 +242,81 @@ TEST_F(StatsdReceiverTest, TcpIdleTimeoutClosesAQuietConnection) {
   close(fd);
   ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(sink_.PointCount(), 1u);  // what it sent before going quiet is kept
+}
+
+// Issue 14: a line the client has not finished when shutdown reads the connection is not
+// a line (it was taken whole, "loss.n930377:1" for "loss.n930377:1|c", and refused as
+// malformed). It is counted as refused, and the lines before it are kept.
+TEST_F(StatsdReceiverTest, TcpShutdownDoesNotTakeAnUnfinishedLineAsALine) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.transport = "tcp";
+  Start(cfg);
+  int fd = testutil::ConnectTcp(receiver_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "a:1|c\nb:2", 9), 9);  // the client is still writing `b`
+  ASSERT_TRUE(WaitAccepted(1, "tcp"));
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(sink_.PointCount(), 1u);
+  EXPECT_EQ(Metric("outrigger_receiver_malformed_requests_total", "tcp"), 0);
+  EXPECT_EQ(Metric("outrigger_receiver_refused_metric_points_total", "tcp"), 1);
+  close(fd);
+}
+
+// Issue 14: a client that connected, sent its lines and closed before the listener
+// accepted the connection loses nothing at shutdown.
+TEST_F(StatsdReceiverTest, TcpShutdownReadsConnectionsNotAcceptedYet) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.transport = "tcp";
+  Start(cfg);
+  // Hold the event loop so that nothing is accepted meanwhile.
+  std::promise<void> release, holding;
+  boost::asio::post(host_.IoContext(), [&] {
+    holding.set_value();
+    release.get_future().wait();
+  });
+  holding.get_future().wait();
+  std::string lines;
+  for (int i = 0; i < 5000; ++i) lines += "s." + std::to_string(i) + ":1|c\n";
+  SendTcp(receiver_->port(), lines);
+  auto shutdown = std::async(std::launch::async, [&] { return receiver_->Shutdown(absl::Now() + absl::Seconds(10)); });
+  release.set_value();
+  ASSERT_TRUE(shutdown.get().ok());
+  EXPECT_EQ(sink_.PointCount(), 5000u);
+  EXPECT_EQ(Metric("outrigger_receiver_malformed_requests_total", "tcp"), 0);
+}
+
+// Issue 14: shutdown reads a connection until its client closes it (data still on its way
+// through the kernel when shutdown began was lost, and the line it cut was corrupted).
+TEST_F(StatsdReceiverTest, TcpShutdownReadsWhatTheClientStillSends) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.transport = "tcp";
+  Start(cfg);
+  const uint16_t port = receiver_->port();
+  int fd = testutil::ConnectTcp(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "first:1|c\nsecond:1|", 19), 19);
+  ASSERT_TRUE(WaitAccepted(1, "tcp"));
+  auto shutdown = std::async(std::launch::async, [&] { return receiver_->Shutdown(absl::Now() + absl::Seconds(10)); });
+  // Shutdown has begun once the listener is closed.
+  ASSERT_TRUE(sink_.WaitFor([&] {
+    int probe = testutil::ConnectTcp(port);
+    if (probe >= 0) close(probe);
+    return probe < 0;
+  }));
+  std::string rest = "c\n";
+  for (int i = 0; i < 20000; ++i) rest += "s." + std::to_string(i) + ":1|c\n";
+  for (size_t off = 0; off < rest.size();) {
+    ssize_t n = send(fd, rest.data() + off, rest.size() - off, MSG_NOSIGNAL);
+    ASSERT_GT(n, 0) << std::strerror(errno);
+    off += static_cast<size_t>(n);
+  }
+  close(fd);
+  ASSERT_TRUE(shutdown.get().ok());
+  EXPECT_EQ(sink_.PointCount(), 20002u);
+  EXPECT_EQ(Metric("outrigger_receiver_malformed_requests_total", "tcp"), 0);
 }
 
 }  // namespace

@@ -12,14 +12,17 @@
 //                 A create with an _id that exists: item 409 version_conflict_engine_exception.
 //   GET /_double/docs     every stored document: [{"_index","_id","_source"}]
 //   POST /_double/faults  {"rules":[{"contains","status","type","times"}],
-//                          "failNext":[{"status","retryAfter"}], "failAll":{"status","retryAfter"},
-//                          "maxBody":n, "auth":"..."}
+//                          "failNext":[{"status","retryAfter","body"}], "failAll":{...},
+//                          "maxBody":n, "auth":"...", "delayMs":n, "throttleEvery":n}
 //
 // Faults: per item (a document whose source contains `contains` is answered `status`
 // with error `type`, `times` times, -1 = always), per request (the next requests are
 // answered with a status, e.g. 429/503 with Retry-After; with failAll every request is,
 // as a node that is not ready), 413 above maxBody bytes (as http.max_content_length
-// does), 401 without the expected Authorization header.
+// does), 401 without the expected Authorization header. A failNext/failAll entry with a
+// `body` is answered with that body as text/html (e.g. status 200 and a body that is not
+// JSON, as a proxy's error page); `delayMs` delays every answer; with `throttleEvery` n,
+// every n-th document (counted over all requests) is answered 429.
 //
 // HTTPS: start(port, {key, cert}) serves TLS with that PEM key and certificate (as
 // Elasticsearch with xpack.security.http.ssl); `tlsErrors` lists the handshakes that
@@ -51,6 +54,9 @@ export class EsDouble {
     this.ids = new Map(); // index -> Set(ids)
     this.requests = []; // {status, items, bytes, headers, tls}
     this.nextId = 0;
+    this.delayMs = 0;
+    this.throttleEvery = 0;
+    this.itemAttempts = 0;
     const handler = (req, res) => this.#handle(req, res);
     if (tls) {
       this.server = https.createServer({ key: tls.key, cert: tls.cert }, handler);
@@ -80,7 +86,9 @@ export class EsDouble {
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  configure({ rules, failNext, failAll, maxBody, auth } = {}) {
+  configure({ rules, failNext, failAll, maxBody, auth, delayMs, throttleEvery } = {}) {
+    if (delayMs !== undefined) this.delayMs = delayMs;
+    if (throttleEvery !== undefined) this.throttleEvery = throttleEvery;
     if (rules) this.rules.push(...rules);
     if (failNext) this.failNext.push(...failNext);
     if (failAll !== undefined) this.failAll = failAll;
@@ -103,10 +111,17 @@ export class EsDouble {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      try {
-        this.#route(req, raw, res);
-      } catch (e) {
-        this.#send(res, 500, errorBody(500, 'exception', String(e)));
+      const answer = () => {
+        try {
+          this.#route(req, raw, res);
+        } catch (e) {
+          this.#send(res, 500, errorBody(500, 'exception', String(e)));
+        }
+      };
+      if (this.delayMs > 0 && req.url.startsWith('/_bulk')) {
+        setTimeout(answer, this.delayMs);
+      } else {
+        answer();
       }
     });
   }
@@ -144,6 +159,10 @@ export class EsDouble {
     }
     if (this.failNext.length > 0 || this.failAll) {
       const f = this.failNext.length > 0 ? this.failNext.shift() : this.failAll;
+      if (f.body !== undefined) {
+        reply(f.status, f.body, { 'content-type': 'text/html' });
+        return;
+      }
       const type = f.status === 429 ? 'es_rejected_execution_exception' : 'unavailable_shards_exception';
       reply(f.status, errorBody(f.status, type, 'injected'), f.retryAfter ? { 'retry-after': String(f.retryAfter) } : {});
       return;
@@ -215,9 +234,13 @@ export class EsDouble {
     const items = ops.map((o) => {
       let status = 201;
       let type = '';
+      if (this.throttleEvery > 0 && this.itemAttempts++ % this.throttleEvery === this.throttleEvery - 1) {
+        status = 429;
+        type = 'es_rejected_execution_exception';
+      }
       for (let k = 0; k < this.rules.length; k++) {
         const r = this.rules[k];
-        if (!o.text.includes(r.contains)) continue;
+        if (status !== 201 || !o.text.includes(r.contains)) continue;
         const key = `${k}\u0000${o.text}`;
         const hits = this.ruleHits.get(key) ?? 0;
         if (r.times < 0 || hits < r.times) {

@@ -1,0 +1,140 @@
+#include "receivers/otlp/http_workers.h"
+
+#include <boost/asio.hpp>
+#include <utility>
+
+#include "absl/time/clock.h"
+
+namespace outrigger::receivers::otlp {
+
+namespace asio = boost::asio;
+
+struct Job {
+  uint64_t bytes = 0;
+  std::function<void()> run, refuse;
+  bool waiting = true;  // guarded by Core::mu
+};
+
+struct HttpWorkers::Core {
+  Core(asio::io_context& io, Limits limits) : io(io), limits(limits) {}
+  asio::io_context& io;
+  const Limits limits;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::shared_ptr<Job>> waiting ABSL_GUARDED_BY(mu);
+  uint64_t waiting_bytes ABSL_GUARDED_BY(mu) = 0;
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+  // Per thread: since when it runs its request (InfiniteFuture when idle).
+  std::vector<absl::Time> busy_since ABSL_GUARDED_BY(mu);
+
+  // Every thread has been running its request for longer than max_wait: the pipeline is
+  // stalled, and a new request would only wait to be refused.
+  bool Stalled() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const absl::Time limit = absl::Now() - limits.max_wait;
+    for (absl::Time t : busy_since) {
+      if (t > limit) return false;
+    }
+    return !busy_since.empty();
+  }
+
+  // Takes `job` out of the queue if it still waits there; true if it did.
+  bool Unqueue(const std::shared_ptr<Job>& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (!job->waiting) return false;
+    job->waiting = false;
+    waiting_bytes -= job->bytes;
+    for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+      if (*it == job) {
+        waiting.erase(it);
+        break;
+      }
+    }
+    return true;
+  }
+
+  void Work(size_t index) {
+    while (true) {
+      std::function<void()> run;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        busy_since[index] = absl::InfiniteFuture();
+        cv.wait(lock, [&] { return stopped || !waiting.empty(); });
+        if (waiting.empty()) return;  // stopped
+        std::shared_ptr<Job> job = std::move(waiting.front());
+        waiting.pop_front();
+        job->waiting = false;
+        waiting_bytes -= job->bytes;
+        run = std::move(job->run);  // the job (kept by its timer) keeps no request
+        job->refuse = nullptr;
+        busy_since[index] = absl::Now();
+      }
+      run();
+    }
+  }
+};
+
+HttpWorkers::HttpWorkers(asio::io_context& io, Limits limits) : core_(std::make_shared<Core>(io, limits)) {
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->busy_since.assign(static_cast<size_t>(limits.threads), absl::InfiniteFuture());
+  }
+  for (int i = 0; i < limits.threads; ++i) {
+    threads_.emplace_back([core = core_, i] { core->Work(static_cast<size_t>(i)); });
+  }
+}
+
+HttpWorkers::~HttpWorkers() { Stop(); }
+
+bool HttpWorkers::Submit(uint64_t bytes, std::function<void()> run, std::function<void()> refuse) {
+  auto job = std::make_shared<Job>();
+  job->bytes = bytes;
+  job->run = std::move(run);
+  job->refuse = std::move(refuse);
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    const Limits& l = core_->limits;
+    // One request larger than max_waiting_bytes still goes in when none waits.
+    if (core_->stopped || core_->waiting.size() >= l.max_waiting || core_->Stalled() ||
+        (!core_->waiting.empty() && core_->waiting_bytes + bytes > l.max_waiting_bytes)) {
+      return false;
+    }
+    core_->waiting.push_back(job);
+    core_->waiting_bytes += bytes;
+  }
+  core_->cv.notify_one();
+  auto timer = std::make_shared<asio::steady_timer>(core_->io, absl::ToChronoNanoseconds(core_->limits.max_wait));
+  std::weak_ptr<Core> weak = core_;
+  timer->async_wait([timer, weak, job](const boost::system::error_code&) {
+    auto core = weak.lock();
+    if (!core) return;
+    std::function<void()> refuse;
+    {
+      std::lock_guard<std::mutex> lock(core->mu);
+      if (!core->Unqueue(job)) return;  // a worker took it
+      refuse = std::move(job->refuse);
+      job->run = nullptr;
+    }
+    refuse();
+  });
+  return true;
+}
+
+void HttpWorkers::Stop() {
+  std::deque<std::shared_ptr<Job>> left;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    if (core_->stopped) return;
+    core_->stopped = true;
+    left.swap(core_->waiting);
+    core_->waiting_bytes = 0;
+    for (auto& j : left) j->waiting = false;
+  }
+  core_->cv.notify_all();
+  for (auto& j : left) {
+    j->run = nullptr;
+    if (j->refuse) std::exchange(j->refuse, nullptr)();
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace outrigger::receivers::otlp
