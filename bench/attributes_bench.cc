@@ -25,6 +25,10 @@ namespace {
 std::atomic<uint64_t> g_allocs{0};
 }  // namespace
 
+// The replacements below are the global operator new/delete: GCC cannot see that they
+// pair malloc with free.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(size_t n) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;

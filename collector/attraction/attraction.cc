@@ -65,16 +65,41 @@ bool HashInput(const AnyValue& v, char scratch[8], std::string_view* out) {
   }
 }
 
+// Writes a string value, reusing the buffer of a string already there (protobuf's
+// set_string_value(const char*, size_t) builds a temporary std::string).
+void SetString(AnyValue* v, std::string_view s) { v->mutable_string_value()->assign(s.data(), s.size()); }
+
 void HashInPlace(AnyValue* v) {
   char scratch[8];
   std::string_view in;
   if (!HashInput(*v, scratch, &in)) {
-    v->set_string_value("");
+    SetString(v, "");
     return;
   }
   char hex[64];
   Sha256Hex(in, hex);
-  v->set_string_value(hex, 64);
+  SetString(v, std::string_view(hex, 64));
+}
+
+// Copies `from` into `to`; strings and scalars are written in place (CopyFrom clears the
+// target first, so a string would get a new buffer every time).
+void CopyValue(const AnyValue& from, AnyValue* to) {
+  switch (from.value_case()) {
+    case AnyValue::kStringValue:
+      SetString(to, from.string_value());
+      break;
+    case AnyValue::kBoolValue:
+      to->set_bool_value(from.bool_value());
+      break;
+    case AnyValue::kIntValue:
+      to->set_int_value(from.int_value());
+      break;
+    case AnyValue::kDoubleValue:
+      to->set_double_value(from.double_value());
+      break;
+    default:
+      to->CopyFrom(from);
+  }
 }
 
 AnyValue* PutEmpty(Attributes* attrs, std::string_view key) {
@@ -341,9 +366,9 @@ void AttrProc::Set(const Action& a, const pdata::ClientInfo* client, Attributes*
   if (target != nullptr ? a.kind == Kind::kInsert : a.kind == Kind::kUpdate) return;
   if (target == nullptr) target = PutEmpty(attrs, a.key);
   if (from != nullptr) {
-    if (from != target) target->CopyFrom(*from);
+    if (from != target) CopyValue(*from, target);
   } else {
-    target->set_string_value(text.data(), text.size());
+    SetString(target, text);
   }
 }
 
@@ -387,7 +412,7 @@ void AttrProc::Extract(const Action& a, Attributes* attrs) const {
     const std::string& name = a.group_names[i - 1];
     AnyValue* target = filterset::FindMutableAttribute(attrs, name);
     if (target == nullptr) target = PutEmpty(attrs, name);
-    target->set_string_value(groups[i].data() == nullptr ? "" : groups[i].data(), groups[i].size());
+    SetString(target, std::string_view(groups[i].data() == nullptr ? "" : groups[i].data(), groups[i].size()));
   }
 }
 
@@ -396,7 +421,7 @@ void AttrProc::Convert(const Action& a, Attributes* attrs) const {
   if (v == nullptr) return;
   const auto type = v->value_case();
   if (a.converted_type == "string") {
-    if (type != AnyValue::kStringValue) v->set_string_value(filterset::AsString(*v));
+    if (type != AnyValue::kStringValue) SetString(v, filterset::AsString(*v));
   } else if (a.converted_type == "int") {
     switch (type) {
       case AnyValue::kDoubleValue: {

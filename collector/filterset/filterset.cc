@@ -201,8 +201,11 @@ void MatchProperties::Decode(config::Node& node) {
     if (!min.IsNull()) {
       std::string text;
       int64_t n = 0;
-      if (min.IsPlainScalar() && min.As(&text) &&
-          std::from_chars(text.data(), text.data() + text.size(), n).ec == std::errc()) {
+      auto whole_number = [&] {
+        auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+        return !text.empty() && r.ec == std::errc() && r.ptr == text.data() + text.size();
+      };
+      if (min.IsPlainScalar() && min.As(&text) && whole_number()) {
         if (n < 0 || n > 24) {
           min.Error("must be a severity number from 1 (TRACE) to 24 (FATAL4), or its name");
         } else {
