@@ -16,26 +16,12 @@
 #include <new>
 #include <string>
 
+#include "bench/alloc_counter.h"
+
 #include "collector/attraction/attraction.h"
 #include "collector/filterset/filterset.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "yaml-cpp/yaml.h"
-
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-}  // namespace
-
-// The replacements below are the global operator new/delete: GCC cannot see that they
-// pair malloc with free.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -111,12 +97,12 @@ void BM_IncludeMatch(benchmark::State& state) {
   Fixture f;
   filterset::Matcher m = IncludeMatcher();
   size_t matched = 0;
-  const uint64_t before = g_allocs.load();
+  const uint64_t before = bench::g_allocs.load();
   for (auto _ : state) {
     for (const auto& span : f.ss->spans()) matched += m.SkipSpan(f.rs->resource(), f.ss->scope(), span) ? 0 : 1;
     benchmark::DoNotOptimize(matched);
   }
-  Report(state, g_allocs.load() - before);
+  Report(state, bench::g_allocs.load() - before);
 }
 BENCHMARK(BM_IncludeMatch);
 
@@ -126,7 +112,7 @@ void BM_UpsertHashWithInclude(benchmark::State& state) {
   attraction::AttrProc actions = Actions();
   // First pass outside the measurement: the upsert and hash reach their steady state.
   for (auto& span : *f.ss->mutable_spans()) actions.Process(nullptr, span.mutable_attributes());
-  const uint64_t before = g_allocs.load();
+  const uint64_t before = bench::g_allocs.load();
   for (auto _ : state) {
     for (auto& span : *f.ss->mutable_spans()) {
       if (m.SkipSpan(f.rs->resource(), f.ss->scope(), span)) continue;
@@ -134,7 +120,7 @@ void BM_UpsertHashWithInclude(benchmark::State& state) {
     }
     benchmark::ClobberMemory();
   }
-  Report(state, g_allocs.load() - before);
+  Report(state, bench::g_allocs.load() - before);
 }
 BENCHMARK(BM_UpsertHashWithInclude);
 
@@ -143,12 +129,12 @@ void BM_UpsertHash(benchmark::State& state) {
   Fixture f;
   attraction::AttrProc actions = Actions();
   for (auto& span : *f.ss->mutable_spans()) actions.Process(nullptr, span.mutable_attributes());
-  const uint64_t before = g_allocs.load();
+  const uint64_t before = bench::g_allocs.load();
   for (auto _ : state) {
     for (auto& span : *f.ss->mutable_spans()) actions.Process(nullptr, span.mutable_attributes());
     benchmark::ClobberMemory();
   }
-  Report(state, g_allocs.load() - before);
+  Report(state, bench::g_allocs.load() - before);
 }
 BENCHMARK(BM_UpsertHash);
 

@@ -17,20 +17,10 @@
 #include <new>
 #include <string>
 
+#include "bench/alloc_counter.h"
+
 #include "collector/ottl/ottl.h"
 #include "collector/ottl/walk.h"
-
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -84,11 +74,11 @@ void BM_FilterOneCondition(benchmark::State& state) {
     return false;
   };
   (void)ottl::WalkTraces(*req, ottl::ContextKind::kSpan, c, fn);  // warm up
-  uint64_t before = g_allocs.load();
+  uint64_t before = bench::g_allocs.load();
   for (auto _ : state) {
     (void)ottl::WalkTraces(*req, ottl::ContextKind::kSpan, c, fn);
   }
-  Report(state, g_allocs.load() - before);
+  Report(state, bench::g_allocs.load() - before);
   benchmark::DoNotOptimize(matched);
 }
 BENCHMARK(BM_FilterOneCondition);
@@ -103,7 +93,7 @@ void BM_ConditionEvalOnly(benchmark::State& state) {
   c.resource = rs.mutable_resource();
   c.scope = rs.mutable_scope_spans(0)->mutable_scope();
   auto* spans = rs.mutable_scope_spans(0)->mutable_spans();
-  uint64_t before = g_allocs.load();
+  uint64_t before = bench::g_allocs.load();
   size_t matched = 0;
   for (auto _ : state) {
     for (auto& s : *spans) {
@@ -112,7 +102,7 @@ void BM_ConditionEvalOnly(benchmark::State& state) {
       matched += r.ok() && *r;
     }
   }
-  Report(state, g_allocs.load() - before);
+  Report(state, bench::g_allocs.load() - before);
   benchmark::DoNotOptimize(matched);
 }
 BENCHMARK(BM_ConditionEvalOnly);
@@ -145,11 +135,11 @@ void BM_TransformFiveStatements(benchmark::State& state) {
     return false;
   };
   (void)ottl::WalkTraces(*req, ottl::ContextKind::kSpan, c, fn);  // first pass adds the attributes
-  uint64_t before = g_allocs.load();
+  uint64_t before = bench::g_allocs.load();
   for (auto _ : state) {
     (void)ottl::WalkTraces(*req, ottl::ContextKind::kSpan, c, fn);
   }
-  Report(state, g_allocs.load() - before);
+  Report(state, bench::g_allocs.load() - before);
 }
 BENCHMARK(BM_TransformFiveStatements);
 
