@@ -246,7 +246,10 @@ export function parsePrometheus(text) {
     if (!m) continue;
     const labels = {};
     if (m[2]) {
-      for (const lm of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1]] = lm[2];
+      for (const lm of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+        // Label values are escaped: \\ \" \n.
+        labels[lm[1]] = lm[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+      }
     }
     out.push({ name: m[1], labels, value: Number(m[3]) });
   }

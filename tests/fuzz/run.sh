@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(otlp_proto otlp_json statsd prometheus_text openmetrics config filelog es_bulk prw)
+all=(otlp_proto otlp_json statsd prometheus_text openmetrics config filelog es_bulk prw ottl)
 if [ ${#targets[@]} -eq 0 ]; then targets=("${all[@]}"); fi
 
 if ! command -v clang++ >/dev/null 2>&1; then
