@@ -227,7 +227,7 @@ size_t ItemsOf(const std::variant<pdata::Traces, pdata::Metrics, pdata::Logs>& i
   return std::visit([](const auto& d) { return d.ItemCount(); }, item);
 }
 
-bool QueuedExporter::SleepBeforeRetry(absl::Duration d, bool* moved) {
+bool QueuedExporter::SleepBeforeRetry(absl::Duration d) {
   std::unique_lock<std::mutex> lock(mu_);
   const absl::Time until = absl::Now() + d;
   absl::Time wake = until;
@@ -237,16 +237,15 @@ bool QueuedExporter::SleepBeforeRetry(absl::Duration d, bool* moved) {
       checked = true;
       // The attempt needs time to end by the deadline: min(timeout, half of what is left
       // from now). If `until` leaves less, the attempt is made earlier, at the latest
-      // moment that leaves it that much.
+      // moment that leaves it that much. Every retry may be moved so: each one leaves
+      // the next at most half the time left, so they end once less than kMinLastAttempt
+      // is left (a rule of "move one only" gave up with seconds still left when the
+      // backoff's jitter put two retries late).
       const absl::Time now = absl::Now();
       const absl::Duration left = deadline_ - now;
       if (left < kMinLastAttempt) return false;
       const absl::Time latest = deadline_ - std::min(cfg_.timeout, left / 2);
-      if (until > latest) {
-        if (*moved) return false;  // a moved attempt was made already: it was the last one
-        *moved = true;
-        wake = latest;
-      }
+      if (until > latest) wake = latest;
     }
     const absl::Time now = absl::Now();
     if (now >= wake) return true;
@@ -264,7 +263,6 @@ absl::Status QueuedExporter::SendWithRetry(const Item& item) {
   // delivered although the push failed (ReportDelivered). Counted once, at the end, so
   // that a request given up counts as dropped only what was not delivered.
   size_t dropped = 0, delivered = 0;
-  bool moved = false;  // the last attempt before the shutdown deadline was brought forward
   auto give_up = [&](const absl::Status& st, const std::string& why) {
     const size_t lost = n - delivered;
     if (delivered > 0) meter_.Sent(sig, delivered);
@@ -302,7 +300,7 @@ absl::Status QueuedExporter::SendWithRetry(const Item& item) {
     settings_.logger->warn("export of {} {} failed, retrying in {}: {}", n - dropped - delivered, ItemNoun(sig),
                            absl::FormatDuration(*delay), st.ToString());
     meter_.Retried();
-    if (!SleepBeforeRetry(*delay, &moved)) {
+    if (!SleepBeforeRetry(*delay)) {
       if (log_) {  // persistent queue: not acknowledged, so it is sent after the next start
         settings_.logger->warn("shutdown deadline reached while retrying: {} {} stay in {} for the next start", n,
                                ItemNoun(sig), cfg_.sending_queue.storage);

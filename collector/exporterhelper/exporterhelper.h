@@ -167,7 +167,7 @@ class QueuedExporter : public Exporter {
   // Sleeps for `d` before the next attempt. Once shutdown has begun, an attempt that
   // would start too late to end by the deadline is moved earlier, so that the last one
   // fits before it (see SendWithRetry); false when no attempt fits any more.
-  bool SleepBeforeRetry(absl::Duration d, bool* moved);
+  bool SleepBeforeRetry(absl::Duration d);
 
   CreateSettings settings_;
   HelperConfig cfg_;

@@ -353,6 +353,7 @@ TEST_F(FilelogTest, AboveTheMemoryLimitReadingPausesAndResumes) {
   gate.open = true;
   ASSERT_TRUE(sink_.WaitCount(20));
   ExpectExactlyOnce(sink_.bodies(), "line", 0, 20);
+  Stop();  // before `gate` goes: the receiver's thread asks it until it stops
 }
 
 TEST_F(FilelogTest, PartialLastLineIsFlushedAfterForceFlushPeriod) {

@@ -618,6 +618,9 @@ TEST_F(PrometheusReceiverTest, AboveTheMemoryLimitScrapesAreSkippedAndCounted) {
   }
   gate.open = true;
   ASSERT_TRUE(WaitPoint("m", 1));
+  // Before `gate` goes: the scrape thread asks it until the receiver stops.
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  receiver_.reset();
 }
 
 TEST_F(PrometheusReceiverTest, BasicAuthAndUnreachableTarget) {
