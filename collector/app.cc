@@ -131,6 +131,9 @@ int ListComponents(const Registry& registry) {
       for (Signal s : f->Signals()) sigs.emplace_back(SignalName(s));
       std::cout << "  " << f->Type();
       if (!sigs.empty()) std::cout << "  [" << absl::StrJoin(sigs, ", ") << "]";
+      if (const auto aliases = f->Aliases(); !aliases.empty()) {
+        std::cout << "  (also: " << absl::StrJoin(aliases, ", ") << ")";
+      }
       std::cout << "\n";
     }
   }

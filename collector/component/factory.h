@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,6 +28,9 @@ class Factory {
  public:
   virtual ~Factory() = default;
   virtual std::string_view Type() const = 0;
+  // Other names the same component is configured by (upstream renames: `otlp_grpc` for
+  // `otlp`, `spanmetrics` for `span_metrics`). Each resolves to this factory.
+  virtual std::vector<std::string_view> Aliases() const { return {}; }
   virtual Kind kind() const = 0;
   virtual std::unique_ptr<ComponentConfig> CreateDefaultConfig() const = 0;
   // The signals it handles (receivers, processors, exporters).

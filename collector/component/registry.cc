@@ -4,12 +4,15 @@ namespace outrigger {
 
 void Registry::Add(std::unique_ptr<Factory> f) {
   auto key = std::make_pair(f->kind(), std::string(f->Type()));
+  for (std::string_view alias : f->Aliases()) aliases_[{f->kind(), std::string(alias)}] = f.get();
   factories_[key] = std::move(f);
 }
 
 const Factory* Registry::Find(Kind kind, std::string_view type) const {
   auto it = factories_.find({kind, std::string(type)});
-  return it == factories_.end() ? nullptr : it->second.get();
+  if (it != factories_.end()) return it->second.get();
+  auto alias = aliases_.find({kind, std::string(type)});
+  return alias == aliases_.end() ? nullptr : alias->second;
 }
 
 std::vector<const Factory*> Registry::OfKind(Kind kind) const {
@@ -22,7 +25,10 @@ std::vector<const Factory*> Registry::OfKind(Kind kind) const {
 
 std::vector<std::string> Registry::TypesOf(Kind kind) const {
   std::vector<std::string> out;
-  for (const auto* f : OfKind(kind)) out.emplace_back(f->Type());
+  for (const auto* f : OfKind(kind)) {
+    out.emplace_back(f->Type());
+    for (std::string_view alias : f->Aliases()) out.emplace_back(alias);
+  }
   return out;
 }
 

@@ -209,9 +209,10 @@ namespace outrigger::exporterhelper {
 template <typename Cfg, typename P>
 class PushExporterFactory : public ExporterFactory {
  public:
-  PushExporterFactory(std::string type, std::set<Signal> signals)
-      : type_(std::move(type)), signals_(std::move(signals)) {}
+  PushExporterFactory(std::string type, std::set<Signal> signals, std::vector<std::string_view> aliases = {})
+      : type_(std::move(type)), signals_(std::move(signals)), aliases_(std::move(aliases)) {}
   std::string_view Type() const override { return type_; }
+  std::vector<std::string_view> Aliases() const override { return aliases_; }
   std::set<Signal> Signals() const override { return signals_; }
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<Cfg>(); }
   absl::StatusOr<std::unique_ptr<Exporter>> CreateExporter(const CreateSettings& settings,
@@ -224,6 +225,7 @@ class PushExporterFactory : public ExporterFactory {
  private:
   std::string type_;
   std::set<Signal> signals_;
+  std::vector<std::string_view> aliases_;
 };
 
 }  // namespace outrigger::exporterhelper

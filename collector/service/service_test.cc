@@ -290,6 +290,28 @@ service:
       << Errors();
 }
 
+TEST_F(ServiceTest, UpstreamsCurrentTypeNamesAreAliases) {
+  auto svc = Build(R"(
+receivers: {testrecv: }
+exporters:
+  otlp_grpc: {endpoint: "127.0.0.1:1"}
+  otlp_http/b: {endpoint: "http://127.0.0.1:1"}
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [otlp_grpc, otlp_http/b]})");
+  ASSERT_TRUE(svc.ok()) << Errors();
+  EXPECT_EQ(registry_.Find(Kind::kExporter, "otlp_grpc"), registry_.Find(Kind::kExporter, "otlp"));
+  EXPECT_EQ(registry_.Find(Kind::kExporter, "otlp_http"), registry_.Find(Kind::kExporter, "otlphttp"));
+  auto typo = Build(R"(
+receivers: {testrecv: }
+exporters: {otlp_htp: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [otlp_htp]})");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(Errors().find("did you mean 'otlp_http'?"), std::string::npos) << Errors();
+}
+
 TEST_F(ServiceTest, UnsupportedSignalIsRefused) {
   auto svc = Build(R"(
 receivers: {testrecv: }
