@@ -131,9 +131,9 @@ int ListComponents(const Registry& registry) {
       for (Signal s : f->Signals()) sigs.emplace_back(SignalName(s));
       std::cout << "  " << f->Type();
       if (!sigs.empty()) std::cout << "  [" << absl::StrJoin(sigs, ", ") << "]";
-      if (const auto aliases = f->Aliases(); !aliases.empty()) {
-        std::cout << "  (also: " << absl::StrJoin(aliases, ", ") << ")";
-      }
+      const auto aliases = f->Aliases();
+      for (size_t i = 0; i < aliases.size(); ++i) std::cout << (i == 0 ? "  (also: " : ", ") << aliases[i];
+      if (!aliases.empty()) std::cout << ")";
       std::cout << "\n";
     }
   }
