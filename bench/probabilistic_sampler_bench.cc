@@ -18,7 +18,7 @@
 
 namespace {
 
-using namespace outrigger;  // NOLINT
+using namespace outrigger;                                     // NOLINT
 using namespace outrigger::processors::probabilistic_sampler;  // NOLINT
 namespace ctpb = opentelemetry::proto::collector::trace::v1;
 

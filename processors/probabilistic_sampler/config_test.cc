@@ -56,7 +56,8 @@ TEST(ProbabilisticSamplerConfig, BadValues) {
   };
   EXPECT_NE(decode_error("mode: downsample\n").find("mode"), std::string::npos);
   EXPECT_NE(decode_error("attribute_source: spanID\n").find("attribute_source"), std::string::npos);
-  EXPECT_NE(decode_error("hash_seed: -1\n").find("hash_seed: must be an unsigned 32-bit integer"), std::string::npos);
+  EXPECT_NE(decode_error("hash_seed: -1\n").find("must be an unsigned 32-bit integer"), std::string::npos)
+      << decode_error("hash_seed: -1\n");
   EXPECT_NE(decode_error("hash_seed: 4294967296\n").find("hash_seed"), std::string::npos);
   EXPECT_EQ(decode_error("hash_seed: 4294967295\n"), "<ok>");
   EXPECT_NE(decode_error("sampling_percentage: -1\n").find("sampling_percentage: must not be negative"),
