@@ -375,7 +375,7 @@ class ProbabilisticSampler : public Processor {
     bool empty_ts = s.trace_state().empty();
     absl::Status parsed = absl::OkStatus();
     if (empty_ts) {
-      ts.ot = sampling::OTelTraceState{};
+      if (ts.ot.HasAny()) ts.ot = sampling::OTelTraceState{};  // reset only what a previous span left
       ts.members.clear();
     } else {
       parsed = sampling::W3CTraceState::Parse(s.trace_state(), &ts);
