@@ -12,22 +12,54 @@ enum class Level { kTop, kAndSub, kNotSub, kCompositeSub };
 
 // The sections named after a policy type (upstream's mapstructure keys).
 const std::vector<std::string>& Sections() {
-  static const std::vector<std::string> s = {
-      "latency",      "numeric_attribute", "probabilistic",     "status_code",    "string_attribute",
-      "rate_limiting", "bytes_limiting",   "span_count",        "trace_state",    "boolean_attribute",
-      "ottl_condition", "and",             "not",               "drop",           "composite"};
+  static const std::vector<std::string> s = {"latency",
+                                             "numeric_attribute",
+                                             "probabilistic",
+                                             "status_code",
+                                             "string_attribute",
+                                             "rate_limiting",
+                                             "bytes_limiting",
+                                             "span_count",
+                                             "trace_state",
+                                             "boolean_attribute",
+                                             "ottl_condition",
+                                             "and",
+                                             "not",
+                                             "drop",
+                                             "composite"};
   return s;
 }
 
 const std::set<std::string>& SharedTypes() {
-  static const std::set<std::string> s = {
-      "always_sample", "latency",        "numeric_attribute", "probabilistic", "status_code",
-      "string_attribute", "rate_limiting", "bytes_limiting",  "span_count",    "trace_state",
-      "boolean_attribute", "ottl_condition", "trace_flags"};
+  static const std::set<std::string> s = {"always_sample", "latency",          "numeric_attribute", "probabilistic",
+                                          "status_code",   "string_attribute", "rate_limiting",     "bytes_limiting",
+                                          "span_count",    "trace_state",      "boolean_attribute", "ottl_condition",
+                                          "trace_flags"};
   return s;
 }
 
 void DecodePolicy(config::Node& n, Level level, PolicyCfg* p);
+
+// A count that may be written with digit separators, as upstream's README does
+// (`100_000`, which YAML 1.1 reads as an integer).
+void ReadCount(config::Node& node, std::string_view key, uint64_t* out) {
+  config::Node& v = node.Value(key);
+  if (v.IsNull()) return;
+  std::string s;
+  if (!v.As(&s)) return;
+  std::string digits;
+  for (char c : s) {
+    if (c != '_') digits.push_back(c);
+  }
+  uint64_t n = 0;
+  if (digits.empty() || digits.size() > 19 || s.front() == '_' || s.back() == '_' ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    v.Error(StrCat("expected a non-negative integer, got \"", s, "\""));
+    return;
+  }
+  for (char c : digits) n = n * 10 + static_cast<uint64_t>(c - '0');
+  *out = n;
+}
 
 void DecodeSubList(config::Node& section, std::string_view key, Level level, PolicyCfg* p) {
   for (config::Node* item : section.ReadMappings(key)) {
@@ -64,8 +96,8 @@ void DecodePolicy(config::Node& n, Level level, PolicyCfg* p) {
     return;
   }
   const bool shared = SharedTypes().count(t) > 0;
-  const bool allowed = shared || (level == Level::kTop && (t == "and" || t == "not" || t == "drop" ||
-                                                           t == "composite")) ||
+  const bool allowed = shared ||
+                       (level == Level::kTop && (t == "and" || t == "not" || t == "drop" || t == "composite")) ||
                        (level == Level::kCompositeSub && (t == "and" || t == "not"));
   if (!allowed) {
     static const std::set<std::string> combinators = {"and", "not", "drop", "composite"};
@@ -202,7 +234,9 @@ absl::Status ValidatePolicy(const PolicyCfg& p) {
     }
   } else if (t == "and" || t == "drop" || t == "composite") {
     if (p.sub.empty()) {
-      return Invalid(p, StrCat(t == "and" ? "and_sub_policy" : t == "drop" ? "drop_sub_policy" : "composite_sub_policy",
+      return Invalid(p, StrCat(t == "and"    ? "and_sub_policy"
+                               : t == "drop" ? "drop_sub_policy"
+                                             : "composite_sub_policy",
                                " must list at least one policy"));
     }
   } else if (t == "not") {
@@ -244,8 +278,8 @@ void Config::Decode(config::Node& node) {
   node.ReadBytes("maximum_trace_size_bytes", &maximum_trace_size_bytes);
   node.Read("max_memory_mib", &max_memory_mib);
   config::Node& cache = node.Child("decision_cache");
-  cache.Read("sampled_cache_size", &sampled_cache_size);
-  cache.Read("non_sampled_cache_size", &non_sampled_cache_size);
+  ReadCount(cache, "sampled_cache_size", &sampled_cache_size);
+  ReadCount(cache, "non_sampled_cache_size", &non_sampled_cache_size);
   for (config::Node* item : node.ReadMappings("policies")) {
     PolicyCfg p;
     DecodePolicy(*item, Level::kTop, &p);
@@ -261,8 +295,9 @@ void Config::Decode(config::Node& node) {
   uint64_t shards = 1;
   node.Read("num_shards", &shards);
   if (shards != 1) {
-    node.ErrorAt("num_shards", "num_shards other than 1 is not supported: traces are held in one map under one lock "
-                               "(see max_memory_mib); remove the option");
+    node.ErrorAt("num_shards",
+                 "num_shards other than 1 is not supported: traces are held in one map under one lock "
+                 "(see max_memory_mib); remove the option");
   }
   node.Unsupported("tail_storage", "span data is held in memory, bounded by max_memory_mib; remove the option");
 }

@@ -204,13 +204,23 @@ namespace {
 using Node = Policies::Node;
 
 Kind KindOf(const std::string& t) {
-  static const std::map<std::string, Kind> m = {
-      {"always_sample", Kind::kAlways},     {"latency", Kind::kLatency},         {"numeric_attribute", Kind::kNumeric},
-      {"probabilistic", Kind::kProbabilistic}, {"status_code", Kind::kStatus},   {"string_attribute", Kind::kString},
-      {"rate_limiting", Kind::kRate},       {"bytes_limiting", Kind::kBytes},    {"span_count", Kind::kSpanCount},
-      {"trace_state", Kind::kTraceState},   {"trace_flags", Kind::kTraceFlags},  {"boolean_attribute", Kind::kBool},
-      {"ottl_condition", Kind::kOttl},      {"and", Kind::kAnd},                 {"not", Kind::kNot},
-      {"drop", Kind::kDrop},                {"composite", Kind::kComposite}};
+  static const std::map<std::string, Kind> m = {{"always_sample", Kind::kAlways},
+                                                {"latency", Kind::kLatency},
+                                                {"numeric_attribute", Kind::kNumeric},
+                                                {"probabilistic", Kind::kProbabilistic},
+                                                {"status_code", Kind::kStatus},
+                                                {"string_attribute", Kind::kString},
+                                                {"rate_limiting", Kind::kRate},
+                                                {"bytes_limiting", Kind::kBytes},
+                                                {"span_count", Kind::kSpanCount},
+                                                {"trace_state", Kind::kTraceState},
+                                                {"trace_flags", Kind::kTraceFlags},
+                                                {"boolean_attribute", Kind::kBool},
+                                                {"ottl_condition", Kind::kOttl},
+                                                {"and", Kind::kAnd},
+                                                {"not", Kind::kNot},
+                                                {"drop", Kind::kDrop},
+                                                {"composite", Kind::kComposite}};
   auto it = m.find(t);
   return it == m.end() ? Kind::kAlways : it->second;
 }

@@ -74,8 +74,8 @@ class Policies {
   struct TraceInfo {
     std::string_view trace_id;  // 16 bytes
     uint64_t spans = 0;
-    uint64_t bytes = 0;  // encoded size (bytes_limiting)
-    int64_t now_ns = 0;  // steady clock (limiters)
+    uint64_t bytes = 0;      // encoded size (bytes_limiting)
+    int64_t now_ns = 0;      // steady clock (limiters)
     int64_t now_unix_s = 0;  // composite's per-second windows
   };
   struct Result {

@@ -64,7 +64,8 @@ TraceKey KeyOf(const std::string& id) {
 class Buf {
  public:
   Buf() = default;
-  Buf(Buf&& o) noexcept : p_(std::exchange(o.p_, nullptr)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
+  Buf(Buf&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
   Buf& operator=(Buf&&) = delete;
   ~Buf() { std::free(p_); }
   // Room for `n` more bytes at the end; returns where to write them.
@@ -187,8 +188,8 @@ class TailSamplingProcessor : public Processor {
     tick_ = std::clamp(shortest / 10, absl::Milliseconds(1), absl::Seconds(1));
     if (cfg.expected_new_traces_per_sec > 0) {
       const double secs = absl::ToDoubleSeconds(cfg.decision_wait);
-      traces_.reserve(static_cast<size_t>(
-          std::min<double>(static_cast<double>(cfg.num_traces), static_cast<double>(cfg.expected_new_traces_per_sec) * secs)));
+      traces_.reserve(static_cast<size_t>(std::min<double>(
+          static_cast<double>(cfg.num_traces), static_cast<double>(cfg.expected_new_traces_per_sec) * secs)));
     }
     Telemetry& t = *settings.telemetry;
     const std::string id = settings.id.String();
@@ -235,10 +236,9 @@ class TailSamplingProcessor : public Processor {
     };
     refused_full_ = refused("block_on_overflow");
     refused_backlog_ = refused("output_backlog");
-    decision_latency_ = &t.AddHistogram(
-        "outrigger_processor_tail_sampling_decision_latency_seconds",
-        "Time to evaluate the policies of the traces decided together (one timer tick)", {{"processor", id}},
-        {0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10});
+    decision_latency_ = &t.AddHistogram("outrigger_processor_tail_sampling_decision_latency_seconds",
+                                        "Time to evaluate the policies of the traces decided together (one timer tick)",
+                                        {{"processor", id}}, {0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10});
     trace_age_ = &t.AddHistogram("outrigger_processor_tail_sampling_trace_age_seconds",
                                  "Time from a trace's first span to its decision", {{"processor", id}},
                                  {0.1, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 120, 300});
@@ -355,8 +355,8 @@ class TailSamplingProcessor : public Processor {
     for (const Out& o : pending_out_) spans += o.spans;
     if (spans > 0) {
       meter_.Dropped(Signal::kTraces, spans);
-      settings_.logger->error("dropped {} sampled spans at shutdown: the next consumer did not take them by the deadline",
-                              spans);
+      settings_.logger->error(
+          "dropped {} sampled spans at shutdown: the next consumer did not take them by the deadline", spans);
     }
     pending_out_.clear();
     pending_bytes_ = 0;
@@ -566,7 +566,9 @@ class TailSamplingProcessor : public Processor {
       order_.pop_front();
       auto it = traces_.find(key);
       if (it == traces_.end() || it->second.seq != seq) continue;
-      (why == Early::kNumTraces ? early_num_traces_ : why == Early::kMemory ? early_memory_ : early_shutdown_)
+      (why == Early::kNumTraces ? early_num_traces_
+       : why == Early::kMemory  ? early_memory_
+                                : early_shutdown_)
           ->Increment();
       Decide(it, now);
       return;
@@ -645,6 +647,7 @@ class TailSamplingProcessor : public Processor {
         std::lock_guard<std::mutex> lock(mu_);
         retry_delay_ = kMinRetryDelay;
         retry_at_ = absl::InfinitePast();
+        UpdateGauges();
         continue;
       }
       if (exporterhelper::IsRetryable(st)) {
@@ -715,8 +718,8 @@ class TailSamplingProcessor : public Processor {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Processor>> NewTailSamplingProcessor(const CreateSettings& settings,
-                                                                    const Config& cfg, Consumer* next) {
+absl::StatusOr<std::unique_ptr<Processor>> NewTailSamplingProcessor(const CreateSettings& settings, const Config& cfg,
+                                                                    Consumer* next) {
   auto policies = Policies::Compile(cfg.policies, settings.logger);
   if (!policies.ok()) return policies.status();
   return std::unique_ptr<Processor>(std::make_unique<TailSamplingProcessor>(settings, cfg, next, std::move(*policies)));

@@ -17,7 +17,7 @@
 
 namespace outrigger::processors::tail_sampling {
 
-absl::StatusOr<std::unique_ptr<Processor>> NewTailSamplingProcessor(const CreateSettings& settings,
-                                                                    const Config& cfg, Consumer* next);
+absl::StatusOr<std::unique_ptr<Processor>> NewTailSamplingProcessor(const CreateSettings& settings, const Config& cfg,
+                                                                    Consumer* next);
 
 }  // namespace outrigger::processors::tail_sampling
