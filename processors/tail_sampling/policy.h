@@ -81,7 +81,7 @@ class Policies {
   struct Result {
     Decision decision = Decision::kNotSampled;  // kSampled, kNotSampled or kDropped
     // Per top-level policy: its decision, or -1 when it was not evaluated.
-    std::vector<int8_t> per_policy;
+    absl::InlinedVector<int8_t, 16> per_policy;
   };
   // Evaluates every policy (upstream's makeDecision, with sample_on_first_match).
   Result Decide(const TraceState& st, const TraceInfo& info, bool sample_on_first_match);

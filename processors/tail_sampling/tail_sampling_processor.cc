@@ -59,8 +59,8 @@ TraceKey KeyOf(const std::string& id) {
   return k;
 }
 
-// A growable byte buffer that grows by a quarter (std::string at least doubles), so
-// what a trace holds stays close to its encoded size.
+// A growable byte buffer that grows by half (std::string at least doubles), so what a
+// trace holds stays close to its encoded size.
 class Buf {
  public:
   Buf() = default;
@@ -72,7 +72,7 @@ class Buf {
   char* Extend(size_t n) {
     const size_t need = size_ + n;
     if (need > cap_) {
-      const size_t cap = std::max(need, cap_ + cap_ / 4);
+      const size_t cap = std::max(need, cap_ + cap_ / 2);
       void* p = std::realloc(p_, cap);
       if (p == nullptr) throw std::bad_alloc();
       p_ = static_cast<char*>(p);
@@ -116,6 +116,114 @@ std::string Field(char tag, const std::string& bytes) {
   WriteVarint(out.data() + 1, bytes.size());
   out += bytes;
   return out;
+}
+
+// The encoded pieces of one ResourceSpans as it was received, so spans are held as the
+// bytes that came in (no re-encoding). `ok` is false for anything unusual (a field
+// written twice, unknown fields): that ResourceSpans is then encoded from its decoded
+// form.
+struct WireScope {
+  std::string_view scope, schema;       // whole fields (tag, length, payload), or empty
+  std::vector<std::string_view> spans;  // span payloads
+};
+struct WireResource {
+  bool ok = true;
+  std::string_view resource, schema;  // whole fields, or empty
+  std::vector<WireScope> scopes;
+};
+
+bool ReadVarint(const char*& p, const char* end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+    const uint8_t b = static_cast<uint8_t>(*p++);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+// One field at p: its number, and for length-delimited fields the payload. The whole
+// field is [start, p) after the call.
+bool NextField(const char*& p, const char* end, uint32_t* number, std::string_view* payload, bool* is_len) {
+  uint64_t tag;
+  if (!ReadVarint(p, end, &tag)) return false;
+  *number = static_cast<uint32_t>(tag >> 3);
+  *is_len = false;
+  switch (tag & 7) {
+    case 0: {
+      uint64_t v;
+      return ReadVarint(p, end, &v);
+    }
+    case 1:
+      if (end - p < 8) return false;
+      p += 8;
+      return true;
+    case 5:
+      if (end - p < 4) return false;
+      p += 4;
+      return true;
+    case 2: {
+      uint64_t len;
+      if (!ReadVarint(p, end, &len) || len > static_cast<uint64_t>(end - p)) return false;
+      *payload = std::string_view(p, len);
+      p += len;
+      *is_len = true;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// Splits an encoded ExportTraceServiceRequest; false if it is not one (never for what
+// pdata accepted).
+bool SplitWire(std::string_view req, std::vector<WireResource>* out) {
+  out->clear();
+  const char* p = req.data();
+  const char* end = p + req.size();
+  while (p < end) {
+    uint32_t num;
+    std::string_view payload;
+    bool len;
+    if (!NextField(p, end, &num, &payload, &len)) return false;
+    if (num != 1 || !len) continue;
+    WireResource& r = out->emplace_back();
+    const char* q = payload.data();
+    const char* qend = q + payload.size();
+    while (q < qend) {
+      const char* start = q;
+      std::string_view sub;
+      if (!NextField(q, qend, &num, &sub, &len)) return false;
+      std::string_view whole(start, static_cast<size_t>(q - start));
+      if (num == 1 && len && r.resource.empty()) {
+        r.resource = whole;
+      } else if (num == 3 && len && r.schema.empty()) {
+        r.schema = whole;
+      } else if (num == 2 && len) {
+        WireScope& sc = r.scopes.emplace_back();
+        const char* s = sub.data();
+        const char* send = s + sub.size();
+        while (s < send) {
+          const char* fstart = s;
+          std::string_view f;
+          if (!NextField(s, send, &num, &f, &len)) return false;
+          std::string_view fwhole(fstart, static_cast<size_t>(s - fstart));
+          if (num == 2 && len) {
+            sc.spans.push_back(f);
+          } else if (num == 1 && len && sc.scope.empty()) {
+            sc.scope = fwhole;
+          } else if (num == 3 && len && sc.schema.empty()) {
+            sc.schema = fwhole;
+          } else {
+            r.ok = false;
+          }
+        }
+      } else {
+        r.ok = false;
+      }
+    }
+  }
+  return true;
 }
 
 struct Trace {
@@ -287,9 +395,17 @@ class TailSamplingProcessor : public Processor {
                                                    " bytes); block_on_overflow is set"));
       }
       const int64_t now = SteadyNs();
+      // The bytes as received (a copy, unless a processor before changed them), split
+      // into resources, scopes and spans, to hold spans without encoding them again.
+      wire_bytes_ = d.ToProto();
+      size_t next_wire = 0;
+      if (!SplitWire(wire_bytes_, &wire_)) wire_.clear();
+      size_t resources = 0;
+      d.ForEachRequest([&](const Request& req) { resources += static_cast<size_t>(req.resource_spans_size()); });
+      if (resources != wire_.size()) wire_.clear();
       d.ForEachRequest([&](const Request& req) {
         for (const tpb::ResourceSpans& rs : req.resource_spans()) {
-          IngestResource(rs, now);
+          IngestResource(rs, wire_.empty() ? nullptr : &wire_[next_wire++], now);
           while (max_bytes_ > 0 && held_bytes_ > max_bytes_ && !traces_.empty()) EvictOldest(Early::kMemory, now);
         }
       });
@@ -374,6 +490,7 @@ class TailSamplingProcessor : public Processor {
     uint32_t scope;
     uint32_t size;
     const tpb::Span* span;
+    const char* raw;  // the span's bytes as received, or null (then encoded from `span`)
   };
   struct Group {
     TraceKey key;
@@ -427,14 +544,21 @@ class TailSamplingProcessor : public Processor {
   }
 
   // ---- under mu_ ----
-  void IngestResource(const tpb::ResourceSpans& rs, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void IngestResource(const tpb::ResourceSpans& rs, const WireResource* wire, int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     // Group the spans by trace (keeping their order), then append one ResourceSpans per
     // trace, with a ScopeSpans per scope it has spans in.
     size_t ngroups = 0;
     group_index_.clear();
     const int nscopes = rs.scope_spans_size();
+    bool raw = wire != nullptr && wire->ok && wire->scopes.size() == static_cast<size_t>(nscopes);
+    for (int si = 0; raw && si < nscopes; ++si) {
+      raw = wire->scopes[si].spans.size() == static_cast<size_t>(rs.scope_spans(si).spans_size());
+    }
     for (int si = 0; si < nscopes; ++si) {
+      int k = 0;
       for (const tpb::Span& span : rs.scope_spans(si).spans()) {
+        const std::string_view* bytes = raw ? &wire->scopes[si].spans[k++] : nullptr;
         TraceKey key = KeyOf(span.trace_id());
         auto [it, inserted] = group_index_.try_emplace(key, static_cast<uint32_t>(ngroups));
         if (inserted) {
@@ -443,19 +567,29 @@ class TailSamplingProcessor : public Processor {
           groups_[ngroups].items.clear();
           ++ngroups;
         }
-        groups_[it->second].items.push_back(
-            Item{static_cast<uint32_t>(si), static_cast<uint32_t>(span.ByteSizeLong()), &span});
+        groups_[it->second].items.push_back(Item{
+            static_cast<uint32_t>(si), static_cast<uint32_t>(bytes != nullptr ? bytes->size() : span.ByteSizeLong()),
+            &span, bytes != nullptr ? bytes->data() : nullptr});
       }
     }
     if (ngroups == 0) return;
-    rs_head_ = rs.has_resource() ? Field(0x0A, rs.resource().SerializeAsString()) : std::string();
-    rs_tail_ = rs.schema_url().empty() ? std::string() : Field(0x1A, rs.schema_url());
     scope_heads_.resize(static_cast<size_t>(nscopes));
     scope_tails_.resize(static_cast<size_t>(nscopes));
-    for (int si = 0; si < nscopes; ++si) {
-      const tpb::ScopeSpans& ss = rs.scope_spans(si);
-      scope_heads_[si] = ss.has_scope() ? Field(0x0A, ss.scope().SerializeAsString()) : std::string();
-      scope_tails_[si] = ss.schema_url().empty() ? std::string() : Field(0x1A, ss.schema_url());
+    if (raw) {
+      rs_head_.assign(wire->resource);
+      rs_tail_.assign(wire->schema);
+      for (int si = 0; si < nscopes; ++si) {
+        scope_heads_[si].assign(wire->scopes[si].scope);
+        scope_tails_[si].assign(wire->scopes[si].schema);
+      }
+    } else {
+      rs_head_ = rs.has_resource() ? Field(0x0A, rs.resource().SerializeAsString()) : std::string();
+      rs_tail_ = rs.schema_url().empty() ? std::string() : Field(0x1A, rs.schema_url());
+      for (int si = 0; si < nscopes; ++si) {
+        const tpb::ScopeSpans& ss = rs.scope_spans(si);
+        scope_heads_[si] = ss.has_scope() ? Field(0x0A, ss.scope().SerializeAsString()) : std::string();
+        scope_tails_[si] = ss.schema_url().empty() ? std::string() : Field(0x1A, ss.schema_url());
+      }
     }
     policies_->MatchResource(rs.resource(), &resource_bits_);
     for (size_t g = 0; g < ngroups; ++g) {
@@ -546,7 +680,12 @@ class TailSamplingProcessor : public Processor {
       for (; i < g.items.size() && g.items[i].scope == si; ++i) {
         *p++ = 0x12;  // ScopeSpans.spans
         p = WriteVarint(p, g.items[i].size);
-        p = reinterpret_cast<char*>(g.items[i].span->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p)));
+        if (g.items[i].raw != nullptr) {
+          std::memcpy(p, g.items[i].raw, g.items[i].size);
+          p += g.items[i].size;
+        } else {
+          p = reinterpret_cast<char*>(g.items[i].span->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p)));
+        }
       }
       copy(scope_tails_[si]);
     }
@@ -595,6 +734,7 @@ class TailSamplingProcessor : public Processor {
     trace_age_->Observe(static_cast<double>(now - t.arrival_ns) * 1e-9);
     if (r.decision == Decision::kSampled) {
       decided_sampled_->Increment();
+      if (out_.empty()) out_.reserve(kOutputChunk + kOutputChunk / 4);
       out_.append(t.data.view());
       out_spans_ += t.spans;
       sampled_cache_.Put(it->first);
@@ -703,6 +843,8 @@ class TailSamplingProcessor : public Processor {
   bool shut_ ABSL_GUARDED_BY(mu_) = false;
   // Scratch of IngestResource (reused across calls).
   absl::flat_hash_map<TraceKey, uint32_t> group_index_ ABSL_GUARDED_BY(mu_);
+  std::string wire_bytes_;
+  std::vector<WireResource> wire_;
   std::vector<Group> groups_ ABSL_GUARDED_BY(mu_);
   std::string rs_head_, rs_tail_;
   std::vector<std::string> scope_heads_, scope_tails_;
