@@ -96,17 +96,15 @@ struct Bucket {
   }
 };
 
-const cpb::AnyValue* Find(const google::protobuf::RepeatedPtrField<cpb::KeyValue>& attrs, const std::string& key) {
-  for (const cpb::KeyValue& kv : attrs) {
-    if (kv.key() == key) return &kv.value();
+const AttrView* Find(const std::vector<AttrView>& attrs, const std::string& key) {
+  for (const AttrView& a : attrs) {
+    if (a.key == key) return &a;
   }
   return nullptr;
 }
 
 // Go's pcommon Value.Str(): the string, or "" for any other type.
-std::string_view Str(const cpb::AnyValue& v) {
-  return v.value_case() == cpb::AnyValue::kStringValue ? std::string_view(v.string_value()) : std::string_view();
-}
+std::string_view Str(const AttrView& v) { return v.type == AttrView::kString ? v.str : std::string_view(); }
 
 // W3C tracestate: the value of `key`, or false when absent or the header is malformed.
 bool TraceStateGet(std::string_view ts, std::string_view key, std::string_view* out) {
@@ -181,7 +179,7 @@ struct Policies::Node {
   }
   // The attribute test of string/numeric/boolean policies; `span` adds upstream's
   // "non-empty string" requirement for span attributes of string policies.
-  bool AttrMatch(const cpb::AnyValue& v, bool span) const {
+  bool AttrMatch(const AttrView& v, bool span) const {
     switch (kind) {
       case Kind::kString: {
         std::string_view s = Str(v);
@@ -190,9 +188,9 @@ struct Policies::Node {
       }
       case Kind::kNumeric:
         // upstream reads any value with Int() (0 for non-integers); only integers here.
-        return v.value_case() == cpb::AnyValue::kIntValue && v.int_value() >= min && v.int_value() <= max;
+        return v.type == AttrView::kInt && v.i >= min && v.i <= max;
       case Kind::kBool:
-        return v.value_case() == cpb::AnyValue::kBoolValue && v.bool_value() == bool_value;
+        return v.type == AttrView::kBool && v.b == bool_value;
       default:
         return false;
     }
@@ -298,6 +296,7 @@ absl::StatusOr<std::unique_ptr<Policies>> Policies::Compile(const std::vector<Po
         }
         break;
       case Kind::kOttl:
+        p->has_ottl_ = true;
         n->error_mode = c.error_mode;
         n->span_conds = c.span_conditions;
         n->event_conds = c.spanevent_conditions;
@@ -369,10 +368,10 @@ Policies::~Policies() = default;
 
 void Policies::Init(TraceState* st) const { st->bits.assign(2 * words_, 0); }
 
-void Policies::MatchResource(const rpb::Resource& r, TraceState* scratch) const {
+void Policies::MatchResource(const std::vector<AttrView>& attrs, TraceState* scratch) const {
   Init(scratch);
   for (const Node* n : resource_leaves_) {
-    const cpb::AnyValue* v = Find(r.attributes(), n->key);
+    const AttrView* v = Find(attrs, n->key);
     bool m;
     if (n->kind == Kind::kString) {
       // upstream checks resource values without the non-empty requirement of spans.
@@ -388,12 +387,11 @@ void Policies::Merge(const TraceState& resource_bits, TraceState* st) const {
   for (size_t i = 0; i < words_; ++i) st->bits[i] |= resource_bits.bits[i];
 }
 
-void Policies::OnSpan(const rpb::Resource& r, const cpb::InstrumentationScope& scope, const tpb::Span& span,
-                      TraceState* st) {
-  const int code = span.status().code();
+void Policies::OnSpan(const SpanView& span, TraceState* st, const std::function<ottl::EvalContext*()>& decoded) {
+  const int code = span.status;
   if (code >= 0 && code <= 2) st->status_mask |= static_cast<uint8_t>(1u << code);
-  if (st->min_start == 0 || span.start_time_unix_nano() < st->min_start) st->min_start = span.start_time_unix_nano();
-  if (st->max_end == 0 || span.end_time_unix_nano() > st->max_end) st->max_end = span.end_time_unix_nano();
+  if (st->min_start == 0 || span.start < st->min_start) st->min_start = span.start;
+  if (st->max_end == 0 || span.end > st->max_end) st->max_end = span.end;
   auto set = [&](const Node* n) { st->bits[static_cast<size_t>(n->bit) / 64] |= 1ull << (n->bit % 64); };
   auto err = [&](const Node* n) { st->bits[words_ + static_cast<size_t>(n->bit) / 64] |= 1ull << (n->bit % 64); };
   auto decided = [&](const Node* n) {
@@ -418,24 +416,23 @@ void Policies::OnSpan(const rpb::Resource& r, const cpb::InstrumentationScope& s
       case Kind::kString:
       case Kind::kNumeric:
       case Kind::kBool: {
-        const cpb::AnyValue* v = Find(span.attributes(), n->key);
+        const AttrView* v = Find(span.attrs, n->key);
         if (v != nullptr && n->AttrMatch(*v, true)) set(n);
         break;
       }
       case Kind::kTraceState: {
         std::string_view value;
-        if (TraceStateGet(span.trace_state(), n->key, &value) && n->Exact(value)) set(n);
+        if (TraceStateGet(span.trace_state, n->key, &value) && n->Exact(value)) set(n);
         break;
       }
       case Kind::kTraceFlags:
-        if (span.flags() & 0x1) set(n);  // W3C sampled flag
+        if (span.flags & 0x1) set(n);  // W3C sampled flag
         break;
       case Kind::kOttl: {
-        // Conditions only read: the const_casts give them the pointers EvalContext takes.
-        ottl::EvalContext c;
-        c.resource = const_cast<rpb::Resource*>(&r);
-        c.scope = const_cast<cpb::InstrumentationScope*>(&scope);
-        c.span = const_cast<tpb::Span*>(&span);
+        ottl::EvalContext* ctx = decoded();
+        if (ctx == nullptr) break;
+        ottl::EvalContext& c = *ctx;
+        c.event = nullptr;
         auto eval = [&](const std::vector<ottl::Condition>& conds) -> int {  // 1 match, -1 error, 0 neither
           for (const ottl::Condition& cond : conds) {
             c.cache.Clear();
@@ -454,10 +451,11 @@ void Policies::OnSpan(const rpb::Resource& r, const cpb::InstrumentationScope& s
           return 0;
         };
         int r2 = eval(n->span_conds);
-        for (int i = 0; r2 == 0 && !n->event_conds.empty() && i < span.events_size(); ++i) {
-          c.event = const_cast<tpb::Span_Event*>(&span.events(i));
+        for (int i = 0; r2 == 0 && !n->event_conds.empty() && i < c.span->events_size(); ++i) {
+          c.event = c.span->mutable_events(i);
           r2 = eval(n->event_conds);
         }
+        c.event = nullptr;
         if (r2 == 1) set(n);
         if (r2 == -1) err(n);
         break;

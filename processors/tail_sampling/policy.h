@@ -9,6 +9,7 @@
 // Not thread-safe: the processor calls it under its lock.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,15 +18,10 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "processors/tail_sampling/config.h"
+#include "processors/tail_sampling/wire.h"
 
-namespace opentelemetry::proto::trace::v1 {
-class Span;
-}
-namespace opentelemetry::proto::resource::v1 {
-class Resource;
-}
-namespace opentelemetry::proto::common::v1 {
-class InstrumentationScope;
+namespace outrigger::ottl {
+struct EvalContext;
 }
 namespace spdlog {
 class logger;
@@ -62,14 +58,15 @@ class Policies {
   const std::vector<std::string>& names() const { return names_; }
 
   void Init(TraceState* st) const;
-  // The leaves a resource satisfies (for the attribute policies), ORed into each trace
-  // that has spans under it: `scratch` is filled with the bits.
-  void MatchResource(const opentelemetry::proto::resource::v1::Resource& r, TraceState* scratch) const;
+  // The leaves a resource's attributes satisfy (for the attribute policies), ORed into
+  // each trace that has spans under it: `scratch` is filled with the bits.
+  void MatchResource(const std::vector<AttrView>& resource_attrs, TraceState* scratch) const;
   void Merge(const TraceState& resource_bits, TraceState* st) const;
-  // Folds one span into the trace's state.
-  void OnSpan(const opentelemetry::proto::resource::v1::Resource& r,
-              const opentelemetry::proto::common::v1::InstrumentationScope& scope,
-              const opentelemetry::proto::trace::v1::Span& span, TraceState* st);
+  // True when some policy runs OTTL, which needs the span decoded.
+  bool needs_decoded() const { return has_ottl_; }
+  // Folds one span into the trace's state. `decoded` gives the span, its resource and
+  // scope decoded (called only when needs_decoded()).
+  void OnSpan(const SpanView& span, TraceState* st, const std::function<ottl::EvalContext*()>& decoded);
 
   struct TraceInfo {
     std::string_view trace_id;  // 16 bytes
@@ -99,6 +96,7 @@ class Policies {
   size_t words_ = 1;
   std::shared_ptr<spdlog::logger> logger_;
   uint64_t ottl_errors_ = 0;
+  bool has_ottl_ = false;
 };
 
 }  // namespace outrigger::processors::tail_sampling

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "collector/ottl/context.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "spdlog/spdlog.h"
 
@@ -58,11 +59,25 @@ class Fixture {
     spans_ = 0;
   }
   // Folds `span` (under `resource`) into the current trace.
+  // (as the processor does: read from the encoding; decoded only for OTTL).
   void Span(const tpb::Span& span, const rpb::Resource& resource = rpb::Resource()) {
+    const std::string res = resource.SerializeAsString();
+    const std::string raw = span.SerializeAsString();
+    std::vector<AttrView> attrs;
+    ParseAttributes(res, 1, &attrs);
     TraceState rb;
-    policies_->MatchResource(resource, &rb);
+    policies_->MatchResource(attrs, &rb);
     policies_->Merge(rb, &st_);
-    policies_->OnSpan(resource, cpb::InstrumentationScope(), span, &st_);
+    SpanView v;
+    ASSERT_TRUE(ParseSpan(raw, &v));
+    resource_ = resource;
+    span_ = span;
+    policies_->OnSpan(v, &st_, [&] {
+      ctx_.resource = &resource_;
+      ctx_.scope = &scope_;
+      ctx_.span = &span_;
+      return &ctx_;
+    });
     ++spans_;
   }
   Policies::Result Decide(int64_t now_ns = 0, int64_t now_s = 1000, uint64_t bytes = 100, bool first_match = false) {
@@ -81,6 +96,10 @@ class Fixture {
 
  private:
   std::unique_ptr<Policies> policies_;
+  rpb::Resource resource_;
+  cpb::InstrumentationScope scope_;
+  tpb::Span span_;
+  ottl::EvalContext ctx_;
   TraceState st_;
   std::string id_;
   uint64_t spans_ = 0;

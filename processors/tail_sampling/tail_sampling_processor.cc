@@ -16,9 +16,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "collector/exporterhelper/exporterhelper.h"
+#include "collector/ottl/context.h"
 #include "collector/telemetry/telemetry.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "processors/tail_sampling/policy.h"
+#include "processors/tail_sampling/wire.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::processors::tail_sampling {
@@ -53,7 +56,7 @@ struct TraceKey {
   }
 };
 
-TraceKey KeyOf(const std::string& id) {
+TraceKey KeyOf(std::string_view id) {
   TraceKey k;
   std::memcpy(k.b.data(), id.data(), std::min(id.size(), k.b.size()));
   return k;
@@ -109,117 +112,70 @@ char* WriteVarint(char* p, uint64_t v) {
   return p;
 }
 size_t FieldSize(size_t len) { return 1 + VarintSize(len) + len; }
-// A length-delimited field `tag` holding `bytes`.
-std::string Field(char tag, const std::string& bytes) {
-  std::string out(1 + VarintSize(bytes.size()), '\0');
-  out[0] = tag;
-  WriteVarint(out.data() + 1, bytes.size());
-  out += bytes;
-  return out;
-}
 
-// The encoded pieces of one ResourceSpans as it was received, so spans are held as the
-// bytes that came in (no re-encoding). `ok` is false for anything unusual (a field
-// written twice, unknown fields): that ResourceSpans is then encoded from its decoded
-// form.
+// The encoded pieces of one ResourceSpans as it was received: spans are read (wire.h)
+// and held as the bytes that came in, never decoded or encoded again. `ok` is false when
+// a field is written twice (protobuf would merge them): the request is then decoded and
+// encoded once, canonically, first.
 struct WireScope {
-  std::string_view scope, schema;       // whole fields (tag, length, payload), or empty
+  std::string_view scope, schema;  // whole fields (tag, length, payload), or empty
+  std::string_view scope_payload;
   std::vector<std::string_view> spans;  // span payloads
 };
 struct WireResource {
   bool ok = true;
   std::string_view resource, schema;  // whole fields, or empty
+  std::string_view resource_payload;
   std::vector<WireScope> scopes;
 };
 
-bool ReadVarint(const char*& p, const char* end, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && p < end; shift += 7) {
-    const uint8_t b = static_cast<uint8_t>(*p++);
-    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
-// One field at p: its number, and for length-delimited fields the payload. The whole
-// field is [start, p) after the call.
-bool NextField(const char*& p, const char* end, uint32_t* number, std::string_view* payload, bool* is_len) {
-  uint64_t tag;
-  if (!ReadVarint(p, end, &tag)) return false;
-  *number = static_cast<uint32_t>(tag >> 3);
-  *is_len = false;
-  switch (tag & 7) {
-    case 0: {
-      uint64_t v;
-      return ReadVarint(p, end, &v);
-    }
-    case 1:
-      if (end - p < 8) return false;
-      p += 8;
-      return true;
-    case 5:
-      if (end - p < 4) return false;
-      p += 4;
-      return true;
-    case 2: {
-      uint64_t len;
-      if (!ReadVarint(p, end, &len) || len > static_cast<uint64_t>(end - p)) return false;
-      *payload = std::string_view(p, len);
-      p += len;
-      *is_len = true;
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
 // Splits an encoded ExportTraceServiceRequest; false if it is not one (never for what
-// pdata accepted).
+// pdata accepted). Unknown fields are left out.
 bool SplitWire(std::string_view req, std::vector<WireResource>* out) {
   out->clear();
   const char* p = req.data();
   const char* end = p + req.size();
+  WireField f;
   while (p < end) {
-    uint32_t num;
-    std::string_view payload;
-    bool len;
-    if (!NextField(p, end, &num, &payload, &len)) return false;
-    if (num != 1 || !len) continue;
+    if (!NextField(p, end, &f)) return false;
+    if (f.number != 1 || f.type != 2) continue;
     WireResource& r = out->emplace_back();
-    const char* q = payload.data();
-    const char* qend = q + payload.size();
+    const char* q = f.payload.data();
+    const char* qend = q + f.payload.size();
     while (q < qend) {
       const char* start = q;
-      std::string_view sub;
-      if (!NextField(q, qend, &num, &sub, &len)) return false;
+      WireField g;
+      if (!NextField(q, qend, &g)) return false;
+      if (g.type != 2) continue;
       std::string_view whole(start, static_cast<size_t>(q - start));
-      if (num == 1 && len && r.resource.empty()) {
+      if (g.number == 1) {
+        if (!r.resource.empty()) r.ok = false;  // protobuf would merge the two
         r.resource = whole;
-      } else if (num == 3 && len && r.schema.empty()) {
+        r.resource_payload = g.payload;
+      } else if (g.number == 3) {
+        if (!r.schema.empty()) r.ok = false;
         r.schema = whole;
-      } else if (num == 2 && len) {
+      } else if (g.number == 2) {
         WireScope& sc = r.scopes.emplace_back();
-        const char* s = sub.data();
-        const char* send = s + sub.size();
+        const char* s = g.payload.data();
+        const char* send = s + g.payload.size();
         while (s < send) {
           const char* fstart = s;
-          std::string_view f;
-          if (!NextField(s, send, &num, &f, &len)) return false;
+          WireField h;
+          if (!NextField(s, send, &h)) return false;
+          if (h.type != 2) continue;
           std::string_view fwhole(fstart, static_cast<size_t>(s - fstart));
-          if (num == 2 && len) {
-            sc.spans.push_back(f);
-          } else if (num == 1 && len && sc.scope.empty()) {
+          if (h.number == 2) {
+            sc.spans.push_back(h.payload);
+          } else if (h.number == 1) {
+            if (!sc.scope.empty()) r.ok = false;
             sc.scope = fwhole;
-          } else if (num == 3 && len && sc.schema.empty()) {
+            sc.scope_payload = h.payload;
+          } else if (h.number == 3) {
+            if (!sc.schema.empty()) r.ok = false;
             sc.schema = fwhole;
-          } else {
-            r.ok = false;
           }
         }
-      } else {
-        r.ok = false;
       }
     }
   }
@@ -396,19 +352,24 @@ class TailSamplingProcessor : public Processor {
       }
       const int64_t now = SteadyNs();
       // The bytes as received (a copy, unless a processor before changed them), split
-      // into resources, scopes and spans, to hold spans without encoding them again.
+      // into resources, scopes and spans.
       wire_bytes_ = d.ToProto();
-      size_t next_wire = 0;
-      if (!SplitWire(wire_bytes_, &wire_)) wire_.clear();
-      size_t resources = 0;
-      d.ForEachRequest([&](const Request& req) { resources += static_cast<size_t>(req.resource_spans_size()); });
-      if (resources != wire_.size()) wire_.clear();
-      d.ForEachRequest([&](const Request& req) {
-        for (const tpb::ResourceSpans& rs : req.resource_spans()) {
-          IngestResource(rs, wire_.empty() ? nullptr : &wire_[next_wire++], now);
-          while (max_bytes_ > 0 && held_bytes_ > max_bytes_ && !traces_.empty()) EvictOldest(Early::kMemory, now);
+      bool ok = SplitWire(wire_bytes_, &wire_);
+      for (const WireResource& r : wire_) ok = ok && r.ok;
+      if (!ok) {
+        std::string canonical;
+        d.ForEachRequest([&](const Request& req) { req.AppendToString(&canonical); });
+        wire_bytes_ = std::move(canonical);
+        if (!SplitWire(wire_bytes_, &wire_)) {
+          meter_.Dropped(Signal::kTraces, n);
+          return absl::InvalidArgumentError("tail sampling: the request could not be read");
         }
-      });
+      }
+      for (const WireResource& r : wire_) {
+        IngestResource(r, now);
+        while (max_bytes_ > 0 && held_bytes_ > max_bytes_ && !traces_.empty()) EvictOldest(Early::kMemory, now);
+      }
+      wire_.clear();
       CutOutput();
       UpdateGauges();
     }
@@ -488,9 +449,7 @@ class TailSamplingProcessor : public Processor {
   };
   struct Item {
     uint32_t scope;
-    uint32_t size;
-    const tpb::Span* span;
-    const char* raw;  // the span's bytes as received, or null (then encoded from `span`)
+    uint32_t span;  // index in spans_
   };
   struct Group {
     TraceKey key;
@@ -544,22 +503,17 @@ class TailSamplingProcessor : public Processor {
   }
 
   // ---- under mu_ ----
-  void IngestResource(const tpb::ResourceSpans& rs, const WireResource* wire, int64_t now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void IngestResource(const WireResource& r, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     // Group the spans by trace (keeping their order), then append one ResourceSpans per
     // trace, with a ScopeSpans per scope it has spans in.
-    size_t ngroups = 0;
+    size_t ngroups = 0, nspans = 0;
     group_index_.clear();
-    const int nscopes = rs.scope_spans_size();
-    bool raw = wire != nullptr && wire->ok && wire->scopes.size() == static_cast<size_t>(nscopes);
-    for (int si = 0; raw && si < nscopes; ++si) {
-      raw = wire->scopes[si].spans.size() == static_cast<size_t>(rs.scope_spans(si).spans_size());
-    }
-    for (int si = 0; si < nscopes; ++si) {
-      int k = 0;
-      for (const tpb::Span& span : rs.scope_spans(si).spans()) {
-        const std::string_view* bytes = raw ? &wire->scopes[si].spans[k++] : nullptr;
-        TraceKey key = KeyOf(span.trace_id());
+    for (size_t si = 0; si < r.scopes.size(); ++si) {
+      for (std::string_view raw : r.scopes[si].spans) {
+        if (spans_.size() <= nspans) spans_.emplace_back();
+        SpanView& v = spans_[nspans];
+        if (!ParseSpan(raw, &v)) continue;  // pdata checked it: cannot happen
+        TraceKey key = KeyOf(v.trace_id);
         auto [it, inserted] = group_index_.try_emplace(key, static_cast<uint32_t>(ngroups));
         if (inserted) {
           if (groups_.size() <= ngroups) groups_.emplace_back();
@@ -567,31 +521,17 @@ class TailSamplingProcessor : public Processor {
           groups_[ngroups].items.clear();
           ++ngroups;
         }
-        groups_[it->second].items.push_back(Item{
-            static_cast<uint32_t>(si), static_cast<uint32_t>(bytes != nullptr ? bytes->size() : span.ByteSizeLong()),
-            &span, bytes != nullptr ? bytes->data() : nullptr});
+        groups_[it->second].items.push_back(Item{static_cast<uint32_t>(si), static_cast<uint32_t>(nspans)});
+        ++nspans;
       }
     }
     if (ngroups == 0) return;
-    scope_heads_.resize(static_cast<size_t>(nscopes));
-    scope_tails_.resize(static_cast<size_t>(nscopes));
-    if (raw) {
-      rs_head_.assign(wire->resource);
-      rs_tail_.assign(wire->schema);
-      for (int si = 0; si < nscopes; ++si) {
-        scope_heads_[si].assign(wire->scopes[si].scope);
-        scope_tails_[si].assign(wire->scopes[si].schema);
-      }
-    } else {
-      rs_head_ = rs.has_resource() ? Field(0x0A, rs.resource().SerializeAsString()) : std::string();
-      rs_tail_ = rs.schema_url().empty() ? std::string() : Field(0x1A, rs.schema_url());
-      for (int si = 0; si < nscopes; ++si) {
-        const tpb::ScopeSpans& ss = rs.scope_spans(si);
-        scope_heads_[si] = ss.has_scope() ? Field(0x0A, ss.scope().SerializeAsString()) : std::string();
-        scope_tails_[si] = ss.schema_url().empty() ? std::string() : Field(0x1A, ss.schema_url());
-      }
-    }
-    policies_->MatchResource(rs.resource(), &resource_bits_);
+    wire_resource_ = &r;
+    resource_attrs_.clear();
+    ParseAttributes(r.resource_payload, 1, &resource_attrs_);
+    policies_->MatchResource(resource_attrs_, &resource_bits_);
+    decoded_resource_ = false;
+    decoded_scope_ = SIZE_MAX;
     for (size_t g = 0; g < ngroups; ++g) {
       const Group& group = groups_[g];
       if (sampled_cache_.Hit(group.key)) {
@@ -626,11 +566,14 @@ class TailSamplingProcessor : public Processor {
       held_bytes_ += t.data.capacity() - before;
       t.spans += group.items.size();
       policies_->Merge(resource_bits_, &t.state);
-      const tpb::ScopeSpans* scopes = nullptr;
       for (const Item& item : group.items) {
-        scopes = &rs.scope_spans(static_cast<int>(item.scope));
-        policies_->OnSpan(rs.resource(), scopes->scope(), *item.span, &t.state);
-        if (!t.root_seen && item.span->parent_span_id().empty()) {
+        const SpanView& span = spans_[item.span];
+        if (policies_->needs_decoded()) {
+          policies_->OnSpan(span, &t.state, [&] { return Decoded(item); });
+        } else {
+          policies_->OnSpan(span, &t.state, nullptr);
+        }
+        if (!t.root_seen && span.parent_span_id.empty()) {
           t.root_seen = true;
           if (root_wait_ns_ > 0 && now + root_wait_ns_ < t.decide_at_ns) {
             t.decide_at_ns = now + root_wait_ns_;
@@ -646,15 +589,41 @@ class TailSamplingProcessor : public Processor {
     }
   }
 
+  // The span of `item` with its resource and scope, decoded for OTTL conditions (the
+  // resource once per ResourceSpans, the scope once per ScopeSpans).
+  ottl::EvalContext* Decoded(const Item& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const WireResource& r = *wire_resource_;
+    if (!decoded_resource_) {
+      ottl_resource_.Clear();
+      ottl_resource_.ParseFromArray(r.resource_payload.data(), static_cast<int>(r.resource_payload.size()));
+      decoded_resource_ = true;
+    }
+    if (decoded_scope_ != item.scope) {
+      const std::string_view sp = r.scopes[item.scope].scope_payload;
+      ottl_scope_.Clear();
+      ottl_scope_.ParseFromArray(sp.data(), static_cast<int>(sp.size()));
+      decoded_scope_ = item.scope;
+    }
+    const std::string_view raw = spans_[item.span].raw;
+    ottl_span_.Clear();
+    if (!ottl_span_.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) return nullptr;
+    ottl_ctx_.resource = &ottl_resource_;
+    ottl_ctx_.scope = &ottl_scope_;
+    ottl_ctx_.span = &ottl_span_;
+    return &ottl_ctx_;
+  }
+
   // The encoded size of `g` as one ResourceSpans field (runs_ gets each ScopeSpans' size).
   size_t GroupSize(const Group& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     runs_.clear();
-    size_t rs_len = rs_head_.size() + rs_tail_.size();
+    const WireResource& r = *wire_resource_;
+    size_t rs_len = r.resource.size() + r.schema.size();
     size_t i = 0;
     while (i < g.items.size()) {
       const uint32_t si = g.items[i].scope;
-      size_t payload = scope_heads_[si].size() + scope_tails_[si].size();
-      for (; i < g.items.size() && g.items[i].scope == si; ++i) payload += FieldSize(g.items[i].size);
+      size_t payload = r.scopes[si].scope.size() + r.scopes[si].schema.size();
+      for (; i < g.items.size() && g.items[i].scope == si; ++i)
+        payload += FieldSize(spans_[g.items[i].span].raw.size());
       runs_.push_back(payload);
       rs_len += FieldSize(payload);
     }
@@ -664,32 +633,30 @@ class TailSamplingProcessor : public Processor {
 
   // Writes `g` (after GroupSize) at `p`.
   void WriteGroup(const Group& g, char* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto copy = [&](const std::string& s) {
+    auto copy = [&](std::string_view s) {
       std::memcpy(p, s.data(), s.size());
       p += s.size();
     };
+    const WireResource& r = *wire_resource_;
     *p++ = 0x0A;  // ExportTraceServiceRequest.resource_spans
     p = WriteVarint(p, group_len_);
-    copy(rs_head_);
+    copy(r.resource);
     size_t i = 0, run = 0;
     while (i < g.items.size()) {
       const uint32_t si = g.items[i].scope;
       *p++ = 0x12;  // ResourceSpans.scope_spans
       p = WriteVarint(p, runs_[run++]);
-      copy(scope_heads_[si]);
+      copy(r.scopes[si].scope);
       for (; i < g.items.size() && g.items[i].scope == si; ++i) {
         *p++ = 0x12;  // ScopeSpans.spans
-        p = WriteVarint(p, g.items[i].size);
-        if (g.items[i].raw != nullptr) {
-          std::memcpy(p, g.items[i].raw, g.items[i].size);
-          p += g.items[i].size;
-        } else {
-          p = reinterpret_cast<char*>(g.items[i].span->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p)));
-        }
+        const std::string_view raw = spans_[g.items[i].span].raw;
+        p = WriteVarint(p, raw.size());
+        std::memcpy(p, raw.data(), raw.size());
+        p += raw.size();
       }
-      copy(scope_tails_[si]);
+      copy(r.scopes[si].schema);
     }
-    copy(rs_tail_);
+    copy(r.schema);
   }
 
   using Map = absl::node_hash_map<TraceKey, Trace>;
@@ -846,8 +813,16 @@ class TailSamplingProcessor : public Processor {
   std::string wire_bytes_;
   std::vector<WireResource> wire_;
   std::vector<Group> groups_ ABSL_GUARDED_BY(mu_);
-  std::string rs_head_, rs_tail_;
-  std::vector<std::string> scope_heads_, scope_tails_;
+  const WireResource* wire_resource_ = nullptr;
+  std::vector<SpanView> spans_;
+  std::vector<AttrView> resource_attrs_;
+  // OTTL policies read decoded records.
+  opentelemetry::proto::resource::v1::Resource ottl_resource_;
+  opentelemetry::proto::common::v1::InstrumentationScope ottl_scope_;
+  tpb::Span ottl_span_;
+  ottl::EvalContext ottl_ctx_;
+  bool decoded_resource_ = false;
+  size_t decoded_scope_ = SIZE_MAX;
   std::vector<size_t> runs_;
   size_t group_len_ = 0;
   TraceState resource_bits_;
