@@ -424,5 +424,40 @@ TEST_F(TailSamplingTest, DropPolicyWinsOverSampled) {
   EXPECT_EQ(Metric("outrigger_processor_tail_sampling_traces_decided_total", {{"decision", "dropped"}}), 1);
 }
 
+TEST_F(TailSamplingTest, AResourceWrittenTwiceIsMergedAsProtobufWould) {
+  // Two `resource` fields in one ResourceSpans: protobuf merges them (the attributes of
+  // both); the processor reads such a request through a canonical encoding.
+  Config cfg;
+  cfg.decision_wait = absl::Hours(1);
+  PolicyCfg team = Policy("team", "string_attribute");
+  team.key = "team";
+  team.values = {"a"};
+  cfg.policies = {team};
+  auto p = Make(cfg);
+  Request first;
+  ASSERT_TRUE(first.ParseFromString(Req({{1, 0}}, "svc").ToProto()));
+  opentelemetry::proto::resource::v1::Resource extra;
+  auto* kv = extra.add_attributes();
+  kv->set_key("team");
+  kv->mutable_value()->set_string_value("a");
+  std::string rs = first.resource_spans(0).SerializeAsString();
+  const std::string more = extra.SerializeAsString();
+  rs.push_back('\x0A');
+  rs.push_back(static_cast<char>(more.size()));
+  rs += more;
+  std::string req = "\x0A";
+  for (size_t v = rs.size(); true; v >>= 7) {  // the length, as a varint
+    req.push_back(static_cast<char>(v >= 0x80 ? (v & 0x7f) | 0x80 : v));
+    if (v < 0x80) break;
+  }
+  req += rs;
+  auto d = pdata::Traces::FromProto(req);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_TRUE(p->ConsumeTraces(std::move(*d)).ok());
+  ASSERT_TRUE(p->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(out_.Names(), (std::multiset<std::string>{"t1-s0"}));
+  EXPECT_EQ(out_.Services(), (std::set<std::string>{"svc/lib"}));
+}
+
 }  // namespace
 }  // namespace outrigger::processors::tail_sampling
