@@ -179,6 +179,8 @@ void DecodePolicy(config::Node& n, Level level, PolicyCfg* p) {
   }
 }
 
+constexpr int64_t kMaxRate = 1'000'000'000'000'000;
+
 absl::Status Invalid(const PolicyCfg& p, std::string_view what) {
   return absl::InvalidArgumentError(StrCat("policy '", p.name, "' (", p.type, "): ", what));
 }
@@ -215,10 +217,16 @@ absl::Status ValidatePolicy(const PolicyCfg& p) {
       }
     }
   } else if (t == "rate_limiting") {
-    if (p.spans_per_second <= 0) return Invalid(p, "spans_per_second must be positive");
+    if (p.spans_per_second <= 0 || p.spans_per_second > kMaxRate) {
+      return Invalid(p, "spans_per_second must be positive (at most 10^15)");
+    }
+    if (p.burst_capacity > kMaxRate) return Invalid(p, "burst_capacity must be at most 10^15");
     if (p.burst_capacity < 0) return Invalid(p, "burst_capacity must not be negative");
   } else if (t == "bytes_limiting") {
-    if (p.bytes_per_second <= 0) return Invalid(p, "bytes_per_second must be positive");
+    if (p.bytes_per_second <= 0 || p.bytes_per_second > kMaxRate) {
+      return Invalid(p, "bytes_per_second must be positive (at most 10^15)");
+    }
+    if (p.burst_capacity > kMaxRate) return Invalid(p, "burst_capacity must be at most 10^15");
     if (p.burst_capacity < 0) return Invalid(p, "burst_capacity must not be negative");
   } else if (t == "span_count") {
     if (p.min_spans < 0 || p.max_spans < 0) return Invalid(p, "min_spans and max_spans must not be negative");
@@ -309,6 +317,7 @@ absl::Status Config::Validate() const {
     return absl::InvalidArgumentError("decision_wait_after_root_received must not be negative");
   }
   if (num_traces == 0) return absl::InvalidArgumentError("num_traces must be positive");
+  if (max_memory_mib > (1ull << 30)) return absl::InvalidArgumentError("max_memory_mib must be at most 2^30 (1 PiB)");
   std::set<std::string> names;
   for (const PolicyCfg& p : policies) {
     if (!p.name.empty() && !names.insert(p.name).second) {

@@ -37,6 +37,8 @@ constexpr absl::Duration kMaxRetryDelay = absl::Seconds(5);
 constexpr size_t kOutputChunk = 1 << 20;
 // Without max_memory_mib, output the next consumer refused is held up to this much.
 constexpr size_t kDefaultBacklog = 64u << 20;
+// expected_new_traces_per_sec sizes the map up front, up to this many traces.
+constexpr size_t kMaxReserve = 1u << 20;
 
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -252,8 +254,9 @@ class TailSamplingProcessor : public Processor {
     tick_ = std::clamp(shortest / 10, absl::Milliseconds(1), absl::Seconds(1));
     if (cfg.expected_new_traces_per_sec > 0) {
       const double secs = absl::ToDoubleSeconds(cfg.decision_wait);
-      traces_.reserve(static_cast<size_t>(std::min<double>(
-          static_cast<double>(cfg.num_traces), static_cast<double>(cfg.expected_new_traces_per_sec) * secs)));
+      traces_.reserve(static_cast<size_t>(std::min<double>({static_cast<double>(cfg.num_traces),
+                                                            static_cast<double>(cfg.expected_new_traces_per_sec) * secs,
+                                                            static_cast<double>(kMaxReserve)})));
     }
     Telemetry& t = *settings.telemetry;
     const std::string id = settings.id.String();
