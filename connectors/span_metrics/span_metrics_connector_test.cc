@@ -29,15 +29,27 @@ using Map = std::map<std::string, std::string>;
 // ---- building spans ----
 
 struct SpanSpec {
+  SpanSpec(std::string name, int kind, int status, uint64_t duration_ns, Map attrs = {},
+           std::map<std::string, int64_t> int_attrs = {}, std::vector<Map> events = {}, std::string trace_id = "",
+           bool negative = false)
+      : name(std::move(name)),
+        kind(kind),
+        status(status),
+        duration_ns(duration_ns),
+        attrs(std::move(attrs)),
+        int_attrs(std::move(int_attrs)),
+        events(std::move(events)),
+        trace_id(std::move(trace_id)),
+        negative(negative) {}
   std::string name;
-  int kind = trpb::Span::SPAN_KIND_SERVER;
-  int status = 0;  // 0 unset, 1 ok, 2 error
-  uint64_t duration_ns = 0;
+  int kind;
+  int status;  // 0 unset, 1 ok, 2 error
+  uint64_t duration_ns;
   Map attrs;
   std::map<std::string, int64_t> int_attrs;
   std::vector<Map> events;
-  std::string trace_id;   // 16 bytes or empty
-  bool negative = false;  // end before start
+  std::string trace_id;  // 16 bytes or empty
+  bool negative;         // end before start
 };
 
 void AddAttrs(google::protobuf::RepeatedPtrField<cpb::KeyValue>* out, const Map& attrs) {
@@ -215,9 +227,10 @@ class Capture : public Consumer {
   int refuse_ = 0;
 };
 
-const Point* Find(const std::vector<Point>& ps, const std::string& metric, const Map& attrs) {
+// A copy of the point of `metric` with exactly `attrs`, or null.
+std::shared_ptr<const Point> Find(const std::vector<Point>& ps, const std::string& metric, const Map& attrs) {
   for (const Point& p : ps) {
-    if (p.metric == metric && p.attrs == attrs) return &p;
+    if (p.metric == metric && p.attrs == attrs) return std::make_shared<const Point>(p);
   }
   return nullptr;
 }
@@ -266,7 +279,7 @@ TEST_F(SpanMetricsTest, CountsCallsAndDurationsExactly) {
   auto ps = out_.Last();
   ASSERT_EQ(ps.size(), 6u);  // 3 series × (calls + duration)
 
-  const Point* ok =
+  auto ok =
       Find(ps, "traces.span.metrics.calls", Series("checkout", "GET /cart", "SPAN_KIND_SERVER", "STATUS_CODE_OK"));
   ASSERT_NE(ok, nullptr);
   EXPECT_EQ(ok->value, 3);
@@ -277,12 +290,12 @@ TEST_F(SpanMetricsTest, CountsCallsAndDurationsExactly) {
   EXPECT_EQ(ok->scope, "spanmetricsconnector");
   EXPECT_EQ(ok->resource, (Map{{"service.name", "checkout"}, {"k8s.pod.name", "p1"}}));
 
-  const Point* err =
+  auto err =
       Find(ps, "traces.span.metrics.calls", Series("checkout", "GET /cart", "SPAN_KIND_SERVER", "STATUS_CODE_ERROR"));
   ASSERT_NE(err, nullptr);
   EXPECT_EQ(err->value, 1);
 
-  const Point* d =
+  auto d =
       Find(ps, "traces.span.metrics.duration", Series("checkout", "GET /cart", "SPAN_KIND_SERVER", "STATUS_CODE_OK"));
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->unit, "ms");
@@ -299,14 +312,14 @@ TEST_F(SpanMetricsTest, CountsCallsAndDurationsExactly) {
   want[6] = 1;
   EXPECT_EQ(d->buckets, want);
 
-  const Point* e500 = Find(ps, "traces.span.metrics.duration",
-                           Series("checkout", "GET /cart", "SPAN_KIND_SERVER", "STATUS_CODE_ERROR"));
+  auto e500 = Find(ps, "traces.span.metrics.duration",
+                   Series("checkout", "GET /cart", "SPAN_KIND_SERVER", "STATUS_CODE_ERROR"));
   ASSERT_NE(e500, nullptr);
   EXPECT_EQ(e500->buckets[9], 1u);  // (400, 800]
 
   // End before start: duration 0 (upstream), in the first bucket.
-  const Point* neg = Find(ps, "traces.span.metrics.duration",
-                          Series("checkout", "redis GET", "SPAN_KIND_CLIENT", "STATUS_CODE_UNSET"));
+  auto neg = Find(ps, "traces.span.metrics.duration",
+                  Series("checkout", "redis GET", "SPAN_KIND_CLIENT", "STATUS_CODE_UNSET"));
   ASSERT_NE(neg, nullptr);
   EXPECT_EQ(neg->sum, 0);
   EXPECT_EQ(neg->buckets[0], 1u);
@@ -322,8 +335,7 @@ TEST_F(SpanMetricsTest, CumulativeKeepsStartAndAddsUp) {
   c->Aggregate(Traces({{"service.name", "a"}}, {span}), kT0 + 20);
   ASSERT_TRUE(c->Flush(kT0 + 30).ok());
   auto ps = out_.Last();
-  const Point* calls =
-      Find(ps, "traces.span.metrics.calls", Series("a", "op", "SPAN_KIND_INTERNAL", "STATUS_CODE_UNSET"));
+  auto calls = Find(ps, "traces.span.metrics.calls", Series("a", "op", "SPAN_KIND_INTERNAL", "STATUS_CODE_UNSET"));
   ASSERT_NE(calls, nullptr);
   EXPECT_EQ(calls->value, 3);
   EXPECT_EQ(calls->start, kT0);
@@ -348,7 +360,7 @@ TEST_F(SpanMetricsTest, DeltaResetsAndChainsStartTimes) {
   auto ps = out_.Last();
   // Only what was seen since the last flush, counted from it.
   ASSERT_EQ(ps.size(), 2u);
-  const Point* calls = Find(ps, "traces.span.metrics.calls", Series("s", "a", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET"));
+  auto calls = Find(ps, "traces.span.metrics.calls", Series("s", "a", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET"));
   ASSERT_NE(calls, nullptr);
   EXPECT_EQ(calls->temporality, mpb::AGGREGATION_TEMPORALITY_DELTA);
   EXPECT_EQ(calls->value, 1);
@@ -423,7 +435,7 @@ TEST_F(SpanMetricsTest, ExcludedKindAggregatesAcrossKinds) {
                       {{"op", trpb::Span::SPAN_KIND_SERVER, 2, kMs}, {"op", trpb::Span::SPAN_KIND_CLIENT, 0, kMs}}),
                kT0);
   ASSERT_TRUE(c->Flush(kT0 + 1).ok());
-  const Point* p = Find(out_.Last(), "traces.span.metrics.calls", {{"service.name", "s"}, {"span.name", "op"}});
+  auto p = Find(out_.Last(), "traces.span.metrics.calls", {{"service.name", "s"}, {"span.name", "op"}});
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->value, 2);
 }
@@ -441,13 +453,13 @@ histogram:
   ASSERT_TRUE(c->Flush(kT0 + 1).ok());
   auto ps = out_.Last();
   const Map base = Series("s", "op", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET");
-  const Point* calls = Find(ps, "traces.span.metrics.calls",
-                            Series("s", "op", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET", {{"peer.service", "db"}}));
+  auto calls = Find(ps, "traces.span.metrics.calls",
+                    Series("s", "op", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET", {{"peer.service", "db"}}));
   ASSERT_NE(calls, nullptr);
   EXPECT_EQ(calls->value, 2);
   EXPECT_EQ(CountOf(ps, "traces.span.metrics.duration"), 2u);
-  const Point* a = Find(ps, "traces.span.metrics.duration",
-                        Series("s", "op", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET", {{"http.route", "/a"}}));
+  auto a = Find(ps, "traces.span.metrics.duration",
+                Series("s", "op", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET", {{"http.route", "/a"}}));
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->count, 1u);
   (void)base;
@@ -463,7 +475,7 @@ TEST_F(SpanMetricsTest, CardinalityLimitSendsTheRestToOverflow) {
   EXPECT_EQ(CountOf(ps, "traces.span.metrics.calls"), 3u);
   EXPECT_EQ(Find(ps, "traces.span.metrics.calls", Series("s", "a", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET"))->value, 2);
   EXPECT_EQ(Find(ps, "traces.span.metrics.calls", Series("s", "b", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET"))->value, 1);
-  const Point* over = Find(ps, "traces.span.metrics.calls", {{"otel.metric.overflow", "true"}});
+  auto over = Find(ps, "traces.span.metrics.calls", {{"otel.metric.overflow", "true"}});
   ASSERT_NE(over, nullptr);
   EXPECT_EQ(over->value, 3);  // c, d, c
   EXPECT_EQ(Find(ps, "traces.span.metrics.duration", {{"otel.metric.overflow", "true"}})->count, 3u);
@@ -486,7 +498,7 @@ TEST_F(SpanMetricsTest, SeriesExpireOneByOne) {
   // When it comes back, it starts again from its new first sighting.
   c->Aggregate(Traces({{"service.name", "s"}}, {{"old", trpb::Span::SPAN_KIND_SERVER, 0, kMs}}), later + 20);
   ASSERT_TRUE(c->Flush(later + 30).ok());
-  const Point* back =
+  auto back =
       Find(out_.Last(), "traces.span.metrics.calls", Series("s", "old", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET"));
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->value, 1);
@@ -501,7 +513,7 @@ TEST_F(SpanMetricsTest, ExemplarsCarryTraceIdsUpToTheLimit) {
                                                 {"op", trpb::Span::SPAN_KIND_SERVER, 0, 9 * kMs, {}, {}, {}, t3}}),
                kT0);
   ASSERT_TRUE(c->Flush(kT0 + 1).ok());
-  const Point* d =
+  auto d =
       Find(out_.Last(), "traces.span.metrics.duration", Series("s", "op", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET"));
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->exemplar_traces, (std::vector<std::string>{t1, t2}));
@@ -598,7 +610,7 @@ TEST_F(SpanMetricsTest, ExponentialHistogramInSeconds) {
                                                 {"op", trpb::Span::SPAN_KIND_SERVER, 0, 2000 * kMs}}),
                kT0);
   ASSERT_TRUE(c->Flush(kT0 + 1).ok());
-  const Point* d =
+  auto d =
       Find(out_.Last(), "traces.span.metrics.duration", Series("s", "op", "SPAN_KIND_SERVER", "STATUS_CODE_UNSET"));
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->unit, "s");
