@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstring>
 
 #include "absl/time/clock.h"
 #include "collector/common/strings.h"
@@ -91,6 +92,25 @@ struct Sources {
 // when `attrs` is given, the attributes they make.
 void AppendDims(const std::vector<SpanMetricsConnector::Dim>& dims, const Sources& src, std::string* key,
                 pdata::Attributes* attrs) {
+  if (dims.empty()) return;
+  // One pass over the span's attributes finds every named dimension (the first of a key,
+  // as a lookup would): each key is loaded once, not once per dimension.
+  constexpr size_t kMaxFast = 16;
+  const AnyValue* in_span[kMaxFast] = {};
+  const bool fast = dims.size() <= kMaxFast;
+  if (fast) {
+    for (const auto& kv : src.span) {
+      const std::string& k = kv.key();
+      for (size_t i = 0; i < dims.size(); ++i) {
+        const std::string& n = dims[i].name;
+        if (in_span[i] == nullptr && n.size() == k.size() && !n.empty() &&
+            std::memcmp(n.data(), k.data(), n.size()) == 0) {
+          in_span[i] = &kv.value();
+          break;
+        }
+      }
+    }
+  }
   for (size_t i = 0; i < dims.size(); ++i) {
     const auto& d = dims[i];
     if (!d.glob.empty()) {
@@ -115,13 +135,17 @@ void AppendDims(const std::vector<SpanMetricsConnector::Dim>& dims, const Source
       key->push_back('\x05');
       continue;
     }
-    const AnyValue* v = Find(src.span, d.name);
+    const AnyValue* v = fast ? in_span[i] : Find(src.span, d.name);
     if (!v && src.event) v = Find(*src.event, d.name);
     if (!v) v = src.resource_values[i];
     if (v) {
       key->push_back('\x01');
       size_t at = key->size();
-      filterset::AppendAsString(*v, key);
+      if (v->value_case() == AnyValue::kStringValue) {
+        key->append(v->string_value());
+      } else {
+        filterset::AppendAsString(*v, key);
+      }
       if (attrs) attrs->emplace_back(d.name, key->substr(at));
     } else if (d.default_value) {
       key->push_back('\x01');
@@ -382,8 +406,6 @@ void SpanMetricsConnector::Aggregate(const pdata::Traces& d, uint64_t now_ns) {
           ++counted;
           const uint64_t start = span.start_time_unix_nano(), end = span.end_time_unix_nano();
           const double value = end > start ? static_cast<double>(end - start) / ns_per_unit_ : 0.0;
-          const std::string_view kind = filterset::SpanKindName(span.kind());
-          const std::string_view status = StatusName(span.status().code());
 
           // The default dimensions (and the scope's, if included).
           key.clear();
@@ -406,8 +428,8 @@ void SpanMetricsConnector::Aggregate(const pdata::Traces& d, uint64_t now_ns) {
             a.reserve(6 + common_.size() + calls_only_.size() + hist_only_.size());
             if (keep_[0]) a.emplace_back(kServiceName, service);
             if (keep_[1]) a.emplace_back(kSpanName, span.name());
-            if (keep_[2]) a.emplace_back(kSpanKind, kind);
-            if (keep_[3]) a.emplace_back(kStatusCode, status);
+            if (keep_[2]) a.emplace_back(kSpanKind, filterset::SpanKindName(span.kind()));
+            if (keep_[3]) a.emplace_back(kStatusCode, StatusName(span.status().code()));
             if (with_scope) {
               a.emplace_back(kScopeNameKey, ss.scope().name());
               a.emplace_back(kScopeVersionKey, ss.scope().version());
