@@ -146,8 +146,8 @@ absl::Status Config::Validate() const {
       }
     }
   }
-  if (metrics_flush_interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("metrics_flush_interval must be positive");
+  if (metrics_flush_interval < kMinFlushInterval) {
+    return absl::InvalidArgumentError("metrics_flush_interval must be at least 10ms (a flush runs on the event loop)");
   }
   if (dimensions_cache_size <= 0) {
     return absl::InvalidArgumentError(StrCat("invalid dimensions_cache_size: ", dimensions_cache_size,

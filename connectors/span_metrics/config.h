@@ -15,6 +15,7 @@ namespace outrigger::connectors::span_metrics {
 
 inline constexpr char kDefaultNamespace[] = "traces.span.metrics";
 inline constexpr absl::Duration kDefaultFlushInterval = absl::Seconds(60);
+inline constexpr absl::Duration kMinFlushInterval = absl::Milliseconds(10);
 inline constexpr int kDefaultDimensionsCacheSize = 1000;
 inline constexpr int kDefaultResourceMetricsCacheSize = 1000;
 inline constexpr int kDefaultTimestampCacheSize = 1000;

@@ -113,6 +113,7 @@ TEST(SpanMetricsConfig, BadValuesAreErrors) {
   EXPECT_NE(Problems("events:\n  enabled: true\n").find("no dimensions"), std::string::npos);
   EXPECT_NE(Problems("exclude_dimensions: [http.method]\n").find("not a default dimension"), std::string::npos);
   EXPECT_NE(Problems("metrics_flush_interval: 0s\n").find("metrics_flush_interval"), std::string::npos);
+  EXPECT_NE(Problems("metrics_flush_interval: 1ns\n").find("at least 10ms"), std::string::npos);
   EXPECT_NE(Problems("resource_metrics_cache_size: 0\n").find("resource_metrics_cache_size"), std::string::npos);
   EXPECT_NE(Problems("aggregation_cardinality_limit: -1\n").find("aggregation_cardinality_limit"), std::string::npos);
   EXPECT_NE(Problems("aggregation_temporality: AGGREGATION_TEMPORALITY_DELTA\nmetric_timestamp_cache_size: 0\n")
