@@ -471,14 +471,6 @@ absl::StatusOr<Data<Request>> Data<Request>::FromProto(std::string&& bytes) {
 }
 
 template <typename Request>
-Data<Request> Data<Request>::FromCheckedProto(std::string&& bytes, size_t items) {
-  Data d;
-  // Ids not checked: DropInvalidIds decodes such a part to look.
-  d.parts_.push_back(std::make_shared<Part>(std::move(bytes), items, /*invalid=*/SIZE_MAX));
-  return d;
-}
-
-template <typename Request>
 absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
   // Refused before parsing: the JSON tree is walked recursively (hex ids, dump), and
   // 50,000 nested arrays overflowed the stack. Protobuf's JSON parser has the same limit.

@@ -80,10 +80,6 @@ class Data {
   // when something reads or changes them, and re-encoding unchanged data is a copy.
   static absl::StatusOr<Data> FromProto(std::string_view bytes);
   static absl::StatusOr<Data> FromProto(std::string&& bytes);
-  // Bytes known to decode without error, not scanned again: whole fields of requests
-  // that FromProto accepted (or protobuf serialized), put together with new enclosing
-  // lengths (the loadbalancing exporter's split by routing key). `items`: the records they hold.
-  static Data FromCheckedProto(std::string&& bytes, size_t items);
   // Decodes an OTLP/JSON request (hex ids, lowerCamelCase or snake_case keys, 64-bit
   // integers as strings or numbers, enums as integers or names).
   static absl::StatusOr<Data> FromJson(std::string_view json);

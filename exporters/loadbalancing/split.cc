@@ -390,13 +390,10 @@ absl::Status Split(Signal signal, const D& data, RoutingKey key, const HashRing&
   out->resize(parts.size());
   for (size_t b = 0; b < parts.size(); ++b) {
     if (parts[b].bytes.empty()) continue;
-    if (signal == Signal::kMetrics) {
-      auto d = D::FromProto(std::move(parts[b].bytes));
-      if (!d.ok()) return d.status();
-      (*out)[b] = std::move(*d);
-    } else {
-      (*out)[b] = D::FromCheckedProto(std::move(parts[b].bytes), parts[b].items);
-    }
+    // Scanned again (and counted) by FromProto: the parts are valid when the input was.
+    auto d = D::FromProto(std::move(parts[b].bytes));
+    if (!d.ok()) return d.status();
+    (*out)[b] = std::move(*d);
   }
   return absl::OkStatus();
 }
