@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "collector/otlp/grpc_client.h"
 #include "collector/telemetry/telemetry.h"
 #include "prometheus/counter.h"
@@ -122,7 +122,7 @@ void LoadBalancingExporter::UpdateEndpoints(const std::vector<std::string>& endp
   if (stopped_) return;
   std::shared_ptr<const State> old;
   {
-    std::shared_lock lock(state_mu_);
+    std::lock_guard lock(state_mu_);
     old = state_;
   }
   std::map<std::string, std::shared_ptr<Backend>> current;
@@ -146,9 +146,11 @@ void LoadBalancingExporter::UpdateEndpoints(const std::vector<std::string>& endp
     if (next.count(e) == 0) removed.push_back(b);
   }
   {
-    std::unique_lock lock(state_mu_);
+    std::lock_guard lock(state_mu_);
     state_ = state;
   }
+  // Routes that took the old state finish their enqueues (bounded by the queues' timeout).
+  while (old->active.load(std::memory_order_acquire) > 0) absl::SleepFor(absl::Milliseconds(1));
   if (backends_gauge_) backends_gauge_->Set(static_cast<double>(state->backends.size()));
   if (updates_) updates_->Increment();
   std::vector<std::string> gone;
@@ -156,7 +158,7 @@ void LoadBalancingExporter::UpdateEndpoints(const std::vector<std::string>& endp
   settings_.logger->info("{} backends: {}{}{}", state->backends.size(), Joined(state->ring.endpoints()),
                          added.empty() ? "" : StrCat("; added ", Joined(added)),
                          gone.empty() ? "" : StrCat("; removed ", Joined(gone)));
-  // No Consume holds the old state any more: drain the removed backends through the new
+  // No Route uses the old state any more: drain the removed backends through the new
   // ring (their queued data and failed pushes go to the keys' new owners).
   for (const auto& b : removed) {
     b->pusher->Retire();
@@ -165,14 +167,20 @@ void LoadBalancingExporter::UpdateEndpoints(const std::vector<std::string>& endp
 }
 
 std::vector<std::string> LoadBalancingExporter::Endpoints() const {
-  std::shared_lock lock(state_mu_);
+  std::lock_guard lock(state_mu_);
   return state_->ring.endpoints();
+}
+
+LoadBalancingExporter::StateRef LoadBalancingExporter::Acquire() const {
+  std::lock_guard lock(state_mu_);
+  state_->active.fetch_add(1, std::memory_order_relaxed);
+  return StateRef{state_};
 }
 
 template <typename D>
 absl::Status LoadBalancingExporter::Route(Signal signal, D&& data, bool rerouted) {
-  std::shared_lock lock(state_mu_);
-  const State& state = *state_;
+  StateRef ref = Acquire();
+  const State& state = *ref.state;
   if (state.ring.empty()) {
     return absl::UnavailableError(StrCat("no backend is known yet (resolver ", cfg_.has_dns ? "dns" : "static", ")"));
   }
@@ -202,7 +210,7 @@ absl::Status LoadBalancingExporter::Shutdown(absl::Time deadline) {
     std::lock_guard update(update_mu_);
     if (stopped_) return absl::OkStatus();
     stopped_ = true;
-    std::shared_lock lock(state_mu_);
+    std::lock_guard lock(state_mu_);
     state = state_;
   }
   absl::Status first;

@@ -13,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -47,7 +46,17 @@ class LoadBalancingExporter : public Exporter {
   struct State {
     HashRing ring{{}};
     std::vector<std::shared_ptr<Backend>> backends;  // in ring.endpoints() order
+    // Route calls using this state (taken under state_mu_, so none starts once it is replaced).
+    mutable std::atomic<int> active{0};
   };
+  // The current state, marked in use until the guard goes.
+  struct StateRef {
+    std::shared_ptr<const State> state;
+    ~StateRef() {
+      if (state) state->active.fetch_sub(1, std::memory_order_release);
+    }
+  };
+  StateRef Acquire() const;
 
   template <typename D>
   absl::Status Route(Signal signal, D&& data, bool rerouted);
@@ -59,9 +68,10 @@ class LoadBalancingExporter : public Exporter {
   Host* host_ = nullptr;
   std::unique_ptr<Resolver> resolver_;
 
-  // Consume holds it shared while it routes and enqueues; an update holds it exclusively
-  // to swap the state, so no request is enqueued into a backend after it is retired.
-  mutable std::shared_mutex state_mu_;
+  // Guards the pointer only. An update swaps it, then waits until no Route uses the old
+  // state before it retires backends, so nothing is enqueued into a retired backend (and
+  // routing never waits for an update).
+  mutable std::mutex state_mu_;
   std::shared_ptr<const State> state_;
 
   std::mutex update_mu_;  // one update at a time; guards stopped_
