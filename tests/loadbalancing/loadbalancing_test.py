@@ -196,7 +196,7 @@ def send(tag, traces=300, per_trace=3, per_request=60):
         body = json.dumps({"resourceSpans": [{
             "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "checkout"}}]},
             "scopeSpans": [{"spans": [{
-                "traceId": f"{t:032x}", "spanId": f"{i + 1:016x}", "name": f"{tag}-{t}-{i}"}
+                "traceId": f"{t + 1:032x}", "spanId": f"{i + 1:016x}", "name": f"{tag}-{t}-{i}"}
                 for t, i in chunk]}]}]})
         for attempt in range(100):
             conn.request("POST", "/v1/traces", body, {"Content-Type": "application/json"})
@@ -338,7 +338,7 @@ finally:
         p.wait()
     dns.stop = True
     for f in sorted(os.listdir(d)):
-        if f.endswith(".log") and failures:
+        if f.endswith(".log") and (failures or sys.exc_info()[0] is not None):
             print(f"---- {f}")
             print(open(os.path.join(d, f)).read()[-3000:])
 
