@@ -12,6 +12,8 @@ PKGS=(
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libssl-dev libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
   libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev
+  # c-ares (gRPC uses it too): the loadbalancing exporter's DNS resolver links it directly.
+  libc-ares-dev
   curl ca-certificates openssl clang-format
   # The libFuzzer targets (tests/fuzz, ctest `fuzz`): clang 14 and its runtime.
   clang libclang-rt-14-dev

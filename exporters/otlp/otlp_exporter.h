@@ -1,39 +1,15 @@
 #pragma once
-// OTLP/gRPC exporter. Requests are serialized straight from pdata (parts concatenate)
-// and sent through a generic stub, so no message is rebuilt. Queueing, retries and
-// timeouts come from exporterhelper; this is the push.
+// OTLP/gRPC exporter: the shared OTLP/gRPC client (collector/otlp/grpc_client.h) as the
+// push of exporterhelper, which adds queueing, retries and timeouts.
 
-#include <memory>
-
-#include "collector/exporterhelper/exporterhelper.h"
+#include "collector/otlp/grpc_client.h"
 #include "exporters/otlp/config.h"
-
-namespace grpc {
-class Channel;
-class ByteBuffer;
-template <class RequestType, class ResponseType>
-class TemplatedGenericStub;
-}  // namespace grpc
 
 namespace outrigger::exporters::otlp {
 
-class GrpcPusher : public exporterhelper::SignalPusher<GrpcPusher> {
+class GrpcPusher : public outrigger::otlp::GrpcPusher {
  public:
-  GrpcPusher(const CreateSettings& settings, const Config& cfg);
-  ~GrpcPusher() override;
-
-  // Reads the TLS files and opens the channel.
-  absl::Status Start(Host& host) override;
-
-  template <typename D>
-  absl::Status Send(Signal signal, const D& d, absl::Time deadline);
-
- private:
-  CreateSettings settings_;
-  Config cfg_;
-  ClientAuthenticator* auth_ = nullptr;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<grpc::TemplatedGenericStub<grpc::ByteBuffer, grpc::ByteBuffer>> stub_;
+  GrpcPusher(const CreateSettings& settings, const Config& cfg) : outrigger::otlp::GrpcPusher(settings.logger, cfg) {}
 };
 
 }  // namespace outrigger::exporters::otlp

@@ -1,4 +1,4 @@
-#include "exporters/otlp/otlp_exporter.h"
+#include "collector/otlp/grpc_client.h"
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -15,9 +15,10 @@
 
 #include "absl/strings/ascii.h"
 #include "collector/otlp/wire.h"
+#include "collector/tls/config.h"
 #include "spdlog/spdlog.h"
 
-namespace outrigger::exporters::otlp {
+namespace outrigger::otlp {
 namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
@@ -33,10 +34,24 @@ absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string&
 
 }  // namespace
 
-GrpcPusher::GrpcPusher(const CreateSettings& settings, const Config& cfg) : settings_(settings), cfg_(cfg) {}
-GrpcPusher::~GrpcPusher() = default;
+void GrpcClientConfig::DecodeClient(config::Node& node, bool read_endpoint) {
+  if (read_endpoint) node.Read("endpoint", &endpoint);
+  node.ReadEnum("compression", &compression, {"gzip", "none"});
+  node.Read("headers", &headers);
+  tls.Decode(node.Child("tls"));
+  auth.Decode(node.Child("auth"));
+}
 
-absl::Status GrpcPusher::Start(Host& host) {
+absl::Status GrpcClientConfig::ValidateClient() const {
+  if (auto st = tls.Validate(); !st.ok()) return st;
+  return tls::GrpcFixedVersions("tls", tls.min_version, tls.max_version);
+}
+
+GrpcClient::GrpcClient(std::shared_ptr<spdlog::logger> logger, GrpcClientConfig cfg)
+    : logger_(std::move(logger)), cfg_(std::move(cfg)) {}
+GrpcClient::~GrpcClient() = default;
+
+absl::Status GrpcClient::Start(Host& host) {
   auto auth = cfg_.auth.Resolve(host);
   if (!auth.ok()) return auth.status();
   auth_ = *auth;
@@ -89,7 +104,8 @@ absl::Status GrpcPusher::Start(Host& host) {
 }
 
 template <typename D>
-absl::Status GrpcPusher::Send(Signal signal, const D& d, absl::Time deadline) {
+absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) {
+  if (stub_ == nullptr) return absl::FailedPreconditionError("the OTLP/gRPC client was not started");
   // The encoded batch is handed to gRPC without a copy; the slice frees it.
   auto* body = new std::string(d.ToProto());
   grpc::Slice slice(
@@ -105,24 +121,28 @@ absl::Status GrpcPusher::Send(Signal signal, const D& d, absl::Time deadline) {
     for (const auto& [k, v] : *h) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
   }
   std::promise<grpc::Status> done;
-  stub_->UnaryCall(&ctx, std::string(outrigger::otlp::ExportMethod(signal)), grpc::StubOptions(), &request, &response,
+  stub_->UnaryCall(&ctx, std::string(ExportMethod(signal)), grpc::StubOptions(), &request, &response,
                    [&done](grpc::Status st) { done.set_value(std::move(st)); });
   grpc::Status st = done.get_future().get();
-  if (!st.ok()) return outrigger::otlp::FromGrpc(st);
+  if (!st.ok()) return FromGrpc(st);
   grpc::Slice out;
   if (response.DumpToSingleSlice(&out).ok()) {
     int64_t rejected = 0;
     std::string message;
     std::string_view bytes(reinterpret_cast<const char*>(out.begin()), out.size());
-    if (outrigger::otlp::DecodeExportResponse(signal, bytes, &rejected, &message) && rejected > 0) {
-      settings_.logger->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal), message);
+    if (DecodeExportResponse(signal, bytes, &rejected, &message) && rejected > 0) {
+      logger_->warn("the server rejected {} of {} {}: {}", rejected, d.ItemCount(), ItemNoun(signal), message);
     }
   }
   return absl::OkStatus();
 }
 
-template absl::Status GrpcPusher::Send(Signal, const pdata::Traces&, absl::Time);
-template absl::Status GrpcPusher::Send(Signal, const pdata::Metrics&, absl::Time);
-template absl::Status GrpcPusher::Send(Signal, const pdata::Logs&, absl::Time);
+template absl::Status GrpcClient::Export(Signal, const pdata::Traces&, absl::Time);
+template absl::Status GrpcClient::Export(Signal, const pdata::Metrics&, absl::Time);
+template absl::Status GrpcClient::Export(Signal, const pdata::Logs&, absl::Time);
 
-}  // namespace outrigger::exporters::otlp
+GrpcPusher::GrpcPusher(std::shared_ptr<spdlog::logger> logger, GrpcClientConfig cfg)
+    : client_(std::move(logger), std::move(cfg)) {}
+GrpcPusher::~GrpcPusher() = default;
+
+}  // namespace outrigger::otlp
