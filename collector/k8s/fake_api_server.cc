@@ -376,11 +376,19 @@ void FakeApiServer::Serve(int fd) {
       lock.lock();
       continue;
     }
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (std::chrono::steady_clock::now() >= deadline) {
       // The server's timeoutSeconds: end the answer normally.
       lock.unlock();
       WriteAll(fd, "0\r\n\r\n");
       lock.lock();
+      break;
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+    // The client went away (closed or stopped): end as the real server does.
+    pollfd pfd{fd, POLLIN | POLLRDHUP, 0};
+    char peek;
+    if (::poll(&pfd, 1, 0) > 0 &&
+        (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR) || ::recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 0)) {
       break;
     }
   }
