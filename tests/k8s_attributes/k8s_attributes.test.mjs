@@ -229,11 +229,15 @@ class FakeApi {
     if (req.headers.authorization !== `Bearer ${this.token}`) return this.status(res, 401, 'Unauthorized', 'Unauthorized');
     const coll = url.pathname;
     if (url.searchParams.get('watch') !== '1' && url.searchParams.get('watch') !== 'true') {
-      const items = [...(this.objects.get(coll)?.values() ?? [])];
+      // Paged as the real server does (limit / continue).
+      const all = [...(this.objects.get(coll)?.values() ?? [])];
+      const offset = Number(url.searchParams.get('continue') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? all.length);
+      const items = all.slice(offset, offset + limit);
+      const metadata = { resourceVersion: String(this.rv) };
+      if (offset + limit < all.length) metadata.continue = String(offset + limit);
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(
-        JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items }),
-      );
+      return res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata, items }));
     }
     const from = Number(url.searchParams.get('resourceVersion'));
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
@@ -271,8 +275,13 @@ class FakeApi {
     const object = { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } };
     for (const w of this.watches) if (w.path === coll && w.bookmarks) w.res.write(JSON.stringify({ type: 'BOOKMARK', object }) + '\n');
   }
+  /** Drops every watch connection (no end of the chunked answer). */
   dropWatches() {
     for (const w of this.watches) w.res.destroy();
+  }
+  /** Ends every watch normally (as at the server's timeoutSeconds), after what was written. */
+  endWatches() {
+    for (const w of this.watches) w.res.end();
   }
   compact() {
     this.oldest = ++this.rv;
@@ -361,12 +370,12 @@ test('API mode: association by the OTLP client source address, watch, 410, dropp
       return (await spansByName(file))['after-modify']?.['k8s.pod.labels.tier'] === 'edge';
     }, { what: 'the modified label' });
 
-    // A bookmark, then a dropped connection: the watch resumes from the bookmark's version.
+    // A bookmark, then the watch ends: it resumes from the bookmark's version.
     api.put('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other', uid: 'uid-ns' } });
     api.bookmark('/api/v1/pods');
     const bookmarkRv = api.rv;
     await waitFor(() => api.watches.size >= 2, { what: 'watches open' });
-    api.dropWatches();
+    api.endWatches();
     await waitFor(() => api.requests.some((r) => r.startsWith('/api/v1/pods?') && r.includes('watch=1') && r.includes(`resourceVersion=${bookmarkRv}`)),
       { what: `a watch resumed at the bookmark's version ${bookmarkRv}` });
 
