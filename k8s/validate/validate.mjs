@@ -82,6 +82,8 @@ const inputs = args.length
             .map((d) => join(overlayRoot, d))
             .filter((d) => existsSync(join(d, "kustomization.yaml")))
         : []),
+      // The dashboards as ConfigMaps for Grafana's sidecar (dashboards/kustomization.yaml).
+      ...(existsSync(join(repoDir, "dashboards", "kustomization.yaml")) ? [join(repoDir, "dashboards")] : []),
       ...readdirSync(k8sDir)
         .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
         .sort()
