@@ -10,7 +10,11 @@
 # with `buildah bud --volume`, so a build after `scripts/dev.sh test` is mostly hits).
 FROM debian:bookworm AS build
 ARG CCACHE_DIR=/root/.cache/ccache
+ARG CCACHE_MAXSIZE=5G
 ARG JOBS=2
+# ccache keys include LANG: the host's builds run with C.UTF-8 (tests/image/run.sh passes
+# the host's value), so the same compile here finds the host's cache entry.
+ARG LANG=C.UTF-8
 WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
 RUN scripts/setup.sh build \
@@ -19,12 +23,13 @@ COPY . .
 # The runtime packages are those owning the shared libraries the binary links:
 # computed here from `ldd`, so the runtime stage installs exactly them.
 RUN --mount=type=cache,id=outrigger-ccache,target=/root/.cache/ccache \
-    export CCACHE_DIR="$CCACHE_DIR" CCACHE_BASEDIR=/src CCACHE_NOHASHDIR=1 \
+    export CCACHE_DIR="$CCACHE_DIR" CCACHE_MAXSIZE="$CCACHE_MAXSIZE" CCACHE_BASEDIR=/src \
+      CCACHE_NOHASHDIR=1 CCACHE_STATSLOG=/tmp/ccache-stats.log LANG="$LANG" \
  && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
       -DOUTRIGGER_BUILD_TESTS=OFF -DOUTRIGGER_BUILD_BENCH=OFF \
  && cmake --build build -j"$JOBS" --target outrigger \
- && { ccache --show-stats | grep -E '^ *(Hits|Misses):' || true; } \
+ && { echo "ccache, this build:"; ccache --show-log-stats | grep -E '^ *(Hits|Misses):' || true; } \
  && mkdir -p /out/usr/bin /out/etc/outrigger \
  && strip -o /out/usr/bin/outrigger build/outrigger \
  && cp collector/default_config.yaml /out/etc/outrigger/config.yaml \

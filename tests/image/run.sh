@@ -50,6 +50,8 @@ if command -v ccache >/dev/null; then
   mkdir -p "$cdir"
   cache_args=(--volume "$cdir:/host-ccache" --build-arg CCACHE_DIR=/host-ccache
     --build-arg "CCACHE_MAXSIZE=$(ccache -k max_size)")
+  # ccache hashes LANG into its keys: the build stage uses the host's.
+  [ -n "${LANG:-}" ] && cache_args+=(--build-arg "LANG=$LANG")
 fi
 buildah bud --isolation chroot --pull=never --layers "${cache_args[@]}" \
   --build-arg "JOBS=${JOBS:-2}" -t "$IMAGE" -f "$SRC/Dockerfile" "$SRC"
