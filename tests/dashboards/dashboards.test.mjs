@@ -192,6 +192,7 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
             statsd: {
               endpoint: `${HOST}:${ports.statsd}`,
               aggregation_interval: '1s',
+              is_monotonic_counter: true,
               timer_histogram_mapping: [
                 { statsd_type: 'timing', observer_type: 'histogram', histogram: { explicit_buckets: [5, 10, 25, 50, 100, 250, 500, 1000] } },
               ],
@@ -277,7 +278,7 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
       `traces_span_metrics_calls_total{status_code="STATUS_CODE_ERROR", k8s_pod_name="${POD}"}`,
       'traces_span_metrics_duration_milliseconds_bucket',
       `app_jobs_processed_total{k8s_pod_name="${POD}"}`,
-      '{__name__=~"shop_orders.*"}',
+      'shop_orders_total',
       '{__name__=~"shop_request_latency.*_bucket"}',
       'outrigger_receiver_accepted_log_records_total > 0',
       'outrigger_exporter_sent_log_records_total > 0',
