@@ -13,7 +13,10 @@ ARG CCACHE_DIR=/root/.cache/ccache
 ARG CCACHE_MAXSIZE=5G
 ARG JOBS=2
 # ccache keys include LANG: the host's builds run with C.UTF-8 (tests/image/run.sh passes
-# the host's value), so the same compile here finds the host's cache entry.
+# the host's value), so the same compile here finds the host's cache entry. The protobuf
+# headers are generated seconds before the compiles that include them: ccache's
+# include_file_mtime/ctime sloppiness keeps it in direct mode for them (their content is
+# still hashed), else it falls back to preprocessing, whose output holds /src paths.
 ARG LANG=C.UTF-8
 WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
@@ -25,6 +28,7 @@ COPY . .
 RUN --mount=type=cache,id=outrigger-ccache,target=/root/.cache/ccache \
     export CCACHE_DIR="$CCACHE_DIR" CCACHE_MAXSIZE="$CCACHE_MAXSIZE" CCACHE_BASEDIR=/src \
       CCACHE_NOHASHDIR=1 CCACHE_STATSLOG=/tmp/ccache-stats.log LANG="$LANG" \
+      CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime \
  && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
       -DOUTRIGGER_BUILD_TESTS=OFF -DOUTRIGGER_BUILD_BENCH=OFF \

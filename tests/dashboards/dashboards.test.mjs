@@ -229,7 +229,11 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
     });
     prom = await PrometheusServer.start({
       dir,
-      jobs: { outrigger: `${HOST}:${col.ports.metrics}`, [EXPORTER_JOB]: `${HOST}:${col.ports.prom}` },
+      jobs: {
+        // As the kubernetes-pods job of k8s/overlays/prometheus labels a sidecar's metrics.
+        outrigger: { target: `${HOST}:${col.ports.metrics}`, labels: { namespace: 'shop', pod: POD } },
+        [EXPORTER_JOB]: `${HOST}:${col.ports.prom}`,
+      },
       scrapeInterval: '1s',
     });
 
@@ -246,7 +250,7 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
     }
     loggerProvider = new LoggerProvider({
       resource: resourceFromAttributes({ 'service.name': 'checkout' }),
-      processors: [new BatchLogRecordProcessor(new OTLPLogExporter({ url: url('/v1/logs') }), { scheduledDelayMillis: 200 })],
+      processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: url('/v1/logs') }), scheduledDelayMillis: 200 })],
     });
     const logger = loggerProvider.getLogger('dashboards-e2e');
     statsd = dgram.createSocket('udp4');
