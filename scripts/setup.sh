@@ -80,6 +80,15 @@ miss=$(missing "${PKGS[@]}")
 if [ -n "$miss" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $miss
 fi
+# The build packages at the mirror's current versions (point release and security
+# updates), as the container image's build stage installs them: the same headers on both
+# sides, so the image's build finds the host's ccache entries (an older libssl-dev alone
+# makes every file that includes OpenSSL a miss). Nothing is fetched when all are current;
+# OUTRIGGER_SETUP_UPGRADE=0 skips it.
+if [ "${OUTRIGGER_SETUP_UPGRADE:-1}" != 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --only-upgrade --no-install-recommends \
+    "${BUILD_PKGS[@]}" >/dev/null
+fi
 if [ -n "$(missing opentelemetry-proto)" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports opentelemetry-proto
 fi

@@ -72,7 +72,8 @@ sizes=$(mktemp -d /var/tmp/outrigger-image-size.XXXXXX)
 ctr=""
 pid=""
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  # buildah run's child does not die with it: end its whole process group.
+  [ -n "$pid" ] && kill -- "-$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   [ -n "$ctr" ] && buildah rm "$ctr" >/dev/null 2>&1
   rm -rf "$sizes"
 }
@@ -118,7 +119,7 @@ EOF2
 chmod 755 "$sizes"
 chmod 644 "$sizes/ports.yaml"
 ctr=$(buildah from --pull=never "$IMAGE")
-buildah run --isolation chroot --user 65532:65532 --volume "$sizes/ports.yaml:/test/ports.yaml:ro" \
+setsid buildah run --isolation chroot --user 65532:65532 --volume "$sizes/ports.yaml:/test/ports.yaml:ro" \
   "$ctr" -- /usr/bin/outrigger --config /etc/outrigger/config.yaml --config /test/ports.yaml \
   > "$sizes/outrigger.log" 2>&1 &
 pid=$!
@@ -154,12 +155,15 @@ done
 [ "${accepted:-0}" -ge 1 ] || fail "outrigger_receiver_accepted_spans_total{transport=\"http\"} is ${accepted:-absent}"
 echo "ok: the span is counted as accepted ($accepted)"
 
-# Runs as 65532, and the process is the image's binary.
-uid=$(awk '/^Uid:/ {print $2}' /proc/"$(pgrep -P "$pid" -f /usr/bin/outrigger | head -1)"/status 2>/dev/null || true)
-[ -z "$uid" ] || [ "$uid" = 65532 ] || fail "outrigger runs as UID $uid"
-[ -n "$uid" ] && echo "ok: outrigger runs as UID $uid"
+# The process serving is the image's binary (the one process named outrigger in buildah
+# run's session), running as UID and GID 65532.
+opid=$(pgrep -s "$pid" -x outrigger | head -1)
+[ -n "$opid" ] || fail "no outrigger process under buildah run"
+ids=$(awk '/^Uid:|^Gid:/ {printf "%s %s %s %s ", $2, $3, $4, $5}' "/proc/$opid/status")
+[ "$ids" = "65532 65532 65532 65532 65532 65532 65532 65532 " ] || fail "outrigger runs with Uid/Gid $ids"
+echo "ok: the image's outrigger (pid $opid, root $(readlink "/proc/$opid/root" 2>/dev/null || echo '?')) runs as UID/GID 65532"
 
-kill "$pid"
+kill -TERM "$opid"
 wait "$pid" || true
 pid=""
 grep -q "in-the-image" "$sizes/outrigger.log" || grep -qi "spans" "$sizes/outrigger.log" ||
