@@ -4,8 +4,8 @@
 # local container storage under the names the Dockerfile uses (podman import), as
 # docker.io/library/debian:bookworm[-slim]. Docker Hub is not needed.
 #
-# Like the official images: variant minbase; -slim also leaves out documentation, man
-# pages and locales (dpkg path-exclude, as the official slim images do).
+# Like the official images: variant minbase, /usr merged; -slim also leaves out
+# documentation, man pages and locales (dpkg path-exclude, as the official slim images do).
 # An image already in the local storage is kept (pass --force to make it again).
 set -euo pipefail
 
@@ -39,7 +39,10 @@ make_image() { # name, extra mmdebstrap options...
     return 0
   fi
   local t0=$SECONDS
+  # merged-usr hook: /usr merged as in the official images, without the usrmerge
+  # package (which would pull in perl).
   mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --aptopt='Acquire::Retries "3"' \
     "$@" bookworm "$work/$name.tar" \
     "deb $MIRROR bookworm main" \
