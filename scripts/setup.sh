@@ -26,7 +26,7 @@ PKGS=(
   # Real peers of the tests: StatsD clients, Prometheus.
   python3 python3-statsd node-lynx prometheus prometheus-node-exporter
   # The container image test (tests/image): base images made from the Debian mirror
-  # (mmdebstrap), imported (podman) and built and run rootless-free with buildah's
+  # (mmdebstrap), imported (podman), built and run without a daemon with buildah's
   # chroot isolation; uidmap and fuse-overlayfs are what buildah/podman storage needs.
   buildah podman mmdebstrap uidmap fuse-overlayfs
 )
