@@ -8,8 +8,15 @@ BUILD=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
 
 scripts/setup.sh
+# Compiles go through ccache, with paths relative to the source tree: a rebuild, another
+# checkout, and the container image's build stage (tests/image) reuse the results.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+fi
 if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}"
 fi
 cmake --build "$BUILD" -j"$JOBS"
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what Outrigger needs to build, run and test on Debian 12 (bookworm).
 # Idempotent: does nothing that is already done. Run as root (or with sudo available).
+#   scripts/setup.sh          everything: build, test peers, tools
+#   scripts/setup.sh build    only what building the `outrigger` binary needs (the
+#                             Dockerfile's build stage)
 set -euo pipefail
+MODE=${1:-all}
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
-PKGS=(
-  build-essential cmake pkg-config ninja-build
+BUILD_PKGS=(
+  build-essential cmake pkg-config ninja-build ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libssl-dev libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
@@ -15,14 +19,31 @@ PKGS=(
   # c-ares (gRPC uses it too): the loadbalancing exporter's DNS resolver links it directly.
   libc-ares-dev
   curl ca-certificates openssl clang-format
+  libssl-dev libyaml-cpp-dev libabsl-dev libboost-dev
+  zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev ca-certificates
+)
+PKGS=(
+  "${BUILD_PKGS[@]}"
+  libgtest-dev libgmock-dev libbenchmark-dev
+  curl openssl clang-format
   # The libFuzzer targets (tests/fuzz, ctest `fuzz`): clang 14 and its runtime.
   clang libclang-rt-14-dev
   # Real peers of the tests: StatsD clients, Prometheus.
   python3 python3-statsd node-lynx prometheus prometheus-node-exporter
+  # The container image test (tests/image): base images made from the Debian mirror
+  # (mmdebstrap), imported (podman), built and run without a daemon with buildah's
+  # chroot isolation; uidmap and fuse-overlayfs are what buildah/podman storage needs.
+  buildah podman mmdebstrap uidmap fuse-overlayfs
 )
+# The manifests test (k8s/validate) renders the kustomize overlays with `kubectl
+# kustomize`: kubectl is not a Debian package; the machine image has it (Google Cloud
+# SDK's apt repository), and the test fails naming it where it is missing.
+if [ "$MODE" = build ]; then
+  PKGS=("${BUILD_PKGS[@]}")
+fi
 # Node.js + npm for the OpenTelemetry JS SDK used by the integration tests; a machine
 # that already has a node with npm (e.g. NodeSource's) keeps it.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "$MODE" != build ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   PKGS+=(nodejs npm)
 fi
 
@@ -63,6 +84,15 @@ fi
 miss=$(missing "${PKGS[@]}")
 if [ -n "$miss" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $miss
+fi
+# The build packages at the mirror's current versions (point release and security
+# updates), as the container image's build stage installs them: the same headers on both
+# sides, so the image's build finds the host's ccache entries (an older libssl-dev alone
+# makes every file that includes OpenSSL a miss). Nothing is fetched when all are current;
+# OUTRIGGER_SETUP_UPGRADE=0 skips it.
+if [ "${OUTRIGGER_SETUP_UPGRADE:-1}" != 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --only-upgrade --no-install-recommends \
+    "${BUILD_PKGS[@]}" >/dev/null
 fi
 if [ -n "$(missing opentelemetry-proto)" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports opentelemetry-proto

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Validates the Kubernetes manifests in k8s/*.yaml (or the files given as arguments):
+// Validates the Kubernetes manifests: every kustomize overlay under k8s/overlays/
+// (rendered with `kubectl kustomize`), the plain manifests k8s/*.yaml, or the files and
+// overlay directories given as arguments. Each overlay or file is a bundle: the
+// references below are resolved inside it.
 //
+//  0. that every overlay renders;
 //  1. every YAML document against its kubernetes-models class
 //     (new Deployment(obj).validate(), new ConfigMap(obj).validate(), ...), chosen by
 //     apiVersion and kind;
@@ -15,16 +19,21 @@
 //     address, and a prometheus.io/port annotation naming the port of
 //     service.telemetry.metrics.address needs a non-loopback address too;
 //  4. that a ConfigMap annotated `outrigger.dev/source: <path>` holds exactly that
-//     file of the repository (so config/gateway.yaml and k8s/gateway.yaml stay equal).
+//     file of the repository;
+//  5. the cross-references: every volumeMount names a volume; configMap volumes and
+//     configMapKeyRef env name a ConfigMap of the bundle and its keys; named probe
+//     ports exist; a Service selects a workload of the bundle whose containers have its
+//     targetPorts; HPA targets and PDB selectors exist; serviceAccountName, and the
+//     roles and ServiceAccounts of (Cluster)RoleBindings, are in the bundle.
 //
 // Usage (from the repository root):
 //   npm --prefix k8s/validate ci        # or `npm install` once
-//   OUTRIGGER_BIN=build/outrigger node k8s/validate/validate.mjs [FILE.yaml...]
+//   OUTRIGGER_BIN=build/outrigger node k8s/validate/validate.mjs [FILE.yaml|DIR...]
 // OUTRIGGER_BIN defaults to <repo>/build/outrigger. Exit status: 0 all valid, 1 some
 // check failed, 2 cannot run (no files, no binary, npm dependencies not installed).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,13 +70,26 @@ function fail(what, why) {
 
 // ---------------------------------------------------------------- inputs
 
-const files = process.argv.slice(2).length
-  ? process.argv.slice(2).map((f) => resolve(f))
-  : readdirSync(k8sDir)
-      .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
-      .sort()
-      .map((f) => join(k8sDir, f));
-if (files.length === 0) {
+// Bundles: {name, docs: [{file, index, obj}]}.
+const args = process.argv.slice(2).map((f) => resolve(f));
+const overlayRoot = join(k8sDir, "overlays");
+const inputs = args.length
+  ? args
+  : [
+      ...(existsSync(overlayRoot)
+        ? readdirSync(overlayRoot)
+            .sort()
+            .map((d) => join(overlayRoot, d))
+            .filter((d) => existsSync(join(d, "kustomization.yaml")))
+        : []),
+      // The dashboards as ConfigMaps for Grafana's sidecar (dashboards/kustomization.yaml).
+      ...(existsSync(join(repoDir, "dashboards", "kustomization.yaml")) ? [join(repoDir, "dashboards")] : []),
+      ...readdirSync(k8sDir)
+        .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
+        .sort()
+        .map((f) => join(k8sDir, f)),
+    ];
+if (inputs.length === 0) {
   console.error(`no manifests found in ${k8sDir}`);
   process.exit(2);
 }
@@ -76,15 +98,13 @@ if (!existsSync(bin)) {
   process.exit(2);
 }
 
-// Every document of every file: {file, index, obj}.
-const docs = [];
-for (const file of files) {
+function parseDocs(text, file, docs) {
   let parsed;
   try {
-    parsed = parseAllDocuments(readFileSync(file, "utf8"), { prettyErrors: true });
+    parsed = parseAllDocuments(text, { prettyErrors: true });
   } catch (e) {
     fail(rel(file), e.message);
-    continue;
+    return;
   }
   if (!Array.isArray(parsed)) parsed = [parsed]; // an empty stream
   parsed.forEach((doc, index) => {
@@ -100,8 +120,30 @@ for (const file of files) {
   });
 }
 
+const bundles = [];
+for (const input of inputs) {
+  const docs = [];
+  if (statSync(input).isDirectory()) {
+    const r = spawnSync("kubectl", ["kustomize", input], { encoding: "utf8", maxBuffer: 64 << 20 });
+    if (r.error) {
+      fail(`${rel(input)}: kubectl kustomize`, `${r.error.message} (kubectl renders the overlays; install it)`);
+      continue;
+    }
+    if (r.status !== 0) {
+      fail(`${rel(input)}: kubectl kustomize`, r.stderr || `exit status ${r.status}`);
+      continue;
+    }
+    ok(`${rel(input)}: kubectl kustomize renders`);
+    parseDocs(r.stdout, input, docs);
+  } else {
+    parseDocs(readFileSync(input, "utf8"), input, docs);
+  }
+  bundles.push({ name: rel(input), docs });
+}
+const allDocs = bundles.flatMap((b) => b.docs.map((d) => ({ ...d, bundle: b })));
+
 const nameOf = (d) =>
-  `${rel(d.file)}: ${d.obj.kind} ${d.obj.metadata?.namespace ? d.obj.metadata.namespace + "/" : ""}${d.obj.metadata?.name}`;
+  `${d.bundle?.name ?? rel(d.file)}: ${d.obj.kind} ${d.obj.metadata?.namespace ? d.obj.metadata.namespace + "/" : ""}${d.obj.metadata?.name}`;
 
 // ---------------------------------------------------------------- 1. schemas
 
@@ -118,7 +160,7 @@ async function modelFor(apiVersion, kind) {
   return mod && typeof mod[kind] === "function" ? mod[kind] : null;
 }
 
-for (const d of docs) {
+for (const d of allDocs) {
   const { apiVersion, kind } = d.obj;
   const Model = await modelFor(apiVersion, kind);
   if (!Model) {
@@ -239,19 +281,19 @@ function containerEnv(c, pod, ns) {
 }
 
 // The ConfigMap `name` in namespace `ns`, preferably from the workload's own file.
-function findConfigMap(name, ns, file) {
-  const matches = docs.filter(
+function findConfigMap(name, ns, bundle) {
+  const matches = bundle.docs.filter(
     (d) =>
       d.obj.kind === "ConfigMap" &&
       d.obj.metadata?.name === name &&
       (d.obj.metadata?.namespace ?? null) === (ns ?? null),
   );
-  return matches.find((d) => d.file === file) ?? matches[0];
+  return matches[0];
 }
 
 // Follows `path` through the container's mounts to a ConfigMap key: {text, where} or
 // {error}.
-function resolveConfigFile(path, c, spec, ns, file) {
+function resolveConfigFile(path, c, spec, ns, bundle) {
   const mounts = (c.volumeMounts ?? [])
     .filter((m) => path === m.mountPath || path.startsWith(m.mountPath.replace(/\/$/, "") + "/"))
     .sort((a, b) => b.mountPath.length - a.mountPath.length);
@@ -268,7 +310,7 @@ function resolveConfigFile(path, c, spec, ns, file) {
     if (!item) return { error: `configMap volume "${vol.name}" has no item with path "${inVolume}"` };
     key = item.key;
   }
-  const cm = findConfigMap(vol.configMap.name, ns, file);
+  const cm = findConfigMap(vol.configMap.name, ns, bundle);
   if (!cm) return { error: `ConfigMap "${vol.configMap.name}" is not in the manifests` };
   const text = cm.obj.data?.[key];
   if (typeof text !== "string") return { error: `ConfigMap "${vol.configMap.name}" has no key "${key}"` };
@@ -356,7 +398,7 @@ function reachability(c, pod, config, what) {
 // ---------------------------------------------------------------- 2 + 3. containers
 
 const usedConfigMaps = new Set();
-for (const d of docs) {
+for (const d of allDocs) {
   const tpl = podTemplate(d.obj);
   const spec = tpl?.spec;
   if (!spec) continue;
@@ -369,7 +411,7 @@ for (const d of docs) {
     const texts = [];
     let resolved = true;
     for (const p of paths) {
-      const r = resolveConfigFile(p, c, spec, ns, d.file);
+      const r = resolveConfigFile(p, c, spec, ns, d.bundle);
       if (r.error) {
         fail(`${what} --config ${p}`, r.error);
         resolved = false;
@@ -394,7 +436,7 @@ for (const d of docs) {
 
 // ---------------------------------------------------------------- 2 + 4. ConfigMaps
 
-for (const d of docs) {
+for (const d of allDocs) {
   if (d.obj.kind !== "ConfigMap") continue;
   const data = d.obj.data ?? {};
   const source = d.obj.metadata?.annotations?.["outrigger.dev/source"];
@@ -406,7 +448,7 @@ for (const d of docs) {
       fail(`${nameOf(d)} outrigger.dev/source`, `key ${key} differs from ${source}; copy it over again`);
     else ok(`${nameOf(d)} key ${key} is identical to ${source}`);
   }
-  if (usedConfigMaps.has(d)) continue;
+  if ([...usedConfigMaps].some((u) => u.obj === d.obj)) continue;
   for (const [key, text] of Object.entries(data)) {
     if (!/\.ya?ml$/.test(key)) continue;
     let parsed;
@@ -422,5 +464,115 @@ for (const d of docs) {
   }
 }
 
-console.log(`\n${checks - failures} of ${checks} checks passed (${files.length} files, ${docs.length} documents)`);
+crossReferences();
+
+console.log(`\n${checks - failures} of ${checks} checks passed (${bundles.length} bundles, ${allDocs.length} documents)`);
 process.exit(failures ? 1 : 0);
+
+// ---------------------------------------------------------------- 5. cross-references
+
+function crossReferences() {
+  const matchesSelector = (labels, sel) =>
+    sel && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels?.[k] === v);
+  for (const bundle of bundles) {
+    const docs = bundle.docs.map((d) => ({ ...d, bundle }));
+    const nsOf = (o) => o.metadata?.namespace ?? null;
+    const find = (kind, name, ns) =>
+      docs.find((d) => d.obj.kind === kind && d.obj.metadata?.name === name && (ns === undefined || nsOf(d.obj) === ns));
+    const workloads = docs.filter((d) => podTemplate(d.obj)?.spec);
+
+    for (const d of workloads) {
+      const tpl = podTemplate(d.obj);
+      const spec = tpl.spec;
+      const ns = nsOf(d.obj);
+      const problems = [];
+      const volumes = new Map((spec.volumes ?? []).map((v) => [v.name, v]));
+      const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+      if (d.obj.kind !== "Pod" && !matchesSelector(tpl.metadata?.labels, d.obj.spec?.selector?.matchLabels)) {
+        problems.push("spec.selector.matchLabels does not match the Pod template's labels");
+      }
+      for (const c of containers) {
+        for (const m of c.volumeMounts ?? []) {
+          if (!volumes.has(m.name)) problems.push(`container ${c.name}: volumeMount "${m.name}" has no volume`);
+        }
+        const ports = new Set((c.ports ?? []).map((p) => p.name).filter(Boolean));
+        for (const kind of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+          const port = c[kind]?.httpGet?.port ?? c[kind]?.tcpSocket?.port;
+          if (typeof port === "string" && !ports.has(port)) {
+            problems.push(`container ${c.name}: ${kind} names port "${port}", which the container does not declare`);
+          }
+        }
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.configMapKeyRef;
+          if (!ref || ref.optional) continue;
+          const cm = find("ConfigMap", ref.name, ns);
+          if (!cm) problems.push(`container ${c.name}: env ${e.name} names ConfigMap "${ref.name}", not in the bundle`);
+          else if (!(ref.key in (cm.obj.data ?? {})))
+            problems.push(`container ${c.name}: env ${e.name} names key "${ref.key}" of ConfigMap ${ref.name}, which it lacks`);
+        }
+      }
+      const mounted = new Set(containers.flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
+      for (const v of volumes.values()) {
+        if (!mounted.has(v.name)) problems.push(`volume "${v.name}" is mounted by no container`);
+        if (!v.configMap || v.configMap.optional) continue;
+        const cm = find("ConfigMap", v.configMap.name, ns);
+        if (!cm) {
+          problems.push(`volume "${v.name}" names ConfigMap "${v.configMap.name}", not in the bundle`);
+          continue;
+        }
+        for (const item of v.configMap.items ?? []) {
+          if (!(item.key in (cm.obj.data ?? {})))
+            problems.push(`volume "${v.name}" names key "${item.key}" of ConfigMap ${v.configMap.name}, which it lacks`);
+        }
+      }
+      const sa = spec.serviceAccountName;
+      if (sa && sa !== "default" && !find("ServiceAccount", sa, ns)) {
+        problems.push(`serviceAccountName "${sa}" is not a ServiceAccount of the bundle`);
+      }
+      if (problems.length) fail(`${nameOf(d)}: references`, problems.join("\n"));
+      else ok(`${nameOf(d)}: volumes, probe ports, ConfigMaps and ServiceAccount resolve`);
+    }
+
+    for (const d of docs) {
+      const o = d.obj;
+      const ns = nsOf(o);
+      const problems = [];
+      if (o.kind === "Service") {
+        const sel = o.spec?.selector;
+        const targets = workloads.filter((w) => nsOf(w.obj) === ns && matchesSelector(podTemplate(w.obj).metadata?.labels, sel));
+        if (!targets.length) problems.push(`selector ${JSON.stringify(sel)} matches no workload of the bundle`);
+        for (const p of o.spec?.ports ?? []) {
+          const tp = p.targetPort ?? p.port;
+          for (const w of targets) {
+            const cs = [...(podTemplate(w.obj).spec.initContainers ?? []), ...(podTemplate(w.obj).spec.containers ?? [])];
+            const has = cs.some((c) =>
+              (c.ports ?? []).some((cp) => (typeof tp === "string" ? cp.name === tp : cp.containerPort === tp)),
+            );
+            if (!has) problems.push(`port ${p.name ?? p.port}: targetPort ${tp} is no container port of ${w.obj.kind} ${w.obj.metadata.name}`);
+          }
+        }
+      } else if (o.kind === "HorizontalPodAutoscaler") {
+        const t = o.spec?.scaleTargetRef;
+        if (!find(t?.kind, t?.name, ns)) problems.push(`scaleTargetRef ${t?.kind} ${t?.name} is not in the bundle`);
+        else if (find(t.kind, t.name, ns).obj.spec?.replicas !== undefined)
+          problems.push(`${t.kind} ${t.name} sets spec.replicas, which would fight the autoscaler`);
+      } else if (o.kind === "PodDisruptionBudget") {
+        const sel = o.spec?.selector?.matchLabels;
+        if (!workloads.some((w) => nsOf(w.obj) === ns && matchesSelector(podTemplate(w.obj).metadata?.labels, sel)))
+          problems.push(`selector ${JSON.stringify(sel)} matches no workload of the bundle`);
+      } else if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
+        const r = o.roleRef;
+        if (!find(r?.kind, r?.name, r?.kind === "Role" ? ns : undefined))
+          problems.push(`roleRef ${r?.kind} ${r?.name} is not in the bundle`);
+        for (const s of o.subjects ?? []) {
+          if (s.kind === "ServiceAccount" && !find("ServiceAccount", s.name, s.namespace ?? ns))
+            problems.push(`subject ServiceAccount ${s.namespace ?? ns}/${s.name} is not in the bundle`);
+        }
+      } else {
+        continue;
+      }
+      if (problems.length) fail(`${nameOf(d)}: references`, problems.join("\n"));
+      else ok(`${nameOf(d)}: references resolve`);
+    }
+  }
+}

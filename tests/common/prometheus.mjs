@@ -9,18 +9,22 @@ import { HOST, freePorts, httpGet, httpRequest, waitFor } from './harness.mjs';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN || 'prometheus';
 
-// prometheus.yml: one static target per job, all scraped every `scrapeInterval`.
+// prometheus.yml: one static target per job, all scraped every `scrapeInterval`. A job's
+// value is 'host:port', or {target: 'host:port', labels: {name: value}} for target labels
+// (e.g. the namespace and pod that Kubernetes service discovery would add).
 function configYaml(jobs, scrapeInterval) {
   const scrape = Object.entries(jobs)
-    .map(([job, target]) =>
-      [
+    .map(([job, spec]) => {
+      const { target, labels } = typeof spec === 'string' ? { target: spec, labels: null } : spec;
+      return [
         `  - job_name: ${JSON.stringify(job)}`,
         `    scrape_interval: ${scrapeInterval}`,
         `    scrape_timeout: ${scrapeInterval}`,
         `    static_configs:`,
         `      - targets: [${JSON.stringify(target)}]`,
-      ].join('\n'),
-    )
+        ...(labels ? [`        labels: ${JSON.stringify(labels)}`] : []),
+      ].join('\n');
+    })
     .join('\n');
   return `global:\n  scrape_interval: ${scrapeInterval}\n` + (scrape ? `scrape_configs:\n${scrape}\n` : '');
 }
