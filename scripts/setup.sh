@@ -14,13 +14,10 @@ BUILD_PKGS=(
   build-essential cmake pkg-config ninja-build ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
-  libssl-dev libgtest-dev libgmock-dev libyaml-cpp-dev libabsl-dev libboost-dev
-  libbenchmark-dev zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev
-  # c-ares (gRPC uses it too): the loadbalancing exporter's DNS resolver links it directly.
-  libc-ares-dev
-  curl ca-certificates openssl clang-format
   libssl-dev libyaml-cpp-dev libabsl-dev libboost-dev
   zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev ca-certificates
+  # c-ares (gRPC uses it too): the loadbalancing exporter's DNS resolver links it directly.
+  libc-ares-dev
 )
 PKGS=(
   "${BUILD_PKGS[@]}"
