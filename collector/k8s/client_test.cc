@@ -120,7 +120,7 @@ TEST(K8sClient, BookmarkAdvancesResumeVersionAfterDroppedConnection) {
   server.Bookmark("/api/v1/pods");
   ASSERT_TRUE(testutil::WaitFor([&] { return inf.stats().bookmarks.load() == 1; }));
   server.DropWatches();
-  ASSERT_TRUE(testutil::WaitFor([&] { return server.CountRequests("resourceVersion=" + std::to_string(rv)) == 1; }));
+  ASSERT_TRUE(testutil::WaitFor([&] { return server.CountRequests("resourceVersion=" + std::to_string(rv)) >= 1; }));
   // Still following after the reconnection, without a new list.
   ASSERT_TRUE(testutil::WaitFor([&] { return server.open_watches() == 1; }));
   server.Add("/api/v1/pods", Pod("b", "10.0.0.2"));
