@@ -74,8 +74,19 @@ std::pair<std::string, std::string> Collection(const std::string& path) {
   return {path, ""};
 }
 
-bool Matches(const nlohmann::json& obj, const std::string& ns, const std::string& field_selector) {
+bool Matches(const nlohmann::json& obj, const std::string& ns, const std::string& field_selector,
+             const std::string& label_selector) {
   if (!ns.empty() && obj["metadata"].value("namespace", "") != ns) return false;
+  // Equality terms only ("k=v,k2=v2").
+  std::vector<std::string> terms = absl::StrSplit(label_selector, ',', absl::SkipEmpty());
+  for (const std::string& term : terms) {
+    size_t eq = term.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key(term.substr(0, eq));
+    std::string want(term.substr(eq + 1));
+    const auto& md = obj["metadata"];
+    if (!md.contains("labels") || !md["labels"].is_object() || md["labels"].value(key, "") != want) return false;
+  }
   if (absl::StartsWith(field_selector, "spec.nodeName=")) {
     std::string node = field_selector.substr(strlen("spec.nodeName="));
     if (!obj.contains("spec") || obj["spec"].value("nodeName", "") != node) return false;
@@ -308,12 +319,13 @@ void FakeApiServer::Serve(int fd) {
   }
   auto [coll, ns] = Collection(path);
   std::string selector = q.count("fieldSelector") ? q["fieldSelector"] : "";
+  std::string labels = q.count("labelSelector") ? q["labelSelector"] : "";
   if (q["watch"] != "1" && q["watch"] != "true") {
     // A list, paged: continue is the offset.
     const auto& objs = objects_[coll];
     std::vector<const nlohmann::json*> match;
     for (const auto& o : objs) {
-      if (Matches(o, ns, selector)) match.push_back(&o);
+      if (Matches(o, ns, selector, labels)) match.push_back(&o);
     }
     size_t offset = 0;
     size_t limit = match.size();
@@ -364,7 +376,7 @@ void FakeApiServer::Serve(int fd) {
         if (bookmarks) out += Chunk(nlohmann::json{{"type", "BOOKMARK"}, {"object", e.object}}.dump() + "\n");
         continue;
       }
-      if (!Matches(e.object, ns, selector)) continue;
+      if (!Matches(e.object, ns, selector, labels)) continue;
       out += Chunk(nlohmann::json{{"type", e.type}, {"object", e.object}}.dump() + "\n");
     }
     for (; raw_idx < raw_.size(); ++raw_idx) {

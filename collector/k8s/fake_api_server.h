@@ -8,7 +8,8 @@
 // for is older than the history kept, and `Status` bodies for 401 and 403. Objects are
 // kept per collection path ("/api/v1/pods"); a list or watch of
 // "/api/v1/namespaces/<ns>/pods" sees that namespace's objects, and
-// `fieldSelector=spec.nodeName=<n>` is applied to pods.
+// `fieldSelector=spec.nodeName=<n>` is applied to pods, `labelSelector=k=v[,k2=v2]`
+// (equality terms) to any object.
 
 #include <atomic>
 #include <condition_variable>

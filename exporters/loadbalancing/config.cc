@@ -3,6 +3,47 @@
 #include "absl/strings/numbers.h"
 
 namespace outrigger::exporters::loadbalancing {
+namespace {
+
+// A DNS-1123 label: what Service names and namespaces are.
+bool IsDnsLabel(std::string_view s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+void DecodeK8s(config::Node& k, K8sResolverConfig* out) {
+  k.Read("service", &out->service);
+  if (!out->service.empty()) {
+    // As upstream: the first dot separates the name from the namespace.
+    auto dot = out->service.find('.');
+    out->name = out->service.substr(0, dot);
+    out->ns = dot == std::string::npos ? "" : out->service.substr(dot + 1);
+    if (!IsDnsLabel(out->name) || (dot != std::string::npos && !IsDnsLabel(out->ns))) {
+      k.Value("service").Error(
+          "must be a Service's \"name\" or \"name.namespace\" (lowercase letters, digits and '-')");
+    }
+  }
+  auto& ports = k.Value("ports");
+  if (!ports.IsNull()) {
+    out->ports.clear();
+    for (config::Node* item : ports.Items()) {
+      int64_t p = 0;
+      if (!item->As(&p)) continue;
+      if (p < 1 || p > 65535) {
+        item->Error("must be a port number (1-65535)");
+        continue;
+      }
+      out->ports.push_back(static_cast<int>(p));
+    }
+  }
+  k.Read("timeout", &out->timeout);
+  k.Read("return_hostnames", &out->return_hostnames);
+}
+
+}  // namespace
 
 void Config::Decode(config::Node& node) {
   node.ReadEnum("routing_key", &routing_key, {"traceID", "service", "resource", "metric", "streamID"});
@@ -42,18 +83,19 @@ void Config::Decode(config::Node& node) {
     d.Read("timeout", &dns.timeout);
     d.Read("nameservers", &dns.nameservers);
   }
-  resolver.Unsupported("k8s",
-                       "use resolver.dns with the headless Service of the gateways "
-                       "(<service>.<namespace>.svc.cluster.local): the k8s resolver is not built yet");
+  if (resolver.Has("k8s")) {
+    has_k8s = true;
+    DecodeK8s(resolver.Child("k8s"), &k8s);
+  }
   resolver.Unsupported("aws_cloud_map", "use resolver.dns or resolver.static");
 }
 
 absl::Status Config::Validate() const {
-  if (has_static + has_dns == 0) {
-    return absl::InvalidArgumentError("resolver: one of static or dns is required");
+  if (has_static + has_dns + has_k8s == 0) {
+    return absl::InvalidArgumentError("resolver: one of static, dns or k8s is required");
   }
-  if (has_static + has_dns > 1) {
-    return absl::InvalidArgumentError("resolver: only one of static or dns may be set");
+  if (has_static + has_dns + has_k8s > 1) {
+    return absl::InvalidArgumentError("resolver: only one of static, dns or k8s may be set");
   }
   if (has_static) {
     if (static_resolver.hostnames.empty()) {
@@ -68,6 +110,11 @@ absl::Status Config::Validate() const {
     if (dns.interval <= absl::ZeroDuration())
       return absl::InvalidArgumentError("resolver.dns.interval must be positive");
     if (dns.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("resolver.dns.timeout must be positive");
+  }
+  if (has_k8s) {
+    if (k8s.service.empty()) return absl::InvalidArgumentError("resolver.k8s.service is required");
+    if (k8s.ports.empty()) return absl::InvalidArgumentError("resolver.k8s.ports: at least one port is required");
+    if (k8s.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("resolver.k8s.timeout must be positive");
   }
   if (auto st = otlp.ValidateClient(); !st.ok()) {
     return absl::InvalidArgumentError(StrCat("protocol.otlp.", st.message()));

@@ -1,7 +1,7 @@
 #pragma once
 // The loadbalancing exporter's options (upstream's loadbalancingexporter): a routing key,
 // the OTLP exporter's options for every backend (protocol.otlp), and where the backends
-// come from (resolver.static or resolver.dns).
+// come from (resolver.static, resolver.dns or resolver.k8s).
 
 #include <string>
 #include <vector>
@@ -17,6 +17,7 @@ inline constexpr char kDefaultRoutingKey[] = "traceID";
 inline constexpr int kDefaultPort = 4317;
 inline constexpr absl::Duration kDefaultDnsInterval = absl::Seconds(5);
 inline constexpr absl::Duration kDefaultDnsTimeout = absl::Seconds(1);
+inline constexpr absl::Duration kDefaultK8sTimeout = absl::Seconds(1);
 
 struct StaticResolverConfig {
   // host:port of each backend; a host without a port gets 4317.
@@ -32,6 +33,19 @@ struct DnsResolverConfig {
   std::string nameservers;
 };
 
+struct K8sResolverConfig {
+  // "name" or "name.namespace" as written; `name` and `ns` are its parts (`ns` empty when
+  // not given: the collector's own namespace, found at Start).
+  std::string service;
+  std::string name;
+  std::string ns;
+  std::vector<int> ports = {kDefaultPort};
+  // Bounds each list request to the API server.
+  absl::Duration timeout = kDefaultK8sTimeout;
+  // <hostname>.<service>.<namespace> instead of the addresses (StatefulSet pods).
+  bool return_hostnames = false;
+};
+
 struct Config : ComponentConfig {
   // traceID | service | resource | metric | streamID
   std::string routing_key = kDefaultRoutingKey;
@@ -44,6 +58,8 @@ struct Config : ComponentConfig {
   StaticResolverConfig static_resolver;
   bool has_dns = false;
   DnsResolverConfig dns;
+  bool has_k8s = false;
+  K8sResolverConfig k8s;
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

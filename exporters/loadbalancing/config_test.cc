@@ -53,6 +53,39 @@ TEST(LoadBalancingConfig, Testdata) {
   EXPECT_EQ(d.dns.interval, absl::Seconds(10));
   EXPECT_EQ(d.dns.timeout, absl::Seconds(2));
   EXPECT_EQ(d.dns.nameservers, "127.0.0.1:5353");
+
+  Config k;
+  ASSERT_TRUE(testutil::DecodeComponentConfig("exporters/loadbalancing/testdata/config.yaml", "exporters",
+                                              "loadbalancing/k8s", &k, &errors)
+                  .ok())
+      << errors.Joined();
+  EXPECT_TRUE(k.Validate().ok()) << k.Validate();
+  EXPECT_TRUE(k.has_k8s);
+  EXPECT_FALSE(k.has_dns || k.has_static);
+  EXPECT_EQ(k.k8s.service, "outrigger-gateway.observability");
+  EXPECT_EQ(k.k8s.name, "outrigger-gateway");
+  EXPECT_EQ(k.k8s.ns, "observability");
+  EXPECT_EQ(k.k8s.ports, (std::vector<int>{4317, 55690}));
+  EXPECT_EQ(k.k8s.timeout, absl::Seconds(3));
+  EXPECT_TRUE(k.k8s.return_hostnames);
+}
+
+TEST(LoadBalancingConfig, K8sDefaultsAndService) {
+  K8sResolverConfig d;
+  EXPECT_EQ(d.ports, std::vector<int>{4317});
+  EXPECT_EQ(d.timeout, absl::Seconds(1));
+  EXPECT_FALSE(d.return_hostnames);
+
+  Config c;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("resolver: {k8s: {service: lb-svc}}", &c, &errors).ok()) << errors.Joined();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  EXPECT_EQ(c.k8s.name, "lb-svc");
+  EXPECT_EQ(c.k8s.ns, "") << "the collector's own namespace, found at Start";
+  EXPECT_EQ(c.k8s.ports, std::vector<int>{4317});
+  EXPECT_EQ(c.k8s.timeout, absl::Seconds(1));
+  EXPECT_FALSE(c.k8s.return_hostnames);
 }
 
 // Decodes `yaml`; returns the decode errors, or Validate's message.
@@ -75,9 +108,25 @@ TEST(LoadBalancingConfig, Errors) {
   EXPECT_NE(Problem("resolver: {dns: {hostname: b, interval: 0s}}").find("interval"), std::string::npos);
   EXPECT_EQ(Problem("resolver: {dns: {hostname: b, port: \"4317\"}}"), "");
   // Upstream options we do not have say what to use instead.
-  std::string k8s = Problem("resolver: {k8s: {service: lb-svc.ns}}");
-  EXPECT_NE(k8s.find("k8s is not supported"), std::string::npos) << k8s;
-  EXPECT_NE(k8s.find("resolver.dns"), std::string::npos) << k8s;
+  // resolver.k8s: bad values are named by their path.
+  EXPECT_EQ(Problem("resolver: {k8s: {service: lb-svc.ns, ports: [4317, 55690], timeout: 2s}}"), "");
+  EXPECT_NE(Problem("resolver: {k8s: {ports: [4317]}}").find("resolver.k8s.service is required"), std::string::npos);
+  std::string bad = Problem("resolver: {k8s: {service: Lb_Svc}}");
+  EXPECT_NE(bad.find("resolver.k8s.service"), std::string::npos) << bad;
+  bad = Problem("resolver: {k8s: {service: lb.ns.svc.cluster.local}}");
+  EXPECT_NE(bad.find("resolver.k8s.service"), std::string::npos) << bad;
+  bad = Problem("resolver: {k8s: {service: lb, ports: [4317, 70000]}}");
+  EXPECT_NE(bad.find("resolver.k8s.ports[1]"), std::string::npos) << bad;
+  bad = Problem("resolver: {k8s: {service: lb, ports: [otlp]}}");
+  EXPECT_NE(bad.find("resolver.k8s.ports[0]"), std::string::npos) << bad;
+  EXPECT_NE(Problem("resolver: {k8s: {service: lb, ports: []}}").find("resolver.k8s.ports"), std::string::npos);
+  EXPECT_NE(Problem("resolver: {k8s: {service: lb, timeout: 0s}}").find("resolver.k8s.timeout"), std::string::npos);
+  bad = Problem("resolver: {k8s: {service: lb, timeout: soon}}");
+  EXPECT_NE(bad.find("resolver.k8s.timeout"), std::string::npos) << bad;
+  bad = Problem("resolver: {k8s: {service: lb, return_hostnames: maybe}}");
+  EXPECT_NE(bad.find("resolver.k8s.return_hostnames"), std::string::npos) << bad;
+  EXPECT_NE(Problem("resolver: {k8s: {service: lb, namespace: x}}").find("unknown key"), std::string::npos);
+  EXPECT_NE(Problem("resolver: {k8s: {service: lb}, dns: {hostname: b}}").find("only one"), std::string::npos);
   EXPECT_NE(Problem("resolver: {aws_cloud_map: {namespace: x}}").find("not supported"), std::string::npos);
   EXPECT_NE(Problem("routing_attributes: [a]\nresolver: {static: {hostnames: [a]}}").find("not supported"),
             std::string::npos);

@@ -72,7 +72,7 @@ LoadBalancingExporter::LoadBalancingExporter(const CreateSettings& settings, con
           &t.AddCounter(StrCat("outrigger_loadbalancing_rerouted_", ItemNoun(s), "_total"),
                         "Items a retired backend held, routed again over the new ring.", l);
     }
-    std::string resolver = cfg_.has_dns ? "dns" : "static";
+    std::string resolver = ResolverName();
     auto labels = [&](const char* success) {
       return prometheus::Labels{{"exporter", settings_.id.String()}, {"resolver", resolver}, {"success", success}};
     };
@@ -91,6 +91,8 @@ absl::Status LoadBalancingExporter::Start(Host& host) {
   host_ = &host;
   if (cfg_.has_dns) {
     resolver_ = std::make_unique<DnsResolver>(cfg_.dns, settings_.logger, resolutions_ok_, resolutions_failed_);
+  } else if (cfg_.has_k8s) {
+    resolver_ = std::make_unique<K8sResolver>(cfg_.k8s, settings_.logger, resolutions_ok_, resolutions_failed_);
   } else {
     resolver_ = std::make_unique<StaticResolver>(cfg_.static_resolver.hostnames);
     if (resolutions_ok_) resolutions_ok_->Increment();
@@ -182,7 +184,7 @@ absl::Status LoadBalancingExporter::Route(Signal signal, D&& data, bool rerouted
   StateRef ref = Acquire();
   const State& state = *ref.state;
   if (state.ring.empty()) {
-    return absl::UnavailableError(StrCat("no backend is known yet (resolver ", cfg_.has_dns ? "dns" : "static", ")"));
+    return absl::UnavailableError(StrCat("no backend is known yet (resolver ", ResolverName(), ")"));
   }
   auto consume = [&](Backend& b, D&& d) -> absl::Status {
     if (rerouted && rerouted_[static_cast<int>(signal)] != nullptr) {

@@ -41,6 +41,7 @@ class LoadBalancingExporter : public Exporter {
   void UpdateEndpoints(const std::vector<std::string>& endpoints);
 
  private:
+  const char* ResolverName() const { return cfg_.has_dns ? "dns" : cfg_.has_k8s ? "k8s" : "static"; }
   struct Backend;
   class BackendPusher;
   struct State {

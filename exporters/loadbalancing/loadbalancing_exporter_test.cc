@@ -6,10 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
 #include "collector/component/registry.h"
+#include "collector/k8s/client.h"
+#include "collector/k8s/fake_api_server.h"
 #include "tests/testutil/config_util.h"
 #include "tests/testutil/testutil.h"
 
@@ -124,12 +129,15 @@ class LoadBalancingTest : public ::testing::Test {
   void MakeExporter(const std::vector<size_t>& members) {
     std::string hosts;
     for (size_t m : members) hosts += (hosts.empty() ? "" : ", ") + gateways_[m].endpoint;
+    MakeExporterWith("static: {hostnames: [" + hosts + "]}");
+  }
+  void MakeExporterWith(const std::string& resolver) {
     Config cfg;
     config::Errors errors;
     ASSERT_TRUE(testutil::DecodeYaml("protocol:\n  otlp:\n    tls: {insecure: true}\n"
                                      "    retry_on_failure: {initial_interval: 20ms, max_interval: 100ms}\n"
-                                     "resolver:\n  static: {hostnames: [" +
-                                         hosts + "]}\n",
+                                     "resolver:\n  " +
+                                         resolver + "\n",
                                      &cfg, &errors)
                     .ok())
         << errors.Joined();
@@ -251,6 +259,62 @@ TEST_F(LoadBalancingTest, NoBackendIsUnavailable) {
   lb_->UpdateEndpoints({});
   auto reqs = MakeRequests(2, 1, 10, "c");
   EXPECT_EQ(lb_->ConsumeTraces(std::move(reqs[0])).code(), absl::StatusCode::kUnavailable);
+}
+
+// resolver.k8s end to end: the exporter finds the in-cluster API server (here the fake
+// one, through the same variables and service-account files), its own namespace, and
+// follows the Service's EndpointSlice. The gateways all listen on 127.0.0.1, so they are
+// told apart by resolver.k8s.ports.
+TEST_F(LoadBalancingTest, K8sResolverDrivesTheRing) {
+  for (int i = 0; i < 3; ++i) AddGateway();
+  k8s::testing::FakeApiServer api;
+  auto sa = std::filesystem::temp_directory_path() / StrCat("lb-exporter-sa-", getpid());
+  std::filesystem::create_directories(sa);
+  std::ofstream(sa / "token") << "t0k3n";
+  std::ofstream(sa / "namespace") << "obs";
+  api.SetToken("t0k3n");
+  ::setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+  ::setenv("KUBERNETES_SERVICE_PORT", std::to_string(api.port()).c_str(), 1);
+  ::setenv(k8s::kTestPlainHttpEnv, "1", 1);
+  ::setenv(k8s::kServiceAccountDirEnv, sa.c_str(), 1);
+  auto slice = [](bool ready) {
+    return nlohmann::json{
+        {"apiVersion", "discovery.k8s.io/v1"},
+        {"kind", "EndpointSlice"},
+        {"metadata", {{"name", "gw-1"}, {"namespace", "obs"}, {"labels", {{"kubernetes.io/service-name", "gw"}}}}},
+        {"addressType", "IPv4"},
+        {"endpoints", {{{"addresses", {"127.0.0.1"}}, {"conditions", {{"ready", ready}}}}}}};
+  };
+  api.Add("/apis/discovery.k8s.io/v1/endpointslices", slice(false));
+  MakeExporterWith(
+      StrCat("k8s: {service: gw, ports: [", gateways_[0].port, ", ", gateways_[1].port, ", ", gateways_[2].port, "]}"));
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  ::unsetenv("KUBERNETES_SERVICE_PORT");
+  ::unsetenv(k8s::kTestPlainHttpEnv);
+  ::unsetenv(k8s::kServiceAccountDirEnv);
+  EXPECT_GE(api.CountRequests("/apis/discovery.k8s.io/v1/namespaces/obs/endpointslices?"), 1u);
+  // Not ready: no backend yet.
+  EXPECT_TRUE(lb_->Endpoints().empty());
+  auto early = MakeRequests(2, 1, 10, "early");
+  EXPECT_EQ(lb_->ConsumeTraces(std::move(early[0])).code(), absl::StatusCode::kUnavailable);
+  // Ready: the three gateways.
+  api.Modify("/apis/discovery.k8s.io/v1/endpointslices", slice(true));
+  ASSERT_TRUE(testutil::WaitFor([&] { return lb_->Endpoints().size() == 3; }));
+  EXPECT_EQ(lb_->Endpoints(), HashRing(Endpoints({0, 1, 2})).endpoints());
+  Send(MakeRequests(300, 2, 50, "k"));
+  ASSERT_TRUE(testutil::WaitFor([&] { return Total() >= 600; })) << Total();
+  HashRing ring(Endpoints({0, 1, 2}));
+  for (const auto& [tid, gws] : TraceHomes("k")) {
+    ASSERT_EQ(gws.size(), 1u);
+    EXPECT_EQ(gateways_[*gws.begin()].endpoint, ring.EndpointFor(tid));
+  }
+  EXPECT_EQ(Metric("outrigger_loadbalancing_backends{"), 3);
+  EXPECT_GE(
+      Metric("outrigger_loadbalancing_resolutions_total{exporter=\"loadbalancing\",resolver=\"k8s\",success=\"true\"}"),
+      2);
+  EXPECT_TRUE(lb_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  lb_.reset();
+  std::filesystem::remove_all(sa);
 }
 
 }  // namespace

@@ -6,6 +6,11 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
 
 #include "prometheus/counter.h"
 
@@ -173,6 +178,156 @@ void DnsResolver::Shutdown() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+std::string OwnNamespace(spdlog::logger* logger) {
+  const char* dir = std::getenv(k8s::kServiceAccountDirEnv);
+  std::string file = StrCat((dir != nullptr && *dir != '\0') ? dir : k8s::kServiceAccountDir, "/namespace");
+  std::ifstream in(file);
+  if (in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string ns(absl::StripAsciiWhitespace(ss.str()));
+    if (!ns.empty()) return ns;
+  }
+  const char* env = std::getenv("POD_NAMESPACE");
+  if (env != nullptr && *env != '\0') return env;
+  if (logger != nullptr) {
+    logger->warn("could not determine the namespace of this collector ({} and POD_NAMESPACE), using \"default\"", file);
+  }
+  return "default";
+}
+
+std::vector<std::string> SliceHosts(const nlohmann::json& slice, bool hostnames, int* missing) {
+  std::vector<std::string> out;
+  const nlohmann::json* eps = k8s::Field(slice, "endpoints");
+  if (eps == nullptr || !eps->is_array()) return out;
+  for (const auto& ep : *eps) {
+    const nlohmann::json* ready = k8s::Field(ep, "conditions");
+    ready = ready != nullptr ? k8s::Field(*ready, "ready") : nullptr;
+    if (ready != nullptr && ready->is_boolean() && !ready->get<bool>()) continue;
+    const nlohmann::json* addrs = k8s::Field(ep, "addresses");
+    if (addrs == nullptr || !addrs->is_array() || addrs->empty()) continue;
+    if (hostnames) {
+      std::string_view h = k8s::StringAt(ep, {"hostname"});
+      if (h.empty()) {
+        ++*missing;
+      } else {
+        out.emplace_back(h);
+      }
+      continue;
+    }
+    for (const auto& a : *addrs) {
+      if (!a.is_string() || a.get_ref<const std::string&>().empty()) continue;
+      const auto& s = a.get_ref<const std::string&>();
+      out.push_back(s.find(':') != std::string::npos ? StrCat("[", s, "]") : s);
+    }
+  }
+  return out;
+}
+
+K8sResolver::K8sResolver(K8sResolverConfig cfg, std::shared_ptr<spdlog::logger> logger, prometheus::Counter* ok,
+                         prometheus::Counter* failed, std::shared_ptr<const k8s::Client> client,
+                         k8s::InformerOptions informer_tuning)
+    : cfg_(std::move(cfg)),
+      logger_(std::move(logger)),
+      ok_(ok),
+      failed_(failed),
+      client_(std::move(client)),
+      opts_(std::move(informer_tuning)) {}
+
+K8sResolver::~K8sResolver() { Shutdown(); }
+
+absl::Status K8sResolver::Start(EndpointsCallback on_change) {
+  on_change_ = std::move(on_change);
+  ns_ = cfg_.ns;
+  if (ns_.empty()) {
+    ns_ = OwnNamespace(logger_.get());
+    logger_->info("resolver.k8s: service {} in the collector's namespace {}", cfg_.name, ns_);
+  }
+  if (client_ == nullptr) {
+    auto c = k8s::InClusterConfig();
+    if (!c.ok()) return absl::FailedPreconditionError(StrCat("resolver.k8s: ", c.status().message()));
+    client_ = std::make_shared<k8s::Client>(std::move(*c));
+  }
+  opts_.path = StrCat("/apis/discovery.k8s.io/v1/namespaces/", ns_, "/endpointslices");
+  opts_.label_selector = StrCat("kubernetes.io/service-name=", cfg_.name);
+  opts_.field_selector.clear();
+  opts_.list_timeout = cfg_.timeout;
+  opts_.on_error = [this](const absl::Status& st) { OnError(st); };
+  informer_ = std::make_unique<k8s::Informer>(client_, opts_, this, logger_);
+  informer_->Start();
+  if (!informer_->WaitSynced(cfg_.timeout)) {
+    logger_->warn("resolver.k8s: the EndpointSlices of {}/{} are not listed yet ({}); no backend until they are", ns_,
+                  cfg_.name, informer_->last_error());
+  }
+  return absl::OkStatus();
+}
+
+void K8sResolver::OnError(const absl::Status& st) {
+  if (failed_) failed_->Increment();
+  // Logged once per run of failures, then again after a success.
+  if (!logged_failure_) {
+    logger_->warn("resolver.k8s: watching the EndpointSlices of {}/{} failed, keeping the {} backends known: {}", ns_,
+                  cfg_.name, last_.size(), st.message());
+    logged_failure_ = true;
+  }
+}
+
+void K8sResolver::Replace(std::vector<nlohmann::json>&& items) {
+  slices_.clear();
+  for (const auto& item : items) {
+    auto& [hosts, missing] = slices_[std::string(k8s::StringAt(item, {"metadata", "name"}))];
+    hosts = SliceHosts(item, cfg_.return_hostnames, &missing);
+  }
+  Publish();
+}
+
+void K8sResolver::Apply(k8s::EventType type, nlohmann::json&& object) {
+  std::string name(k8s::StringAt(object, {"metadata", "name"}));
+  if (type == k8s::EventType::kDeleted) {
+    slices_.erase(name);
+  } else {
+    auto& [hosts, missing] = slices_[name];
+    missing = 0;
+    hosts = SliceHosts(object, cfg_.return_hostnames, &missing);
+  }
+  Publish();
+}
+
+void K8sResolver::Publish() {
+  if (logged_failure_) logger_->info("resolver.k8s: watching the EndpointSlices of {}/{} works again", ns_, cfg_.name);
+  logged_failure_ = false;
+  std::vector<std::string> out;
+  int missing = 0;
+  for (const auto& [slice, info] : slices_) {
+    missing += info.second;
+    for (const auto& h : info.first) {
+      std::string host = cfg_.return_hostnames ? StrCat(h, ".", cfg_.name, ".", ns_) : h;
+      for (int port : cfg_.ports) out.push_back(StrCat(host, ":", port));
+    }
+  }
+  out = SortedUnique(std::move(out));
+  if (missing > 0) {
+    // As upstream: an endpoint without a hostname (yet) is a failed resolution; the
+    // others are used.
+    if (failed_) failed_->Increment();
+    if (!logged_missing_) {
+      logger_->warn("resolver.k8s: {} ready endpoints of {}/{} have no hostname (return_hostnames), left out", missing,
+                    ns_, cfg_.name);
+      logged_missing_ = true;
+    }
+  } else {
+    logged_missing_ = false;
+    if (ok_) ok_->Increment();
+  }
+  if (out == last_) return;
+  last_ = std::move(out);
+  on_change_(last_);
+}
+
+void K8sResolver::Shutdown() {
+  if (informer_) informer_->Stop();
 }
 
 }  // namespace outrigger::exporters::loadbalancing

@@ -15,9 +15,15 @@ the answers for gateways.outrigger.test are changed as the test goes):
 At the end every span answered 200 by the sidecar is in exactly one gateway's file: no
 span lost, none twice.
 
-usage: loadbalancing_test.py path/to/outrigger
+With `k8s` as second argument the sidecar uses `resolver.k8s` instead: it finds the API
+server through the in-cluster variables and service-account files (plain http, the test
+knob), and this script answers the list and watch of the Service's EndpointSlice (the
+gateways not in the ring are listed not ready, which must keep them out).
+
+usage: loadbalancing_test.py path/to/outrigger [dns|k8s]
 """
 import http.client
+import http.server
 import json
 import os
 import re
@@ -29,9 +35,11 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 BIN = sys.argv[1]
+MODE = sys.argv[2] if len(sys.argv) > 2 else "dns"
 failures = []
 HOST = "gateways.outrigger.test"
 
@@ -119,20 +127,113 @@ class Dns:
             self.sock.sendto(header + question + answers, peer)
 
 
+class FakeK8s:
+    """The API server's list and watch of the EndpointSlices of Service `gw` in `obs`:
+    one slice; set(addrs) makes those addresses ready and the other gateways not ready."""
+
+    PATH = "/apis/discovery.k8s.io/v1/namespaces/obs/endpointslices"
+
+    def __init__(self, all_addrs):
+        self.all = all_addrs
+        self.cond = threading.Condition()
+        self.rv = 1
+        self.ready = []
+        self.requests = []
+        fake = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                q = dict(kv.partition("=")[::2] for kv in query.split("&") if kv)
+                with fake.cond:
+                    fake.requests.append(self.path)
+                sel = urllib.parse.unquote(q.get("labelSelector", ""))
+                if path != FakeK8s.PATH or sel != "kubernetes.io/service-name=gw" or \
+                        self.headers.get("Authorization") != "Bearer t0k3n":
+                    body = b'{"kind":"Status","code":404}'
+                    self.send_response(404)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if q.get("watch") not in ("1", "true"):
+                    with fake.cond:
+                        lst = {"kind": "EndpointSliceList", "apiVersion": "discovery.k8s.io/v1",
+                               "metadata": {"resourceVersion": str(fake.rv)}, "items": [fake.slice()]}
+                    body = json.dumps(lst).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                seen = int(q.get("resourceVersion", "0") or 0)
+                deadline = time.time() + min(int(q.get("timeoutSeconds", "30")), 30)
+                try:
+                    while time.time() < deadline and not fake.stopped:
+                        with fake.cond:
+                            fake.cond.wait_for(lambda: fake.rv > seen or fake.stopped, timeout=0.2)
+                            if fake.rv <= seen:
+                                continue
+                            seen = fake.rv
+                            line = json.dumps({"type": "MODIFIED", "object": fake.slice()}).encode() + b"\n"
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except OSError:
+                    pass
+
+        self.stopped = False
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def slice(self):
+        return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "gw-x1", "namespace": "obs", "resourceVersion": str(self.rv),
+                             "labels": {"kubernetes.io/service-name": "gw"}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": [a], "conditions": {"ready": a in self.ready}} for a in self.all],
+                "ports": [{"name": "otlp", "port": gw_port, "protocol": "TCP"}]}
+
+    def set(self, addrs):
+        with self.cond:
+            self.ready = list(addrs)
+            self.rv += 1
+            self.cond.notify_all()
+
+    def close(self):
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+        self.server.shutdown()
+
+
 d = tempfile.mkdtemp(prefix="outrigger-lb-")
 GW_ADDRS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
 gw_port = free_port(GW_ADDRS)
 http_port, sidecar_metrics = free_port(), free_port()
-dns = Dns()
+dns = Dns() if MODE == "dns" else FakeK8s(GW_ADDRS)
 procs = {}
 
 
-def start(name, text):
+def start(name, text, env=None):
     path = os.path.join(d, name + ".yaml")
     with open(path, "w") as f:
         f.write(text)
     log = open(os.path.join(d, name + ".log"), "w")
-    procs[name] = subprocess.Popen([BIN, "--config", path, "--watch-config=false"], stdout=log, stderr=log)
+    procs[name] = subprocess.Popen([BIN, "--config", path, "--watch-config=false"], stdout=log, stderr=log,
+                                   env=env)
 
 
 def gateway(i):
@@ -247,6 +348,26 @@ try:
     dns.set(GW_ADDRS[:3])
     for i in (1, 2, 3, 4):
         gateway(i)
+    sidecar_env = None
+    resolver = f"""      dns:
+        hostname: {HOST}
+        port: {gw_port}
+        interval: 200ms
+        timeout: 500ms
+        nameservers: 127.0.0.1:{dns.port}"""
+    if MODE == "k8s":
+        sa = os.path.join(d, "serviceaccount")
+        os.makedirs(sa)
+        with open(os.path.join(sa, "token"), "w") as f:
+            f.write("t0k3n")
+        with open(os.path.join(sa, "namespace"), "w") as f:
+            f.write("obs\n")
+        sidecar_env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(dns.port),
+                           OUTRIGGER_K8S_TEST_PLAIN_HTTP="1", OUTRIGGER_K8S_SERVICEACCOUNT_DIR=sa)
+        sidecar_env.pop("POD_NAMESPACE", None)
+        resolver = f"""      k8s:
+        service: gw
+        ports: [{gw_port}]"""
     start("sidecar", f"""
 receivers:
   otlp:
@@ -264,12 +385,7 @@ exporters:
           initial_interval: 100ms
           max_interval: 500ms
     resolver:
-      dns:
-        hostname: {HOST}
-        port: {gw_port}
-        interval: 200ms
-        timeout: 500ms
-        nameservers: 127.0.0.1:{dns.port}
+{resolver}
 service:
   telemetry:
     metrics:
@@ -278,7 +394,7 @@ service:
     traces:
       receivers: [otlp]
       exporters: [loadbalancing]
-""")
+""", sidecar_env)
     wait_for(lambda: metric("outrigger_loadbalancing_backends", '{exporter="loadbalancing"}') == 3,
              what="the sidecar sees 3 gateways")
 
@@ -321,6 +437,11 @@ service:
     moved3 = [t for t in h3 if h3[t] != h2[t]]
     check(all(h2[t] == {2} for t in moved3) and len(moved3) == to_gw2,
           f"phase 3: only the {to_gw2} traces of gateway 2 moved ({len(moved3)})")
+    if MODE == "k8s":
+        ok_k8s = metric("outrigger_loadbalancing_resolutions_total",
+                        '{exporter="loadbalancing",resolver="k8s",success="true"}')
+        check(ok_k8s is not None and ok_k8s >= 3, f"k8s resolutions counted ({ok_k8s})")
+        check(any("watch=" in r for r in dns.requests), "the sidecar watched the EndpointSlices")
     rerouted = metric("outrigger_loadbalancing_rerouted_spans_total", '{exporter="loadbalancing"}')
     check(rerouted is not None and rerouted > 0, f"spans held for gateway 2 were routed again ({rerouted})")
 
@@ -336,7 +457,10 @@ finally:
     for p in procs.values():
         p.kill()
         p.wait()
-    dns.stop = True
+    if MODE == "dns":
+        dns.stop = True
+    else:
+        dns.close()
     for f in sorted(os.listdir(d)):
         if f.endswith(".log") and (failures or sys.exc_info()[0] is not None):
             print(f"---- {f}")
