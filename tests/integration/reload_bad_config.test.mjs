@@ -64,9 +64,9 @@ function badConfigs(good) {
   }
   {
     const c = clone();
-    c.connectors = { spanmetrics: {} };
-    c.service.pipelines.traces.exporters.push('spanmetrics');
-    c.service.pipelines.metrics = { receivers: ['spanmetrics'], exporters: ['file'] };
+    c.connectors = { nosuchconnector: {} };
+    c.service.pipelines.traces.exporters.push('nosuchconnector');
+    c.service.pipelines.metrics = { receivers: ['nosuchconnector'], exporters: ['file'] };
     out.push({ what: 'an unknown connector type between pipelines', text: toYaml(c), expect: 'unknown connector type' });
   }
   {
