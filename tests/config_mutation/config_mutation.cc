@@ -188,19 +188,19 @@ std::vector<Mutant> Mutants(YAML::Node root) {  // not const: a const operator[]
       for (const char* field : kPipelineFields) {
         for (const char* section : {"", "receivers", "processors", "exporters", "connectors", "extensions"}) {
           YAML::Node m = YAML::Clone(root);
-          if (*section != 0) m[section]["spanmetrics"] = YAML::Load("{}");
-          m["service"]["pipelines"][name][field].push_back("spanmetrics");
-          out.push_back({"spanmetrics in service.pipelines." + name + "." + field + " (defined in " +
+          if (*section != 0) m[section]["nosuchtype"] = YAML::Load("{}");
+          m["service"]["pipelines"][name][field].push_back("nosuchtype");
+          out.push_back({"nosuchtype in service.pipelines." + name + "." + field + " (defined in " +
                              (*section != 0 ? section : "nothing") + ")",
-                         Emit(m), "spanmetrics"});
+                         Emit(m), "nosuchtype"});
         }
       }
       // A connector type we do not have, between this pipeline and a new one.
       YAML::Node m = YAML::Clone(root);
-      m["connectors"]["spanmetrics"] = YAML::Load("{}");
-      m["service"]["pipelines"][name]["exporters"].push_back("spanmetrics");
-      m["service"]["pipelines"]["metrics/spanmetrics"] = YAML::Load("{receivers: [spanmetrics], exporters: [nop]}");
-      out.push_back({"spanmetrics connector from service.pipelines." + name, Emit(m), "spanmetrics"});
+      m["connectors"]["nosuchtype"] = YAML::Load("{}");
+      m["service"]["pipelines"][name]["exporters"].push_back("nosuchtype");
+      m["service"]["pipelines"]["metrics/nosuchtype"] = YAML::Load("{receivers: [nosuchtype], exporters: [nop]}");
+      out.push_back({"nosuchtype connector from service.pipelines." + name, Emit(m), "nosuchtype"});
     }
     YAML::Node m = YAML::Clone(root);
     m["service"]["pipelines"]["profiles"] = pipelines[names.empty() ? std::string() : names[0]];
