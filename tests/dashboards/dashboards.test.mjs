@@ -208,6 +208,12 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
           processors: {
             k8sattributes: { mode: 'sidecar', sidecar: { labels_file: '', annotations_file: '' } },
             batch: { timeout: '200ms' },
+            // The logs dashboard's panel by severity: severity_text as the attribute the
+            // count connector splits by, on a pipeline of its own (the exported logs keep
+            // their attributes).
+            'transform/severity': {
+              log_statements: [{ context: 'log', statements: ['set(attributes["severity"], severity_text) where severity_text != ""'] }],
+            },
           },
           exporters: {
             prometheus: { endpoint: `${HOST}:${ports.prom}`, resource_to_telemetry_conversion: { enabled: true } },
@@ -216,14 +222,18 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
           pipelines: {
             traces: { receivers: ['otlp'], processors: ['k8sattributes', 'batch'], exporters: ['spanmetrics'] },
             metrics: {
-              receivers: ['otlp', 'statsd', 'prometheus', 'spanmetrics'],
+              receivers: ['otlp', 'statsd', 'prometheus', 'spanmetrics', 'count'],
               processors: ['k8sattributes', 'batch'],
               exporters: ['prometheus'],
             },
             logs: { receivers: ['otlp'], processors: ['k8sattributes', 'batch'], exporters: ['otlphttp/sink'] },
+            'logs/count': { receivers: ['otlp'], processors: ['k8sattributes', 'transform/severity'], exporters: ['count'] },
           },
         });
-        cfg.connectors = { spanmetrics: { metrics_flush_interval: '1s' } };
+        cfg.connectors = {
+          spanmetrics: { metrics_flush_interval: '1s' },
+          count: { logs: { 'log.record.count': { attributes: [{ key: 'severity', default_value: 'UNSPECIFIED' }] } } },
+        };
         return cfg;
       },
     });
@@ -285,6 +295,7 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
       'shop_orders_total',
       '{__name__=~"shop_request_latency.*_bucket"}',
       'outrigger_receiver_accepted_log_records_total > 0',
+      `log_record_count_total{severity="ERROR", k8s_pod_name="${POD}"}`,
       'outrigger_exporter_sent_log_records_total > 0',
       'outrigger_exporter_queue_capacity > 0',
     ]) {
