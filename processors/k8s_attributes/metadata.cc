@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "collector/common/strings.h"
+#include "collector/common/utf8.h"
 #include "re2/re2.h"
 
 namespace outrigger::processors::k8s_attributes {
@@ -110,24 +111,7 @@ bool GoUnquote(std::string_view s, std::string* out) {
       i += n;
       return true;
     };
-    auto utf8 = [&](uint32_t cp) {
-      if (cp > 0x10FFFF) cp = 0xFFFD;
-      if (cp < 0x80) {
-        out->push_back(static_cast<char>(cp));
-      } else if (cp < 0x800) {
-        out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else if (cp < 0x10000) {
-        out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else {
-        out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      }
-    };
+    auto utf8 = [&](uint32_t cp) { AppendUtf8(cp > 0x10FFFF ? 0xFFFD : cp, out); };
     uint32_t v = 0;
     switch (e) {
       case 'n':
