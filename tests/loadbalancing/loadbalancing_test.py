@@ -1,7 +1,9 @@
 """A sidecar routing traces to a tier of gateway outriggers (issue 10), real processes.
 
-Four gateways listen for OTLP/gRPC on the same port at 127.0.0.1..4 (all loopback) and
-write what they receive to their own file (file exporter, OTLP/JSON lines). The sidecar
+Four gateways listen for OTLP/gRPC on the same port at 127.0.0.1..4 (all loopback),
+run tail sampling (always_sample after a 300 ms decision wait: a trace split between
+gateways would be decided in pieces) and write what they keep to their own file (file
+exporter, OTLP/JSON lines). The sidecar
 takes OTLP/HTTP JSON and exports through `loadbalancing` (routing_key traceID) with the
 `dns` resolver, asking a small DNS server this script runs (resolver.dns.nameservers;
 the answers for gateways.outrigger.test are changed as the test goes):
@@ -244,6 +246,11 @@ receivers:
     protocols:
       grpc:
         endpoint: {addr}:{gw_port}
+processors:
+  tail_sampling:
+    decision_wait: 300ms
+    policies:
+      - {{name: everything, type: always_sample}}
 exporters:
   file:
     path: {d}/gw{i}.jsonl
@@ -254,6 +261,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
+      processors: [tail_sampling]
       exporters: [file]
 """)
 
