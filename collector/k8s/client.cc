@@ -351,8 +351,10 @@ absl::Status Informer::List() {
       return absl::InvalidArgumentError(StrCat("GET ", path, ": items is not a list"));
     }
     rv = std::string(StringAt(*page, {"metadata", "resourceVersion"}));
-    cont = std::string(StringAt(*page, {"metadata", "continue"}));
-    if (cont.empty()) break;
+    std::string next(StringAt(*page, {"metadata", "continue"}));
+    if (next.empty()) break;
+    if (next == cont) return absl::InternalError(StrCat("GET ", path, ": the same continue token again"));
+    cont = std::move(next);
   }
   resource_version_ = rv;
   handler_->Replace(std::move(items));

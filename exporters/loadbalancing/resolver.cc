@@ -67,7 +67,7 @@ absl::StatusOr<std::vector<std::string>> ResolveDns(const std::string& hostname,
   static const int init = ares_library_init(ARES_LIB_INIT_ALL);
   if (init != ARES_SUCCESS) return absl::InternalError(StrCat("c-ares: ", ares_strerror(init)));
   ares_options opts{};
-  opts.timeout = static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)));
+  opts.timeout = static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 1, 1 << 30));
   opts.tries = 1;
   ares_channel ch = nullptr;
   int rc = ares_init_options(&ch, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
@@ -105,7 +105,7 @@ absl::StatusOr<std::vector<std::string>> ResolveDns(const std::string& hostname,
     timeval tv_max = absl::ToTimeval(left);
     timeval tv{};
     timeval* t = ares_timeout(ch, &tv_max, &tv);
-    int ms = static_cast<int>(t->tv_sec * 1000 + t->tv_usec / 1000) + 1;
+    int ms = static_cast<int>(std::min<int64_t>(int64_t{t->tv_sec} * 1000 + t->tv_usec / 1000, 1 << 30)) + 1;
     int n = poll(fds.data(), fds.size(), ms);
     if (n <= 0) {
       ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts

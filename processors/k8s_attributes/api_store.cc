@@ -218,12 +218,18 @@ void MetadataStore::Purge(absl::Time now) {
     n = by_uid_.size();
     if (n == before) return;
   }
-  if (on_change_) on_change_(n);
+  NotifyChange(n);
 }
 
-void MetadataStore::Changed() {
-  if (!on_change_) return;
-  on_change_(pod_count());
+void MetadataStore::Changed() { NotifyChange(pod_count()); }
+
+void MetadataStore::NotifyChange(size_t pods) {
+  std::function<void(size_t)> f;
+  {
+    std::lock_guard lock(on_change_mu_);
+    f = on_change_;
+  }
+  if (f) f(pods);
 }
 
 void MetadataStore::PodHandler::Replace(std::vector<json>&& items) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -72,7 +73,13 @@ class MetadataStore {
   void Purge(absl::Time now);
   size_t pod_count() const;
   size_t ApproxBytes() const;  // what the Pods hold (strings and vectors), for the memory figure
-  void set_on_change(std::function<void(size_t pods)> f) { on_change_ = std::move(f); }
+  // Set by every processor sharing this store (several pipelines, a reload) while the
+  // informers' threads may call it: guarded.
+  void NotifyChange(size_t pods);
+  void set_on_change(std::function<void(size_t pods)> f) {
+    std::lock_guard lock(on_change_mu_);
+    on_change_ = std::move(f);
+  }
 
  private:
   struct Owner {
@@ -133,6 +140,7 @@ class MetadataStore {
   NsHandler namespaces_{this};
   NodeHandler nodes_{this};
   std::function<void(size_t)> on_change_;
+  std::mutex on_change_mu_;  // guards on_change_
 
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<PodRecord>> by_uid_;

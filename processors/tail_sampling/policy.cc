@@ -311,7 +311,7 @@ absl::StatusOr<std::unique_ptr<Policies>> Policies::Compile(const std::vector<Po
         }
         for (const PolicyCfg& s : c.sub) {
           auto it = alloc.find(s.name);
-          n->allocated.push_back(it == alloc.end() ? 0 : static_cast<int64_t>(it->second));
+          n->allocated.push_back(it == alloc.end() ? 0 : static_cast<int64_t>(std::min(it->second, 9e18)));
           n->sampled.push_back(0);
         }
         break;
@@ -400,7 +400,8 @@ void Policies::OnSpan(const SpanView& span, TraceState* st, const std::function<
   if (!latency_leaves_.empty()) {
     // upstream evaluates its running duration after each span, so a trace matches when
     // any prefix of its spans (in arrival order) did.
-    const int64_t ms = (static_cast<int64_t>(st->max_end) - static_cast<int64_t>(st->min_start)) / 1000000;
+    // In uint64 (wraps, as Go's int64 subtraction does), then read as signed: no overflow.
+    const int64_t ms = static_cast<int64_t>(st->max_end - st->min_start) / 1000000;
     for (const Node* n : latency_leaves_) {
       if (n->upper_ms == 0 ? ms >= n->threshold_ms : (n->threshold_ms < ms && ms <= n->upper_ms)) set(n);
     }

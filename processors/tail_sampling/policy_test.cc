@@ -112,6 +112,25 @@ tpb::Span SpanAt(uint64_t start_ms, uint64_t end_ms) {
   return s;
 }
 
+TEST(LatencyPolicy, HostileTimestampsAreNotAnOverflow) {
+  // A client's start near 2^63 and end far below it: upstream's int64 difference wraps to
+  // a negative duration (no match); here the same without signed overflow (UBSan-clean).
+  PolicyCfg lo = P("slow", "latency");
+  lo.threshold_ms = 100;
+  Fixture f({lo});
+  f.Begin();
+  tpb::Span s;
+  s.set_start_time_unix_nano(0x8000000000000000ull);
+  s.set_end_time_unix_nano(0x4000000000000000ull);
+  f.Span(s);
+  EXPECT_FALSE(f.Sampled());
+  f.Begin();
+  s.set_start_time_unix_nano(1);
+  s.set_end_time_unix_nano(~0ull);  // the longest duration there is
+  f.Span(s);
+  EXPECT_FALSE(f.Sampled());  // read as signed, as upstream: a negative duration
+}
+
 TEST(ProbabilisticPolicy, UpstreamHashAndThreshold) {
   // Golden values computed independently (FNV-1a 64; Go's big.Float product at 64 bits).
   std::string seq;
