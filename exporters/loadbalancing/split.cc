@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "collector/common/protowire.h"
+
 namespace outrigger::exporters::loadbalancing {
 namespace {
+
+using protowire::ReadVarint;
 
 constexpr int kVarint = 0, kI64 = 1, kLen = 2, kI32 = 5;
 
@@ -16,20 +20,6 @@ struct Field {
   const char* end = nullptr;    // past the value
   std::string_view payload;     // kLen only
 };
-
-bool ReadVarint(const char*& p, const char* end, uint64_t* v) {
-  uint64_t r = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (p == end) return false;
-    uint8_t b = static_cast<uint8_t>(*p++);
-    r |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) {
-      *v = r;
-      return true;
-    }
-  }
-  return false;
-}
 
 // Reads the next field of [p, end); false at the end (*ok false if malformed).
 bool NextField(const char*& p, const char* end, Field* f, bool* ok) {

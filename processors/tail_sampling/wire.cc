@@ -4,16 +4,6 @@
 
 namespace outrigger::processors::tail_sampling {
 
-bool ReadVarint(const char*& p, const char* end, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && p < end; shift += 7) {
-    const uint8_t b = static_cast<uint8_t>(*p++);
-    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
 bool NextField(const char*& p, const char* end, WireField* f) {
   uint64_t tag;
   if (!ReadVarint(p, end, &tag)) return false;

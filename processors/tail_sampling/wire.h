@@ -7,9 +7,11 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/common/protowire.h"
+
 namespace outrigger::processors::tail_sampling {
 
-bool ReadVarint(const char*& p, const char* end, uint64_t* v);
+using protowire::ReadVarint;
 // One field at p: its number and wire type; for length-delimited fields the payload,
 // for varints and fixed-size fields the value. p moves past it.
 struct WireField {
