@@ -140,11 +140,26 @@ namespace {
 template <class Stream>
 class Session : public SessionBase {
  public:
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
 
   Session(tcp::socket socket, std::shared_ptr<Server::State> state, std::shared_ptr<asio::ssl::context> ctx)
-      : ctx_(std::move(ctx)), stream_(MakeStream(std::move(socket), ctx_.get())), state_(std::move(state)) {
+      : ctx_(std::move(ctx)),
+        stream_(MakeStream(std::move(socket), ctx_.get())),
+        timer_(state->io),
+        state_(std::move(state)) {
     accepted_ = Clock::now();
+    // The peer, once per connection (not a getpeername per request).
+    beast::error_code ec;
+    auto peer = Socket().remote_endpoint(ec);
+    if (!ec) {
+      auto addr = peer.address();
+      // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d.
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+      }
+      remote_address_ = addr.to_string();
+      remote_port_ = peer.port();
+    }
   }
 
   void Start() override {
@@ -153,6 +168,7 @@ class Session : public SessionBase {
       idle_since_ = accepted_;
       Expire(After(accepted_, state_->options.read_header_timeout));
       stream_.async_handshake(asio::ssl::stream_base::server, [self = Self()](beast::error_code ec) {
+        ec = self->Err(ec);
         self->SetIdle(false);
         if (ec) {
           if (ec != asio::error::operation_aborted && !self->state_->stopped) {
@@ -174,9 +190,10 @@ class Session : public SessionBase {
 
   void Close() override {
     beast::error_code ec;
-    auto& sock = beast::get_lowest_layer(stream_).socket();
-    sock.shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(stream_).close();
+    Socket().shutdown(tcp::socket::shutdown_both, ec);
+    Socket().close(ec);
+    closed_ = true;
+    timer_.cancel();
   }
 
  private:
@@ -196,13 +213,39 @@ class Session : public SessionBase {
 
   std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
 
+  tcp::socket& Socket() { return beast::get_lowest_layer(stream_); }
+
+  // The deadline of what the connection waits for now (none: nullopt). One timer per
+  // connection, checked lazily: it is re-armed only when a deadline comes earlier than
+  // the time it is set for (so not per read, nor per request on a busy connection,
+  // whose deadlines only move later); when it fires before the current deadline, it is
+  // set again for that. At the deadline the socket is closed, and the operation that
+  // waited fails with beast::error::timeout (see Err).
   void Expire(std::optional<Clock::time_point> deadline) {
-    auto& lowest = beast::get_lowest_layer(stream_);
-    if (deadline) {
-      lowest.expires_at(*deadline);
-    } else {
-      lowest.expires_never();
-    }
+    deadline_ = deadline ? *deadline : Clock::time_point::max();
+    if (deadline_ < armed_) Arm(deadline_);
+  }
+
+  void Arm(Clock::time_point at) {
+    armed_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait([self = Self(), at](beast::error_code ec) {
+      if (ec || at != self->armed_) return;  // cancelled, or set again since
+      self->armed_ = Clock::time_point::max();
+      if (self->closed_) return;
+      if (Clock::now() >= self->deadline_) {
+        self->timed_out_ = true;
+        beast::error_code ignored;
+        self->Socket().close(ignored);  // what waits fails (as a timeout: Err)
+        return;
+      }
+      if (self->deadline_ != Clock::time_point::max()) self->Arm(self->deadline_);
+    });
+  }
+
+  // The error of an operation, as a timeout when the deadline closed the socket.
+  beast::error_code Err(beast::error_code ec) const {
+    return ec && timed_out_ ? beast::error_code(beast::error::timeout) : ec;
   }
 
   // Waits for the first byte of a request: within read_header_timeout of the connection
@@ -217,7 +260,12 @@ class Session : public SessionBase {
     idle_since_ = first ? accepted_ : Clock::now();
     Expire(first ? After(accepted_, state_->options.read_header_timeout)
                  : After(idle_since_, state_->options.idle_timeout));
-    stream_.async_read_some(buffer_.prepare(4096), [self = Self(), first](beast::error_code ec, size_t n) {
+    // A connection keeps the buffer its last request needed (up to kKeepBuffer): the
+    // next request of the same size then arrives, header and body, in one read.
+    if (buffer_.capacity() > kKeepBuffer) buffer_.shrink_to_fit();
+    const size_t room = std::max<size_t>(kFirstRead, buffer_.capacity() - buffer_.size());
+    stream_.async_read_some(buffer_.prepare(room), [self = Self(), first](beast::error_code ec, size_t n) {
+      ec = self->Err(ec);
       self->SetIdle(false);
       if (ec) {
         if (first && IsTimeout(ec) && !self->state_->stopped) {
@@ -240,7 +288,7 @@ class Session : public SessionBase {
     parser_->header_limit(o.max_header_bytes);
     Expire(Earliest(After(request_start_, o.read_header_timeout), After(request_start_, o.read_timeout)));
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = Self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+                             [self = Self()](beast::error_code ec, size_t) { self->OnHeader(self->Err(ec)); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -258,12 +306,17 @@ class Session : public SessionBase {
       }
     }
     if (auto n = parser_->content_length(); n && !Admit(head, *n)) return;
+    if (auto n = parser_->content_length(); n && *n <= state_->options.max_body_bytes) {
+      // Room for the whole body, so that it is read in as few reads as the kernel
+      // allows (Beast reads at most the buffer's free capacity, else 512 bytes).
+      buffer_.reserve(std::max<size_t>(buffer_.size(), static_cast<size_t>(*n)));
+    }
     Expire(After(request_start_, state_->options.read_timeout));
     if (parser_->get()[bhttp::field::expect] == "100-continue" ||
         absl::EqualsIgnoreCase(ToAbsl(parser_->get()[bhttp::field::expect]), "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
       bhttp::async_write(stream_, *cont, [self = Self(), cont](beast::error_code ec, size_t) {
-        if (ec) {
+        if (self->Err(ec)) {
           self->Close();
           self->Finish();
           return;
@@ -277,6 +330,7 @@ class Session : public SessionBase {
 
   void ReadBody() {
     bhttp::async_read(stream_, buffer_, *parser_, [self = Self()](beast::error_code ec, size_t) {
+      ec = self->Err(ec);
       if (ec) {
         self->OnReadError(ec, /*header=*/false);
         return;
@@ -318,17 +372,8 @@ class Session : public SessionBase {
     auto msg = parser_->release();
     Request req = Head(msg);
     req.body = std::move(msg.body());
-    beast::error_code ec;
-    auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) {
-      auto addr = peer.address();
-      // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d.
-      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-      }
-      req.remote_address = addr.to_string();
-      req.remote_port = peer.port();
-    }
+    req.remote_address = remote_address_;
+    req.remote_port = remote_port_;
     if (state_->async_handler) {
       // Answered later, from any thread: the write happens on the event loop.
       const bool keep_alive = msg.keep_alive();
@@ -404,7 +449,7 @@ class Session : public SessionBase {
     Expire(deadline);
     stream_.async_read_some(buffer_.prepare(64 * 1024),
                             [self = Self(), deadline, drained](beast::error_code ec, size_t n) {
-                              if (ec) {
+                              if (self->Err(ec)) {
                                 self->Close();
                                 self->Finish();
                                 return;
@@ -425,6 +470,7 @@ class Session : public SessionBase {
     res->prepare_payload();
     Expire(After(Clock::now(), state_->options.write_timeout));
     bhttp::async_write(stream_, *res, [self = Self(), res, keep_alive, linger](beast::error_code ec, size_t) {
+      ec = self->Err(ec);
       if (ec && IsTimeout(ec) && !self->state_->stopped) {
         self->state_->Refusal("write_timeout", "response not written within write_timeout: connection closed");
       }
@@ -433,7 +479,7 @@ class Session : public SessionBase {
         // socket open for the records it still sends), then drain.
         if constexpr (!kTls) {
           beast::error_code ignored;
-          beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+          self->Socket().shutdown(tcp::socket::shutdown_send, ignored);
         }
         self->Linger(Clock::now() + kLingerTime, 0);
         return;
@@ -449,8 +495,18 @@ class Session : public SessionBase {
 
   void Finish() { state_->Remove(shared_from_this()); }
 
+  static constexpr size_t kFirstRead = 4096;        // what a new connection reads at first
+  static constexpr size_t kKeepBuffer = 64 * 1024;  // what a connection keeps between requests
+
   std::shared_ptr<asio::ssl::context> ctx_;  // outlives stream_
   Stream stream_;
+  asio::steady_timer timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();  // of what the connection waits for
+  Clock::time_point armed_ = Clock::time_point::max();     // when timer_ fires (max: not set)
+  bool timed_out_ = false;                                 // the deadline closed the socket
+  bool closed_ = false;
+  std::string remote_address_;
+  uint16_t remote_port_ = 0;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Admission::Ticket ticket_;  // what the request being read was admitted with
@@ -459,8 +515,8 @@ class Session : public SessionBase {
   Clock::time_point request_start_;
 };
 
-using PlainSession = Session<beast::tcp_stream>;
-using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+using PlainSession = Session<tcp::socket>;
+using TlsSession = Session<beast::ssl_stream<tcp::socket>>;
 
 // Closes the connection that has waited longest for a request; false if none waits.
 bool EvictIdle(Server::State& state) {

@@ -1,6 +1,8 @@
 #include "receivers/otlp/http_workers.h"
 
 #include <boost/asio.hpp>
+#include <chrono>
+#include <optional>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -12,13 +14,20 @@ namespace asio = boost::asio;
 struct Job {
   uint64_t bytes = 0;
   std::function<void()> run, refuse;
-  bool waiting = true;  // guarded by Core::mu
+  std::chrono::steady_clock::time_point queued;  // refused at queued + max_wait
+  bool waiting = true;                           // guarded by Core::mu
 };
 
 struct HttpWorkers::Core {
-  Core(asio::io_context& io, Limits limits) : io(io), limits(limits) {}
+  Core(asio::io_context& io, Limits limits) : io(io), limits(limits), timer(std::make_shared<asio::steady_timer>(io)) {}
   asio::io_context& io;
   const Limits limits;
+  // One timer for every waiting request (not one per request, which cost a kernel timer
+  // update and a wakeup each): set for the oldest one's max_wait when a request is
+  // queued and it is not set, and again when it fires while requests still wait. The
+  // event loop's only; its wait holds it (Core may go from another thread).
+  std::shared_ptr<asio::steady_timer> timer;
+  bool timer_set = false;  // event loop only
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::shared_ptr<Job>> waiting ABSL_GUARDED_BY(mu);
@@ -72,6 +81,39 @@ struct HttpWorkers::Core {
   }
 };
 
+// On the event loop: refuses what has waited max_wait, and sets the timer again for
+// the oldest request still waiting.
+static void Expire(const std::weak_ptr<HttpWorkers::Core>& weak) {
+  auto core = weak.lock();
+  if (!core) return;
+  core->timer_set = false;
+  std::vector<std::function<void()>> refused;
+  std::optional<std::chrono::steady_clock::time_point> next;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    const auto now = std::chrono::steady_clock::now();
+    const auto max_wait = absl::ToChronoNanoseconds(core->limits.max_wait);
+    while (!core->waiting.empty()) {
+      std::shared_ptr<Job> job = core->waiting.front();
+      if (job->queued + max_wait > now) {
+        next = job->queued + max_wait;
+        break;
+      }
+      core->Unqueue(job);
+      refused.push_back(std::move(job->refuse));
+      job->run = nullptr;
+    }
+  }
+  if (next) {
+    core->timer_set = true;
+    core->timer->expires_at(*next);
+    core->timer->async_wait([timer = core->timer, weak](const boost::system::error_code&) { Expire(weak); });
+  }
+  for (auto& r : refused) {
+    if (r) r();
+  }
+}
+
 HttpWorkers::HttpWorkers(asio::io_context& io, Limits limits) : core_(std::make_shared<Core>(io, limits)) {
   {
     std::lock_guard<std::mutex> lock(core_->mu);
@@ -87,6 +129,7 @@ HttpWorkers::~HttpWorkers() { Stop(); }
 bool HttpWorkers::Submit(uint64_t bytes, std::function<void()> run, std::function<void()> refuse) {
   auto job = std::make_shared<Job>();
   job->bytes = bytes;
+  job->queued = std::chrono::steady_clock::now();
   job->run = std::move(run);
   job->refuse = std::move(refuse);
   {
@@ -101,20 +144,12 @@ bool HttpWorkers::Submit(uint64_t bytes, std::function<void()> run, std::functio
     core_->waiting_bytes += bytes;
   }
   core_->cv.notify_one();
-  auto timer = std::make_shared<asio::steady_timer>(core_->io, absl::ToChronoNanoseconds(core_->limits.max_wait));
-  std::weak_ptr<Core> weak = core_;
-  timer->async_wait([timer, weak, job](const boost::system::error_code&) {
-    auto core = weak.lock();
-    if (!core) return;
-    std::function<void()> refuse;
-    {
-      std::lock_guard<std::mutex> lock(core->mu);
-      if (!core->Unqueue(job)) return;  // a worker took it
-      refuse = std::move(job->refuse);
-      job->run = nullptr;
-    }
-    refuse();
-  });
+  if (!core_->timer_set) {
+    core_->timer_set = true;
+    core_->timer->expires_at(job->queued + absl::ToChronoNanoseconds(core_->limits.max_wait));
+    core_->timer->async_wait(
+        [timer = core_->timer, weak = std::weak_ptr<Core>(core_)](const boost::system::error_code&) { Expire(weak); });
+  }
   return true;
 }
 
