@@ -287,8 +287,58 @@ class Session : public SessionBase {
     parser_->body_limit(o.max_body_bytes);
     parser_->header_limit(o.max_header_bytes);
     Expire(Earliest(After(request_start_, o.read_header_timeout), After(request_start_, o.read_timeout)));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = Self()](beast::error_code ec, size_t) { self->OnHeader(self->Err(ec)); });
+    Read(/*header=*/true);
+  }
+
+  // Parses what the buffer holds and reads more only when the parser needs it: until
+  // the header is done (header) or the whole request is. What is already buffered is
+  // parsed at once, without a trip through the event loop (Beast's async_read_header
+  // and async_read post their completion, which costs an epoll_wait each); a read takes
+  // all the buffer's free room (sized from Content-Length by OnHeader).
+  void Read(bool header) {
+    if (!header && parser_->is_done()) {  // no body
+      OnRequest();
+      return;
+    }
+    while (buffer_.size() > 0) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) {
+        OnReadError(ec, header);
+        return;
+      }
+      if (header ? parser_->is_header_done() : parser_->is_done()) {
+        if (header) {
+          OnHeader({});
+        } else {
+          OnRequest();
+        }
+        return;
+      }
+      if (used == 0) break;
+    }
+    const size_t room = std::max<size_t>(header ? kFirstRead : 512, buffer_.capacity() - buffer_.size());
+    stream_.async_read_some(buffer_.prepare(room), [self = Self(), header](beast::error_code ec, size_t n) {
+      ec = self->Err(ec);
+      if (ec == asio::error::eof) {
+        // The client closed: a request cut short is malformed; between requests it is
+        // the end of the connection.
+        if (self->parser_->got_some()) {
+          self->parser_->put_eof(ec);
+          if (!ec) ec = bhttp::error::partial_message;
+        } else {
+          ec = bhttp::error::end_of_stream;
+        }
+      }
+      if (ec) {
+        self->OnReadError(ec, header);
+        return;
+      }
+      self->buffer_.commit(n);
+      self->Read(header);
+    });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -329,14 +379,8 @@ class Session : public SessionBase {
   }
 
   void ReadBody() {
-    bhttp::async_read(stream_, buffer_, *parser_, [self = Self()](beast::error_code ec, size_t) {
-      ec = self->Err(ec);
-      if (ec) {
-        self->OnReadError(ec, /*header=*/false);
-        return;
-      }
-      self->OnRequest();
-    });
+    parser_->eager(true);  // the body in as few put() calls as the buffer allows
+    Read(/*header=*/false);
   }
 
   void OnReadError(beast::error_code ec, bool header) {
@@ -469,28 +513,52 @@ class Session : public SessionBase {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     Expire(After(Clock::now(), state_->options.write_timeout));
-    bhttp::async_write(stream_, *res, [self = Self(), res, keep_alive, linger](beast::error_code ec, size_t) {
-      ec = self->Err(ec);
-      if (ec && IsTimeout(ec) && !self->state_->stopped) {
-        self->state_->Refusal("write_timeout", "response not written within write_timeout: connection closed");
-      }
-      if (!ec && linger) {
-        // Tell the client no more is coming (plain TCP: a half close; TLS keeps the
-        // socket open for the records it still sends), then drain.
-        if constexpr (!kTls) {
-          beast::error_code ignored;
-          self->Socket().shutdown(tcp::socket::shutdown_send, ignored);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res);
+    if constexpr (!kTls) {
+      // Plain TCP: written at once, header and body in one sendmsg, when the socket
+      // takes it (it nearly always does); only the rest waits on the event loop.
+      beast::error_code ec;
+      if (!Socket().non_blocking()) Socket().non_blocking(true, ec);
+      while (!ec && !sr->is_done()) bhttp::write_some(Socket(), *sr, ec);
+      if (sr->is_done()) {
+        if (buffer_.size() == 0) {
+          Written({}, keep_alive, linger);
+        } else {  // a pipelined request waits: not recursively from here
+          asio::post(state_->io, [self = Self(), keep_alive, linger] { self->Written({}, keep_alive, linger); });
         }
-        self->Linger(Clock::now() + kLingerTime, 0);
         return;
       }
-      if (ec || !keep_alive) {
-        self->Close();
-        self->Finish();
+      if (ec != asio::error::would_block && ec != asio::error::try_again) {
+        Written(ec, keep_alive, linger);
         return;
       }
-      self->WaitForRequest(/*first=*/false);
+    }
+    bhttp::async_write(stream_, *sr, [self = Self(), res, sr, keep_alive, linger](beast::error_code ec, size_t) {
+      self->Written(self->Err(ec), keep_alive, linger);
     });
+  }
+
+  // After the answer is written (or failed): the next request, a linger or the close.
+  void Written(beast::error_code ec, bool keep_alive, bool linger) {
+    if (ec && IsTimeout(ec) && !state_->stopped) {
+      state_->Refusal("write_timeout", "response not written within write_timeout: connection closed");
+    }
+    if (!ec && linger) {
+      // Tell the client no more is coming (plain TCP: a half close; TLS keeps the
+      // socket open for the records it still sends), then drain.
+      if constexpr (!kTls) {
+        beast::error_code ignored;
+        Socket().shutdown(tcp::socket::shutdown_send, ignored);
+      }
+      Linger(Clock::now() + kLingerTime, 0);
+      return;
+    }
+    if (ec || !keep_alive) {
+      Close();
+      Finish();
+      return;
+    }
+    WaitForRequest(/*first=*/false);
   }
 
   void Finish() { state_->Remove(shared_from_this()); }

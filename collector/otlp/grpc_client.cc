@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <future>
 #include <sstream>
 #include <tuple>
 
@@ -120,10 +119,20 @@ absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) 
     if (!h.ok()) return absl::UnavailableError(StrCat("auth: ", h.status().message()));
     for (const auto& [k, v] : *h) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
   }
-  std::promise<grpc::Status> done;
-  stub_->UnaryCall(&ctx, std::string(ExportMethod(signal)), grpc::StubOptions(), &request, &response,
-                   [&done](grpc::Status st) { done.set_value(std::move(st)); });
-  grpc::Status st = done.get_future().get();
+  // The calling thread drives the call on a completion queue of its own (as gRPC's
+  // synchronous stubs do): no hand-off to gRPC's callback threads and back (a futex
+  // wake and a poller kick each way per export).
+  grpc::CompletionQueue cq;
+  grpc::Status st;
+  auto call = stub_->PrepareUnaryCall(&ctx, std::string(ExportMethod(signal)), request, &cq);
+  call->StartCall();
+  call->Finish(&response, &st, &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  if (!cq.Next(&tag, &ok)) st = grpc::Status(grpc::StatusCode::INTERNAL, "the completion queue shut down");
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
   if (!st.ok()) return FromGrpc(st);
   grpc::Slice out;
   if (response.DumpToSingleSlice(&out).ok()) {

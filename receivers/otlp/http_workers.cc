@@ -1,7 +1,13 @@
 #include "receivers/otlp/http_workers.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -29,7 +35,24 @@ struct HttpWorkers::Core {
   std::shared_ptr<asio::steady_timer> timer;
   bool timer_set = false;  // event loop only
   std::mutex mu;
-  std::condition_variable cv;
+  // Idle workers sleep on a futex word bumped for each queued request. Neither a
+  // condition variable (glibc's marks the mutex contended when a waiter wakes: one more
+  // futex call per request) nor std::counting_semaphore (libstdc++ spins on
+  // sched_yield before it sleeps): one FUTEX_WAKE and one FUTEX_WAIT per request.
+  std::atomic<uint32_t> wake_seq{0};
+  std::atomic<int> sleepers{0};
+
+  void Wake(int n) {
+    wake_seq.fetch_add(1);
+    if (sleepers.load() > 0)
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_seq), FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
+  }
+  // Sleeps unless wake_seq moved from `seen` (then returns at once).
+  void Sleep(uint32_t seen) {
+    sleepers.fetch_add(1);
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_seq), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+    sleepers.fetch_sub(1);
+  }
   std::deque<std::shared_ptr<Job>> waiting ABSL_GUARDED_BY(mu);
   uint64_t waiting_bytes ABSL_GUARDED_BY(mu) = 0;
   bool stopped ABSL_GUARDED_BY(mu) = false;
@@ -62,21 +85,29 @@ struct HttpWorkers::Core {
 
   void Work(size_t index) {
     while (true) {
+      const uint32_t seen = wake_seq.load();
       std::function<void()> run;
       {
-        std::unique_lock<std::mutex> lock(mu);
-        busy_since[index] = absl::InfiniteFuture();
-        cv.wait(lock, [&] { return stopped || !waiting.empty(); });
-        if (waiting.empty()) return;  // stopped
-        std::shared_ptr<Job> job = std::move(waiting.front());
-        waiting.pop_front();
-        job->waiting = false;
-        waiting_bytes -= job->bytes;
-        run = std::move(job->run);  // the job (kept by its timer) keeps no request
-        job->refuse = nullptr;
-        busy_since[index] = absl::Now();
+        std::lock_guard<std::mutex> lock(mu);
+        if (!waiting.empty()) {
+          std::shared_ptr<Job> job = std::move(waiting.front());
+          waiting.pop_front();
+          job->waiting = false;
+          waiting_bytes -= job->bytes;
+          run = std::move(job->run);  // the job (kept by its timer) keeps no request
+          job->refuse = nullptr;
+          busy_since[index] = absl::Now();
+        } else if (stopped) {
+          return;
+        }
+      }
+      if (!run) {
+        Sleep(seen);
+        continue;
       }
       run();
+      std::lock_guard<std::mutex> lock(mu);
+      busy_since[index] = absl::InfiniteFuture();
     }
   }
 };
@@ -143,7 +174,7 @@ bool HttpWorkers::Submit(uint64_t bytes, std::function<void()> run, std::functio
     core_->waiting.push_back(job);
     core_->waiting_bytes += bytes;
   }
-  core_->cv.notify_one();
+  core_->Wake(1);
   if (!core_->timer_set) {
     core_->timer_set = true;
     core_->timer->expires_at(job->queued + absl::ToChronoNanoseconds(core_->limits.max_wait));
@@ -163,7 +194,7 @@ void HttpWorkers::Stop() {
     core_->waiting_bytes = 0;
     for (auto& j : left) j->waiting = false;
   }
-  core_->cv.notify_all();
+  core_->Wake(std::numeric_limits<int>::max());
   for (auto& j : left) {
     j->run = nullptr;
     if (j->refuse) std::exchange(j->refuse, nullptr)();

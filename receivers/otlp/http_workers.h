@@ -8,7 +8,6 @@
 // every worker has been on its request for longer than max_wait (the pipeline is stalled,
 // e.g. a full exporter queue that blocks), new requests are refused without waiting.
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>

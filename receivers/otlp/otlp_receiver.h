@@ -1,11 +1,13 @@
 #pragma once
-// OTLP receiver: gRPC (one generic callback service for the three Export methods, so
-// requests are decoded once, straight onto a pdata arena) and HTTP (/v1/traces,
+// OTLP receiver: gRPC (one asynchronous generic service for the three Export methods,
+// driven by one completion-queue thread; requests are decoded once, straight onto a
+// pdata arena) and HTTP (/v1/traces,
 // /v1/metrics, /v1/logs; protobuf or JSON; gzip).
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "collector/component/admission.h"
 #include "collector/component/auth.h"
@@ -17,7 +19,8 @@
 
 namespace grpc {
 class Server;
-class CallbackGenericService;
+class AsyncGenericService;
+class ServerCompletionQueue;
 }  // namespace grpc
 
 namespace outrigger::net {
@@ -73,7 +76,12 @@ class OtlpReceiver : public Receiver, public AdmissionClient {
   Config cfg_;
   ReceiverMeter grpc_meter_;
   ReceiverMeter http_meter_;
-  std::unique_ptr<grpc::CallbackGenericService> grpc_service_;
+  friend class GrpcExportCall;
+  void PollGrpc();  // the gRPC completion queue's thread: drives every call (GrpcExportCall)
+  void StopGrpc(absl::Time deadline);
+  std::unique_ptr<grpc::AsyncGenericService> grpc_service_;
+  std::unique_ptr<grpc::ServerCompletionQueue> grpc_cq_;
+  std::thread grpc_thread_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::shared_ptr<net::Acceptor> grpc_acceptor_;
   int grpc_listener_fd_ = -1;
