@@ -57,7 +57,7 @@ cp "$OUTRIGGER" "$WORK/outrigger"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do
-    [[ -n $p ]] && kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+    [[ -n $p ]] && kill -0 "$p" 2>/dev/null && { kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
   done
   rm -rf "$TRACE_DIR" "$WORK/outrigger"
 }

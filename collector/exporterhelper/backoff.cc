@@ -14,7 +14,8 @@ RetryConfig RetryConfig::Doubling(absl::Duration initial, absl::Duration max) {
   return c;
 }
 
-Backoff::Backoff(const RetryConfig& cfg, uint64_t seed) : cfg_(cfg), current_(cfg.initial_interval), rng_(seed) {}
+Backoff::Backoff(const RetryConfig& cfg, std::optional<uint64_t> seed)
+    : cfg_(cfg), current_(cfg.initial_interval), seed_(seed) {}
 
 std::optional<absl::Duration> Backoff::Next(absl::Duration elapsed, std::optional<absl::Duration> server_delay) {
   absl::Duration d;
@@ -23,7 +24,8 @@ std::optional<absl::Duration> Backoff::Next(absl::Duration elapsed, std::optiona
   } else {
     double f = cfg_.randomization_factor;
     std::uniform_real_distribution<double> u(1 - f, 1 + f);
-    d = current_ * (f > 0 ? u(rng_) : 1.0);
+    if (f > 0 && !rng_) rng_.emplace(seed_ ? *seed_ : std::random_device{}());
+    d = current_ * (f > 0 ? u(*rng_) : 1.0);
     current_ = std::min(current_ * cfg_.multiplier, cfg_.max_interval);
   }
   if (cfg_.max_elapsed_time > absl::ZeroDuration() && elapsed + d > cfg_.max_elapsed_time) {

@@ -39,7 +39,10 @@ struct RetryConfig {
 // Not thread-safe: one per retry sequence (or per owner thread).
 class Backoff {
  public:
-  explicit Backoff(const RetryConfig& cfg, uint64_t seed = std::random_device{}());
+  // Without `seed`, the generator is seeded from std::random_device at the first
+  // randomized delay, not here: a Backoff is made per export request, and most never
+  // retry (a random_device costs a kernel call or an RDRAND per construction).
+  explicit Backoff(const RetryConfig& cfg, std::optional<uint64_t> seed = std::nullopt);
 
   // The delay before the next attempt, or nullopt once max_elapsed_time would pass.
   // `elapsed` is the time since the first attempt; `server_delay` (a positive one) is
@@ -58,7 +61,8 @@ class Backoff {
  private:
   RetryConfig cfg_;
   absl::Duration current_;
-  std::mt19937_64 rng_;
+  std::optional<uint64_t> seed_;
+  std::optional<std::mt19937_64> rng_;  // made at the first randomized delay
 };
 
 }  // namespace outrigger::exporterhelper
