@@ -18,6 +18,7 @@
 #   OUTRIGGER=build/outrigger  LOADGEN=build/bench/otlp_loadgen (else build-bench/...)
 #   PROTOCOLS="http grpc"  RATE=10000  DURATION=10  STRACE_RATE=10000  STRACE_SECONDS=5
 #   SPANS_PER_REQUEST=100 (~25 KB per request)  COLLECTOR_CPU=0  CLIENT_CPU=1  PERF=1
+#   EXPORT_HTTP=1 (also the otlphttp exporter's sends: syscalls per export request, connects)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +38,7 @@ SPANS_PER_REQUEST=${SPANS_PER_REQUEST:-100}
 COLLECTOR_CPU=${COLLECTOR_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PERF=${PERF:-1}
+EXPORT_HTTP=${EXPORT_HTTP:-1}
 for f in "$OUTRIGGER" "$LOADGEN"; do
   [[ -x $f ]] || { echo "missing $f (build it first, see bench/README.md)" >&2; exit 1; }
 done
@@ -190,6 +192,99 @@ PY
   while read -r l; do THREAD_ROWS+=("| $proto ${l#THREAD | }"); done < <(grep '^THREAD' <<<"$summary")
 done
 
+# The otlphttp exporter's sends (libcurl): gRPC in, otlphttp out to a second collector.
+EXPORT_ROW=""
+if ((EXPORT_HTTP)); then
+  read -r grpc_port b_port a_metrics b_metrics <<<"$(free_ports 4)"
+  cat >"$WORK/export-b.yaml" <<EOF
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:$b_port
+exporters:
+  debug:
+    verbosity: basic
+service:
+  telemetry:
+    logs:
+      level: error
+    metrics:
+      address: 127.0.0.1:$b_metrics
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [debug]
+EOF
+  cat >"$WORK/export-a.yaml" <<EOF
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$grpc_port
+processors:
+  batch:
+    send_batch_size: 8192
+    timeout: 200ms
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:$b_port
+    compression: none
+service:
+  telemetry:
+    logs:
+      level: warn
+    metrics:
+      address: 127.0.0.1:$a_metrics
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlphttp]
+EOF
+  taskset -c "$CLIENT_CPU" "$WORK/outrigger" --config "$WORK/export-b.yaml" >"$WORK/export-b.log" 2>&1 &
+  B=$!; PIDS+=("$B")
+  taskset -c "$COLLECTOR_CPU" "$WORK/outrigger" --config "$WORK/export-a.yaml" >"$WORK/export-a.log" 2>&1 &
+  COL=$!; PIDS+=("$COL")
+  for _ in $(seq 1 100); do
+    tcp_listening "$grpc_port" && tcp_listening "$b_port" && break
+    sleep 0.1
+  done
+  sleep 0.5
+  strace -f -qq -p "$COL" -o "$TRACE_DIR/export.trace" &
+  ST=$!
+  sleep 0.5
+  EP=127.0.0.1:$grpc_port
+  send grpc "$STRACE_RATE" "$STRACE_SECONDS" export >/dev/null
+  sleep 0.5
+  kill -INT "$ST" 2>/dev/null || true
+  wait "$ST" 2>/dev/null || true
+  sent=$(self_metric "$a_metrics" outrigger_exporter_sent_spans_total)
+  stop_pid "$COL" 10
+  stop_pid "$B" 5
+  EXPORT_ROW=$(python3 - "$TRACE_DIR/export.trace" "${sent:-0}" <<'PY'
+import collections, re, sys
+per = collections.defaultdict(collections.Counter)
+posts = connects = 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(\d+) +([a-z_0-9]+)\(", line)
+    if m:
+        per[m.group(1)][m.group(2)] += 1
+        connects += m.group(2) == "connect"
+    if "POST /v1/traces" in line:
+        posts += 1
+curl = collections.Counter()
+for c in per.values():
+    if c["sendto"]:
+        curl += c
+n = sum(curl.values())
+top = ", ".join(f"{s} {v / max(posts, 1):.1f}" for s, v in curl.most_common(5))
+print(f"| otlphttp (libcurl) | {posts} | {int(sys.argv[2]) // max(posts, 1)} | {connects} | {n / max(posts, 1):.1f} | {top} |")
+PY
+)
+  rm -f "$TRACE_DIR/export.trace"
+fi
+
 {
   echo "# Outrigger: what one OTLP request costs"
   echo
@@ -208,6 +303,14 @@ done
   echo "|---|---|---|"
   for r in "${THREAD_ROWS[@]}"; do echo "$r"; done
   echo
+  if [[ -n $EXPORT_ROW ]]; then
+    echo "The exporter's sends (gRPC in at $STRACE_RATE spans/s for ${STRACE_SECONDS}s, batch 8192/200ms, otlphttp out to a second collector; the threads that called sendto):"
+    echo
+    echo "| exporter | export requests | spans per request | connect() calls | syscalls per export request | top syscalls per export request |"
+    echo "|---|---|---|---|---|---|"
+    echo "$EXPORT_ROW"
+    echo
+  fi
   echo "Goals (issue 12): OTLP/HTTP <= 8 syscalls per 25 KB request; >= 1,000,000 spans per CPU-second with one connection; <= 2% of a core at 10,000 spans/s."
   echo "Raw files: ${WORK#"$ROOT"/}"
 } >"$RESULTS"
