@@ -163,6 +163,50 @@ TEST_F(ServerTest, KeptAliveConnectionServesUntilIdleTimeout) {
   EXPECT_EQ(server_->Refused("read_header_timeout"), 0u);  // an idle close is no refusal
 }
 
+// The connection's one timer is set for the first request's header deadline and not
+// moved as later requests push their deadlines back: when it fires it must find the
+// current deadline still ahead, set itself again, and leave the connection open.
+TEST_F(ServerTest, ABusyConnectionOutlivesTheDeadlinesOfItsEarlierRequests) {
+  ServerOptions o;
+  o.read_header_timeout = absl::Milliseconds(200);
+  o.read_timeout = absl::Milliseconds(300);
+  o.idle_timeout = absl::Seconds(10);
+  Listen(o);
+  int fd = Connect(server_->port());
+  const auto start = Clock::now();
+  int n = 0;
+  while (Clock::now() - start < std::chrono::milliseconds(900)) {  // several header deadlines
+    const std::string path = "/r" + std::to_string(n++);
+    Send(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_NE(ReadResponse(fd).find("ok " + path), std::string::npos) << "request " << n;
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));  // the pace of a client, not a wait for the server
+  }
+  ::close(fd);
+  EXPECT_EQ(handled_.load(), n);
+  EXPECT_EQ(server_->Refused("read_header_timeout"), 0u);
+  EXPECT_EQ(server_->Refused("read_timeout"), 0u);
+}
+
+// A body larger than any read buffer, sent at once with a pipelined request behind it:
+// the body is read whole (sized from Content-Length) and the next request parsed from
+// what is left in the buffer.
+TEST_F(ServerTest, ALargeBodyAndAPipelinedRequestInOneSend) {
+  ServerOptions o;
+  o.max_body_bytes = 4 << 20;
+  Listen(o);
+  int fd = Connect(server_->port());
+  const std::string body(300 * 1000, 'x');
+  Send(fd, "POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
+               "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string answers;  // one read may hold both
+  for (int i = 0; i < 2 && answers.find("ok /second") == std::string::npos; ++i) answers += ReadResponse(fd);
+  EXPECT_NE(answers.find("ok /first"), std::string::npos);
+  EXPECT_NE(answers.find("ok /second"), std::string::npos);
+  ::close(fd);
+  EXPECT_EQ(handled_.load(), 2);
+  EXPECT_EQ(server_->Refused("malformed"), 0u);
+}
+
 TEST_F(ServerTest, BodyTrickledIsCutAtReadTimeout) {
   ServerOptions o;
   o.read_header_timeout = absl::Seconds(10);
