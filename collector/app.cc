@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "collector/component/registry.h"
 #include "collector/config/node.h"
+#include "collector/memory/resident_code.h"
 #include "collector/service/config_watcher.h"
 #include "collector/service/service.h"
 #include "collector/telemetry/telemetry.h"
@@ -247,6 +248,8 @@ int Run(const Args& args, const Registry& registry) {
     return 1;
   }
   reload_metrics.Running(service->config_hash());
+  // Start-up code and the library pages mapped around it leave the resident set.
+  memory::ReleaseCodePages();
   spdlog::info("outrigger {} running ({})", kVersion,
                args.configs.empty() ? "embedded default config" : absl::StrJoin(args.configs, ", "));
   // A change of a config file is a SIGHUP queued to ourselves: it is coalesced with
@@ -292,6 +295,7 @@ int Run(const Args& args, const Registry& registry) {
         current_root.reset(next_root);
         reload_metrics.Running(service->config_hash());
         reload_metrics.Done("success", absl::Now() - began);
+        memory::ReleaseCodePages();
         spdlog::info("configuration reloaded in {}: {}", absl::FormatDuration(absl::Now() - began), plan.Summary());
         continue;
       }
@@ -344,6 +348,7 @@ int Run(const Args& args, const Registry& registry) {
     current_root.reset(next_root);
     reload_metrics.Running(service->config_hash());
     reload_metrics.Done("success", absl::Now() - began);
+    memory::ReleaseCodePages();
     spdlog::info("configuration reloaded in {}: {}", absl::FormatDuration(absl::Now() - began), summary);
   }
   watcher.reset();

@@ -199,11 +199,10 @@ absl::Status QueuedExporter::Start(Host& host) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   started_ = true;
-  if (cfg_.sending_queue.enabled) {
-    for (int i = 0; i < cfg_.sending_queue.num_consumers; ++i) {
-      workers_.emplace_back([this] { log_ ? StoredWorker() : Worker(); });
-    }
-  }
+  joined_ = false;
+  // Consumers start with the work (up to num_consumers): here only for requests stored
+  // by a previous run.
+  if (log_ && stored_requests_ > 0) workers_.Wake(not_empty_, static_cast<size_t>(stored_requests_));
   return absl::OkStatus();
 }
 
@@ -348,15 +347,15 @@ absl::Status QueuedExporter::Enqueue(Item item) {
   queue_.push_back(std::move(item));
   queued_units_ += units;
   meter_.QueueSize(static_cast<double>(queued_units_));
-  not_empty_.notify_one();
+  workers_.Wake(not_empty_, queue_.size());
   return absl::OkStatus();
 }
 
 void QueuedExporter::Worker() {
   while (true) {
     std::unique_lock<std::mutex> lock(mu_);
-    not_empty_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-    if (queue_.empty()) return;  // stopping and drained
+    if (!workers_.Wait(lock, not_empty_, [&] { return !queue_.empty() || stopping_; })) return;  // idle
+    if (queue_.empty()) return;                                                                  // stopping and drained
     if (stopping_ && absl::Now() >= deadline_) {
       // Out of time: what is left is dropped, and said so.
       std::array<size_t, 3> items{}, requests{};
@@ -425,15 +424,15 @@ QueuedExporter::Item QueuedExporter::TakeBatch(std::unique_lock<std::mutex>& loc
     if (not_empty_.wait_until(lock, flush_at) == std::cv_status::timeout && queue_.empty()) break;
   }
   // The notification that woke this consumer may have been for a request it leaves in the
-  // queue (another signal, or beyond max_size): pass it on to an idle one.
-  if (!queue_.empty()) not_empty_.notify_one();
+  // queue (another signal, or beyond max_size): pass it on to an idle one, or a new one.
+  if (!queue_.empty()) workers_.Wake(not_empty_, queue_.size());
   return item;
 }
 
 absl::Status QueuedExporter::Shutdown(absl::Time deadline) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && workers_.empty()) return absl::OkStatus();
+    if (stopping_ && joined_) return absl::OkStatus();
     stopping_ = true;
     deadline_ = deadline;
   }
@@ -441,11 +440,11 @@ absl::Status QueuedExporter::Shutdown(absl::Time deadline) {
   not_empty_.notify_all();
   not_full_.notify_all();
   wake_.notify_all();
-  for (auto& t : workers_) t.join();
-  workers_.clear();
+  workers_.JoinAll(mu_);
   bool was_started;
   {
     std::unique_lock<std::mutex> lock(mu_);
+    joined_ = true;
     was_started = started_;
     started_ = false;
     if (log_) {
@@ -534,7 +533,7 @@ absl::Status QueuedExporter::EnqueueStored(Item item, int64_t units, std::unique
   ++stored_requests_;
   meter_.QueueSize(static_cast<double>(queued_units_));
   if (stopping_) not_full_.notify_all();  // Shutdown waits for appending_ to reach 0
-  not_empty_.notify_one();
+  workers_.Wake(not_empty_, static_cast<size_t>(stored_requests_));
   return absl::OkStatus();
 }
 
@@ -598,14 +597,14 @@ QueuedExporter::StoredBatch QueuedExporter::TakeStored(std::unique_lock<std::mut
     size += next;
     if (!b.enabled || size >= b.min_size) break;
   }
-  if (stored_requests_ > 0) not_empty_.notify_one();
+  if (stored_requests_ > 0) workers_.Wake(not_empty_, static_cast<size_t>(stored_requests_));
   return out;
 }
 
 void QueuedExporter::StoredWorker() {
   while (true) {
     std::unique_lock<std::mutex> lock(mu_);
-    not_empty_.wait(lock, [&] { return stored_requests_ > 0 || stopping_; });
+    if (!workers_.Wait(lock, not_empty_, [&] { return stored_requests_ > 0 || stopping_; })) return;  // idle
     if (stored_requests_ == 0) return;                  // stopping and drained
     if (stopping_ && absl::Now() >= deadline_) return;  // out of time: the rest stays stored
     StoredBatch batch = TakeStored(lock);

@@ -7,19 +7,20 @@
 // UNAVAILABLE so the caller keeps the data and pushes back further up); dropping when
 // full happens only with sending_queue.block_on_overflow: false, and is counted.
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <variant>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "collector/common/worker_set.h"
 #include "collector/component/factory.h"
 #include "collector/exporterhelper/backoff.h"
 #include "collector/storage/segment_log.h"
@@ -35,6 +36,9 @@ inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
 // than this (elasticsearch's timeout is 90 s): the caller is a receiver's thread, which
 // shutdown waits for, and its client is better told "not now" (UNAVAILABLE) soon.
 inline constexpr absl::Duration kMaxBlockOnOverflow = absl::Seconds(5);
+// A queue consumer with nothing to send for this long leaves; the next request starts
+// one again (an idle exporter holds no thread).
+inline constexpr absl::Duration kConsumerIdleExit = absl::Seconds(2);
 
 // Batching in the queue (the OpenTelemetry Collector's sending_queue.batch): a consumer
 // that takes a request smaller than min_size merges the requests of the same signal that
@@ -182,7 +186,11 @@ class QueuedExporter : public Exporter {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  std::vector<std::thread> workers_;  // started under mu_, joined by Shutdown without it
+  bool joined_ ABSL_GUARDED_BY(mu_) = false;  // Shutdown joined the consumers
+  // The queue's consumers, started with the work (at most num_consumers) and gone after
+  // kConsumerIdleExit without any; joined by Shutdown.
+  WorkerSet workers_{static_cast<size_t>(std::max(cfg_.sending_queue.num_consumers, 1)), kConsumerIdleExit,
+                     [this] { log_ ? StoredWorker() : Worker(); }};
 
   // With sending_queue.storage (null otherwise; set by Start, closed by Shutdown).
   std::unique_ptr<storage::SegmentLog> log_;

@@ -3,9 +3,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "collector/common/worker_set.h"
 #include "collector/exporterhelper/exporterhelper.h"
 #include "collector/telemetry/telemetry.h"
 #include "spdlog/spdlog.h"
@@ -15,6 +15,9 @@ namespace {
 
 constexpr absl::Duration kMinRetryDelay = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetryDelay = absl::Seconds(5);
+// The sending thread leaves after this long with nothing held, and comes back with the
+// next item: an idle pipeline holds no thread.
+constexpr absl::Duration kIdleExit = absl::Seconds(2);
 
 // The batch processor's own metrics, beside the dropped counts every processor has.
 class BatchMeter {
@@ -63,11 +66,7 @@ class BatchProcessor : public Processor {
 
   ~BatchProcessor() override { (void)Shutdown(absl::Now()); }
 
-  absl::Status Start(Host&) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!worker_.joinable()) worker_ = std::thread([this] { Run(); });
-    return absl::OkStatus();
-  }
+  absl::Status Start(Host&) override { return absl::OkStatus(); }  // the sender starts with the first item
 
   absl::Status Shutdown(absl::Time deadline) override {
     {
@@ -76,8 +75,8 @@ class BatchProcessor : public Processor {
       deadline_ = deadline;
     }
     cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
-    // Never started, or out of time: whatever is left is dropped, and counted.
+    sender_.JoinAll(mu_);
+    // Out of time: whatever is left is dropped, and counted.
     std::lock_guard<std::mutex> lock(mu_);
     if (pending_items_ > 0) {
       meter_.Dropped(signal_, pending_items_);
@@ -122,7 +121,7 @@ class BatchProcessor : public Processor {
       pending_bytes_ += bytes;
       if (pending_items_ >= cfg_.send_batch_size || BytesFull() || cfg_.timeout == absl::ZeroDuration() ||
           pending_items_ == n) {
-        cv_.notify_one();
+        sender_.Wake(cv_);
       }
       return absl::OkStatus();
     }
@@ -152,7 +151,8 @@ class BatchProcessor : public Processor {
         if (pending_items_ > 0) wake = std::max(first_pending_ + cfg_.timeout, retry_at);
         if (stopping_) wake = std::min(std::max(retry_at, now), deadline_);
         if (wake == absl::InfiniteFuture()) {
-          cv_.wait(lock);
+          // Nothing held: wait for an item, or leave (Add starts a sender again).
+          if (!sender_.Wait(lock, cv_, [&] { return pending_items_ > 0 || stopping_; })) return;
         } else {
           cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wake - now, absl::ZeroDuration())));
         }
@@ -218,8 +218,8 @@ class BatchProcessor : public Processor {
   absl::Time first_pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  // Started under mu_; joined by Shutdown (without it, so the worker can finish).
-  std::thread worker_;
+  // The one sending thread, there only while items are held (or a retry is pending).
+  WorkerSet sender_{1, kIdleExit, [this] { Run(); }};
 };
 
 }  // namespace
