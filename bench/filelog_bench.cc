@@ -7,13 +7,18 @@
 // receiver without operators).
 //
 //   filelog_bench [--size=1GiB] [--line=200] [--file=/tmp/filelog_bench.log] [--keep] [--no-stages]
-//   (--keep: leave the file, and reuse it if it exists)
+//                 [--no-file-name] [--json | --json-ts]
+//   (--keep: leave the file, and reuse it if it exists; --no-file-name: include_file_name
+//   false (the default is true, as upstream's); --json: the file is JSON lines and the
+//   receiver runs `json_parser` with `parse_to: body`; --json-ts: the same plus its
+//   `timestamp` (gotime RFC 3339) and `severity` blocks)
 //   taskset -c 0 build/bench/filelog_bench --size=1GiB
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +33,7 @@
 #include "receivers/filelog/decoder.h"
 #include "receivers/filelog/filelog_receiver.h"
 #include "spdlog/spdlog.h"
+#include "yaml-cpp/yaml.h"
 
 using namespace outrigger;
 using namespace outrigger::receivers::filelog;
@@ -63,10 +69,25 @@ long Status(const char* key) {  // kB from /proc/self/status
   return 0;
 }
 
-uint64_t MakeFile(const std::string& path, uint64_t size, size_t line_len) {
+uint64_t MakeFile(const std::string& path, uint64_t size, size_t line_len, bool json) {
   FILE* f = std::fopen(path.c_str(), "w");
   std::string line;
   uint64_t written = 0, n = 0;
+  while (written < size && json) {  // a structured application log line, ~240 bytes
+    char l[512];
+    int h = std::snprintf(l, sizeof(l),
+                          R"({"ts":"2024-05-01T12:00:%02llu.%06lluZ","level":"%s","logger":"shop.checkout",)"
+                          R"("msg":"order accepted","order_id":%llu,"total":%llu.%02llu,"http":{"method":"POST",)"
+                          R"("path":"/api/orders","status":201},"trace_id":"4bf92f3577b34da6a3ce929d0e%06llu"})"
+                          "\n",
+                          static_cast<unsigned long long>(n / 1000000 % 60),
+                          static_cast<unsigned long long>(n % 1000000), n % 10 == 0 ? "warn" : "info",
+                          static_cast<unsigned long long>(n), static_cast<unsigned long long>(n % 500),
+                          static_cast<unsigned long long>(n % 100), static_cast<unsigned long long>(n % 1000000));
+    std::fwrite(l, 1, static_cast<size_t>(h), f);
+    written += static_cast<uint64_t>(h);
+    ++n;
+  }
   while (written < size) {
     char head[64];
     int h = std::snprintf(head, sizeof(head), "2024-05-01T12:00:00.%06llu INFO [worker-%llu] request id=%llu ",
@@ -118,7 +139,7 @@ int main(int argc, char** argv) {
   uint64_t size = 1ull << 30;
   size_t line_len = 200;
   std::string path = "/tmp/filelog_bench.log";
-  bool keep = false, stages = true;
+  bool keep = false, stages = true, file_name = true, json = false, json_ts = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--size=", 0) == 0) size = *config::ParseBytes(a.substr(7));
@@ -126,6 +147,9 @@ int main(int argc, char** argv) {
     if (a.rfind("--file=", 0) == 0) path = a.substr(7);
     if (a == "--keep") keep = true;
     if (a == "--no-stages") stages = false;
+    if (a == "--no-file-name") file_name = false;
+    if (a == "--json") json = true;
+    if (a == "--json-ts") json = json_ts = true;
   }
   spdlog::set_level(spdlog::level::warn);
   uint64_t lines = 0;
@@ -136,7 +160,7 @@ int main(int argc, char** argv) {
     std::string l;
     while (std::getline(f, l)) ++lines;
   } else {
-    lines = MakeFile(path, size, line_len);
+    lines = MakeFile(path, size, line_len, json);
   }
   {  // warm the page cache
     int fd = open(path.c_str(), O_RDONLY);
@@ -146,13 +170,35 @@ int main(int argc, char** argv) {
     close(fd);
   }
   long rss_before = Status("VmRSS:");
-  std::printf("filelog_bench: %.0f MB, %llu lines of %zu bytes, %s (page cache warm)\n", size / 1e6,
-              static_cast<unsigned long long>(lines), line_len, path.c_str());
+  std::printf("filelog_bench: %.0f MB, %llu lines of %zu bytes, %s (page cache warm); include_file_name %s%s\n",
+              size / 1e6, static_cast<unsigned long long>(lines), json ? size / std::max<uint64_t>(lines, 1) : line_len,
+              path.c_str(), file_name ? "true" : "false",
+              json_ts ? ", json_parser to body + timestamp + severity"
+              : json  ? ", json_parser to body"
+                      : "");
 
   Telemetry telemetry;
   Config cfg;
   cfg.include = {path};
   cfg.start_at = "beginning";
+  cfg.include_file_name = file_name;
+  if (json) {
+    std::string yaml = "operators:\n  - type: json_parser\n    parse_to: body\n";
+    if (json_ts) {
+      yaml +=
+          "    timestamp: {parse_from: body.ts, layout_type: gotime, layout: '2006-01-02T15:04:05.999999999Z07:00'}\n"
+          "    severity: {parse_from: body.level}\n";
+    }
+    config::Errors errors;
+    YAML::Node root = YAML::Load(yaml);
+    config::Node node(root, "receivers.filelog", &errors);
+    cfg.operators.Decode(node);
+    node.Finish();
+    if (!errors.empty()) {
+      std::fprintf(stderr, "%s\n", errors.Joined().c_str());
+      return 1;
+    }
+  }
   CountingSink sink;
   CreateSettings settings{*ComponentId::Parse("filelog"), Kind::kReceiver, &telemetry,
                           spdlog::default_logger()->clone("filelog")};

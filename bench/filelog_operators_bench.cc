@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "collector/pdata/builders.h"
+#include "receivers/filelog/operators/json.h"
 #include "receivers/filelog/operators/operators.h"
 #include "receivers/filelog/operators/time_layout.h"
+#include "receivers/filelog/wire_logs.h"
 #include "spdlog/spdlog.h"
 #include "yaml-cpp/yaml.h"
 
@@ -100,6 +103,14 @@ void BM_ContainerCriNoMetadata(benchmark::State& state) {
 }
 BENCHMARK(BM_ContainerCriNoMetadata);
 
+// A structured application log line (~240 bytes, one nested object).
+std::string JsonLine(int i) {
+  return R"({"ts":"2024-03-30T08:31:20.545192187Z","level":"info","logger":"shop.checkout","msg":"order accepted",)"
+         R"("order_id":)" +
+         std::to_string(100000 + i) +
+         R"(,"total":129.9,"http":{"method":"POST","path":"/api/orders","status":201},"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"})";
+}
+
 void BM_JsonParser(benchmark::State& state) {
   auto chain = Build(R"yaml(operators:
   - type: json_parser
@@ -110,15 +121,152 @@ void BM_JsonParser(benchmark::State& state) {
     severity:
       parse_from: attributes.level
 )yaml");
-  auto lines = Lines([](int i) {
-    return R"({"ts":"2024-03-30T08:31:20.545192187Z","level":"info","logger":"shop.checkout","msg":"order accepted",)"
-           R"("order_id":)" +
-           std::to_string(100000 + i) +
-           R"(,"total":129.9,"http":{"method":"POST","path":"/api/orders","status":201},"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"})";
-  });
-  RunChain(state, *chain, lines);
+  RunChain(state, *chain, Lines(JsonLine));
 }
 BENCHMARK(BM_JsonParser);
+
+// The same lines without the timestamp and severity blocks: what they cost is the
+// difference to BM_JsonParser.
+void BM_JsonParserOnly(benchmark::State& state) {
+  auto chain = Build("operators:\n  - type: json_parser\n");
+  RunChain(state, *chain, Lines(JsonLine));
+}
+BENCHMARK(BM_JsonParserOnly);
+
+// ParseJsonObject alone: the JSON to a ValueMap, nothing else.
+void BM_JsonParseObject(benchmark::State& state) {
+  auto lines = Lines(JsonLine);
+  size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const std::string& line = lines[i++ & 63];
+    auto m = ops::ParseJsonObject(line);
+    benchmark::DoNotOptimize(m);
+    bytes += line.size();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_JsonParseObject);
+
+// The timestamp and severity blocks alone on an already parsed record.
+void BM_TimeAndSeverityBlocks(benchmark::State& state) {
+  auto chain = Build(R"yaml(operators:
+  - type: time_parser
+    parse_from: attributes.ts
+    layout_type: gotime
+    layout: '2006-01-02T15:04:05.999999999Z07:00'
+  - type: severity_parser
+    parse_from: attributes.level
+)yaml");
+  std::vector<ops::Entry> out;
+  for (auto _ : state) {
+    ops::Entry e;
+    e.record.attributes.emplace_back("ts", outrigger::pdata::Value("2024-03-30T08:31:20.545192187Z"));
+    e.record.attributes.emplace_back("level", outrigger::pdata::Value("info"));
+    chain->Process(std::move(e), &out);
+    benchmark::DoNotOptimize(out.data());
+    out.clear();
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (chain->stats().parse_errors != 0) state.SkipWithError("parse errors");
+}
+BENCHMARK(BM_TimeAndSeverityBlocks);
+
+// The same with a strptime layout in a named zone (the slow path of absl's zone lookup).
+void BM_TimeStrptimeLocation(benchmark::State& state) {
+  auto layout = ops::TimeLayout::Compile("strptime", "%d/%b/%Y:%H:%M:%S", "Europe/Berlin");
+  if (!layout.ok()) std::abort();
+  for (auto _ : state) {
+    auto t = layout->ParseString("10/Oct/2023:13:55:36", 0);
+    benchmark::DoNotOptimize(t);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TimeStrptimeLocation);
+
+// The batch builders behind the chain, per record: pdata::LogsBuilder (protobuf messages
+// on an arena) against the receiver's WireLogsBuilder (OTLP bytes), for a parsed JSON
+// record (the json_parser path) and for a plain line with the per-file attribute
+// log.file.name (AddLine, the path without operators). Batches of 1000, Build included.
+template <typename B>
+void RunBuilder(benchmark::State& state, B& b, std::vector<outrigger::pdata::LogRecord>& recs) {
+  size_t i = 0, n = 0;
+  for (auto _ : state) {
+    outrigger::pdata::LogRecord r = recs[i++ & 63];
+    b.Add(std::move(r));
+    if (++n == 1000) {
+      auto logs = b.Build();
+      benchmark::DoNotOptimize(logs);
+      n = 0;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+std::vector<outrigger::pdata::LogRecord> JsonRecords() {
+  std::vector<outrigger::pdata::LogRecord> recs;
+  for (const auto& l : Lines(JsonLine)) {
+    outrigger::pdata::LogRecord r;
+    r.body = outrigger::pdata::Value(std::move(*ops::ParseJsonObject(l)));
+    r.attributes.emplace_back("log.file.name", outrigger::pdata::Value("0.log"));
+    r.observed_time_ns = 1711787480545192187;
+    recs.push_back(std::move(r));
+  }
+  return recs;
+}
+
+void BM_BuildJsonRecordProtobuf(benchmark::State& state) {
+  outrigger::pdata::LogsBuilder b(outrigger::pdata::ValueMap{}, "bench");
+  auto recs = JsonRecords();
+  RunBuilder(state, b, recs);
+}
+BENCHMARK(BM_BuildJsonRecordProtobuf);
+
+void BM_BuildJsonRecordWire(benchmark::State& state) {
+  outrigger::receivers::filelog::WireLogsBuilder b(outrigger::pdata::ValueMap{}, "bench");
+  auto recs = JsonRecords();
+  RunBuilder(state, b, recs);
+}
+BENCHMARK(BM_BuildJsonRecordWire);
+
+const outrigger::pdata::ValueMap& FileAttrs() {
+  static const outrigger::pdata::ValueMap m{{"log.file.name", outrigger::pdata::Value("filelog_bench.log")}};
+  return m;
+}
+
+void BM_AddLineFileNameProtobuf(benchmark::State& state) {
+  outrigger::pdata::LogsBuilder b(outrigger::pdata::ValueMap{}, "bench");
+  auto lines = Lines(App);
+  size_t i = 0, n = 0;
+  for (auto _ : state) {
+    b.AddLine(1711787480545192187, FileAttrs())->append(lines[i++ & 63]);
+    if (++n == 1000) {
+      auto logs = b.Build();
+      benchmark::DoNotOptimize(logs);
+      n = 0;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AddLineFileNameProtobuf);
+
+void BM_AddLineFileNameWire(benchmark::State& state) {
+  outrigger::receivers::filelog::WireLogsBuilder b(outrigger::pdata::ValueMap{}, "bench");
+  std::string attrs;
+  outrigger::receivers::filelog::WireLogsBuilder::EncodeAttributes(FileAttrs(), &attrs);
+  auto lines = Lines(App);
+  size_t i = 0, n = 0;
+  for (auto _ : state) {
+    b.AddLine(1711787480545192187, attrs)->append(lines[i++ & 63]);
+    if (++n == 1000) {
+      auto logs = b.Build();
+      benchmark::DoNotOptimize(logs);
+      n = 0;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AddLineFileNameWire);
 
 void BM_RegexNginx(benchmark::State& state) {
   auto chain = Build(R"yaml(operators:

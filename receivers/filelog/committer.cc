@@ -32,7 +32,7 @@ void Committer::FindGroup(const pdata::ValueMap& res) {
       return;
     }
   }
-  groups_.push_back({res, std::make_unique<pdata::LogsBuilder>(res, "outrigger/filelog"), 0});
+  groups_.push_back({res, std::make_unique<WireLogsBuilder>(res, "outrigger/filelog"), 0});
 }
 
 void Committer::BuildUnsent() {
@@ -43,7 +43,14 @@ void Committer::BuildUnsent() {
   std::sort(order.begin(), order.end(), [](const Group* a, const Group* b) { return a->first < b->first; });
   for (Group* g : order) {
     size_t n = g->builder->records();
-    unsent_.emplace_back(g->builder->Build(), n);
+    absl::StatusOr<pdata::Logs> batch = g->builder->Build();
+    if (!batch.ok()) {  // an encoder bug, never input: counted and logged, not sent
+      stats_.counters.records_dropped += n;
+      pending_ -= n;
+      stats_.Error(StrCat("dropped ", n, " log records: ", batch.status().ToString()));
+      continue;
+    }
+    unsent_.emplace_back(std::move(*batch), n);
   }
   built_bytes_ += pending_bytes_;
   pending_bytes_ = 0;

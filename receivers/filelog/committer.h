@@ -32,6 +32,7 @@
 #include "receivers/filelog/operators/operators.h"
 #include "receivers/filelog/reader.h"
 #include "receivers/filelog/stats.h"
+#include "receivers/filelog/wire_logs.h"
 
 namespace outrigger::receivers::filelog {
 
@@ -62,7 +63,7 @@ class Committer {
 
   // ---- records and their acknowledgement --------------------------------------------
   // The builder of the next record of resource `res` (counted as pending).
-  pdata::LogsBuilder& Builder(const pdata::ValueMap& res) {
+  WireLogsBuilder& Builder(const pdata::ValueMap& res) {
     if (last_group_ >= groups_.size() || groups_[last_group_].resource != res) FindGroup(res);
     Group& g = groups_[last_group_];
     if (g.builder->records() == 0) g.first = seq_;
@@ -124,7 +125,7 @@ class Committer {
  private:
   struct Group {
     pdata::ValueMap resource;
-    std::unique_ptr<pdata::LogsBuilder> builder;
+    std::unique_ptr<WireLogsBuilder> builder;
     uint64_t first = 0;  // sequence number of its first record since the last send
   };
   void FindGroup(const pdata::ValueMap& res);

@@ -104,7 +104,7 @@ class CommitterTest : public ::testing::Test, public ReaderSink {
     return ref;
   }
 
-  std::string* NewLine(FileReader& r) override { return committer_->Builder({}).AddLine(1, r.attrs, false); }
+  std::string* NewLine(FileReader& r) override { return committer_->Builder({}).AddLine(1, r.attrs_wire, false); }
   void Filled(size_t bytes) override { committer_->AddBytes(bytes); }
   void Emit(FileReader&, std::string&&, uint64_t, uint64_t) override {}
   bool Full() const override { return false; }

@@ -1,5 +1,7 @@
 #include "receivers/filelog/config.h"
 
+#include <unistd.h>
+
 #include "re2/re2.h"
 #include "receivers/filelog/glob.h"
 
@@ -40,21 +42,33 @@ void Config::Decode(config::Node& node) {
   }
   retry.Read("initial_interval", &retry_initial_interval);
   retry.Read("max_interval", &retry_max_interval);
+  retry.Unsupported("max_elapsed_time",
+                    "this receiver retries a refused batch until it is accepted (it never drops one); remove it");
+  uint64_t initial_buffer_size = 0;  // accepted: the read buffer sizes itself (256 KiB, grows to max_log_size)
+  node.ReadBytes("initial_buffer_size", &initial_buffer_size);
   operators.Decode(node);
   node.Accept("operators");
-  for (const char* key :
-       {"exclude_older_than", "ordering_criteria", "compression", "acquire_fs_lock", "include_file_owner_name",
-        "include_file_owner_group_name", "include_file_record_number", "header", "max_batches"}) {
-    if (node.Has(key)) {
-      node.Accept(key);
-      node.ErrorAt(
-          key, "is an OpenTelemetry filelog option that Outrigger does not support (see receivers/filelog/README.md)");
+  node.Unsupported("exclude_older_than", "exclude old files by name with exclude globs, or move them away");
+  node.Unsupported("ordering_criteria", "name the files to read with include/exclude globs");
+  node.Unsupported("compression", "decompress rotated files before they are matched, or exclude them (*.gz)");
+  node.Unsupported("acquire_fs_lock", "remove it: files are read without locks (writers must not rely on them)");
+  node.Unsupported("include_file_owner_name", "add the owner with a resource or attributes entry; remove it");
+  node.Unsupported("include_file_owner_group_name", "add the group with a resource or attributes entry; remove it");
+  node.Unsupported("include_file_record_number", "remove it: records carry no per-file number");
+  node.Unsupported("include_file_record_offset", "remove it: records carry no per-file offset");
+  node.Unsupported("header", "parse header lines with operators (regex_parser) instead");
+  node.Unsupported("max_batches", "remove it: max_concurrent_files bounds the files open at once");
+  node.Unsupported("polls_to_archive", "remove it: rotated files are recognised by fingerprint without an archive");
+  // Relative globs: against the working directory, as upstream reads them.
+  char cwd_buf[4096];
+  const char* cwd = getcwd(cwd_buf, sizeof(cwd_buf));
+  for (auto* globs : {&include, &exclude}) {
+    for (auto& g : *globs) {
+      if (!g.empty() && g[0] != '/' && cwd != nullptr) g = Glob::Absolute(g, cwd);
     }
   }
   for (const char* key : {"include", "exclude"}) {
-    std::vector<std::string> globs;
-    node.Read(key, &globs);
-    for (const auto& g : globs) {
+    for (const auto& g : key[0] == 'i' ? include : exclude) {
       if (std::string err = Glob::Check(g); !err.empty()) node.ErrorAt(key, StrCat("\"", g, "\": ", err));
     }
   }

@@ -5,7 +5,9 @@
 #include "receivers/filelog/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include "receivers/filelog/glob.h"
 #include "tests/testutil/config_util.h"
 
 namespace outrigger::receivers::filelog {
@@ -147,6 +149,44 @@ TEST(FilelogReceiverConfig, TestdataSpoolDecodesToItsValues) {
   ASSERT_NE(n, nullptr);
   ASSERT_TRUE(std::holds_alternative<double>(n->v));  // parse_ints: false
   EXPECT_EQ(std::get<double>(n->v), 3.0);
+}
+
+TEST(FilelogReceiverConfig, RelativeGlobsAreReadAgainstTheWorkingDirectory) {
+  char buf[4096];
+  ASSERT_NE(getcwd(buf, sizeof(buf)), nullptr);
+  const std::string cwd = buf;
+  const std::string parent = cwd.substr(0, cwd.rfind('/'));
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(
+      testutil::DecodeYaml("include: [logs/*.log, ./a/b.log, ../x/*.log]\nexclude: [logs/old.log]\n", &cfg, &errors)
+          .ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.include, (Strings{cwd + "/logs/*.log", cwd + "/a/b.log", (parent.empty() ? "" : parent) + "/x/*.log"}));
+  EXPECT_EQ(cfg.exclude, Strings{cwd + "/logs/old.log"});
+  EXPECT_EQ(Glob::Absolute("../../../../../../../../../../../../x.log", "/a"), "/x.log");
+  EXPECT_EQ(Glob::Absolute("/abs/*.log", "/a"), "/abs/*.log");
+}
+
+TEST(FilelogReceiverConfig, UpstreamOptionsWorkOrAreNamedUnsupported) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("include: [/a.log]\ninitial_buffer_size: 16KiB\n", &cfg, &errors).ok())
+      << errors.Joined();
+  const std::pair<const char*, const char*> cases[] = {
+      {"exclude_older_than: 1h", "exclude_older_than"},
+      {"compression: gzip", "compression"},
+      {"header: {pattern: x}", "header"},
+      {"polls_to_archive: 2", "polls_to_archive"},
+      {"include_file_record_offset: true", "include_file_record_offset"},
+      {"retry_on_failure: {max_elapsed_time: 5m}", "max_elapsed_time"},
+  };
+  for (const auto& [yaml, key] : cases) {
+    Config c;
+    config::Errors e;
+    EXPECT_FALSE(testutil::DecodeYaml(std::string("include: [/a.log]\n") + yaml + "\n", &c, &e).ok()) << yaml;
+    EXPECT_NE(e.Joined().find(std::string(key) + " is not supported: "), std::string::npos) << e.Joined();
+  }
 }
 
 }  // namespace

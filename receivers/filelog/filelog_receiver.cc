@@ -81,7 +81,7 @@ struct FilelogReceiver::State : ReaderSink {
 
   // ---- ReaderSink -------------------------------------------------------------------
   std::string* NewLine(FileReader& r) override {
-    return committer.Builder(resource).AddLine(now_ns, r.attrs, framing.dec.kind() == Decoder::Kind::kNop);
+    return committer.Builder(resource).AddLine(now_ns, r.attrs_wire, framing.dec.kind() == Decoder::Kind::kNop);
   }
   void Filled(size_t bytes) override { committer.AddBytes(bytes); }
   void Emit(FileReader& r, std::string&& text, uint64_t start, uint64_t end) override {

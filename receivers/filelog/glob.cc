@@ -41,6 +41,26 @@ Glob::Glob(std::string_view pattern) : pattern_(pattern) {
   for (auto p : Split(pattern)) parts_.emplace_back(p);
 }
 
+std::string Glob::Absolute(std::string_view pattern, std::string_view cwd) {
+  if (pattern.empty() || pattern[0] == '/') return std::string(pattern);
+  std::vector<std::string_view> parts = Split(cwd);
+  for (std::string_view p : Split(pattern)) {
+    if (p == ".") continue;
+    if (p == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(p);
+  }
+  std::string out(1, '/');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out.push_back('/');
+    out.append(parts[i].data(), parts[i].size());
+  }
+  if (pattern.back() == '/') out.push_back('/');  // still refused by Check, as before
+  return out;
+}
+
 std::string Glob::Check(std::string_view pattern) {
   if (pattern.empty() || pattern[0] != '/') return "must be an absolute path";
   for (auto p : Split(pattern)) {

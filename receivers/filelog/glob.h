@@ -1,7 +1,8 @@
 #pragma once
 // Path globs as the OpenTelemetry filelog receiver takes them (doublestar syntax):
 // `*`, `?` and `[...]` within one path component (they match dot files too), and `**` as a
-// whole component for zero or more directories. Patterns are absolute paths.
+// whole component for zero or more directories. Patterns are absolute paths (a relative
+// one is made absolute against the working directory by Absolute, at config time).
 
 #include <functional>
 #include <string>
@@ -16,6 +17,10 @@ class Glob {
 
   // "" if `pattern` is usable, else why not.
   static std::string Check(std::string_view pattern);
+  // A relative pattern made absolute against the working directory `cwd` (as upstream's
+  // doublestar globs read one), with its `.` and `..` components resolved lexically
+  // (Go's filepath.Clean). Absolute patterns are returned as they are.
+  static std::string Absolute(std::string_view pattern, std::string_view cwd);
 
   // Whether an absolute, normalised path matches.
   bool Match(std::string_view path) const;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "receivers/filelog/wire_logs.h"
 
 namespace outrigger::receivers::filelog {
 namespace {
@@ -81,6 +82,8 @@ void FileReader::SetPath(const std::string& p) {
   if (cfg_.include_file_path) attrs.emplace_back("log.file.path", p);
   if (cfg_.include_file_name_resolved) attrs.emplace_back("log.file.name_resolved", BaseName(resolved));
   if (cfg_.include_file_path_resolved) attrs.emplace_back("log.file.path_resolved", resolved);
+  attrs_wire.clear();
+  WireLogsBuilder::EncodeAttributes(attrs, &attrs_wire);
 }
 
 std::optional<std::string> FileReader::Head(uint64_t size) {

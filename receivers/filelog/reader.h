@@ -123,7 +123,8 @@ class FileReader {
   // Names the file had before renames while the chain still held entries under them
   // (held entries are keyed by the path they were read under).
   std::vector<std::string> old_paths;
-  pdata::ValueMap attrs;  // per record: config attributes + log.file.*
+  pdata::ValueMap attrs;   // per record: config attributes + log.file.*
+  std::string attrs_wire;  // the same encoded once (WireLogsBuilder::EncodeAttributes)
 
  private:
   // Makes records of the whole lines (and max_log_size pieces) in the buffer. With

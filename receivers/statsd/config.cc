@@ -16,7 +16,30 @@ const TimerMapping& Config::MappingFor(std::string_view statsd_type) const {
 
 void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);
-  node.ReadEnum("transport", &transport, {"udp", "tcp", "unixgram"});
+  node.ReadEnum("transport", &transport, {"udp", "tcp", "unixgram", "udp4", "udp6", "tcp4", "tcp6"});
+  // The address family comes from the endpoint's address (an IPv4 or IPv6 literal or name).
+  if (transport == "udp4" || transport == "udp6") transport = "udp";
+  if (transport == "tcp4" || transport == "tcp6") transport = "tcp";
+  if (node.Has("socket_permissions")) {
+    std::string mode;
+    node.Read("socket_permissions", &mode);
+    std::string_view m = mode;
+    if (m.size() > 2 && m[0] == '0' && (m[1] == 'o' || m[1] == 'O')) m.remove_prefix(2);
+    uint32_t v = 0;
+    bool ok = !m.empty() && m.size() <= 4;
+    for (char c : m) {
+      ok = ok && c >= '0' && c <= '7';
+      v = v * 8 + static_cast<uint32_t>(c - '0');
+    }
+    if (ok && v <= 0777) {
+      socket_permissions = v;
+    } else {
+      node.ErrorAt("socket_permissions", StrCat("\"", mode, "\" is not an octal file mode (such as 0622)"));
+    }
+  }
+  node.Read("enable_simple_tags", &enable_simple_tags);
+  node.Unsupported("enable_ip_only_aggregation",
+                   "remove it: this receiver aggregates the lines of all clients together (no per-address split)");
   node.Read("aggregation_interval", &aggregation_interval);
   node.Read("enable_metric_type", &enable_metric_type);
   node.Read("is_monotonic_counter", &is_monotonic_counter);

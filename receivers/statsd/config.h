@@ -31,7 +31,9 @@ struct TimerMapping {
 
 struct Config : ComponentConfig {
   std::string endpoint = kDefaultEndpoint;  // host:port, or a socket path for unixgram
-  std::string transport = "udp";            // udp | tcp | unixgram
+  std::string transport = "udp";            // udp | tcp | unixgram (udp4/udp6/tcp4/tcp6 read as udp/tcp)
+  uint32_t socket_permissions = 0622;       // unixgram: mode of the socket file (upstream's default)
+  bool enable_simple_tags = false;          // accepted: tags without a value are always read (empty value)
   absl::Duration aggregation_interval = kDefaultAggregationInterval;
   bool enable_metric_type = false;                             // attribute metric_type on every point
   bool is_monotonic_counter = false;                           // counters as monotonic sums

@@ -127,5 +127,30 @@ TEST(StatsdReceiverConfig, TestdataUnixgramDecodesToItsValues) {
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
+TEST(StatsdReceiverConfig, UpstreamOptionsWorkOrAreNamedUnsupported) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("endpoint: /tmp/s.sock\ntransport: unixgram\nsocket_permissions: '0660'\n"
+                                   "enable_simple_tags: true\n",
+                                   &cfg, &errors)
+                  .ok())
+      << errors.Joined();
+  EXPECT_EQ(cfg.socket_permissions, 0660u);
+  EXPECT_TRUE(cfg.enable_simple_tags);
+  Config defaults;
+  EXPECT_EQ(defaults.socket_permissions, 0622u);  // upstream's default
+  Config udp6;
+  ASSERT_TRUE(testutil::DecodeYaml("endpoint: '[::1]:8125'\ntransport: udp6\n", &udp6, &errors).ok())
+      << errors.Joined();
+  EXPECT_EQ(udp6.transport, "udp");
+  Config bad;
+  config::Errors bad_errors;
+  EXPECT_FALSE(
+      testutil::DecodeYaml("socket_permissions: rw\nenable_ip_only_aggregation: true\n", &bad, &bad_errors).ok());
+  EXPECT_NE(bad_errors.Joined().find("\"rw\" is not an octal file mode"), std::string::npos) << bad_errors.Joined();
+  EXPECT_NE(bad_errors.Joined().find("enable_ip_only_aggregation is not supported"), std::string::npos)
+      << bad_errors.Joined();
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::statsd

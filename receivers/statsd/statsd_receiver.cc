@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -9,6 +10,8 @@
 
 #include <array>
 #include <boost/asio.hpp>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <set>
@@ -426,6 +429,10 @@ absl::Status StatsdReceiver::Start(Host& host) {
     s->unix_socket->open(asio::local::datagram_protocol(), ec);
     if (!ec) s->unix_socket->bind(asio::local::datagram_protocol::endpoint(cfg_.endpoint), ec);
     if (ec) return absl::UnavailableError(StrCat("cannot bind unixgram socket ", cfg_.endpoint, ": ", ec.message()));
+    if (::chmod(cfg_.endpoint.c_str(), static_cast<mode_t>(cfg_.socket_permissions)) != 0) {
+      return absl::UnavailableError(
+          StrCat("cannot set the mode of unixgram socket ", cfg_.endpoint, ": ", std::strerror(errno)));
+    }
     set_rcvbuf(s->unix_socket->native_handle());
   } else {
     auto hp = http::ParseEndpoint(cfg_.endpoint);

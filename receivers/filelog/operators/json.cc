@@ -1,6 +1,9 @@
 #include "receivers/filelog/operators/json.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -8,7 +11,7 @@
 
 #include "collector/common/strings.h"
 #include "collector/common/utf8.h"
-#include "nlohmann/json.hpp"
+#include "simdjson.h"
 
 namespace outrigger::receivers::filelog::operators {
 
@@ -54,84 +57,113 @@ void Dedup(ValueMap& m) {
   m = std::move(out);
 }
 
-class Sax : public nlohmann::json_sax<nlohmann::json> {
- public:
-  explicit Sax(bool parse_ints) : parse_ints_(parse_ints) {}
-
-  bool null() override { return Add(Value()); }
-  bool boolean(bool b) override { return Add(Value(b)); }
-  bool number_integer(number_integer_t i) override {
-    return Add(parse_ints_ ? Value(static_cast<int64_t>(i)) : Value(static_cast<double>(i)));
-  }
-  bool number_unsigned(number_unsigned_t u) override {
-    if (parse_ints_ && u <= static_cast<uint64_t>(INT64_MAX)) return Add(Value(static_cast<int64_t>(u)));
-    return Add(Value(static_cast<double>(u)));
-  }
-  bool number_float(number_float_t d, const string_t&) override { return Add(Value(static_cast<double>(d))); }
-  bool string(string_t& s) override { return Add(Value(std::move(s))); }
-  bool binary(binary_t&) override { return Add(Value()); }
-  bool start_object(std::size_t) override { return Open(Value(ValueMap{})); }
-  bool key(string_t& k) override {
-    keys_.back() = std::move(k);
-    return true;
-  }
-  bool end_object() override { return Close(); }
-  bool start_array(std::size_t) override { return Open(Value(ValueList{})); }
-  bool end_array() override { return Close(); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    if (error_.empty()) error_ = StrCat("invalid JSON at byte ", position > 0 ? position - 1 : 0, ": ", ex.what());
-    return false;
-  }
-
-  std::string error_;
-  Value root_;
-  bool have_root_ = false;
-
- private:
-  bool Open(Value v) {
-    if (stack_.empty() && have_root_) return false;
-    if (stack_.empty() && v.map() == nullptr) {
-      error_ = "not a JSON object";
-      return false;
+// The parse: simdjson's DOM parser (SIMD structural indexing, UTF-8 validation, the
+// whole document checked before a value is built), one per thread, reused: its tape and
+// string buffer grow to the longest line and stay. The input is copied into a padded
+// buffer (simdjson reads up to SIMDJSON_PADDING bytes past the end).
+struct ThreadParser {
+  simdjson::dom::parser parser;
+  std::unique_ptr<char[]> buf;
+  size_t cap = 0;
+  std::string_view Pad(std::string_view text) {
+    if (cap < text.size() + simdjson::SIMDJSON_PADDING) {
+      cap = std::max<size_t>(text.size() + simdjson::SIMDJSON_PADDING, 4096);
+      buf.reset(new char[cap]);
     }
-    if (stack_.size() >= static_cast<size_t>(kMaxJsonDepth)) {
-      error_ = StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels");
-      return false;
-    }
-    stack_.push_back(std::move(v));
-    keys_.emplace_back();
-    return true;
+    std::memcpy(buf.get(), text.data(), text.size());
+    std::memset(buf.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
+    return {buf.get(), text.size()};
   }
-  bool Close() {
-    Value v = std::move(stack_.back());
-    stack_.pop_back();
-    keys_.pop_back();
-    if (ValueMap* m = v.map()) Dedup(*m);
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      have_root_ = true;
+};
+
+ThreadParser& Parser() {
+  thread_local ThreadParser p;
+  return p;
+}
+
+// Builds the value of `el` (depth: nesting of `el`).
+bool Build(simdjson::dom::element el, bool parse_ints, int depth, Value* out, std::string* error) {
+  using simdjson::dom::element_type;
+  switch (el.type()) {
+    case element_type::OBJECT: {
+      if (depth >= kMaxJsonDepth) {
+        *error = StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels");
+        return false;
+      }
+      simdjson::dom::object obj = el.get_object().value_unsafe();
+      ValueMap m;
+      m.reserve(obj.size());
+      for (simdjson::dom::key_value_pair kv : obj) {
+        m.emplace_back(std::piecewise_construct, std::forward_as_tuple(kv.key), std::forward_as_tuple());
+        if (!Build(kv.value, parse_ints, depth + 1, &m.back().second, error)) return false;
+      }
+      Dedup(m);
+      *out = Value(std::move(m));
       return true;
     }
-    return Add(std::move(v));
-  }
-  bool Add(Value v) {
-    if (stack_.empty()) {
-      error_ = "not a JSON object";
-      return false;
+    case element_type::ARRAY: {
+      if (depth >= kMaxJsonDepth) {
+        *error = StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels");
+        return false;
+      }
+      simdjson::dom::array arr = el.get_array().value_unsafe();
+      ValueList l;
+      l.reserve(arr.size());
+      for (simdjson::dom::element e : arr) {
+        l.emplace_back();
+        if (!Build(e, parse_ints, depth + 1, &l.back(), error)) return false;
+      }
+      *out = Value(std::move(l));
+      return true;
     }
-    Value& top = stack_.back();
-    if (ValueMap* m = top.map()) {
-      m->emplace_back(std::move(keys_.back()), std::move(v));
-    } else {
-      std::get<ValueList>(top.v).push_back(std::move(v));
+    case element_type::STRING:
+      *out = Value(std::string(el.get_string().value_unsafe()));
+      return true;
+    case element_type::INT64: {
+      int64_t i = el.get_int64().value_unsafe();
+      *out = parse_ints ? Value(i) : Value(static_cast<double>(i));
+      return true;
     }
-    return true;
+    case element_type::UINT64: {
+      uint64_t u = el.get_uint64().value_unsafe();
+      if (parse_ints && u <= static_cast<uint64_t>(INT64_MAX)) {
+        *out = Value(static_cast<int64_t>(u));
+      } else {
+        *out = Value(static_cast<double>(u));
+      }
+      return true;
+    }
+    case element_type::DOUBLE:
+      *out = Value(el.get_double().value_unsafe());
+      return true;
+    case element_type::BOOL:
+      *out = Value(el.get_bool().value_unsafe());
+      return true;
+    case element_type::NULL_VALUE:
+      *out = Value();
+      return true;
   }
+  *out = Value();
+  return true;
+}
 
-  bool parse_ints_;
-  std::vector<Value> stack_;
-  std::vector<std::string> keys_;
-};
+}  // namespace
+
+absl::StatusOr<ValueMap> ParseJsonObject(std::string_view text, bool parse_ints) {
+  ThreadParser& p = Parser();
+  simdjson::dom::element root;
+  std::string_view padded = p.Pad(text);
+  if (auto err = p.parser.parse(padded.data(), padded.size(), /*realloc_if_needed=*/false).get(root); err) {
+    return absl::InvalidArgumentError(StrCat("invalid JSON: ", simdjson::error_message(err)));
+  }
+  if (root.type() != simdjson::dom::element_type::OBJECT) return absl::InvalidArgumentError("not a JSON object");
+  Value v;
+  std::string error;
+  if (!Build(root, parse_ints, 0, &v, &error)) return absl::InvalidArgumentError(error);
+  return std::move(*v.map());
+}
+
+namespace {
 
 // JSON string starting after the opening quote at s[*pos]; appends the decoded text.
 bool DecodeString(std::string_view s, size_t* pos, std::string* out) {
@@ -237,16 +269,6 @@ void SkipWs(std::string_view s, size_t* i) {
 }
 
 }  // namespace
-
-absl::StatusOr<ValueMap> ParseJsonObject(std::string_view text, bool parse_ints) {
-  Sax sax(parse_ints);
-  bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &sax, nlohmann::json::input_format_t::json,
-                                      /*strict=*/true);
-  if (!ok || !sax.have_root_) {
-    return absl::InvalidArgumentError(sax.error_.empty() ? std::string("invalid JSON") : sax.error_);
-  }
-  return std::move(*sax.root_.map());
-}
 
 bool ParseDockerLine(std::string_view s, DockerLine* out) {
   out->log.clear();

@@ -1,6 +1,7 @@
 #pragma once
-// JSON for the parsers: a JSON object to a pdata::ValueMap through nlohmann's SAX
-// interface (no intermediate DOM), and a fast decoder for Docker json-file lines.
+// JSON for the parsers: a JSON object to a pdata::ValueMap through simdjson's DOM parser
+// (one reused parser per thread; values built with exact reservations), and a fast
+// decoder for Docker json-file lines.
 
 #include <string>
 #include <string_view>
@@ -10,8 +11,11 @@
 
 namespace outrigger::receivers::filelog::operators {
 
-// Nesting deeper than this is a parse error (the values are destroyed recursively).
-inline constexpr int kMaxJsonDepth = 64;
+// Nesting deeper than this is a parse error (the line goes the on_error way, kept as it
+// was by default). The bound keeps a record decodable by protobuf's parsers, which stop
+// at 100 nested messages: an object level is three of them in OTLP (AnyValue,
+// KeyValueList, KeyValue), and a record starts five deep.
+inline constexpr int kMaxJsonDepth = 30;
 
 // Parses a JSON object. Integers become int64 when `parse_ints` (and fit), otherwise
 // double; nested objects become ValueMap, arrays ValueList.
