@@ -331,7 +331,7 @@ absl::Status QueuedExporter::Enqueue(Item item) {
   if (!fits()) {
     if (!cfg_.sending_queue.block_on_overflow) {
       lock.unlock();
-      meter_.Dropped(sig, n);
+      meter_.EnqueueFailed(sig, n);
       settings_.logger->error("sending queue full ({} {}): dropping {} {}", cap, cfg_.sending_queue.sizer, n,
                               ItemNoun(sig));
       return absl::ResourceExhaustedError("sending queue is full");

@@ -350,6 +350,69 @@ void DecodeSection(config::Node& root, std::string_view key, Kind kind, const Re
 
 // ---- Build, step by step: parse, check references, order, instantiate ----
 
+// service.telemetry.metrics: where /metrics is served. Upstream's legacy `address`, or its
+// current `readers` with one pull reader of the Prometheus exporter (host, port and the
+// options that shape names); a push (periodic) reader is refused.
+void ReadMetricsEndpoint(config::Node& metrics, ServiceSettings* settings) {
+  metrics.Read("address", &settings->metrics_address);
+  if (!metrics.Has("readers")) return;
+  std::vector<config::Node*> readers = metrics.ReadMappings("readers");
+  if (metrics.Has("address")) {
+    metrics.ErrorAt("readers", "set either address (legacy) or readers, not both: the collector serves one /metrics");
+  }
+  int pulls = 0;
+  for (config::Node* r : readers) {
+    r->Unsupported("periodic",
+                   "pushing the collector's own metrics (OTLP) is not supported; use a pull reader and scrape "
+                   "/metrics with a prometheus receiver in a metrics pipeline");
+    r->Unsupported("producers", "the collector's own metrics are the only producer here; remove it");
+    r->Unsupported("cardinality_limits", "the collector's own series are bounded by its components; remove it");
+    if (!r->Has("pull")) continue;
+    if (++pulls > 1) {
+      r->Error("only one pull reader is supported: the collector serves one /metrics");
+      r->AcceptAll();
+      continue;
+    }
+    config::Node& exporter = r->Child("pull").Child("exporter");
+    exporter.Unsupported("prometheus/development", "use prometheus (its without_* options are supported)");
+    if (!exporter.Has("prometheus")) {
+      exporter.Error("a pull reader needs exporter.prometheus (host, port)");
+      continue;
+    }
+    config::Node& prom = exporter.Child("prometheus");
+    std::string host = "localhost";
+    int port = -1;
+    prom.Read("host", &host);
+    prom.Read("port", &port);
+    if (!prom.Has("port")) {
+      prom.Error("port is required");
+    } else if (port < 0 || port > 65535) {
+      prom.ErrorAt("port", "must be between 0 and 65535");
+    }
+    if (host == "localhost") host = "127.0.0.1";
+    if (host.find(':') != std::string::npos && host.front() != '[') host = StrCat("[", host, "]");
+    settings->metrics_address = StrCat(host, ":", port);
+    prom.Read("without_type_suffix", &settings->metrics_exposition.without_type_suffix);
+    prom.Read("without_units", &settings->metrics_exposition.without_units);
+    bool without_scope_info = true;
+    prom.Read("without_scope_info", &without_scope_info);
+    if (!without_scope_info) {
+      prom.ErrorAt("without_scope_info",
+                   "false is not supported: the collector's own metrics have no instrumentation scopes; remove it");
+    }
+    prom.Unsupported("with_resource_constant_labels",
+                     "the /metrics endpoint carries no resource attributes; add them as target labels where it is "
+                     "scraped");
+    prom.Unsupported("translation_strategy",
+                     "use service.telemetry.metrics.naming (outrigger or otelcol) and without_type_suffix / "
+                     "without_units");
+    prom.Unsupported("without_target_info", "there is no target_info series here; remove it");
+  }
+  if (pulls == 0 && !readers.empty()) {
+    metrics.ErrorAt("readers", "needs a pull reader (pull.exporter.prometheus with host and port)");
+  }
+}
+
 // Step 1: the component sections and the service section. Every component's config is
 // decoded and validated; pipelines are read as lists of ids.
 void ParseService(config::Node& root, const Registry& registry, Service::Graph& g, ServiceSettings* settings,
@@ -381,7 +444,7 @@ void ParseService(config::Node& root, const Registry& registry, Service::Graph& 
   logs.ReadEnum("level", &settings->log_level, {"debug", "info", "warn", "error"});
   logs.ReadEnum("encoding", &settings->log_encoding, {"console", "json"});
   config::Node& metrics = tel.Child("metrics");
-  metrics.Read("address", &settings->metrics_address);
+  ReadMetricsEndpoint(metrics, settings);
   if (metrics.Has("tls")) {
     settings->metrics_tls.Decode(metrics.Child("tls"));
     if (auto s = settings->metrics_tls.Validate("tls"); !s.ok()) metrics.ErrorAt("tls", s.message());
@@ -389,6 +452,18 @@ void ParseService(config::Node& root, const Registry& registry, Service::Graph& 
   std::string mlevel = "normal";
   metrics.ReadEnum("level", &mlevel, {"none", "basic", "normal", "detailed"});
   if (mlevel == "none") settings->metrics_address.clear();
+  std::string naming = "outrigger";
+  metrics.ReadEnum("naming", &naming, {"outrigger", "otelcol"});
+  settings->metrics_exposition.naming = naming == "otelcol" ? MetricNaming::kOtelcol : MetricNaming::kOutrigger;
+  metrics.Unsupported("views",
+                      "the collector's own metrics have fixed aggregations here; drop or relabel series where "
+                      "they are scraped (metric_relabel_configs)");
+  tel.Unsupported("traces",
+                  "the collector does not trace itself; its own metrics (service.telemetry.metrics) and logs "
+                  "are what it reports");
+  tel.Unsupported("resource",
+                  "the /metrics endpoint carries no resource attributes; add them as target labels where it is "
+                  "scraped");
 
   config::Node& pipelines = service.Child("pipelines");
   for (const std::string& key : pipelines.Keys()) {
@@ -847,17 +922,19 @@ absl::Status Service::StartTelemetryServer(boost::asio::io_context& io) {
     return absl::Status(opts.status().code(), StrCat("service.telemetry.metrics: ", opts.status().message()));
   }
   Telemetry* telemetry = telemetry_;  // the server may outlive this service (carried by a reload)
-  auto srv = http::Server::Listen(io, settings_.metrics_address, std::move(*opts), [telemetry](http::Request& req) {
-    http::Response r;
-    if (req.path != "/metrics") {
-      r.status = 404;
-      r.body = "not found; try /metrics\n";
-      return r;
-    }
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = telemetry->Render();
-    return r;
-  });
+  const ExpositionOptions exposition = settings_.metrics_exposition;
+  auto srv = http::Server::Listen(io, settings_.metrics_address, std::move(*opts),
+                                  [telemetry, exposition](http::Request& req) {
+                                    http::Response r;
+                                    if (req.path != "/metrics") {
+                                      r.status = 404;
+                                      r.body = "not found; try /metrics\n";
+                                      return r;
+                                    }
+                                    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                                    r.body = telemetry->Render(exposition);
+                                    return r;
+                                  });
   if (!srv.ok())
     return absl::Status(srv.status().code(), StrCat("service.telemetry.metrics: ", srv.status().message()));
   telemetry_server_ = std::move(*srv);

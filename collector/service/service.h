@@ -31,6 +31,8 @@ struct ServiceSettings {
   std::string metrics_address = kDefaultTelemetryAddress;  // "" or level none: off
   // service.telemetry.metrics.tls (ours: upstream has no TLS for its own metrics).
   tls::ServerConfig metrics_tls;
+  // service.telemetry.metrics.naming and the pull reader's without_* options.
+  ExpositionOptions metrics_exposition;
   absl::Duration shutdown_timeout = kDefaultShutdownTimeout;
 };
 

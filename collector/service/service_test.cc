@@ -449,6 +449,60 @@ service:
   EXPECT_NE(Errors().find("key_file"), std::string::npos) << Errors();
 }
 
+TEST_F(ServiceTest, OwnMetricsNamingAndUpstreamReaders) {
+  auto build = [&](const std::string& metrics) {
+    errors_ = config::Errors();
+    std::string yaml = R"(
+receivers: {testrecv: }
+exporters: {sink: }
+service:
+  pipelines:
+    traces: {receivers: [testrecv], exporters: [sink]}
+  telemetry:
+    metrics: )" + metrics +
+                       "\n";
+    YAML::Node root = config::LoadAndMerge({{"test.yaml", yaml}}, &errors_);
+    return Service::Build(root, registry_, telemetry_, &errors_);
+  };
+  auto def = build("{}");
+  ASSERT_TRUE(def.ok()) << Errors();
+  EXPECT_EQ((*def)->settings().metrics_exposition.naming, MetricNaming::kOutrigger);
+
+  // Upstream's current form: one pull reader of the Prometheus exporter.
+  auto readers = build(
+      "{naming: otelcol, level: detailed, readers: [{pull: {exporter: {prometheus: "
+      "{host: '::1', port: 9464, without_type_suffix: false, without_units: true, without_scope_info: true}}}}]}");
+  ASSERT_TRUE(readers.ok()) << Errors();
+  EXPECT_EQ((*readers)->settings().metrics_address, "[::1]:9464");
+  EXPECT_EQ((*readers)->settings().metrics_exposition.naming, MetricNaming::kOtelcol);
+  EXPECT_FALSE((*readers)->settings().metrics_exposition.without_type_suffix);
+  EXPECT_TRUE((*readers)->settings().metrics_exposition.without_units);
+  auto local = build("{readers: [{pull: {exporter: {prometheus: {host: localhost, port: 8888}}}}]}");
+  ASSERT_TRUE(local.ok()) << Errors();
+  EXPECT_EQ((*local)->settings().metrics_address, "127.0.0.1:8888");
+
+  // Refused, each with what to do instead (never "unknown key").
+  for (auto [metrics, want] : std::vector<std::pair<std::string, std::string>>{
+           {"{naming: prometheus}", "naming"},
+           {"{readers: [{periodic: {exporter: {otlp: {endpoint: 'http://x:4317'}}}}]}",
+            "periodic is not supported: pushing the collector's own metrics"},
+           {"{readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1}}}}]}", "port is required"},
+           {"{readers: [{pull: {exporter: {prometheus: {port: 1, with_resource_constant_labels: {included: [a]}}}}}]}",
+            "with_resource_constant_labels is not supported"},
+           {"{readers: [{pull: {exporter: {prometheus: {port: 1, without_scope_info: false}}}}]}",
+            "no instrumentation scopes"},
+           {"{readers: [{pull: {exporter: {prometheus: {port: 1}}}}, {pull: {exporter: {prometheus: {port: 2}}}}]}",
+            "only one pull reader"},
+           {"{address: '127.0.0.1:1', readers: [{pull: {exporter: {prometheus: {port: 2}}}}]}", "not both"},
+           {"{views: [{selector: {instrument_name: x}}]}", "views is not supported"},
+       }) {
+    auto svc = build(metrics);
+    EXPECT_FALSE(svc.ok()) << metrics;
+    EXPECT_NE(Errors().find(want), std::string::npos) << metrics << "\n" << Errors();
+    EXPECT_EQ(Errors().find("unknown"), std::string::npos) << metrics << "\n" << Errors();
+  }
+}
+
 // ---- reload: what is carried over, what is replaced ----
 
 constexpr char kTwoPipelines[] = R"(

@@ -89,6 +89,8 @@ void Config::Decode(config::Node& node) {
   node.Read("metrics_expiration", &metrics_expiration);
   node.Read("series_expiration", &series_expiration);
   node.Read("metric_timestamp_cache_size", &metric_timestamp_cache_size);
+  // Upstream's current place for it (the top-level key is its older one).
+  node.Child("delta_temporality").Read("metric_timestamp_cache_size", &metric_timestamp_cache_size);
   node.Read("namespace", &name_space);
 
   config::Node& e = node.Child("exemplars");

@@ -35,6 +35,21 @@ class BatchMeter {
     };
     by_size_ = trigger("size");
     by_timeout_ = trigger("timeout");
+    // Upstream's names, for service.telemetry.metrics.naming: otelcol.
+    auto upstream = [&](const char* from, const char* label, const char* value, const char* to) {
+      OtelcolName n;
+      n.from = from;
+      n.label = label;
+      n.value = value;
+      n.to = to;
+      n.keep_labels = {"processor"};
+      t.AddOtelcolName(std::move(n));
+    };
+    upstream("outrigger_processor_batch_send_size", "", "", "otelcol_processor_batch_batch_send_size");
+    upstream("outrigger_processor_batch_sends_total", "trigger", "size",
+             "otelcol_processor_batch_batch_size_trigger_send");
+    upstream("outrigger_processor_batch_sends_total", "trigger", "timeout",
+             "otelcol_processor_batch_timeout_trigger_send");
   }
 
   // A batch of `n` items was sent, because the size was reached or the timeout passed.

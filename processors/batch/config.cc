@@ -8,6 +8,11 @@ void Config::Decode(config::Node& node) {
   node.Read("timeout", &timeout);
   node.Read("max_pending_items", &max_pending_items);
   node.ReadBytes("max_pending_bytes", &max_pending_bytes);
+  node.Unsupported("metadata_keys",
+                   "batches are not split by client metadata here (each request's metadata stays with its own "
+                   "records through batching); to keep tenants apart, give each its own pipeline and batch "
+                   "processor, or drop metadata_keys");
+  node.Unsupported("metadata_cardinality_limit", "it only bounds metadata_keys, which is not supported; remove it");
 }
 
 absl::Status Config::Validate() const {

@@ -83,7 +83,12 @@ void Config::Decode(config::Node& node) {
   node.Read("overwrite", &overwrite);
   node.Read("wait_for_metadata", &wait_for_metadata);
   node.Read("wait_for_metadata_timeout", &wait_for_metadata_timeout);
+  // Upstream's name (contrib v0.13x+), and ours from before it existed.
+  node.Read("pod_delete_grace_period", &pod_delete_grace);
   node.Read("pod_delete_grace", &pod_delete_grace);
+  // The informers' resync period upstream. Our store follows the watch itself (and lists
+  // again after a watch error), so there is nothing to resync: accepted, checked, no effect.
+  node.Read("watch_sync_period", &watch_sync_period);
 
   config::Node& ex = node.Child("extract");
   ex.Read("metadata", &extract.metadata);
@@ -139,6 +144,12 @@ void Config::Decode(config::Node& node) {
 }
 
 absl::Status Config::Validate() const {
+  if (pod_delete_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("pod_delete_grace_period must not be negative");
+  }
+  if (watch_sync_period < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("watch_sync_period must not be negative");
+  }
   if (auth_type == "kubeConfig" || auth_type == "tls") {
     return absl::InvalidArgumentError(StrCat("auth_type: ", auth_type,
                                              " is not supported: run in the cluster with auth_type: serviceAccount "

@@ -70,7 +70,8 @@ struct Config : ComponentConfig {
   bool overwrite = false;  // ours: replace resource attributes that are already set
   bool wait_for_metadata = false;
   absl::Duration wait_for_metadata_timeout = kDefaultWaitForMetadataTimeout;
-  absl::Duration pod_delete_grace = kDefaultPodDeleteGrace;  // ours (upstream: a fixed 2 minutes)
+  absl::Duration pod_delete_grace = kDefaultPodDeleteGrace;  // pod_delete_grace_period (alias pod_delete_grace)
+  absl::Duration watch_sync_period = absl::Minutes(5);       // accepted; no effect (see config.cc)
 
   struct {
     std::vector<std::string> metadata = DefaultMetadata();

@@ -70,6 +70,7 @@ TEST(K8sAttributesConfig, Testdata) {
   EXPECT_TRUE(g.wait_for_metadata);
   EXPECT_EQ(g.wait_for_metadata_timeout, absl::Seconds(30));
   EXPECT_EQ(g.pod_delete_grace, absl::Minutes(1));
+  EXPECT_EQ(g.watch_sync_period, absl::Minutes(10));
   EXPECT_EQ(g.filter.namespace_, "production");
   ASSERT_EQ(g.filter.labels.size(), 1u);
   EXPECT_EQ(g.filter.labels[0].op, "exists");

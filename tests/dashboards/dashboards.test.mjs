@@ -15,6 +15,11 @@
 // fixed values, and each expression must parse and return at least one series through
 // /api/v1/query. A variable with no value fails too.
 //
+// The whole run is done twice: with outrigger's own metric names and with
+// service.telemetry.metrics.naming: otelcol (upstream's names), which the dashboards
+// read as well; each run also checks the /metrics endpoint itself: upstream's names in
+// otelcol mode, and no series for a signal a component does not carry.
+//
 // npm dependencies: `npm ci --prefix tests/dashboards` (OpenTelemetry JS SDK).
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -158,7 +163,58 @@ function expressions(dashboard, vars) {
 
 // ------------------------------------------------------------------ the run
 
-describe('dashboards: every panel query returns data from a real Prometheus', () => {
+// Series of our own metrics that can occur in this pipeline, and some that cannot.
+const SELF_METRICS = {
+  outrigger: {
+    present: [
+      'outrigger_receiver_accepted_spans_total{receiver="otlp",transport="http"}',
+      'outrigger_receiver_accepted_metric_points_total{receiver="statsd",transport="udp"}',
+      'outrigger_exporter_sent_log_records_total{exporter="otlphttp/sink"}',
+      'outrigger_processor_dropped_log_records_total{processor="batch",signal="logs"} 0',
+      'outrigger_processor_dropped_log_records_total{processor="transform/severity",signal="logs"} 0',
+    ],
+    absent: [
+      /outrigger_receiver_(accepted|refused)_(spans|log_records)_total\{receiver="statsd"/,
+      /outrigger_processor_dropped_(spans|metric_points)_total\{processor="batch",signal="logs"/,
+      /outrigger_processor_dropped_(spans|metric_points)_total\{processor="transform\/severity"/,
+      /outrigger_exporter_\w+_(spans|metric_points)_total\{exporter="otlphttp\/sink"/,
+      /otelcol_/,
+    ],
+  },
+  otelcol: {
+    // As upstream's Collector names them (v0.153+: no _total, no unit suffix).
+    present: [
+      '# TYPE otelcol_receiver_accepted_spans counter',
+      'otelcol_receiver_accepted_spans{receiver="otlp",transport="http"}',
+      'otelcol_receiver_refused_spans{receiver="otlp",transport="http"}',
+      'otelcol_receiver_accepted_log_records{receiver="otlp",transport="http"}',
+      'otelcol_receiver_accepted_metric_points{receiver="statsd",transport="udp"}',
+      'otelcol_exporter_sent_log_records{exporter="otlphttp/sink"}',
+      'otelcol_exporter_send_failed_log_records{exporter="otlphttp/sink"} 0',
+      'otelcol_exporter_enqueue_failed_log_records{exporter="otlphttp/sink"} 0',
+      'otelcol_exporter_queue_size{exporter="otlphttp/sink"}',
+      'otelcol_exporter_queue_capacity{exporter="otlphttp/sink"} 1000',
+      'otelcol_processor_dropped_log_records{processor="transform/severity"} 0',
+      'otelcol_processor_batch_batch_send_size_bucket{processor="batch",le="10"}',
+      'otelcol_processor_batch_timeout_trigger_send{processor="batch"}',
+      '# TYPE otelcol_process_uptime counter',
+      '# TYPE otelcol_process_cpu_seconds counter',
+      '# TYPE otelcol_process_memory_rss gauge',
+    ],
+    absent: [
+      /otelcol_\w+_total[{ ]/,
+      /otelcol_receiver_\w+_(spans|log_records)\{receiver="statsd"/,
+      /otelcol_processor_dropped_(spans|metric_points)\{processor="transform\/severity"/,
+      /otelcol_exporter_\w+_(spans|metric_points)\{exporter="otlphttp\/sink"/,
+      /outrigger_receiver_accepted_/,
+      /outrigger_process_uptime/,
+      /otelcol_[^{\n]*\{[^}]*signal="/,
+    ],
+  },
+};
+
+for (const naming of ['outrigger', 'otelcol'])
+describe(`dashboards (${naming} naming): every panel query returns data from a real Prometheus`, () => {
   let dir;
   let col;
   let prom;
@@ -218,9 +274,12 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
           exporters: {
             prometheus: { endpoint: `${HOST}:${ports.prom}`, resource_to_telemetry_conversion: { enabled: true } },
             'otlphttp/sink': { endpoint: `http://${HOST}:${sink.address().port}`, sending_queue: { queue_size: 1000 } },
+            // Spans leave through an exporter of their own: otlphttp/sink carries logs only
+            // (and so has no span series).
+            'otlphttp/traces': { endpoint: `http://${HOST}:${sink.address().port}` },
           },
           pipelines: {
-            traces: { receivers: ['otlp'], processors: ['k8sattributes', 'batch'], exporters: ['spanmetrics'] },
+            traces: { receivers: ['otlp'], processors: ['k8sattributes', 'batch'], exporters: ['spanmetrics', 'otlphttp/traces'] },
             metrics: {
               receivers: ['otlp', 'statsd', 'prometheus', 'spanmetrics', 'count'],
               processors: ['k8sattributes', 'batch'],
@@ -234,6 +293,7 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
           spanmetrics: { metrics_flush_interval: '1s' },
           count: { logs: { 'log.record.count': { attributes: [{ key: 'severity', default_value: 'UNSPECIFIED' }] } } },
         };
+        cfg.service.telemetry.metrics.naming = naming;
         return cfg;
       },
     });
@@ -294,10 +354,10 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
       `app_jobs_processed_total{k8s_pod_name="${POD}"}`,
       'shop_orders_total',
       '{__name__=~"shop_request_latency.*_bucket"}',
-      'outrigger_receiver_accepted_log_records_total > 0',
+      '{__name__=~"outrigger_receiver_accepted_log_records_total|otelcol_receiver_accepted_log_records"} > 0',
       `log_record_count_total{severity="ERROR", k8s_pod_name="${POD}"}`,
-      'outrigger_exporter_sent_log_records_total > 0',
-      'outrigger_exporter_queue_capacity > 0',
+      '{__name__=~"outrigger_exporter_sent_log_records_total|otelcol_exporter_sent_log_records"} > 0',
+      '{__name__=~"outrigger_exporter_queue_capacity|otelcol_exporter_queue_capacity"} > 0',
     ]) {
       await waitFor(async () => (await prom.query(q)).length > 0, { timeoutMs: 60000, intervalMs: 500, what: `Prometheus to hold ${q}` });
     }
@@ -350,6 +410,13 @@ describe('dashboards: every panel query returns data from a real Prometheus', ()
       console.log(`${file}: ${exprs.length} queries, all returned data`);
     });
   }
+
+  it(`/metrics in ${naming} naming: the expected names, and no series a component cannot have`, async () => {
+    const r = await httpGet(`http://${HOST}:${col.ports.metrics}/metrics`);
+    assert.equal(r.status, 200);
+    for (const want of SELF_METRICS[naming].present) assert.ok(r.text.includes(want), `missing ${want}\n${r.text}`);
+    for (const bad of SELF_METRICS[naming].absent) assert.doesNotMatch(r.text, bad);
+  });
 
   it('red.json links every per-service and per-operation panel to Jaeger', () => {
     const red = JSON.parse(fs.readFileSync(path.join(DASHBOARDS, 'red.json'), 'utf8'));
