@@ -44,12 +44,14 @@ class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  void MakeExporter(
-      const std::string& retry_yaml = "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n") {
+  // `endpoint_yaml` replaces the endpoint and tls lines.
+  void MakeExporter(const std::string& retry_yaml = "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n",
+                    const std::string& endpoint_yaml = "") {
     const bool http = GetParam() == "otlphttp";
     std::string endpoint =
         http ? "http://127.0.0.1:" + std::to_string(http_port_) : "127.0.0.1:" + std::to_string(grpc_port_);
-    std::string yaml = "endpoint: " + endpoint + "\ntls: {insecure: true}\n" + retry_yaml;
+    std::string yaml =
+        (endpoint_yaml.empty() ? "endpoint: " + endpoint + "\ntls: {insecure: true}\n" : endpoint_yaml) + retry_yaml;
     const auto* f = static_cast<const ExporterFactory*>(registry_.Find(Kind::kExporter, GetParam()));
     ASSERT_NE(f, nullptr);
     auto cfg = f->CreateDefaultConfig();
@@ -121,6 +123,31 @@ TEST_P(OtlpExporterTest, UnreachableServerIsRetryableThenDropped) {
   ASSERT_TRUE(
       sink_.WaitFor([&] { return Exported("outrigger_exporter_dropped_spans_total") == 3; }, std::chrono::seconds(20)));
   EXPECT_GT(Exported("outrigger_exporter_retries_total"), 0);
+}
+
+// The endpoint forms upstream's configgrpc reads, each delivering to a plaintext server:
+// http:// turns TLS off without tls.insecure; dns:/// is a resolver target.
+TEST_P(OtlpExporterTest, GrpcEndpointFormsDeliver) {
+  if (GetParam() != "otlp") GTEST_SKIP() << "gRPC endpoints";
+  const std::string port = std::to_string(grpc_port_);
+  const std::string forms[] = {
+      "endpoint: http://127.0.0.1:" + port + "\n",
+      "endpoint: http://127.0.0.1:" + port + "/\n",
+      "endpoint: dns:///localhost:" + port + "\ntls: {insecure: true}\n",
+      "endpoint: localhost:" + port +
+          "\ntls: {insecure: true}\nkeepalive: {time: 30s, timeout: 5s}\n"
+          "wait_for_ready: true\nbalancer_name: round_robin\nauthority: collector.example\n",
+  };
+  size_t want = 0;
+  for (const auto& form : forms) {
+    SCOPED_TRACE(form);
+    MakeExporter("", form);
+    want += 2;
+    ASSERT_TRUE(exporter_->ConsumeTraces(testutil::MakeTraces(2)).ok());
+    ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == want; })) << sink_.SpanCount();
+    ASSERT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    exporter_.reset();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, OtlpExporterTest, ::testing::Values("otlp", "otlphttp"));
