@@ -71,6 +71,7 @@ void Config::Decode(config::Node& node) {
     grpc.auth.Decode(g.Child("auth"));
     g.Read("include_metadata", &grpc.include_metadata);
     ReadTransport(g, "grpc");
+    g.Unsupported("dialer_config", "it applies to outgoing connections only; remove it");
     g.Unsupported("middlewares", "no gRPC middleware extensions exist here; remove the key");
   } else {
     protocols.Accept("grpc");
@@ -91,10 +92,7 @@ void Config::Decode(config::Node& node) {
     h.Unsupported("profiles_url_path", "profiles are not received here; remove the key");
     http.limits.Decode(h, &http.include_metadata, &http.compression_algorithms);
     http.tls.Decode(h.Child("tls"));
-    config::Node& auth = h.Child("auth");
-    auth.Unsupported("request_params",
-                     "authenticators see the request headers only; send the credential in a header instead");
-    http.auth.Decode(auth);
+    http.auth.Decode(h.Child("auth"));
     ReadTransport(h, "http");
   } else {
     protocols.Accept("http");
