@@ -8,23 +8,26 @@
 
 namespace outrigger::http {
 
-void ServerLimits::Decode(config::Node& node, bool* include_metadata) {
+void ServerLimits::Decode(config::Node& node, bool* include_metadata,
+                          std::vector<std::string>* compression_algorithms) {
   node.Read("read_timeout", &read_timeout);
   node.Read("read_header_timeout", &read_header_timeout);
   node.Read("write_timeout", &write_timeout);
   node.Read("idle_timeout", &idle_timeout);
   node.Read("max_connections", &max_connections);
-  const std::pair<const char*, const char*> unsupported[] = {
-      {"cors", "browsers cannot call this server directly: put a proxy that answers CORS in front of it"},
-      {"response_headers", "add response headers in a proxy in front of this server"},
-      {"compression_algorithms", "gzip, deflate and uncompressed request bodies are always accepted; remove the key"},
-      {"middlewares", "no HTTP middleware extensions exist here; remove the key"},
-  };
-  for (const auto& [key, instead] : unsupported) node.Unsupported(key, instead);
+  cors.Decode(node.Child("cors"));
+  node.Read("response_headers", &response_headers);
+  node.Read("keep_alives_enabled", &keep_alives_enabled);
+  node.Unsupported("middlewares", "no HTTP middleware extensions exist here; remove the key");
   if (include_metadata != nullptr) {
     node.Read("include_metadata", include_metadata);
   } else {
     node.Unsupported("include_metadata", "this server does not pass request headers down the pipeline; remove the key");
+  }
+  if (compression_algorithms != nullptr) {
+    node.Read("compression_algorithms", compression_algorithms);
+  } else {
+    node.Unsupported("compression_algorithms", "this server takes no request bodies to decompress; remove the key");
   }
 }
 
@@ -41,7 +44,18 @@ absl::Status ServerLimits::Validate(const std::string& where) const {
   if (max_connections < 0) {
     return absl::InvalidArgumentError(absl::StrCat(prefix, "max_connections must not be negative (0 means no limit)"));
   }
-  return absl::OkStatus();
+  if (!keep_alives_enabled) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix,
+                     "keep_alives_enabled: false is not supported: connections are kept alive, closed after "
+                     "idle_timeout without a request; lower idle_timeout instead"));
+  }
+  for (const auto& [k, v] : response_headers) {
+    if (k.empty() || k.find_first_of(" \t\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(prefix, "response_headers: \"", k, "\" is no valid header"));
+    }
+  }
+  return cors.Validate(where);
 }
 
 absl::StatusOr<ServerAuthenticator*> FindServerAuthenticator(Host* host, const tls::ServerAuth& auth) {
@@ -71,6 +85,17 @@ absl::StatusOr<ServerOptions> MakeServerOptions(Host* host, const ServerLimits& 
   o.telemetry = telemetry;
   o.name = name;
   o.logger = logger;
+  if (limits.cors.enabled() || !limits.response_headers.empty()) {
+    std::shared_ptr<const Cors> cors;
+    if (limits.cors.enabled()) cors = std::make_shared<const Cors>(limits.cors);
+    std::vector<std::pair<std::string, std::string>> fixed(limits.response_headers.begin(),
+                                                           limits.response_headers.end());
+    o.extra_headers = [cors, fixed](const Request& head, std::vector<std::pair<std::string, std::string>>* out) {
+      out->insert(out->end(), fixed.begin(), fixed.end());
+      if (cors) cors->AddHeaders(head, out);
+    };
+    if (cors) o.early_answer = [cors](const Request& head) { return cors->Preflight(head); };
+  }
   if (tls.enabled()) {
     auto ctx = tls::ServerContext::Create(tls, logger);
     if (!ctx.ok()) return ctx.status();

@@ -1,17 +1,20 @@
 #pragma once
 // The options every HTTP server shares, under upstream confighttp.ServerConfig's names:
-// read_timeout, read_header_timeout, write_timeout, idle_timeout, plus our
-// max_connections. `tls:` and `auth:` are decoded by tls::ServerConfig and
-// tls::ServerAuth beside them; MakeServerOptions joins the three at Start.
+// read_timeout, read_header_timeout, write_timeout, idle_timeout, cors,
+// response_headers, keep_alives_enabled, plus our max_connections. `tls:` and `auth:` are decoded by tls::ServerConfig
+// and tls::ServerAuth beside them; MakeServerOptions joins the three at Start.
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "collector/component/auth.h"
 #include "collector/component/component.h"
 #include "collector/config/node.h"
+#include "collector/http/cors.h"
 #include "collector/http/server.h"
 #include "collector/tls/config.h"
 
@@ -23,12 +26,19 @@ struct ServerLimits {
   absl::Duration write_timeout = kDefaultWriteTimeout;
   absl::Duration idle_timeout = kDefaultIdleTimeout;
   int max_connections = kDefaultMaxConnections;
+  CorsConfig cors;  // `cors:`; off unless allowed_origins lists one
+  // Added to every answer (also refusals and CORS preflights).
+  std::map<std::string, std::string> response_headers;
+  // false is refused (connections are always kept alive; idle_timeout bounds them).
+  bool keep_alives_enabled = true;
 
   // Reads the keys above from a server's node, and refuses upstream confighttp options
-  // we do not have (cors, response_headers, compression_algorithms, middlewares) with
-  // what to do instead. `include_metadata` is read into *include_metadata when the server
-  // passes request headers down the pipeline (the OTLP receiver), refused otherwise.
-  void Decode(config::Node& node, bool* include_metadata = nullptr);
+  // we do not have (middlewares) with what to do instead. `include_metadata` is read
+  // into *include_metadata when the server passes request headers down the pipeline
+  // (the OTLP receiver), and `compression_algorithms` into *compression_algorithms when
+  // it takes compressed bodies; each is refused otherwise.
+  void Decode(config::Node& node, bool* include_metadata = nullptr,
+              std::vector<std::string>* compression_algorithms = nullptr);
   // `where` prefixes messages ("protocols.http"; empty: none).
   absl::Status Validate(const std::string& where) const;
 };

@@ -284,6 +284,7 @@ class Session : public SessionBase {
   void ReadHeader() {
     const ServerOptions& o = state_->options;
     parser_.emplace();
+    extra_headers_.clear();
     parser_->body_limit(o.max_body_bytes);
     parser_->header_limit(o.max_header_bytes);
     Expire(Earliest(After(request_start_, o.read_header_timeout), After(request_start_, o.read_timeout)));
@@ -347,6 +348,18 @@ class Session : public SessionBase {
       return;
     }
     Request head = Head(parser_->get());
+    if (state_->options.extra_headers) state_->options.extra_headers(head, &extra_headers_);
+    if (state_->options.early_answer) {
+      if (auto r = state_->options.early_answer(head)) {
+        // A request with a body is not read on: its connection closes after the answer.
+        if (parser_->is_done()) {
+          Write(*r, parser_->get().keep_alive() && !state_->stopped, parser_->get().version());
+        } else {
+          Write(*r, /*keep_alive=*/false, parser_->get().version(), /*linger=*/true);
+        }
+        return;
+      }
+    }
     if (state_->options.authenticate) {
       absl::Status st = state_->options.authenticate(head);
       if (!st.ok()) {
@@ -507,8 +520,9 @@ class Session : public SessionBase {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version);
     res->result(static_cast<unsigned>(r.status));
-    res->set(bhttp::field::content_type, r.content_type);
+    if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
     for (const auto& [k, v] : r.headers) res->set(k, v);
+    for (const auto& [k, v] : extra_headers_) res->insert(k, v);
     res->body() = r.body;
     res->keep_alive(keep_alive);
     res->prepare_payload();
@@ -577,7 +591,8 @@ class Session : public SessionBase {
   uint16_t remote_port_ = 0;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  Admission::Ticket ticket_;  // what the request being read was admitted with
+  Admission::Ticket ticket_;                                        // what the request being read was admitted with
+  std::vector<std::pair<std::string, std::string>> extra_headers_;  // ServerOptions::extra_headers
   std::shared_ptr<Server::State> state_;
   Clock::time_point accepted_;
   Clock::time_point request_start_;

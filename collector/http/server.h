@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -126,6 +127,12 @@ struct ServerOptions {
   Telemetry* telemetry = nullptr;
   std::string name = "http";
   std::shared_ptr<spdlog::logger> logger;  // null: spdlog's default
+  // Answers a request from its head alone, before authentication and without reading a
+  // body (CORS preflights); nullopt lets the request go on. Null: none.
+  std::function<std::optional<Response>(const Request& head)> early_answer;
+  // Adds headers to every answer to a request whose head was read (the handler's and
+  // refusals): CORS, response_headers. Null: none.
+  std::function<void(const Request& head, std::vector<std::pair<std::string, std::string>>* out)> extra_headers;
 };
 
 struct HostPort {

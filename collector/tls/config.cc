@@ -60,6 +60,12 @@ void ServerConfig::Decode(config::Node& node) {
       {"ca_pem", "write the PEM to a file and set ca_file"},
       {"client_ca_pem", "write the PEM to a file and set client_ca_file"}};
   for (const auto& [pem, instead] : inline_pem) node.Unsupported(pem, instead);
+  const std::pair<const char*, const char*> unsupported[] = {
+      {"client_ca_file_reload", "the client CA file is re-read with the certificate (reload_interval); remove it"},
+      {"include_system_ca_certs_pool", "put the system's CAs and yours in one client_ca_file"},
+      {"curve_preferences", "OpenSSL's default curves are used; remove it"},
+      {"tpm_config", "keys are read from key_file only"}};
+  for (const auto& [key, instead] : unsupported) node.Unsupported(key, instead);
 }
 
 absl::Status ServerConfig::Validate(const std::string& where) const {
@@ -77,6 +83,10 @@ absl::Status ServerConfig::Validate(const std::string& where) const {
   return absl::OkStatus();
 }
 
-void ServerAuth::Decode(config::Node& node) { node.Read("authenticator", &authenticator); }
+void ServerAuth::Decode(config::Node& node) {
+  node.Read("authenticator", &authenticator);
+  node.Unsupported("request_params",
+                   "authenticators see the request headers only; send the credential in a header instead");
+}
 
 }  // namespace outrigger::tls

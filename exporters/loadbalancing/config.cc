@@ -103,6 +103,10 @@ absl::Status Config::Validate() const {
     }
     for (const auto& h : static_resolver.hostnames) {
       if (h.empty()) return absl::InvalidArgumentError("resolver.static.hostnames: an empty hostname");
+      // Each backend is dialled as the otlp exporter's endpoint would be.
+      if (auto t = otlp::ParseGrpcEndpoint(WithDefaultPort(h)); !t.ok()) {
+        return absl::InvalidArgumentError(StrCat("resolver.static.hostnames: ", t.status().message()));
+      }
     }
   }
   if (has_dns) {

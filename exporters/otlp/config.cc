@@ -5,6 +5,7 @@ namespace outrigger::exporters::otlp {
 void Config::Decode(config::Node& node) {
   DecodeClient(node);
   helper.Decode(node);
+  node.Unsupported("batcher", "use sending_queue.batch (upstream deprecated batcher for it)");
 }
 
 absl::Status Config::Validate() const {

@@ -1,6 +1,12 @@
 // Both OTLP exporters against our own OTLP receiver (a real server, in process): data
 // arrives intact, pushback is retried after the server's delay, permanent errors are not.
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
 
 #include "collector/component/registry.h"
 #include "collector/exporterhelper/exporterhelper.h"
@@ -44,12 +50,14 @@ class OtlpExporterTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  void MakeExporter(
-      const std::string& retry_yaml = "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n") {
+  // `endpoint_yaml` replaces the endpoint and tls lines.
+  void MakeExporter(const std::string& retry_yaml = "retry_on_failure: {initial_interval: 10ms, max_interval: 50ms}\n",
+                    const std::string& endpoint_yaml = "") {
     const bool http = GetParam() == "otlphttp";
     std::string endpoint =
         http ? "http://127.0.0.1:" + std::to_string(http_port_) : "127.0.0.1:" + std::to_string(grpc_port_);
-    std::string yaml = "endpoint: " + endpoint + "\ntls: {insecure: true}\n" + retry_yaml;
+    std::string yaml =
+        (endpoint_yaml.empty() ? "endpoint: " + endpoint + "\ntls: {insecure: true}\n" : endpoint_yaml) + retry_yaml;
     const auto* f = static_cast<const ExporterFactory*>(registry_.Find(Kind::kExporter, GetParam()));
     ASSERT_NE(f, nullptr);
     auto cfg = f->CreateDefaultConfig();
@@ -123,7 +131,98 @@ TEST_P(OtlpExporterTest, UnreachableServerIsRetryableThenDropped) {
   EXPECT_GT(Exported("outrigger_exporter_retries_total"), 0);
 }
 
+// The endpoint forms upstream's configgrpc reads, each delivering to a plaintext server:
+// http:// turns TLS off without tls.insecure; dns:/// is a resolver target.
+TEST_P(OtlpExporterTest, GrpcEndpointFormsDeliver) {
+  if (GetParam() != "otlp") GTEST_SKIP() << "gRPC endpoints";
+  const std::string port = std::to_string(grpc_port_);
+  const std::string forms[] = {
+      "endpoint: http://127.0.0.1:" + port + "\n",
+      "endpoint: http://127.0.0.1:" + port + "/\n",
+      "endpoint: dns:///localhost:" + port + "\ntls: {insecure: true}\n",
+      "endpoint: localhost:" + port +
+          "\ntls: {insecure: true}\nkeepalive: {time: 30s, timeout: 5s}\n"
+          "wait_for_ready: true\nbalancer_name: round_robin\nauthority: collector.example\n",
+  };
+  size_t want = 0;
+  for (const auto& form : forms) {
+    SCOPED_TRACE(form);
+    MakeExporter("", form);
+    want += 2;
+    ASSERT_TRUE(exporter_->ConsumeTraces(testutil::MakeTraces(2)).ok());
+    ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == want; })) << sink_.SpanCount();
+    ASSERT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+    exporter_.reset();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Both, OtlpExporterTest, ::testing::Values("otlp", "otlphttp"));
+
+// A gRPC server on a Unix socket that answers every call OK (an empty export response)
+// and counts the calls per method.
+class CountingService : public grpc::CallbackGenericService {
+ public:
+  std::atomic<int> trace_calls{0};
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    if (ctx->method() == "/opentelemetry.proto.collector.trace.v1.TraceService/Export") ++trace_calls;
+    return new Reactor();
+  }
+
+ private:
+  class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    Reactor() : empty_(""), response_(&empty_, 1) { StartRead(&request_); }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+        return;
+      }
+      StartWrite(&response_);
+    }
+    void OnWriteDone(bool) override { Finish(grpc::Status::OK); }
+    void OnDone() override { delete this; }
+
+   private:
+    grpc::ByteBuffer request_;
+    grpc::Slice empty_;
+    grpc::ByteBuffer response_;
+  };
+};
+
+TEST(OtlpExporterUnixSocket, UnixEndpointDelivers) {
+  const std::string dir = testing::TempDir() + "otlp-unix-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string sock = dir + "/otlp.sock";
+  CountingService service;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + sock, grpc::InsecureServerCredentials());
+  builder.RegisterCallbackGenericService(&service);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+
+  Registry registry;
+  RegisterBuiltins(registry);
+  Telemetry telemetry;
+  testutil::TestHost host;
+  const auto* f = static_cast<const ExporterFactory*>(registry.Find(Kind::kExporter, "otlp"));
+  ASSERT_NE(f, nullptr);
+  auto cfg = f->CreateDefaultConfig();
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("endpoint: unix://" + sock + "\ntls: {insecure: true}\n", cfg.get(), &errors).ok())
+      << errors.Joined();
+  ASSERT_TRUE(cfg->Validate().ok()) << cfg->Validate();
+  auto e = f->CreateExporter(testutil::Settings(&telemetry, "otlp", Kind::kExporter), *cfg);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_TRUE((*e)->Start(host).ok());
+  ASSERT_TRUE((*e)->ConsumeTraces(testutil::MakeTraces(3)).ok());
+  EXPECT_TRUE(testutil::WaitFor([&] {
+    return telemetry.Value("outrigger_exporter_sent_spans_total", {{"exporter", "otlp"}}) == 3;
+  }));
+  EXPECT_EQ(service.trace_calls.load(), 1);
+  ASSERT_TRUE((*e)->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace outrigger

@@ -17,6 +17,9 @@ struct Config : ComponentConfig {
   std::string endpoint;
   // gzip | none
   std::string compression = kDefaultCompression;
+  // compression_params.level: gzip's level, 1 (fastest) to 9 (smallest); -1: the
+  // default (6).
+  int compression_level = -1;
   // HTTP headers added to every request.
   std::map<std::string, std::string> headers;
   // The URL's scheme decides TLS; tls.* sets CAs, client certificate, versions,

@@ -106,5 +106,54 @@ TEST(OtlpHttpExporterConfig, TlsVersionsAndAuth) {
   EXPECT_FALSE(c.Validate().ok());
 }
 
+TEST(OtlpHttpExporterConfig, UpstreamClientOptions) {
+  Config c;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("endpoint: https://a:4318\ncompression_params: {level: 1}\n", &c, &errors).ok())
+      << errors.Joined();
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  EXPECT_EQ(c.compression_level, 1);
+  c.compression_level = 10;
+  EXPECT_NE(c.Validate().message().find("compression_params.level must be 1"), std::string_view::npos);
+  c.compression_level = 9;
+  c.compression = "none";
+  EXPECT_NE(c.Validate().message().find("needs compression: gzip"), std::string_view::npos);
+  c.compression_level = -1;
+  for (const char* algo : {"zstd", "snappy", "deflate", "lz4"}) {
+    c.compression = algo;
+    EXPECT_NE(c.Validate().message().find(StrCat("compression \"", algo, "\" is not supported")),
+              std::string_view::npos)
+        << c.Validate();
+  }
+  c.compression = "gzip";
+  for (const char* bad : {"a:4318", "grpc://a:4318", "http://", "https:///v1/traces"}) {
+    c.endpoint = bad;
+    EXPECT_FALSE(c.Validate().ok()) << bad;
+  }
+  c.endpoint = "http://a:4318";
+  c.traces_endpoint = "a:4318/v1/traces";
+  EXPECT_NE(c.Validate().message().find("traces_endpoint \"a:4318/v1/traces\" must start with http://"),
+            std::string_view::npos);
+
+  Config d;
+  config::Errors refused;
+  EXPECT_FALSE(testutil::DecodeYaml("endpoint: http://a:1\nproxy_url: http://p:3128\nread_buffer_size: 1\n"
+                                    "write_buffer_size: 1\nmax_idle_conns: 1\nmax_idle_conns_per_host: 1\n"
+                                    "max_conns_per_host: 1\nidle_conn_timeout: 1s\ndisable_keep_alives: true\n"
+                                    "force_attempt_http2: true\nhttp2_read_idle_timeout: 1s\nhttp2_ping_timeout: 1s\n"
+                                    "cookies: {enabled: true}\nmiddlewares: []\nprofiles_endpoint: http://a/p\n"
+                                    "batcher: {}\n",
+                                    &d, &refused)
+                   .ok());
+  const std::string all = refused.Joined();
+  for (const char* key :
+       {"proxy_url", "read_buffer_size", "write_buffer_size", "max_idle_conns", "max_idle_conns_per_host",
+        "max_conns_per_host", "idle_conn_timeout", "disable_keep_alives", "force_attempt_http2",
+        "http2_read_idle_timeout", "http2_ping_timeout", "cookies", "middlewares", "profiles_endpoint", "batcher"}) {
+    EXPECT_NE(all.find(StrCat(key, " is not supported: ")), std::string::npos) << key << "\n" << all;
+  }
+  EXPECT_EQ(all.find("unknown key"), std::string::npos) << all;
+}
+
 }  // namespace
 }  // namespace outrigger::exporters::otlphttp

@@ -30,7 +30,8 @@ template <typename D>
 absl::Status HttpPusher::Send(Signal signal, const D& d, absl::Time deadline) {
   const bool json = cfg_.encoding == "json";
   std::string body = json ? d.ToJson() : d.ToProto();
-  if (cfg_.compression == "gzip") body = outrigger::otlp::Gzip(body);
+  if (cfg_.compression == "gzip")
+    body = outrigger::otlp::Gzip(body, cfg_.compression_level == -1 ? 6 : cfg_.compression_level);
   const std::string& url = urls_[static_cast<size_t>(signal)];
 
   std::vector<std::string> headers = {json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf"};

@@ -49,12 +49,19 @@ TEST(HealthCheckConfig, TestdataDecodesToItsValues) {
 }
 
 TEST(HealthCheckConfig, UnsupportedUpstreamServerOptionsAreRefusedWithWhatToDo) {
+  // cors and response_headers are the shared server options (collector/http/config.h).
+  Config ok;
+  config::Errors ok_errors;
+  EXPECT_TRUE(
+      testutil::DecodeYaml("cors: {allowed_origins: ['https://*']}\nresponse_headers: {a: b}\n", &ok, &ok_errors).ok())
+      << ok_errors.Joined();
+  EXPECT_EQ(ok.limits.cors.allowed_origins, std::vector<std::string>{"https://*"});
   Config cfg;
   config::Errors errors;
-  EXPECT_FALSE(testutil::DecodeYaml("cors: {allowed_origins: ['*']}\nresponse_headers: {a: b}\n", &cfg, &errors).ok());
+  EXPECT_FALSE(testutil::DecodeYaml("middlewares: []\ncompression_algorithms: [gzip]\n", &cfg, &errors).ok());
   std::string all = errors.Joined();
-  EXPECT_NE(all.find("cors is not supported: browsers cannot call this server directly"), std::string::npos) << all;
-  EXPECT_NE(all.find("response_headers is not supported"), std::string::npos) << all;
+  EXPECT_NE(all.find("middlewares is not supported"), std::string::npos) << all;
+  EXPECT_NE(all.find("compression_algorithms is not supported"), std::string::npos) << all;
 }
 
 TEST(HealthCheckConfig, NegativeTimeoutsAndHalfACertificateAreErrors) {

@@ -1,5 +1,9 @@
 #include "receivers/otlp/config.h"
 
+#include <algorithm>
+#include <utility>
+
+#include "collector/common/strings.h"
 #include "collector/http/server.h"
 
 namespace outrigger::receivers::otlp {
@@ -14,6 +18,41 @@ void GrpcKeepalive::Decode(config::Node& node) {
   config::Node& ep = node.Child("enforcement_policy");
   ep.Read("min_time", &min_time);
   ep.Read("permit_without_stream", &permit_without_stream);
+}
+
+namespace {
+
+// `transport:` of a server (confignet): only TCP here.
+void ReadTransport(config::Node& node, const char* where) {
+  std::string transport;
+  node.Read("transport", &transport);
+  if (!transport.empty() && transport != "tcp") {
+    node.ErrorAt("transport", StrCat("transport \"", transport, "\" is not supported: ", where,
+                                     " listens on TCP only; remove transport (or set tcp) and give a host:port "
+                                     "endpoint, e.g. 127.0.0.1:",
+                                     where == std::string_view("grpc") ? "4317" : "4318"));
+  }
+}
+
+}  // namespace
+
+std::string SanitizeUrlPath(std::string_view value) {
+  std::string_view p = value;
+  if (auto scheme = p.find("://"); scheme != std::string_view::npos) {
+    p.remove_prefix(scheme + 3);
+    auto slash = p.find('/');
+    p = slash == std::string_view::npos ? std::string_view() : p.substr(slash);
+  }
+  p = p.substr(0, p.find_first_of("?#"));
+  return p.starts_with('/') ? std::string(p) : StrCat("/", p);
+}
+
+bool HttpConfig::EncodingAllowed(std::string_view content_encoding) const {
+  std::string_view e = content_encoding == "identity" ? std::string_view() : content_encoding;
+  if (compression_algorithms.empty()) {
+    return std::find(std::begin(kDecodedEncodings), std::end(kDecodedEncodings), e) != std::end(kDecodedEncodings);
+  }
+  return std::find(compression_algorithms.begin(), compression_algorithms.end(), e) != compression_algorithms.end();
 }
 
 void Config::Decode(config::Node& node) {
@@ -31,6 +70,9 @@ void Config::Decode(config::Node& node) {
     grpc.tls.Decode(g.Child("tls"));
     grpc.auth.Decode(g.Child("auth"));
     g.Read("include_metadata", &grpc.include_metadata);
+    ReadTransport(g, "grpc");
+    g.Unsupported("dialer_config", "it applies to outgoing connections only; remove it");
+    g.Unsupported("middlewares", "no gRPC middleware extensions exist here; remove the key");
   } else {
     protocols.Accept("grpc");
   }
@@ -39,12 +81,19 @@ void Config::Decode(config::Node& node) {
     config::Node& h = protocols.Child("http");
     h.Read("endpoint", &http.endpoint);
     h.ReadBytes("max_request_body_size", &http.max_request_body_size);
-    h.Read("traces_url_path", &http.traces_url_path);
-    h.Read("metrics_url_path", &http.metrics_url_path);
-    h.Read("logs_url_path", &http.logs_url_path);
-    http.limits.Decode(h, &http.include_metadata);
+    for (auto [key, out] :
+         {std::pair{"traces_url_path", &http.traces_url_path}, std::pair{"metrics_url_path", &http.metrics_url_path},
+          std::pair{"logs_url_path", &http.logs_url_path}}) {
+      if (h.Has(key)) {
+        h.Read(key, out);
+        *out = SanitizeUrlPath(*out);
+      }
+    }
+    h.Unsupported("profiles_url_path", "profiles are not received here; remove the key");
+    http.limits.Decode(h, &http.include_metadata, &http.compression_algorithms);
     http.tls.Decode(h.Child("tls"));
     http.auth.Decode(h.Child("auth"));
+    ReadTransport(h, "http");
   } else {
     protocols.Accept("http");
   }
@@ -81,10 +130,27 @@ absl::Status Config::Validate() const {
     }
     if (auto s = http.tls.Validate("protocols.http.tls"); !s.ok()) return s;
     if (auto s = http.limits.Validate("protocols.http"); !s.ok()) return s;
-    for (const auto* p : {&http.traces_url_path, &http.metrics_url_path, &http.logs_url_path}) {
-      if (p->empty() || (*p)[0] != '/') {
+    const std::string* paths[] = {&http.traces_url_path, &http.metrics_url_path, &http.logs_url_path};
+    for (size_t i = 0; i < 3; ++i) {
+      if (paths[i]->empty() || (*paths[i])[0] != '/') {
         return absl::InvalidArgumentError("protocols.http.*_url_path must start with '/'");
       }
+      for (size_t j = 0; j < i; ++j) {
+        if (*paths[i] == *paths[j]) {
+          return absl::InvalidArgumentError(
+              StrCat("protocols.http: two signals share the URL path \"", *paths[i], "\"; give each its own"));
+        }
+      }
+    }
+    for (const auto& a : http.compression_algorithms) {
+      if (std::find(std::begin(kDecodedEncodings), std::end(kDecodedEncodings), a) != std::end(kDecodedEncodings)) {
+        continue;
+      }
+      const bool upstream = a == "zstd" || a == "snappy" || a == "lz4" || a == "x-snappy-framed";
+      return absl::InvalidArgumentError(
+          StrCat("protocols.http.compression_algorithms: \"", a, "\" ",
+                 upstream ? "is not supported" : "is no known compression",
+                 ": request bodies may be uncompressed (\"\"), gzip, zlib or deflate; remove it from the list"));
     }
   }
   if (retry_after_seconds < 0) return absl::InvalidArgumentError("retry_after_seconds must not be negative");

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -73,17 +75,30 @@ struct HttpConfig {
   std::string endpoint = kDefaultHttpEndpoint;
   // Largest body, as received and after decompression (413 beyond).
   uint64_t max_request_body_size = kDefaultMaxRequestBodySize;
-  // Paths of the three exports; each starts with '/'.
+  // Paths of the three exports; one without a leading '/' gets one (as upstream), and
+  // only the path of a URL counts ("http://h/x?y" is "/x").
   std::string traces_url_path = kDefaultTracesUrlPath;
   std::string metrics_url_path = kDefaultMetricsUrlPath;
   std::string logs_url_path = kDefaultLogsUrlPath;
-  // read_timeout, read_header_timeout, write_timeout, idle_timeout, max_connections.
+  // read_timeout, read_header_timeout, write_timeout, idle_timeout, max_connections,
+  // cors, response_headers, keep_alives_enabled.
   http::ServerLimits limits;
+  // Content-Encodings a request may have ("" for none); empty: every one we decode
+  // (none, gzip, zlib, deflate). Another encoding is answered 400.
+  std::vector<std::string> compression_algorithms;
+  bool EncodingAllowed(std::string_view content_encoding) const;
   tls::ServerConfig tls;
   tls::ServerAuth auth;
   // Keep each request's headers with its data, as GrpcConfig::include_metadata.
   bool include_metadata = false;
 };
+
+// The path upstream's SanitizedURLPath makes of a *_url_path value: the path of the
+// URL, with a leading '/' added when missing.
+std::string SanitizeUrlPath(std::string_view value);
+
+// Content-Encodings the receiver decodes, under confighttp's names ("" is none).
+inline constexpr std::string_view kDecodedEncodings[] = {"", "gzip", "zlib", "deflate"};
 
 struct Config : ComponentConfig {
   GrpcConfig grpc;

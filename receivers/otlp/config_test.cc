@@ -73,6 +73,12 @@ TEST(OtlpReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(cfg.http.limits.write_timeout, absl::Seconds(20));
   EXPECT_EQ(cfg.http.limits.idle_timeout, absl::Minutes(2));
   EXPECT_EQ(cfg.http.limits.max_connections, 100);
+  EXPECT_EQ(cfg.http.limits.cors.allowed_origins,
+            (std::vector<std::string>{"https://*.example.com", "https://example.com"}));
+  EXPECT_EQ(cfg.http.limits.cors.allowed_headers, (std::vector<std::string>{"Content-Type", "X-Tenant"}));
+  EXPECT_EQ(cfg.http.limits.cors.max_age, 7200);
+  EXPECT_EQ(cfg.http.limits.response_headers, (std::map<std::string, std::string>{{"X-Frame-Options", "DENY"}}));
+  EXPECT_EQ(cfg.http.compression_algorithms, (std::vector<std::string>{"", "gzip"}));
   EXPECT_EQ(cfg.retry_after_seconds, 5);
   EXPECT_TRUE(cfg.Validate().ok());
 }

@@ -413,9 +413,14 @@ http::Response OtlpReceiver::ProcessHttp(http::Request& req, Signal signal, bool
     return resp;
   };
   std::string encoding = absl::AsciiStrToLower(req.Header("content-encoding"));
+  if (!cfg_.http.EncodingAllowed(encoding)) {
+    http_meter_.Malformed();
+    return fail(400, absl::StatusCode::kInvalidArgument,
+                StrCat("unsupported Content-Encoding \"", encoding, "\" (protocols.http.compression_algorithms)"));
+  }
   std::string body = std::move(req.body);
   Admission::Ticket extra_ticket;
-  if (encoding == "gzip" || encoding == "deflate") {
+  if (encoding == "gzip" || encoding == "deflate" || encoding == "zlib") {
     auto out = outrigger::otlp::Gunzip(body, cfg_.http.max_request_body_size);
     if (!out.ok()) {
       http_meter_.Malformed();
