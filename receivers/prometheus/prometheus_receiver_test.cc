@@ -26,6 +26,7 @@ using Req = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRe
 // One data point, flattened.
 struct Pt {
   std::string name, kind;  // gauge, sum, histogram, summary
+  std::string description;
   std::map<std::string, std::string> attrs, resource;
   double value = 0;
   uint64_t start = 0, time = 0;
@@ -56,6 +57,7 @@ std::vector<Pt> Flatten(const pdata::Metrics& d) {
           auto base = [&](const auto& p, const char* kind) {
             Pt pt;
             pt.name = m.name();
+            pt.description = m.description();
             pt.kind = kind;
             pt.attrs = AttrMap(p);
             pt.resource = res;
@@ -205,20 +207,89 @@ TEST(PrometheusScrapeTest, ConvertsEveryType) {
   ASSERT_NE(Find(pts, "scrape_duration_seconds"), nullptr);
 }
 
-TEST(PrometheusScrapeTest, HistogramWithoutInfBucketOrCount) {
+TEST(PrometheusScrapeTest, HistogramWithoutInfBucketFailsTheScrape) {
+  // The text format: "A histogram must have a bucket with {le="+Inf"}"; without _count,
+  // the +Inf bucket is the count.
   ScrapeConfig sc = Job("j");
   TargetState st(sc, "h:1", {});
-  auto pts = Scrape(st,
-                    std::string("# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\nx_count 7\nx_sum 1\n"
-                                "# TYPE y histogram\ny_bucket{le=\"1\"} 2\ny_bucket{le=\"+Inf\"} 4\n"),
-                    kSec);
-  const Pt* x = Find(pts, "x");
-  ASSERT_NE(x, nullptr);
-  EXPECT_EQ(x->buckets, (std::vector<uint64_t>{2, 1, 4}));  // +Inf implicit: count - 3
+  ScrapeResult r;
+  auto pts =
+      Scrape(st, std::string("# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\nx_count 7\nx_sum 1\n"),
+             kSec, &r);
+  EXPECT_EQ(r.status.message(), "invalid exposition: line 2: histogram x has no bucket with le=\"+Inf\"");
+  EXPECT_TRUE(r.malformed);
+  EXPECT_EQ(Find(pts, "x"), nullptr);
+  EXPECT_EQ(Find(pts, "up")->value, 0);
+  pts = Scrape(st, std::string("# TYPE y histogram\ny_bucket{le=\"1\"} 2\ny_bucket{le=\"+Inf\"} 4\n"), 2 * kSec, &r);
   const Pt* y = Find(pts, "y");
   ASSERT_NE(y, nullptr);
   EXPECT_EQ(y->count, 4u);  // no _count: the +Inf bucket
   EXPECT_EQ(y->buckets, (std::vector<uint64_t>{2, 2}));
+}
+
+// # HELP is the OTLP metric's description, for every type; the scrape's own metrics
+// have none.
+TEST(PrometheusScrapeTest, HelpIsTheDescription) {
+  ScrapeConfig sc = Job("j");
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  auto pts = Scrape(st,
+                    std::string("# HELP c_total Requests \\ served.\n# TYPE c_total counter\nc_total 1\n"
+                                "# HELP g Temperature\\nin C.\ng 2\nnohelp 3\n"
+                                "# TYPE h histogram\n# HELP h Latency.\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n"
+                                "# HELP s Sizes.\n# TYPE s summary\ns_count 1\ns_sum 1\n"),
+                    kSec, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "c_total")->description, "Requests \\ served.");
+  EXPECT_EQ(Find(pts, "g")->description, "Temperature\nin C.");
+  EXPECT_EQ(Find(pts, "nohelp")->description, "");
+  EXPECT_EQ(Find(pts, "h")->description, "Latency.");
+  EXPECT_EQ(Find(pts, "s")->description, "Sizes.");
+  EXPECT_EQ(Find(pts, "up")->description, "");
+}
+
+// Explicit timestamps are the points' times, 0 included; several samples of a series
+// with different timestamps are several points; a timestamp OTLP cannot hold (before
+// 1970, after 2554) fails the scrape with the line, unless honor_timestamps is false.
+TEST(PrometheusScrapeTest, TimestampsZeroSeveralPointsAndOutOfRange) {
+  ScrapeConfig sc = Job("j");
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  auto pts = Scrape(st,
+                    std::string("zero 1 0\nmany 1 1000\nmany 2 2000\n# TYPE h histogram\n"
+                                "h_bucket{le=\"+Inf\"} 1 1000\nh_count 1 1000\nh_bucket{le=\"+Inf\"} 3 2000\n"
+                                "h_count 3 2000\n"),
+                    100 * kSec, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "zero")->time, 0u);
+  std::vector<std::pair<uint64_t, double>> many;
+  std::vector<std::pair<uint64_t, uint64_t>> h;
+  for (const Pt& p : pts) {
+    if (p.name == "many") many.emplace_back(p.time, p.value);
+    if (p.name == "h") h.emplace_back(p.time, p.count);
+  }
+  EXPECT_EQ(many, (std::vector<std::pair<uint64_t, double>>{{kSec, 1}, {2 * kSec, 2}}));
+  EXPECT_EQ(h, (std::vector<std::pair<uint64_t, uint64_t>>{{kSec, 1}, {2 * kSec, 3}}));
+
+  pts = Scrape(st, std::string("ok 1\nold 1 -5\n"), 200 * kSec, &r);
+  EXPECT_EQ(r.status.message(),
+            "invalid exposition: line 2: timestamp -5 ms of old cannot be an OTLP time (1970 to 2554); "
+            "honor_timestamps: false uses the scrape time instead");
+  EXPECT_TRUE(r.malformed);
+  EXPECT_EQ(Find(pts, "ok"), nullptr);
+  pts = Scrape(st, std::string("far 1 18446744073710\n"), 300 * kSec, &r);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_EQ(Find(pts, "far"), nullptr);
+  pts = Scrape(st, std::string("far 1 18446744073709\n"), 400 * kSec, &r);  // the last millisecond that fits
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "far")->time, 18446744073709000000ull);
+
+  ScrapeConfig sc2 = Job("j");
+  sc2.honor_timestamps = false;
+  TargetState st2(sc2, "h:1", {});
+  pts = Scrape(st2, std::string("old 1 -5\n"), 100 * kSec, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "old")->time, 100 * kSec);
 }
 
 TEST(PrometheusScrapeTest, StartTimesAndResetDetection) {
@@ -938,6 +1009,19 @@ TEST_F(PrometheusReceiverTest, PodAnnotationsDiscoveryFollowsTheFile) {
 // ---- OpenMetrics (negotiated by Content-Type) ----
 
 // What the flattened points leave out: units and exemplars, by metric name.
+// # HELP arrives as the OTLP description through the running receiver (HTTP scrape,
+// conversion, pipeline).
+TEST_F(PrometheusReceiverTest, HelpArrivesAsTheMetricDescription) {
+  Serve(200, "# HELP requests_total Requests served.\n# TYPE requests_total counter\nrequests_total 5\n");
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  Start(sc);
+  ASSERT_TRUE(rec_.WaitFor([](const std::vector<Pt>& pts) {
+    const Pt* p = Find(pts, "requests_total");
+    return p != nullptr && p->description == "Requests served.";
+  }));
+}
+
 struct OmExtras {
   std::map<std::string, std::string> units;
   std::map<std::string, std::vector<mpb::Exemplar>> exemplars;
@@ -1196,7 +1280,8 @@ TEST_F(OpenMetricsReceiverTest, NegotiatesOpenMetricsAndConvertsWhatItBrings) {
     auto e = x.exemplars.find("reqs_total");
     auto u = x.units.find("lat_seconds");
     return c->start == 1600000000250000000ull && h->start == 1600000001 * kSec && up != nullptr && up->value == 1 &&
-           e->second[0].trace_id() == kTraceBytes && u != x.units.end() && u->second == "s";
+           c->description == "Requests." && e->second[0].trace_id() == kTraceBytes && u != x.units.end() &&
+           u->second == "s";
   }));
   EXPECT_EQ(Meter("outrigger_receiver_malformed_requests_total"), 0);
 }

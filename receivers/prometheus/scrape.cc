@@ -15,6 +15,8 @@ namespace outrigger::receivers::prometheus {
 namespace {
 
 constexpr uint64_t kMsToNs = 1000000;
+// The last millisecond an OTLP time (unsigned 64-bit nanoseconds) holds: in 2554.
+constexpr int64_t kMaxTimestampMs = static_cast<int64_t>(UINT64_MAX / kMsToNs);
 
 // Unix seconds (an OpenMetrics `_created` value or exemplar timestamp) to nanoseconds,
 // with the millisecond precision of sample timestamps; 0 if not a positive time.
@@ -142,14 +144,17 @@ struct GroupIndex {
   std::vector<size_t> next;                   // group -> the previous one with its hash
   size_t last = SIZE_MAX;
   template <typename G>
-  size_t Find(std::vector<G>& groups, const std::vector<pdata::AttributeView>& attrs, bool* added) {
-    const size_t h = HashOf(0, {}, attrs);
+  // The group of `attrs` at time `t` (a series may have several points in a scrape,
+  // with different timestamps).
+  size_t Find(std::vector<G>& groups, const std::vector<pdata::AttributeView>& attrs, uint64_t t, bool* added) {
+    const size_t h = HashOf(0, {}, attrs) ^ (t * 0x9E3779B97F4A7C15ull);
     *added = false;
-    if (last != SIZE_MAX && groups[last].hash == h && SameAttrs(groups[last].attrs, attrs)) return last;
+    auto same = [&](const G& g) { return g.hash == h && g.t == t && SameAttrs(g.attrs, attrs); };
+    if (last != SIZE_MAX && same(groups[last])) return last;
     auto [it, fresh] = first.try_emplace(h, groups.size());
     if (!fresh) {
       for (size_t j = it->second; j != SIZE_MAX; j = next[j]) {
-        if (groups[j].hash == h && SameAttrs(groups[j].attrs, attrs)) return last = j;
+        if (same(groups[j])) return last = j;
       }
     }
     next.push_back(fresh ? SIZE_MAX : it->second);
@@ -157,6 +162,7 @@ struct GroupIndex {
     groups.emplace_back();
     groups.back().attrs = attrs;
     groups.back().hash = h;
+    groups.back().t = t;
     *added = true;
     return last = groups.size() - 1;
   }
@@ -327,9 +333,9 @@ uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const 
 
 template <typename S>
 uint64_t TargetState::TimeOf(const S& s, uint64_t scrape_ns) const {
-  if (sc_.honor_timestamps && s.timestamp_ms && *s.timestamp_ms > 0) {
-    return static_cast<uint64_t>(*s.timestamp_ms) * kMsToNs;
-  }
+  // An explicit timestamp, 0 included, is the sample's time (ConvertChecked refused the
+  // ones OTLP cannot hold).
+  if (sc_.honor_timestamps && s.timestamp_ms) return static_cast<uint64_t>(*s.timestamp_ms) * kMsToNs;
   return scrape_ns;
 }
 
@@ -337,6 +343,7 @@ template <typename F>
 void TargetState::Convert(const std::vector<F>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
   for (const F& f : families) {
     const std::string unit = f.unit.empty() ? std::string() : OtelUnit(f.unit);
+    b->SetDescription(f.help);  // HELP: the OTLP metric's description
     switch (f.type) {
       case MetricType::kCounter:
         ConvertCounter(f, unit, scrape_ns, b);
@@ -359,6 +366,7 @@ void TargetState::Convert(const std::vector<F>& families, uint64_t scrape_ns, pd
         break;
     }
   }
+  b->SetDescription("");  // the scrape's own metrics (up, ...) have none
 }
 
 template <typename F>
@@ -418,8 +426,7 @@ void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, "le", &attrs_);
     bool added;
-    HistogramGroup& g = groups[index.Find(groups, attrs_, &added)];
-    if (added) g.t = TimeOf(s, scrape_ns);
+    HistogramGroup& g = groups[index.Find(groups, attrs_, TimeOf(s, scrape_ns), &added)];
     std::string_view sfx = SuffixOf(f, s);
     if (sfx == "_bucket") {
       double le = 0;
@@ -456,8 +463,7 @@ void TargetState::ConvertSummary(const F& f, const std::string& unit, uint64_t s
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, "quantile", &attrs_);
     bool added;
-    Group& g = groups[index.Find(groups, attrs_, &added)];
-    if (added) g.t = TimeOf(s, scrape_ns);
+    Group& g = groups[index.Find(groups, attrs_, TimeOf(s, scrape_ns), &added)];
     std::string_view sfx = SuffixOf(f, s);
     if (sfx.empty()) {
       double q = 0;
@@ -537,6 +543,18 @@ void TargetState::ConvertChecked(std::vector<F>* families, bool relabel, uint64_
   for (const auto& f : *families) {
     r->samples += f.samples.size();
     if (f.type == MetricType::kGaugeHistogram) r->dropped += f.samples.size();
+    if (!sc_.honor_timestamps) continue;
+    // Valid in the exposition (int64 milliseconds), but an OTLP time is unsigned
+    // nanoseconds: 1970 to 2554. Such a scrape fails as a malformed one would.
+    for (const auto& s : f.samples) {
+      if (s.timestamp_ms && (*s.timestamp_ms < 0 || *s.timestamp_ms > kMaxTimestampMs)) {
+        r->status = absl::InvalidArgumentError(
+            StrCat("invalid exposition: line ", s.line, ": timestamp ", *s.timestamp_ms, " ms of ", s.name,
+                   " cannot be an OTLP time (1970 to 2554); honor_timestamps: false uses the scrape time instead"));
+        r->malformed = true;
+        return;
+      }
+    }
   }
   // sample_limit counts what metric relabeling leaves, as in Prometheus.
   size_t kept = r->samples;
