@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/component/factory.h"
 #include "collector/httpclient/http_client.h"
+#include "receivers/prometheus/parser.h"
 #include "receivers/prometheus/relabel.h"
 
 namespace outrigger::receivers::prometheus {
@@ -59,10 +61,27 @@ struct ScrapeConfig {
   int64_t label_name_length_limit = 0;               // bytes
   int64_t label_value_length_limit = 0;              // bytes
   uint64_t body_size_limit = kDefaultBodySizeLimit;  // bytes of the answer (decompressed)
+  // scrape_protocols (Prometheus's names) in order of preference, made into the Accept
+  // header; empty: the global list, else Prometheus's default (kScrapeAccept).
+  std::vector<std::string> scrape_protocols;
+  // fallback_scrape_protocol: the format of an answer whose Content-Type is missing or
+  // not an exposition format; unset: the text format 0.0.4.
+  std::optional<Format> fallback_format;
   std::string basic_auth_username, basic_auth_password;
   std::string authorization_type = "Bearer", authorization_credentials;
   httpclient::TlsConfig tls;
+  // The receiver's own options (upstream's top-level keys), copied into every job.
+  bool trim_metric_suffixes = false;
+  bool use_start_time_metric = false;
+  std::string start_time_metric_regex;  // empty: kDefaultStartTimeMetricRegex
 };
+
+// Upstream's start_time_metric_regex default (the metric `process_start_time_seconds`,
+// with any prefix).
+inline constexpr char kDefaultStartTimeMetricRegex[] = "^(.+_)*process_start_time_seconds$";
+
+// The Accept header of scrape_protocols (Prometheus's weights: 0.6, 0.5, ... then */*).
+std::string AcceptOf(const std::vector<std::string>& protocols);
 
 struct Config : ComponentConfig {
   absl::Duration global_scrape_interval = kDefaultScrapeInterval;
@@ -73,7 +92,12 @@ struct Config : ComponentConfig {
   int64_t global_label_name_length_limit = 0;
   int64_t global_label_value_length_limit = 0;
   uint64_t global_body_size_limit = kDefaultBodySizeLimit;
+  std::vector<std::string> global_scrape_protocols;
   std::vector<ScrapeConfig> scrape_configs;
+  // Upstream's top-level options (copied into every ScrapeConfig by Decode).
+  bool trim_metric_suffixes = false;
+  bool use_start_time_metric = false;
+  std::string start_time_metric_regex;
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

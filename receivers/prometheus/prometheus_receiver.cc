@@ -16,10 +16,6 @@ namespace {
 // A scrape whose body was this large gives the freed memory back to the system after.
 constexpr size_t kTrimAfterBody = 8 << 20;
 
-// Prometheus's own Accept header (OpenMetrics first); the answer's Content-Type picks
-// the parser (FormatOf).
-const std::string kAccept = StrCat("Accept: ", kScrapeAccept);
-
 std::string KeyOf(const ScrapeTarget& t) {
   std::string key = t.url;
   for (const auto& [k, v] : t.labels) StrAppend(&key, "\x1f", k, "\x1e", v);
@@ -74,7 +70,10 @@ std::optional<PrometheusReceiver::Target> PrometheusReceiver::MakeTarget(const S
   t.sc = &sc;
   t.client = client;
   t.url = spec.url;
-  t.headers = {kAccept};
+  // Prometheus's own Accept header (OpenMetrics first), or the job's scrape_protocols;
+  // the answer's Content-Type picks the parser (KnownFormatOf), else the job's
+  // fallback_scrape_protocol.
+  t.headers = {StrCat("Accept: ", AcceptOf(t.sc->scrape_protocols))};
   t.headers.push_back(StrCat("X-Prometheus-Scrape-Timeout-Seconds: ", absl::ToDoubleSeconds(spec.timeout)));
   if (!sc.basic_auth_username.empty()) {
     t.headers.push_back(StrCat("Authorization: Basic ",
@@ -257,7 +256,7 @@ size_t PrometheusReceiver::ScrapeAndSend(Target& t) {
     body = absl::UnavailableError(StrCat("HTTP ", resp->code, " from ", t.url));
   } else {
     body = std::move(resp->body);
-    format = FormatOf(resp->content_type);
+    format = KnownFormatOf(resp->content_type).value_or(t.sc->fallback_format.value_or(Format::kPrometheusText));
   }
   const size_t body_size = body.ok() ? body->size() : 0;
   const double duration = absl::ToDoubleSeconds(absl::Now() - start);

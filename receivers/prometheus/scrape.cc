@@ -1,5 +1,7 @@
 #include "receivers/prometheus/scrape.h"
 
+#include "re2/re2.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -319,6 +321,8 @@ uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const 
   uint64_t start = t;
   if (created_ns != 0) {
     start = created_ns;  // the exposer knows (OpenMetrics `_created`)
+  } else if (start_metric_ns_ != 0 && kind != Kind::kGauge) {
+    start = start_metric_ns_;  // use_start_time_metric
   } else if (s.had_before) {
     start = s.before_start_ns;
     // A decrease is a reset: the new run started after the previous observation.
@@ -329,6 +333,32 @@ uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const 
   s.last = value;
   if (s.unit != unit) s.unit.assign(unit);
   return start;
+}
+
+std::string_view TargetState::OutName(std::string_view name, bool sum, std::string_view prom_unit) const {
+  if (!sc_.trim_metric_suffixes || name.find('_') == std::string_view::npos) return name;
+  // Upstream's TrimPromSuffixes: a sum's `_total`, then the unit as the name's last tokens.
+  if (sum && name.size() > 6 && absl::EndsWith(ToAbsl(name), "_total")) name.remove_suffix(6);
+  if (!prom_unit.empty() && name.size() > prom_unit.size() + 1 &&
+      name.substr(name.size() - prom_unit.size()) == prom_unit && name[name.size() - prom_unit.size() - 1] == '_') {
+    name.remove_suffix(prom_unit.size() + 1);
+  }
+  return name;
+}
+
+template <typename F>
+uint64_t TargetState::StartTimeMetric(const std::vector<F>& families) const {
+  if (!sc_.use_start_time_metric) return 0;
+  RE2 re(sc_.start_time_metric_regex.empty() ? kDefaultStartTimeMetricRegex : sc_.start_time_metric_regex);
+  for (const F& f : families) {
+    if (f.type != MetricType::kGauge && f.type != MetricType::kUntyped && f.type != MetricType::kCounter) continue;
+    for (const auto& s : f.samples) {
+      if (RE2::FullMatch(re2::StringPiece(s.name.data(), s.name.size()), re) && std::isfinite(s.value) && s.value > 0) {
+        return SecondsToNs(s.value);
+      }
+    }
+  }
+  return 0;
 }
 
 template <typename S>
@@ -385,13 +415,14 @@ void TargetState::ConvertCounter(const F& f, const std::string& unit, uint64_t s
         created = SecondsToNs(f.samples[j].value);
       }
     }
-    uint64_t start = StartOf(Kind::kSum, s.name, attrs_, s.value, t, created, unit);
+    const std::string_view name = OutName(s.name, /*sum=*/true, f.unit);
+    uint64_t start = StartOf(Kind::kSum, name, attrs_, s.value, t, created, unit);
     if (s.exemplar) {
       pdata::Exemplar e = ExemplarOf(*s.exemplar, t);
-      b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative, false,
+      b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative, false,
              {&e, 1});
     } else {
-      b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
+      b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
     }
   }
 }
@@ -401,8 +432,9 @@ void TargetState::ConvertGauge(const F& f, const std::string& unit, uint64_t scr
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, {}, &attrs_);
     uint64_t t = TimeOf(s, scrape_ns);
-    StartOf(Kind::kGauge, s.name, attrs_, s.value, t, 0, unit);
-    b->Gauge(s.name, unit, attrs_, s.value, t);
+    const std::string_view name = OutName(s.name, /*sum=*/false, f.unit);
+    StartOf(Kind::kGauge, name, attrs_, s.value, t, 0, unit);
+    b->Gauge(name, unit, attrs_, s.value, t);
   }
 }
 
@@ -414,8 +446,9 @@ void TargetState::ConvertUpDownSum(const F& f, const std::string& unit, uint64_t
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, {}, &attrs_);
     uint64_t t = TimeOf(s, scrape_ns);
-    uint64_t start = StartOf(Kind::kUpDownSum, s.name, attrs_, s.value, t, 0, unit);
-    b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
+    const std::string_view name = OutName(s.name, /*sum=*/true, f.unit);
+    uint64_t start = StartOf(Kind::kUpDownSum, name, attrs_, s.value, t, 0, unit);
+    b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
   }
 }
 
@@ -444,8 +477,9 @@ void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t
   pdata::HistogramPoint p;
   for (HistogramGroup& g : groups) {
     const double count = PointOf(&g, &p);
-    uint64_t start = StartOf(Kind::kHistogram, f.name, g.attrs, count, g.t, g.created, unit);
-    b->Histogram(f.name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
+    const std::string_view name = OutName(f.name, /*sum=*/false, f.unit);
+    uint64_t start = StartOf(Kind::kHistogram, name, g.attrs, count, g.t, g.created, unit);
+    b->Histogram(name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
   }
 }
 
@@ -479,8 +513,9 @@ void TargetState::ConvertSummary(const F& f, const std::string& unit, uint64_t s
   }
   for (Group& g : groups) {
     std::sort(g.p.quantiles.begin(), g.p.quantiles.end());
-    uint64_t start = StartOf(Kind::kSummary, f.name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
-    b->Summary(f.name, unit, g.attrs, g.p, start, g.t);
+    const std::string_view name = OutName(f.name, /*sum=*/false, f.unit);
+    uint64_t start = StartOf(Kind::kSummary, name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
+    b->Summary(name, unit, g.attrs, g.p, start, g.t);
   }
 }
 
@@ -567,6 +602,10 @@ void TargetState::ConvertChecked(std::vector<F>* families, bool relabel, uint64_
     r->limit = "sample_limit";
     return;
   }
+  // use_start_time_metric: the process's start time, when the scrape has it (upstream
+  // fails such a scrape; here the usual start times apply), is every cumulative
+  // point's start (an OpenMetrics _created still wins).
+  start_metric_ns_ = StartTimeMetric(*families);
   if (absl::Status st = CheckLabelLimits(*families, relabel); !st.ok()) {
     r->status = st;
     for (std::string_view limit : {"label_limit", "label_name_length_limit", "label_value_length_limit"}) {

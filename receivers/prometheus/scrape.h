@@ -107,6 +107,13 @@ class TargetState {
   void ConvertHistogram(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
   template <typename F>
   void ConvertSummary(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  // The name a metric is given: `name` itself, or with trim_metric_suffixes its type
+  // and unit suffixes trimmed (`prom_unit`: the OpenMetrics # UNIT).
+  std::string_view OutName(std::string_view name, bool sum, std::string_view prom_unit) const;
+  // use_start_time_metric: the value of the first sample matching
+  // start_time_metric_regex, in ns; 0 if off or absent.
+  template <typename F>
+  uint64_t StartTimeMetric(const std::vector<F>& families) const;
   // A sample's time: its own if honor_timestamps (and it has one), else the scrape's.
   template <typename S>
   uint64_t TimeOf(const S& s, uint64_t scrape_ns) const;
@@ -140,9 +147,10 @@ class TargetState {
   std::vector<Series> series_;
   absl::flat_hash_map<size_t, uint32_t> index_;  // hash -> the last series with it
   size_t cursor_ = 0;
-  uint64_t scrape_ = 0;  // scrapes so far
-  size_t touched_ = 0;   // series of this scrape so far
-  size_t added_ = 0;     // of them, new ones
+  uint64_t scrape_ = 0;           // scrapes so far
+  size_t touched_ = 0;            // series of this scrape so far
+  size_t added_ = 0;              // of them, new ones
+  uint64_t start_metric_ns_ = 0;  // of this scrape (use_start_time_metric), or 0
   // Buffers reused from sample to sample.
   AttrViews attrs_;
   std::string key_;

@@ -18,7 +18,9 @@ std::string Text(std::string_view text) {
   auto r = Parse(text);
   auto v = ParseView(text);  // the scraper's parser agrees with the copying one
   EXPECT_EQ(r.ok(), v.ok()) << text;
-  if (!r.ok() && !v.ok()) EXPECT_EQ(r.status().message(), v.status().message());
+  if (!r.ok() && !v.ok()) {
+    EXPECT_EQ(r.status().message(), v.status().message());
+  }
   return r.ok() ? "" : std::string(r.status().message());
 }
 

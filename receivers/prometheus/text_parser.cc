@@ -358,7 +358,7 @@ class TextParser {
   // values"; buckets are cumulative; quantiles are in [0, 1].
   absl::Status CheckPoints() {
     struct Point {
-      size_t first;           // index of its first sample
+      size_t first = 0;       // index of its first sample
       std::string_view skip;  // its point label (of a bucket or quantile), or none
       bool any = false, has_inf = false;
       double last = 0, last_value = 0, inf_value = 0;
@@ -389,7 +389,9 @@ class TextParser {
         }
         if (p == nullptr) {
           index[h].push_back(points.size());
-          p = &points.emplace_back(Point{i, skip});
+          p = &points.emplace_back();
+          p->first = i;
+          p->skip = skip;
         }
         line_no_ = s.line;
         if (count) {
