@@ -283,6 +283,12 @@ class OpenMetricsParser {
     if (skip == "le") {
       double le = 0;
       ParseValue(point, &le);  // checked in CheckPointLabel
+      // Canonical numbers: "Exposers MUST produce output for positive infinity as +Inf";
+      // other thresholds may be written any way.
+      if (std::isinf(le) && le > 0 && point != "+Inf") {
+        return Fail(line_no_, StrCat("bucket le=\"", point, "\" of ", f_->name,
+                                     ": positive infinity is written +Inf in OpenMetrics"));
+      }
       if (std::isnan(le))
         return Fail(line_no_, StrCat("bucket le=\"", point, "\" of ", f_->name, ": thresholds are not NaN"));
       if (pt_.has_bucket && le <= pt_.last_le) {
@@ -527,17 +533,17 @@ class OpenMetricsParser {
     bool fresh = false;
     if (auto st = TrackMetric(name, sample, skip, &fresh); !st.ok()) return st;
     // A metric's MetricPoints: its samples with one timestamp (several points of a
-    // series come as several samples, in time order). A sample without a timestamp is
-    // part of the current point (e.g. a `_created` next to a timed `_total`).
-    if (!fresh && pt_.active && sample.timestamp_ms && pt_.ts && *sample.timestamp_ms != *pt_.ts) {
+    // series come as several samples, in time order). Timestamps are compared as
+    // written (in seconds), not as the milliseconds kept.
+    if (!fresh && pt_.active && ts_s_ != pt_.ts) {
       if (auto st = EndPoint(); !st.ok()) return st;
     }
     if (!pt_.active) {
       pt_ = Point{};
       pt_.active = true;
       pt_.begin = f_->samples.size();
+      pt_.ts = ts_s_;
     }
-    if (!pt_.ts) pt_.ts = sample.timestamp_ms;
     // Within a point, a series (name and point label) appears once.
     for (size_t i = pt_.begin; i < f_->samples.size(); ++i) {
       const Sample& o = f_->samples[i];
@@ -555,6 +561,7 @@ class OpenMetricsParser {
   // name[{labels}] value [timestamp] [# {labels} value [timestamp]]; `*name_out` is a
   // view into the line.
   absl::Status LexSample(std::string_view s, std::string_view* name_out, Sample* sample) {
+    ts_s_.reset();
     std::string_view name = TakeName(&s, /*label=*/false);
     if (name.empty()) return Fail(line_no_, StrCat("invalid metric name at \"", s.substr(0, 40), "\""));
     *name_out = name;
@@ -586,6 +593,7 @@ class OpenMetricsParser {
                                      " is out of range (64-bit milliseconds reach about 292 million years)"));
       }
       sample->timestamp_ms = ms;
+      ts_s_ = seconds;
       if (!s.empty()) {
         s.remove_prefix(1);
         if (s.empty()) return Fail(line_no_, StrCat("trailing space after the timestamp of ", name));
@@ -692,7 +700,12 @@ class OpenMetricsParser {
                 SameMetric(f_->samples[cur_.metric_begin].labels, cur_.metric_skip, sample.labels, skip);
     if (same) {
       *fresh = false;
-      if (sample.timestamp_ms && pt_.active && pt_.ts && *sample.timestamp_ms < *pt_.ts) {
+      if (ts_s_.has_value() != cur_.timed) {
+        return Fail(line_no_, StrCat("metric ", f_->name, LabelsText(sample.labels, skip),
+                                     " has samples with and without a timestamp (line ",
+                                     f_->samples[cur_.metric_begin].line, ")"));
+      }
+      if (ts_s_ && pt_.active && pt_.ts && *ts_s_ < *pt_.ts) {
         return Fail(line_no_,
                     StrCat("the timestamp of ", name, " goes back in time (line ", f_->samples[pt_.begin].line,
                            " has a later one): a metric's points come in time order, not interleaved"));
@@ -713,6 +726,7 @@ class OpenMetricsParser {
     }
     cur_.metric_begin = f_->samples.size();
     cur_.metric_hash = hash;
+    cur_.timed = ts_s_.has_value();
     cur_.metric_skip = skip;
     *fresh = true;
     return absl::OkStatus();
@@ -731,13 +745,15 @@ class OpenMetricsParser {
     size_t metric_begin = 0;  // index of the metric's first sample
     uint64_t metric_hash = 0;
     std::string_view metric_skip;
+    bool timed = false;                  // its samples have timestamps (all or none)
     absl::flat_hash_set<uint64_t> done;  // hashes of the family's finished metrics
   } cur_;
+  std::optional<double> ts_s_;  // the current sample's timestamp, in seconds as written
   // The current MetricPoint of the current metric.
   struct Point {
     bool active = false;
-    size_t begin = 0;  // index of its first sample
-    std::optional<int64_t> ts;
+    size_t begin = 0;          // index of its first sample
+    std::optional<double> ts;  // seconds
     // Histograms and gaugehistograms: the buckets so far, count and sum.
     bool has_bucket = false, has_inf = false, negative_bucket = false;
     double last_le = 0, last_bucket = 0, inf_value = 0;

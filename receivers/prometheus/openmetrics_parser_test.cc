@@ -24,7 +24,7 @@ TEST(OpenMetricsParserTest, EveryTypeWithMetadata) {
       "acme_seconds{path=\"/api\",quantile=\"0.5\"} 0.2\n"
       "# TYPE reqs counter\n"
       "reqs_total{code=\"200\"} 17.0 1520879607.789 # {trace_id=\"KOO5S4vxi0o\"} 0.67\n"
-      "reqs_created{code=\"200\"} 1520430000.123\n"
+      "reqs_created{code=\"200\"} 1520430000.123 1520879607.789\n"
       "# TYPE temp gauge\n"
       "temp 17.0 -1.5\n"
       "# TYPE lat histogram\n"

@@ -520,6 +520,144 @@ TEST(PrometheusConfigTest, UnknownKeysAndInvalidValues) {
             "scrape config \"a\": basic_auth and authorization are mutually exclusive");
 }
 
+// Upstream's top-level options and Prometheus 3's scrape protocol options decode; jobs
+// without targets are valid.
+TEST(PrometheusConfigTest, UpstreamOptionsAndJobsWithoutTargets) {
+  config::Errors errors;
+  Config cfg = Decode(
+      "trim_metric_suffixes: true\nuse_start_time_metric: true\nstart_time_metric_regex: foo_bar_.*\n"
+      "report_extra_scrape_metrics: false\n"
+      "config:\n  global: {scrape_protocols: [OpenMetricsText1.0.0, PrometheusText0.0.4]}\n"
+      "  scrape_configs:\n    - job_name: none_yet\n      fallback_scrape_protocol: OpenMetricsText1.0.0\n"
+      "    - job_name: b\n      scrape_protocols: [PrometheusText0.0.4]\n"
+      "      fallback_scrape_protocol: PrometheusText0.0.4\n      static_configs: [{targets: []}]\n",
+      &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+  ASSERT_EQ(cfg.scrape_configs.size(), 2u);
+  const ScrapeConfig& a = cfg.scrape_configs[0];
+  const ScrapeConfig& b = cfg.scrape_configs[1];
+  EXPECT_TRUE(a.trim_metric_suffixes);
+  EXPECT_TRUE(b.use_start_time_metric);
+  EXPECT_EQ(b.start_time_metric_regex, "foo_bar_.*");
+  EXPECT_EQ(a.fallback_format, Format::kOpenMetricsText);
+  EXPECT_EQ(b.fallback_format, Format::kPrometheusText);
+  EXPECT_EQ(AcceptOf(a.scrape_protocols),
+            "application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4");
+  EXPECT_EQ(AcceptOf(b.scrape_protocols), "text/plain;version=0.0.4;q=0.6,*/*;q=0.5");
+  EXPECT_EQ(AcceptOf({}), kScrapeAccept);
+  // The defaults.
+  Config d = Decode("config: {scrape_configs: [{job_name: x}]}\n", &errors);
+  EXPECT_FALSE(d.scrape_configs[0].trim_metric_suffixes);
+  EXPECT_FALSE(d.scrape_configs[0].use_start_time_metric);
+  EXPECT_EQ(d.scrape_configs[0].fallback_format, std::nullopt);
+  EXPECT_TRUE(d.scrape_configs[0].scrape_protocols.empty());
+  EXPECT_TRUE(d.Validate().ok()) << d.Validate();
+  Config bad =
+      Decode("use_start_time_metric: true\nstart_time_metric_regex: \"(\"\nconfig: {scrape_configs: [{job_name: x}]}\n",
+             &errors);
+  EXPECT_EQ(bad.Validate().message(), "start_time_metric_regex: invalid regular expression: missing ): (");
+}
+
+// Every documented upstream option we lack is refused with what to do instead, never as
+// an unknown key.
+TEST(PrometheusConfigTest, UnsupportedUpstreamOptionsSayWhatToDoInstead) {
+  auto error = [](const std::string& yaml) {
+    config::Errors e;
+    Decode(yaml, &e);
+    return e.Joined();
+  };
+  auto has = [](const std::string& all, const std::string& part) { return all.find(part) != std::string::npos; };
+  std::string e = error(
+      "target_allocator: {endpoint: http://ta, interval: 30s, collector_id: c1}\n"
+      "config: {scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "target_allocator is not supported: there is no OpenTelemetry Operator target allocator")) << e;
+  e = error(
+      "api_server: {enabled: true, server_config: {endpoint: localhost:9090}}\n"
+      "config: {scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "api_server is not supported: there is no Prometheus API server")) << e;
+  e = error("report_extra_scrape_metrics: true\nconfig: {scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "report_extra_scrape_metrics")) << e;
+  EXPECT_TRUE(has(e, "true is not supported")) << e;
+  e = error("config: {scrape_configs: [{job_name: k8s, kubernetes_sd_configs: [{role: pod}]}]}\n");
+  EXPECT_TRUE(has(e,
+                  "kubernetes_sd_configs is not supported: service discovery other than static_configs and "
+                  "pod_annotations_sd_configs is not implemented; use static_configs"))
+      << e;
+  e = error("config: {scrape_configs: [{job_name: f, file_sd_configs: [{files: [t.json]}]}]}\n");
+  EXPECT_TRUE(has(e, "file_sd_configs is not supported")) << e;
+  e = error("config: {scrape_configs: [{job_name: a, scrape_protocols: [PrometheusProto]}]}\n");
+  EXPECT_TRUE(has(e, "PrometheusProto (the protobuf exposition) is not supported")) << e;
+  e = error("config: {scrape_configs: [{job_name: a, fallback_scrape_protocol: Nope}]}\n");
+  EXPECT_TRUE(has(e, "unknown scrape protocol \"Nope\"")) << e;
+  e = error("config: {remote_write: [{url: http://x}], scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "remote_write is not supported: the receiver only scrapes")) << e;
+  e = error(
+      "config: {scrape_configs: [{job_name: a, oauth2: {client_id: x}, proxy_url: http://p,"
+      " basic_auth: {username: u, password_file: /p}, scrape_native_histograms: true}]}\n");
+  for (const char* k : {"oauth2 is not supported", "proxy_url is not supported", "password_file is not supported",
+                        "scrape_native_histograms is not supported"}) {
+    EXPECT_TRUE(has(e, k)) << k << ": " << e;
+  }
+  EXPECT_FALSE(has(e, "unknown")) << e;
+}
+
+// trim_metric_suffixes: a sum's `_total` and the OpenMetrics unit's suffix go, as
+// upstream's TrimPromSuffixes; staleness markers use the trimmed names too.
+TEST(PrometheusScrapeTest, TrimMetricSuffixes) {
+  ScrapeConfig sc = Job("j");
+  sc.trim_metric_suffixes = true;
+  TargetState st(sc, "h:1", {});
+  pdata::MetricsBuilder b(st.Resource(), kScopeName, "");
+  ScrapeResult r = st.Process(std::string("# TYPE cpu_seconds counter\n# UNIT cpu_seconds seconds\n"
+                                          "cpu_seconds_total 5\n# TYPE mem_bytes gauge\n# UNIT mem_bytes bytes\n"
+                                          "mem_bytes 7\n# TYPE lat_seconds histogram\n# UNIT lat_seconds seconds\n"
+                                          "lat_seconds_bucket{le=\"+Inf\"} 1\n# TYPE g_total gauge\ng_total 1\n"
+                                          "# EOF\n"),
+                              Format::kOpenMetricsText, kSec, 0.01, &b);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  auto pts = Flatten(b.Build());
+  EXPECT_NE(Find(pts, "cpu"), nullptr);
+  EXPECT_NE(Find(pts, "mem"), nullptr);
+  EXPECT_NE(Find(pts, "lat"), nullptr);
+  EXPECT_NE(Find(pts, "g_total"), nullptr);  // a gauge keeps _total
+  EXPECT_EQ(Find(pts, "cpu_seconds_total"), nullptr);
+  pts = Scrape(st, std::string("http_requests_total 3\n"), 2 * kSec);  // text: a counter without TYPE is untyped
+  EXPECT_NE(Find(pts, "http_requests_total"), nullptr);
+  const Pt* stale = Find(pts, "cpu");
+  ASSERT_NE(stale, nullptr);
+  EXPECT_TRUE(stale->stale);
+  pts = Scrape(st, std::string("# TYPE http_requests_total counter\nhttp_requests_total 3\n"), 3 * kSec);
+  EXPECT_NE(Find(pts, "http_requests"), nullptr);
+}
+
+// use_start_time_metric: process_start_time_seconds (or start_time_metric_regex) is the
+// start time of every cumulative point; without it, the usual start times.
+TEST(PrometheusScrapeTest, UseStartTimeMetric) {
+  ScrapeConfig sc = Job("j");
+  sc.use_start_time_metric = true;
+  TargetState st(sc, "h:1", {});
+  auto pts = Scrape(st,
+                    std::string("# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 50.5\n"
+                                "# TYPE c counter\nc 1\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\n"
+                                "# TYPE g gauge\ng 1\n"),
+                    100 * kSec);
+  EXPECT_EQ(Find(pts, "c")->start, 50500000000ull);
+  EXPECT_EQ(Find(pts, "h")->start, 50500000000ull);
+  pts = Scrape(st, std::string("# TYPE c counter\nc 2\n"), 200 * kSec);  // absent: the usual (first seen)
+  EXPECT_EQ(Find(pts, "c")->start, 50500000000ull);                      // kept from the series' state
+  ScrapeConfig sc2 = Job("j");
+  sc2.use_start_time_metric = true;
+  sc2.start_time_metric_regex = "^app_started$";
+  TargetState st2(sc2, "h:1", {});
+  pts = Scrape(st2, std::string("process_start_time_seconds 50\napp_started 70\n# TYPE c counter\nc 1\n"), 100 * kSec);
+  EXPECT_EQ(Find(pts, "c")->start, 70 * kSec);
+  ScrapeConfig sc3 = Job("j");
+  TargetState st3(sc3, "h:1", {});  // off
+  pts = Scrape(st3, std::string("process_start_time_seconds 50\n# TYPE c counter\nc 1\n"), 100 * kSec);
+  EXPECT_EQ(Find(pts, "c")->start, 100 * kSec);
+}
+
 // Records what it consumes.
 class Recorder : public Consumer {
  public:
@@ -1022,6 +1160,28 @@ TEST_F(PrometheusReceiverTest, HelpArrivesAsTheMetricDescription) {
   }));
 }
 
+// A job without targets is accepted and scrapes nothing; the other jobs run.
+TEST_F(PrometheusReceiverTest, AJobWithoutTargetsIsAccepted) {
+  Serve(200, "a 1\n");
+  ScrapeConfig empty;
+  empty.job_name = "later";
+  cfg_.scrape_configs = {empty};
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  sc.scrape_protocols = {"PrometheusText0.0.4"};
+  sc.scrape_interval = absl::Milliseconds(100);
+  sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+  cfg_.scrape_configs.push_back(sc);
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  ASSERT_TRUE(WaitPoint("a", 1));
+  std::lock_guard<std::mutex> l(mu_);
+  EXPECT_EQ(last_request_.Header("accept"), "text/plain;version=0.0.4;q=0.6,*/*;q=0.5");
+}
+
 struct OmExtras {
   std::map<std::string, std::string> units;
   std::map<std::string, std::vector<mpb::Exemplar>> exemplars;
@@ -1239,7 +1399,8 @@ class OpenMetricsReceiverTest : public PrometheusReceiverTest {
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
   }
-  void StartOm(const std::string& content_type, const std::string& body) {
+  void StartOm(const std::string& content_type, const std::string& body,
+               std::optional<Format> fallback = std::nullopt) {
     {
       std::lock_guard<std::mutex> l(mu_);
       content_type_ = content_type;
@@ -1249,6 +1410,7 @@ class OpenMetricsReceiverTest : public PrometheusReceiverTest {
     sc.job_name = "om";
     sc.scrape_interval = absl::Milliseconds(100);
     sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+    sc.fallback_format = fallback;
     cfg_.scrape_configs = {sc};
     ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
     receiver_ =
@@ -1296,6 +1458,25 @@ TEST_F(OpenMetricsReceiverTest, WithoutTheOpenMetricsTypeTheTextParserRefusesIt)
   }));
   EXPECT_TRUE(
       om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras&) { return Find(pts, "reqs_total") == nullptr; }));
+}
+
+// fallback_scrape_protocol: an answer without a Content-Type (or with one that is not an
+// exposition format) is parsed as the fallback says.
+TEST_F(OpenMetricsReceiverTest, FallbackScrapeProtocolParsesAnswersWithoutAKnownType) {
+  StartOm("application/octet-stream", OmBody("1600000000.25"), Format::kOpenMetricsText);
+  ASSERT_TRUE(om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras& x) {
+    const Pt* up = Find(pts, "up");
+    return up != nullptr && up->value == 1 && x.exemplars.count("reqs_total") == 1;
+  }));
+  EXPECT_EQ(Meter("outrigger_receiver_malformed_requests_total"), 0);
+}
+
+TEST_F(OpenMetricsReceiverTest, WithoutFallbackAnUnknownTypeIsTheTextFormat) {
+  StartOm("application/octet-stream", OmBody("1600000000.25"));
+  ASSERT_TRUE(om_.WaitFor([&](const std::vector<Pt>& pts, const OmExtras&) {
+    const Pt* up = Find(pts, "up");
+    return up != nullptr && up->value == 0 && Meter("outrigger_receiver_malformed_requests_total") >= 1;
+  }));
 }
 
 }  // namespace

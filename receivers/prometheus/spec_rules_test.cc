@@ -96,10 +96,16 @@ TEST(OpenMetricsRulesTest, HistogramBucketsAreCumulative) {
 }
 
 // "Histogram MetricPoints MUST have one bucket with an +Inf threshold" (gaugehistograms
-// too). +Inf is a number as the ABNF spells it: `[SIGN] ("inf" / "infinity")`, any case.
-TEST(OpenMetricsRulesTest, HistogramHasAnInfBucketSpelledAsTheAbnf) {
-  for (std::string_view inf : {"+Inf", "+inf", "Inf", "+Infinity", "INF"}) {
-    EXPECT_EQ(Om(StrCat("# TYPE h histogram\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"", inf, "\"} 0\n# EOF\n")), "") << inf;
+// too), and canonical numbers: "Exposers MUST produce output for positive infinity as
+// +Inf" (other thresholds may be written any way).
+TEST(OpenMetricsRulesTest, HistogramHasAnInfBucketSpelledPlusInf) {
+  EXPECT_EQ(Om("# TYPE h histogram\nh_bucket{le=\"1e-04\"} 0\nh_bucket{le=\"1.1e-4\"} 0\nh_bucket{le=\"+Inf\"} 0\n"
+               "# EOF\n"),
+            "");
+  for (std::string_view inf : {"+inf", "Inf", "+Infinity", "+INF"}) {
+    EXPECT_EQ(Om(StrCat("# TYPE h histogram\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"", inf, "\"} 0\n# EOF\n")),
+              StrCat("line 3: bucket le=\"", inf, "\" of h: positive infinity is written +Inf in OpenMetrics"))
+        << inf;
   }
   EXPECT_EQ(Om("# TYPE h histogram\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"-Inf\"} 0\n# EOF\n"),
             "line 3: bucket le=\"-Inf\" of h is not above the previous one (OpenMetrics: buckets in increasing order "
@@ -318,12 +324,16 @@ TEST(OpenMetricsRulesTest, SeveralPointsOfASeriesInTimeOrder) {
                "foo_seconds_sum{a=\"bb\"} 0 123\nfoo_seconds_sum{a=\"bb\"} 0 456\n# EOF\n"),
             "line 5: the timestamp of foo_seconds_sum goes back in time (line 4 has a later one): a metric's points "
             "come in time order, not interleaved");
-  // The same series twice at one time is a duplicate; a sample without a timestamp is
-  // part of the point before it.
+  // The same series twice at one time is a duplicate; timestamps on all samples of a
+  // metric or on none (as the OpenMetrics reference parser checks).
   EXPECT_EQ(Om("# TYPE g gauge\ng 1 5\ng 2 5\n# EOF\n"), "line 3: duplicate series g{} (first on line 2)");
-  EXPECT_EQ(Om("# TYPE g gauge\ng 1 5\ng 2\n# EOF\n"), "line 3: duplicate series g{} (first on line 2)");
-  EXPECT_EQ(Om("# TYPE g gauge\ng 1\ng 2 5\n# EOF\n"), "line 3: duplicate series g{} (first on line 2)");
-  EXPECT_EQ(Om("# TYPE c counter\nc_total 1 5\nc_created 1\nc_total 2 6\nc_created 1\n# EOF\n"), "");
+  EXPECT_EQ(Om("# TYPE g gauge\ng 1 5\ng 2\n# EOF\n"),
+            "line 3: metric g{} has samples with and without a timestamp (line 2)");
+  EXPECT_EQ(Om("# TYPE g gauge\ng 1\ng 2 5\n# EOF\n"),
+            "line 3: metric g{} has samples with and without a timestamp (line 2)");
+  EXPECT_EQ(Om("# TYPE c counter\nc_total 1 5\nc_created 1 5\nc_total 2 6\nc_created 1 6\n# EOF\n"), "");
+  // Timestamps are compared as written: 0 and 1e-10 are two points (kept as 0 ms).
+  EXPECT_EQ(Om("# TYPE g gauge\ng 1 0.0000000000\ng 2 0.0000000001\n# EOF\n"), "");
   // Each point of a histogram is checked on its own.
   EXPECT_EQ(Om("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1 10\nh_count 1 10\nh_sum 1 10\n"
                "h_bucket{le=\"+Inf\"} 2 20\nh_count 2 20\nh_sum 2 20\n# EOF\n"),
