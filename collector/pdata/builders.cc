@@ -125,7 +125,6 @@ struct MetricsBuilder::Impl {
   static constexpr int kKinds = mpb::Metric::kSummary + 1;
   absl::flat_hash_map<std::string, mpb::Metric*> metrics[kKinds];
   std::string last_name;
-  std::string description;  // of metrics created from now on
   int last_kind = -1;
   mpb::Metric* last = nullptr;
 
@@ -148,7 +147,6 @@ struct MetricsBuilder::Impl {
       it->second = scope->add_metrics();
       it->second->set_name(name.data(), name.size());
       it->second->set_unit(unit.data(), unit.size());
-      if (!description.empty()) it->second->set_description(description);
     }
     last_name.assign(name);
     last_kind = kind;
@@ -167,8 +165,6 @@ MetricsBuilder::MetricsBuilder(const Attributes& resource, const std::string& sc
 }
 
 MetricsBuilder::~MetricsBuilder() = default;
-
-void MetricsBuilder::SetDescription(std::string_view description) { impl_->description.assign(description); }
 
 template <typename A>
 void MetricsBuilder::GaugeImpl(std::string_view name, std::string_view unit, const A& attrs, double value,

@@ -85,10 +85,6 @@ class MetricsBuilder {
   void Summary(std::string_view name, std::string_view unit, std::span<const AttributeView> attrs,
                const SummaryPoint& p, uint64_t start_ns, uint64_t time_ns, bool no_recorded_value = false);
 
-  // The description of the metrics created from now on (e.g. a scraped family's HELP);
-  // empty: none.
-  void SetDescription(std::string_view description);
-
   size_t points() const { return points_; }
   // The metrics built so far; the builder is empty afterwards.
   Metrics Build();

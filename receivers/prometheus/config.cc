@@ -167,6 +167,18 @@ void Config::Decode(config::Node& node) {
   node.Read("trim_metric_suffixes", &trim_metric_suffixes);
   node.Read("use_start_time_metric", &use_start_time_metric);
   node.Read("start_time_metric_regex", &start_time_metric_regex);
+  node.Read("scrape_on_shutdown", &scrape_on_shutdown);
+  node.Read("initial_scrape_offset", &initial_scrape_offset);
+  node.Read("discovery_reload_on_startup", &discovery_reload_on_startup);
+  for (const char* k : {"enable_protobuf_negotiation", "enable_prometheus_ui_server"}) {
+    bool on = false;
+    node.Read(k, &on);
+    if (on) {
+      node.ErrorAt(k, std::string_view(k) == "enable_protobuf_negotiation"
+                          ? "true is not supported (no protobuf exposition); remove it or set false"
+                          : "true is not supported (no Prometheus UI); remove it or set false");
+    }
+  }
   node.Unsupported("target_allocator",
                    "there is no OpenTelemetry Operator target allocator client; list the targets in "
                    "config.scrape_configs (static_configs, or pod_annotations_sd_configs in a sidecar)");
@@ -217,6 +229,9 @@ absl::Status Config::Validate() const {
   }
   if (scrape_configs.empty()) {
     return absl::InvalidArgumentError("config.scrape_configs: at least one scrape config is needed");
+  }
+  if (initial_scrape_offset < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("initial_scrape_offset must not be negative");
   }
   if (use_start_time_metric) {
     RE2 re(start_time_metric_regex.empty() ? kDefaultStartTimeMetricRegex : start_time_metric_regex);

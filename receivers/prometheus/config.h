@@ -98,6 +98,9 @@ struct Config : ComponentConfig {
   bool trim_metric_suffixes = false;
   bool use_start_time_metric = false;
   std::string start_time_metric_regex;
+  bool scrape_on_shutdown = false;                              // one last scrape of every target at shutdown
+  absl::Duration initial_scrape_offset = absl::ZeroDuration();  // the first scrapes this long after start
+  bool discovery_reload_on_startup = false;                     // accepted: discovery always runs at start
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

@@ -83,7 +83,7 @@ std::optional<PrometheusReceiver::Target> PrometheusReceiver::MakeTarget(const S
   }
   t.interval = spec.interval;
   t.timeout = spec.timeout;
-  t.next = absl::Now();  // the first scrape right away
+  t.next = absl::Now() + cfg_.initial_scrape_offset;  // the first scrape right away, unless offset
   t.state =
       std::make_unique<TargetState>(sc, spec.address, std::map<std::string, std::string>(spec.labels), spec.scheme);
   t.source = source;
@@ -209,6 +209,16 @@ void PrometheusReceiver::Run() {
       if (t.next <= after) t.next += t.interval;
     }
   }
+  // scrape_on_shutdown: one last scrape of every target (each within its timeout), so
+  // that what happened since the last one is not lost.
+  if (cfg_.scrape_on_shutdown) {
+    for (Target& t : targets_) {
+      lock.unlock();
+      ScrapeOne(t);
+      lock.lock();
+      ++scrapes_;
+    }
+  }
 }
 
 void PrometheusReceiver::ScrapeOne(Target& t) {
@@ -278,7 +288,9 @@ size_t PrometheusReceiver::ScrapeAndSend(Target& t) {
   t.was_up = r.status.ok();
   if (consumers_.metrics == nullptr) return body_size;
   const size_t n = b.points();
-  auto st = consumers_.metrics->ConsumeMetrics(b.Build());
+  pdata::Metrics metrics = b.Build();
+  t.state->AddDescriptions(&metrics);
+  auto st = consumers_.metrics->ConsumeMetrics(std::move(metrics));
   if (st.ok()) {
     meter_.Accepted(Signal::kMetrics, n);
   } else {

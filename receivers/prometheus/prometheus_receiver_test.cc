@@ -134,7 +134,9 @@ std::vector<Pt> Scrape(TargetState& st, const absl::StatusOr<std::string>& body,
   pdata::MetricsBuilder b(st.Resource(), kScopeName, "");
   ScrapeResult res = st.Process(body, t, 0.01, &b);
   if (r) *r = res;
-  return Flatten(b.Build());
+  pdata::Metrics m = b.Build();
+  st.AddDescriptions(&m);
+  return Flatten(m);
 }
 
 TEST(PrometheusScrapeTest, ConvertsEveryType) {
@@ -1180,6 +1182,52 @@ TEST_F(PrometheusReceiverTest, AJobWithoutTargetsIsAccepted) {
   ASSERT_TRUE(WaitPoint("a", 1));
   std::lock_guard<std::mutex> l(mu_);
   EXPECT_EQ(last_request_.Header("accept"), "text/plain;version=0.0.4;q=0.6,*/*;q=0.5");
+}
+
+// scrape_on_shutdown: a last scrape at shutdown; initial_scrape_offset: the first scrape
+// waits (an hour here, so the only scrape is the one at shutdown).
+TEST_F(PrometheusReceiverTest, ScrapeOnShutdownAfterAnInitialOffset) {
+  Serve(200, "late 7\n");
+  cfg_.scrape_on_shutdown = true;
+  cfg_.initial_scrape_offset = absl::Hours(1);
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  sc.scrape_interval = absl::Hours(2);
+  sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+  cfg_.scrape_configs = {sc};
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  EXPECT_EQ(receiver_->scrapes(), 0);
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(receiver_->scrapes(), 1);
+  EXPECT_TRUE(WaitPoint("late", 7));
+  receiver_.reset();
+}
+
+// Upstream's scrape options decode (scrape_on_shutdown, initial_scrape_offset,
+// discovery_reload_on_startup); protobuf negotiation and the UI server are refused.
+TEST(PrometheusConfigTest, UpstreamScrapeOptions) {
+  config::Errors errors;
+  Config cfg = Decode(
+      "scrape_on_shutdown: true\ninitial_scrape_offset: 10s\ndiscovery_reload_on_startup: true\n"
+      "enable_protobuf_negotiation: false\nconfig: {scrape_configs: [{job_name: demo, scrape_interval: 5s}]}\n",
+      &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  EXPECT_TRUE(cfg.scrape_on_shutdown);
+  EXPECT_EQ(cfg.initial_scrape_offset, absl::Seconds(10));
+  EXPECT_TRUE(cfg.discovery_reload_on_startup);
+  Config d = Decode("config: {scrape_configs: [{job_name: demo}]}\n", &errors);
+  EXPECT_FALSE(d.scrape_on_shutdown);
+  EXPECT_EQ(d.initial_scrape_offset, absl::ZeroDuration());
+  Decode(
+      "enable_protobuf_negotiation: true\nenable_prometheus_ui_server: true\n"
+      "config: {scrape_configs: [{job_name: demo}]}\n",
+      &errors);
+  EXPECT_NE(errors.Joined().find("enable_protobuf_negotiation"), std::string::npos) << errors.Joined();
+  EXPECT_NE(errors.Joined().find("enable_prometheus_ui_server"), std::string::npos) << errors.Joined();
 }
 
 struct OmExtras {

@@ -1,5 +1,6 @@
 #include "receivers/prometheus/scrape.h"
 
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "re2/re2.h"
 
 #include <algorithm>
@@ -335,6 +336,27 @@ uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const 
   return start;
 }
 
+void TargetState::Describe(std::string_view name, std::string_view help) {
+  if (help.empty() || (!descriptions_.empty() && descriptions_.back().first == name)) return;
+  descriptions_.emplace_back(std::string(name), std::string(help));
+}
+
+void TargetState::AddDescriptions(pdata::Metrics* m) const {
+  if (descriptions_.empty()) return;
+  absl::flat_hash_map<std::string_view, std::string_view> by_name;
+  for (const auto& [name, help] : descriptions_) by_name.emplace(name, help);
+  m->ForEachMutableRequest([&](opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
+    for (auto& rm : *req.mutable_resource_metrics()) {
+      for (auto& sm : *rm.mutable_scope_metrics()) {
+        for (auto& metric : *sm.mutable_metrics()) {
+          auto it = by_name.find(std::string_view(metric.name()));
+          if (it != by_name.end()) metric.set_description(it->second.data(), it->second.size());
+        }
+      }
+    }
+  });
+}
+
 std::string_view TargetState::OutName(std::string_view name, bool sum, std::string_view prom_unit) const {
   if (!sc_.trim_metric_suffixes || name.find('_') == std::string_view::npos) return name;
   // Upstream's TrimPromSuffixes: a sum's `_total`, then the unit as the name's last tokens.
@@ -373,7 +395,6 @@ template <typename F>
 void TargetState::Convert(const std::vector<F>& families, uint64_t scrape_ns, pdata::MetricsBuilder* b) {
   for (const F& f : families) {
     const std::string unit = f.unit.empty() ? std::string() : OtelUnit(f.unit);
-    b->SetDescription(f.help);  // HELP: the OTLP metric's description
     switch (f.type) {
       case MetricType::kCounter:
         ConvertCounter(f, unit, scrape_ns, b);
@@ -396,7 +417,6 @@ void TargetState::Convert(const std::vector<F>& families, uint64_t scrape_ns, pd
         break;
     }
   }
-  b->SetDescription("");  // the scrape's own metrics (up, ...) have none
 }
 
 template <typename F>
@@ -417,6 +437,7 @@ void TargetState::ConvertCounter(const F& f, const std::string& unit, uint64_t s
     }
     const std::string_view name = OutName(s.name, /*sum=*/true, f.unit);
     uint64_t start = StartOf(Kind::kSum, name, attrs_, s.value, t, created, unit);
+    Describe(name, f.help);
     if (s.exemplar) {
       pdata::Exemplar e = ExemplarOf(*s.exemplar, t);
       b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative, false,
@@ -434,6 +455,7 @@ void TargetState::ConvertGauge(const F& f, const std::string& unit, uint64_t scr
     uint64_t t = TimeOf(s, scrape_ns);
     const std::string_view name = OutName(s.name, /*sum=*/false, f.unit);
     StartOf(Kind::kGauge, name, attrs_, s.value, t, 0, unit);
+    Describe(name, f.help);
     b->Gauge(name, unit, attrs_, s.value, t);
   }
 }
@@ -448,6 +470,7 @@ void TargetState::ConvertUpDownSum(const F& f, const std::string& unit, uint64_t
     uint64_t t = TimeOf(s, scrape_ns);
     const std::string_view name = OutName(s.name, /*sum=*/true, f.unit);
     uint64_t start = StartOf(Kind::kUpDownSum, name, attrs_, s.value, t, 0, unit);
+    Describe(name, f.help);
     b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
   }
 }
@@ -479,6 +502,7 @@ void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t
     const double count = PointOf(&g, &p);
     const std::string_view name = OutName(f.name, /*sum=*/false, f.unit);
     uint64_t start = StartOf(Kind::kHistogram, name, g.attrs, count, g.t, g.created, unit);
+    Describe(name, f.help);
     b->Histogram(name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
   }
 }
@@ -515,6 +539,7 @@ void TargetState::ConvertSummary(const F& f, const std::string& unit, uint64_t s
     std::sort(g.p.quantiles.begin(), g.p.quantiles.end());
     const std::string_view name = OutName(f.name, /*sum=*/false, f.unit);
     uint64_t start = StartOf(Kind::kSummary, name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
+    Describe(name, f.help);
     b->Summary(name, unit, g.attrs, g.p, start, g.t);
   }
 }
@@ -697,6 +722,7 @@ ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, Forma
                                   double duration_seconds, pdata::MetricsBuilder* b) {
   ScrapeResult r;
   ++scrape_;
+  descriptions_.clear();
   touched_ = 0;
   added_ = 0;
   cursor_ = 0;
