@@ -156,8 +156,8 @@ TEST(PrometheusScrapeTest, ConvertsEveryType) {
                                 "lat_sum 4.5\n"
                                 "lat_count 6\n"
                                 "# TYPE rpc summary\n"
+                                "rpc{quantile=\"0.5\"} 0.2\n"  // in increasing order, as the format wants
                                 "rpc{quantile=\"0.99\"} 0.9\n"
-                                "rpc{quantile=\"0.5\"} 0.2\n"
                                 "rpc_sum 12\n"
                                 "rpc_count 40\n"),
                     100 * kSec, &r);
@@ -324,13 +324,17 @@ TEST(PrometheusScrapeTest, StartTimesAndResetDetection) {
 TEST(PrometheusScrapeTest, StalenessOnFailureAndForDisappearedSeries) {
   ScrapeConfig sc = Job("j");
   TargetState st(sc, "h:1", {});
-  Scrape(st, std::string("a 1\nb 2\n# TYPE c counter\nc 5\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n"),
+  Scrape(st,
+         std::string("a 1\nb 2\n# TYPE c counter\nc 5\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} "
+                     "1\nh_count 1\n"),
          kSec);
   // b disappears between two successful scrapes: one marker.
   ScrapeResult r;
-  auto pts =
-      Scrape(st, std::string("a 1\n# TYPE c counter\nc 6\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n"),
-             2 * kSec, &r);
+  auto pts = Scrape(
+      st,
+      std::string(
+          "a 1\n# TYPE c counter\nc 6\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n"),
+      2 * kSec, &r);
   EXPECT_EQ(r.stale, 1u);
   ASSERT_NE(Find(pts, "b"), nullptr);
   EXPECT_TRUE(Find(pts, "b")->stale);
