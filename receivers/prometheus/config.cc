@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "collector/http/server.h"
 #include "re2/re2.h"
 
@@ -62,6 +63,23 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
     if (pa.file.empty()) item->ErrorAt("file", "must not be empty");
     s->pod_annotations_sd_configs.push_back(std::move(pa));
   }
+  for (config::Node* item : n.ReadMappings("file_sd_configs")) {
+    FileSdConfig fs;
+    item->Read("files", &fs.files);
+    item->Read("refresh_interval", &fs.refresh_interval);
+    for (const auto& f : fs.files) {
+      // Prometheus: "path ... must end in .json, .yml or .yaml"; a `*` only in the last
+      // path element.
+      const size_t slash = f.rfind('/');
+      if (!(absl::EndsWith(f, ".json") || absl::EndsWith(f, ".yml") || absl::EndsWith(f, ".yaml"))) {
+        item->ErrorAt("files", StrCat("\"", f, "\" must end in .json, .yml or .yaml"));
+      } else if (slash != std::string::npos && f.find_first_of("*?[") < slash) {
+        item->ErrorAt("files", StrCat("\"", f, "\": a pattern only in the last path element"));
+      }
+    }
+    if (fs.files.empty()) item->ErrorAt("files", "at least one file is needed");
+    s->file_sd_configs.push_back(std::move(fs));
+  }
   for (auto [key, rules] : {std::pair{"relabel_configs", &s->relabel_configs},
                             std::pair{"metric_relabel_configs", &s->metric_relabel_configs}}) {
     for (config::Node* item : n.ReadMappings(key)) {
@@ -95,19 +113,18 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   }
   // Prometheus's scrape_config keys that we do not have, with what to do instead.
   const std::string static_instead =
-      "use static_configs (targets listed in the configuration), or pod_annotations_sd_configs for the Pod's own "
-      "application; for a gateway that must discover Pods, run the receiver with targets listed per Pod";
+      "use static_configs (targets listed in the configuration), file_sd_configs (target files that a tool keeps "
+      "up to date), or pod_annotations_sd_configs for the Pod's own application";
   for (const char* sd :
-       {"kubernetes_sd_configs", "file_sd_configs",        "http_sd_configs",         "dns_sd_configs",
-        "consul_sd_configs",     "ec2_sd_configs",         "gce_sd_configs",          "azure_sd_configs",
-        "docker_sd_configs",     "dockerswarm_sd_configs", "digitalocean_sd_configs", "eureka_sd_configs",
-        "hetzner_sd_configs",    "ionos_sd_configs",       "kuma_sd_configs",         "lightsail_sd_configs",
-        "linode_sd_configs",     "marathon_sd_configs",    "nerve_sd_configs",        "nomad_sd_configs",
-        "openstack_sd_configs",  "ovhcloud_sd_configs",    "puppetdb_sd_configs",     "scaleway_sd_configs",
-        "serverset_sd_configs",  "triton_sd_configs",      "uyuni_sd_configs",        "vultr_sd_configs",
-        "stackit_sd_configs"}) {
-    n.Unsupported(sd, StrCat("service discovery other than static_configs and pod_annotations_sd_configs is not "
-                             "implemented; ",
+       {"kubernetes_sd_configs",  "http_sd_configs",         "dns_sd_configs",       "consul_sd_configs",
+        "ec2_sd_configs",         "gce_sd_configs",          "azure_sd_configs",     "docker_sd_configs",
+        "dockerswarm_sd_configs", "digitalocean_sd_configs", "eureka_sd_configs",    "hetzner_sd_configs",
+        "ionos_sd_configs",       "kuma_sd_configs",         "lightsail_sd_configs", "linode_sd_configs",
+        "marathon_sd_configs",    "nerve_sd_configs",        "nomad_sd_configs",     "openstack_sd_configs",
+        "ovhcloud_sd_configs",    "puppetdb_sd_configs",     "scaleway_sd_configs",  "serverset_sd_configs",
+        "triton_sd_configs",      "uyuni_sd_configs",        "vultr_sd_configs",     "stackit_sd_configs"}) {
+    n.Unsupported(sd, StrCat("service discovery other than static_configs, file_sd_configs and "
+                             "pod_annotations_sd_configs is not implemented; ",
                              static_instead));
   }
   n.Unsupported("target_limit", "no limit on the number of targets; keep the list (or relabel_configs) short");
@@ -270,6 +287,11 @@ absl::Status Config::Validate() const {
     }
     // A job without targets (none listed yet, or only discovery) is valid, as in
     // Prometheus: it scrapes nothing until it has some.
+    for (const auto& fs : s.file_sd_configs) {
+      if (fs.refresh_interval <= absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(StrCat(where, "file_sd_configs: refresh_interval must be positive"));
+      }
+    }
     for (const auto& pa : s.pod_annotations_sd_configs) {
       if (pa.file.empty() || pa.refresh_interval < absl::ZeroDuration()) {
         return absl::InvalidArgumentError(StrCat(where, "pod_annotations_sd_configs: file is required"));

@@ -41,6 +41,13 @@ struct PodAnnotationsSdConfig {
   absl::Duration refresh_interval = absl::ZeroDuration();  // zero: the job's scrape_interval
 };
 
+// Prometheus's file_sd_configs entry.
+inline constexpr absl::Duration kDefaultFileSdRefresh = absl::Minutes(5);
+struct FileSdConfig {
+  std::vector<std::string> files;  // paths, a `*` allowed in the last element; .json, .yml, .yaml
+  absl::Duration refresh_interval = kDefaultFileSdRefresh;
+};
+
 struct ScrapeConfig {
   std::string job_name;
   absl::Duration scrape_interval = absl::ZeroDuration();  // zero: the global one
@@ -50,6 +57,7 @@ struct ScrapeConfig {
   std::map<std::string, std::vector<std::string>> params;
   std::vector<StaticConfig> static_configs;
   std::vector<PodAnnotationsSdConfig> pod_annotations_sd_configs;
+  std::vector<FileSdConfig> file_sd_configs;
   std::vector<RelabelConfig> relabel_configs;         // on each target's labels
   std::vector<RelabelConfig> metric_relabel_configs;  // on each scraped sample's labels
   bool honor_labels = false;

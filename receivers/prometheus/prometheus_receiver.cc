@@ -114,8 +114,17 @@ absl::Status PrometheusReceiver::Start(Host&) {
       d.next = now;  // the first poll right away, on the worker
       discoveries_.push_back(std::move(d));
     }
+    for (const FileSdConfig& fs : sc.file_sd_configs) {
+      Discovery d;
+      d.sc = &sc;
+      d.client = clients_.back().get();
+      d.d = std::make_unique<FileSdDiscovery>(fs.files);
+      d.every = fs.refresh_interval;
+      d.next = now;
+      discoveries_.push_back(std::move(d));
+    }
   }
-  settings_.logger->info("scraping {} static target(s) of {} job(s), {} annotations file(s) to watch", targets_.size(),
+  settings_.logger->info("scraping {} static target(s) of {} job(s), {} discovery source(s) to watch", targets_.size(),
                          cfg_.scrape_configs.size(), discoveries_.size());
   worker_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -128,8 +137,8 @@ void PrometheusReceiver::Rediscover(size_t i, std::unique_lock<std::mutex>& lock
   lock.lock();
   if (!r.error.ok()) {
     discovery_meter_.Malformed();
-    settings_.logger->error("job {}: pod annotations discovery: {}; keeping the {} target(s) found before",
-                            d.sc->job_name, r.error.message(), d.d->groups().size());
+    settings_.logger->error("job {}: {}: {}; keeping the {} target(s) found before", d.sc->job_name, d.d->kind(),
+                            r.error.message(), d.d->groups().size());
   }
   if (!r.changed) return;
   std::vector<Target> found;

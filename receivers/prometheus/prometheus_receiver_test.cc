@@ -587,11 +587,11 @@ TEST(PrometheusConfigTest, UnsupportedUpstreamOptionsSayWhatToDoInstead) {
   EXPECT_TRUE(has(e, "true is not supported")) << e;
   e = error("config: {scrape_configs: [{job_name: k8s, kubernetes_sd_configs: [{role: pod}]}]}\n");
   EXPECT_TRUE(has(e,
-                  "kubernetes_sd_configs is not supported: service discovery other than static_configs and "
-                  "pod_annotations_sd_configs is not implemented; use static_configs"))
+                  "kubernetes_sd_configs is not supported: service discovery other than static_configs, "
+                  "file_sd_configs and pod_annotations_sd_configs is not implemented; use static_configs"))
       << e;
-  e = error("config: {scrape_configs: [{job_name: f, file_sd_configs: [{files: [t.json]}]}]}\n");
-  EXPECT_TRUE(has(e, "file_sd_configs is not supported")) << e;
+  e = error("config: {scrape_configs: [{job_name: f, http_sd_configs: [{url: http://sd}]}]}\n");
+  EXPECT_TRUE(has(e, "http_sd_configs is not supported")) << e;
   e = error("config: {scrape_configs: [{job_name: a, scrape_protocols: [PrometheusProto]}]}\n");
   EXPECT_TRUE(has(e, "PrometheusProto (the protobuf exposition) is not supported")) << e;
   e = error("config: {scrape_configs: [{job_name: a, fallback_scrape_protocol: Nope}]}\n");
@@ -1232,6 +1232,62 @@ TEST(PrometheusConfigTest, UpstreamScrapeOptions) {
       &errors);
   EXPECT_NE(errors.Joined().find("enable_protobuf_negotiation"), std::string::npos) << errors.Joined();
   EXPECT_NE(errors.Joined().find("enable_prometheus_ui_server"), std::string::npos) << errors.Joined();
+}
+
+// file_sd_configs: targets from a JSON file, with __meta_filepath for relabeling; a
+// change of the file moves the scrape.
+TEST_F(PrometheusReceiverTest, FileSdTargets) {
+  Serve(200, "from_file 3\n");
+  char tmpl[] = "/tmp/outrigger-filesd-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/targets.json") << StrCat(R"([{"targets": ["127.0.0.1:)", server_->port(),
+                                                 R"("], "labels": {"team": "a"}}])");
+  ScrapeConfig sc;
+  sc.job_name = "files";
+  sc.scrape_interval = absl::Milliseconds(100);
+  sc.file_sd_configs = {{{dir + "/*.json"}, absl::Milliseconds(100)}};
+  RelabelConfig path;
+  path.source_labels = {"__meta_filepath"};
+  path.regex = ".*/(.*)";
+  path.target_label = "file";
+  sc.relabel_configs = {path};
+  cfg_.scrape_configs = {sc};
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  ASSERT_TRUE(rec_.WaitFor([&](const std::vector<Pt>& pts) {
+    const Pt* p = Find(pts, "from_file", {{"team", "a"}, {"file", "targets.json"}});
+    return p != nullptr && !p->stale && p->value == 3;
+  }));
+  std::ofstream(dir + "/targets.json") << "[]";  // the target is gone: its series end
+  ASSERT_TRUE(WaitPoint("from_file", 0, /*stale=*/true));
+  std::filesystem::remove_all(dir);
+}
+
+// file_sd_configs decode as Prometheus has them; paths must name JSON or YAML files.
+TEST(PrometheusConfigTest, FileSdConfigs) {
+  config::Errors errors;
+  Config cfg = Decode(
+      "config: {scrape_configs: [{job_name: f, file_sd_configs: [{files: [targets/*.json, t.yml]},"
+      " {files: [/etc/x.yaml], refresh_interval: 30s}]}]}\n",
+      &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+  const auto& fs = cfg.scrape_configs[0].file_sd_configs;
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].files, (std::vector<std::string>{"targets/*.json", "t.yml"}));
+  EXPECT_EQ(fs[0].refresh_interval, absl::Minutes(5));  // Prometheus's default
+  EXPECT_EQ(fs[1].refresh_interval, absl::Seconds(30));
+  Decode(
+      "config: {scrape_configs: [{job_name: f, file_sd_configs: [{files: [t.txt]}, {files: [\"*/t.json\"]},"
+      " {files: []}]}]}\n",
+      &errors);
+  const std::string e = errors.Joined();
+  EXPECT_NE(e.find("\"t.txt\" must end in .json, .yml or .yaml"), std::string::npos) << e;
+  EXPECT_NE(e.find("a pattern only in the last path element"), std::string::npos) << e;
+  EXPECT_NE(e.find("at least one file is needed"), std::string::npos) << e;
 }
 
 struct OmExtras {
