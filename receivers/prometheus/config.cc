@@ -3,11 +3,37 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "collector/http/server.h"
+#include "re2/re2.h"
 
 namespace outrigger::receivers::prometheus {
 
 namespace {
+
+std::string UnsupportedProtocol(std::string_view p) {
+  return p == "PrometheusProto"
+             ? std::string(
+                   "PrometheusProto (the protobuf exposition) is not supported; use PrometheusText0.0.4, "
+                   "OpenMetricsText0.0.1 or OpenMetricsText1.0.0")
+             : StrCat("unknown scrape protocol \"", p,
+                      "\" (PrometheusText0.0.4, PrometheusText1.0.0, OpenMetricsText0.0.1 or OpenMetricsText1.0.0)");
+}
+
+// scrape_protocols: Prometheus's names, protobuf refused.
+void ReadProtocols(config::Node& n, std::vector<std::string>* out) {
+  if (!n.Has("scrape_protocols")) return;
+  n.Read("scrape_protocols", out);
+  for (const auto& p : *out) {
+    if (p != "PrometheusText0.0.4" && p != "PrometheusText1.0.0" && p != "OpenMetricsText0.0.1" &&
+        p != "OpenMetricsText1.0.0") {
+      n.ErrorAt("scrape_protocols", UnsupportedProtocol(p));
+      out->clear();
+      return;
+    }
+  }
+  if (out->empty()) n.ErrorAt("scrape_protocols", "must list at least one protocol");
+}
 
 void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   n.Read("job_name", &s->job_name);
@@ -37,6 +63,23 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
     if (pa.file.empty()) item->ErrorAt("file", "must not be empty");
     s->pod_annotations_sd_configs.push_back(std::move(pa));
   }
+  for (config::Node* item : n.ReadMappings("file_sd_configs")) {
+    FileSdConfig fs;
+    item->Read("files", &fs.files);
+    item->Read("refresh_interval", &fs.refresh_interval);
+    for (const auto& f : fs.files) {
+      // Prometheus: "path ... must end in .json, .yml or .yaml"; a `*` only in the last
+      // path element.
+      const size_t slash = f.rfind('/');
+      if (!(absl::EndsWith(f, ".json") || absl::EndsWith(f, ".yml") || absl::EndsWith(f, ".yaml"))) {
+        item->ErrorAt("files", StrCat("\"", f, "\" must end in .json, .yml or .yaml"));
+      } else if (slash != std::string::npos && f.find_first_of("*?[") < slash) {
+        item->ErrorAt("files", StrCat("\"", f, "\": a pattern only in the last path element"));
+      }
+    }
+    if (fs.files.empty()) item->ErrorAt("files", "at least one file is needed");
+    s->file_sd_configs.push_back(std::move(fs));
+  }
   for (auto [key, rules] : {std::pair{"relabel_configs", &s->relabel_configs},
                             std::pair{"metric_relabel_configs", &s->metric_relabel_configs}}) {
     for (config::Node* item : n.ReadMappings(key)) {
@@ -56,6 +99,67 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   tls.Read("ca_file", &s->tls.ca_file);
   tls.Read("cert_file", &s->tls.cert_file);
   tls.Read("key_file", &s->tls.key_file);
+  ReadProtocols(n, &s->scrape_protocols);
+  std::string fallback;
+  n.Read("fallback_scrape_protocol", &fallback);
+  if (!fallback.empty()) {
+    if (fallback == "PrometheusText0.0.4" || fallback == "PrometheusText1.0.0") {
+      s->fallback_format = Format::kPrometheusText;
+    } else if (fallback == "OpenMetricsText0.0.1" || fallback == "OpenMetricsText1.0.0") {
+      s->fallback_format = Format::kOpenMetricsText;
+    } else {
+      n.ErrorAt("fallback_scrape_protocol", UnsupportedProtocol(fallback));
+    }
+  }
+  // Prometheus's scrape_config keys that we do not have, with what to do instead.
+  const std::string static_instead =
+      "use static_configs (targets listed in the configuration), file_sd_configs (target files that a tool keeps "
+      "up to date), or pod_annotations_sd_configs for the Pod's own application";
+  for (const char* sd :
+       {"kubernetes_sd_configs",  "http_sd_configs",         "dns_sd_configs",       "consul_sd_configs",
+        "ec2_sd_configs",         "gce_sd_configs",          "azure_sd_configs",     "docker_sd_configs",
+        "dockerswarm_sd_configs", "digitalocean_sd_configs", "eureka_sd_configs",    "hetzner_sd_configs",
+        "ionos_sd_configs",       "kuma_sd_configs",         "lightsail_sd_configs", "linode_sd_configs",
+        "marathon_sd_configs",    "nerve_sd_configs",        "nomad_sd_configs",     "openstack_sd_configs",
+        "ovhcloud_sd_configs",    "puppetdb_sd_configs",     "scaleway_sd_configs",  "serverset_sd_configs",
+        "triton_sd_configs",      "uyuni_sd_configs",        "vultr_sd_configs",     "stackit_sd_configs"}) {
+    n.Unsupported(sd, StrCat("service discovery other than static_configs, file_sd_configs and "
+                             "pod_annotations_sd_configs is not implemented; ",
+                             static_instead));
+  }
+  n.Unsupported("target_limit", "no limit on the number of targets; keep the list (or relabel_configs) short");
+  n.Unsupported("keep_dropped_targets", "dropped targets are not kept; remove the key");
+  n.Unsupported("track_timestamps_staleness",
+                "samples with explicit timestamps get staleness markers like the others; remove the key");
+  for (const char* k :
+       {"scrape_classic_histograms", "always_scrape_classic_histograms", "scrape_native_histograms",
+        "native_histogram_bucket_limit", "native_histogram_min_bucket_factor", "convert_classic_histograms_to_nhcb"}) {
+    n.Unsupported(k,
+                  "native histograms (the protobuf exposition) are not supported; classic histograms are "
+                  "always scraped; remove the key");
+  }
+  n.Unsupported("enable_compression", "gzip is always accepted; remove the key");
+  n.Unsupported("metric_name_validation_scheme",
+                "metric and label names are Prometheus's legacy ones ([a-zA-Z_:][a-zA-Z0-9_:]*); remove the key");
+  n.Unsupported("metric_name_escaping_scheme", "names are not escaped (legacy names only); remove the key");
+  n.Unsupported("oauth2", "use authorization.credentials with a token (e.g. ${env:TOKEN})");
+  n.Unsupported("follow_redirects", "redirects are followed as libcurl does by default; remove the key");
+  n.Unsupported("enable_http2", "the HTTP version is libcurl's choice; remove the key");
+  for (const char* k : {"proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header"}) {
+    n.Unsupported(k, "no proxy support: scrape the target directly (sidecar targets are local)");
+  }
+  n.Unsupported("http_headers", "only Authorization can be set (authorization or basic_auth)");
+  n.Unsupported("bearer_token", "use authorization.credentials");
+  n.Unsupported("bearer_token_file",
+                "use authorization.credentials: ${file:...} is not supported either; pass the "
+                "token through an environment variable (${env:TOKEN})");
+  basic.Unsupported("password_file", "use password with ${env:PASSWORD}");
+  basic.Unsupported("username_file", "use username with ${env:USERNAME}");
+  authz.Unsupported("credentials_file", "use credentials with ${env:TOKEN}");
+  tls.Unsupported("server_name", "the target's host name is verified; scrape it by that name");
+  for (const char* k : {"min_version", "max_version", "ca", "cert", "key"}) {
+    tls.Unsupported(k, "use ca_file, cert_file and key_file (TLS versions are OpenSSL's defaults)");
+  }
 }
 
 }  // namespace
@@ -70,6 +174,41 @@ void Config::Decode(config::Node& node) {
   global.Read("label_name_length_limit", &global_label_name_length_limit);
   global.Read("label_value_length_limit", &global_label_value_length_limit);
   global.ReadBytes("body_size_limit", &global_body_size_limit);
+  ReadProtocols(global, &global_scrape_protocols);
+  // Upstream refuses these Prometheus features too.
+  for (const char* k : {"remote_write", "remote_read", "rule_files", "alerting"}) {
+    cfg.Unsupported(k,
+                    "the receiver only scrapes; send the metrics on with an exporter (prometheusremotewrite, "
+                    "otlp) in the pipeline");
+  }
+  node.Read("trim_metric_suffixes", &trim_metric_suffixes);
+  node.Read("use_start_time_metric", &use_start_time_metric);
+  node.Read("start_time_metric_regex", &start_time_metric_regex);
+  node.Read("scrape_on_shutdown", &scrape_on_shutdown);
+  node.Read("initial_scrape_offset", &initial_scrape_offset);
+  node.Read("discovery_reload_on_startup", &discovery_reload_on_startup);
+  for (const char* k : {"enable_protobuf_negotiation", "enable_prometheus_ui_server"}) {
+    bool on = false;
+    node.Read(k, &on);
+    if (on) {
+      node.ErrorAt(k, std::string_view(k) == "enable_protobuf_negotiation"
+                          ? "true is not supported (no protobuf exposition); remove it or set false"
+                          : "true is not supported (no Prometheus UI); remove it or set false");
+    }
+  }
+  node.Unsupported("target_allocator",
+                   "there is no OpenTelemetry Operator target allocator client; list the targets in "
+                   "config.scrape_configs (static_configs, or pod_annotations_sd_configs in a sidecar)");
+  node.Unsupported("api_server",
+                   "there is no Prometheus API server; the targets' state is in the log and in the up and "
+                   "scrape_* metrics");
+  bool extra = false;
+  node.Read("report_extra_scrape_metrics", &extra);
+  if (extra) {
+    node.ErrorAt("report_extra_scrape_metrics",
+                 "true is not supported (only up, scrape_duration_seconds, scrape_samples_scraped and "
+                 "scrape_series_added are reported); remove it or set false");
+  }
   for (config::Node* item : cfg.ReadMappings("scrape_configs")) {
     // The global limits, unless the scrape config sets its own.
     ScrapeConfig s;
@@ -78,7 +217,11 @@ void Config::Decode(config::Node& node) {
     s.label_name_length_limit = global_label_name_length_limit;
     s.label_value_length_limit = global_label_value_length_limit;
     s.body_size_limit = global_body_size_limit;
+    s.trim_metric_suffixes = trim_metric_suffixes;
+    s.use_start_time_metric = use_start_time_metric;
+    s.start_time_metric_regex = start_time_metric_regex;
     DecodeScrapeConfig(*item, &s);
+    if (s.scrape_protocols.empty()) s.scrape_protocols = global_scrape_protocols;
     scrape_configs.push_back(std::move(s));
   }
 }
@@ -103,6 +246,15 @@ absl::Status Config::Validate() const {
   }
   if (scrape_configs.empty()) {
     return absl::InvalidArgumentError("config.scrape_configs: at least one scrape config is needed");
+  }
+  if (initial_scrape_offset < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("initial_scrape_offset must not be negative");
+  }
+  if (use_start_time_metric) {
+    RE2 re(start_time_metric_regex.empty() ? kDefaultStartTimeMetricRegex : start_time_metric_regex);
+    if (!re.ok()) {
+      return absl::InvalidArgumentError(StrCat("start_time_metric_regex: invalid regular expression: ", re.error()));
+    }
   }
   std::set<std::string> jobs;
   for (const auto& s : scrape_configs) {
@@ -133,9 +285,12 @@ absl::Status Config::Validate() const {
     if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
       return absl::InvalidArgumentError(StrCat(where, "tls_config.cert_file and key_file go together"));
     }
-    if (s.static_configs.empty() && s.pod_annotations_sd_configs.empty()) {
-      return absl::InvalidArgumentError(
-          StrCat(where, "no targets: static_configs and pod_annotations_sd_configs are empty"));
+    // A job without targets (none listed yet, or only discovery) is valid, as in
+    // Prometheus: it scrapes nothing until it has some.
+    for (const auto& fs : s.file_sd_configs) {
+      if (fs.refresh_interval <= absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(StrCat(where, "file_sd_configs: refresh_interval must be positive"));
+      }
     }
     for (const auto& pa : s.pod_annotations_sd_configs) {
       if (pa.file.empty() || pa.refresh_interval < absl::ZeroDuration()) {
@@ -153,7 +308,6 @@ absl::Status Config::Validate() const {
       }
     }
     for (const auto& sc : s.static_configs) {
-      if (sc.targets.empty()) return absl::InvalidArgumentError(StrCat(where, "a static_config has no targets"));
       for (const auto& t : sc.targets) {
         if (t.empty() || t.find('/') != std::string::npos || t.find(':') == std::string::npos) {
           return absl::InvalidArgumentError(StrCat(where, "target \"", t, "\" is not host:port"));
@@ -165,6 +319,21 @@ absl::Status Config::Validate() const {
     }
   }
   return absl::OkStatus();
+}
+
+std::string AcceptOf(const std::vector<std::string>& protocols) {
+  if (protocols.empty()) return kScrapeAccept;
+  std::string out;
+  int weight = 6;  // Prometheus: len(ScrapeProtocolsHeaders) + 1
+  for (const auto& p : protocols) {
+    std::string_view media = p == "PrometheusText0.0.4"    ? "text/plain;version=0.0.4"
+                             : p == "PrometheusText1.0.0"  ? "text/plain;version=1.0.0"
+                             : p == "OpenMetricsText0.0.1" ? "application/openmetrics-text;version=0.0.1"
+                                                           : "application/openmetrics-text;version=1.0.0";
+    StrAppend(&out, media, ";q=0.", std::max(weight--, 1), ",");
+  }
+  StrAppend(&out, "*/*;q=0.", std::max(weight, 1));
+  return out;
 }
 
 }  // namespace outrigger::receivers::prometheus

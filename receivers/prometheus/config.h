@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/component/factory.h"
 #include "collector/httpclient/http_client.h"
+#include "receivers/prometheus/parser.h"
 #include "receivers/prometheus/relabel.h"
 
 namespace outrigger::receivers::prometheus {
@@ -39,6 +41,13 @@ struct PodAnnotationsSdConfig {
   absl::Duration refresh_interval = absl::ZeroDuration();  // zero: the job's scrape_interval
 };
 
+// Prometheus's file_sd_configs entry.
+inline constexpr absl::Duration kDefaultFileSdRefresh = absl::Minutes(5);
+struct FileSdConfig {
+  std::vector<std::string> files;  // paths, a `*` allowed in the last element; .json, .yml, .yaml
+  absl::Duration refresh_interval = kDefaultFileSdRefresh;
+};
+
 struct ScrapeConfig {
   std::string job_name;
   absl::Duration scrape_interval = absl::ZeroDuration();  // zero: the global one
@@ -48,6 +57,7 @@ struct ScrapeConfig {
   std::map<std::string, std::vector<std::string>> params;
   std::vector<StaticConfig> static_configs;
   std::vector<PodAnnotationsSdConfig> pod_annotations_sd_configs;
+  std::vector<FileSdConfig> file_sd_configs;
   std::vector<RelabelConfig> relabel_configs;         // on each target's labels
   std::vector<RelabelConfig> metric_relabel_configs;  // on each scraped sample's labels
   bool honor_labels = false;
@@ -59,10 +69,27 @@ struct ScrapeConfig {
   int64_t label_name_length_limit = 0;               // bytes
   int64_t label_value_length_limit = 0;              // bytes
   uint64_t body_size_limit = kDefaultBodySizeLimit;  // bytes of the answer (decompressed)
+  // scrape_protocols (Prometheus's names) in order of preference, made into the Accept
+  // header; empty: the global list, else Prometheus's default (kScrapeAccept).
+  std::vector<std::string> scrape_protocols;
+  // fallback_scrape_protocol: the format of an answer whose Content-Type is missing or
+  // not an exposition format; unset: the text format 0.0.4.
+  std::optional<Format> fallback_format;
   std::string basic_auth_username, basic_auth_password;
   std::string authorization_type = "Bearer", authorization_credentials;
   httpclient::TlsConfig tls;
+  // The receiver's own options (upstream's top-level keys), copied into every job.
+  bool trim_metric_suffixes = false;
+  bool use_start_time_metric = false;
+  std::string start_time_metric_regex;  // empty: kDefaultStartTimeMetricRegex
 };
+
+// Upstream's start_time_metric_regex default (the metric `process_start_time_seconds`,
+// with any prefix).
+inline constexpr char kDefaultStartTimeMetricRegex[] = "^(.+_)*process_start_time_seconds$";
+
+// The Accept header of scrape_protocols (Prometheus's weights: 0.6, 0.5, ... then */*).
+std::string AcceptOf(const std::vector<std::string>& protocols);
 
 struct Config : ComponentConfig {
   absl::Duration global_scrape_interval = kDefaultScrapeInterval;
@@ -73,7 +100,15 @@ struct Config : ComponentConfig {
   int64_t global_label_name_length_limit = 0;
   int64_t global_label_value_length_limit = 0;
   uint64_t global_body_size_limit = kDefaultBodySizeLimit;
+  std::vector<std::string> global_scrape_protocols;
   std::vector<ScrapeConfig> scrape_configs;
+  // Upstream's top-level options (copied into every ScrapeConfig by Decode).
+  bool trim_metric_suffixes = false;
+  bool use_start_time_metric = false;
+  std::string start_time_metric_regex;
+  bool scrape_on_shutdown = false;                              // one last scrape of every target at shutdown
+  absl::Duration initial_scrape_offset = absl::ZeroDuration();  // the first scrapes this long after start
+  bool discovery_reload_on_startup = false;                     // accepted: discovery always runs at start
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

@@ -75,6 +75,18 @@ TEST(PrometheusReceiverConfig, DefaultsAreTheDocumentedOnes) {
   PodAnnotationsSdConfig pa;
   EXPECT_EQ(pa.file, "/etc/podinfo/annotations");
   EXPECT_EQ(pa.refresh_interval, absl::ZeroDuration());  // the job's scrape_interval
+  FileSdConfig fs;
+  EXPECT_EQ(fs.refresh_interval, absl::Minutes(5));
+  // Upstream's top-level options.
+  EXPECT_FALSE(cfg.trim_metric_suffixes);
+  EXPECT_FALSE(cfg.use_start_time_metric);
+  EXPECT_EQ(cfg.start_time_metric_regex, "");  // kDefaultStartTimeMetricRegex
+  EXPECT_FALSE(cfg.scrape_on_shutdown);
+  EXPECT_EQ(cfg.initial_scrape_offset, absl::ZeroDuration());
+  EXPECT_TRUE(cfg.global_scrape_protocols.empty());  // Prometheus's Accept
+  EXPECT_TRUE(s.scrape_protocols.empty());
+  EXPECT_EQ(s.fallback_format, std::nullopt);  // the text format
+  EXPECT_TRUE(s.file_sd_configs.empty());
 }
 
 TEST(PrometheusReceiverConfig, AMinimalJobGetsTheDocumentedDefaults) {
@@ -138,7 +150,18 @@ TEST(PrometheusReceiverConfig, TestdataDecodesToItsValues) {
       << errors.Joined();
   EXPECT_EQ(cfg.global_scrape_interval, absl::Seconds(30));
   EXPECT_EQ(cfg.global_scrape_timeout, absl::Seconds(5));
+  EXPECT_TRUE(cfg.trim_metric_suffixes);
+  EXPECT_TRUE(cfg.use_start_time_metric);
+  EXPECT_EQ(cfg.start_time_metric_regex, kDefaultStartTimeMetricRegex);
+  EXPECT_TRUE(cfg.scrape_on_shutdown);
+  EXPECT_EQ(cfg.initial_scrape_offset, absl::Seconds(2));
+  EXPECT_TRUE(cfg.discovery_reload_on_startup);
+  EXPECT_EQ(cfg.global_scrape_protocols, (Strings{"OpenMetricsText1.0.0", "PrometheusText0.0.4"}));
   ASSERT_EQ(cfg.scrape_configs.size(), 3u);
+  for (const ScrapeConfig& s : cfg.scrape_configs) {
+    EXPECT_TRUE(s.trim_metric_suffixes);  // the receiver's options reach every job
+    EXPECT_TRUE(s.use_start_time_metric);
+  }
 
   const ScrapeConfig& node = cfg.scrape_configs[0];
   EXPECT_EQ(node.job_name, "node");
@@ -181,6 +204,10 @@ TEST(PrometheusReceiverConfig, TestdataDecodesToItsValues) {
   EXPECT_EQ(blackbox.metrics_path, "/probe");
   EXPECT_EQ(blackbox.params,
             (std::map<std::string, Strings>{{"module", {"http_2xx"}}, {"target", {"https://example.org"}}}));
+  EXPECT_EQ(blackbox.scrape_protocols, Strings{"PrometheusText0.0.4"});
+  EXPECT_EQ(blackbox.fallback_format, Format::kPrometheusText);
+  EXPECT_EQ(cfg.scrape_configs[0].scrape_protocols, cfg.global_scrape_protocols);  // the global default
+  EXPECT_EQ(cfg.scrape_configs[0].fallback_format, std::nullopt);
   EXPECT_EQ(blackbox.basic_auth_username, "prober");
   EXPECT_EQ(blackbox.basic_auth_password, "pa$word");  // "$$" is a literal "$"
   ASSERT_EQ(blackbox.static_configs.size(), 1u);
@@ -197,6 +224,9 @@ TEST(PrometheusReceiverConfig, TestdataDecodesToItsValues) {
   ASSERT_EQ(sidecar.pod_annotations_sd_configs.size(), 1u);
   EXPECT_EQ(sidecar.pod_annotations_sd_configs[0].file, "/tmp/outrigger-testdata/podinfo/annotations");
   EXPECT_EQ(sidecar.pod_annotations_sd_configs[0].refresh_interval, absl::Seconds(20));
+  ASSERT_EQ(sidecar.file_sd_configs.size(), 1u);
+  EXPECT_EQ(sidecar.file_sd_configs[0].files, Strings{"/tmp/outrigger-testdata/targets/*.json"});
+  EXPECT_EQ(sidecar.file_sd_configs[0].refresh_interval, absl::Minutes(1));
   ExpectScrapeDefaults(sidecar);
   EXPECT_TRUE(cfg.Validate().ok());
 }

@@ -1,13 +1,16 @@
 #include "receivers/prometheus/discovery.h"
 
+#include <glob.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "collector/common/utf8.h"
+#include "yaml-cpp/yaml.h"
 
 namespace outrigger::receivers::prometheus {
 
@@ -386,6 +389,119 @@ PodAnnotationsDiscovery::Result PodAnnotationsDiscovery::Poll() {
   }
   if (*groups != groups_) {
     groups_ = std::move(*groups);
+    r.changed = true;
+  }
+  return r;
+}
+
+namespace {
+
+constexpr size_t kMaxFileSdFile = 16 << 20;  // a target file larger than this is an error
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::NotFoundError(StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  std::string text;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0 && text.size() <= max) text.append(buf, n);
+  const bool error = std::ferror(f) != 0;
+  std::fclose(f);
+  if (error) return absl::InternalError(StrCat("cannot read ", path));
+  if (text.size() > max) return absl::InvalidArgumentError(StrCat(path, ": larger than ", max, " bytes"));
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<LabelSet>> ParseFileSd(std::string_view text, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat("not JSON or YAML: ", e.what()));
+  }
+  std::vector<LabelSet> out;
+  if (root.IsNull()) return out;  // an empty file: no targets
+  if (!root.IsSequence()) return absl::InvalidArgumentError("expected a list of {targets, labels}");
+  for (size_t i = 0; i < root.size(); ++i) {
+    const YAML::Node& g = root[i];
+    if (!g.IsMap()) return absl::InvalidArgumentError(StrCat("[", i, "]: expected {targets, labels}"));
+    LabelSet labels;
+    for (const auto& kv : g) {
+      const std::string key = kv.first.Scalar();
+      if (key != "targets" && key != "labels") {
+        return absl::InvalidArgumentError(StrCat("[", i, "]: unknown key \"", key, "\" (targets, labels)"));
+      }
+    }
+    if (const YAML::Node& l = g["labels"]; l && !l.IsNull()) {
+      if (!l.IsMap()) return absl::InvalidArgumentError(StrCat("[", i, "].labels: expected a map"));
+      for (const auto& kv : l) {
+        if (!kv.second.IsScalar()) {
+          return absl::InvalidArgumentError(StrCat("[", i, "].labels.", kv.first.Scalar(), ": expected a string"));
+        }
+        const std::string name = kv.first.Scalar();
+        if (!ValidLabelName(name)) {
+          return absl::InvalidArgumentError(StrCat("[", i, "].labels: invalid label name \"", name, "\""));
+        }
+        labels[name] = kv.second.Scalar();
+      }
+    }
+    const YAML::Node& t = g["targets"];
+    if (t && !t.IsNull() && !t.IsSequence()) {
+      return absl::InvalidArgumentError(StrCat("[", i, "].targets: expected a list"));
+    }
+    for (size_t j = 0; t && t.IsSequence() && j < t.size(); ++j) {
+      if (!t[j].IsScalar() || t[j].Scalar().empty()) {
+        return absl::InvalidArgumentError(StrCat("[", i, "].targets[", j, "]: expected host:port"));
+      }
+      LabelSet group = labels;
+      group["__address__"] = t[j].Scalar();
+      group["__meta_filepath"] = path;
+      out.push_back(std::move(group));
+    }
+  }
+  return out;
+}
+
+FileSdDiscovery::Result FileSdDiscovery::Poll() {
+  Result r;
+  std::vector<LabelSet> groups;
+  std::string error;
+  for (const std::string& pattern : patterns_) {
+    std::vector<std::string> paths;
+    if (pattern.find_first_of("*?[") == std::string::npos) {
+      paths.push_back(pattern);
+    } else {
+      glob_t g{};
+      if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
+      }
+      ::globfree(&g);  // no match: no files (Prometheus: no targets), not an error
+    }
+    for (const std::string& path : paths) {
+      auto text = ReadSmallFile(path, kMaxFileSdFile);
+      if (!text.ok()) {
+        error = std::string(text.status().message());
+        break;
+      }
+      auto found = ParseFileSd(*text, path);
+      if (!found.ok()) {
+        error = StrCat(path, ": ", found.status().message());
+        break;
+      }
+      for (LabelSet& l : *found) groups.push_back(std::move(l));
+    }
+    if (!error.empty()) break;
+  }
+  if (!error.empty()) {
+    if (error != last_error_) r.error = absl::InvalidArgumentError(error);
+    last_error_ = error;
+    return r;
+  }
+  last_error_.clear();
+  if (groups != groups_) {
+    groups_ = std::move(groups);
     r.changed = true;
   }
   return r;

@@ -52,21 +52,32 @@ absl::StatusOr<LabelSet> ParseAnnotationsFile(std::string_view text);
 // annotation that is used has an invalid value (or the port is missing).
 absl::StatusOr<std::vector<LabelSet>> GroupsFromAnnotations(const LabelSet& annotations);
 
+// A source of target groups that the receiver's worker polls (no thread of its own).
+class TargetDiscovery {
+ public:
+  virtual ~TargetDiscovery() = default;
+  struct Result {
+    bool changed = false;  // groups() differ from the last call's
+    absl::Status error;    // a new problem (reported once until it changes)
+  };
+  // On an error, groups() keep the last good value.
+  virtual Result Poll() = 0;
+  virtual const std::vector<LabelSet>& groups() const = 0;
+  virtual std::string_view kind() const = 0;  // for the log: "pod annotations", "file_sd"
+};
+
 // Watches one annotations file by polling: each Poll() stat()s the path (following the
 // kubelet's `..data` symlink swap, which gives a new inode) and re-reads the file only if
 // its identity, size or mtime changed. No thread of its own.
-class PodAnnotationsDiscovery {
+class PodAnnotationsDiscovery : public TargetDiscovery {
  public:
   explicit PodAnnotationsDiscovery(std::string file) : file_(std::move(file)) {}
 
-  struct Result {
-    bool changed = false;  // groups() differ from the last call's
-    absl::Status error;    // a new problem (reported once until the file changes)
-  };
   // On an error (a file that cannot be read, a malformed line, an invalid annotation),
   // groups() keep the last good value.
-  Result Poll();
-  const std::vector<LabelSet>& groups() const { return groups_; }
+  Result Poll() override;
+  const std::vector<LabelSet>& groups() const override { return groups_; }
+  std::string_view kind() const override { return "pod annotations discovery"; }
   const std::string& file() const { return file_; }
 
  private:
@@ -80,5 +91,28 @@ class PodAnnotationsDiscovery {
   std::string last_error_;
   std::vector<LabelSet> groups_;
 };
+
+// Prometheus's file_sd_configs: the files matching `patterns` (a `*` in the last path
+// element, as Prometheus allows; relative paths from the working directory, as the
+// OpenTelemetry Collector has them), each a JSON or YAML list of `{targets: [host:port,
+// ...], labels: {name: value}}`. Every target is a group with its labels, `__address__`
+// and `__meta_filepath`. A file that cannot be read or parsed is an error: the last
+// good groups are kept (as Prometheus does).
+class FileSdDiscovery : public TargetDiscovery {
+ public:
+  explicit FileSdDiscovery(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {}
+  Result Poll() override;
+  const std::vector<LabelSet>& groups() const override { return groups_; }
+  std::string_view kind() const override { return "file_sd"; }
+
+ private:
+  std::vector<std::string> patterns_;
+  std::string last_error_;
+  std::vector<LabelSet> groups_;
+};
+
+// The target groups of one file_sd file's text (JSON or YAML); `path` is its
+// __meta_filepath. Errors say what is wrong.
+absl::StatusOr<std::vector<LabelSet>> ParseFileSd(std::string_view text, const std::string& path);
 
 }  // namespace outrigger::receivers::prometheus

@@ -276,5 +276,63 @@ TEST(PodAnnotationsDiscoveryTest, FollowsTheKubeletsSymlinkSwaps) {
   EXPECT_TRUE(d.groups().empty());
 }
 
+// file_sd: Prometheus's target files, JSON or YAML.
+TEST(FileSdTest, ParsesJsonAndYamlTargetGroups) {
+  auto g = ParseFileSd(
+      R"([{"targets": ["a:1", "b:2"], "labels": {"env": "prod"}}, {"targets": ["c:3"]}, {"labels": {"x": "y"}}])",
+      "/etc/t.json");
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->size(), 3u);
+  EXPECT_EQ((*g)[0], (LabelSet{{"__address__", "a:1"}, {"__meta_filepath", "/etc/t.json"}, {"env", "prod"}}));
+  EXPECT_EQ((*g)[1].at("__address__"), "b:2");
+  EXPECT_EQ((*g)[2], (LabelSet{{"__address__", "c:3"}, {"__meta_filepath", "/etc/t.json"}}));
+  g = ParseFileSd("- targets: [\"d:4\"]\n  labels:\n    team: a\n", "t.yml");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ((*g)[0], (LabelSet{{"__address__", "d:4"}, {"__meta_filepath", "t.yml"}, {"team", "a"}}));
+  EXPECT_TRUE(ParseFileSd("", "e.json")->empty());
+  EXPECT_EQ(ParseFileSd("{\"targets\": [\"a:1\"]}", "f").status().message(), "expected a list of {targets, labels}");
+  EXPECT_EQ(ParseFileSd("[{\"target\": [\"a:1\"]}]", "f").status().message(),
+            "[0]: unknown key \"target\" (targets, labels)");
+  EXPECT_EQ(ParseFileSd("[{\"targets\": [\"a:1\"], \"labels\": {\"1x\": \"v\"}}]", "f").status().message(),
+            "[0].labels: invalid label name \"1x\"");
+  EXPECT_EQ(ParseFileSd("[{\"targets\": \"a:1\"}]", "f").status().message(), "[0].targets: expected a list");
+  EXPECT_NE(ParseFileSd("[{", "f").status().message().find("not JSON or YAML"), absl::string_view::npos);
+}
+
+// Patterns, changes, and errors that keep the last good targets.
+TEST(FileSdTest, DiscoveryFollowsTheFiles) {
+  char tmpl[] = "/tmp/outrigger-filesd-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  FileSdDiscovery d({dir + "/*.json", dir + "/fixed.yml"});
+  auto r = d.Poll();  // fixed.yml does not exist yet
+  EXPECT_NE(r.error.message().find("cannot read " + dir + "/fixed.yml"), absl::string_view::npos) << r.error;
+  EXPECT_TRUE(d.Poll().error.ok());  // reported once
+  std::ofstream(dir + "/fixed.yml") << "- targets: ['f:1']\n";
+  std::ofstream(dir + "/a.json") << R"([{"targets": ["a:1"]}])";
+  std::ofstream(dir + "/ignored.txt") << R"([{"targets": ["x:1"]}])";
+  r = d.Poll();
+  EXPECT_TRUE(r.changed);
+  EXPECT_TRUE(r.error.ok()) << r.error;
+  ASSERT_EQ(d.groups().size(), 2u);
+  EXPECT_EQ(d.groups()[0].at("__address__"), "a:1");
+  EXPECT_EQ(d.groups()[0].at("__meta_filepath"), dir + "/a.json");
+  EXPECT_EQ(d.groups()[1].at("__address__"), "f:1");
+  EXPECT_FALSE(d.Poll().changed);
+  std::ofstream(dir + "/b.json") << R"([{"targets": ["b:1"]}])";
+  r = d.Poll();
+  EXPECT_TRUE(r.changed);
+  EXPECT_EQ(d.groups().size(), 3u);
+  std::ofstream(dir + "/b.json") << "[{";  // malformed: the last good targets stay
+  r = d.Poll();
+  EXPECT_FALSE(r.changed);
+  EXPECT_NE(r.error.message().find(dir + "/b.json: not JSON or YAML"), absl::string_view::npos) << r.error;
+  EXPECT_EQ(d.groups().size(), 3u);
+  fs::remove(dir + "/b.json");
+  r = d.Poll();
+  EXPECT_TRUE(r.changed);
+  EXPECT_EQ(d.groups().size(), 2u);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::prometheus

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -109,9 +110,9 @@ bool ParseOmLabels(std::string_view* s, Labels* out, std::string* error) {
     out->emplace_back(std::string(name), escaped ? UnescapeOm(raw) : std::string(raw));
     if (!s->empty() && (*s)[0] == ',') {
       s->remove_prefix(1);
-      if (!s->empty() && (*s)[0] == '}') {  // a trailing comma, as Prometheus accepts
-        s->remove_prefix(1);
-        return true;
+      if (!s->empty() && (*s)[0] == '}') {  // ABNF: labels = "{" [label *(COMMA label)] "}"
+        *error = StrCat("trailing comma after label \"", name, "\" (OpenMetrics label sets have none)");
+        return false;
       }
       continue;
     }
@@ -125,13 +126,27 @@ bool ParseOmLabels(std::string_view* s, Labels* out, std::string* error) {
   }
 }
 
-// A timestamp in seconds (finite), to milliseconds.
+// A timestamp in seconds: a real number (ABNF `timestamp = realnumber`: no NaN or
+// infinities).
 bool ParseOmTimestamp(std::string_view s, double* seconds) {
   double v;
-  if (!ParseValue(s, &v) || !std::isfinite(v) || std::fabs(v) > 9e15) return false;
+  if (!ParseValue(s, &v) || !std::isfinite(v)) return false;
   *seconds = v;
   return true;
 }
+
+// Seconds to int64 milliseconds (what Sample keeps, as Prometheus does); false past
+// about ±292 million years.
+bool SecondsToMs(double seconds, int64_t* ms) {
+  const double v = std::round(seconds * 1000);
+  if (!(v > -9.2e18 && v < 9.2e18)) return false;
+  *ms = static_cast<int64_t>(v);
+  return true;
+}
+
+// A count: a non-negative integer (OpenMetrics: "Count and bucket values MUST be
+// integers", "MUST NOT be NaN or negative").
+bool IsCount(double v) { return std::isfinite(v) && v >= 0 && std::floor(v) == v; }
 
 // Whether family `f` has a sample named `n` (by the type's suffixes).
 bool Accepts(const Family& f, std::string_view n) {
@@ -218,25 +233,178 @@ class OpenMetricsParser {
   }
 
  private:
-  // Checks of a finished metric.
-  absl::Status EndMetric() {
-    if (f_ == nullptr || f_->samples.size() <= cur_.metric_begin) return absl::OkStatus();
-    const Sample& first = f_->samples[cur_.metric_begin];
-    if ((f_->type == MetricType::kHistogram || f_->type == MetricType::kGaugeHistogram) && !cur_.has_inf) {
-      return Fail(first.line, StrCat(MetricTypeName(f_->type), " ", f_->name,
-                                     LabelsText(first.labels, cur_.metric_skip), " has no +Inf bucket"));
+  // A metric ends with its last point.
+  absl::Status EndMetric() { return EndPoint(); }
+
+  bool IsHistogram() const { return f_->type == MetricType::kHistogram || f_->type == MetricType::kGaugeHistogram; }
+
+  // Checks of a finished MetricPoint (the samples of a metric with one timestamp): a
+  // histogram's buckets against its count and sum (the per-bucket rules are in AddToPoint).
+  absl::Status EndPoint() {
+    if (!pt_.active) return absl::OkStatus();
+    pt_.active = false;
+    if (!IsHistogram()) return absl::OkStatus();
+    const Sample& first = f_->samples[pt_.begin];
+    const std::string what =
+        StrCat(MetricTypeName(f_->type), " ", f_->name, LabelsText(first.labels, cur_.metric_skip));
+    const bool gauge = f_->type == MetricType::kGaugeHistogram;
+    const std::string_view count = gauge ? "_gcount" : "_count", sum = gauge ? "_gsum" : "_sum";
+    // "MetricPoints MUST have one bucket with an +Inf threshold."
+    if (!pt_.has_inf) return Fail(first.line, StrCat(what, " has no +Inf bucket"));
+    // "the MetricPoint's +Inf Bucket value MUST also appear in a Sample with ... _count"
+    if (pt_.count && *pt_.count != pt_.inf_value) {
+      return Fail(pt_.count_line, StrCat(what, ": ", count, " ", *pt_.count, " is not the value of its +Inf bucket (",
+                                         pt_.inf_value, ")"));
+    }
+    // "If and only if a Sum Value is present ... _count"
+    if (pt_.sum.has_value() != pt_.count.has_value()) {
+      return Fail(pt_.sum ? pt_.sum_line : pt_.count_line,
+                  StrCat(what, " has ", pt_.sum ? sum : count, " without ", pt_.sum ? count : sum,
+                         " (OpenMetrics: both or neither)"));
+    }
+    // "Negative threshold buckets MAY be used, but then the Histogram MetricPoint MUST NOT
+    // contain a sum value"; a gaugehistogram's gsum "MAY be negative" only then.
+    if (!gauge && pt_.sum && pt_.negative_bucket) {
+      return Fail(pt_.sum_line,
+                  StrCat(what, " has buckets with negative thresholds and a _sum (OpenMetrics: no _sum then)"));
+    }
+    if (gauge && pt_.sum && *pt_.sum < 0 && !pt_.negative_bucket) {
+      return Fail(pt_.sum_line,
+                  StrCat(what, ": _gsum ", *pt_.sum, " is negative without buckets of negative thresholds"));
+    }
+    return absl::OkStatus();
+  }
+
+  // A sample of the current point; the bucket rules of histograms and gaugehistograms.
+  absl::Status AddToPoint(std::string_view suffix, const Sample& sample, std::string_view skip,
+                          std::string_view point) {
+    if (!IsHistogram()) return absl::OkStatus();
+    const bool gauge = f_->type == MetricType::kGaugeHistogram;
+    if (skip == "le") {
+      double le = 0;
+      ParseValue(point, &le);  // checked in CheckPointLabel
+      // Canonical numbers: "Exposers MUST produce output for positive infinity as +Inf";
+      // other thresholds may be written any way.
+      if (std::isinf(le) && le > 0 && point != "+Inf") {
+        return Fail(line_no_, StrCat("bucket le=\"", point, "\" of ", f_->name,
+                                     ": positive infinity is written +Inf in OpenMetrics"));
+      }
+      if (std::isnan(le))
+        return Fail(line_no_, StrCat("bucket le=\"", point, "\" of ", f_->name, ": thresholds are not NaN"));
+      if (pt_.has_bucket && le <= pt_.last_le) {
+        return Fail(line_no_, StrCat("bucket le=\"", point, "\" of ", f_->name,
+                                     " is not above the previous one (OpenMetrics: buckets in increasing order of le, "
+                                     "each threshold once)"));
+      }
+      if (pt_.has_bucket && sample.value < pt_.last_bucket) {
+        return Fail(line_no_, StrCat("bucket le=\"", point, "\" of ", f_->name, " has ", sample.value,
+                                     ", less than the previous bucket's ", pt_.last_bucket,
+                                     " (OpenMetrics: buckets are cumulative)"));
+      }
+      // "Each bucket covers the values less and or equal to it, and the value of the
+      // exemplar MUST be within this range."
+      if (sample.exemplar && !(sample.exemplar->value <= le)) {
+        return Fail(line_no_, StrCat("exemplar value ", sample.exemplar->value, " of bucket le=\"", point, "\" of ",
+                                     f_->name, " is above the bucket's threshold"));
+      }
+      pt_.has_bucket = true;
+      pt_.last_le = le;
+      pt_.last_bucket = sample.value;
+      pt_.negative_bucket |= le < 0;
+      if (std::isinf(le) && le > 0) pt_.has_inf = true, pt_.inf_value = sample.value;
+    } else if (suffix == (gauge ? "_gcount" : "_count")) {
+      pt_.count = sample.value;
+      pt_.count_line = line_no_;
+    } else if (suffix == (gauge ? "_gsum" : "_sum")) {
+      pt_.sum = sample.value;
+      pt_.sum_line = line_no_;
+    }
+    return absl::OkStatus();
+  }
+
+  // The value rules of each type, and where exemplars may be.
+  absl::Status CheckValue(std::string_view name, std::string_view suffix, const Sample& sample, std::string_view skip,
+                          std::string_view point) {
+    const double v = sample.value;
+    auto bad = [&](std::string_view rule) {
+      return Fail(line_no_, StrCat(MetricTypeName(f_->type), " sample ", name, " has value ", v, ": ", rule));
+    };
+    bool exemplar_ok = false;
+    switch (f_->type) {
+      case MetricType::kCounter:
+        if (suffix != "_created") {  // the total (`x_total`, or the family's own name if it ends in _total)
+          exemplar_ok = true;
+          // "A Total is a non-NaN and MUST be monotonically non-decreasing over time, starting from 0."
+          if (std::isnan(v) || v < 0) return bad("a counter's total is not NaN or negative");
+        }
+        break;
+      case MetricType::kHistogram:
+      case MetricType::kGaugeHistogram: {
+        const bool gauge = f_->type == MetricType::kGaugeHistogram;
+        if (skip == "le") exemplar_ok = true;
+        if (skip == "le" || suffix == (gauge ? "_gcount" : "_count")) {
+          if (!IsCount(v)) return bad("bucket and count values are non-negative integers");
+        } else if (suffix == "_sum" && (std::isnan(v) || v < 0)) {
+          return bad("a histogram's sum is not NaN or negative");
+        } else if (suffix == "_gsum" && std::isnan(v)) {
+          return bad("a gaugehistogram's gsum is not NaN");
+        }
+        break;
+      }
+      case MetricType::kSummary:
+        if (suffix == "_count" && !IsCount(v)) return bad("a summary's count is a non-negative integer");
+        if (suffix == "_sum" && (std::isnan(v) || v < 0)) return bad("a summary's sum is not NaN or negative");
+        if (skip == "quantile") {
+          double q = 0;
+          ParseValue(point, &q);  // checked in CheckPointLabel
+          if (!(q >= 0 && q <= 1)) {
+            return Fail(line_no_, StrCat("quantile \"", point, "\" of ", name, " is not between 0 and 1"));
+          }
+          if (v < 0) return bad("quantile values are not negative (NaN when there were no events)");
+        }
+        break;
+      case MetricType::kInfo:
+        if (v != 1) return bad("an info's value is always 1");
+        break;
+      case MetricType::kStateSet:
+        if (v != 0 && v != 1) return bad("a state's value is 1 (true) or 0 (false)");
+        break;
+      default:
+        break;
+    }
+    if (sample.exemplar && !exemplar_ok) {
+      return Fail(line_no_, StrCat("exemplar on ", MetricTypeName(f_->type), " sample ", name,
+                                   ": OpenMetrics allows exemplars only on a counter's _total and on histogram and "
+                                   "gaugehistogram buckets"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Reserves `name` as a sample name of the current family: no other family may have
+  // it as its name or as one of its sample names.
+  absl::Status Claim(const std::string& name) {
+    const size_t self = families_.size() - 1;
+    auto [it, added] = claimed_.emplace(name, self);
+    if (!added && it->second != self) {
+      return Fail(line_no_, StrCat("name clash: ", name, " is a sample name of ", MetricTypeName(f_->type), " ",
+                                   f_->name, " and of family ", families_[it->second].name));
     }
     return absl::OkStatus();
   }
 
   absl::Status NewFamily(std::string_view name, MetricType type) {
     if (auto st = EndMetric(); !st.ok()) return st;
+    if (auto it = claimed_.find(ToAbsl(name)); it != claimed_.end()) {
+      const Family& o = families_[it->second];
+      return Fail(line_no_, StrCat("name clash: metric family ", name, " is a sample name of ", MetricTypeName(o.type),
+                                   " ", o.name));
+    }
+    claimed_.emplace(std::string(name), families_.size());
     family_by_name_.emplace(name, families_.size());
     families_.push_back(Family{std::string(name), type, "", {}, ""});
     f_ = &families_.back();
     cur_.has_type = cur_.has_help = cur_.has_unit = false;
     cur_.metric_begin = 0;
-    cur_.has_inf = false;
     cur_.done.clear();
     prev_name_ = {};
     return absl::OkStatus();
@@ -290,6 +458,47 @@ class OpenMetricsParser {
     if (cur_.has_type) return Fail(line_no_, StrCat("second # TYPE line for ", name));
     cur_.has_type = true;
     f_->type = *type;
+    if (auto st = CheckUnitType(); !st.ok()) return st;
+    // The sample names the type gives the family are its own.
+    static constexpr std::string_view kNone[] = {""};
+    static constexpr std::string_view kCounter[] = {"_total", "_created"};
+    static constexpr std::string_view kHistogram[] = {"_bucket", "_count", "_sum", "_created"};
+    static constexpr std::string_view kGaugeHistogram[] = {"_bucket", "_gcount", "_gsum"};
+    static constexpr std::string_view kSummary[] = {"_count", "_sum", "_created"};
+    static constexpr std::string_view kInfo[] = {"_info"};
+    std::span<const std::string_view> suffixes = kNone;
+    switch (*type) {
+      case MetricType::kCounter:
+        suffixes = kCounter;
+        break;
+      case MetricType::kHistogram:
+        suffixes = kHistogram;
+        break;
+      case MetricType::kGaugeHistogram:
+        suffixes = kGaugeHistogram;
+        break;
+      case MetricType::kSummary:
+        suffixes = kSummary;
+        break;
+      case MetricType::kInfo:
+        suffixes = kInfo;
+        break;
+      default:
+        break;
+    }
+    for (std::string_view suffix : suffixes) {
+      if (suffix.empty()) continue;
+      if (auto st = Claim(StrCat(name, suffix)); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
+
+  // "MetricFamilies of type StateSets [and Info] MUST have an empty Unit string."
+  absl::Status CheckUnitType() {
+    if ((f_->type == MetricType::kInfo || f_->type == MetricType::kStateSet) && !f_->unit.empty()) {
+      return Fail(line_no_, StrCat(MetricTypeName(f_->type), " ", f_->name, " has unit \"", f_->unit,
+                                   "\" (info and stateset metrics have none)"));
+    }
     return absl::OkStatus();
   }
 
@@ -304,7 +513,7 @@ class OpenMetricsParser {
       return Fail(line_no_, StrCat("unit \"", unit, "\" is not a suffix of the metric name ", name));
     }
     f_->unit = std::string(unit);
-    return absl::OkStatus();
+    return CheckUnitType();
   }
 
   // A sample: its tokens, its family, its point label, its metric.
@@ -316,15 +525,34 @@ class OpenMetricsParser {
     if (f_ == nullptr || name != prev_name_) {
       if (auto st = SetFamily(name); !st.ok()) return st;
     }
+    const std::string_view suffix = name.substr(f_->name.size());
     std::string_view skip = PointLabel(*f_, name);
     std::string_view point;
     if (auto st = CheckPointLabel(name, sample, skip, &point); !st.ok()) return st;
-    if (auto st = TrackMetric(name, sample, skip, point); !st.ok()) return st;
-    if (skip == "le") {
-      double le = 0;
-      ParseValue(point, &le);
-      cur_.has_inf |= std::isinf(le) && le > 0;
+    if (auto st = CheckValue(name, suffix, sample, skip, point); !st.ok()) return st;
+    bool fresh = false;
+    if (auto st = TrackMetric(name, sample, skip, &fresh); !st.ok()) return st;
+    // A metric's MetricPoints: its samples with one timestamp (several points of a
+    // series come as several samples, in time order). Timestamps are compared as
+    // written (in seconds), not as the milliseconds kept.
+    if (!fresh && pt_.active && ts_s_ != pt_.ts) {
+      if (auto st = EndPoint(); !st.ok()) return st;
     }
+    if (!pt_.active) {
+      pt_ = Point{};
+      pt_.active = true;
+      pt_.begin = f_->samples.size();
+      pt_.ts = ts_s_;
+    }
+    // Within a point, a series (name and point label) appears once.
+    for (size_t i = pt_.begin; i < f_->samples.size(); ++i) {
+      const Sample& o = f_->samples[i];
+      if (o.name == name && (skip.empty() || LabelValue(o.labels, skip) == point)) {
+        return Fail(line_no_,
+                    StrCat("duplicate series ", name, LabelsText(sample.labels, ""), " (first on line ", o.line, ")"));
+      }
+    }
+    if (auto st = AddToPoint(suffix, sample, skip, point); !st.ok()) return st;
     sample.name = std::string(name);
     f_->samples.push_back(std::move(sample));
     return absl::OkStatus();
@@ -333,6 +561,7 @@ class OpenMetricsParser {
   // name[{labels}] value [timestamp] [# {labels} value [timestamp]]; `*name_out` is a
   // view into the line.
   absl::Status LexSample(std::string_view s, std::string_view* name_out, Sample* sample) {
+    ts_s_.reset();
     std::string_view name = TakeName(&s, /*label=*/false);
     if (name.empty()) return Fail(line_no_, StrCat("invalid metric name at \"", s.substr(0, 40), "\""));
     *name_out = name;
@@ -358,7 +587,13 @@ class OpenMetricsParser {
       if (!ParseOmTimestamp(ts, &seconds)) {
         return Fail(line_no_, StrCat("invalid timestamp \"", ts, "\" for ", name, " (seconds)"));
       }
-      sample->timestamp_ms = std::llround(seconds * 1000);
+      int64_t ms;
+      if (!SecondsToMs(seconds, &ms)) {
+        return Fail(line_no_, StrCat("timestamp ", ts, " of ", name,
+                                     " is out of range (64-bit milliseconds reach about 292 million years)"));
+      }
+      sample->timestamp_ms = ms;
+      ts_s_ = seconds;
       if (!s.empty()) {
         s.remove_prefix(1);
         if (s.empty()) return Fail(line_no_, StrCat("trailing space after the timestamp of ", name));
@@ -424,7 +659,21 @@ class OpenMetricsParser {
   // The point label `skip` (if the type has one) is there and valid; `*point` is its value.
   absl::Status CheckPointLabel(std::string_view name, const Sample& sample, std::string_view skip,
                                std::string_view* point) {
-    if (skip.empty()) return absl::OkStatus();
+    if (skip.empty()) {
+      // "A Histogram's Metric's LabelSet MUST NOT have a "le" label name"; "A Quantile's
+      // Metric's LabelSet MUST NOT have "quantile" label name".
+      std::string_view reserved = IsHistogram() ? "le" : f_->type == MetricType::kSummary ? "quantile" : "";
+      if (!reserved.empty()) {
+        for (const auto& [k, v] : sample.labels) {
+          if (k == reserved) {
+            return Fail(line_no_,
+                        StrCat("sample ", name, " of ", MetricTypeName(f_->type), " ", f_->name, " has a \"", reserved,
+                               "\" label (only its ", reserved == "le" ? "buckets" : "quantiles", " have one)"));
+          }
+        }
+      }
+      return absl::OkStatus();
+    }
     bool present = false;
     for (const auto& [k, v] : sample.labels) {
       if (k == skip) present = true, *point = v;
@@ -443,19 +692,23 @@ class OpenMetricsParser {
   }
 
   // The metric of the sample (its labels without the point label): the current one, or
-  // a new one that must not have been seen before. Within a metric, a series (name and
-  // point label) appears once.
-  absl::Status TrackMetric(std::string_view name, const Sample& sample, std::string_view skip, std::string_view point) {
+  // a new one (`*fresh`) that must not have been seen before. Within a metric,
+  // timestamps go forward (MetricPoints are not interleaved).
+  absl::Status TrackMetric(std::string_view name, const Sample& sample, std::string_view skip, bool* fresh) {
     uint64_t hash = MetricHash(sample.labels, skip);
     bool same = !f_->samples.empty() && hash == cur_.metric_hash &&
                 SameMetric(f_->samples[cur_.metric_begin].labels, cur_.metric_skip, sample.labels, skip);
     if (same) {
-      for (size_t i = cur_.metric_begin; i < f_->samples.size(); ++i) {
-        const Sample& o = f_->samples[i];
-        if (o.name == name && (skip.empty() || LabelValue(o.labels, skip) == point)) {
-          return Fail(line_no_, StrCat("duplicate series ", name, LabelsText(sample.labels, ""), " (first on line ",
-                                       o.line, ")"));
-        }
+      *fresh = false;
+      if (ts_s_.has_value() != cur_.timed) {
+        return Fail(line_no_, StrCat("metric ", f_->name, LabelsText(sample.labels, skip),
+                                     " has samples with and without a timestamp (line ",
+                                     f_->samples[cur_.metric_begin].line, ")"));
+      }
+      if (ts_s_ && pt_.active && pt_.ts && *ts_s_ < *pt_.ts) {
+        return Fail(line_no_,
+                    StrCat("the timestamp of ", name, " goes back in time (line ", f_->samples[pt_.begin].line,
+                           " has a later one): a metric's points come in time order, not interleaved"));
       }
       return absl::OkStatus();
     }
@@ -473,8 +726,9 @@ class OpenMetricsParser {
     }
     cur_.metric_begin = f_->samples.size();
     cur_.metric_hash = hash;
+    cur_.timed = ts_s_.has_value();
     cur_.metric_skip = skip;
-    cur_.has_inf = false;
+    *fresh = true;
     return absl::OkStatus();
   }
 
@@ -491,9 +745,24 @@ class OpenMetricsParser {
     size_t metric_begin = 0;  // index of the metric's first sample
     uint64_t metric_hash = 0;
     std::string_view metric_skip;
-    bool has_inf = false;
+    bool timed = false;                  // its samples have timestamps (all or none)
     absl::flat_hash_set<uint64_t> done;  // hashes of the family's finished metrics
   } cur_;
+  std::optional<double> ts_s_;  // the current sample's timestamp, in seconds as written
+  // The current MetricPoint of the current metric.
+  struct Point {
+    bool active = false;
+    size_t begin = 0;          // index of its first sample
+    std::optional<double> ts;  // seconds
+    // Histograms and gaugehistograms: the buckets so far, count and sum.
+    bool has_bucket = false, has_inf = false, negative_bucket = false;
+    double last_le = 0, last_bucket = 0, inf_value = 0;
+    std::optional<double> count, sum;
+    int count_line = 0, sum_line = 0;
+  } pt_;
+  // Every family name and the sample names its type gives it (`x_total` of counter x):
+  // a name belongs to one family.
+  absl::flat_hash_map<std::string, size_t> claimed_;
   Family* f_ = nullptr;
   std::string_view prev_name_;  // of the previous sample, in the current family
   int line_no_ = 0;

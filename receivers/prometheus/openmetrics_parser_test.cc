@@ -24,7 +24,7 @@ TEST(OpenMetricsParserTest, EveryTypeWithMetadata) {
       "acme_seconds{path=\"/api\",quantile=\"0.5\"} 0.2\n"
       "# TYPE reqs counter\n"
       "reqs_total{code=\"200\"} 17.0 1520879607.789 # {trace_id=\"KOO5S4vxi0o\"} 0.67\n"
-      "reqs_created{code=\"200\"} 1520430000.123\n"
+      "reqs_created{code=\"200\"} 1520430000.123 1520879607.789\n"
       "# TYPE temp gauge\n"
       "temp 17.0 -1.5\n"
       "# TYPE lat histogram\n"
@@ -176,7 +176,8 @@ TEST(OpenMetricsParserTest, ErrorsNameTheLine) {
             "line 3: duplicate series g{a=\"1\"} (first on line 2)");
   EXPECT_EQ(
       OmErrorOf("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 1\n# EOF\n"),
-      "");  // `le` values are compared as written (as Prometheus does)
+      "line 3: bucket le=\"1.0\" of h is not above the previous one (OpenMetrics: buckets in increasing order of le, "
+      "each threshold once)");  // thresholds are numbers: "Bucket thresholds within a MetricPoint MUST be unique"
   EXPECT_EQ(OmErrorOf("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 1\n# EOF\n"),
             "line 3: duplicate series h_bucket{le=\"1\"} (first on line 2)");
   // Histograms need a +Inf bucket per metric.
@@ -212,7 +213,7 @@ TEST(OpenMetricsParserTest, Exemplars) {
             "line 1: invalid exemplar timestamp \"2 3\" for c_total");
   EXPECT_EQ(OmErrorOf("c_total 1 #{aa=\"bb\"} 1\n# EOF\n"),
             "line 1: unexpected text after the value of c_total: \"#{aa=\"bb\"} 1\"");
-  auto r = ParseOpenMetrics("c_total 1 2.5 # {span_id=\"x\"} -3 4.25\n# EOF\n");
+  auto r = ParseOpenMetrics("# TYPE c counter\nc_total 1 2.5 # {span_id=\"x\"} -3 4.25\n# EOF\n");
   ASSERT_TRUE(r.ok()) << r.status();
   const Sample& s = (*r)[0].samples[0];
   EXPECT_EQ(s.timestamp_ms, 2500);

@@ -44,12 +44,16 @@ absl::StatusOr<std::vector<Family>> Parse(std::string_view text, Format format) 
   return format == Format::kOpenMetricsText ? ParseOpenMetrics(text) : Parse(text);
 }
 
-Format FormatOf(std::string_view content_type) {
+std::optional<Format> KnownFormatOf(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
   while (!media.empty() && lexer::IsBlank(media.front())) media.remove_prefix(1);
   while (!media.empty() && lexer::IsBlank(media.back())) media.remove_suffix(1);
-  return lexer::EqualsLower(media, "application/openmetrics-text") ? Format::kOpenMetricsText : Format::kPrometheusText;
+  if (lexer::EqualsLower(media, "application/openmetrics-text")) return Format::kOpenMetricsText;
+  if (lexer::EqualsLower(media, "text/plain")) return Format::kPrometheusText;
+  return std::nullopt;
 }
+
+Format FormatOf(std::string_view content_type) { return KnownFormatOf(content_type).value_or(Format::kPrometheusText); }
 
 std::string OtelUnit(std::string_view unit) {
   static constexpr std::pair<std::string_view, std::string_view> kWords[] = {

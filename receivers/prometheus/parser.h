@@ -86,6 +86,9 @@ enum class Format { kPrometheusText, kOpenMetricsText };
 // `application/openmetrics-text` (any version) is OpenMetrics; anything else,
 // including no Content-Type, is the Prometheus text format 0.0.4.
 Format FormatOf(std::string_view content_type);
+// The format a Content-Type names: `application/openmetrics-text` or `text/plain`;
+// nullopt for anything else or none (the caller's fallback_scrape_protocol decides).
+std::optional<Format> KnownFormatOf(std::string_view content_type);
 // What scrapes send: Prometheus's own Accept header.
 inline constexpr char kScrapeAccept[] =
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"

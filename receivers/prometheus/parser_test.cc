@@ -13,8 +13,8 @@ TEST(OpenMetricsParserTest, FormatAndUnits) {
   EXPECT_EQ(FormatOf(""), Format::kPrometheusText);
   EXPECT_EQ(FormatOf("application/json"), Format::kPrometheusText);
   // The 0.0.4 parser does not take OpenMetrics-only syntax; the dispatcher picks.
-  EXPECT_FALSE(Parse("c_total 1 # {a=\"b\"} 1\n# EOF\n", Format::kPrometheusText).ok());
-  EXPECT_TRUE(Parse("c_total 1 # {a=\"b\"} 1\n# EOF\n", Format::kOpenMetricsText).ok());
+  EXPECT_FALSE(Parse("# TYPE c counter\nc_total 1 # {a=\"b\"} 1\n# EOF\n", Format::kPrometheusText).ok());
+  EXPECT_TRUE(Parse("# TYPE c counter\nc_total 1 # {a=\"b\"} 1\n# EOF\n", Format::kOpenMetricsText).ok());
   EXPECT_EQ(OtelUnit("seconds"), "s");
   EXPECT_EQ(OtelUnit("bytes"), "By");
   EXPECT_EQ(OtelUnit("ratio"), "1");

@@ -16,10 +16,6 @@ namespace {
 // A scrape whose body was this large gives the freed memory back to the system after.
 constexpr size_t kTrimAfterBody = 8 << 20;
 
-// Prometheus's own Accept header (OpenMetrics first); the answer's Content-Type picks
-// the parser (FormatOf).
-const std::string kAccept = StrCat("Accept: ", kScrapeAccept);
-
 std::string KeyOf(const ScrapeTarget& t) {
   std::string key = t.url;
   for (const auto& [k, v] : t.labels) StrAppend(&key, "\x1f", k, "\x1e", v);
@@ -74,7 +70,10 @@ std::optional<PrometheusReceiver::Target> PrometheusReceiver::MakeTarget(const S
   t.sc = &sc;
   t.client = client;
   t.url = spec.url;
-  t.headers = {kAccept};
+  // Prometheus's own Accept header (OpenMetrics first), or the job's scrape_protocols;
+  // the answer's Content-Type picks the parser (KnownFormatOf), else the job's
+  // fallback_scrape_protocol.
+  t.headers = {StrCat("Accept: ", AcceptOf(t.sc->scrape_protocols))};
   t.headers.push_back(StrCat("X-Prometheus-Scrape-Timeout-Seconds: ", absl::ToDoubleSeconds(spec.timeout)));
   if (!sc.basic_auth_username.empty()) {
     t.headers.push_back(StrCat("Authorization: Basic ",
@@ -84,7 +83,7 @@ std::optional<PrometheusReceiver::Target> PrometheusReceiver::MakeTarget(const S
   }
   t.interval = spec.interval;
   t.timeout = spec.timeout;
-  t.next = absl::Now();  // the first scrape right away
+  t.next = absl::Now() + cfg_.initial_scrape_offset;  // the first scrape right away, unless offset
   t.state =
       std::make_unique<TargetState>(sc, spec.address, std::map<std::string, std::string>(spec.labels), spec.scheme);
   t.source = source;
@@ -115,8 +114,17 @@ absl::Status PrometheusReceiver::Start(Host&) {
       d.next = now;  // the first poll right away, on the worker
       discoveries_.push_back(std::move(d));
     }
+    for (const FileSdConfig& fs : sc.file_sd_configs) {
+      Discovery d;
+      d.sc = &sc;
+      d.client = clients_.back().get();
+      d.d = std::make_unique<FileSdDiscovery>(fs.files);
+      d.every = fs.refresh_interval;
+      d.next = now;
+      discoveries_.push_back(std::move(d));
+    }
   }
-  settings_.logger->info("scraping {} static target(s) of {} job(s), {} annotations file(s) to watch", targets_.size(),
+  settings_.logger->info("scraping {} static target(s) of {} job(s), {} discovery source(s) to watch", targets_.size(),
                          cfg_.scrape_configs.size(), discoveries_.size());
   worker_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -129,8 +137,8 @@ void PrometheusReceiver::Rediscover(size_t i, std::unique_lock<std::mutex>& lock
   lock.lock();
   if (!r.error.ok()) {
     discovery_meter_.Malformed();
-    settings_.logger->error("job {}: pod annotations discovery: {}; keeping the {} target(s) found before",
-                            d.sc->job_name, r.error.message(), d.d->groups().size());
+    settings_.logger->error("job {}: {}: {}; keeping the {} target(s) found before", d.sc->job_name, d.d->kind(),
+                            r.error.message(), d.d->groups().size());
   }
   if (!r.changed) return;
   std::vector<Target> found;
@@ -210,6 +218,16 @@ void PrometheusReceiver::Run() {
       if (t.next <= after) t.next += t.interval;
     }
   }
+  // scrape_on_shutdown: one last scrape of every target (each within its timeout), so
+  // that what happened since the last one is not lost.
+  if (cfg_.scrape_on_shutdown) {
+    for (Target& t : targets_) {
+      lock.unlock();
+      ScrapeOne(t);
+      lock.lock();
+      ++scrapes_;
+    }
+  }
 }
 
 void PrometheusReceiver::ScrapeOne(Target& t) {
@@ -257,7 +275,7 @@ size_t PrometheusReceiver::ScrapeAndSend(Target& t) {
     body = absl::UnavailableError(StrCat("HTTP ", resp->code, " from ", t.url));
   } else {
     body = std::move(resp->body);
-    format = FormatOf(resp->content_type);
+    format = KnownFormatOf(resp->content_type).value_or(t.sc->fallback_format.value_or(Format::kPrometheusText));
   }
   const size_t body_size = body.ok() ? body->size() : 0;
   const double duration = absl::ToDoubleSeconds(absl::Now() - start);
@@ -279,7 +297,9 @@ size_t PrometheusReceiver::ScrapeAndSend(Target& t) {
   t.was_up = r.status.ok();
   if (consumers_.metrics == nullptr) return body_size;
   const size_t n = b.points();
-  auto st = consumers_.metrics->ConsumeMetrics(b.Build());
+  pdata::Metrics metrics = b.Build();
+  t.state->AddDescriptions(&metrics);
+  auto st = consumers_.metrics->ConsumeMetrics(std::move(metrics));
   if (st.ok()) {
     meter_.Accepted(Signal::kMetrics, n);
   } else {

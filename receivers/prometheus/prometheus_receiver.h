@@ -55,7 +55,7 @@ class PrometheusReceiver : public Receiver, public AdmissionClient {
   struct Discovery {
     const ScrapeConfig* sc = nullptr;
     httpclient::Client* client = nullptr;
-    std::unique_ptr<PodAnnotationsDiscovery> d;
+    std::unique_ptr<TargetDiscovery> d;
     absl::Duration every;
     absl::Time next;
   };

@@ -26,6 +26,7 @@ using Req = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRe
 // One data point, flattened.
 struct Pt {
   std::string name, kind;  // gauge, sum, histogram, summary
+  std::string description;
   std::map<std::string, std::string> attrs, resource;
   double value = 0;
   uint64_t start = 0, time = 0;
@@ -56,6 +57,7 @@ std::vector<Pt> Flatten(const pdata::Metrics& d) {
           auto base = [&](const auto& p, const char* kind) {
             Pt pt;
             pt.name = m.name();
+            pt.description = m.description();
             pt.kind = kind;
             pt.attrs = AttrMap(p);
             pt.resource = res;
@@ -132,7 +134,9 @@ std::vector<Pt> Scrape(TargetState& st, const absl::StatusOr<std::string>& body,
   pdata::MetricsBuilder b(st.Resource(), kScopeName, "");
   ScrapeResult res = st.Process(body, t, 0.01, &b);
   if (r) *r = res;
-  return Flatten(b.Build());
+  pdata::Metrics m = b.Build();
+  st.AddDescriptions(&m);
+  return Flatten(m);
 }
 
 TEST(PrometheusScrapeTest, ConvertsEveryType) {
@@ -152,8 +156,8 @@ TEST(PrometheusScrapeTest, ConvertsEveryType) {
                                 "lat_sum 4.5\n"
                                 "lat_count 6\n"
                                 "# TYPE rpc summary\n"
+                                "rpc{quantile=\"0.5\"} 0.2\n"  // in increasing order, as the format wants
                                 "rpc{quantile=\"0.99\"} 0.9\n"
-                                "rpc{quantile=\"0.5\"} 0.2\n"
                                 "rpc_sum 12\n"
                                 "rpc_count 40\n"),
                     100 * kSec, &r);
@@ -205,20 +209,89 @@ TEST(PrometheusScrapeTest, ConvertsEveryType) {
   ASSERT_NE(Find(pts, "scrape_duration_seconds"), nullptr);
 }
 
-TEST(PrometheusScrapeTest, HistogramWithoutInfBucketOrCount) {
+TEST(PrometheusScrapeTest, HistogramWithoutInfBucketFailsTheScrape) {
+  // The text format: "A histogram must have a bucket with {le="+Inf"}"; without _count,
+  // the +Inf bucket is the count.
   ScrapeConfig sc = Job("j");
   TargetState st(sc, "h:1", {});
-  auto pts = Scrape(st,
-                    std::string("# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\nx_count 7\nx_sum 1\n"
-                                "# TYPE y histogram\ny_bucket{le=\"1\"} 2\ny_bucket{le=\"+Inf\"} 4\n"),
-                    kSec);
-  const Pt* x = Find(pts, "x");
-  ASSERT_NE(x, nullptr);
-  EXPECT_EQ(x->buckets, (std::vector<uint64_t>{2, 1, 4}));  // +Inf implicit: count - 3
+  ScrapeResult r;
+  auto pts =
+      Scrape(st, std::string("# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\nx_count 7\nx_sum 1\n"),
+             kSec, &r);
+  EXPECT_EQ(r.status.message(), "invalid exposition: line 2: histogram x has no bucket with le=\"+Inf\"");
+  EXPECT_TRUE(r.malformed);
+  EXPECT_EQ(Find(pts, "x"), nullptr);
+  EXPECT_EQ(Find(pts, "up")->value, 0);
+  pts = Scrape(st, std::string("# TYPE y histogram\ny_bucket{le=\"1\"} 2\ny_bucket{le=\"+Inf\"} 4\n"), 2 * kSec, &r);
   const Pt* y = Find(pts, "y");
   ASSERT_NE(y, nullptr);
   EXPECT_EQ(y->count, 4u);  // no _count: the +Inf bucket
   EXPECT_EQ(y->buckets, (std::vector<uint64_t>{2, 2}));
+}
+
+// # HELP is the OTLP metric's description, for every type; the scrape's own metrics
+// have none.
+TEST(PrometheusScrapeTest, HelpIsTheDescription) {
+  ScrapeConfig sc = Job("j");
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  auto pts = Scrape(st,
+                    std::string("# HELP c_total Requests \\ served.\n# TYPE c_total counter\nc_total 1\n"
+                                "# HELP g Temperature\\nin C.\ng 2\nnohelp 3\n"
+                                "# TYPE h histogram\n# HELP h Latency.\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n"
+                                "# HELP s Sizes.\n# TYPE s summary\ns_count 1\ns_sum 1\n"),
+                    kSec, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "c_total")->description, "Requests \\ served.");
+  EXPECT_EQ(Find(pts, "g")->description, "Temperature\nin C.");
+  EXPECT_EQ(Find(pts, "nohelp")->description, "");
+  EXPECT_EQ(Find(pts, "h")->description, "Latency.");
+  EXPECT_EQ(Find(pts, "s")->description, "Sizes.");
+  EXPECT_EQ(Find(pts, "up")->description, "");
+}
+
+// Explicit timestamps are the points' times, 0 included; several samples of a series
+// with different timestamps are several points; a timestamp OTLP cannot hold (before
+// 1970, after 2554) fails the scrape with the line, unless honor_timestamps is false.
+TEST(PrometheusScrapeTest, TimestampsZeroSeveralPointsAndOutOfRange) {
+  ScrapeConfig sc = Job("j");
+  TargetState st(sc, "h:1", {});
+  ScrapeResult r;
+  auto pts = Scrape(st,
+                    std::string("zero 1 0\nmany 1 1000\nmany 2 2000\n# TYPE h histogram\n"
+                                "h_bucket{le=\"+Inf\"} 1 1000\nh_count 1 1000\nh_bucket{le=\"+Inf\"} 3 2000\n"
+                                "h_count 3 2000\n"),
+                    100 * kSec, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "zero")->time, 0u);
+  std::vector<std::pair<uint64_t, double>> many;
+  std::vector<std::pair<uint64_t, uint64_t>> h;
+  for (const Pt& p : pts) {
+    if (p.name == "many") many.emplace_back(p.time, p.value);
+    if (p.name == "h") h.emplace_back(p.time, p.count);
+  }
+  EXPECT_EQ(many, (std::vector<std::pair<uint64_t, double>>{{kSec, 1}, {2 * kSec, 2}}));
+  EXPECT_EQ(h, (std::vector<std::pair<uint64_t, uint64_t>>{{kSec, 1}, {2 * kSec, 3}}));
+
+  pts = Scrape(st, std::string("ok 1\nold 1 -5\n"), 200 * kSec, &r);
+  EXPECT_EQ(r.status.message(),
+            "invalid exposition: line 2: timestamp -5 ms of old cannot be an OTLP time (1970 to 2554); "
+            "honor_timestamps: false uses the scrape time instead");
+  EXPECT_TRUE(r.malformed);
+  EXPECT_EQ(Find(pts, "ok"), nullptr);
+  pts = Scrape(st, std::string("far 1 18446744073710\n"), 300 * kSec, &r);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_EQ(Find(pts, "far"), nullptr);
+  pts = Scrape(st, std::string("far 1 18446744073709\n"), 400 * kSec, &r);  // the last millisecond that fits
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "far")->time, 18446744073709000000ull);
+
+  ScrapeConfig sc2 = Job("j");
+  sc2.honor_timestamps = false;
+  TargetState st2(sc2, "h:1", {});
+  pts = Scrape(st2, std::string("old 1 -5\n"), 100 * kSec, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Find(pts, "old")->time, 100 * kSec);
 }
 
 TEST(PrometheusScrapeTest, StartTimesAndResetDetection) {
@@ -251,13 +324,17 @@ TEST(PrometheusScrapeTest, StartTimesAndResetDetection) {
 TEST(PrometheusScrapeTest, StalenessOnFailureAndForDisappearedSeries) {
   ScrapeConfig sc = Job("j");
   TargetState st(sc, "h:1", {});
-  Scrape(st, std::string("a 1\nb 2\n# TYPE c counter\nc 5\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n"),
+  Scrape(st,
+         std::string("a 1\nb 2\n# TYPE c counter\nc 5\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} "
+                     "1\nh_count 1\n"),
          kSec);
   // b disappears between two successful scrapes: one marker.
   ScrapeResult r;
-  auto pts =
-      Scrape(st, std::string("a 1\n# TYPE c counter\nc 6\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n"),
-             2 * kSec, &r);
+  auto pts = Scrape(
+      st,
+      std::string(
+          "a 1\n# TYPE c counter\nc 6\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n"),
+      2 * kSec, &r);
   EXPECT_EQ(r.stale, 1u);
   ASSERT_NE(Find(pts, "b"), nullptr);
   EXPECT_TRUE(Find(pts, "b")->stale);
@@ -447,6 +524,144 @@ TEST(PrometheusConfigTest, UnknownKeysAndInvalidValues) {
   EXPECT_EQ(invalid("config: {scrape_configs: [{job_name: a, basic_auth: {username: u},"
                     " authorization: {credentials: t}, static_configs: [{targets: [h:1]}]}]}"),
             "scrape config \"a\": basic_auth and authorization are mutually exclusive");
+}
+
+// Upstream's top-level options and Prometheus 3's scrape protocol options decode; jobs
+// without targets are valid.
+TEST(PrometheusConfigTest, UpstreamOptionsAndJobsWithoutTargets) {
+  config::Errors errors;
+  Config cfg = Decode(
+      "trim_metric_suffixes: true\nuse_start_time_metric: true\nstart_time_metric_regex: foo_bar_.*\n"
+      "report_extra_scrape_metrics: false\n"
+      "config:\n  global: {scrape_protocols: [OpenMetricsText1.0.0, PrometheusText0.0.4]}\n"
+      "  scrape_configs:\n    - job_name: none_yet\n      fallback_scrape_protocol: OpenMetricsText1.0.0\n"
+      "    - job_name: b\n      scrape_protocols: [PrometheusText0.0.4]\n"
+      "      fallback_scrape_protocol: PrometheusText0.0.4\n      static_configs: [{targets: []}]\n",
+      &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+  ASSERT_EQ(cfg.scrape_configs.size(), 2u);
+  const ScrapeConfig& a = cfg.scrape_configs[0];
+  const ScrapeConfig& b = cfg.scrape_configs[1];
+  EXPECT_TRUE(a.trim_metric_suffixes);
+  EXPECT_TRUE(b.use_start_time_metric);
+  EXPECT_EQ(b.start_time_metric_regex, "foo_bar_.*");
+  EXPECT_EQ(a.fallback_format, Format::kOpenMetricsText);
+  EXPECT_EQ(b.fallback_format, Format::kPrometheusText);
+  EXPECT_EQ(AcceptOf(a.scrape_protocols),
+            "application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4");
+  EXPECT_EQ(AcceptOf(b.scrape_protocols), "text/plain;version=0.0.4;q=0.6,*/*;q=0.5");
+  EXPECT_EQ(AcceptOf({}), kScrapeAccept);
+  // The defaults.
+  Config d = Decode("config: {scrape_configs: [{job_name: x}]}\n", &errors);
+  EXPECT_FALSE(d.scrape_configs[0].trim_metric_suffixes);
+  EXPECT_FALSE(d.scrape_configs[0].use_start_time_metric);
+  EXPECT_EQ(d.scrape_configs[0].fallback_format, std::nullopt);
+  EXPECT_TRUE(d.scrape_configs[0].scrape_protocols.empty());
+  EXPECT_TRUE(d.Validate().ok()) << d.Validate();
+  Config bad =
+      Decode("use_start_time_metric: true\nstart_time_metric_regex: \"(\"\nconfig: {scrape_configs: [{job_name: x}]}\n",
+             &errors);
+  EXPECT_EQ(bad.Validate().message(), "start_time_metric_regex: invalid regular expression: missing ): (");
+}
+
+// Every documented upstream option we lack is refused with what to do instead, never as
+// an unknown key.
+TEST(PrometheusConfigTest, UnsupportedUpstreamOptionsSayWhatToDoInstead) {
+  auto error = [](const std::string& yaml) {
+    config::Errors e;
+    Decode(yaml, &e);
+    return e.Joined();
+  };
+  auto has = [](const std::string& all, const std::string& part) { return all.find(part) != std::string::npos; };
+  std::string e = error(
+      "target_allocator: {endpoint: http://ta, interval: 30s, collector_id: c1}\n"
+      "config: {scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "target_allocator is not supported: there is no OpenTelemetry Operator target allocator")) << e;
+  e = error(
+      "api_server: {enabled: true, server_config: {endpoint: localhost:9090}}\n"
+      "config: {scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "api_server is not supported: there is no Prometheus API server")) << e;
+  e = error("report_extra_scrape_metrics: true\nconfig: {scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "report_extra_scrape_metrics")) << e;
+  EXPECT_TRUE(has(e, "true is not supported")) << e;
+  e = error("config: {scrape_configs: [{job_name: k8s, kubernetes_sd_configs: [{role: pod}]}]}\n");
+  EXPECT_TRUE(has(e,
+                  "kubernetes_sd_configs is not supported: service discovery other than static_configs, "
+                  "file_sd_configs and pod_annotations_sd_configs is not implemented; use static_configs"))
+      << e;
+  e = error("config: {scrape_configs: [{job_name: f, http_sd_configs: [{url: http://sd}]}]}\n");
+  EXPECT_TRUE(has(e, "http_sd_configs is not supported")) << e;
+  e = error("config: {scrape_configs: [{job_name: a, scrape_protocols: [PrometheusProto]}]}\n");
+  EXPECT_TRUE(has(e, "PrometheusProto (the protobuf exposition) is not supported")) << e;
+  e = error("config: {scrape_configs: [{job_name: a, fallback_scrape_protocol: Nope}]}\n");
+  EXPECT_TRUE(has(e, "unknown scrape protocol \"Nope\"")) << e;
+  e = error("config: {remote_write: [{url: http://x}], scrape_configs: [{job_name: a}]}\n");
+  EXPECT_TRUE(has(e, "remote_write is not supported: the receiver only scrapes")) << e;
+  e = error(
+      "config: {scrape_configs: [{job_name: a, oauth2: {client_id: x}, proxy_url: http://p,"
+      " basic_auth: {username: u, password_file: /p}, scrape_native_histograms: true}]}\n");
+  for (const char* k : {"oauth2 is not supported", "proxy_url is not supported", "password_file is not supported",
+                        "scrape_native_histograms is not supported"}) {
+    EXPECT_TRUE(has(e, k)) << k << ": " << e;
+  }
+  EXPECT_FALSE(has(e, "unknown")) << e;
+}
+
+// trim_metric_suffixes: a sum's `_total` and the OpenMetrics unit's suffix go, as
+// upstream's TrimPromSuffixes; staleness markers use the trimmed names too.
+TEST(PrometheusScrapeTest, TrimMetricSuffixes) {
+  ScrapeConfig sc = Job("j");
+  sc.trim_metric_suffixes = true;
+  TargetState st(sc, "h:1", {});
+  pdata::MetricsBuilder b(st.Resource(), kScopeName, "");
+  ScrapeResult r = st.Process(std::string("# TYPE cpu_seconds counter\n# UNIT cpu_seconds seconds\n"
+                                          "cpu_seconds_total 5\n# TYPE mem_bytes gauge\n# UNIT mem_bytes bytes\n"
+                                          "mem_bytes 7\n# TYPE lat_seconds histogram\n# UNIT lat_seconds seconds\n"
+                                          "lat_seconds_bucket{le=\"+Inf\"} 1\n# TYPE g_total gauge\ng_total 1\n"
+                                          "# EOF\n"),
+                              Format::kOpenMetricsText, kSec, 0.01, &b);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  auto pts = Flatten(b.Build());
+  EXPECT_NE(Find(pts, "cpu"), nullptr);
+  EXPECT_NE(Find(pts, "mem"), nullptr);
+  EXPECT_NE(Find(pts, "lat"), nullptr);
+  EXPECT_NE(Find(pts, "g_total"), nullptr);  // a gauge keeps _total
+  EXPECT_EQ(Find(pts, "cpu_seconds_total"), nullptr);
+  pts = Scrape(st, std::string("http_requests_total 3\n"), 2 * kSec);  // text: a counter without TYPE is untyped
+  EXPECT_NE(Find(pts, "http_requests_total"), nullptr);
+  const Pt* stale = Find(pts, "cpu");
+  ASSERT_NE(stale, nullptr);
+  EXPECT_TRUE(stale->stale);
+  pts = Scrape(st, std::string("# TYPE http_requests_total counter\nhttp_requests_total 3\n"), 3 * kSec);
+  EXPECT_NE(Find(pts, "http_requests"), nullptr);
+}
+
+// use_start_time_metric: process_start_time_seconds (or start_time_metric_regex) is the
+// start time of every cumulative point; without it, the usual start times.
+TEST(PrometheusScrapeTest, UseStartTimeMetric) {
+  ScrapeConfig sc = Job("j");
+  sc.use_start_time_metric = true;
+  TargetState st(sc, "h:1", {});
+  auto pts = Scrape(st,
+                    std::string("# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 50.5\n"
+                                "# TYPE c counter\nc 1\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\n"
+                                "# TYPE g gauge\ng 1\n"),
+                    100 * kSec);
+  EXPECT_EQ(Find(pts, "c")->start, 50500000000ull);
+  EXPECT_EQ(Find(pts, "h")->start, 50500000000ull);
+  pts = Scrape(st, std::string("# TYPE c counter\nc 2\n"), 200 * kSec);  // absent: the usual (first seen)
+  EXPECT_EQ(Find(pts, "c")->start, 50500000000ull);                      // kept from the series' state
+  ScrapeConfig sc2 = Job("j");
+  sc2.use_start_time_metric = true;
+  sc2.start_time_metric_regex = "^app_started$";
+  TargetState st2(sc2, "h:1", {});
+  pts = Scrape(st2, std::string("process_start_time_seconds 50\napp_started 70\n# TYPE c counter\nc 1\n"), 100 * kSec);
+  EXPECT_EQ(Find(pts, "c")->start, 70 * kSec);
+  ScrapeConfig sc3 = Job("j");
+  TargetState st3(sc3, "h:1", {});  // off
+  pts = Scrape(st3, std::string("process_start_time_seconds 50\n# TYPE c counter\nc 1\n"), 100 * kSec);
+  EXPECT_EQ(Find(pts, "c")->start, 100 * kSec);
 }
 
 // Records what it consumes.
@@ -938,6 +1153,143 @@ TEST_F(PrometheusReceiverTest, PodAnnotationsDiscoveryFollowsTheFile) {
 // ---- OpenMetrics (negotiated by Content-Type) ----
 
 // What the flattened points leave out: units and exemplars, by metric name.
+// # HELP arrives as the OTLP description through the running receiver (HTTP scrape,
+// conversion, pipeline).
+TEST_F(PrometheusReceiverTest, HelpArrivesAsTheMetricDescription) {
+  Serve(200, "# HELP requests_total Requests served.\n# TYPE requests_total counter\nrequests_total 5\n");
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  Start(sc);
+  ASSERT_TRUE(rec_.WaitFor([](const std::vector<Pt>& pts) {
+    const Pt* p = Find(pts, "requests_total");
+    return p != nullptr && p->description == "Requests served.";
+  }));
+}
+
+// A job without targets is accepted and scrapes nothing; the other jobs run.
+TEST_F(PrometheusReceiverTest, AJobWithoutTargetsIsAccepted) {
+  Serve(200, "a 1\n");
+  ScrapeConfig empty;
+  empty.job_name = "later";
+  cfg_.scrape_configs = {empty};
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  sc.scrape_protocols = {"PrometheusText0.0.4"};
+  sc.scrape_interval = absl::Milliseconds(100);
+  sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+  cfg_.scrape_configs.push_back(sc);
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  ASSERT_TRUE(WaitPoint("a", 1));
+  std::lock_guard<std::mutex> l(mu_);
+  EXPECT_EQ(last_request_.Header("accept"), "text/plain;version=0.0.4;q=0.6,*/*;q=0.5");
+}
+
+// scrape_on_shutdown: a last scrape at shutdown; initial_scrape_offset: the first scrape
+// waits (an hour here, so the only scrape is the one at shutdown).
+TEST_F(PrometheusReceiverTest, ScrapeOnShutdownAfterAnInitialOffset) {
+  Serve(200, "late 7\n");
+  cfg_.scrape_on_shutdown = true;
+  cfg_.initial_scrape_offset = absl::Hours(1);
+  ScrapeConfig sc;
+  sc.job_name = "app";
+  sc.scrape_interval = absl::Hours(2);
+  sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+  cfg_.scrape_configs = {sc};
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  EXPECT_EQ(receiver_->scrapes(), 0);
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(receiver_->scrapes(), 1);
+  EXPECT_TRUE(WaitPoint("late", 7));
+  receiver_.reset();
+}
+
+// Upstream's scrape options decode (scrape_on_shutdown, initial_scrape_offset,
+// discovery_reload_on_startup); protobuf negotiation and the UI server are refused.
+TEST(PrometheusConfigTest, UpstreamScrapeOptions) {
+  config::Errors errors;
+  Config cfg = Decode(
+      "scrape_on_shutdown: true\ninitial_scrape_offset: 10s\ndiscovery_reload_on_startup: true\n"
+      "enable_protobuf_negotiation: false\nconfig: {scrape_configs: [{job_name: demo, scrape_interval: 5s}]}\n",
+      &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  EXPECT_TRUE(cfg.scrape_on_shutdown);
+  EXPECT_EQ(cfg.initial_scrape_offset, absl::Seconds(10));
+  EXPECT_TRUE(cfg.discovery_reload_on_startup);
+  Config d = Decode("config: {scrape_configs: [{job_name: demo}]}\n", &errors);
+  EXPECT_FALSE(d.scrape_on_shutdown);
+  EXPECT_EQ(d.initial_scrape_offset, absl::ZeroDuration());
+  Decode(
+      "enable_protobuf_negotiation: true\nenable_prometheus_ui_server: true\n"
+      "config: {scrape_configs: [{job_name: demo}]}\n",
+      &errors);
+  EXPECT_NE(errors.Joined().find("enable_protobuf_negotiation"), std::string::npos) << errors.Joined();
+  EXPECT_NE(errors.Joined().find("enable_prometheus_ui_server"), std::string::npos) << errors.Joined();
+}
+
+// file_sd_configs: targets from a JSON file, with __meta_filepath for relabeling; a
+// change of the file moves the scrape.
+TEST_F(PrometheusReceiverTest, FileSdTargets) {
+  Serve(200, "from_file 3\n");
+  char tmpl[] = "/tmp/outrigger-filesd-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/targets.json") << StrCat(R"([{"targets": ["127.0.0.1:)", server_->port(),
+                                                 R"("], "labels": {"team": "a"}}])");
+  ScrapeConfig sc;
+  sc.job_name = "files";
+  sc.scrape_interval = absl::Milliseconds(100);
+  sc.file_sd_configs = {{{dir + "/*.json"}, absl::Milliseconds(100)}};
+  RelabelConfig path;
+  path.source_labels = {"__meta_filepath"};
+  path.regex = ".*/(.*)";
+  path.target_label = "file";
+  sc.relabel_configs = {path};
+  cfg_.scrape_configs = {sc};
+  ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
+  receiver_ =
+      std::make_unique<PrometheusReceiver>(testutil::Settings(&telemetry_, "prometheus", Kind::kReceiver), cfg_);
+  receiver_->SetConsumers({nullptr, &rec_, nullptr});
+  ASSERT_TRUE(receiver_->Start(host_).ok());
+  ASSERT_TRUE(rec_.WaitFor([&](const std::vector<Pt>& pts) {
+    const Pt* p = Find(pts, "from_file", {{"team", "a"}, {"file", "targets.json"}});
+    return p != nullptr && !p->stale && p->value == 3;
+  }));
+  std::ofstream(dir + "/targets.json") << "[]";  // the target is gone: its series end
+  ASSERT_TRUE(WaitPoint("from_file", 0, /*stale=*/true));
+  std::filesystem::remove_all(dir);
+}
+
+// file_sd_configs decode as Prometheus has them; paths must name JSON or YAML files.
+TEST(PrometheusConfigTest, FileSdConfigs) {
+  config::Errors errors;
+  Config cfg = Decode(
+      "config: {scrape_configs: [{job_name: f, file_sd_configs: [{files: [targets/*.json, t.yml]},"
+      " {files: [/etc/x.yaml], refresh_interval: 30s}]}]}\n",
+      &errors);
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+  const auto& fs = cfg.scrape_configs[0].file_sd_configs;
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].files, (std::vector<std::string>{"targets/*.json", "t.yml"}));
+  EXPECT_EQ(fs[0].refresh_interval, absl::Minutes(5));  // Prometheus's default
+  EXPECT_EQ(fs[1].refresh_interval, absl::Seconds(30));
+  Decode(
+      "config: {scrape_configs: [{job_name: f, file_sd_configs: [{files: [t.txt]}, {files: [\"*/t.json\"]},"
+      " {files: []}]}]}\n",
+      &errors);
+  const std::string e = errors.Joined();
+  EXPECT_NE(e.find("\"t.txt\" must end in .json, .yml or .yaml"), std::string::npos) << e;
+  EXPECT_NE(e.find("a pattern only in the last path element"), std::string::npos) << e;
+  EXPECT_NE(e.find("at least one file is needed"), std::string::npos) << e;
+}
+
 struct OmExtras {
   std::map<std::string, std::string> units;
   std::map<std::string, std::vector<mpb::Exemplar>> exemplars;
@@ -1155,7 +1507,8 @@ class OpenMetricsReceiverTest : public PrometheusReceiverTest {
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
   }
-  void StartOm(const std::string& content_type, const std::string& body) {
+  void StartOm(const std::string& content_type, const std::string& body,
+               std::optional<Format> fallback = std::nullopt) {
     {
       std::lock_guard<std::mutex> l(mu_);
       content_type_ = content_type;
@@ -1165,6 +1518,7 @@ class OpenMetricsReceiverTest : public PrometheusReceiverTest {
     sc.job_name = "om";
     sc.scrape_interval = absl::Milliseconds(100);
     sc.static_configs = {{{StrCat("127.0.0.1:", server_->port())}, {}}};
+    sc.fallback_format = fallback;
     cfg_.scrape_configs = {sc};
     ASSERT_TRUE(cfg_.Validate().ok()) << cfg_.Validate();
     receiver_ =
@@ -1196,7 +1550,8 @@ TEST_F(OpenMetricsReceiverTest, NegotiatesOpenMetricsAndConvertsWhatItBrings) {
     auto e = x.exemplars.find("reqs_total");
     auto u = x.units.find("lat_seconds");
     return c->start == 1600000000250000000ull && h->start == 1600000001 * kSec && up != nullptr && up->value == 1 &&
-           e->second[0].trace_id() == kTraceBytes && u != x.units.end() && u->second == "s";
+           c->description == "Requests." && e->second[0].trace_id() == kTraceBytes && u != x.units.end() &&
+           u->second == "s";
   }));
   EXPECT_EQ(Meter("outrigger_receiver_malformed_requests_total"), 0);
 }
@@ -1211,6 +1566,25 @@ TEST_F(OpenMetricsReceiverTest, WithoutTheOpenMetricsTypeTheTextParserRefusesIt)
   }));
   EXPECT_TRUE(
       om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras&) { return Find(pts, "reqs_total") == nullptr; }));
+}
+
+// fallback_scrape_protocol: an answer without a Content-Type (or with one that is not an
+// exposition format) is parsed as the fallback says.
+TEST_F(OpenMetricsReceiverTest, FallbackScrapeProtocolParsesAnswersWithoutAKnownType) {
+  StartOm("application/octet-stream", OmBody("1600000000.25"), Format::kOpenMetricsText);
+  ASSERT_TRUE(om_.WaitFor([](const std::vector<Pt>& pts, const OmExtras& x) {
+    const Pt* up = Find(pts, "up");
+    return up != nullptr && up->value == 1 && x.exemplars.count("reqs_total") == 1;
+  }));
+  EXPECT_EQ(Meter("outrigger_receiver_malformed_requests_total"), 0);
+}
+
+TEST_F(OpenMetricsReceiverTest, WithoutFallbackAnUnknownTypeIsTheTextFormat) {
+  StartOm("application/octet-stream", OmBody("1600000000.25"));
+  ASSERT_TRUE(om_.WaitFor([&](const std::vector<Pt>& pts, const OmExtras&) {
+    const Pt* up = Find(pts, "up");
+    return up != nullptr && up->value == 0 && Meter("outrigger_receiver_malformed_requests_total") >= 1;
+  }));
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "receivers/prometheus/scrape.h"
 
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "re2/re2.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -15,6 +18,8 @@ namespace outrigger::receivers::prometheus {
 namespace {
 
 constexpr uint64_t kMsToNs = 1000000;
+// The last millisecond an OTLP time (unsigned 64-bit nanoseconds) holds: in 2554.
+constexpr int64_t kMaxTimestampMs = static_cast<int64_t>(UINT64_MAX / kMsToNs);
 
 // Unix seconds (an OpenMetrics `_created` value or exemplar timestamp) to nanoseconds,
 // with the millisecond precision of sample timestamps; 0 if not a positive time.
@@ -142,14 +147,17 @@ struct GroupIndex {
   std::vector<size_t> next;                   // group -> the previous one with its hash
   size_t last = SIZE_MAX;
   template <typename G>
-  size_t Find(std::vector<G>& groups, const std::vector<pdata::AttributeView>& attrs, bool* added) {
-    const size_t h = HashOf(0, {}, attrs);
+  // The group of `attrs` at time `t` (a series may have several points in a scrape,
+  // with different timestamps).
+  size_t Find(std::vector<G>& groups, const std::vector<pdata::AttributeView>& attrs, uint64_t t, bool* added) {
+    const size_t h = HashOf(0, {}, attrs) ^ (t * 0x9E3779B97F4A7C15ull);
     *added = false;
-    if (last != SIZE_MAX && groups[last].hash == h && SameAttrs(groups[last].attrs, attrs)) return last;
+    auto same = [&](const G& g) { return g.hash == h && g.t == t && SameAttrs(g.attrs, attrs); };
+    if (last != SIZE_MAX && same(groups[last])) return last;
     auto [it, fresh] = first.try_emplace(h, groups.size());
     if (!fresh) {
       for (size_t j = it->second; j != SIZE_MAX; j = next[j]) {
-        if (groups[j].hash == h && SameAttrs(groups[j].attrs, attrs)) return last = j;
+        if (same(groups[j])) return last = j;
       }
     }
     next.push_back(fresh ? SIZE_MAX : it->second);
@@ -157,6 +165,7 @@ struct GroupIndex {
     groups.emplace_back();
     groups.back().attrs = attrs;
     groups.back().hash = h;
+    groups.back().t = t;
     *added = true;
     return last = groups.size() - 1;
   }
@@ -313,6 +322,8 @@ uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const 
   uint64_t start = t;
   if (created_ns != 0) {
     start = created_ns;  // the exposer knows (OpenMetrics `_created`)
+  } else if (start_metric_ns_ != 0 && kind != Kind::kGauge) {
+    start = start_metric_ns_;  // use_start_time_metric
   } else if (s.had_before) {
     start = s.before_start_ns;
     // A decrease is a reset: the new run started after the previous observation.
@@ -325,11 +336,58 @@ uint64_t TargetState::StartOf(Kind kind, std::string_view name, std::span<const 
   return start;
 }
 
+void TargetState::Describe(std::string_view name, std::string_view help) {
+  if (help.empty() || (!descriptions_.empty() && descriptions_.back().first == name)) return;
+  descriptions_.emplace_back(std::string(name), std::string(help));
+}
+
+void TargetState::AddDescriptions(pdata::Metrics* m) const {
+  if (descriptions_.empty()) return;
+  absl::flat_hash_map<std::string_view, std::string_view> by_name;
+  for (const auto& [name, help] : descriptions_) by_name.emplace(name, help);
+  m->ForEachMutableRequest([&](opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
+    for (auto& rm : *req.mutable_resource_metrics()) {
+      for (auto& sm : *rm.mutable_scope_metrics()) {
+        for (auto& metric : *sm.mutable_metrics()) {
+          auto it = by_name.find(std::string_view(metric.name()));
+          if (it != by_name.end()) metric.set_description(it->second.data(), it->second.size());
+        }
+      }
+    }
+  });
+}
+
+std::string_view TargetState::OutName(std::string_view name, bool sum, std::string_view prom_unit) const {
+  if (!sc_.trim_metric_suffixes || name.find('_') == std::string_view::npos) return name;
+  // Upstream's TrimPromSuffixes: a sum's `_total`, then the unit as the name's last tokens.
+  if (sum && name.size() > 6 && absl::EndsWith(ToAbsl(name), "_total")) name.remove_suffix(6);
+  if (!prom_unit.empty() && name.size() > prom_unit.size() + 1 &&
+      name.substr(name.size() - prom_unit.size()) == prom_unit && name[name.size() - prom_unit.size() - 1] == '_') {
+    name.remove_suffix(prom_unit.size() + 1);
+  }
+  return name;
+}
+
+template <typename F>
+uint64_t TargetState::StartTimeMetric(const std::vector<F>& families) const {
+  if (!sc_.use_start_time_metric) return 0;
+  RE2 re(sc_.start_time_metric_regex.empty() ? kDefaultStartTimeMetricRegex : sc_.start_time_metric_regex);
+  for (const F& f : families) {
+    if (f.type != MetricType::kGauge && f.type != MetricType::kUntyped && f.type != MetricType::kCounter) continue;
+    for (const auto& s : f.samples) {
+      if (RE2::FullMatch(re2::StringPiece(s.name.data(), s.name.size()), re) && std::isfinite(s.value) && s.value > 0) {
+        return SecondsToNs(s.value);
+      }
+    }
+  }
+  return 0;
+}
+
 template <typename S>
 uint64_t TargetState::TimeOf(const S& s, uint64_t scrape_ns) const {
-  if (sc_.honor_timestamps && s.timestamp_ms && *s.timestamp_ms > 0) {
-    return static_cast<uint64_t>(*s.timestamp_ms) * kMsToNs;
-  }
+  // An explicit timestamp, 0 included, is the sample's time (ConvertChecked refused the
+  // ones OTLP cannot hold).
+  if (sc_.honor_timestamps && s.timestamp_ms) return static_cast<uint64_t>(*s.timestamp_ms) * kMsToNs;
   return scrape_ns;
 }
 
@@ -377,13 +435,15 @@ void TargetState::ConvertCounter(const F& f, const std::string& unit, uint64_t s
         created = SecondsToNs(f.samples[j].value);
       }
     }
-    uint64_t start = StartOf(Kind::kSum, s.name, attrs_, s.value, t, created, unit);
+    const std::string_view name = OutName(s.name, /*sum=*/true, f.unit);
+    uint64_t start = StartOf(Kind::kSum, name, attrs_, s.value, t, created, unit);
+    Describe(name, f.help);
     if (s.exemplar) {
       pdata::Exemplar e = ExemplarOf(*s.exemplar, t);
-      b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative, false,
+      b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative, false,
              {&e, 1});
     } else {
-      b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
+      b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/true, pdata::Temporality::kCumulative);
     }
   }
 }
@@ -393,8 +453,10 @@ void TargetState::ConvertGauge(const F& f, const std::string& unit, uint64_t scr
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, {}, &attrs_);
     uint64_t t = TimeOf(s, scrape_ns);
-    StartOf(Kind::kGauge, s.name, attrs_, s.value, t, 0, unit);
-    b->Gauge(s.name, unit, attrs_, s.value, t);
+    const std::string_view name = OutName(s.name, /*sum=*/false, f.unit);
+    StartOf(Kind::kGauge, name, attrs_, s.value, t, 0, unit);
+    Describe(name, f.help);
+    b->Gauge(name, unit, attrs_, s.value, t);
   }
 }
 
@@ -406,8 +468,10 @@ void TargetState::ConvertUpDownSum(const F& f, const std::string& unit, uint64_t
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, {}, &attrs_);
     uint64_t t = TimeOf(s, scrape_ns);
-    uint64_t start = StartOf(Kind::kUpDownSum, s.name, attrs_, s.value, t, 0, unit);
-    b->Sum(s.name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
+    const std::string_view name = OutName(s.name, /*sum=*/true, f.unit);
+    uint64_t start = StartOf(Kind::kUpDownSum, name, attrs_, s.value, t, 0, unit);
+    Describe(name, f.help);
+    b->Sum(name, unit, attrs_, s.value, start, t, /*monotonic=*/false, pdata::Temporality::kCumulative);
   }
 }
 
@@ -418,8 +482,7 @@ void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, "le", &attrs_);
     bool added;
-    HistogramGroup& g = groups[index.Find(groups, attrs_, &added)];
-    if (added) g.t = TimeOf(s, scrape_ns);
+    HistogramGroup& g = groups[index.Find(groups, attrs_, TimeOf(s, scrape_ns), &added)];
     std::string_view sfx = SuffixOf(f, s);
     if (sfx == "_bucket") {
       double le = 0;
@@ -437,8 +500,10 @@ void TargetState::ConvertHistogram(const F& f, const std::string& unit, uint64_t
   pdata::HistogramPoint p;
   for (HistogramGroup& g : groups) {
     const double count = PointOf(&g, &p);
-    uint64_t start = StartOf(Kind::kHistogram, f.name, g.attrs, count, g.t, g.created, unit);
-    b->Histogram(f.name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
+    const std::string_view name = OutName(f.name, /*sum=*/false, f.unit);
+    uint64_t start = StartOf(Kind::kHistogram, name, g.attrs, count, g.t, g.created, unit);
+    Describe(name, f.help);
+    b->Histogram(name, unit, g.attrs, p, start, g.t, pdata::Temporality::kCumulative, false, g.exemplars);
   }
 }
 
@@ -456,8 +521,7 @@ void TargetState::ConvertSummary(const F& f, const std::string& unit, uint64_t s
   for (const auto& s : f.samples) {
     AttrsOf(s.labels, "quantile", &attrs_);
     bool added;
-    Group& g = groups[index.Find(groups, attrs_, &added)];
-    if (added) g.t = TimeOf(s, scrape_ns);
+    Group& g = groups[index.Find(groups, attrs_, TimeOf(s, scrape_ns), &added)];
     std::string_view sfx = SuffixOf(f, s);
     if (sfx.empty()) {
       double q = 0;
@@ -473,8 +537,10 @@ void TargetState::ConvertSummary(const F& f, const std::string& unit, uint64_t s
   }
   for (Group& g : groups) {
     std::sort(g.p.quantiles.begin(), g.p.quantiles.end());
-    uint64_t start = StartOf(Kind::kSummary, f.name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
-    b->Summary(f.name, unit, g.attrs, g.p, start, g.t);
+    const std::string_view name = OutName(f.name, /*sum=*/false, f.unit);
+    uint64_t start = StartOf(Kind::kSummary, name, g.attrs, static_cast<double>(g.p.count), g.t, g.created, unit);
+    Describe(name, f.help);
+    b->Summary(name, unit, g.attrs, g.p, start, g.t);
   }
 }
 
@@ -537,6 +603,18 @@ void TargetState::ConvertChecked(std::vector<F>* families, bool relabel, uint64_
   for (const auto& f : *families) {
     r->samples += f.samples.size();
     if (f.type == MetricType::kGaugeHistogram) r->dropped += f.samples.size();
+    if (!sc_.honor_timestamps) continue;
+    // Valid in the exposition (int64 milliseconds), but an OTLP time is unsigned
+    // nanoseconds: 1970 to 2554. Such a scrape fails as a malformed one would.
+    for (const auto& s : f.samples) {
+      if (s.timestamp_ms && (*s.timestamp_ms < 0 || *s.timestamp_ms > kMaxTimestampMs)) {
+        r->status = absl::InvalidArgumentError(
+            StrCat("invalid exposition: line ", s.line, ": timestamp ", *s.timestamp_ms, " ms of ", s.name,
+                   " cannot be an OTLP time (1970 to 2554); honor_timestamps: false uses the scrape time instead"));
+        r->malformed = true;
+        return;
+      }
+    }
   }
   // sample_limit counts what metric relabeling leaves, as in Prometheus.
   size_t kept = r->samples;
@@ -549,6 +627,10 @@ void TargetState::ConvertChecked(std::vector<F>* families, bool relabel, uint64_
     r->limit = "sample_limit";
     return;
   }
+  // use_start_time_metric: the process's start time, when the scrape has it (upstream
+  // fails such a scrape; here the usual start times apply), is every cumulative
+  // point's start (an OpenMetrics _created still wins).
+  start_metric_ns_ = StartTimeMetric(*families);
   if (absl::Status st = CheckLabelLimits(*families, relabel); !st.ok()) {
     r->status = st;
     for (std::string_view limit : {"label_limit", "label_name_length_limit", "label_value_length_limit"}) {
@@ -640,6 +722,7 @@ ScrapeResult TargetState::Process(const absl::StatusOr<std::string>& body, Forma
                                   double duration_seconds, pdata::MetricsBuilder* b) {
   ScrapeResult r;
   ++scrape_;
+  descriptions_.clear();
   touched_ = 0;
   added_ = 0;
   cursor_ = 0;

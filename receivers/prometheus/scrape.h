@@ -62,6 +62,9 @@ class TargetState {
   // The target is gone: a staleness marker for every series of the last scrape and for
   // the synthetic gauges.
   void EmitStaleAll(uint64_t t, pdata::MetricsBuilder* b);
+  // The last Process's # HELP texts as the descriptions of its metrics in `m` (what
+  // `b` built). MetricsBuilder has no descriptions; a scrape's are set here.
+  void AddDescriptions(pdata::Metrics* m) const;
 
  private:
   enum class Kind { kGauge, kSum, kHistogram, kSummary, kUpDownSum };  // kUpDownSum: info, stateset
@@ -107,6 +110,15 @@ class TargetState {
   void ConvertHistogram(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
   template <typename F>
   void ConvertSummary(const F& f, const std::string& unit, uint64_t scrape_ns, pdata::MetricsBuilder* b);
+  // The family's HELP for the metric `name` (the OTLP description; AddDescriptions).
+  void Describe(std::string_view name, std::string_view help);
+  // The name a metric is given: `name` itself, or with trim_metric_suffixes its type
+  // and unit suffixes trimmed (`prom_unit`: the OpenMetrics # UNIT).
+  std::string_view OutName(std::string_view name, bool sum, std::string_view prom_unit) const;
+  // use_start_time_metric: the value of the first sample matching
+  // start_time_metric_regex, in ns; 0 if off or absent.
+  template <typename F>
+  uint64_t StartTimeMetric(const std::vector<F>& families) const;
   // A sample's time: its own if honor_timestamps (and it has one), else the scrape's.
   template <typename S>
   uint64_t TimeOf(const S& s, uint64_t scrape_ns) const;
@@ -140,9 +152,12 @@ class TargetState {
   std::vector<Series> series_;
   absl::flat_hash_map<size_t, uint32_t> index_;  // hash -> the last series with it
   size_t cursor_ = 0;
-  uint64_t scrape_ = 0;  // scrapes so far
-  size_t touched_ = 0;   // series of this scrape so far
-  size_t added_ = 0;     // of them, new ones
+  uint64_t scrape_ = 0;           // scrapes so far
+  size_t touched_ = 0;            // series of this scrape so far
+  size_t added_ = 0;              // of them, new ones
+  uint64_t start_metric_ns_ = 0;  // of this scrape (use_start_time_metric), or 0
+  // (metric name, HELP) of this scrape's metrics that have one, for AddDescriptions.
+  std::vector<std::pair<std::string, std::string>> descriptions_;
   // Buffers reused from sample to sample.
   AttrViews attrs_;
   std::string key_;

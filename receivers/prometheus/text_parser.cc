@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
@@ -9,6 +10,7 @@
 #include <set>
 #include <type_traits>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "collector/common/hash.h"
 #include "collector/common/strings.h"
@@ -177,6 +179,7 @@ class TextParser {
       absl::Status st = s[0] == '#' ? Comment(s.substr(1)) : SampleLine(s);
       if (!st.ok()) return st;
     }
+    if (absl::Status st = CheckPoints(); !st.ok()) return st;
     return std::move(families_);
   }
 
@@ -209,6 +212,8 @@ class TextParser {
     }
     SkipBlanks(&s);
     if (keyword == "HELP") {
+      // "Only one HELP line may exist for any given metric name."
+      if (!helped_.insert(std::string(name)).second) return Fail(StrCat("second # HELP line for ", name));
       FamilyNamed(name).help = UnescapeHelp(s);
       return absl::OkStatus();
     }
@@ -268,8 +273,12 @@ class TextParser {
     if (!s.empty()) {
       std::string_view ts = TakeToken(&s);
       int64_t t = 0;
-      auto [p, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), t);
-      if (ec != std::errc() || p != ts.data() + ts.size()) {
+      std::string_view digits = ts.size() > 1 && ts[0] == '+' ? ts.substr(1) : ts;  // as Go's ParseInt
+      auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t);
+      if (ec == std::errc::result_out_of_range && p == digits.data() + digits.size()) {
+        return Fail(StrCat("timestamp ", ts, " of ", name, " is out of range (64-bit integer milliseconds)"));
+      }
+      if (ec != std::errc() || p != digits.data() + digits.size()) {
         return Fail(StrCat("invalid timestamp \"", ts, "\" for ", name, " (integer milliseconds)"));
       }
       sample->timestamp_ms = t;
@@ -324,14 +333,100 @@ class TextParser {
         return Fail(StrCat("summary ", name, " needs a numeric \"quantile\" label"));
       }
     }
-    // A hash seen before is a duplicate if an earlier sample has the same name and
-    // labels (in any order); else a mere collision.
-    if (!seen_series_.insert(HashBytes(sample.name, MetricHash(sample.labels, {}))).second) {
+    // A hash seen before is a duplicate if an earlier sample has the same name, labels
+    // (in any order) and timestamp; else a mere collision. Samples of one series with
+    // different timestamps are several points.
+    const uint64_t ts_hash =
+        sample.timestamp_ms ? static_cast<uint64_t>(*sample.timestamp_ms) * 0x9E3779B97F4A7C15ull + 1 : 0;
+    if (!seen_series_.insert(HashBytes(sample.name, MetricHash(sample.labels, {})) ^ ts_hash).second) {
       for (const F& o : families_) {
         for (const SampleT& os : o.samples) {
-          if (os.name == sample.name && SameMetric(os.labels, {}, sample.labels, {})) {
+          if (os.name == sample.name && os.timestamp_ms == sample.timestamp_ms &&
+              SameMetric(os.labels, {}, sample.labels, {})) {
             return Fail(StrCat("duplicate series ", name));
           }
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The text format's rules for histograms and summaries, per metric (labels without
+  // `le`/`quantile`) and timestamp: "A histogram must have a bucket with {le="+Inf"}. Its
+  // value must be identical to the value of x_count. The buckets of a histogram and the
+  // quantiles of a summary must appear in increasing numerical order of their label
+  // values"; buckets are cumulative; quantiles are in [0, 1].
+  absl::Status CheckPoints() {
+    struct Point {
+      size_t first = 0;       // index of its first sample
+      std::string_view skip;  // its point label (of a bucket or quantile), or none
+      bool any = false, has_inf = false;
+      double last = 0, last_value = 0, inf_value = 0;
+      std::optional<double> count;
+      int count_line = 0;
+    };
+    for (const F& f : families_) {
+      if (f.type != MetricType::kHistogram && f.type != MetricType::kSummary) continue;
+      const bool histogram = f.type == MetricType::kHistogram;
+      const std::string_view point_label = histogram ? "le" : "quantile";
+      std::vector<Point> points;
+      absl::flat_hash_map<uint64_t, std::vector<size_t>> index;
+      for (size_t i = 0; i < f.samples.size(); ++i) {
+        const SampleT& s = f.samples[i];
+        const bool bucket = histogram ? s.name.size() == f.name.size() + 7 && EndsWith(s.name, "_bucket")
+                                      : s.name.size() == f.name.size();
+        const bool count = s.name.size() == f.name.size() + 6 && EndsWith(s.name, "_count");
+        if (!bucket && !count) continue;
+        const std::string_view skip = bucket ? point_label : std::string_view();
+        const uint64_t h = MetricHash(s.labels, skip) ^ (s.timestamp_ms ? static_cast<uint64_t>(*s.timestamp_ms) : 0);
+        Point* p = nullptr;
+        for (size_t j : index[h]) {
+          const SampleT& o = f.samples[points[j].first];
+          if (o.timestamp_ms == s.timestamp_ms && SameMetric(o.labels, points[j].skip, s.labels, skip)) {
+            p = &points[j];
+            break;
+          }
+        }
+        if (p == nullptr) {
+          index[h].push_back(points.size());
+          p = &points.emplace_back();
+          p->first = i;
+          p->skip = skip;
+        }
+        line_no_ = s.line;
+        if (count) {
+          p->count = s.value;
+          p->count_line = s.line;
+          continue;
+        }
+        std::string_view text = LabelValue(s.labels, point_label);
+        double v = 0;
+        ParseValue(text, &v);  // checked in CheckSample
+        if (!histogram && !(v >= 0 && v <= 1)) {
+          return Fail(StrCat("quantile \"", text, "\" of ", f.name, " is not between 0 and 1"));
+        }
+        if (p->any && !(v > p->last)) {
+          return Fail(StrCat(histogram ? "bucket le=\"" : "quantile \"", text, "\" of ", f.name,
+                             " is not above the previous one (the text format wants them in increasing order)"));
+        }
+        if (histogram && p->any && s.value < p->last_value) {
+          return Fail(StrCat("bucket le=\"", text, "\" of ", f.name, " has ", s.value,
+                             ", less than the previous bucket's ", p->last_value, " (buckets are cumulative)"));
+        }
+        p->any = true;
+        p->last = v;
+        p->last_value = s.value;
+        if (std::isinf(v) && v > 0) p->has_inf = true, p->inf_value = s.value;
+      }
+      if (!histogram) continue;
+      for (const Point& p : points) {
+        const SampleT& first = f.samples[p.first];
+        line_no_ = first.line;
+        if (!p.has_inf) return Fail(StrCat("histogram ", f.name, " has no bucket with le=\"+Inf\""));
+        if (p.count && !(*p.count == p.inf_value || (std::isnan(*p.count) && std::isnan(p.inf_value)))) {
+          line_no_ = p.count_line;
+          return Fail(StrCat("histogram ", f.name, ": _count ", *p.count, " is not the value of its +Inf bucket (",
+                             p.inf_value, ")"));
         }
       }
     }
@@ -343,6 +438,7 @@ class TextParser {
   std::vector<F> families_;
   std::map<std::string, size_t, std::less<>> by_name_;  // family name -> index
   std::set<std::string> typed_;                         // names with a TYPE line
+  std::set<std::string> helped_;                        // names with a HELP line
   absl::flat_hash_set<uint64_t> seen_series_;           // hashes of name + labels, for duplicates
   // The family of the previous sample's name (samples of a name usually come together);
   // forgotten at every # HELP or # TYPE line.
