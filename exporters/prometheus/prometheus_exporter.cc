@@ -92,9 +92,15 @@ http::Response PrometheusExporter::Handle(const http::Request& req) {
     r.headers.emplace_back("Allow", "GET, HEAD");
     return r;
   }
-  const bool om = cfg_.enable_open_metrics && AcceptsOpenMetrics(req.Header("accept"));
+  const Negotiation n = Negotiate(req.Header("accept"));
+  const bool om = cfg_.enable_open_metrics && n.open_metrics;
+  // Without an escaping parameter (every scraper before UTF-8 names), names are escaped
+  // with underscores, as Prometheus's client libraries do.
+  const std::optional<Escaping> asked = om ? n.om_escaping : n.text_escaping;
+  const Escaping escaping = asked.value_or(Escaping::kUnderscores);
   r.content_type = om ? kOpenMetricsContentType : kTextContentType;
-  r.body = accumulator_.Render(om ? Format::kOpenMetrics : Format::kText);
+  if (asked) r.content_type += StrCat("; escaping=", prom::EscapingName(escaping));
+  r.body = accumulator_.Render(om ? Format::kOpenMetrics : Format::kText, escaping);
   r.headers.emplace_back("Vary", "Accept, Accept-Encoding");
   if (r.body.size() >= kGzipMinBytes && AcceptsGzip(req.Header("accept-encoding"))) {
     r.body = outrigger::otlp::Gzip(r.body, 1);
