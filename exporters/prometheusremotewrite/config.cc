@@ -41,6 +41,7 @@ void Config::Decode(config::Node& node) {
       q.Read("enabled", &sq.enabled);
       q.Read("queue_size", &sq.queue_size);
       q.Read("num_consumers", &sq.num_consumers);
+      q.Unsupported("include_metadata_keys", "the queue is not partitioned by client metadata; remove it");
       remote_write_queue_set = true;
     }
   }
@@ -53,7 +54,6 @@ void Config::Decode(config::Node& node) {
                    "labels unless disable_scope_info is true");
   // confighttp client options this client does not have.
   const std::pair<const char*, const char*> unsupported[] = {
-      {"compression", "remote write is always snappy-compressed, as the protocol requires; remove it"},
       {"compression_params", "remote write is always snappy-compressed; remove it"},
       {"proxy_url", "set HTTPS_PROXY / HTTP_PROXY in the environment (libcurl reads them)"},
       {"read_buffer_size", "libcurl sizes its buffers; remove it"},
@@ -70,6 +70,8 @@ void Config::Decode(config::Node& node) {
       {"middlewares", "remove it: no middleware extensions"},
   };
   for (const auto& [key, instead] : unsupported) node.Unsupported(key, instead);
+  // Remote write is snappy-compressed, as the protocol requires (upstream refuses others too).
+  node.Read("compression", &compression);
 }
 
 prom::TranslationStrategy Config::Strategy() const {
@@ -87,7 +89,11 @@ absl::Status Config::Validate() const {
   const std::string lower = absl::AsciiStrToLower(endpoint);
   size_t host_at = lower.rfind("http://", 0) == 0 ? 7 : lower.rfind("https://", 0) == 0 ? 8 : 0;
   if (host_at == 0) {
-    return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint, "\" must be an http:// or https:// URL"));
+    // Upstream accepts "localhost:8888" (Go parses "localhost" as the scheme) and then fails
+    // every send with "unsupported protocol scheme": refused here instead.
+    return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint,
+                                             "\" must be an http:// or https:// URL, e.g. http://", endpoint,
+                                             "/api/v1/write (without a scheme no request could be sent)"));
   }
   if (host_at >= endpoint.size() || endpoint[host_at] == '/' || endpoint[host_at] == '?') {
     return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint, "\" has no host"));
@@ -101,6 +107,11 @@ absl::Status Config::Validate() const {
         StrCat("invalid translation_strategy: ", translation_strategy,
                " (one of UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, "
                "NoUTF8EscapingWithSuffixes, NoTranslation)"));
+  }
+  if (!compression.empty() && compression != "snappy") {
+    return absl::InvalidArgumentError(StrCat("compression: \"", compression,
+                                             "\" is not supported: remote write is snappy-compressed (set snappy or "
+                                             "remove the key)"));
   }
   if (protobuf_message == kProtobufMessageV2) {
     return absl::InvalidArgumentError(

@@ -47,6 +47,8 @@ struct Config : ComponentConfig {
   bool export_created_metric = false;
   // The requests one batch is split into are sent this many at a time.
   int max_batch_request_parallelism = kDefaultMaxBatchRequestParallelism;
+  // compression: only "snappy" (or empty), as the protocol requires.
+  std::string compression;
   // protobuf_message: only remote write 1.0 is sent.
   std::string protobuf_message = kProtobufMessageV1;
   // Also send type, help and unit of each metric family (WriteRequest.metadata).

@@ -595,7 +595,14 @@ TEST(PrwConfig, UpstreamOptions) {
   EXPECT_EQ(decode("protobuf_message: io.prometheus.write.v2.Request\n", &v2), "");
   EXPECT_NE(v2.Validate().message().find("remote write 2.0) is not supported"), std::string_view::npos);
 
-  for (const char* yaml : {"wal: {directory: ./prom_rw}\n", "http: {endpoint: x}\n", "compression: gzip\n",
+  Config gz;
+  EXPECT_EQ(decode("compression: gzip\n", &gz), "");
+  EXPECT_NE(gz.Validate().message().find("snappy"), std::string_view::npos);
+  Config sn;
+  EXPECT_EQ(decode("compression: snappy\n", &sn), "");
+  EXPECT_TRUE(sn.Validate().ok());
+  for (const char* yaml : {"wal: {directory: ./prom_rw}\n", "http: {endpoint: x}\n",
+                           "remote_write_queue: {include_metadata_keys: [x-org-id]}\n",
                            "remote_write_queue: {enabled: true}\nsending_queue: {enabled: true}\n"}) {
     Config u;
     EXPECT_NE(decode(yaml, &u).find("is not supported"), std::string::npos) << yaml;
