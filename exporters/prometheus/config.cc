@@ -53,6 +53,9 @@ void Config::Decode(config::Node& node) {
   node.Read("add_metric_suffixes", &add_metric_suffixes);
   node.Read("translation_strategy", &translation_strategy);
   node.Read("without_scope_info", &without_scope_info);
+  node.Read("keepalives_enabled", &keepalives_enabled);
+  node.Unsupported("max_request_body_size",
+                   "scrapes are GETs: request bodies over 64 KiB are refused (413); remove the key");
   node.Unsupported("sending_queue",
                    "this exporter has no queue: consuming only updates the state scrapes read, at once; remove it");
   node.Unsupported("metrics_path", "metrics are served at /metrics only; point the scrape config's metrics_path there");
@@ -70,6 +73,11 @@ absl::Status Config::Validate() const {
   if (auto s = tls.Validate("tls"); !s.ok()) return s;
   if (metric_expiration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("metric_expiration must be positive");
+  }
+  if (!keepalives_enabled) {
+    return absl::InvalidArgumentError(
+        "keepalives_enabled: false is not supported: connections are kept alive (idle_timeout closes idle ones); "
+        "remove the key or set idle_timeout");
   }
   if (!translation_strategy.empty() && !prom::ParseTranslationStrategy(translation_strategy)) {
     return absl::InvalidArgumentError(

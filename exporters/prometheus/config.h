@@ -49,6 +49,8 @@ struct Config : ComponentConfig {
   std::string translation_strategy;
   // No otel_scope_* labels.
   bool without_scope_info = false;
+  // Upstream confighttp's; only true (the default) is supported.
+  bool keepalives_enabled = true;
   // read_timeout, read_header_timeout, write_timeout, idle_timeout, max_connections.
   http::ServerLimits limits;
   tls::ServerConfig tls;  // `tls:`; off unless cert_file is set
