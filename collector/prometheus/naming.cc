@@ -143,8 +143,12 @@ std::string MetricName(std::string_view name, std::string_view unit, NameKind ki
     if (kind == NameKind::kGauge && Trim(unit) == "1" && !HasTokenSuffix(n, "ratio")) n += "_ratio";
     if (kind == NameKind::kCounter && !HasTokenSuffix(n, "total")) n += "_total";
   }
-  if (!ns.empty()) n = std::string(ns) + "_" + n;
   n = Collapse(n);
+  // The namespace as it is (NamespaceFor escaped it): upstream prepends it as one token.
+  if (!ns.empty()) {
+    if (!n.empty() && n.front() == '_') n.erase(0, 1);
+    n = std::string(ns) + "_" + n;
+  }
   if (n.empty()) return "_";
   if (IsDigit(n[0])) n.insert(n.begin(), '_');
   return n;
@@ -251,15 +255,24 @@ std::string LabelNameFor(TranslationStrategy strategy, std::string_view key) {
   return std::string(key);
 }
 
+namespace {
+uint32_t NextCodePoint(std::string_view s, size_t* i);
+}  // namespace
+
 std::string NamespaceFor(TranslationStrategy strategy, std::string_view ns) {
-  if (ns.empty() || AllowsUtf8(strategy)) return std::string(ns);
+  if (AllowsUtf8(strategy)) return std::string(ns);
+  // Upstream prepends the namespace as it is and Prometheus's client escapes the whole
+  // name: each character outside the legacy set becomes '_'.
+  // name: each character outside the legacy set becomes '_' (a leading digit is handled on
+  // the whole name).
   std::string out;
-  for (char c : ns) {
-    char d = IsAlnum(c) || c == '_' ? c : '_';
-    if (d == '_' && !out.empty() && out.back() == '_') continue;
-    out.push_back(d);
+  size_t i = 0;
+  while (i < ns.size()) {
+    const uint32_t cp = NextCodePoint(ns, &i);
+    const bool ok =
+        (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') || cp == '_' || cp == ':';
+    out.push_back(ok ? static_cast<char>(cp) : '_');
   }
-  if (IsDigit(out[0])) out.insert(0, "key_");
   return out;
 }
 

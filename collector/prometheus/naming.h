@@ -62,10 +62,10 @@ std::string MetricNameFor(TranslationStrategy strategy, std::string_view name, s
 // it is for the UTF-8 ones (empty when it is made only of '_', which Prometheus refuses).
 std::string LabelNameFor(TranslationStrategy strategy, std::string_view key);
 
-// The `namespace` option as upstream's exporter uses it (its label namer): for the escaping
-// strategies every character outside [a-zA-Z0-9_] becomes '_', runs of '_' become one, and
-// a leading digit gets "key_" in front ("test-space" -> "test_space"); UTF-8 strategies
-// keep it as it is.
+// The `namespace` option as upstream's exporters end up writing it: for the escaping
+// strategies every character outside [a-zA-Z0-9_:] becomes '_' ("test-space" ->
+// "test_space"; a name then starting with a digit gets '_' in front, MetricName); UTF-8
+// strategies keep it as it is.
 std::string NamespaceFor(TranslationStrategy strategy, std::string_view ns);
 
 // [a-zA-Z_:][a-zA-Z0-9_:]*, non-empty.

@@ -73,7 +73,10 @@ TEST(PrometheusNaming, Utf8NamesAsOtlpTranslator) {
   EXPECT_EQ(LabelNameFor(TranslationStrategy::kNoUTF8EscapingWithSuffixes, "http.method"), "http.method");
   EXPECT_EQ(LabelNameFor(TranslationStrategy::kNoUTF8EscapingWithSuffixes, "__"), "");
   EXPECT_EQ(NamespaceFor(TranslationStrategy::kUnderscoreEscapingWithSuffixes, "test-space"), "test_space");
-  EXPECT_EQ(NamespaceFor(TranslationStrategy::kUnderscoreEscapingWithSuffixes, "a--b:c"), "a_b_c");
+  EXPECT_EQ(NamespaceFor(TranslationStrategy::kUnderscoreEscapingWithSuffixes, "a--b:c"), "a__b:c");
+  EXPECT_EQ(MetricName("x", "", NameKind::kGauge,
+                       NamespaceFor(TranslationStrategy::kUnderscoreEscapingWithSuffixes, "9lives"), true),
+            "_9lives_x");
   EXPECT_EQ(NamespaceFor(TranslationStrategy::kNoTranslation, "test-space"), "test-space");
   EXPECT_FALSE(ParseTranslationStrategy("underscoreEscapingWithSuffixes").has_value());
 }

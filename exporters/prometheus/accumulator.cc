@@ -438,7 +438,7 @@ Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
         std::vector<std::pair<std::string, std::string>> overrides = identity;
         overrides.insert(overrides.end(), const_labels_.begin(), const_labels_.end());
         std::string key = SeriesKey(other, {}, overrides, "", strategy_);
-        std::string name = namespace_.empty() ? "target_info" : StrCat(namespace_, "_target_info");
+        std::string name = prom::MetricNameFor(strategy_, "target_info", "", NameKind::kGauge, namespace_);
         if (Family* f = FamilyFor(name, MetricType::kGauge, "Target metadata")) {
           Series& s = f->series[key];
           s.value = 1;

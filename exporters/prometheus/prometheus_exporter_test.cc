@@ -707,7 +707,7 @@ TEST(PrometheusTranslation, NamespaceAndConstLabelsAreSanitizedAsUpstream) {
   EXPECT_EQ(text, "# TYPE test_space_g gauge\ntest_space_g{another_label=\"spaced value\"} 1\n");
   cfg.metric_namespace = "9lives";
   text = RenderOnce(cfg, MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 1); }));
-  EXPECT_NE(text.find("\nkey_9lives_g{"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n_9lives_g{"), std::string::npos) << text;
 }
 
 TEST(PrometheusTranslation, ScopeInfoLabelsAndWithoutScopeInfo) {

@@ -273,7 +273,7 @@ Translation Translate(const pdata::Metrics& data, const Config& cfg, int64_t now
         MergeAttributes(other, &m, b.strategy);
         for (const auto& [k, v] : identity) m[k] = v;
         for (const auto& [k, v] : cfg.external_labels) m.emplace(k, v);
-        const std::string target_info = b.ns.empty() ? "target_info" : StrCat(b.ns, "_target_info");
+        const std::string target_info = prom::MetricNameFor(b.strategy, "target_info", "", NameKind::kGauge, b.ns);
         m["__name__"] = target_info;
         int64_t ts = b.max_ts;
         b.Add(std::move(m), 1, ts);
