@@ -803,6 +803,7 @@ bool AcceptsOpenMetrics(std::string_view accept) { return Negotiate(accept).open
 Negotiation Negotiate(std::string_view accept) {
   double om = -1, text = -1;
   std::optional<Escaping> om_escaping, text_escaping;
+  bool text_v1 = false;
   size_t pos = 0;
   while (pos <= accept.size()) {
     size_t comma = accept.find(',', pos);
@@ -842,6 +843,7 @@ Negotiation Negotiate(std::string_view accept) {
       if (q > text) {
         text = q;
         text_escaping = escaping;
+        text_v1 = media == "text/plain" && version == "1.0.0";
       }
     }
   }
@@ -849,6 +851,7 @@ Negotiation Negotiate(std::string_view accept) {
   n.open_metrics = om > 0 && om >= text;
   n.om_escaping = om_escaping;
   n.text_escaping = text_escaping;
+  n.text_v1 = text_v1;
   return n;
 }
 

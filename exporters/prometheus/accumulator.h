@@ -88,6 +88,9 @@ struct Negotiation {
   bool open_metrics = false;  // OpenMetrics 1.0 preferred to text/plain
   // The `escaping=` parameter of the preferred OpenMetrics and text ranges, if any (and known).
   std::optional<Escaping> om_escaping, text_escaping;
+  // The preferred text range asked for text format version 1.0.0 (the one with UTF-8
+  // names; what Prometheus 3 asks for).
+  bool text_v1 = false;
 };
 Negotiation Negotiate(std::string_view accept);
 // Negotiate(accept).open_metrics.

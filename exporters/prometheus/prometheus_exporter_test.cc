@@ -763,8 +763,10 @@ TEST(PrometheusNegotiation, EscapingParameter) {
   EXPECT_TRUE(n.open_metrics);
   EXPECT_EQ(n.om_escaping, Escaping::kAllowUtf8);
   EXPECT_EQ(n.text_escaping, Escaping::kAllowUtf8);
+  EXPECT_TRUE(n.text_v1);
   n = Negotiate("text/plain;version=0.0.4;escaping=values");
   EXPECT_FALSE(n.open_metrics);
+  EXPECT_FALSE(n.text_v1);
   EXPECT_EQ(n.text_escaping, Escaping::kValues);
   n = Negotiate("text/plain;version=0.0.4;escaping=nonsense");
   EXPECT_FALSE(n.text_escaping.has_value());
@@ -779,7 +781,7 @@ TEST_F(PrometheusExporterTest, Utf8NamesNegotiatedOverHttp) {
       exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "queue.depth", "", 4); }))
           .ok());
   auto utf8 = Get(exporter_->port(), "/metrics", {"Accept: text/plain;version=1.0.0;escaping=allow-utf-8"});
-  EXPECT_NE(utf8.headers.find("Content-Type: text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8"),
+  EXPECT_NE(utf8.headers.find("Content-Type: text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"),
             std::string::npos)
       << utf8.headers;
   EXPECT_EQ(utf8.body, "# TYPE \"queue.depth\" gauge\n{\"queue.depth\"} 4\n");
