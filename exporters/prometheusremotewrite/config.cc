@@ -31,7 +31,8 @@ void Config::Decode(config::Node& node) {
   if (node.Has("remote_write_queue")) {
     config::Node& q = node.Child("remote_write_queue");
     if (node.Has("sending_queue")) {
-      q.Unsupported("enabled", "with sending_queue beside it; configure the queue with one of the two");
+      node.Unsupported("remote_write_queue",
+                       "with sending_queue beside it (both configure the one queue); keep one of the two");
       q.AcceptAll();
     } else {
       auto& sq = helper.sending_queue;
@@ -91,6 +92,9 @@ absl::Status Config::Validate() const {
   if (host_at == 0) {
     // Upstream accepts "localhost:8888" (Go parses "localhost" as the scheme) and then fails
     // every send with "unsupported protocol scheme": refused here instead.
+    if (endpoint.find("://") != std::string::npos) {
+      return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint, "\" must be an http:// or https:// URL"));
+    }
     return absl::InvalidArgumentError(StrCat("endpoint \"", endpoint,
                                              "\" must be an http:// or https:// URL, e.g. http://", endpoint,
                                              "/api/v1/write (without a scheme no request could be sent)"));

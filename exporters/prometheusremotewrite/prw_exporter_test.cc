@@ -603,7 +603,8 @@ TEST(PrwConfig, UpstreamOptions) {
   EXPECT_TRUE(sn.Validate().ok());
   for (const char* yaml : {"wal: {directory: ./prom_rw}\n", "http: {endpoint: x}\n",
                            "remote_write_queue: {include_metadata_keys: [x-org-id]}\n",
-                           "remote_write_queue: {enabled: true}\nsending_queue: {enabled: true}\n"}) {
+                           "remote_write_queue: {enabled: true}\nsending_queue: {enabled: true}\n",
+                           "remote_write_queue: {queue_size: 5}\nsending_queue: {num_consumers: 1}\n"}) {
     Config u;
     EXPECT_NE(decode(yaml, &u).find("is not supported"), std::string::npos) << yaml;
   }
