@@ -115,7 +115,7 @@ std::string ValueString(const cpb::AnyValue& v) {
   }
 }
 
-void MergeAttributes(const KeyValues& attrs, LabelMap* out) {
+void MergeAttributes(const KeyValues& attrs, LabelMap* out, TranslationStrategy strategy) {
   std::vector<const cpb::KeyValue*> sorted;
   sorted.reserve(static_cast<size_t>(attrs.size()));
   for (const auto& kv : attrs) {
@@ -126,7 +126,8 @@ void MergeAttributes(const KeyValues& attrs, LabelMap* out) {
               [](const cpb::KeyValue* a, const cpb::KeyValue* b) { return a->key() < b->key(); });
   }
   for (const cpb::KeyValue* kv : sorted) {
-    std::string name = SanitizeLabelName(kv->key());
+    std::string name = LabelNameFor(strategy, kv->key());
+    if (name.empty()) continue;
     std::string value = ValueString(kv->value());
     auto [it, inserted] = out->try_emplace(std::move(name), value);
     if (!inserted) {
@@ -163,6 +164,17 @@ ResourceIdentity IdentityOf(const opentelemetry::proto::resource::v1::Resource& 
 void AppendScopeLabels(const cpb::InstrumentationScope& scope, Labels* out) {
   if (!scope.name().empty()) out->emplace_back("otel_scope_name", scope.name());
   if (!scope.version().empty()) out->emplace_back("otel_scope_version", scope.version());
+}
+
+void AppendScopeInfoLabels(const cpb::InstrumentationScope& scope, std::string_view schema_url,
+                           TranslationStrategy strategy, Labels* out) {
+  AppendScopeLabels(scope, out);
+  if (!schema_url.empty()) out->emplace_back("otel_scope_schema_url", std::string(schema_url));
+  for (const auto& kv : scope.attributes()) {
+    if (kv.key().empty()) continue;
+    std::string name = LabelNameFor(strategy, StrCat("otel_scope_", kv.key()));
+    if (!name.empty()) out->emplace_back(std::move(name), ValueString(kv.value()));
+  }
 }
 
 bool IsLabelName(std::string_view s) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "collector/prometheus/naming.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 
@@ -27,9 +28,11 @@ using LabelMap = std::map<std::string, std::string, std::less<>>;
 using Labels = std::vector<std::pair<std::string, std::string>>;
 using KeyValues = google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>;
 
-// Attributes as labels. Keys that sanitize to the same label name have their values
-// joined with ';' in the order of the original keys (as the specification says).
-void MergeAttributes(const KeyValues& attrs, LabelMap* out);
+// Attributes as labels (names by LabelNameFor(strategy)). Keys that sanitize to the same
+// label name have their values joined with ';' in the order of the original keys (as the
+// specification says).
+void MergeAttributes(const KeyValues& attrs, LabelMap* out,
+                     TranslationStrategy strategy = TranslationStrategy::kUnderscoreEscapingWithSuffixes);
 
 // What a resource says of its target: `job` ("<service.namespace>/<service.name>") and
 // `instance` (service.instance.id) labels when set, and the other attributes, which go
@@ -42,6 +45,11 @@ ResourceIdentity IdentityOf(const opentelemetry::proto::resource::v1::Resource& 
 
 // otel_scope_name and otel_scope_version, when the scope sets them.
 void AppendScopeLabels(const opentelemetry::proto::common::v1::InstrumentationScope& scope, Labels* out);
+// What upstream's prometheus exporter adds for a scope: otel_scope_name, otel_scope_version,
+// otel_scope_schema_url (the ScopeMetrics' schema_url) when set, and every scope attribute
+// as otel_scope_<key> (its name by LabelNameFor(strategy)).
+void AppendScopeInfoLabels(const opentelemetry::proto::common::v1::InstrumentationScope& scope,
+                           std::string_view schema_url, TranslationStrategy strategy, Labels* out);
 
 // [a-zA-Z_][a-zA-Z0-9_]*
 bool IsLabelName(std::string_view s);

@@ -55,5 +55,51 @@ TEST(PrometheusNaming, UnitsAndLabels) {
   EXPECT_EQ(SanitizeLabelName(""), "");
 }
 
+TEST(PrometheusNaming, Utf8NamesAsOtlpTranslator) {
+  auto name = [](std::string_view n, std::string_view unit, NameKind k, std::string_view ns = "") {
+    return Utf8MetricName(n, unit, k, ns, true);
+  };
+  EXPECT_EQ(name("http.server.duration", "s", NameKind::kOther), "http.server.duration_seconds");
+  EXPECT_EQ(name("http.requests", "{request}", NameKind::kCounter), "http.requests_total");
+  EXPECT_EQ(name("http.requests_total", "", NameKind::kCounter), "http.requests_total");
+  EXPECT_EQ(name("cpu.utilization", "1", NameKind::kGauge), "cpu.utilization_ratio");
+  EXPECT_EQ(name("net.io", "By/s", NameKind::kCounter), "net.io_bytes_per_second_total");
+  EXPECT_EQ(name("widgets", "widget", NameKind::kGauge), "widgets_widget");
+  EXPECT_EQ(name("x", "", NameKind::kGauge, "my.ns"), "my.ns_x");
+  EXPECT_EQ(Utf8MetricName("a.b", "ms", NameKind::kCounter, "", false), "a.b");
+  EXPECT_EQ(MetricNameFor(TranslationStrategy::kNoTranslation, "a.b", "ms", NameKind::kCounter, ""), "a.b");
+  EXPECT_EQ(MetricNameFor(TranslationStrategy::kUnderscoreEscapingWithoutSuffixes, "a.b", "ms", NameKind::kCounter, ""),
+            "a_b");
+  EXPECT_EQ(LabelNameFor(TranslationStrategy::kNoUTF8EscapingWithSuffixes, "http.method"), "http.method");
+  EXPECT_EQ(LabelNameFor(TranslationStrategy::kNoUTF8EscapingWithSuffixes, "__"), "");
+  EXPECT_EQ(NamespaceFor(TranslationStrategy::kUnderscoreEscapingWithSuffixes, "test-space"), "test_space");
+  EXPECT_EQ(NamespaceFor(TranslationStrategy::kUnderscoreEscapingWithSuffixes, "a--b:c"), "a__b:c");
+  EXPECT_EQ(MetricName("x", "", NameKind::kGauge,
+                       NamespaceFor(TranslationStrategy::kUnderscoreEscapingWithSuffixes, "9lives"), true),
+            "_9lives_x");
+  EXPECT_EQ(NamespaceFor(TranslationStrategy::kNoTranslation, "test-space"), "test-space");
+  EXPECT_FALSE(ParseTranslationStrategy("underscoreEscapingWithSuffixes").has_value());
+}
+
+TEST(PrometheusNaming, EscapingSchemes) {
+  EXPECT_EQ(EscapeName("http.server", Escaping::kAllowUtf8, false), "http.server");
+  EXPECT_EQ(EscapeName("http.server", Escaping::kUnderscores, false), "http_server");
+  EXPECT_EQ(EscapeName("1st", Escaping::kUnderscores, false), "_st");
+  EXPECT_EQ(EscapeName("a:b", Escaping::kUnderscores, false), "a:b");
+  EXPECT_EQ(EscapeName("a:b", Escaping::kUnderscores, true), "a_b");  // no ':' in label names
+  EXPECT_EQ(EscapeName("héllo", Escaping::kUnderscores, false), "h_llo");
+  EXPECT_EQ(EscapeName("a.b_c", Escaping::kDots, false), "a_dot_b__c");
+  EXPECT_EQ(EscapeName("a_b", Escaping::kDots, false), "a__b");  // even when legacy
+  EXPECT_EQ(EscapeName("a.b_c", Escaping::kValues, false), "U__a_2e_b__c");
+  EXPECT_EQ(EscapeName("é", Escaping::kValues, false), "U___e9_");
+  EXPECT_EQ(EscapeName("ok_name", Escaping::kValues, false), "ok_name");
+  EXPECT_EQ(EscapeName("bad\xff", Escaping::kValues, false), "U__bad_fffd_");
+  EXPECT_TRUE(IsLegacyMetricName("a:b_1"));
+  EXPECT_FALSE(IsLegacyLabelName("a:b"));
+  EXPECT_FALSE(IsLegacyMetricName("1a"));
+  EXPECT_EQ(ParseEscaping("allow-utf-8"), Escaping::kAllowUtf8);
+  EXPECT_FALSE(ParseEscaping("utf8").has_value());
+}
+
 }  // namespace
 }  // namespace outrigger::prom

@@ -20,14 +20,12 @@ namespace mpb = opentelemetry::proto::metrics::v1;
 namespace cpb = opentelemetry::proto::common::v1;
 using Attributes = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
 using prom::AppendDouble;
-using prom::AppendScopeLabels;
 using prom::DoubleString;
 using prom::IdentityOf;
 using prom::KeyValues;
 using prom::LabelMap;
 using prom::Labels;
 using prom::MergeAttributes;
-using prom::MetricName;
 using prom::NameKind;
 using prom::ResourceIdentity;
 
@@ -106,6 +104,67 @@ void AppendEscapedLabelValue(std::string_view v, std::string* out) {
   }
 }
 
+// A metric or label name where a name stands: as it is when legacy, else quoted (the
+// text and OpenMetrics formats' UTF-8 extension).
+void AppendQuotedName(std::string_view name, std::string* out) {
+  out->push_back('"');
+  AppendEscapedLabelValue(name, out);
+  out->push_back('"');
+}
+
+void AppendLabelName(std::string_view name, std::string* out) {
+  if (prom::IsLegacyLabelName(name)) {
+    out->append(name);
+  } else {
+    AppendQuotedName(name, out);
+  }
+}
+
+// Unescapes a quoted string of our own rendering starting after its opening quote at
+// *i; *i ends after the closing quote.
+std::string ReadQuoted(std::string_view s, size_t* i) {
+  std::string out;
+  while (*i < s.size() && s[*i] != '"') {
+    if (s[*i] == '\\' && *i + 1 < s.size()) {
+      ++*i;
+      out.push_back(s[*i] == 'n' ? '\n' : s[*i]);
+    } else {
+      out.push_back(s[*i]);
+    }
+    ++*i;
+  }
+  ++*i;
+  return out;
+}
+
+// A series key (RenderLabels' output) with its label names escaped for `e`.
+std::string EscapeLabelKey(std::string_view key, Escaping e) {
+  std::string out;
+  size_t i = 0;
+  while (i < key.size()) {
+    std::string name;
+    if (key[i] == '"') {
+      ++i;
+      name = ReadQuoted(key, &i);
+    } else {
+      size_t eq = key.find('=', i);
+      if (eq == std::string_view::npos) break;
+      name = std::string(key.substr(i, eq - i));
+      i = eq;
+    }
+    // i is at '='; the value runs to its closing quote.
+    const size_t value_start = i;
+    i += 2;  // '=' '"'
+    while (i < key.size() && key[i] != '"') i += key[i] == '\\' ? 2 : 1;
+    ++i;
+    if (!out.empty()) out.push_back(',');
+    AppendLabelName(prom::EscapeName(name, e, true), &out);
+    out.append(key.substr(value_start, i - value_start));
+    if (i < key.size() && key[i] == ',') ++i;
+  }
+  return out;
+}
+
 void AppendEscapedHelp(std::string_view v, Format f, std::string* out) {
   for (char c : v) {
     if (c == '\\') {
@@ -127,7 +186,7 @@ std::string RenderLabels(const LabelMap& m) {
   for (const auto& [k, v] : m) {
     if (v.empty()) continue;
     if (!s.empty()) s.push_back(',');
-    s.append(k);
+    AppendLabelName(k, &s);
     s.append("=\"");
     AppendEscapedLabelValue(v, &s);
     s.push_back('"');
@@ -136,9 +195,10 @@ std::string RenderLabels(const LabelMap& m) {
 }
 
 std::string SeriesKey(const Attributes& attrs, const std::vector<std::pair<std::string, std::string>>& resource,
-                      const std::vector<std::pair<std::string, std::string>>& overrides, std::string_view reserved) {
+                      const std::vector<std::pair<std::string, std::string>>& overrides, std::string_view reserved,
+                      prom::TranslationStrategy strategy) {
   LabelMap m;
-  MergeAttributes(attrs, &m);
+  MergeAttributes(attrs, &m, strategy);
   for (const auto& [k, v] : resource) m.emplace(k, v);
   for (const auto& [k, v] : overrides) m[k] = v;
   if (!reserved.empty()) {
@@ -269,10 +329,20 @@ struct Writer {
 
   void Sample(std::string_view name, std::string_view suffix, std::string_view labels, std::string_view extra_name,
               std::string_view extra_value, double value, uint64_t time_ns) {
-    out->append(name);
-    out->append(suffix);
-    if (!labels.empty() || !extra_name.empty()) {
-      out->push_back('{');
+    const bool quoted = !prom::IsLegacyMetricName(name);
+    if (quoted) {
+      // {"name",labels}: the name is the first item between the braces.
+      out->append("{\"");
+      AppendEscapedLabelValue(name, out);
+      AppendEscapedLabelValue(suffix, out);
+      out->push_back('"');
+    } else {
+      out->append(name);
+      out->append(suffix);
+    }
+    if (quoted || !labels.empty() || !extra_name.empty()) {
+      if (!quoted) out->push_back('{');
+      if (quoted && (!labels.empty() || !extra_name.empty())) out->push_back(',');
       out->append(labels);
       if (!extra_name.empty()) {
         if (!labels.empty()) out->push_back(',');
@@ -304,8 +374,16 @@ struct Writer {
 // ---- Accumulator -------------------------------------------------------------------
 
 Accumulator::Accumulator(const Config& cfg, std::shared_ptr<spdlog::logger> logger, Clock clock)
-    : cfg_(cfg), logger_(std::move(logger)), clock_(std::move(clock)) {
-  for (const auto& [k, v] : cfg_.const_labels) const_labels_.emplace_back(k, v);
+    : cfg_(cfg),
+      strategy_(cfg.Strategy()),
+      namespace_(prom::NamespaceFor(strategy_, cfg.metric_namespace)),
+      logger_(std::move(logger)),
+      clock_(std::move(clock)) {
+  // Under an escaping strategy every name is legacy, const labels too ("another label" ->
+  // "another_label", as Prometheus's client escapes it).
+  for (const auto& [k, v] : cfg_.const_labels) {
+    const_labels_.emplace_back(prom::AllowsUtf8(strategy_) ? k : prom::EscapeName(k, Escaping::kUnderscores, true), v);
+  }
 }
 
 Accumulator::~Accumulator() = default;
@@ -347,17 +425,20 @@ Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
       const Labels& identity = rid.labels;
       const KeyValues& other = rid.other;
       Scope scope;
-      if (cfg_.resource_to_telemetry_conversion) {
+      if (cfg_.ResourceLabelsWanted()) {
+        KeyValues wanted;
+        for (const auto& kv : rm.resource().attributes()) {
+          if (cfg_.ResourceLabelWanted(kv.key())) *wanted.Add() = kv;
+        }
         LabelMap all;
-        MergeAttributes(rm.resource().attributes(), &all);
+        MergeAttributes(wanted, &all, strategy_);
         scope.resource_labels.assign(all.begin(), all.end());
       }
       if (!other.empty()) {
         std::vector<std::pair<std::string, std::string>> overrides = identity;
         overrides.insert(overrides.end(), const_labels_.begin(), const_labels_.end());
-        std::string key = SeriesKey(other, {}, overrides, "");
-        std::string name =
-            cfg_.metric_namespace.empty() ? "target_info" : StrCat(cfg_.metric_namespace, "_target_info");
+        std::string key = SeriesKey(other, {}, overrides, "", strategy_);
+        std::string name = prom::MetricNameFor(strategy_, "target_info", "", NameKind::kGauge, namespace_);
         if (Family* f = FamilyFor(name, MetricType::kGauge, "Target metadata")) {
           Series& s = f->series[key];
           s.value = 1;
@@ -366,7 +447,9 @@ Accumulator::AddResult Accumulator::Add(const pdata::Metrics& data) {
       }
       for (const auto& sm : rm.scope_metrics()) {
         scope.overrides.clear();
-        AppendScopeLabels(sm.scope(), &scope.overrides);
+        if (!cfg_.without_scope_info) {
+          prom::AppendScopeInfoLabels(sm.scope(), sm.schema_url(), strategy_, &scope.overrides);
+        }
         scope.overrides.insert(scope.overrides.end(), identity.begin(), identity.end());
         scope.overrides.insert(scope.overrides.end(), const_labels_.begin(), const_labels_.end());
         for (const auto& m : sm.metrics()) AddMetric(m, scope, now, &res);
@@ -384,14 +467,16 @@ struct Accumulator::MetricAdder {
   const Scope& sc;
   const absl::Time now;
   AddResult* res;
-  const std::string& ns = acc.cfg_.metric_namespace;
-  const bool suffixes = acc.cfg_.add_metric_suffixes;
+  const prom::TranslationStrategy strategy = acc.strategy_;
+  const std::string& ns = acc.namespace_;
+
+  std::string Name(NameKind kind) const { return prom::MetricNameFor(strategy, m.name(), m.unit(), kind, ns); }
 
   // The series a point updates; null if the point was handled otherwise (staleness
   // marker, older than what is stored). `*fresh`: the series is new.
   template <typename P>
   Series* SeriesFor(Family* f, const P& p, std::string_view reserved, bool ordered, bool* fresh) {
-    std::string key = SeriesKey(p.attributes(), sc.resource_labels, sc.overrides, reserved);
+    std::string key = SeriesKey(p.attributes(), sc.resource_labels, sc.overrides, reserved, strategy);
     ++res->taken;
     if ((p.flags() & kNoRecordedValue) != 0) {
       if (auto it = f->series.find(key); it != f->series.end()) f->series.erase(it);
@@ -419,8 +504,7 @@ struct Accumulator::MetricAdder {
       DropAll(h.data_points_size(), StrCat(what, " with unspecified aggregation temporality"));
       return nullptr;
     }
-    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kHistogram,
-                              m.description());
+    Family* f = acc.FamilyFor(Name(NameKind::kOther), MetricType::kHistogram, m.description());
     if (f == nullptr) res->dropped += static_cast<size_t>(h.data_points_size());
     return f;
   }
@@ -439,8 +523,7 @@ struct Accumulator::MetricAdder {
       monotonic = m.sum().is_monotonic();
     }
     const NameKind kind = !is_sum ? NameKind::kGauge : monotonic ? NameKind::kCounter : NameKind::kOther;
-    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), kind, ns, suffixes),
-                              monotonic ? MetricType::kCounter : MetricType::kGauge, m.description());
+    Family* f = acc.FamilyFor(Name(kind), monotonic ? MetricType::kCounter : MetricType::kGauge, m.description());
     if (f == nullptr) {
       res->dropped += static_cast<size_t>(points.size());
       return;
@@ -548,8 +631,7 @@ struct Accumulator::MetricAdder {
 
   void Summary() {
     const auto& sm = m.summary();
-    Family* f = acc.FamilyFor(MetricName(m.name(), m.unit(), NameKind::kOther, ns, suffixes), MetricType::kSummary,
-                              m.description());
+    Family* f = acc.FamilyFor(Name(NameKind::kOther), MetricType::kSummary, m.description());
     if (f == nullptr) {
       res->dropped += static_cast<size_t>(sm.data_points_size());
       return;
@@ -613,7 +695,7 @@ size_t Accumulator::SeriesCount() {
   return n;
 }
 
-std::string Accumulator::Render(Format format) {
+std::string Accumulator::Render(Format format, Escaping escaping) {
   const absl::Time now = clock_();
   std::lock_guard<std::mutex> lock(mu_);
   Sweep(now);
@@ -621,7 +703,24 @@ std::string Accumulator::Render(Format format) {
   out.reserve(last_render_size_ + last_render_size_ / 8 + 64);
   Writer w{&out, format, cfg_.send_timestamps};
   std::vector<std::pair<double, uint64_t>> cumulative;
-  for (const auto& [name, f] : families_) {
+  // Names are stored as the strategy makes them: legacy ones need rewriting only for
+  // "dots" (which doubles '_'), UTF-8 ones for anything but allow-utf-8.
+  const bool rewrite = escaping == Escaping::kDots || (prom::AllowsUtf8(strategy_) && escaping != Escaping::kAllowUtf8);
+  std::set<std::string, std::less<>> written;  // escaped family names, when rewriting
+  std::string escaped_name, escaped_labels;
+  for (const auto& [stored_name, f] : families_) {
+    std::string_view name = stored_name;
+    if (rewrite) {
+      escaped_name = prom::EscapeName(stored_name, escaping, false);
+      if (!written.insert(escaped_name).second) {
+        WarnOnce(StrCat(stored_name, "\nescaped"),
+                 StrCat("metric \"", stored_name, "\" escapes (", prom::EscapingName(escaping), ") to \"", escaped_name,
+                        "\", which another metric already has: left out of such scrapes (logged once per name)"));
+        continue;
+      }
+      name = escaped_name;
+    }
+    const bool quoted = !prom::IsLegacyMetricName(name);
     // OpenMetrics names a counter family without "_total" and its sample with it.
     std::string_view family = name;
     std::string_view sample = name;
@@ -634,13 +733,29 @@ std::string Accumulator::Render(Format format) {
         sample = with_total;
       }
     }
+    auto append_family = [&] {
+      if (quoted) {
+        AppendQuotedName(family, &out);
+      } else {
+        out.append(family);
+      }
+    };
     if (!f.help.empty()) {
-      out.append("# HELP ").append(family).push_back(' ');
+      out.append("# HELP ");
+      append_family();
+      out.push_back(' ');
       AppendEscapedHelp(f.help, format, &out);
       out.push_back('\n');
     }
-    out.append("# TYPE ").append(family).append(" ").append(TypeName(f.type)).push_back('\n');
-    for (const auto& [labels, s] : f.series) {
+    out.append("# TYPE ");
+    append_family();
+    out.append(" ").append(TypeName(f.type)).push_back('\n');
+    for (const auto& [stored_labels, s] : f.series) {
+      std::string_view labels = stored_labels;
+      if (rewrite) {
+        escaped_labels = EscapeLabelKey(stored_labels, escaping);
+        labels = escaped_labels;
+      }
       switch (f.type) {
         case MetricType::kCounter:
         case MetricType::kGauge:
@@ -683,8 +798,12 @@ std::string Accumulator::Render(Format format) {
 
 // ---- Content negotiation -----------------------------------------------------------
 
-bool AcceptsOpenMetrics(std::string_view accept) {
+bool AcceptsOpenMetrics(std::string_view accept) { return Negotiate(accept).open_metrics; }
+
+Negotiation Negotiate(std::string_view accept) {
   double om = -1, text = -1;
+  std::optional<Escaping> om_escaping, text_escaping;
+  bool text_v1 = false;
   size_t pos = 0;
   while (pos <= accept.size()) {
     size_t comma = accept.find(',', pos);
@@ -695,6 +814,7 @@ bool AcceptsOpenMetrics(std::string_view accept) {
     std::string media;
     double q = 1;
     std::string version;
+    std::optional<Escaping> escaping;
     size_t p = 0;
     bool first = true;
     while (p <= part.size()) {
@@ -709,15 +829,30 @@ bool AcceptsOpenMetrics(std::string_view accept) {
         if (!absl::SimpleAtod(tok.substr(2), &q)) q = 0;
       } else if (tok.rfind("version=", 0) == 0) {
         version = tok.substr(8);
+      } else if (tok.rfind("escaping=", 0) == 0) {
+        escaping = prom::ParseEscaping(tok.substr(9));
       }
     }
+    // The first range of the highest q wins, with its escaping.
     if (media == "application/openmetrics-text") {
-      if (version.empty() || version == "1.0.0" || version == "0.0.1") om = std::max(om, q);
+      if ((version.empty() || version == "1.0.0" || version == "0.0.1") && q > om) {
+        om = q;
+        om_escaping = escaping;
+      }
     } else if (media == "text/plain" || media == "*/*" || media == "text/*") {
-      text = std::max(text, q);
+      if (q > text) {
+        text = q;
+        text_escaping = escaping;
+        text_v1 = media == "text/plain" && version == "1.0.0";
+      }
     }
   }
-  return om > 0 && om >= text;
+  Negotiation n;
+  n.open_metrics = om > 0 && om >= text;
+  n.om_escaping = om_escaping;
+  n.text_escaping = text_escaping;
+  n.text_v1 = text_v1;
+  return n;
 }
 
 }  // namespace outrigger::exporters::prometheus

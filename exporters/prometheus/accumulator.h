@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "collector/pdata/pdata.h"
+#include "collector/prometheus/naming.h"
 #include "exporters/prometheus/config.h"
 
 namespace spdlog {
@@ -28,6 +30,7 @@ class Metric;
 namespace outrigger::exporters::prometheus {
 
 enum class Format { kText, kOpenMetrics };
+using prom::Escaping;
 enum class MetricType { kCounter, kGauge, kHistogram, kSummary };
 
 class Accumulator {
@@ -44,8 +47,10 @@ class Accumulator {
   ~Accumulator();
 
   AddResult Add(const pdata::Metrics& data);
-  // Drops expired series first.
-  std::string Render(Format format);
+  // Drops expired series first. `escaping`: how names outside the legacy character set
+  // are written (only UTF-8 translation strategies keep such names; allow-utf-8 quotes
+  // them, the others rewrite them, prom::EscapeName).
+  std::string Render(Format format, Escaping escaping = Escaping::kUnderscores);
   size_t SeriesCount();
 
   // Exposed for tests.
@@ -63,6 +68,8 @@ class Accumulator {
   void WarnOnce(const std::string& name, const std::string& message);
 
   const Config cfg_;
+  const prom::TranslationStrategy strategy_;
+  const std::string namespace_;  // as the strategy makes it
   std::shared_ptr<spdlog::logger> logger_;
   Clock clock_;
   std::vector<std::pair<std::string, std::string>> const_labels_;  // escaped values
@@ -76,7 +83,17 @@ class Accumulator {
   size_t last_render_size_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Parses an Accept header: true when OpenMetrics 1.0 is preferred to text/plain.
+// What a scraper's Accept header asks for.
+struct Negotiation {
+  bool open_metrics = false;  // OpenMetrics 1.0 preferred to text/plain
+  // The `escaping=` parameter of the preferred OpenMetrics and text ranges, if any (and known).
+  std::optional<Escaping> om_escaping, text_escaping;
+  // The preferred text range asked for text format version 1.0.0 (the one with UTF-8
+  // names; what Prometheus 3 asks for).
+  bool text_v1 = false;
+};
+Negotiation Negotiate(std::string_view accept);
+// Negotiate(accept).open_metrics.
 bool AcceptsOpenMetrics(std::string_view accept);
 
 }  // namespace outrigger::exporters::prometheus

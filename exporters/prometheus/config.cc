@@ -5,8 +5,37 @@
 
 namespace outrigger::exporters::prometheus {
 
-using prom::IsLabelName;
-using prom::IsNamespace;
+namespace {
+
+// '*' (any run) and '?' (any one character), as upstream's resourcetotelemetry patterns.
+bool Wildcard(std::string_view pat, std::string_view s) {
+  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
+  while (i < s.size()) {
+    if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
+      ++p;
+      ++i;
+    } else if (p < pat.size() && pat[p] == '*') {
+      star = p++;
+      mark = i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+bool AnyMatches(const std::vector<std::string>& patterns, std::string_view key) {
+  for (const auto& p : patterns) {
+    if (Wildcard(p, key)) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 void Config::Decode(config::Node& node) {
   node.Read("endpoint", &endpoint);
@@ -14,9 +43,25 @@ void Config::Decode(config::Node& node) {
   node.Read("const_labels", &const_labels);
   node.Read("send_timestamps", &send_timestamps);
   node.Read("metric_expiration", &metric_expiration);
-  node.Child("resource_to_telemetry_conversion").Read("enabled", &resource_to_telemetry_conversion);
+  config::Node& rtc = node.Child("resource_to_telemetry_conversion");
+  rtc.Read("enabled", &resource_to_telemetry_conversion);
+  rtc.Read("exclude_service_attributes", &exclude_service_attributes);
+  config::Node& rcl = node.Child("resource_constant_labels");
+  rcl.Read("included", &resource_labels_included);
+  rcl.Read("excluded", &resource_labels_excluded);
   node.Read("enable_open_metrics", &enable_open_metrics);
   node.Read("add_metric_suffixes", &add_metric_suffixes);
+  node.Read("translation_strategy", &translation_strategy);
+  node.Read("without_scope_info", &without_scope_info);
+  node.Read("keepalives_enabled", &keepalives_enabled);
+  node.Unsupported("max_request_body_size",
+                   "scrapes are GETs: request bodies over 64 KiB are refused (413); remove the key");
+  node.Unsupported("sending_queue",
+                   "this exporter has no queue: consuming only updates the state scrapes read, at once; remove it");
+  node.Unsupported("metrics_path", "metrics are served at /metrics only; point the scrape config's metrics_path there");
+  node.Unsupported("trim_metric_suffixes",
+                   "that is a prometheus receiver option; for this exporter use translation_strategy: "
+                   "UnderscoreEscapingWithoutSuffixes (or NoTranslation)");
   limits.Decode(node);
   tls.Decode(node.Child("tls"));
   auth.Decode(node.Child("auth"));
@@ -29,22 +74,44 @@ absl::Status Config::Validate() const {
   if (metric_expiration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("metric_expiration must be positive");
   }
-  if (!IsNamespace(metric_namespace)) {
-    return absl::InvalidArgumentError(StrCat("namespace \"", metric_namespace,
-                                             "\" is not a valid metric name prefix: use letters, digits, '_' and "
-                                             "':', not starting with a digit"));
+  if (!keepalives_enabled) {
+    return absl::InvalidArgumentError(
+        "keepalives_enabled: false is not supported: connections are kept alive (idle_timeout closes idle ones); "
+        "remove the key or set idle_timeout");
+  }
+  if (!translation_strategy.empty() && !prom::ParseTranslationStrategy(translation_strategy)) {
+    return absl::InvalidArgumentError(
+        StrCat("invalid translation_strategy: ", translation_strategy,
+               " (one of UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, "
+               "NoUTF8EscapingWithSuffixes, NoTranslation)"));
   }
   for (const auto& [k, v] : const_labels) {
-    if (!IsLabelName(k)) {
-      return absl::InvalidArgumentError(StrCat("const_labels: \"", k,
-                                               "\" is not a valid label name: use letters, digits and '_', not "
-                                               "starting with a digit"));
-    }
+    if (k.empty()) return absl::InvalidArgumentError("const_labels: a label name is empty");
     if (k.rfind("__", 0) == 0) {
       return absl::InvalidArgumentError(StrCat("const_labels: \"", k, "\": names starting with \"__\" are reserved"));
     }
   }
   return absl::OkStatus();
+}
+
+prom::TranslationStrategy Config::Strategy() const {
+  if (auto s = prom::ParseTranslationStrategy(translation_strategy)) return *s;
+  return add_metric_suffixes ? prom::TranslationStrategy::kUnderscoreEscapingWithSuffixes
+                             : prom::TranslationStrategy::kUnderscoreEscapingWithoutSuffixes;
+}
+
+bool Config::ResourceLabelsWanted() const {
+  return resource_to_telemetry_conversion || !resource_labels_included.empty() || !resource_labels_excluded.empty();
+}
+
+bool Config::ResourceLabelWanted(std::string_view key) const {
+  if (!resource_labels_included.empty() || !resource_labels_excluded.empty()) {
+    if (!resource_labels_included.empty() && !AnyMatches(resource_labels_included, key)) return false;
+    return !AnyMatches(resource_labels_excluded, key);
+  }
+  if (!resource_to_telemetry_conversion) return false;
+  return !(exclude_service_attributes &&
+           (key == "service.name" || key == "service.namespace" || key == "service.instance.id"));
 }
 
 }  // namespace outrigger::exporters::prometheus

@@ -19,6 +19,11 @@ TEST(PrometheusExporterConfig, Defaults) {
   EXPECT_FALSE(c.resource_to_telemetry_conversion);
   EXPECT_FALSE(c.enable_open_metrics);
   EXPECT_TRUE(c.add_metric_suffixes);
+  EXPECT_EQ(c.translation_strategy, "");
+  EXPECT_EQ(c.Strategy(), prom::TranslationStrategy::kUnderscoreEscapingWithSuffixes);
+  EXPECT_FALSE(c.without_scope_info);
+  EXPECT_FALSE(c.exclude_service_attributes);
+  EXPECT_FALSE(c.ResourceLabelsWanted());
   EXPECT_TRUE(c.Validate().ok());
 }
 
@@ -29,13 +34,22 @@ TEST(PrometheusExporterConfig, Testdata) {
       << errors.Joined();
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.endpoint, "127.0.0.1:9464");
-  EXPECT_EQ(c.metric_namespace, "app");
+  EXPECT_EQ(c.metric_namespace, "test-space");
   EXPECT_EQ(c.const_labels, (std::map<std::string, std::string>{{"region", "eu-west-1"}, {"cluster", "blue"}}));
   EXPECT_TRUE(c.send_timestamps);
   EXPECT_EQ(c.metric_expiration, absl::Minutes(10));
   EXPECT_TRUE(c.resource_to_telemetry_conversion);
   EXPECT_TRUE(c.enable_open_metrics);
   EXPECT_FALSE(c.add_metric_suffixes);
+  EXPECT_EQ(c.translation_strategy, "NoUTF8EscapingWithSuffixes");
+  EXPECT_EQ(c.Strategy(), prom::TranslationStrategy::kNoUTF8EscapingWithSuffixes);  // wins over add_metric_suffixes
+  EXPECT_TRUE(c.without_scope_info);
+  EXPECT_TRUE(c.exclude_service_attributes);
+  EXPECT_EQ(c.resource_labels_included, std::vector<std::string>{"k8s.*"});
+  EXPECT_EQ(c.resource_labels_excluded, std::vector<std::string>{"k8s.pod.uid"});
+  EXPECT_TRUE(c.ResourceLabelWanted("k8s.pod.name"));
+  EXPECT_FALSE(c.ResourceLabelWanted("k8s.pod.uid"));
+  EXPECT_FALSE(c.ResourceLabelWanted("host.name"));  // resource_constant_labels wins
   EXPECT_EQ(c.limits.read_header_timeout, absl::Seconds(2));
   EXPECT_EQ(c.limits.idle_timeout, absl::Seconds(90));
   EXPECT_EQ(c.limits.read_timeout, absl::Seconds(30));  // default kept
@@ -53,6 +67,16 @@ TEST(PrometheusExporterConfig, Testdata) {
   EXPECT_TRUE(d.add_metric_suffixes);
   EXPECT_FALSE(d.tls.enabled());
   EXPECT_EQ(d.limits.max_connections, 1000);
+}
+
+TEST(PrometheusExporterConfig, UpstreamOptionsWeDoNotHaveAreRefusedByName) {
+  for (const char* yaml :
+       {"sending_queue: {enabled: true}", "metrics_path: /othermetrics", "trim_metric_suffixes: true"}) {
+    Config c;
+    config::Errors errors;
+    (void)testutil::DecodeYaml(yaml, &c, &errors);
+    EXPECT_NE(errors.Joined().find("is not supported"), std::string::npos) << yaml << ": " << errors.Joined();
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@ namespace outrigger::exporters::prometheus {
 namespace {
 
 constexpr char kTextContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kText1ContentType[] = "text/plain; version=1.0.0; charset=utf-8";
 constexpr char kOpenMetricsContentType[] = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 // Scrapes are GETs: no body worth accepting.
 constexpr uint64_t kMaxRequestBody = 64 * 1024;
@@ -92,9 +93,16 @@ http::Response PrometheusExporter::Handle(const http::Request& req) {
     r.headers.emplace_back("Allow", "GET, HEAD");
     return r;
   }
-  const bool om = cfg_.enable_open_metrics && AcceptsOpenMetrics(req.Header("accept"));
-  r.content_type = om ? kOpenMetricsContentType : kTextContentType;
-  r.body = accumulator_.Render(om ? Format::kOpenMetrics : Format::kText);
+  const Negotiation n = Negotiate(req.Header("accept"));
+  const bool om = cfg_.enable_open_metrics && n.open_metrics;
+  // Without an escaping parameter (every scraper before UTF-8 names), names are escaped
+  // with underscores, as Prometheus's client libraries do.
+  const std::optional<Escaping> asked = om ? n.om_escaping : n.text_escaping;
+  const Escaping escaping = asked.value_or(Escaping::kUnderscores);
+  // Text 1.0.0 is 0.0.4 plus quoted UTF-8 names: answered as such to a scraper that asks.
+  r.content_type = om ? kOpenMetricsContentType : n.text_v1 ? kText1ContentType : kTextContentType;
+  if (asked) r.content_type += StrCat("; escaping=", prom::EscapingName(escaping));
+  r.body = accumulator_.Render(om ? Format::kOpenMetrics : Format::kText, escaping);
   r.headers.emplace_back("Vary", "Accept, Accept-Encoding");
   if (r.body.size() >= kGzipMinBytes && AcceptsGzip(req.Header("accept-encoding"))) {
     r.body = outrigger::otlp::Gzip(r.body, 1);

@@ -594,18 +594,201 @@ TEST(PrometheusConfig, Validation) {
   EXPECT_FALSE(c.enable_open_metrics || c.send_timestamps || c.resource_to_telemetry_conversion);
   c.metric_expiration = absl::ZeroDuration();
   EXPECT_FALSE(c.Validate().ok());
+  // As upstream: a namespace or const label name Prometheus does not allow is escaped.
   c = Config{};
   c.metric_namespace = "9lives";
-  EXPECT_FALSE(c.Validate().ok());
+  EXPECT_TRUE(c.Validate().ok());
   c = Config{};
   c.const_labels = {{"bad-name", "x"}};
-  EXPECT_FALSE(c.Validate().ok());
+  EXPECT_TRUE(c.Validate().ok());
+  c = Config{};
+  c.translation_strategy = "Underscores";
+  EXPECT_NE(c.Validate().message().find("invalid translation_strategy: Underscores"), std::string_view::npos);
   c = Config{};
   c.const_labels = {{"__reserved", "x"}};
   EXPECT_FALSE(c.Validate().ok());
   c = Config{};
   c.endpoint = "nonsense";
   EXPECT_FALSE(c.Validate().ok());
+}
+
+// ---- Translation strategies, UTF-8 names, escaping ---------------------------------
+
+pdata::Metrics DottedMetrics() {
+  return MetricsWith({{"service.name", "svc"}, {"host.name", "h1"}}, [](mpb::ScopeMetrics* sm) {
+    AddSum(sm, "http.server.requests", "{request}", 3, true, false, {{"http.method", "GET"}});
+    AddGauge(sm, "cpu.utilization", "1", 0.5);
+  });
+}
+
+TEST(PrometheusTranslation, StrategiesNameAsUpstream) {
+  Config cfg;
+  cfg.translation_strategy = "UnderscoreEscapingWithSuffixes";
+  std::string text = RenderOnce(cfg, DottedMetrics());
+  EXPECT_NE(text.find("\nhttp_server_requests_total{http_method=\"GET\",job=\"svc\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ncpu_utilization_ratio{job=\"svc\"} 0.5\n"), std::string::npos) << text;
+
+  cfg.translation_strategy = "UnderscoreEscapingWithoutSuffixes";
+  text = RenderOnce(cfg, DottedMetrics());
+  EXPECT_NE(text.find("\nhttp_server_requests{http_method=\"GET\",job=\"svc\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ncpu_utilization{job=\"svc\"} 0.5\n"), std::string::npos) << text;
+
+  // add_metric_suffixes: false is the same, unless translation_strategy is set (it wins).
+  Config legacy;
+  legacy.add_metric_suffixes = false;
+  EXPECT_EQ(RenderOnce(legacy, DottedMetrics()), text);
+  legacy.translation_strategy = "UnderscoreEscapingWithSuffixes";
+  EXPECT_NE(RenderOnce(legacy, DottedMetrics()).find("http_server_requests_total"), std::string::npos);
+}
+
+TEST(PrometheusTranslation, Utf8NamesAreQuotedOnlyWhenTheScraperAllowsThem) {
+  Config cfg;
+  cfg.translation_strategy = "NoUTF8EscapingWithSuffixes";
+  Accumulator acc(cfg, nullptr);
+  acc.Add(DottedMetrics());
+  EXPECT_EQ(acc.Render(Format::kText, Escaping::kAllowUtf8),
+            "# TYPE \"cpu.utilization_ratio\" gauge\n"
+            "{\"cpu.utilization_ratio\",job=\"svc\"} 0.5\n"
+            "# TYPE \"http.server.requests_total\" counter\n"
+            "{\"http.server.requests_total\",\"http.method\"=\"GET\",job=\"svc\"} 3\n"
+            "# HELP target_info Target metadata\n"
+            "# TYPE target_info gauge\n"
+            "target_info{\"host.name\"=\"h1\",job=\"svc\"} 1\n");
+  // A scraper that did not ask (Prometheus 2) gets underscores.
+  EXPECT_EQ(acc.Render(Format::kText, Escaping::kUnderscores),
+            "# TYPE cpu_utilization_ratio gauge\n"
+            "cpu_utilization_ratio{job=\"svc\"} 0.5\n"
+            "# TYPE http_server_requests_total counter\n"
+            "http_server_requests_total{http_method=\"GET\",job=\"svc\"} 3\n"
+            "# HELP target_info Target metadata\n"
+            "# TYPE target_info gauge\n"
+            "target_info{host_name=\"h1\",job=\"svc\"} 1\n");
+  std::string values = acc.Render(Format::kText, Escaping::kValues);
+  EXPECT_NE(values.find("U__http_2e_server_2e_requests__total{U__http_2e_method=\"GET\",job=\"svc\"} 3\n"),
+            std::string::npos)
+      << values;
+  std::string dots = acc.Render(Format::kText, Escaping::kDots);
+  EXPECT_NE(dots.find("http_dot_server_dot_requests__total{http_dot_method=\"GET\",job=\"svc\"} 3\n"),
+            std::string::npos)
+      << dots;
+  // OpenMetrics: the counter family without _total, quoted.
+  std::string om = acc.Render(Format::kOpenMetrics, Escaping::kAllowUtf8);
+  EXPECT_NE(om.find("# TYPE \"http.server.requests\" counter\n"
+                    "{\"http.server.requests_total\",\"http.method\"=\"GET\",job=\"svc\"} 3\n"),
+            std::string::npos)
+      << om;
+
+  cfg.translation_strategy = "NoTranslation";
+  Accumulator raw(cfg, nullptr);
+  raw.Add(DottedMetrics());
+  std::string t = raw.Render(Format::kText, Escaping::kAllowUtf8);
+  EXPECT_NE(t.find("{\"http.server.requests\",\"http.method\"=\"GET\",job=\"svc\"} 3\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("{\"cpu.utilization\",job=\"svc\"} 0.5\n"), std::string::npos) << t;
+}
+
+TEST(PrometheusTranslation, EscapedNamesThatCollideAreWrittenOnce) {
+  Config cfg;
+  cfg.translation_strategy = "NoTranslation";
+  Accumulator acc(cfg, nullptr);
+  acc.Add(MetricsWith({}, [](mpb::ScopeMetrics* sm) {
+    AddGauge(sm, "a.b", "", 1);
+    AddGauge(sm, "a_b", "", 2);
+  }));
+  EXPECT_EQ(acc.Render(Format::kText, Escaping::kUnderscores), "# TYPE a_b gauge\na_b 1\n");
+  EXPECT_EQ(acc.Render(Format::kText, Escaping::kAllowUtf8),
+            "# TYPE \"a.b\" gauge\n{\"a.b\"} 1\n# TYPE a_b gauge\na_b 2\n");
+}
+
+TEST(PrometheusTranslation, NamespaceAndConstLabelsAreSanitizedAsUpstream) {
+  Config cfg;
+  cfg.metric_namespace = "test-space";
+  cfg.const_labels = {{"another label", "spaced value"}};
+  std::string text = RenderOnce(cfg, MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 1); }));
+  EXPECT_EQ(text, "# TYPE test_space_g gauge\ntest_space_g{another_label=\"spaced value\"} 1\n");
+  cfg.metric_namespace = "9lives";
+  text = RenderOnce(cfg, MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 1); }));
+  EXPECT_NE(text.find("\n_9lives_g{"), std::string::npos) << text;
+}
+
+TEST(PrometheusTranslation, ScopeInfoLabelsAndWithoutScopeInfo) {
+  auto data = [] {
+    auto d = MetricsWith(
+        {}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 1); }, "lib", "1.0");
+    d.ForEachMutableRequest([](auto& req) {
+      auto* sm = req.mutable_resource_metrics(0)->mutable_scope_metrics(0);
+      sm->set_schema_url("https://opentelemetry.io/schemas/1.21.0");
+      auto* kv = sm->mutable_scope()->add_attributes();
+      kv->set_key("lib.kind");
+      kv->mutable_value()->set_string_value("http");
+    });
+    return d;
+  };
+  EXPECT_EQ(RenderOnce(Config{}, data()),
+            "# TYPE g gauge\n"
+            "g{otel_scope_lib_kind=\"http\",otel_scope_name=\"lib\","
+            "otel_scope_schema_url=\"https://opentelemetry.io/schemas/1.21.0\",otel_scope_version=\"1.0\"} 1\n");
+  Config cfg;
+  cfg.without_scope_info = true;
+  EXPECT_EQ(RenderOnce(cfg, data()), "# TYPE g gauge\ng 1\n");
+}
+
+TEST(PrometheusResource, ExcludeServiceAttributesAndResourceConstantLabels) {
+  auto data = [] {
+    return MetricsWith(
+        {{"service.name", "svc"}, {"service.instance.id", "i1"}, {"k8s.pod.name", "p"}, {"host.name", "h"}},
+        [](mpb::ScopeMetrics* sm) { AddGauge(sm, "g", "", 1); });
+  };
+  auto series = [](const std::string& text) {
+    size_t at = text.find("\ng{") + 1;
+    return text.substr(at, text.find('\n', at) + 1 - at);
+  };
+  Config cfg;
+  cfg.resource_to_telemetry_conversion = true;
+  cfg.exclude_service_attributes = true;
+  EXPECT_EQ(series(RenderOnce(cfg, data())), "g{host_name=\"h\",instance=\"i1\",job=\"svc\",k8s_pod_name=\"p\"} 1\n");
+  Config rcl;
+  rcl.resource_labels_included = {"k8s.*", "service.?ame"};
+  EXPECT_EQ(series(RenderOnce(rcl, data())),
+            "g{instance=\"i1\",job=\"svc\",k8s_pod_name=\"p\",service_name=\"svc\"} 1\n");
+  rcl.resource_labels_included.clear();
+  rcl.resource_labels_excluded = {"service.*", "host.name"};
+  EXPECT_EQ(series(RenderOnce(rcl, data())), "g{instance=\"i1\",job=\"svc\",k8s_pod_name=\"p\"} 1\n");
+}
+
+TEST(PrometheusNegotiation, EscapingParameter) {
+  // What Prometheus 3 sends (with utf8 name validation).
+  Negotiation n = Negotiate(
+      "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,"
+      "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2");
+  EXPECT_TRUE(n.open_metrics);
+  EXPECT_EQ(n.om_escaping, Escaping::kAllowUtf8);
+  EXPECT_EQ(n.text_escaping, Escaping::kAllowUtf8);
+  EXPECT_TRUE(n.text_v1);
+  n = Negotiate("text/plain;version=0.0.4;escaping=values");
+  EXPECT_FALSE(n.open_metrics);
+  EXPECT_FALSE(n.text_v1);
+  EXPECT_EQ(n.text_escaping, Escaping::kValues);
+  n = Negotiate("text/plain;version=0.0.4;escaping=nonsense");
+  EXPECT_FALSE(n.text_escaping.has_value());
+  EXPECT_FALSE(Negotiate("text/plain").text_escaping.has_value());
+}
+
+TEST_F(PrometheusExporterTest, Utf8NamesNegotiatedOverHttp) {
+  Config cfg;
+  cfg.translation_strategy = "NoUTF8EscapingWithSuffixes";
+  StartWith(cfg);
+  ASSERT_TRUE(
+      exporter_->ConsumeMetrics(MetricsWith({}, [](mpb::ScopeMetrics* sm) { AddGauge(sm, "queue.depth", "", 4); }))
+          .ok());
+  auto utf8 = Get(exporter_->port(), "/metrics", {"Accept: text/plain;version=1.0.0;escaping=allow-utf-8"});
+  EXPECT_NE(utf8.headers.find("Content-Type: text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"),
+            std::string::npos)
+      << utf8.headers;
+  EXPECT_EQ(utf8.body, "# TYPE \"queue.depth\" gauge\n{\"queue.depth\"} 4\n");
+  auto legacy = Get(exporter_->port(), "/metrics", {"Accept: text/plain;version=0.0.4"});
+  EXPECT_NE(legacy.headers.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), std::string::npos)
+      << legacy.headers;
+  EXPECT_EQ(legacy.body, "# TYPE queue_depth gauge\nqueue_depth 4\n");
 }
 
 }  // namespace

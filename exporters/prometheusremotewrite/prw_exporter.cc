@@ -2,6 +2,10 @@
 
 #include <snappy.h>
 
+#include <algorithm>
+#include <system_error>
+#include <thread>
+
 #include "absl/strings/ascii.h"
 #include "exporters/prometheusremotewrite/translator.h"
 #include "spdlog/spdlog.h"
@@ -47,16 +51,55 @@ absl::Status RemoteWritePusher::PushMetrics(const pdata::Metrics& d, absl::Time 
   }
   std::vector<::prometheus::WriteRequest> reqs =
       Split(std::move(t), cfg_.max_samples_per_request, cfg_.max_batch_size_bytes);
-  absl::Status permanent;
-  for (const auto& r : reqs) {
-    absl::Status st = Post(r, deadline);
-    if (st.ok()) continue;
-    if (exporterhelper::IsRetryable(st)) {
-      // Stop here: the helper retries the whole batch (samples already written are
-      // written again; Prometheus accepts identical duplicates).
-      return st;
+  const size_t parallel = std::min(reqs.size(), static_cast<size_t>(cfg_.max_batch_request_parallelism));
+  if (parallel <= 1) {
+    absl::Status permanent;
+    for (const auto& r : reqs) {
+      absl::Status st = Post(r, deadline);
+      if (st.ok()) continue;
+      if (exporterhelper::IsRetryable(st)) {
+        // Stop here: the helper retries the whole batch (samples already written are
+        // written again; Prometheus accepts identical duplicates).
+        return st;
+      }
+      // The first is returned (and logged by the helper); log the others here.
+      if (permanent.ok()) {
+        permanent = st;
+      } else {
+        settings_.logger->error("{}", st.message());
+      }
     }
-    // The first is returned (and logged by the helper); log the others here.
+    return permanent;
+  }
+  // max_batch_request_parallelism: the requests of this batch, `parallel` at a time, each
+  // sender taking the next unsent one. Threads live only for this push (see ARCHITECTURE.md).
+  std::vector<absl::Status> results(reqs.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> retry{false};
+  auto sender = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < reqs.size();) {
+      if (retry.load()) return;  // the batch is retried whole anyway
+      results[i] = Post(reqs[i], deadline);
+      if (exporterhelper::IsRetryable(results[i])) retry = true;
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(parallel - 1);
+  for (size_t k = 1; k < parallel; ++k) {
+    try {
+      threads.emplace_back(sender);
+    } catch (const std::system_error&) {
+      break;  // out of threads: the ones started (and this one) send the rest
+    }
+  }
+  sender();
+  for (auto& th : threads) th.join();
+  absl::Status permanent;
+  for (const auto& st : results) {
+    if (exporterhelper::IsRetryable(st)) return st;
+  }
+  for (const auto& st : results) {
+    if (st.ok()) continue;
     if (permanent.ok()) {
       permanent = st;
     } else {

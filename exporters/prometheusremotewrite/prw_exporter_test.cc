@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <snappy.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "collector/component/registry.h"
 #include "collector/http/server.h"
 #include "exporters/prometheusremotewrite/translator.h"
+#include "tests/testutil/config_util.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::exporters::prometheusremotewrite {
@@ -438,6 +440,176 @@ TEST_F(PrwExporterTest, UntranslatablePointsAreCountedAsDropped) {
   EXPECT_EQ(Exported("outrigger_exporter_sent_metric_points_total"), 1);
 }
 
+// A receiver that answers nothing until `gate` requests are in flight at once: only
+// concurrent senders get through.
+class GatedReceiver {
+ public:
+  GatedReceiver(testutil::TestHost& host, size_t gate) : gate_(gate) {
+    auto s = http::Server::ListenAsync(
+        host.IoContext(), "127.0.0.1:0", http::ServerOptions{}, [this](http::Request&& r, http::Respond respond) {
+          std::vector<http::Respond> release;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            std::string raw;
+            ::prometheus::WriteRequest wr;
+            if (snappy::Uncompress(r.body.data(), r.body.size(), &raw) && wr.ParseFromString(raw)) {
+              series_ += static_cast<size_t>(wr.timeseries_size());
+            }
+            held_.push_back(std::move(respond));
+            max_held_ = std::max(max_held_, held_.size());
+            if (open_ || held_.size() >= gate_) {
+              open_ = true;
+              release.swap(held_);
+            }
+          }
+          for (auto& f : release) {
+            http::Response ok;
+            ok.status = 204;
+            f(std::move(ok));
+          }
+        });
+    EXPECT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+  }
+  ~GatedReceiver() { server_->Stop(); }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/v1/write"; }
+  size_t Series() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return series_;
+  }
+  size_t MaxHeld() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return max_held_;
+  }
+
+ private:
+  const size_t gate_;
+  std::unique_ptr<http::Server> server_;
+  std::mutex mu_;
+  std::vector<http::Respond> held_;
+  size_t max_held_ = 0;
+  size_t series_ = 0;
+  bool open_ = false;
+};
+
+TEST_F(PrwExporterTest, MaxBatchRequestParallelismSendsABatchsRequestsConcurrently) {
+  GatedReceiver gated(host_, 3);
+  const auto* f = static_cast<const ExporterFactory*>(registry_.Find(Kind::kExporter, "prometheusremotewrite"));
+  auto cfg = f->CreateDefaultConfig();
+  config::Errors errors;
+  config::Node node(YAML::Load("endpoint: " + gated.Url() +
+                               "\nmax_samples_per_request: 3\nmax_batch_request_parallelism: 3\n"
+                               "remote_write_queue: {num_consumers: 1, queue_size: 10}\n"),
+                    "exporters.prometheusremotewrite", &errors);
+  cfg->Decode(node);
+  node.Finish();
+  ASSERT_TRUE(errors.empty()) << errors.Joined();
+  ASSERT_TRUE(cfg->Validate().ok()) << cfg->Validate();
+  auto e = f->CreateExporter(testutil::Settings(&telemetry_, "prometheusremotewrite", Kind::kExporter), *cfg);
+  ASSERT_TRUE(e.ok());
+  exporter_ = std::move(*e);
+  ASSERT_TRUE(exporter_->Start(host_).ok());
+  ASSERT_TRUE(exporter_->ConsumeMetrics(Gauges(9)).ok());  // 3 requests of 3
+  ASSERT_TRUE(WaitFor([&] { return Exported("outrigger_exporter_sent_metric_points_total") == 9; }));
+  EXPECT_EQ(gated.Series(), 9u);
+  EXPECT_EQ(gated.MaxHeld(), 3u);
+  EXPECT_EQ(Exported("outrigger_exporter_retries_total"), 0);
+}
+
+TEST(PrwTranslate, TranslationStrategiesScopeInfoTargetInfoAndCreated) {
+  auto data = [] {
+    return MetricsWith(
+        {{"service.name", "svc"}, {"service.instance.id", "i"}, {"host.name", "h"}},
+        [](mpb::ScopeMetrics* sm) {
+          auto* p = AddSum(sm, "http.requests", "{request}", 7, true, false, {{"http.method", "GET"}});
+          p->set_start_time_unix_nano(2'000'000'000);
+        },
+        "my.scope");
+  };
+  Config cfg = DefaultConfig();
+  cfg.translation_strategy = "NoUTF8EscapingWithSuffixes";
+  auto m = ByLabels(Translate(data(), cfg, 0).series);
+  EXPECT_EQ(m.count("__name__=http.requests_total,http.method=GET,instance=i,job=svc,otel_scope_name=my.scope"), 1u)
+      << testing::PrintToString(m);
+  EXPECT_EQ(m.count("__name__=target_info,host.name=h,instance=i,job=svc"), 1u) << testing::PrintToString(m);
+
+  cfg = DefaultConfig();
+  cfg.translation_strategy = "UnderscoreEscapingWithoutSuffixes";
+  cfg.add_metric_suffixes = true;  // ignored: translation_strategy is set
+  cfg.disable_scope_info = true;
+  cfg.target_info = false;
+  cfg.export_created_metric = true;
+  cfg.metric_namespace = "test-space";
+  m = ByLabels(Translate(data(), cfg, 0).series);
+  EXPECT_EQ(m["__name__=test_space_http_requests,http_method=GET,instance=i,job=svc"],
+            (std::vector<std::pair<int64_t, double>>{{5000, 7}}));
+  // The start time in milliseconds, at the point's time.
+  EXPECT_EQ(m["__name__=test_space_http_requests_created,http_method=GET,instance=i,job=svc"],
+            (std::vector<std::pair<int64_t, double>>{{5000, 2000}}));
+  EXPECT_EQ(m.size(), 2u) << testing::PrintToString(m);  // no target_info
+
+  cfg = DefaultConfig();
+  cfg.resource_to_telemetry_conversion = true;
+  cfg.exclude_service_attributes = true;
+  m = ByLabels(Translate(data(), cfg, 0).series);
+  EXPECT_EQ(
+      m.count("__name__=http_requests_total,host_name=h,http_method=GET,instance=i,job=svc,otel_scope_name=my.scope"),
+      1u)
+      << testing::PrintToString(m);
+}
+
+TEST(PrwConfig, UpstreamOptions) {
+  auto decode = [](const std::string& yaml, Config* c) {
+    config::Errors errors;
+    (void)testutil::DecodeYaml("endpoint: http://127.0.0.1:9090/api/v1/write\n" + yaml, c, &errors);
+    return errors.Joined();
+  };
+  Config c;
+  EXPECT_EQ(decode("remote_write_queue: {enabled: true, queue_size: 50, num_consumers: 3}\n"
+                   "max_batch_request_parallelism: 7\ntarget_info: {enabled: false}\n"
+                   "export_created_metric: {enabled: true}\nprotobuf_message: prometheus.WriteRequest\n"
+                   "disable_scope_info: true\ntranslation_strategy: NoTranslation\n",
+                   &c),
+            "");
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  EXPECT_EQ(c.helper.sending_queue.queue_size, 50);
+  EXPECT_EQ(c.helper.sending_queue.sizer, "requests");
+  EXPECT_EQ(c.helper.sending_queue.num_consumers, 3);
+  EXPECT_EQ(c.max_batch_request_parallelism, 7);
+  EXPECT_FALSE(c.target_info);
+  EXPECT_TRUE(c.export_created_metric);
+  EXPECT_TRUE(c.disable_scope_info);
+  EXPECT_EQ(c.Strategy(), prom::TranslationStrategy::kNoTranslation);
+
+  Config d;  // upstream's defaults for the keys left out
+  EXPECT_EQ(decode("remote_write_queue: {enabled: false}\n", &d), "");
+  EXPECT_FALSE(d.helper.sending_queue.enabled);
+  EXPECT_EQ(d.helper.sending_queue.queue_size, kDefaultRemoteWriteQueueSize);
+  EXPECT_EQ(d.helper.sending_queue.num_consumers, kDefaultRemoteWriteNumConsumers);
+
+  Config q;
+  EXPECT_EQ(decode("remote_write_queue: {queue_size: 0}\n", &q), "");
+  EXPECT_NE(q.Validate().message().find("a 0 size queue"), std::string_view::npos);
+
+  Config v2;
+  EXPECT_EQ(decode("protobuf_message: io.prometheus.write.v2.Request\n", &v2), "");
+  EXPECT_NE(v2.Validate().message().find("remote write 2.0) is not supported"), std::string_view::npos);
+
+  Config gz;
+  EXPECT_EQ(decode("compression: gzip\n", &gz), "");
+  EXPECT_NE(gz.Validate().message().find("snappy"), std::string_view::npos);
+  Config sn;
+  EXPECT_EQ(decode("compression: snappy\n", &sn), "");
+  EXPECT_TRUE(sn.Validate().ok());
+  for (const char* yaml : {"wal: {directory: ./prom_rw}\n", "http: {endpoint: x}\n",
+                           "remote_write_queue: {include_metadata_keys: [x-org-id]}\n",
+                           "remote_write_queue: {enabled: true}\nsending_queue: {enabled: true}\n",
+                           "remote_write_queue: {queue_size: 5}\nsending_queue: {num_consumers: 1}\n"}) {
+    Config u;
+    EXPECT_NE(decode(yaml, &u).find("is not supported"), std::string::npos) << yaml;
+  }
+}
+
 TEST(PrwConfig, Validation) {
   Config c;
   EXPECT_FALSE(c.Validate().ok());  // endpoint required
@@ -445,8 +617,13 @@ TEST(PrwConfig, Validation) {
   EXPECT_FALSE(c.Validate().ok());  // not a URL
   c.endpoint = "http://127.0.0.1:9090/api/v1/write";
   EXPECT_TRUE(c.Validate().ok());
-  c.external_labels = {{"__x", "y"}};
-  EXPECT_FALSE(c.Validate().ok());
+  c.external_labels = {{"__x", "y"}};  // allowed, as upstream documents
+  EXPECT_TRUE(c.Validate().ok());
+  c.endpoint = "HTTPS://Prometheus.example:9090/api/v1/write";  // the scheme in any case, as Go's URL parser
+  EXPECT_TRUE(c.Validate().ok());
+  c.endpoint = "http:///api/v1/write";
+  EXPECT_FALSE(c.Validate().ok());  // no host
+  c.endpoint = "http://127.0.0.1:9090/api/v1/write";
   c.external_labels = {{"cluster", "y"}};
   c.max_samples_per_request = 0;
   EXPECT_FALSE(c.Validate().ok());

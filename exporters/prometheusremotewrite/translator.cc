@@ -52,6 +52,8 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 struct Builder {
   const Config& cfg;
   int64_t now_ms;
+  prom::TranslationStrategy strategy;
+  std::string ns;  // as the strategy makes it
   Translation* out;
   std::unordered_map<std::string, size_t> index;  // label key -> series
   std::map<std::string, size_t> families;         // name -> metadata index
@@ -92,7 +94,7 @@ struct Builder {
   // The labels of a point, without __name__.
   LabelMap PointLabels(const Attributes& attrs) const {
     LabelMap m;
-    MergeAttributes(attrs, &m);
+    MergeAttributes(attrs, &m, strategy);
     for (const auto& [k, v] : resource_labels) m.emplace(k, v);
     for (const auto& [k, v] : overrides) m[k] = v;
     for (const auto& [k, v] : cfg.external_labels) m.emplace(k, v);
@@ -134,17 +136,28 @@ struct Builder {
     for (const auto& p : pts) {
       ++out->points;
       double v = (p.flags() & kNoRecordedValue) ? StaleNaN() : NumberValue(p);
-      Sample(PointLabels(p.attributes()), name, nullptr, "", v, Ms(p.time_unix_nano()));
+      const LabelMap base = PointLabels(p.attributes());
+      Sample(base, name, nullptr, "", v, Ms(p.time_unix_nano()));
+      if (type == MetricMetadata::COUNTER) Created(base, name, p, Ms(p.time_unix_nano()));
     }
   }
 
+  std::string Name(const mpb::Metric& m, NameKind kind) const {
+    return prom::MetricNameFor(strategy, m.name(), m.unit(), kind, ns);
+  }
+
+  // export_created_metric: "<name>_created", the point's start time in milliseconds (as
+  // upstream writes it), for a point that has one.
+  template <typename P>
+  void Created(const LabelMap& base, const std::string& name, const P& p, int64_t ts) {
+    if (!cfg.export_created_metric || p.start_time_unix_nano() == 0 || (p.flags() & kNoRecordedValue) != 0) return;
+    Sample(base, name + "_created", nullptr, "", static_cast<double>(p.start_time_unix_nano() / 1000000), ts);
+  }
+
   void Metric(const mpb::Metric& m) {
-    const std::string& ns = cfg.metric_namespace;
-    const bool sfx = cfg.add_metric_suffixes;
     switch (m.data_case()) {
       case mpb::Metric::kGauge:
-        Numbers(m, m.gauge().data_points(), MetricName(m.name(), m.unit(), NameKind::kGauge, ns, sfx),
-                MetricMetadata::GAUGE);
+        Numbers(m, m.gauge().data_points(), Name(m, NameKind::kGauge), MetricMetadata::GAUGE);
         break;
       case mpb::Metric::kSum: {
         const auto& s = m.sum();
@@ -155,8 +168,7 @@ struct Builder {
           break;
         }
         NameKind kind = s.is_monotonic() ? NameKind::kCounter : NameKind::kOther;
-        Numbers(m, s.data_points(), MetricName(m.name(), m.unit(), kind, ns, sfx),
-                s.is_monotonic() ? MetricMetadata::COUNTER : MetricMetadata::GAUGE);
+        Numbers(m, s.data_points(), Name(m, kind), s.is_monotonic() ? MetricMetadata::COUNTER : MetricMetadata::GAUGE);
         break;
       }
       case mpb::Metric::kHistogram: {
@@ -167,7 +179,7 @@ struct Builder {
           break;
         }
         if (h.data_points().empty()) break;
-        const std::string name = MetricName(m.name(), m.unit(), NameKind::kOther, ns, sfx);
+        const std::string name = Name(m, NameKind::kOther);
         Family(name, MetricMetadata::HISTOGRAM, m);
         for (const auto& p : h.data_points()) {
           ++out->points;
@@ -186,12 +198,13 @@ struct Builder {
           Sample(base, name + "_bucket", "le", "+Inf", val(static_cast<double>(p.count())), ts);
           if (p.has_sum()) Sample(base, name + "_sum", nullptr, "", val(p.sum()), ts);
           Sample(base, name + "_count", nullptr, "", val(static_cast<double>(p.count())), ts);
+          Created(base, name, p, ts);
         }
         break;
       }
       case mpb::Metric::kSummary: {
         if (m.summary().data_points().empty()) break;
-        const std::string name = MetricName(m.name(), m.unit(), NameKind::kOther, ns, sfx);
+        const std::string name = Name(m, NameKind::kOther);
         Family(name, MetricMetadata::SUMMARY, m);
         for (const auto& p : m.summary().data_points()) {
           ++out->points;
@@ -204,6 +217,7 @@ struct Builder {
           }
           Sample(base, name + "_sum", nullptr, "", val(p.sum()), ts);
           Sample(base, name + "_count", nullptr, "", val(static_cast<double>(p.count())), ts);
+          Created(base, name, p, ts);
         }
         break;
       }
@@ -221,7 +235,8 @@ struct Builder {
 
 Translation Translate(const pdata::Metrics& data, const Config& cfg, int64_t now_ms) {
   Translation t;
-  Builder b{cfg, now_ms, &t, {}, {}, {}, {}, 0};
+  const prom::TranslationStrategy strategy = cfg.Strategy();
+  Builder b{cfg, now_ms, strategy, prom::NamespaceFor(strategy, cfg.metric_namespace), &t, {}, {}, {}, {}, 0};
   data.ForEachRequest([&](const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
     for (const auto& rm : req.resource_metrics()) {
       // job and instance from service.*; the other attributes go to target_info.
@@ -230,34 +245,43 @@ Translation Translate(const pdata::Metrics& data, const Config& cfg, int64_t now
       const Attributes& other = rid.other;
       b.resource_labels.clear();
       if (cfg.resource_to_telemetry_conversion) {
+        Attributes wanted;
+        for (const auto& kv : rm.resource().attributes()) {
+          const std::string& k = kv.key();
+          if (cfg.exclude_service_attributes &&
+              (k == "service.name" || k == "service.namespace" || k == "service.instance.id")) {
+            continue;
+          }
+          *wanted.Add() = kv;
+        }
         LabelMap all;
-        MergeAttributes(rm.resource().attributes(), &all);
+        MergeAttributes(wanted, &all, b.strategy);
         b.resource_labels.assign(all.begin(), all.end());
       }
       b.max_ts = 0;
       const size_t points_before = t.points;
       for (const auto& sm : rm.scope_metrics()) {
         b.overrides.clear();
-        prom::AppendScopeLabels(sm.scope(), &b.overrides);
+        if (!cfg.disable_scope_info) prom::AppendScopeLabels(sm.scope(), &b.overrides);
         b.overrides.insert(b.overrides.end(), identity.begin(), identity.end());
         for (const auto& m : sm.metrics()) b.Metric(m);
       }
       // target_info: the resource's other attributes, once per resource with points,
       // at the time of its latest point.
-      if (!other.empty() && t.points > points_before) {
+      if (cfg.target_info && !other.empty() && t.points > points_before) {
         LabelMap m;
-        MergeAttributes(other, &m);
+        MergeAttributes(other, &m, b.strategy);
         for (const auto& [k, v] : identity) m[k] = v;
         for (const auto& [k, v] : cfg.external_labels) m.emplace(k, v);
-        m["__name__"] = cfg.metric_namespace.empty() ? "target_info" : StrCat(cfg.metric_namespace, "_target_info");
+        const std::string target_info = prom::MetricNameFor(b.strategy, "target_info", "", NameKind::kGauge, b.ns);
+        m["__name__"] = target_info;
         int64_t ts = b.max_ts;
         b.Add(std::move(m), 1, ts);
-        if (cfg.send_metadata && !b.families.count("target_info")) {
-          b.families["target_info"] = t.metadata.size();
+        if (cfg.send_metadata && !b.families.count(target_info)) {
+          b.families[target_info] = t.metadata.size();
           auto& md = t.metadata.emplace_back();
           md.set_type(MetricMetadata::GAUGE);
-          md.set_metric_family_name(cfg.metric_namespace.empty() ? "target_info"
-                                                                 : StrCat(cfg.metric_namespace, "_target_info"));
+          md.set_metric_family_name(target_info);
           md.set_help("Target metadata");
         }
       }

@@ -11,15 +11,18 @@ export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN || 'prometheus';
 
 // prometheus.yml: one static target per job, all scraped every `scrapeInterval`. A job's
 // value is 'host:port', or {target: 'host:port', labels: {name: value}} for target labels
-// (e.g. the namespace and pod that Kubernetes service discovery would add).
+// (e.g. the namespace and pod that Kubernetes service discovery would add), with optional
+// `scheme` ('https') and `tls` (Prometheus's tls_config: {ca_file, cert_file, key_file}).
 function configYaml(jobs, scrapeInterval) {
   const scrape = Object.entries(jobs)
     .map(([job, spec]) => {
-      const { target, labels } = typeof spec === 'string' ? { target: spec, labels: null } : spec;
+      const { target, labels, scheme, tls } = typeof spec === 'string' ? { target: spec, labels: null } : spec;
       return [
         `  - job_name: ${JSON.stringify(job)}`,
         `    scrape_interval: ${scrapeInterval}`,
         `    scrape_timeout: ${scrapeInterval}`,
+        ...(scheme ? [`    scheme: ${scheme}`] : []),
+        ...(tls ? [`    tls_config: ${JSON.stringify(tls)}`] : []),
         `    static_configs:`,
         `      - targets: [${JSON.stringify(target)}]`,
         ...(labels ? [`        labels: ${JSON.stringify(labels)}`] : []),

@@ -229,3 +229,80 @@ describe('prometheusremotewrite exporter writing to a real Prometheus', () => {
     });
   });
 });
+
+// Upstream's options, as its README writes them: remote_write_queue,
+// max_batch_request_parallelism (several requests per push, sent concurrently),
+// translation_strategy, export_created_metric, target_info disabled, and a namespace with
+// a character Prometheus does not allow (sanitized).
+describe('prometheusremotewrite with upstream options, writing to a real Prometheus', () => {
+  let dir;
+  let outrigger;
+  let prom;
+  const push = (metrics) => postOtlpJson(outrigger.ports.otlp, '/v1/metrics', request(metrics));
+  const query = (q) => prom.query(q);
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-prw-upstream-');
+    prom = await PrometheusServer.start({ dir, scrapeInterval: '15s', extraArgs: ['--web.enable-remote-write-receiver'] });
+    outrigger = await Outrigger.start({
+      name: 'outrigger',
+      dir,
+      portNames: ['health', 'metrics', 'otlp'],
+      makeConfig: (ports) =>
+        collectorConfig(ports, {
+          receivers: { otlp: { protocols: { http: { endpoint: `${HOST}:${ports.otlp}` } } } },
+          exporters: {
+            prometheusremotewrite: {
+              endpoint: `http://${HOST}:${prom.port}/api/v1/write`,
+              namespace: 'rw-ns',
+              remote_write_queue: { enabled: true, queue_size: 100, num_consumers: 1 },
+              max_batch_request_parallelism: 4,
+              max_samples_per_request: 2,
+              translation_strategy: 'UnderscoreEscapingWithoutSuffixes',
+              export_created_metric: { enabled: true },
+              target_info: { enabled: false },
+              retry_on_failure: { initial_interval: '100ms', max_interval: '1s' },
+            },
+          },
+          pipelines: { metrics: { receivers: ['otlp'], exporters: ['prometheusremotewrite'] } },
+        }),
+    });
+    const t0 = Date.now() - 2000;
+    await push([counter(nanos(t0 - 5000), t0, 42), histogram(nanos(t0 - 5000), t0)]);
+  });
+
+  after(async () => {
+    if (prom) await prom.stop();
+    if (outrigger) {
+      await outrigger.stop().catch(() => {});
+      await outrigger.kill();
+    }
+    if (dir) await removeTempDir(dir);
+  });
+
+  it('every series of the push arrives, under the sanitized namespace and without suffixes', async () => {
+    // counter + _created, 5 buckets + _sum + _count + _created: 10 series in 5 requests.
+    await waitFor(async () => (await query(`count({job="${SERVICE}",__name__=~"rw_ns_.*"})`))[0]?.value[1] === '10', {
+      timeoutMs: 30000,
+      intervalMs: 250,
+      what: '10 series',
+    }).catch(async (e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(await query(`{job="${SERVICE}"}`))}\n${outrigger.output}`);
+    });
+    const [c] = await query(`rw_ns_it_requests{job="${SERVICE}"}`);
+    assert.equal(Number(c.value[1]), 42);
+    assert.equal((await query(`rw_ns_it_latency_count{job="${SERVICE}"}`))[0].value[1], String(HIST_TOTAL));
+    assert.deepEqual(await query('{__name__=~"rw_ns_it_requests_total|rw_ns_it_latency_seconds.*"}'), []);
+  });
+
+  it('export_created_metric: the start time in milliseconds; target_info disabled', async () => {
+    const [created] = await query(`rw_ns_it_requests_created{job="${SERVICE}"}`);
+    const [hcreated] = await query(`rw_ns_it_latency_created{job="${SERVICE}"}`);
+    const [sample] = await query(`timestamp(rw_ns_it_requests{job="${SERVICE}"})`);
+    assert.ok(created && hcreated, 'the _created series');
+    // Both were pushed with start = t0 - 5 s, and the sample's time is t0.
+    assert.equal(Number(created.value[1]), Number(hcreated.value[1]));
+    assert.equal(Number(created.value[1]) + 5000, Math.round(Number(sample.value[1]) * 1000), JSON.stringify([created, sample]));
+    assert.deepEqual(await query('{__name__=~".*target_info"}'), []);
+  });
+});
