@@ -391,9 +391,32 @@ TEST(EsIndex, DataStreamLogstashAndDynamic) {
   EncodedBatch b4;
   Encode(dyn, RichLogs(1, {{"elasticsearch.index.prefix", "team-"}, {"elasticsearch.index.suffix", "-x"}}), &b4);
   EXPECT_EQ(b4.indices[0], "team-logs-generic-default-x");
+  // data_stream.* wins over prefix/suffix; mapping mode otel appends ".otel" to the
+  // dataset and writes the data stream at the root, not among the attributes.
   EncodedBatch b5;
-  Encode(dyn, RichLogs(1, {{"data_stream.dataset", "nginx"}}), &b5);
-  EXPECT_EQ(b5.indices[0], "logs-nginx-default");
+  auto docs5 = Encode(
+      dyn, RichLogs(1, {{"data_stream.dataset", "nginx"}, {"elasticsearch.index.prefix", "team-"}}), &b5);
+  EXPECT_EQ(b5.indices[0], "logs-nginx.otel-default");
+  EXPECT_EQ(docs5[0]["data_stream"], json({{"type", "logs"}, {"dataset", "nginx.otel"}, {"namespace", "default"}}));
+  EXPECT_FALSE(docs5[0]["resource"]["attributes"].contains("data_stream.dataset"));
+  EXPECT_EQ(docs5[0]["resource"]["attributes"]["service.name"], "svc");
+  // No routing attribute: the data stream logs-generic(.otel)-default, not logs_index.
+  dyn.logs_index = "ignored";
+  EncodedBatch b6;
+  auto docs6 = Encode(dyn, RichLogs(1), &b6);
+  EXPECT_EQ(b6.indices[0], "logs-generic.otel-default");
+  EXPECT_EQ(docs6[0]["data_stream"]["dataset"], "generic.otel");
+  // ecs: no suffix; data_stream.* fields.
+  Config ecs = Cfg("ecs");
+  ecs.logs_dynamic_index = true;
+  EncodedBatch b7;
+  auto docs7 = Encode(ecs, RichLogs(1, {{"data_stream.namespace", "prod"}}), &b7);
+  EXPECT_EQ(b7.indices[0], "logs-generic-prod");
+  EXPECT_EQ(docs7[0]["data_stream.type"], "logs");
+  EXPECT_EQ(docs7[0]["data_stream.dataset"], "generic");
+  EXPECT_EQ(docs7[0]["data_stream.namespace"], "prod");
+  // Without dynamic routing no data_stream field is written.
+  EXPECT_FALSE(Encode(Cfg("otel"), RichLogs(1))[0].contains("data_stream"));
 }
 
 TEST(EsIndex, ContentHashIdAndCreateAction) {
