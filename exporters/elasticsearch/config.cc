@@ -265,9 +265,8 @@ absl::StatusOr<std::string> DecodeCloudId(std::string_view cloudid) {
   }
   std::vector<std::string> parts = absl::StrSplit(decoded, '$');
   if (parts.size() < 2 || parts[0].empty() || parts[1].empty()) {
-    return absl::InvalidArgumentError(
-        StrCat("invalid cloudid \"", cloudid, "\": decoded \"", absl::CHexEscape(decoded),
-               "\" is not <host>$<elasticsearch id>[$<kibana id>]"));
+    return absl::InvalidArgumentError(StrCat("invalid cloudid \"", cloudid, "\": decoded \"", absl::CHexEscape(decoded),
+                                             "\" is not <host>$<elasticsearch id>[$<kibana id>]"));
   }
   std::string host = parts[0], port;
   if (size_t c = host.rfind(':'); c != std::string::npos) {

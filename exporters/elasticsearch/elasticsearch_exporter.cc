@@ -76,7 +76,8 @@ class BulkPusher : public exporterhelper::Pusher {
     }
     for (const auto& [k, v] : cfg_.headers) headers_.push_back(k + ": " + v);
     if (cfg_.include_source_on_error >= 0) {
-      bulk_query_ = cfg_.include_source_on_error == 1 ? "?include_source_on_error=true" : "?include_source_on_error=false";
+      bulk_query_ =
+          cfg_.include_source_on_error == 1 ? "?include_source_on_error=true" : "?include_source_on_error=false";
     }
     nodes_ = std::make_shared<const std::vector<std::string>>(urls_);
   }
@@ -174,8 +175,8 @@ class BulkPusher : public exporterhelper::Pusher {
                        const std::function<uint64_t()>& fingerprint) {
     const size_t n = b.docs.size();
     if (n == 0 && b.invalid > 0) {
-      return absl::InvalidArgumentError(StrCat("none of the ", b.invalid,
-                                               " data points can be indexed, e.g. ", b.first_invalid));
+      return absl::InvalidArgumentError(
+          StrCat("none of the ", b.invalid, " data points can be indexed, e.g. ", b.first_invalid));
     }
     if (n == 0) return absl::OkStatus();
     std::vector<uint8_t> state(n, kPending);
@@ -399,11 +400,10 @@ class BulkPusher : public exporterhelper::Pusher {
     }
     auto resp = client_.Get(base + "/_nodes/http", headers, deadline, 16 << 20);
     absl::StatusOr<std::vector<std::string>> found =
-        !resp.ok() ? absl::StatusOr<std::vector<std::string>>(resp.status())
-        : resp->code != 200
-            ? absl::StatusOr<std::vector<std::string>>(absl::UnavailableError(
-                  StrCat("HTTP ", resp->code, " ", ErrorSummary(resp->body))))
-            : ParseNodesHttp(resp->body, urls_[0].substr(0, urls_[0].find("://")));
+        !resp.ok()          ? absl::StatusOr<std::vector<std::string>>(resp.status())
+        : resp->code != 200 ? absl::StatusOr<std::vector<std::string>>(
+                                  absl::UnavailableError(StrCat("HTTP ", resp->code, " ", ErrorSummary(resp->body))))
+                            : ParseNodesHttp(resp->body, urls_[0].substr(0, urls_[0].find("://")));
     if (!found.ok() || found->empty()) {
       discover_failures_->Increment();
       settings_.logger->warn("node discovery at {}/_nodes/http failed ({}); keeping {} node(s)", base,

@@ -397,8 +397,8 @@ TEST(EsIndex, DataStreamLogstashAndDynamic) {
   // data_stream.* wins over prefix/suffix; mapping mode otel appends ".otel" to the
   // dataset and writes the data stream at the root, not among the attributes.
   EncodedBatch b5;
-  auto docs5 = Encode(
-      dyn, RichLogs(1, {{"data_stream.dataset", "nginx"}, {"elasticsearch.index.prefix", "team-"}}), &b5);
+  auto docs5 =
+      Encode(dyn, RichLogs(1, {{"data_stream.dataset", "nginx"}, {"elasticsearch.index.prefix", "team-"}}), &b5);
   EXPECT_EQ(b5.indices[0], "logs-nginx.otel-default");
   EXPECT_EQ(docs5[0]["data_stream"], json({{"type", "logs"}, {"dataset", "nginx.otel"}, {"namespace", "default"}}));
   EXPECT_FALSE(docs5[0]["resource"]["attributes"].contains("data_stream.dataset"));
@@ -602,7 +602,8 @@ TEST(EsMetrics, EcsPutsMetricsAndAttributesAtTheRoot) {
   EXPECT_EQ(docs[0]["latency"]["counts"], json({2, 4}));
   EXPECT_EQ(docs[0]["service.name"], "svc");
   EXPECT_EQ(docs[0]["data_stream.dataset"], "generic");
-  EXPECT_EQ(Action(c, b, 0)["dynamic_templates"], json({{"latency", "histogram_metrics"}, {"size", "histogram_metrics"}}));
+  EXPECT_EQ(Action(c, b, 0)["dynamic_templates"],
+            json({{"latency", "histogram_metrics"}, {"size", "histogram_metrics"}}));
   EXPECT_EQ(docs[1]["rpc.duration"]["value_count"], 7);
   EXPECT_EQ(Action(c, b, 1)["dynamic_templates"], json({{"rpc.duration", "summary_metrics"}}));
 }
@@ -648,7 +649,8 @@ TEST(EsDiscovery, NodesHttpAnswerGivesTheNodeUrls) {
     "nohttp":{"roles":["data"]}}})";
   auto urls = ParseNodesHttp(body, "https");
   ASSERT_TRUE(urls.ok()) << urls.status();
-  EXPECT_EQ(*urls, (std::vector<std::string>{"https://10.0.0.1:9200", "https://es-b.local:9201", "https://[::1]:9200"}));
+  EXPECT_EQ(*urls,
+            (std::vector<std::string>{"https://10.0.0.1:9200", "https://es-b.local:9201", "https://[::1]:9200"}));
   EXPECT_FALSE(ParseNodesHttp("<html>", "http").ok());
   EXPECT_FALSE(ParseNodesHttp(R"({"cluster_name":"c"})", "http").ok());
   auto none = ParseNodesHttp(R"({"nodes":{}})", "http");
@@ -696,7 +698,7 @@ class BulkDouble {
     std::vector<std::string> sources;
     int status = 0;
     size_t wire_bytes = 0;
-    std::string target;        // path and query
+    std::string target;         // path and query
     std::vector<json> actions;  // the action lines' metadata, in order
   };
   // A node of the GET _nodes/http answer.
@@ -797,10 +799,9 @@ class BulkDouble {
     const size_t n = nodes_.size();
     http::Response r;
     r.content_type = "application/json";
-    r.body = json{{"_nodes", {{"total", n}, {"successful", n}, {"failed", 0}}},
-                  {"cluster_name", "double"},
-                  {"nodes", nodes}}
-                 .dump();
+    r.body =
+        json{{"_nodes", {{"total", n}, {"successful", n}, {"failed", 0}}}, {"cluster_name", "double"}, {"nodes", nodes}}
+            .dump();
     return r;
   }
 
