@@ -548,6 +548,10 @@ TEST(EsMetrics, OtelGroupsPointsOfOneTimeAndAttributesIntoOneDocument) {
   // Doubles keep their radix point (so Elasticsearch maps them as doubles).
   EXPECT_NE(b.Source(b.docs[0]).find("\"system.cpu.time\":2.0"), std::string_view::npos);
   EXPECT_EQ(b.docs[0].items, 3u);
+  // A hash of the metric names (16 hex digits): equal for equal name sets.
+  ASSERT_TRUE(d0["_metric_names_hash"].is_string());
+  EXPECT_EQ(d0["_metric_names_hash"].get<std::string>().size(), 16u);
+  EXPECT_NE(d0["_metric_names_hash"], docs[1]["_metric_names_hash"]);
   EXPECT_EQ(Action(c, b, 0)["dynamic_templates"], json({{"metrics.system.load", "gauge_long"},
                                                         {"metrics.system.cpu.time", "counter_double"},
                                                         {"metrics.queue.depth", "gauge_double"}}));

@@ -1037,6 +1037,21 @@ void Encoder::EncodeMetrics(const pdata::Metrics& d, uint64_t now_ns, EncodedBat
           }
           f.Fragment(res_frag);
           f.Fragment(*g.scope_frag);
+          // As upstream: a hash of the metric names, so two documents of one time series and
+          // time with different metrics (e.g. from two pushes) are both kept by a TSDB index.
+          {
+            std::vector<std::string_view> names;
+            for (const auto& e : g.entries) names.push_back(*e.name);
+            std::sort(names.begin(), names.end());
+            uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+            for (std::string_view n : names) {
+              for (unsigned char ch : n) h = (h ^ ch) * 1099511628211ULL;
+              h = (h ^ 0) * 1099511628211ULL;
+            }
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+            f.String("_metric_names_hash", std::string_view(hex, 16));
+          }
           f.Key("metrics");
           Fields mf(o);
           o->push_back('{');
