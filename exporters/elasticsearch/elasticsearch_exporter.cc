@@ -33,6 +33,8 @@ constexpr char kUserAgent[] = "outrigger/0.1.0";
 // Batches whose retryable failures were handed back to the helper, remembered so the
 // helper's resend of the same batch skips what was already indexed (or dropped).
 constexpr size_t kMaxPendingBatches = 64;
+// One GET _nodes/http: at most this long.
+constexpr absl::Duration kDiscoverTimeout = absl::Seconds(5);
 
 enum : uint8_t { kPending = 0, kDone = 1, kDropped = 2 };
 
@@ -385,8 +387,10 @@ class BulkPusher : public exporterhelper::Pusher {
 
   void DiscoverOnce() {
     const auto nodes = Nodes();
+    if (nodes->empty() || urls_.empty()) return;
     const std::string& base = (*nodes)[next_url_.fetch_add(1, std::memory_order_relaxed) % nodes->size()];
-    const absl::Time deadline = std::min(absl::Now() + absl::Seconds(30), StopDeadline());
+    // Short, so a node that does not answer holds shutdown (which waits for this) little.
+    const absl::Time deadline = std::min(absl::Now() + kDiscoverTimeout, StopDeadline());
     std::vector<std::string> headers;
     for (const auto& h : headers_) {
       if (!absl::StartsWithIgnoreCase(h, "Content-")) headers.push_back(h);
