@@ -47,6 +47,41 @@ struct Round {
   std::string first_drop;
 };
 
+// Removes "user[:password]@" from a URL's authority (percent-decoded into *user,
+// *password); false if there is none.
+bool StripUserInfo(std::string* url, std::string* user, std::string* password) {
+  const size_t scheme = url->find("://");
+  if (scheme == std::string::npos) return false;
+  const size_t start = scheme + 3;
+  const size_t end = std::min(url->find('/', start), url->size());
+  const size_t at = url->rfind('@', end - 1);
+  if (at == std::string::npos || at < start) return false;
+  const std::string info = url->substr(start, at - start);
+  auto decode = [](std::string_view in) {
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+      auto hex = [](char c) {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+      };
+      if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+        out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+        i += 2;
+      } else {
+        out.push_back(in[i]);
+      }
+    }
+    return out;
+  };
+  const size_t colon = info.find(':');
+  *user = decode(std::string_view(info).substr(0, colon));
+  *password = colon == std::string::npos ? "" : decode(std::string_view(info).substr(colon + 1));
+  url->erase(start, at + 1 - start);
+  return true;
+}
+
 class BulkPusher : public exporterhelper::Pusher {
  public:
   BulkPusher(const CreateSettings& settings, const Config& cfg)
@@ -66,11 +101,24 @@ class BulkPusher : public exporterhelper::Pusher {
             {{"exporter", settings.id.String()}})) {
     headers_.push_back("Content-Type: application/x-ndjson");
     if (cfg_.compression == "gzip") headers_.push_back("Content-Encoding: gzip");
-    // As upstream's transport: an Authorization in `headers` wins; else the API key; else
-    // basic authentication with user/password.
+    // As upstream's transport: an Authorization in `headers` wins; else credentials in the
+    // (first) URL; else the API key; else basic authentication with user/password.
+    std::string url_user, url_password;
+    bool url_credentials = false;
+    for (size_t i = 0; i < urls_.size(); ++i) {
+      std::string user, password;
+      bool had = StripUserInfo(&urls_[i], &user, &password);
+      if (i == 0 && had) {
+        url_credentials = true;
+        url_user = std::move(user);
+        url_password = std::move(password);
+      }
+    }
     bool have_auth = false;
     for (const auto& [k, v] : cfg_.headers) have_auth |= absl::EqualsIgnoreCase(k, "Authorization");
     if (have_auth) {
+    } else if (url_credentials) {
+      headers_.push_back("Authorization: Basic " + absl::Base64Escape(url_user + ":" + url_password));
     } else if (!cfg_.api_key.empty()) {
       headers_.push_back("Authorization: ApiKey " + cfg_.api_key);
     } else if (!cfg_.user.empty()) {

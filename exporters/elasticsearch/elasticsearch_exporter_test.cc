@@ -1414,6 +1414,17 @@ TEST_F(EsExporterTest, ApiKeyWinsOverUserAndAHeaderWinsOverBoth) {
   EXPECT_EQ(reqs.back().target, "/_bulk?include_source_on_error=true");
 }
 
+TEST_F(EsExporterTest, CredentialsInTheUrlWinAsUpstream) {
+  // http://user:pass@host: basic authentication with them (percent-decoded), over api_key.
+  es_.RequireAuth("Basic " + absl::Base64Escape("el@stic:p:w"));
+  const std::string url = es_.Url();
+  endpoints_ = url.substr(0, 7) + "el%40stic:p%3Aw@" + url.substr(7);
+  MakeExporter("api_key: Zm9vOmJhcg==\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 2; })) << SentLogs();
+  EXPECT_EQ(es_.StoredCount(), 2u);
+}
+
 TEST_F(EsExporterTest, DiscoveryOnStartSpreadsRequestsOverTheNodesFound) {
   BulkDouble es2(host_), master_only(host_);
   auto port = [](const std::string& url) { return url.substr(url.rfind(':') + 1); };
