@@ -418,6 +418,22 @@ TEST(EsIndex, DataStreamLogstashAndDynamic) {
   EXPECT_EQ(docs7[0]["data_stream.type"], "logs");
   EXPECT_EQ(docs7[0]["data_stream.dataset"], "generic");
   EXPECT_EQ(docs7[0]["data_stream.namespace"], "prod");
+  // elasticsearch.index (record > scope > resource) names the index as it is, and is not
+  // written among the attributes in mode otel.
+  EncodedBatch b8;
+  auto docs8 = Encode(dyn, RichLogs(1, {{"elasticsearch.index", "my-index"}, {"data_stream.dataset", "x"}}), &b8);
+  EXPECT_EQ(b8.indices[0], "my-index");
+  EXPECT_FALSE(docs8[0].contains("data_stream"));
+  EXPECT_FALSE(docs8[0]["resource"]["attributes"].contains("elasticsearch.index"));
+  // No dataset attribute: a receiver's scope name gives it (upstream's /receiver/(\w*receiver)).
+  auto logs9 = RichLogs(1);
+  logs9.ForEachMutableRequest([](auto& req) {
+    req.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_scope()->set_name(
+        "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver/internal/scraper");
+  });
+  EncodedBatch b9;
+  Encode(dyn, logs9, &b9);
+  EXPECT_EQ(b9.indices[0], "logs-hostmetricsreceiver.otel-default");
   // Without dynamic routing no data_stream field is written.
   EXPECT_FALSE(Encode(Cfg("otel"), RichLogs(1))[0].contains("data_stream"));
 }

@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -289,9 +290,25 @@ void AppendNoneAttrs(Fields& f, const Attrs& kvs, bool raw) {
   }
 }
 
-// data_stream.* attributes: the document's data_stream object in mapping mode otel.
+// Routing attributes (data_stream.*: the document's data_stream object; elasticsearch.index):
+// not written among the attributes in mapping mode otel, as upstream.
 bool IsDataStreamKey(std::string_view k) {
-  return k == "data_stream.type" || k == "data_stream.dataset" || k == "data_stream.namespace";
+  return k == "data_stream.type" || k == "data_stream.dataset" || k == "data_stream.namespace" ||
+         k == "elasticsearch.index";
+}
+
+// upstream's /receiver/(\w*receiver) on a scope name: "hostmetricsreceiver" of
+// ".../receiver/hostmetricsreceiver/internal/...", else empty.
+std::string ReceiverOfScope(std::string_view name) {
+  for (size_t at = name.find("/receiver/"); at != std::string_view::npos; at = name.find("/receiver/", at + 1)) {
+    size_t b = at + 10, e = b;
+    while (e < name.size() && (std::isalnum(static_cast<unsigned char>(name[e])) || name[e] == '_')) ++e;
+    // \w* is greedy, then "receiver" must end the word run at some point: the last match.
+    std::string_view word = name.substr(b, e - b);
+    size_t r = word.rfind("receiver");
+    if (r != std::string_view::npos) return std::string(word.substr(0, r + 8));
+  }
+  return "";
 }
 
 // Per resource or scope: its fields as a ready fragment (computed once, copied into
@@ -399,7 +416,7 @@ std::string ContentHashId(std::string_view index, std::string_view source) {
 
 namespace {
 std::string DynamicIndex(const std::string& base, std::string_view type, bool otel, const Attrs& res,
-                         const Attrs& scope, const Attrs& rec, DataStream* ds);
+                         const cpb::InstrumentationScope& scope, const Attrs& rec, DataStream* ds);
 
 // Closes the document being written at the end of out->buf and adds it (with its content
 // id when `content_id`).
@@ -456,8 +473,8 @@ struct Encoder::IndexCache {
   }
 
   // The index of one record: `base`, or with *_dynamic_index the name its attributes give.
-  uint32_t Of(const std::string& base, bool dynamic, std::string_view type, const Attrs& res, const Attrs& scope,
-              const Attrs& rec, uint64_t time_ns) {
+  uint32_t Of(const std::string& base, bool dynamic, std::string_view type, const Attrs& res,
+              const cpb::InstrumentationScope& scope, const Attrs& rec, uint64_t time_ns) {
     if (!dynamic) return Id(base, time_ns);
     DataStream ds;
     std::string name = DynamicIndex(base, type, cfg.mapping_mode == "otel", res, scope, rec, &ds);
@@ -467,19 +484,27 @@ struct Encoder::IndexCache {
 
 namespace {
 
-// The index of one record with *_dynamic_index, as upstream routes it: data_stream.dataset/
-// namespace attributes (record > scope > resource) as <type>-<dataset>-<namespace>; else
-// elasticsearch.index.prefix/suffix (resource > scope > record) around the configured
-// index; else the data stream <type>-generic-default. Mapping mode otel appends ".otel"
-// to the dataset (the logs-*.otel-* templates). *ds: the data stream, if one.
+// The index of one record with *_dynamic_index, as upstream routes it: the
+// elasticsearch.index attribute (record > scope > resource) as it is; else data_stream.
+// dataset/namespace attributes (record > scope > resource) as <type>-<dataset>-<namespace>;
+// else elasticsearch.index.prefix/suffix (resource > scope > record) around the configured
+// index (upstream before v0.122); else the data stream <type>-<dataset>-default, the
+// dataset from a scope name ".../receiver/<name>receiver/..." (as upstream), else
+// "generic". Mapping mode otel appends ".otel" to the dataset (the *-*.otel-* templates).
+// *ds: the data stream, if one.
 std::string DynamicIndex(const std::string& base, std::string_view type, bool otel, const Attrs& res,
-                         const Attrs& scope, const Attrs& rec, DataStream* ds) {
+                         const cpb::InstrumentationScope& scope_msg, const Attrs& rec, DataStream* ds) {
+  const Attrs& scope = scope_msg.attributes();
   auto first = [](std::string_view key, std::initializer_list<const Attrs*> order) -> const cpb::AnyValue* {
     for (const Attrs* a : order) {
       if (const auto* v = Find(*a, key)) return v;
     }
     return nullptr;
   };
+  if (const auto* index = first("elasticsearch.index", {&rec, &scope, &res})) {
+    std::string name = ValueText(*index);
+    if (!name.empty()) return name;
+  }
   const auto* dataset = first("data_stream.dataset", {&rec, &scope, &res});
   const auto* ns = first("data_stream.namespace", {&rec, &scope, &res});
   if (dataset == nullptr && ns == nullptr) {
@@ -490,7 +515,12 @@ std::string DynamicIndex(const std::string& base, std::string_view type, bool ot
     }
   }
   ds->type = std::string(type);
-  ds->dataset = dataset ? ValueText(*dataset) : "generic";
+  if (dataset != nullptr) {
+    ds->dataset = ValueText(*dataset);
+  } else {
+    ds->dataset = ReceiverOfScope(scope_msg.name());
+    if (ds->dataset.empty()) ds->dataset = "generic";
+  }
   if (otel) ds->dataset += ".otel";
   ds->ns = ns ? ValueText(*ns) : "default";
   return StrCat(type, "-", ds->dataset, "-", ds->ns);
@@ -536,7 +566,7 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
                                                           : now_ns;
           Doc doc;
           doc.index = idx.Of(cfg_.logs_index, cfg_.logs_dynamic_index, "logs", rl.resource().attributes(),
-                             sl.scope().attributes(), r.attributes(), t);
+                             sl.scope(), r.attributes(), t);
           doc.begin = static_cast<uint32_t>(out->buf.size());
           std::string* o = &out->buf;
           o->push_back('{');
@@ -624,7 +654,7 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
               s.end_time_unix_nano() > s.start_time_unix_nano() ? s.end_time_unix_nano() - s.start_time_unix_nano() : 0;
           Doc doc;
           doc.index = idx.Of(cfg_.traces_index, cfg_.traces_dynamic_index, "traces", rs.resource().attributes(),
-                             ss.scope().attributes(), s.attributes(), t);
+                             ss.scope(), s.attributes(), t);
           doc.begin = static_cast<uint32_t>(out->buf.size());
           std::string* o = &out->buf;
           o->push_back('{');
@@ -941,7 +971,7 @@ void Encoder::EncodeMetrics(const pdata::Metrics& d, uint64_t now_ns, EncodedBat
         auto add = [&](const mpb::Metric& m, uint64_t time, uint64_t start, const Attrs& attrs, PointValue v) {
           if (time == 0) time = now_ns;
           const uint32_t index = idx.Of(cfg_.metrics_index, cfg_.metrics_dynamic_index, "metrics", res,
-                                        sm.scope().attributes(), attrs, time);
+                                        sm.scope(), attrs, time);
           std::string key;
           key.append(reinterpret_cast<const char*>(&index), sizeof index);
           key.append(reinterpret_cast<const char*>(&time), sizeof time);
