@@ -565,8 +565,8 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
                        : r.observed_time_unix_nano() != 0 ? r.observed_time_unix_nano()
                                                           : now_ns;
           Doc doc;
-          doc.index = idx.Of(cfg_.logs_index, cfg_.logs_dynamic_index, "logs", rl.resource().attributes(),
-                             sl.scope(), r.attributes(), t);
+          doc.index = idx.Of(cfg_.logs_index, cfg_.logs_dynamic_index, "logs", rl.resource().attributes(), sl.scope(),
+                             r.attributes(), t);
           doc.begin = static_cast<uint32_t>(out->buf.size());
           std::string* o = &out->buf;
           o->push_back('{');
@@ -970,8 +970,8 @@ void Encoder::EncodeMetrics(const pdata::Metrics& d, uint64_t now_ns, EncodedBat
         scope_frags.push_back(ScopeFragment(cfg_.mapping_mode, sm.scope()));
         auto add = [&](const mpb::Metric& m, uint64_t time, uint64_t start, const Attrs& attrs, PointValue v) {
           if (time == 0) time = now_ns;
-          const uint32_t index = idx.Of(cfg_.metrics_index, cfg_.metrics_dynamic_index, "metrics", res,
-                                        sm.scope(), attrs, time);
+          const uint32_t index =
+              idx.Of(cfg_.metrics_index, cfg_.metrics_dynamic_index, "metrics", res, sm.scope(), attrs, time);
           std::string key;
           key.append(reinterpret_cast<const char*>(&index), sizeof index);
           key.append(reinterpret_cast<const char*>(&time), sizeof time);
