@@ -1,14 +1,17 @@
-// The elasticsearch exporter's encoder: N OTLP log records (or spans) to the NDJSON body
-// of a _bulk request, per mapping mode (otel, ecs, none), with and without content-hash
-// _ids. Figures: bytes_per_second is NDJSON produced; items_per_second is records.
+// The elasticsearch exporter's encoder: N OTLP log records (or spans, or metric data
+// points) to the NDJSON body of a _bulk request, per mapping mode (otel, ecs, none), with
+// and without content-hash _ids. Figures: bytes_per_second is NDJSON produced;
+// items_per_second is records (data points for metrics).
 //   build-rw/bench/elasticsearch_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 
 #include "exporters/elasticsearch/encoder.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace {
@@ -84,6 +87,49 @@ outrigger::pdata::Traces MakeSpans(int n) {
   return d;
 }
 
+// Host-metrics-like data: `n` data points, 10 metrics (gauges, counters, a histogram)
+// over n/10 attribute sets (cpu, state) at one time: n/10 documents of 10 metrics each.
+outrigger::pdata::Metrics MakeMetrics(int n) {
+  opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest* req;
+  auto d = outrigger::pdata::Metrics::New(&req);
+  auto* rm = req->add_resource_metrics();
+  Str(rm->mutable_resource()->add_attributes(), "service.name", "checkout");
+  Str(rm->mutable_resource()->add_attributes(), "host.name", "node-12");
+  auto* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name("hostmetrics");
+  const int series = std::max(1, n / 10);
+  for (int m = 0; m < 10; ++m) {
+    auto* metric = sm->add_metrics();
+    metric->set_name("system.metric." + std::to_string(m));
+    for (int i = 0; i < series; ++i) {
+      auto attrs = [&](auto* p) {
+        p->set_time_unix_nano(1700000000000000000ULL);
+        p->set_start_time_unix_nano(1690000000000000000ULL);
+        Str(p->add_attributes(), "cpu", std::to_string(i));
+        Str(p->add_attributes(), "state", i % 2 ? "user" : "system");
+      };
+      if (m == 9) {
+        auto* p = metric->mutable_histogram()->add_data_points();
+        attrs(p);
+        p->set_count(100);
+        p->set_sum(1234.5);
+        for (double b : {1.0, 5.0, 10.0, 50.0, 100.0}) p->add_explicit_bounds(b);
+        for (uint64_t c : {10, 20, 30, 20, 15, 5}) p->add_bucket_counts(c);
+      } else if (m % 2) {
+        metric->mutable_sum()->set_is_monotonic(true);
+        auto* p = metric->mutable_sum()->add_data_points();
+        attrs(p);
+        p->set_as_double(12345.678 + i);
+      } else {
+        auto* p = metric->mutable_gauge()->add_data_points();
+        attrs(p);
+        p->set_as_int(42 + i);
+      }
+    }
+  }
+  return d;
+}
+
 Config Cfg(const char* mode, bool ids) {
   Config c;
   c.endpoint = "http://127.0.0.1:9200";
@@ -120,6 +166,25 @@ void BM_EncodeSpans(benchmark::State& state, const char* mode) {
   Encode(state, MakeSpans(static_cast<int>(state.range(0))), Cfg(mode, false), &Encoder::EncodeTraces);
 }
 
+void BM_EncodeMetrics(benchmark::State& state, const char* mode) {
+  const int n = static_cast<int>(state.range(0));
+  const auto data = MakeMetrics(n);
+  const Config cfg = Cfg(mode, false);
+  Encoder enc(cfg);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    EncodedBatch b;
+    enc.EncodeMetrics(data, 0, &b);
+    std::vector<uint32_t> all(b.docs.size());
+    std::iota(all.begin(), all.end(), 0u);
+    std::string body = enc.BulkBody(b, all);
+    bytes += body.size();
+    benchmark::DoNotOptimize(body.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
 void BM_JsonString(benchmark::State& state) {
   std::string s(4096, 'a');
   for (size_t i = 0; i < s.size(); i += 64) s[i] = '"';                    // some escapes
@@ -140,6 +205,8 @@ BENCHMARK_CAPTURE(BM_EncodeLogs, otel_content_hash, "otel", true)->Arg(1000);
 BENCHMARK_CAPTURE(BM_EncodeSpans, otel, "otel")->Arg(1000);
 BENCHMARK_CAPTURE(BM_EncodeSpans, ecs, "ecs")->Arg(1000);
 BENCHMARK_CAPTURE(BM_EncodeSpans, none, "none")->Arg(1000);
+BENCHMARK_CAPTURE(BM_EncodeMetrics, otel, "otel")->Arg(1000);
+BENCHMARK_CAPTURE(BM_EncodeMetrics, ecs, "ecs")->Arg(1000);
 BENCHMARK(BM_JsonString);
 
 }  // namespace

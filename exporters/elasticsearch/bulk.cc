@@ -68,4 +68,39 @@ std::string ErrorSummary(std::string_view body) {
   return s;
 }
 
+absl::StatusOr<std::vector<std::string>> ParseNodesHttp(std::string_view body, std::string_view scheme) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::UnavailableError(StrCat("the _nodes/http answer is not JSON: ", body.substr(0, 200)));
+  }
+  auto nodes = j.find("nodes");
+  if (nodes == j.end() || !nodes->is_object()) {
+    return absl::UnavailableError(StrCat("the _nodes/http answer has no nodes: ", body.substr(0, 200)));
+  }
+  std::vector<std::string> out;
+  for (const auto& [id, node] : nodes->items()) {
+    if (!node.is_object()) continue;
+    auto roles = node.find("roles");
+    if (roles != node.end() && roles->is_array() && roles->size() == 1 && (*roles)[0] == "master") continue;
+    auto http = node.find("http");
+    if (http == node.end() || !http->is_object()) continue;
+    auto pa = http->find("publish_address");
+    if (pa == http->end() || !pa->is_string()) continue;
+    std::string addr = pa->get<std::string>();
+    std::string host;
+    const size_t colon = addr.rfind(':');
+    if (colon == std::string::npos || colon + 1 == addr.size()) continue;
+    const std::string port = addr.substr(colon + 1);
+    if (port.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (size_t slash = addr.find('/'); slash != std::string::npos && slash > 0) {
+      host = addr.substr(0, slash);  // the published hostname
+    } else {
+      host = addr.substr(slash == std::string::npos ? 0 : 1, colon - (slash == std::string::npos ? 0 : 1));
+    }
+    if (host.empty()) continue;
+    out.push_back(StrCat(scheme, "://", host, ":", port));
+  }
+  return out;
+}
+
 }  // namespace outrigger::exporters::elasticsearch

@@ -23,4 +23,11 @@ absl::StatusOr<std::vector<ItemResult>> ParseBulkResponse(std::string_view body,
 // else the start of the body.
 std::string ErrorSummary(std::string_view body);
 
+// The base URLs of the nodes in a GET _nodes/http answer
+// (https://www.elastic.co/guide/en/elasticsearch/reference/current/cluster-nodes-info.html):
+// each node's http.publish_address ("hostname/ip:port" uses the hostname, "ip:port" the
+// ip) with `scheme`; nodes whose only role is master are left out (as upstream's
+// transport). In node-id order. An error if the body is not such an answer.
+absl::StatusOr<std::vector<std::string>> ParseNodesHttp(std::string_view body, std::string_view scheme);
+
 }  // namespace outrigger::exporters::elasticsearch

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,6 +24,7 @@
 #include "exporters/elasticsearch/encoder.h"
 #include "exporters/elasticsearch/factory.h"
 #include "nlohmann/json.hpp"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::exporters::elasticsearch {
@@ -32,6 +34,7 @@ using nlohmann::json;
 namespace cpb = opentelemetry::proto::common::v1;
 namespace lpb = opentelemetry::proto::logs::v1;
 namespace tpb = opentelemetry::proto::trace::v1;
+namespace mpb = opentelemetry::proto::metrics::v1;
 
 constexpr uint64_t kT = 1700000000123456789ULL;  // 2023-11-14T22:13:20.123456789Z
 
@@ -391,9 +394,48 @@ TEST(EsIndex, DataStreamLogstashAndDynamic) {
   EncodedBatch b4;
   Encode(dyn, RichLogs(1, {{"elasticsearch.index.prefix", "team-"}, {"elasticsearch.index.suffix", "-x"}}), &b4);
   EXPECT_EQ(b4.indices[0], "team-logs-generic-default-x");
+  // data_stream.* wins over prefix/suffix; mapping mode otel appends ".otel" to the
+  // dataset and writes the data stream at the root, not among the attributes.
   EncodedBatch b5;
-  Encode(dyn, RichLogs(1, {{"data_stream.dataset", "nginx"}}), &b5);
-  EXPECT_EQ(b5.indices[0], "logs-nginx-default");
+  auto docs5 =
+      Encode(dyn, RichLogs(1, {{"data_stream.dataset", "nginx"}, {"elasticsearch.index.prefix", "team-"}}), &b5);
+  EXPECT_EQ(b5.indices[0], "logs-nginx.otel-default");
+  EXPECT_EQ(docs5[0]["data_stream"], json({{"type", "logs"}, {"dataset", "nginx.otel"}, {"namespace", "default"}}));
+  EXPECT_FALSE(docs5[0]["resource"]["attributes"].contains("data_stream.dataset"));
+  EXPECT_EQ(docs5[0]["resource"]["attributes"]["service.name"], "svc");
+  // No routing attribute: the data stream logs-generic(.otel)-default, not logs_index.
+  dyn.logs_index = "ignored";
+  EncodedBatch b6;
+  auto docs6 = Encode(dyn, RichLogs(1), &b6);
+  EXPECT_EQ(b6.indices[0], "logs-generic.otel-default");
+  EXPECT_EQ(docs6[0]["data_stream"]["dataset"], "generic.otel");
+  // ecs: no suffix; data_stream.* fields.
+  Config ecs = Cfg("ecs");
+  ecs.logs_dynamic_index = true;
+  EncodedBatch b7;
+  auto docs7 = Encode(ecs, RichLogs(1, {{"data_stream.namespace", "prod"}}), &b7);
+  EXPECT_EQ(b7.indices[0], "logs-generic-prod");
+  EXPECT_EQ(docs7[0]["data_stream.type"], "logs");
+  EXPECT_EQ(docs7[0]["data_stream.dataset"], "generic");
+  EXPECT_EQ(docs7[0]["data_stream.namespace"], "prod");
+  // elasticsearch.index (record > scope > resource) names the index as it is, and is not
+  // written among the attributes in mode otel.
+  EncodedBatch b8;
+  auto docs8 = Encode(dyn, RichLogs(1, {{"elasticsearch.index", "my-index"}, {"data_stream.dataset", "x"}}), &b8);
+  EXPECT_EQ(b8.indices[0], "my-index");
+  EXPECT_FALSE(docs8[0].contains("data_stream"));
+  EXPECT_FALSE(docs8[0]["resource"]["attributes"].contains("elasticsearch.index"));
+  // No dataset attribute: a receiver's scope name gives it (upstream's /receiver/(\w*receiver)).
+  auto logs9 = RichLogs(1);
+  logs9.ForEachMutableRequest([](auto& req) {
+    req.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_scope()->set_name(
+        "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver/internal/scraper");
+  });
+  EncodedBatch b9;
+  Encode(dyn, logs9, &b9);
+  EXPECT_EQ(b9.indices[0], "logs-hostmetricsreceiver.otel-default");
+  // Without dynamic routing no data_stream field is written.
+  EXPECT_FALSE(Encode(Cfg("otel"), RichLogs(1))[0].contains("data_stream"));
 }
 
 TEST(EsIndex, ContentHashIdAndCreateAction) {
@@ -420,6 +462,243 @@ TEST(EsIndex, ContentHashIdAndCreateAction) {
   EXPECT_EQ(action.back(), '\n');
 }
 
+// ---- Metrics -------------------------------------------------------------------------
+
+// One resource (service.name=svc), scope "sc": at kT, with attribute cpu=0 a gauge (int),
+// a monotonic sum (double) and a non-monotonic sum; with cpu=1 the gauge again; a
+// histogram (bounds 1, 10), an exponential histogram and a summary; a gauge with NaN.
+pdata::Metrics RichMetrics() {
+  opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest* req;
+  auto d = pdata::Metrics::New(&req);
+  auto* rm = req->add_resource_metrics();
+  Str(rm->mutable_resource()->add_attributes(), "service.name", "svc");
+  auto* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name("sc");
+  auto point = [](auto* p, const std::string& cpu) {
+    p->set_time_unix_nano(kT);
+    p->set_start_time_unix_nano(kT - 1000);
+    Str(p->add_attributes(), "cpu", cpu);
+  };
+  auto* g = sm->add_metrics();
+  g->set_name("system.load");
+  auto* gp = g->mutable_gauge()->add_data_points();
+  point(gp, "0");
+  gp->set_as_int(3);
+  gp = g->mutable_gauge()->add_data_points();
+  point(gp, "1");
+  gp->set_as_int(4);
+  auto* c = sm->add_metrics();
+  c->set_name("system.cpu.time");
+  c->mutable_sum()->set_is_monotonic(true);
+  auto* cp = c->mutable_sum()->add_data_points();
+  point(cp, "0");
+  cp->set_as_double(2);
+  auto* u = sm->add_metrics();
+  u->set_name("queue.depth");
+  auto* up = u->mutable_sum()->add_data_points();
+  point(up, "0");
+  up->set_as_double(1.5);
+  auto* h = sm->add_metrics();
+  h->set_name("latency");
+  h->set_unit("ms");
+  auto* hp = h->mutable_histogram()->add_data_points();
+  point(hp, "0");
+  hp->set_count(6);
+  hp->set_sum(40);
+  for (double b : {1.0, 10.0}) hp->add_explicit_bounds(b);
+  for (uint64_t n : {2, 0, 4}) hp->add_bucket_counts(n);
+  auto* e = sm->add_metrics();
+  e->set_name("size");
+  e->set_unit("ms");
+  auto* ep = e->mutable_exponential_histogram()->add_data_points();
+  point(ep, "0");
+  ep->set_scale(0);
+  ep->set_zero_count(1);
+  ep->mutable_positive()->set_offset(1);  // buckets (2, 4], (4, 8]
+  ep->mutable_positive()->add_bucket_counts(3);
+  ep->mutable_positive()->add_bucket_counts(1);
+  auto* sy = sm->add_metrics();
+  sy->set_name("rpc.duration");
+  auto* sp = sy->mutable_summary()->add_data_points();
+  point(sp, "1");
+  sp->set_count(7);
+  sp->set_sum(3.5);
+  auto* bad = sm->add_metrics();
+  bad->set_name("broken");
+  auto* bp = bad->mutable_gauge()->add_data_points();
+  point(bp, "1");
+  bp->set_as_double(std::nan(""));
+  return d;
+}
+
+std::vector<json> EncodeM(const Config& cfg, const pdata::Metrics& d, EncodedBatch* b) {
+  Encoder(cfg).EncodeMetrics(d, 42, b);
+  std::vector<json> out;
+  for (const auto& doc : b->docs) out.push_back(json::parse(b->Source(doc)));
+  return out;
+}
+
+json Action(const Config& cfg, const EncodedBatch& b, size_t i) {
+  std::string a;
+  Encoder(cfg).AppendAction(b, b.docs[i], &a);
+  return json::parse(a)["create"];
+}
+
+TEST(EsMetrics, OtelGroupsPointsOfOneTimeAndAttributesIntoOneDocument) {
+  Config c = Cfg("otel");
+  EncodedBatch b;
+  auto docs = EncodeM(c, RichMetrics(), &b);
+  // Groups (scope, time, start, unit, attributes): cpu=0 no unit (load, cpu.time,
+  // queue.depth), cpu=1 no unit (load, rpc.duration), cpu=0 unit ms (latency, size).
+  ASSERT_EQ(docs.size(), 3u);
+  EXPECT_EQ(b.indices, std::vector<std::string>{"metrics-generic.otel-default"});
+  const json& d0 = docs[0];
+  EXPECT_EQ(d0["@timestamp"], "2023-11-14T22:13:20.123456789Z");
+  EXPECT_EQ(d0["start_timestamp"], "2023-11-14T22:13:20.123455789Z");
+  EXPECT_EQ(d0["data_stream"], json({{"type", "metrics"}, {"dataset", "generic.otel"}, {"namespace", "default"}}));
+  EXPECT_EQ(d0["attributes"], json({{"cpu", "0"}}));
+  EXPECT_EQ(d0["resource"]["attributes"]["service.name"], "svc");
+  EXPECT_EQ(d0["scope"]["name"], "sc");
+  EXPECT_FALSE(d0.contains("unit"));
+  EXPECT_EQ(d0["metrics"], json({{"system.load", 3}, {"system.cpu.time", 2.0}, {"queue.depth", 1.5}}));
+  // Doubles keep their radix point (so Elasticsearch maps them as doubles).
+  EXPECT_NE(b.Source(b.docs[0]).find("\"system.cpu.time\":2.0"), std::string_view::npos);
+  EXPECT_EQ(b.docs[0].items, 3u);
+  // A hash of the metric names (16 hex digits): equal for equal name sets.
+  ASSERT_TRUE(d0["_metric_names_hash"].is_string());
+  EXPECT_EQ(d0["_metric_names_hash"].get<std::string>().size(), 16u);
+  EXPECT_NE(d0["_metric_names_hash"], docs[1]["_metric_names_hash"]);
+  EXPECT_EQ(Action(c, b, 0)["dynamic_templates"], json({{"metrics.system.load", "gauge_long"},
+                                                        {"metrics.system.cpu.time", "counter_double"},
+                                                        {"metrics.queue.depth", "gauge_double"}}));
+  EXPECT_EQ(docs[1]["attributes"], json({{"cpu", "1"}}));
+  EXPECT_EQ(docs[1]["metrics"]["system.load"], 4);
+  EXPECT_EQ(docs[1]["metrics"]["rpc.duration"], json({{"sum", 3.5}, {"value_count", 7}}));
+  EXPECT_EQ(Action(c, b, 1)["dynamic_templates"]["metrics.rpc.duration"], "summary");
+  EXPECT_FALSE(docs[1]["metrics"].contains("broken"));  // NaN: no value
+  EXPECT_EQ(docs[2]["unit"], "ms");
+  // Histogram: bucket midpoints (first: half its bound, last: its lower bound), empty
+  // buckets left out.
+  EXPECT_EQ(docs[2]["metrics"]["latency"], json({{"counts", {2, 4}}, {"values", {0.5, 10.0}}}));
+  // Exponential, scale 0: zero bucket at 0, (2,4] at 3, (4,8] at 6.
+  // (exp(ln 2 * index), as upstream: not exact in binary)
+  const json& size = docs[2]["metrics"]["size"];
+  EXPECT_EQ(size["counts"], json({1, 3, 1}));
+  ASSERT_EQ(size["values"].size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(size["values"][i].get<double>(), (std::vector<double>{0, 3, 6})[i], 1e-9);
+  EXPECT_EQ(Action(c, b, 2)["dynamic_templates"],
+            json({{"metrics.latency", "histogram"}, {"metrics.size", "histogram"}}));
+  EXPECT_EQ(b.invalid, 1u);
+  EXPECT_NE(b.first_invalid.find("broken"), std::string::npos) << b.first_invalid;
+}
+
+TEST(EsMetrics, OtelRoutingAndStaticIndex) {
+  Config c = Cfg("otel");
+  auto d = RichMetrics();
+  d.ForEachMutableRequest([](auto& req) {
+    Str(req.mutable_resource_metrics(0)->mutable_resource()->add_attributes(), "data_stream.dataset", "hostmetrics");
+  });
+  EncodedBatch b;
+  auto docs = EncodeM(c, d, &b);
+  EXPECT_EQ(b.indices, std::vector<std::string>{"metrics-hostmetrics.otel-default"});
+  EXPECT_FALSE(docs[0]["resource"]["attributes"].contains("data_stream.dataset"));
+  c.metrics_dynamic_index = false;
+  c.metrics_index = "my-metrics";
+  EncodedBatch b2;
+  auto docs2 = EncodeM(c, d, &b2);
+  EXPECT_EQ(b2.indices, std::vector<std::string>{"my-metrics"});
+  EXPECT_FALSE(docs2[0].contains("data_stream"));
+}
+
+TEST(EsMetrics, EcsPutsMetricsAndAttributesAtTheRoot) {
+  Config c = Cfg("ecs");
+  EncodedBatch b;
+  auto docs = EncodeM(c, RichMetrics(), &b);
+  // ecs groups by time and attributes only: cpu=0 and cpu=1.
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(b.indices, std::vector<std::string>{"metrics-generic-default"});
+  EXPECT_EQ(docs[0]["cpu"], "0");
+  EXPECT_EQ(docs[0]["system.load"], 3);
+  EXPECT_EQ(docs[0]["latency"]["counts"], json({2, 4}));
+  EXPECT_EQ(docs[0]["service.name"], "svc");
+  EXPECT_EQ(docs[0]["data_stream.dataset"], "generic");
+  EXPECT_EQ(Action(c, b, 0)["dynamic_templates"],
+            json({{"latency", "histogram_metrics"}, {"size", "histogram_metrics"}}));
+  EXPECT_EQ(docs[1]["rpc.duration"]["value_count"], 7);
+  EXPECT_EQ(Action(c, b, 1)["dynamic_templates"], json({{"rpc.duration", "summary_metrics"}}));
+}
+
+TEST(EsMetrics, MalformedPointsAreCountedNotIndexed) {
+  Config c = Cfg("otel");
+  opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest* req;
+  auto d = pdata::Metrics::New(&req);
+  auto* sm = req->add_resource_metrics()->add_scope_metrics();
+  auto* h = sm->add_metrics();
+  h->set_name("h");
+  auto* hp = h->mutable_histogram()->add_data_points();
+  hp->set_time_unix_nano(kT);
+  hp->add_explicit_bounds(1);
+  hp->add_bucket_counts(1);  // 1 bucket for 1 bound: needs 2
+  auto* g = sm->add_metrics();
+  g->set_name("g");
+  g->mutable_gauge()->add_data_points()->set_time_unix_nano(kT);  // no value
+  auto* dup = sm->add_metrics();
+  dup->set_name("g");  // the same name again, same time and attributes
+  auto* dp = dup->mutable_gauge()->add_data_points();
+  dp->set_time_unix_nano(kT);
+  dp->set_as_int(1);
+  auto* dup2 = sm->add_metrics();
+  dup2->set_name("g");
+  auto* dp2 = dup2->mutable_gauge()->add_data_points();
+  dp2->set_time_unix_nano(kT);
+  dp2->set_as_int(2);
+  EncodedBatch b;
+  auto docs = EncodeM(c, d, &b);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["metrics"], json({{"g", 1}}));  // the first of the duplicates
+  EXPECT_EQ(b.invalid, 3u);
+  EXPECT_NE(b.first_invalid.find("invalid histogram data point \"h\""), std::string::npos) << b.first_invalid;
+}
+
+TEST(EsDiscovery, NodesHttpAnswerGivesTheNodeUrls) {
+  const std::string body = R"({"_nodes":{"total":4,"successful":4,"failed":0},"cluster_name":"c","nodes":{
+    "b":{"roles":["data","master"],"http":{"publish_address":"es-b.local/10.0.0.2:9201"}},
+    "a":{"roles":["data"],"http":{"publish_address":"10.0.0.1:9200"}},
+    "m":{"roles":["master"],"http":{"publish_address":"10.0.0.3:9200"}},
+    "v6":{"roles":["ingest"],"http":{"publish_address":"[::1]:9200"}},
+    "nohttp":{"roles":["data"]}}})";
+  auto urls = ParseNodesHttp(body, "https");
+  ASSERT_TRUE(urls.ok()) << urls.status();
+  EXPECT_EQ(*urls,
+            (std::vector<std::string>{"https://10.0.0.1:9200", "https://es-b.local:9201", "https://[::1]:9200"}));
+  EXPECT_FALSE(ParseNodesHttp("<html>", "http").ok());
+  EXPECT_FALSE(ParseNodesHttp(R"({"cluster_name":"c"})", "http").ok());
+  auto none = ParseNodesHttp(R"({"nodes":{}})", "http");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(EsConfig, CloudIdDecodesAsUpstream) {
+  // Upstream's README example: bar.cloud.es.io$abc123$def456.
+  auto u = DecodeCloudId("foo:YmFyLmNsb3VkLmVzLmlvJGFiYzEyMyRkZWY0NTY=");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(*u, "https://abc123.bar.cloud.es.io");
+  std::string with_port;
+  absl::Base64Escape("eu-west-1.aws.found.io:9243$es1$kb1", &with_port);
+  EXPECT_EQ(*DecodeCloudId("dep:" + with_port), "https://es1.eu-west-1.aws.found.io:9243");
+  auto no_colon = DecodeCloudId("YmFyLmNsb3VkLmVzLmlvJGFiYzEyMyRkZWY0NTY=");
+  ASSERT_FALSE(no_colon.ok());
+  EXPECT_NE(no_colon.status().message().find("<name>:<base64>"), std::string::npos);
+  auto not_b64 = DecodeCloudId("foo:!!!");
+  ASSERT_FALSE(not_b64.ok());
+  EXPECT_NE(not_b64.status().message().find("not base64"), std::string::npos);
+  std::string no_dollar;
+  absl::Base64Escape("just-a-host", &no_dollar);
+  auto bad = DecodeCloudId("foo:" + no_dollar);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("<host>$<elasticsearch id>"), std::string::npos) << bad.status();
+}
+
 // ---- The _bulk double ----------------------------------------------------------------
 
 // Elasticsearch's _bulk in process: strict NDJSON (an action line, then a source line;
@@ -439,6 +718,13 @@ class BulkDouble {
     std::vector<std::string> sources;
     int status = 0;
     size_t wire_bytes = 0;
+    std::string target;         // path and query
+    std::vector<json> actions;  // the action lines' metadata, in order
+  };
+  // A node of the GET _nodes/http answer.
+  struct Node {
+    std::string id, publish_address;
+    std::vector<std::string> roles = {"data", "ingest", "master"};
   };
 
   explicit BulkDouble(testutil::TestHost& host, int port = 0) {
@@ -470,6 +756,16 @@ class BulkDouble {
     std::lock_guard<std::mutex> l(mu_);
     auth_ = std::move(v);
   }
+  // What GET /_nodes/http answers (status != 200: that error instead).
+  void SetNodes(std::vector<Node> nodes, int status = 200) {
+    std::lock_guard<std::mutex> l(mu_);
+    nodes_ = std::move(nodes);
+    nodes_status_ = status;
+  }
+  int NodesRequests() {
+    std::lock_guard<std::mutex> l(mu_);
+    return nodes_requests_;
+  }
   std::vector<Seen> Requests() {
     std::lock_guard<std::mutex> l(mu_);
     return seen_;
@@ -497,9 +793,42 @@ class BulkDouble {
     return r;
   }
 
+  // GET _nodes/http as documented (cluster-nodes-info.html): the nodes with their roles
+  // and http.publish_address.
+  http::Response NodesHttp(const http::Request& req) {
+    ++nodes_requests_;
+    if (req.method != "GET") return Error(405, "method_not_allowed", "use GET");
+    if (!auth_.empty() && req.Header("authorization") != auth_) {
+      return Error(401, "security_exception", "missing authentication credentials for REST request [/_nodes/http]");
+    }
+    if (nodes_status_ != 200) return Error(nodes_status_, "master_not_discovered_exception", "injected");
+    json nodes = json::object();
+    for (const auto& n : nodes_) {
+      const std::string ip_port = n.publish_address.substr(n.publish_address.find('/') + 1);
+      nodes[n.id] = {{"name", "node-" + n.id},
+                     {"transport_address", "127.0.0.1:9300"},
+                     {"host", "127.0.0.1"},
+                     {"ip", "127.0.0.1"},
+                     {"version", "8.15.0"},
+                     {"roles", n.roles},
+                     {"http",
+                      {{"bound_address", json::array({ip_port})},
+                       {"publish_address", n.publish_address},
+                       {"max_content_length_in_bytes", 104857600}}}};
+    }
+    const size_t n = nodes_.size();
+    http::Response r;
+    r.content_type = "application/json";
+    r.body =
+        json{{"_nodes", {{"total", n}, {"successful", n}, {"failed", 0}}}, {"cluster_name", "double"}, {"nodes", nodes}}
+            .dump();
+    return r;
+  }
+
   http::Response Handle(http::Request& req) {
     std::lock_guard<std::mutex> l(mu_);
-    seen_.push_back({req.headers, {}, 0, req.body.size()});
+    if (req.path == "/_nodes/http") return NodesHttp(req);
+    seen_.push_back({req.headers, {}, 0, req.body.size(), req.target, {}});
     http::Response resp = Bulk(req);
     seen_.back().status = resp.status;
     return resp;
@@ -571,6 +900,15 @@ class BulkDouble {
       if (!meta.is_object() || !meta.contains("_index") || !meta["_index"].is_string()) {
         return Error(400, "action_request_validation_exception", "Validation Failed: 1: index is missing;");
       }
+      if (meta.contains("dynamic_templates")) {
+        const json& dt = meta["dynamic_templates"];
+        bool ok = dt.is_object();
+        for (const auto& [k, v] : dt.items()) ok &= v.is_string();
+        if (!ok) {
+          return Error(400, "x_content_parse_exception", "[dynamic_templates] must be a map of field to template name");
+        }
+      }
+      seen_.back().actions.push_back(meta);
       if (pos >= body.size()) {
         return Error(400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]");
       }
@@ -635,6 +973,9 @@ class BulkDouble {
   int store_then_fail_ = 0;
   size_t max_body_ = 0;
   std::string auth_;
+  std::vector<Node> nodes_;
+  int nodes_status_ = 200;
+  int nodes_requests_ = 0;
   std::vector<Seen> seen_;
   std::map<std::string, std::vector<json>> stored_;
   std::map<std::string, std::set<std::string>> ids_;
@@ -1047,6 +1388,94 @@ TEST(EsConfig, FlushBecomesTheQueuesBatching) {
   ASSERT_TRUE(errors.empty()) << errors.Joined();
   EXPECT_EQ(d.helper.sending_queue.batch.sizer, "items");
   EXPECT_EQ(d.helper.sending_queue.batch.min_size, 10);
+}
+
+TEST_F(EsExporterTest, MetricsArriveAsGroupedDocumentsWithDynamicTemplates) {
+  MakeExporter("");
+  ASSERT_TRUE(exporter_->ConsumeMetrics(RichMetrics()).ok());
+  // 8 data points: 7 indexed in 3 documents, the NaN one dropped and counted.
+  ASSERT_TRUE(WaitFor([&] { return Metric("outrigger_exporter_sent_metric_points_total") == 7; }))
+      << Metric("outrigger_exporter_sent_metric_points_total");
+  EXPECT_EQ(Metric("outrigger_exporter_dropped_metric_points_total"), 1);
+  auto stored = es_.Stored();
+  ASSERT_EQ(stored["metrics-generic.otel-default"].size(), 3u);
+  EXPECT_EQ(stored["metrics-generic.otel-default"][0]["metrics"]["system.cpu.time"], 2.0);
+  auto reqs = es_.Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  ASSERT_EQ(reqs[0].actions.size(), 3u);
+  EXPECT_EQ(reqs[0].actions[0]["dynamic_templates"]["metrics.system.cpu.time"], "counter_double");
+}
+
+TEST_F(EsExporterTest, MetricsInModeNoneAreDroppedAsUpstream) {
+  MakeExporter("mapping: {mode: none}\n");
+  ASSERT_TRUE(exporter_->ConsumeMetrics(RichMetrics()).ok());
+  ASSERT_TRUE(WaitFor([&] { return Metric("outrigger_exporter_dropped_metric_points_total") == 8; }));
+  EXPECT_TRUE(es_.Requests().empty());
+}
+
+TEST_F(EsExporterTest, ApiKeyWinsOverUserAndAHeaderWinsOverBoth) {
+  es_.RequireAuth("ApiKey Zm9vOmJhcg==");
+  MakeExporter("api_key: Zm9vOmJhcg==\nuser: elastic\npassword: changeme\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 2; }));
+  EXPECT_EQ(es_.Requests()[0].headers["authorization"], "ApiKey Zm9vOmJhcg==");
+  ASSERT_TRUE(exporter_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  exporter_.reset();
+  es_.RequireAuth("Bearer t0ken");
+  MakeExporter("api_key: Zm9vOmJhcg==\nheaders: {Authorization: Bearer t0ken}\ninclude_source_on_error: true\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 4; }));
+  auto reqs = es_.Requests();
+  EXPECT_EQ(reqs.back().headers["authorization"], "Bearer t0ken");
+  EXPECT_EQ(reqs.back().target, "/_bulk?include_source_on_error=true");
+}
+
+TEST_F(EsExporterTest, CredentialsInTheUrlWinAsUpstream) {
+  // http://user:pass@host: basic authentication with them (percent-decoded), over api_key.
+  es_.RequireAuth("Basic " + absl::Base64Escape("el@stic:p:w"));
+  const std::string url = es_.Url();
+  endpoints_ = url.substr(0, 7) + "el%40stic:p%3Aw@" + url.substr(7);
+  MakeExporter("api_key: Zm9vOmJhcg==\n");
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(2)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 2; })) << SentLogs();
+  EXPECT_EQ(es_.StoredCount(), 2u);
+}
+
+TEST_F(EsExporterTest, DiscoveryOnStartSpreadsRequestsOverTheNodesFound) {
+  BulkDouble es2(host_), master_only(host_);
+  auto port = [](const std::string& url) { return url.substr(url.rfind(':') + 1); };
+  // es2 published with a hostname; a master-only node is left out.
+  es_.SetNodes({{"a", "127.0.0.1:" + port(es_.Url())},
+                {"b", "localhost/127.0.0.1:" + port(es2.Url())},
+                {"m", "127.0.0.1:" + port(master_only.Url()), {"master"}}});
+  MakeExporter("discover: {on_start: true}\n");
+  ASSERT_TRUE(WaitFor([&] { return es_.NodesRequests() == 1; }));
+  // Once the discovery's answer is in use, pushes alternate between the two nodes.
+  int pushes = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    EXPECT_TRUE(exporter_->ConsumeLogs(RichLogs(1)).ok());
+    ++pushes;
+    return WaitFor([&] { return SentLogs() == pushes; }) && es2.StoredCount() > 0;
+  }));
+  EXPECT_EQ(master_only.Requests().size(), 0u);
+  EXPECT_EQ(es_.StoredCount() + es2.StoredCount(), static_cast<size_t>(pushes));
+  EXPECT_EQ(Metric("outrigger_exporter_elasticsearch_discovery_failures_total"), 0);
+}
+
+TEST_F(EsExporterTest, FailedDiscoveryKeepsTheConfiguredNodes) {
+  es_.SetNodes({}, 503);
+  MakeExporter("discover: {on_start: true, interval: 50ms}\n");
+  ASSERT_TRUE(WaitFor([&] { return Metric("outrigger_exporter_elasticsearch_discovery_failures_total") >= 2; }));
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(3)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 3; }));
+  EXPECT_EQ(es_.StoredCount(), 3u);
+  // An empty node list is no better: still the configured node.
+  es_.SetNodes({});
+  const double before = Metric("outrigger_exporter_elasticsearch_discovery_failures_total");
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric("outrigger_exporter_elasticsearch_discovery_failures_total") >= before + 2; }));
+  ASSERT_TRUE(exporter_->ConsumeLogs(RichLogs(3)).ok());
+  ASSERT_TRUE(WaitFor([&] { return SentLogs() == 6; }));
 }
 
 TEST(EsConfig, ValidatesAndDecodesUpstreamKeys) {

@@ -2,13 +2,16 @@
 
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace outrigger::exporters::elasticsearch {
@@ -16,6 +19,7 @@ namespace outrigger::exporters::elasticsearch {
 namespace cpb = opentelemetry::proto::common::v1;
 namespace lpb = opentelemetry::proto::logs::v1;
 namespace tpb = opentelemetry::proto::trace::v1;
+namespace mpb = opentelemetry::proto::metrics::v1;
 namespace rpb = opentelemetry::proto::resource::v1;
 using Attrs = google::protobuf::RepeatedPtrField<cpb::KeyValue>;
 
@@ -286,13 +290,34 @@ void AppendNoneAttrs(Fields& f, const Attrs& kvs, bool raw) {
   }
 }
 
+// Routing attributes (data_stream.*: the document's data_stream object; elasticsearch.index):
+// not written among the attributes in mapping mode otel, as upstream.
+bool IsDataStreamKey(std::string_view k) {
+  return k == "data_stream.type" || k == "data_stream.dataset" || k == "data_stream.namespace" ||
+         k == "elasticsearch.index";
+}
+
+// upstream's /receiver/(\w*receiver) on a scope name: "hostmetricsreceiver" of
+// ".../receiver/hostmetricsreceiver/internal/...", else empty.
+std::string ReceiverOfScope(std::string_view name) {
+  for (size_t at = name.find("/receiver/"); at != std::string_view::npos; at = name.find("/receiver/", at + 1)) {
+    size_t b = at + 10, e = b;
+    while (e < name.size() && (std::isalnum(static_cast<unsigned char>(name[e])) || name[e] == '_')) ++e;
+    // \w* is greedy, then "receiver" must end the word run at some point: the last match.
+    std::string_view word = name.substr(b, e - b);
+    size_t r = word.rfind("receiver");
+    if (r != std::string_view::npos) return std::string(word.substr(0, r + 8));
+  }
+  return "";
+}
+
 // Per resource or scope: its fields as a ready fragment (computed once, copied into
 // every document of that resource or scope).
 std::string ResourceFragment(const std::string& mode, const rpb::Resource& r, const std::string& schema_url) {
   std::string s;
   if (mode == "otel") {
     s.append("\"resource\":{\"attributes\":");
-    AppendObject(&s, r.attributes());
+    AppendObject(&s, r.attributes(), [](const std::string& k) { return IsDataStreamKey(k); });
     if (r.dropped_attributes_count() > 0) {
       s.append(",\"dropped_attributes_count\":");
       AppendInt(&s, r.dropped_attributes_count());
@@ -318,7 +343,9 @@ std::string ScopeFragment(const std::string& mode, const cpb::InstrumentationSco
     Fields f(&s);
     if (!sc.name().empty()) f.String("name", sc.name());
     if (!sc.version().empty()) f.String("version", sc.version());
-    if (sc.attributes_size() > 0 && f.Key("attributes")) AppendObject(&s, sc.attributes());
+    if (sc.attributes_size() > 0 && f.Key("attributes")) {
+      AppendObject(&s, sc.attributes(), [](const std::string& k) { return IsDataStreamKey(k); });
+    }
     s.push_back('}');
   } else if (mode == "ecs") {
     // ECS has no instrumentation scope; its name is kept as a label, like upstream.
@@ -372,7 +399,7 @@ void AppendJsonTime(std::string* out, uint64_t ns) {
 }
 
 size_t EncodedBatch::DocBytes(const Doc& d) const {
-  return (d.end - d.begin) + indices[d.index].size() + d.id.size() + 48;
+  return (d.end - d.begin) + indices[d.index].size() + d.id.size() + d.action_extra.size() + 48;
 }
 
 std::string ContentHashId(std::string_view index, std::string_view source) {
@@ -388,8 +415,8 @@ std::string ContentHashId(std::string_view index, std::string_view source) {
 }
 
 namespace {
-std::string DynamicIndex(const std::string& base, std::string_view type, const Attrs& res, const Attrs& scope,
-                         const Attrs& rec);
+std::string DynamicIndex(const std::string& base, std::string_view type, bool otel, const Attrs& res,
+                         const cpb::InstrumentationScope& scope, const Attrs& rec, DataStream* ds);
 
 // Closes the document being written at the end of out->buf and adds it (with its content
 // id when `content_id`).
@@ -411,7 +438,7 @@ struct Encoder::IndexCache {
   uint32_t last_id = 0;
   bool have_last = false;
 
-  uint32_t Id(const std::string& base, uint64_t time_ns) {
+  uint32_t Id(const std::string& base, uint64_t time_ns, const DataStream& ds = {}) {
     const int64_t sec = static_cast<int64_t>(time_ns / 1000000000ULL);
     if (have_last && base == last_base && (!cfg.logstash_format.enabled || sec == last_sec)) return last_id;
     std::string name = base;
@@ -436,6 +463,7 @@ struct Encoder::IndexCache {
     if (!found) {
       id = static_cast<uint32_t>(out->indices.size());
       out->indices.push_back(name);
+      out->streams.push_back(ds);
     }
     last_sec = sec;
     last_base = base;
@@ -445,37 +473,78 @@ struct Encoder::IndexCache {
   }
 
   // The index of one record: `base`, or with *_dynamic_index the name its attributes give.
-  uint32_t Of(const std::string& base, bool dynamic, std::string_view type, const Attrs& res, const Attrs& scope,
-              const Attrs& rec, uint64_t time_ns) {
+  uint32_t Of(const std::string& base, bool dynamic, std::string_view type, const Attrs& res,
+              const cpb::InstrumentationScope& scope, const Attrs& rec, uint64_t time_ns) {
     if (!dynamic) return Id(base, time_ns);
-    return Id(DynamicIndex(base, type, res, scope, rec), time_ns);
+    DataStream ds;
+    std::string name = DynamicIndex(base, type, cfg.mapping_mode == "otel", res, scope, rec, &ds);
+    return Id(name, time_ns, ds);
   }
 };
 
 namespace {
 
-// The index of one record with *_dynamic_index: elasticsearch.index.prefix/suffix
-// (resource > scope > record) around the configured index; else data_stream.type/
-// dataset/namespace attributes (record > scope > resource) as <type>-<dataset>-<namespace>.
-std::string DynamicIndex(const std::string& base, std::string_view type, const Attrs& res, const Attrs& scope,
-                         const Attrs& rec) {
+// The index of one record with *_dynamic_index, as upstream routes it: the
+// elasticsearch.index attribute (record > scope > resource) as it is; else data_stream.
+// dataset/namespace attributes (record > scope > resource) as <type>-<dataset>-<namespace>;
+// else elasticsearch.index.prefix/suffix (resource > scope > record) around the configured
+// index (upstream before v0.122); else the data stream <type>-<dataset>-default, the
+// dataset from a scope name ".../receiver/<name>receiver/..." (as upstream), else
+// "generic". Mapping mode otel appends ".otel" to the dataset (the *-*.otel-* templates).
+// *ds: the data stream, if one.
+std::string DynamicIndex(const std::string& base, std::string_view type, bool otel, const Attrs& res,
+                         const cpb::InstrumentationScope& scope_msg, const Attrs& rec, DataStream* ds) {
+  const Attrs& scope = scope_msg.attributes();
   auto first = [](std::string_view key, std::initializer_list<const Attrs*> order) -> const cpb::AnyValue* {
     for (const Attrs* a : order) {
       if (const auto* v = Find(*a, key)) return v;
     }
     return nullptr;
   };
-  const auto* prefix = first("elasticsearch.index.prefix", {&res, &scope, &rec});
-  const auto* suffix = first("elasticsearch.index.suffix", {&res, &scope, &rec});
-  if (prefix != nullptr || suffix != nullptr) {
-    return StrCat(prefix ? ValueText(*prefix) : "", base, suffix ? ValueText(*suffix) : "");
+  if (const auto* index = first("elasticsearch.index", {&rec, &scope, &res})) {
+    std::string name = ValueText(*index);
+    if (!name.empty()) return name;
   }
-  const auto* ds = first("data_stream.dataset", {&rec, &scope, &res});
+  const auto* dataset = first("data_stream.dataset", {&rec, &scope, &res});
   const auto* ns = first("data_stream.namespace", {&rec, &scope, &res});
-  if (ds != nullptr || ns != nullptr) {
-    return StrCat(type, "-", ds ? ValueText(*ds) : "generic", "-", ns ? ValueText(*ns) : "default");
+  if (dataset == nullptr && ns == nullptr) {
+    const auto* prefix = first("elasticsearch.index.prefix", {&res, &scope, &rec});
+    const auto* suffix = first("elasticsearch.index.suffix", {&res, &scope, &rec});
+    if (prefix != nullptr || suffix != nullptr) {
+      return StrCat(prefix ? ValueText(*prefix) : "", base, suffix ? ValueText(*suffix) : "");
+    }
   }
-  return base;
+  ds->type = std::string(type);
+  if (dataset != nullptr) {
+    ds->dataset = ValueText(*dataset);
+  } else {
+    ds->dataset = ReceiverOfScope(scope_msg.name());
+    if (ds->dataset.empty()) ds->dataset = "generic";
+  }
+  if (otel) ds->dataset += ".otel";
+  ds->ns = ns ? ValueText(*ns) : "default";
+  return StrCat(type, "-", ds->dataset, "-", ds->ns);
+}
+
+// Mapping mode otel writes the data stream at the document's root (never among the
+// attributes), ecs as data_stream.* fields.
+void AppendDataStream(Fields& f, const DataStream& ds, bool otel) {
+  if (ds.type.empty()) return;
+  if (otel) {
+    if (!f.Key("data_stream")) return;
+    std::string* o = f.out();
+    o->append("{\"type\":");
+    AppendJsonString(o, ds.type);
+    o->append(",\"dataset\":");
+    AppendJsonString(o, ds.dataset);
+    o->append(",\"namespace\":");
+    AppendJsonString(o, ds.ns);
+    o->push_back('}');
+  } else {
+    f.String("data_stream.type", ds.type);
+    f.String("data_stream.dataset", ds.dataset);
+    f.String("data_stream.namespace", ds.ns);
+  }
 }
 
 }  // namespace
@@ -496,8 +565,8 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
                        : r.observed_time_unix_nano() != 0 ? r.observed_time_unix_nano()
                                                           : now_ns;
           Doc doc;
-          doc.index = idx.Of(cfg_.logs_index, cfg_.logs_dynamic_index, "logs", rl.resource().attributes(),
-                             sl.scope().attributes(), r.attributes(), t);
+          doc.index = idx.Of(cfg_.logs_index, cfg_.logs_dynamic_index, "logs", rl.resource().attributes(), sl.scope(),
+                             r.attributes(), t);
           doc.begin = static_cast<uint32_t>(out->buf.size());
           std::string* o = &out->buf;
           o->push_back('{');
@@ -521,8 +590,9 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
               o->push_back('}');
             }
             if (!r.event_name().empty()) f.String("event_name", r.event_name());
+            AppendDataStream(f, out->streams[doc.index], true);
             f.Key("attributes");
-            AppendObject(o, r.attributes());
+            AppendObject(o, r.attributes(), [](const std::string& k) { return IsDataStreamKey(k); });
             if (r.dropped_attributes_count() > 0) f.Int("dropped_attributes_count", r.dropped_attributes_count());
             f.Hex("trace_id", r.trace_id());
             f.Hex("span_id", r.span_id());
@@ -533,6 +603,7 @@ void Encoder::EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* ou
             seen.clear();
             Fields f(o, &seen);
             f.Time("@timestamp", t);
+            AppendDataStream(f, out->streams[doc.index], false);
             if (r.has_body()) f.String("message", ValueText(r.body()));
             if (!r.severity_text().empty()) f.String("log.level", r.severity_text());
             if (r.severity_number() != 0) f.Int("event.severity", r.severity_number());
@@ -583,7 +654,7 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
               s.end_time_unix_nano() > s.start_time_unix_nano() ? s.end_time_unix_nano() - s.start_time_unix_nano() : 0;
           Doc doc;
           doc.index = idx.Of(cfg_.traces_index, cfg_.traces_dynamic_index, "traces", rs.resource().attributes(),
-                             ss.scope().attributes(), s.attributes(), t);
+                             ss.scope(), s.attributes(), t);
           doc.begin = static_cast<uint32_t>(out->buf.size());
           std::string* o = &out->buf;
           o->push_back('{');
@@ -605,8 +676,9 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
               AppendJsonString(o, s.status().message());
             }
             o->push_back('}');
+            AppendDataStream(f, out->streams[doc.index], true);
             f.Key("attributes");
-            AppendObject(o, s.attributes());
+            AppendObject(o, s.attributes(), [](const std::string& k) { return IsDataStreamKey(k); });
             if (s.dropped_attributes_count() > 0) f.Int("dropped_attributes_count", s.dropped_attributes_count());
             if (s.events_size() > 0) {
               f.Key("events");
@@ -649,6 +721,7 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
             seen.clear();
             Fields f(o, &seen);
             f.Time("@timestamp", t);
+            AppendDataStream(f, out->streams[doc.index], false);
             f.Hex("trace.id", s.trace_id());
             f.Hex("span.id", s.span_id());
             f.Hex("parent.id", s.parent_span_id());
@@ -707,9 +780,343 @@ void Encoder::EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch
   });
 }
 
+namespace {
+
+// A double with a radix point (1 is written 1.0), so Elasticsearch's dynamic mapping makes
+// it a double, as upstream writes metric values.
+void AppendMetricDouble(std::string* out, double v) {
+  const size_t at = out->size();
+  AppendDouble(out, v);
+  std::string_view w(out->data() + at, out->size() - at);
+  if (w.find_first_of(".eEn") == std::string_view::npos) out->append(".0");
+}
+
+// Lower boundary of bucket `index` of an exponential histogram of `scale`.
+double ExpLowerBoundary(int64_t index, int scale) {
+  return std::exp(static_cast<double>(index) * std::ldexp(std::log(2.0), -scale));
+}
+
+// {"counts":[...],"values":[...]}: the histogram field of Elasticsearch.
+void AppendCountsValues(std::string* out, const std::vector<std::pair<uint64_t, double>>& cv) {
+  out->append("{\"counts\":[");
+  for (size_t i = 0; i < cv.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendInt(out, static_cast<int64_t>(std::min<uint64_t>(cv[i].first, INT64_MAX)));
+  }
+  out->append("],\"values\":[");
+  for (size_t i = 0; i < cv.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendMetricDouble(out, cv[i].second);
+  }
+  out->append("]}");
+}
+
+// One data point's value as JSON and the name of its dynamic template (empty: none), or
+// the reason it cannot be indexed.
+struct PointValue {
+  std::string json, tmpl, error;
+};
+
+PointValue NumberValue(const mpb::Metric& m, const mpb::NumberDataPoint& p, bool ecs) {
+  PointValue v;
+  const bool counter = m.data_case() == mpb::Metric::kSum && m.sum().is_monotonic();
+  if (p.value_case() == mpb::NumberDataPoint::kAsInt) {
+    AppendInt(&v.json, p.as_int());
+    if (!ecs) v.tmpl = counter ? "counter_long" : "gauge_long";
+  } else if (p.value_case() == mpb::NumberDataPoint::kAsDouble) {
+    if (!std::isfinite(p.as_double())) {
+      v.error = StrCat("invalid number data point \"", m.name(), "\": NaN or infinite value");
+      return v;
+    }
+    AppendMetricDouble(&v.json, p.as_double());
+    if (!ecs) v.tmpl = counter ? "counter_double" : "gauge_double";
+  } else {
+    v.error = StrCat("invalid number data point \"", m.name(), "\": no value");
+  }
+  return v;
+}
+
+PointValue HistogramValue(const mpb::Metric& m, const mpb::HistogramDataPoint& p, bool ecs) {
+  PointValue v;
+  const int nb = p.bucket_counts_size(), ne = p.explicit_bounds_size();
+  if (nb > 0 && nb != ne + 1) {
+    v.error = StrCat("invalid histogram data point \"", m.name(), "\": ", nb, " buckets for ", ne, " bounds");
+    return v;
+  }
+  std::vector<std::pair<uint64_t, double>> cv;
+  if (ne == 0) {
+    // No bounds: one bucket at the mean (count and sum are required), as upstream.
+    if (p.count() > 0) cv.emplace_back(p.count(), p.sum() / static_cast<double>(p.count()));
+  } else {
+    for (int i = 0; i < nb; ++i) {
+      if (p.bucket_counts(i) == 0) continue;
+      double mid;  // the bucket's midpoint; the open-ended buckets their finite bound
+      if (i == 0) {
+        mid = p.explicit_bounds(0) > 0 ? p.explicit_bounds(0) / 2 : p.explicit_bounds(0);
+      } else if (i >= ne) {
+        mid = p.explicit_bounds(i - 1);
+      } else {
+        mid = p.explicit_bounds(i - 1) + (p.explicit_bounds(i) - p.explicit_bounds(i - 1)) / 2.0;
+      }
+      cv.emplace_back(p.bucket_counts(i), mid);
+    }
+  }
+  for (const auto& [c, val] : cv) {
+    if (!std::isfinite(val)) {
+      v.error = StrCat("invalid histogram data point \"", m.name(), "\": a bound is not finite");
+      return v;
+    }
+  }
+  AppendCountsValues(&v.json, cv);
+  v.tmpl = ecs ? "histogram_metrics" : "histogram";
+  return v;
+}
+
+PointValue ExpHistogramValue(const mpb::Metric& m, const mpb::ExponentialHistogramDataPoint& p, bool ecs) {
+  PointValue v;
+  const int scale = p.scale();
+  std::vector<std::pair<uint64_t, double>> cv;
+  const auto& neg = p.negative();
+  for (int i = neg.bucket_counts_size() - 1; i >= 0; --i) {
+    if (neg.bucket_counts(i) == 0) continue;
+    const double lb = -ExpLowerBoundary(int64_t{neg.offset()} + i + 1, scale);
+    const double ub = -ExpLowerBoundary(int64_t{neg.offset()} + i, scale);
+    cv.emplace_back(neg.bucket_counts(i), lb + (ub - lb) / 2);
+  }
+  if (p.zero_count() != 0) cv.emplace_back(p.zero_count(), 0.0);
+  const auto& pos = p.positive();
+  for (int i = 0; i < pos.bucket_counts_size(); ++i) {
+    if (pos.bucket_counts(i) == 0) continue;
+    const double lb = ExpLowerBoundary(int64_t{pos.offset()} + i, scale);
+    const double ub = ExpLowerBoundary(int64_t{pos.offset()} + i + 1, scale);
+    cv.emplace_back(pos.bucket_counts(i), lb + (ub - lb) / 2);
+  }
+  for (const auto& [c, val] : cv) {
+    if (!std::isfinite(val)) {
+      v.error = StrCat("invalid exponential histogram data point \"", m.name(), "\": scale ", scale,
+                       " and offset give buckets beyond a double");
+      return v;
+    }
+  }
+  AppendCountsValues(&v.json, cv);
+  v.tmpl = ecs ? "histogram_metrics" : "histogram";
+  return v;
+}
+
+PointValue SummaryValue(const mpb::Metric& m, const mpb::SummaryDataPoint& p, bool ecs) {
+  PointValue v;
+  if (!std::isfinite(p.sum())) {
+    v.error = StrCat("invalid summary data point \"", m.name(), "\": the sum is not finite");
+    return v;
+  }
+  v.json = "{\"sum\":";
+  AppendMetricDouble(&v.json, p.sum());
+  v.json.append(",\"value_count\":");
+  AppendInt(&v.json, static_cast<int64_t>(std::min<uint64_t>(p.count(), INT64_MAX)));
+  v.json.push_back('}');
+  v.tmpl = ecs ? "summary_metrics" : "summary";
+  return v;
+}
+
+// The identity of a data point's attributes: sorted keys with their JSON values.
+std::string AttrsKey(const Attrs& kvs) {
+  std::vector<int> order(static_cast<size_t>(kvs.size()));
+  for (int i = 0; i < kvs.size(); ++i) order[static_cast<size_t>(i)] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return kvs[a].key() < kvs[b].key(); });
+  std::string k;
+  for (int i : order) {
+    k.append(kvs[i].key());
+    k.push_back('\0');
+    AppendValue(&k, kvs[i].value());
+    k.push_back('\0');
+  }
+  return k;
+}
+
+// The data points of one document being built.
+struct MetricGroup {
+  uint32_t index = 0;
+  uint64_t time = 0, start = 0;
+  std::string_view unit;
+  const Attrs* attrs = nullptr;  // the first data point's
+  const std::string* scope_frag = nullptr;
+  std::string_view scope_name;
+  struct Entry {
+    const std::string* name;
+    PointValue value;
+  };
+  std::vector<Entry> entries;
+};
+
+}  // namespace
+
+// Long (~130 lines) for a reason: one pass that groups the data points of a resource and
+// then writes each group's document, the two mapping modes sharing the group's fields.
+void Encoder::EncodeMetrics(const pdata::Metrics& d, uint64_t now_ns, EncodedBatch* out) const {
+  const bool ecs = cfg_.mapping_mode == "ecs";
+  IndexCache idx{cfg_, out};
+  absl::flat_hash_set<std::string> seen;
+  d.ForEachRequest([&](const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req) {
+    for (const auto& rm : req.resource_metrics()) {
+      const Attrs& res = rm.resource().attributes();
+      const std::string res_frag = ResourceFragment(cfg_.mapping_mode, rm.resource(), rm.schema_url());
+      std::vector<std::string> scope_frags;
+      scope_frags.reserve(static_cast<size_t>(rm.scope_metrics_size()));
+      // Groups in order of first appearance (documents keep the data's order).
+      std::vector<MetricGroup> groups;
+      absl::flat_hash_map<std::string, size_t> by_key;
+      for (int si = 0; si < rm.scope_metrics_size(); ++si) {
+        const auto& sm = rm.scope_metrics(si);
+        scope_frags.push_back(ScopeFragment(cfg_.mapping_mode, sm.scope()));
+        auto add = [&](const mpb::Metric& m, uint64_t time, uint64_t start, const Attrs& attrs, PointValue v) {
+          if (time == 0) time = now_ns;
+          const uint32_t index =
+              idx.Of(cfg_.metrics_index, cfg_.metrics_dynamic_index, "metrics", res, sm.scope(), attrs, time);
+          std::string key;
+          key.append(reinterpret_cast<const char*>(&index), sizeof index);
+          key.append(reinterpret_cast<const char*>(&time), sizeof time);
+          if (!ecs) {  // ecs: scope, start time and unit are not part of the document
+            key.append(reinterpret_cast<const char*>(&si), sizeof si);
+            key.append(reinterpret_cast<const char*>(&start), sizeof start);
+            key.append(m.unit());
+            key.push_back('\0');
+          }
+          key.append(AttrsKey(attrs));
+          auto [it, inserted] = by_key.try_emplace(std::move(key), groups.size());
+          if (inserted) {
+            MetricGroup g;
+            g.index = index;
+            g.time = time;
+            g.start = start;
+            g.unit = m.unit();
+            g.attrs = &attrs;
+            g.scope_frag = &scope_frags.back();
+            g.scope_name = sm.scope().name();
+            groups.push_back(std::move(g));
+          }
+          MetricGroup& g = groups[it->second];
+          for (const auto& e : g.entries) {
+            if (*e.name == m.name()) {
+              v.error = StrCat("metric \"", m.name(), "\" is already in the document of this time and attributes");
+              break;
+            }
+          }
+          if (!v.error.empty()) {
+            if (out->invalid++ == 0) out->first_invalid = v.error;
+            return;
+          }
+          g.entries.push_back({&m.name(), std::move(v)});
+        };
+        for (const auto& m : sm.metrics()) {
+          switch (m.data_case()) {
+            case mpb::Metric::kGauge:
+              for (const auto& p : m.gauge().data_points()) {
+                add(m, p.time_unix_nano(), p.start_time_unix_nano(), p.attributes(), NumberValue(m, p, ecs));
+              }
+              break;
+            case mpb::Metric::kSum:
+              for (const auto& p : m.sum().data_points()) {
+                add(m, p.time_unix_nano(), p.start_time_unix_nano(), p.attributes(), NumberValue(m, p, ecs));
+              }
+              break;
+            case mpb::Metric::kHistogram:
+              for (const auto& p : m.histogram().data_points()) {
+                add(m, p.time_unix_nano(), p.start_time_unix_nano(), p.attributes(), HistogramValue(m, p, ecs));
+              }
+              break;
+            case mpb::Metric::kExponentialHistogram:
+              for (const auto& p : m.exponential_histogram().data_points()) {
+                add(m, p.time_unix_nano(), p.start_time_unix_nano(), p.attributes(), ExpHistogramValue(m, p, ecs));
+              }
+              break;
+            case mpb::Metric::kSummary:
+              for (const auto& p : m.summary().data_points()) {
+                add(m, p.time_unix_nano(), p.start_time_unix_nano(), p.attributes(), SummaryValue(m, p, ecs));
+              }
+              break;
+            default:
+              break;  // no data: no points
+          }
+        }
+      }
+      for (MetricGroup& g : groups) {
+        if (g.entries.empty()) continue;
+        Doc doc;
+        doc.index = g.index;
+        doc.items = static_cast<uint32_t>(g.entries.size());
+        doc.begin = static_cast<uint32_t>(out->buf.size());
+        std::string* o = &out->buf;
+        o->push_back('{');
+        const DataStream& ds = out->streams[g.index];
+        std::string tmpl;
+        auto add_tmpl = [&](std::string_view field, const std::string& t) {
+          if (t.empty()) return;
+          tmpl.append(tmpl.empty() ? ",\"dynamic_templates\":{" : ",");
+          AppendJsonString(&tmpl, field);
+          tmpl.push_back(':');
+          AppendJsonString(&tmpl, t);
+        };
+        if (!ecs) {
+          Fields f(o);
+          f.Time("@timestamp", g.time);
+          if (g.start != 0) f.Time("start_timestamp", g.start);
+          if (!g.unit.empty()) f.String("unit", g.unit);
+          AppendDataStream(f, ds, true);
+          if (!g.attrs->empty() && f.Key("attributes")) {
+            AppendObject(o, *g.attrs, [](const std::string& k) { return IsDataStreamKey(k); });
+          }
+          f.Fragment(res_frag);
+          f.Fragment(*g.scope_frag);
+          // As upstream: a hash of the metric names, so two documents of one time series and
+          // time with different metrics (e.g. from two pushes) are both kept by a TSDB index.
+          {
+            std::vector<std::string_view> names;
+            for (const auto& e : g.entries) names.push_back(*e.name);
+            std::sort(names.begin(), names.end());
+            uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+            for (std::string_view n : names) {
+              for (unsigned char ch : n) h = (h ^ ch) * 1099511628211ULL;
+              h = (h ^ 0) * 1099511628211ULL;
+            }
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+            f.String("_metric_names_hash", std::string_view(hex, 16));
+          }
+          f.Key("metrics");
+          Fields mf(o);
+          o->push_back('{');
+          for (const auto& e : g.entries) {
+            if (!mf.Key(*e.name)) continue;
+            o->append(e.value.json);
+            add_tmpl(StrCat("metrics.", *e.name), e.value.tmpl);
+          }
+          o->push_back('}');
+        } else {
+          seen.clear();
+          Fields f(o, &seen);
+          f.Time("@timestamp", g.time);
+          AppendDataStream(f, ds, false);
+          // The metrics, then the data point's attributes, then the resource's (first wins).
+          for (const auto& e : g.entries) {
+            if (!f.Key(*e.name)) continue;
+            o->append(e.value.json);
+            add_tmpl(*e.name, e.value.tmpl);
+          }
+          AppendEcsAttrs(f, *g.attrs);
+          AppendEcsAttrs(f, res);
+        }
+        if (!tmpl.empty()) tmpl.push_back('}');
+        doc.action_extra = std::move(tmpl);
+        FinishDoc(cfg_.document_id == "content_hash", std::move(doc), out);
+      }
+    }
+  });
+}
+
 void Encoder::AppendAction(const EncodedBatch& b, const Doc& doc, std::string* out) const {
   out->append("{\"create\":{\"_index\":");
   AppendJsonString(out, b.indices[doc.index]);
+  out->append(doc.action_extra);
   if (!doc.id.empty()) {
     out->append(",\"_id\":\"");
     out->append(doc.id);  // base64url: nothing to escape

@@ -24,13 +24,25 @@ void AppendJsonTime(std::string* out, uint64_t unix_nanos);
 struct Doc {
   uint32_t index = 0;           // into EncodedBatch::indices
   uint32_t begin = 0, end = 0;  // the source, in EncodedBatch::buf
+  uint32_t items = 1;           // pipeline items in it: 1, or a metrics document's data points
   std::string id;               // empty: Elasticsearch assigns one
+  std::string action_extra;     // more fields of the action: ,"dynamic_templates":{...}
+};
+
+// The data stream a document is routed to by *_dynamic_index (type empty: a plain index).
+struct DataStream {
+  std::string type, dataset, ns;
 };
 
 struct EncodedBatch {
   std::string buf;  // every document's source, back to back
   std::vector<Doc> docs;
   std::vector<std::string> indices;  // distinct target index names
+  std::vector<DataStream> streams;   // per index: its data stream, if routed to one
+  // Data points that make no document (NaN or infinite values, malformed histograms, a
+  // metric name twice in one document), with the first reason.
+  size_t invalid = 0;
+  std::string first_invalid;
   std::string_view Source(const Doc& d) const { return std::string_view(buf).substr(d.begin, d.end - d.begin); }
   size_t DocBytes(const Doc& d) const;  // action line + source + 2 newlines, about
 };
@@ -42,6 +54,10 @@ class Encoder {
   // time at all.
   void EncodeLogs(const pdata::Logs& d, uint64_t now_ns, EncodedBatch* out) const;
   void EncodeTraces(const pdata::Traces& d, uint64_t now_ns, EncodedBatch* out) const;
+  // One document per resource (ecs: and its scopes), scope (otel), timestamp, start time,
+  // unit (otel) and data point attributes, with every metric of that group under its name
+  // (otel: in "metrics"), as upstream groups them; mapping modes otel and ecs.
+  void EncodeMetrics(const pdata::Metrics& d, uint64_t now_ns, EncodedBatch* out) const;
 
   // The bulk action line (with its newline) of `doc`.
   void AppendAction(const EncodedBatch& b, const Doc& doc, std::string* out) const;

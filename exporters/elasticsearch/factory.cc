@@ -10,7 +10,7 @@ namespace {
 class Factory : public ExporterFactory {
  public:
   std::string_view Type() const override { return "elasticsearch"; }
-  std::set<Signal> Signals() const override { return {Signal::kTraces, Signal::kLogs}; }
+  std::set<Signal> Signals() const override { return {Signal::kTraces, Signal::kMetrics, Signal::kLogs}; }
   std::unique_ptr<ComponentConfig> CreateDefaultConfig() const override { return std::make_unique<Config>(); }
   absl::StatusOr<std::unique_ptr<Exporter>> CreateExporter(const CreateSettings& settings,
                                                            const ComponentConfig& cfg) const override {

@@ -474,3 +474,172 @@ describe('elasticsearch exporter over HTTPS', () => {
     assert.match(instances.wrongca.output, new RegExp(`dropping ${N} log_records: still failing after .*(SSL peer certificate|SSL certificate problem)`));
   });
 });
+
+// ---- metrics, ELASTICSEARCH_URL, api_key with user/password, batcher ------------------
+
+/** One OTLP metrics request: at `t`, with attribute cpu=`cpu`, a gauge (int), a monotonic
+ * sum (double) and a histogram (bounds 1, 10), all of one resource and scope. */
+function metricsRequest(t, cpu) {
+  const point = (v) => ({ timeUnixNano: String(t), startTimeUnixNano: String(t - 1000n), attributes: [attr('cpu', cpu)], ...v });
+  return {
+    resourceMetrics: [
+      {
+        resource,
+        scopeMetrics: [
+          {
+            scope: { name: 'es-it' },
+            metrics: [
+              { name: 'system.load', gauge: { dataPoints: [point({ asInt: '3' })] } },
+              { name: 'system.cpu.time', sum: { isMonotonic: true, aggregationTemporality: 2, dataPoints: [point({ asDouble: 2 })] } },
+              {
+                name: 'latency',
+                unit: 'ms',
+                histogram: {
+                  aggregationTemporality: 2,
+                  dataPoints: [point({ count: '6', sum: 40, explicitBounds: [1, 10], bucketCounts: ['2', '0', '4'] })],
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function startMetricsToEs(dir, name, elasticsearch) {
+  return Outrigger.start({
+    name,
+    dir,
+    portNames: ['health', 'metrics', 'otlp'],
+    makeConfig: (ports) => {
+      const cfg = collectorConfig(ports, {
+        receivers: { otlp: { protocols: { http: { endpoint: `${HOST}:${ports.otlp}` } } } },
+        exporters: { elasticsearch },
+        pipelines: {
+          metrics: { receivers: ['otlp'], exporters: ['elasticsearch'] },
+          logs: { receivers: ['otlp'], exporters: ['elasticsearch'] },
+        },
+      });
+      cfg.service.shutdown_timeout = '2s';
+      return cfg;
+    },
+  });
+}
+
+describe('elasticsearch exporter: metrics', () => {
+  let dir;
+  let es;
+  let outrigger;
+  const apiKey = Buffer.from('mid:mkey').toString('base64');
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-es-metrics-');
+    es = await EsDouble.start();
+    // The API key is what upstream sends when user/password are given too.
+    es.configure({ auth: `ApiKey ${apiKey}` });
+    // No endpoint in the config: upstream reads ELASTICSEARCH_URL (inherited by the child).
+    process.env.ELASTICSEARCH_URL = es.url;
+    try {
+      outrigger = await startMetricsToEs(dir, 'outrigger-metrics', {
+        api_key: apiKey,
+        user: 'elastic',
+        password: 'changeme',
+        // upstream's batcher: two pushes of 3 data points reach min_size 6 together.
+        batcher: { enabled: true, min_size: 6, max_size: 100, flush_timeout: '30s' },
+        sending_queue: { num_consumers: 1 },
+        retry: { initial_interval: '20ms', max_interval: '100ms' },
+      });
+    } finally {
+      delete process.env.ELASTICSEARCH_URL;
+    }
+  });
+
+  after(async () => {
+    await stopAll([outrigger]);
+    if (es) await es.close();
+    if (dir) await removeTempDir(dir);
+  });
+
+  it('data points of one time and attributes become one document, with dynamic templates', async () => {
+    const t = BigInt(Date.now()) * 1000000n;
+    await postOtlpJson(outrigger.ports.otlp, '/v1/metrics', metricsRequest(t, '0'));
+    await postOtlpJson(outrigger.ports.otlp, '/v1/metrics', metricsRequest(t, '1'));
+    await waitFor(
+      async () => metricValue(await outrigger.metrics(), 'outrigger_exporter_sent_metric_points_total', LABELS) === 6,
+      { timeoutMs: 20000, intervalMs: 100, what: 'six data points sent' },
+    ).catch(withOutput(outrigger));
+    // The batcher merged the two pushes: one bulk request (flush_timeout is 30s).
+    const bulks = es.requests.filter((r) => r.items > 0);
+    assert.equal(bulks.length, 1, JSON.stringify(es.requests.map((r) => r.items)));
+    assert.equal(bulks[0].headers.authorization, `ApiKey ${apiKey}`);
+    // Per cpu: gauge and sum share a document (no unit); the histogram (unit ms) has its own.
+    const docs = es.stored('metrics-generic.otel-default');
+    assert.equal(docs.length, 4, JSON.stringify(docs.map((d) => d._source)));
+    const plain = docs.filter((d) => d._source.attributes.cpu === '0' && !d._source.unit)[0];
+    assert.deepEqual(plain._source.metrics, { 'system.load': 3, 'system.cpu.time': 2 });
+    assert.deepEqual(plain._source.data_stream, { type: 'metrics', dataset: 'generic.otel', namespace: 'default' });
+    assert.equal(plain._source.resource.attributes['service.name'], 'es-it');
+    assert.equal(plain._source.scope.name, 'es-it');
+    assert.deepEqual(plain.dynamicTemplates, { 'metrics.system.load': 'gauge_long', 'metrics.system.cpu.time': 'counter_double' });
+    assert.match(plain.text, /"system\.cpu\.time":2\.0/); // a double keeps its radix point
+    const hist = docs.filter((d) => d._source.attributes.cpu === '1' && d._source.unit === 'ms')[0];
+    assert.deepEqual(hist._source.metrics.latency, { counts: [2, 4], values: [0.5, 10] });
+    assert.deepEqual(hist.dynamicTemplates, { 'metrics.latency': 'histogram' });
+  });
+});
+
+// ---- discover: sniffing the nodes with GET _nodes/http --------------------------------
+
+describe('elasticsearch exporter: node discovery', () => {
+  let dir;
+  const doubles = {}; // seed: the configured node; other: found by discovery; master: master-only
+  let outrigger;
+
+  before(async () => {
+    dir = await makeTempDir('outrigger-es-discover-');
+    for (const k of ['seed', 'other', 'master']) doubles[k] = await EsDouble.start();
+    const auth = `Basic ${Buffer.from('elastic:changeme').toString('base64')}`;
+    for (const d of Object.values(doubles)) d.configure({ auth });
+    doubles.seed.configure({
+      nodes: [
+        { id: 'a', publishAddress: `127.0.0.1:${doubles.seed.port}` },
+        { id: 'b', publishAddress: `localhost/127.0.0.1:${doubles.other.port}` },
+        { id: 'm', publishAddress: `127.0.0.1:${doubles.master.port}`, roles: ['master'] },
+      ],
+    });
+    outrigger = await startLogsToEs(dir, 'outrigger-discover', {
+      endpoint: doubles.seed.url,
+      user: 'elastic',
+      password: 'changeme',
+      discover: { on_start: true, interval: '200ms' },
+      sending_queue: { num_consumers: 1, batch: { enabled: false } },
+    });
+  });
+
+  after(async () => {
+    await stopAll([outrigger]);
+    for (const d of Object.values(doubles)) await d.close();
+    if (dir) await removeTempDir(dir);
+  });
+
+  it('spreads requests over the data nodes _nodes/http lists, never a master-only node', async () => {
+    await waitFor(async () => doubles.seed.nodesRequests.length > 0, { what: 'a GET _nodes/http' }).catch(withOutput(outrigger));
+    assert.equal(doubles.seed.nodesRequests[0].headers.authorization, `Basic ${Buffer.from('elastic:changeme').toString('base64')}`);
+    let pushes = 0;
+    await waitFor(
+      async () => {
+        await postOtlpJson(outrigger.ports.otlp, '/v1/logs', namedLogs('disc', pushes, pushes + 1));
+        pushes++;
+        return doubles.other.stored().length > 0 && doubles.seed.stored().length > 0;
+      },
+      { timeoutMs: 20000, intervalMs: 100, what: 'documents on both data nodes' },
+    ).catch(withOutput(outrigger));
+    await waitFor(
+      async () => metricValue(await outrigger.metrics(), 'outrigger_exporter_sent_log_records_total', LABELS) === pushes,
+      { what: 'every push sent' },
+    );
+    assertExactlyOnce(storedBodies(doubles.seed, doubles.other), 'disc', pushes);
+    assert.equal(doubles.master.requests.length, 0);
+  });
+});

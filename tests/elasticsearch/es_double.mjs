@@ -10,7 +10,16 @@
 //                 "result"} | {..., "status", "error":{"type","reason"}}}]}
 //                 Malformed NDJSON: 400 {"error":{"root_cause","type","reason"},"status":400}
 //                 A create with an _id that exists: item 409 version_conflict_engine_exception.
-//   GET /_double/docs     every stored document: [{"_index","_id","_source"}]
+//                 An action's "dynamic_templates" must map fields to template names (else
+//                 400 for the request); into a data stream matching *.otel-* only the
+//                 templates of Elasticsearch's metrics OTel mappings exist (counter_/gauge_
+//                 double/long, histogram, summary): another name is an item 400
+//                 document_parsing_exception "Can't find dynamic template ...".
+//   GET /_nodes/http      (cluster-nodes-info.html) {"_nodes":{...},"cluster_name","nodes":
+//                 {id:{"name","roles","http":{"bound_address","publish_address"}}}}: this
+//                 node, or the nodes set with `nodes: [{id, publishAddress, roles}]`;
+//                 401 without the expected Authorization, `nodesStatus` answers an error.
+//   GET /_double/docs     every stored document: [{"_index","_id","_source","dynamic_templates"}]
 //   POST /_double/faults  {"rules":[{"contains","status","type","times"}],
 //                          "failNext":[{"status","retryAfter","body"}], "failAll":{...},
 //                          "maxBody":n, "auth":"...", "delayMs":n, "throttleEvery":n}
@@ -36,6 +45,17 @@ import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
+// The dynamic templates of Elasticsearch's metrics-otel@mappings (what the exporter's otel
+// mode names in "dynamic_templates").
+const OTEL_METRICS_TEMPLATES = new Set([
+  'counter_double',
+  'counter_long',
+  'gauge_double',
+  'gauge_long',
+  'histogram',
+  'summary',
+]);
+
 function errorBody(status, type, reason) {
   const e = { type, reason };
   return JSON.stringify({ error: { root_cause: [e], type, reason }, status });
@@ -57,6 +77,9 @@ export class EsDouble {
     this.delayMs = 0;
     this.throttleEvery = 0;
     this.itemAttempts = 0;
+    this.nodes = null; // null: this node only
+    this.nodesStatus = 200;
+    this.nodesRequests = []; // {headers}
     const handler = (req, res) => this.#handle(req, res);
     if (tls) {
       this.server = https.createServer({ key: tls.key, cert: tls.cert }, handler);
@@ -86,7 +109,9 @@ export class EsDouble {
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  configure({ rules, failNext, failAll, maxBody, auth, delayMs, throttleEvery } = {}) {
+  configure({ rules, failNext, failAll, maxBody, auth, delayMs, throttleEvery, nodes, nodesStatus } = {}) {
+    if (nodes !== undefined) this.nodes = nodes;
+    if (nodesStatus !== undefined) this.nodesStatus = nodesStatus;
     if (delayMs !== undefined) this.delayMs = delayMs;
     if (throttleEvery !== undefined) this.throttleEvery = throttleEvery;
     if (rules) this.rules.push(...rules);
@@ -99,6 +124,38 @@ export class EsDouble {
   /** Stored documents of `index` (all if omitted). */
   stored(index) {
     return this.docs.filter((d) => index === undefined || d._index === index);
+  }
+
+  #nodesHttp(req, res) {
+    this.nodesRequests.push({ headers: req.headers });
+    if (req.method !== 'GET') {
+      this.#send(res, 405, errorBody(405, 'method_not_allowed', `${req.method} not allowed`));
+      return;
+    }
+    if (this.auth && req.headers.authorization !== this.auth) {
+      this.#send(res, 401, errorBody(401, 'security_exception', 'missing authentication credentials for REST request [/_nodes/http]'));
+      return;
+    }
+    if (this.nodesStatus !== 200) {
+      this.#send(res, this.nodesStatus, errorBody(this.nodesStatus, 'master_not_discovered_exception', 'injected'));
+      return;
+    }
+    const list = this.nodes ?? [{ id: 'self', publishAddress: `127.0.0.1:${this.port}` }];
+    const nodes = {};
+    for (const n of list) {
+      const ipPort = n.publishAddress.split('/').pop();
+      nodes[n.id] = {
+        name: `node-${n.id}`,
+        transport_address: '127.0.0.1:9300',
+        host: '127.0.0.1',
+        ip: '127.0.0.1',
+        version: '8.15.0',
+        roles: n.roles ?? ['data', 'ingest', 'master'],
+        http: { bound_address: [ipPort], publish_address: n.publishAddress, max_content_length_in_bytes: 104857600 },
+      };
+    }
+    const total = list.length;
+    this.#send(res, 200, JSON.stringify({ _nodes: { total, successful: total, failed: 0 }, cluster_name: 'double', nodes }));
   }
 
   #send(res, status, body, headers = {}) {
@@ -129,7 +186,22 @@ export class EsDouble {
   #route(req, raw, res) {
     const path = req.url.split('?')[0];
     if (req.method === 'GET' && path === '/_double/docs') {
-      this.#send(res, 200, JSON.stringify(this.docs.map(({ _index, _id, _source }) => ({ _index, _id, _source }))));
+      this.#send(
+        res,
+        200,
+        JSON.stringify(
+          this.docs.map(({ _index, _id, _source, dynamicTemplates }) => ({
+            _index,
+            _id,
+            _source,
+            dynamic_templates: dynamicTemplates,
+          })),
+        ),
+      );
+      return;
+    }
+    if (path === '/_nodes/http') {
+      this.#nodesHttp(req, res);
       return;
     }
     if (req.method === 'POST' && path === '/_double/faults') {
@@ -227,7 +299,12 @@ export class EsDouble {
         reply(400, errorBody(400, 'x_content_parse_exception', `failed to parse source on line [${i + 2}]`));
         return;
       }
-      ops.push({ op, index: meta._index, id: meta._id, source, text: lines[i + 1] });
+      const dt = meta.dynamic_templates;
+      if (dt !== undefined && (dt === null || typeof dt !== 'object' || Array.isArray(dt) || Object.values(dt).some((v) => typeof v !== 'string'))) {
+        reply(400, errorBody(400, 'x_content_parse_exception', '[dynamic_templates] must be a map of field to template name'));
+        return;
+      }
+      ops.push({ op, index: meta._index, id: meta._id, source, text: lines[i + 1], dynamicTemplates: dt });
     }
     record.items = ops.length;
     let errors = false;
@@ -250,6 +327,16 @@ export class EsDouble {
           break;
         }
       }
+      if (status === 201 && o.dynamicTemplates && /\.otel-/.test(o.index)) {
+        for (const [field, name] of Object.entries(o.dynamicTemplates)) {
+          if (!OTEL_METRICS_TEMPLATES.has(name)) {
+            status = 400;
+            type = 'document_parsing_exception';
+            o.reason = `Can't find dynamic template for dynamic template name [${name}] of field [${field}]`;
+            break;
+          }
+        }
+      }
       const ids = this.ids.get(o.index) ?? new Set();
       this.ids.set(o.index, ids);
       if (status === 201 && o.id !== undefined && ids.has(o.id)) {
@@ -264,7 +351,7 @@ export class EsDouble {
       const item = { _index: o.index, _id: id, status };
       if (status === 201) {
         ids.add(id);
-        this.docs.push({ _index: o.index, _id: id, _source: o.source, text: o.text });
+        this.docs.push({ _index: o.index, _id: id, _source: o.source, text: o.text, dynamicTemplates: o.dynamicTemplates });
         item._version = 1;
         item.result = 'created';
       } else if (status === 200) {
@@ -273,7 +360,7 @@ export class EsDouble {
         item.result = 'updated';
       } else {
         errors = true;
-        item.error = { type, reason: `[${id}]: ${type} (injected)`, index: o.index };
+        item.error = { type, reason: o.reason ?? `[${id}]: ${type} (injected)`, index: o.index };
       }
       return { [o.op]: item };
     });
