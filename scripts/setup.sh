@@ -18,6 +18,8 @@ BUILD_PKGS=(
   zlib1g-dev nlohmann-json3-dev libsnappy-dev libre2-dev ca-certificates
   # c-ares (gRPC uses it too): the loadbalancing exporter's DNS resolver links it directly.
   libc-ares-dev
+  # The file exporter's compression: zstd (libzstd1 is already a runtime dependency of curl).
+  libzstd-dev
 )
 PKGS=(
   "${BUILD_PKGS[@]}"
