@@ -32,14 +32,35 @@ void Config::Decode(config::Node& node) {
                    "filter processor keeping its resources");
     }
   }
+  node.Read("create_directory", &create_directory);
+  node.Read("directory_permissions", &directory_permissions);
   node.Unsupported("encoding",
                    "Outrigger has no encoding extensions; use format: json (OTLP/JSON lines) or format: proto");
   node.ReadBytes("max_line_size", &max_line_size);
   helper.Decode(node);
 }
 
+unsigned Config::DirectoryMode() const {
+  unsigned mode = 0;
+  for (char ch : directory_permissions.empty() ? std::string("0755") : directory_permissions) {
+    mode = mode * 8 + static_cast<unsigned>(ch - '0');
+  }
+  return mode;
+}
+
 absl::Status Config::Validate() const {
   if (path.empty()) return absl::InvalidArgumentError("path is required");
+  if (!directory_permissions.empty()) {
+    if (!create_directory) {
+      return absl::InvalidArgumentError("directory_permissions requires create_directory to be true");
+    }
+    if (directory_permissions.size() > 4 || directory_permissions.find_first_not_of("01234567") != std::string::npos) {
+      return absl::InvalidArgumentError("directory_permissions value must be a valid octal representation");
+    }
+    if (DirectoryMode() > 0777) {
+      return absl::InvalidArgumentError("directory_permissions contain invalid bits for file access");
+    }
+  }
   if (flush_interval < absl::ZeroDuration()) return absl::InvalidArgumentError("flush_interval must not be negative");
   if (rotation.enabled) {
     if (rotation.max_megabytes <= 0 || rotation.max_megabytes > (int64_t{1} << 20)) {

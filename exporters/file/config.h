@@ -55,6 +55,11 @@ struct Config : ComponentConfig {
   // Append to an existing file; false truncates it when the exporter starts.
   bool append = kDefaultAppend;
   Rotation rotation;
+  // Create the file's directory (and its parents) at start, with directory_permissions
+  // (an octal string, minus the umask; "0755" when not given). directory_permissions
+  // without create_directory is an error, as upstream.
+  bool create_directory = false;
+  std::string directory_permissions;
   // A request whose encoding would be longer is refused (a permanent error: dropped and
   // counted by the exporter) and nothing of it stays in the file. 0: no limit.
   uint64_t max_line_size = kDefaultMaxLineSize;
@@ -64,6 +69,8 @@ struct Config : ComponentConfig {
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;
+  // directory_permissions as a mode (0755 when empty); only after Validate.
+  unsigned DirectoryMode() const;
 };
 
 }  // namespace outrigger::exporters::file

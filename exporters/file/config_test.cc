@@ -154,6 +154,22 @@ TEST(FileExporterConfig, UnsupportedUpstreamOptionsAreRefusedWithWhatToDo) {
       << off_errors.Joined();
 }
 
+TEST(FileExporterConfig, DirectoryPermissionsAsUpstreamChecksThem) {
+  Config cfg;
+  cfg.path = "/tmp/x";
+  cfg.directory_permissions = "0750";
+  EXPECT_EQ(cfg.Validate().message(), "directory_permissions requires create_directory to be true");
+  cfg.create_directory = true;
+  EXPECT_TRUE(cfg.Validate().ok());
+  EXPECT_EQ(cfg.DirectoryMode(), 0750u);
+  cfg.directory_permissions = "0789";
+  EXPECT_EQ(cfg.Validate().message(), "directory_permissions value must be a valid octal representation");
+  cfg.directory_permissions = "1777";
+  EXPECT_EQ(cfg.Validate().message(), "directory_permissions contain invalid bits for file access");
+  cfg.directory_permissions.clear();
+  EXPECT_EQ(cfg.DirectoryMode(), 0755u);  // upstream's default
+}
+
 TEST(FileExporterConfig, CompressionOtherThanZstdIsAnError) {
   Config cfg;
   config::Errors errors;

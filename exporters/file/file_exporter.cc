@@ -1,6 +1,10 @@
 #include "exporters/file/file_exporter.h"
 
+#include <sys/stat.h>
 #include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +25,23 @@ FileWriter::Options WriterOptions(const Config& cfg) {
     o.localtime = cfg.rotation.localtime;
   }
   return o;
+}
+
+// Creates the directories of `path`'s parent that are missing, with `mode`.
+absl::Status MakeDirectories(const std::string& path, unsigned mode) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return absl::OkStatus();
+  const std::string dir = path.substr(0, slash);
+  for (size_t at = dir.find('/', 1);; at = dir.find('/', at + 1)) {
+    const std::string part = dir.substr(0, at);  // the whole dir once `at` is npos
+    if (!part.empty() && part.back() != '/' && ::mkdir(part.c_str(), static_cast<mode_t>(mode)) != 0 &&
+        errno != EEXIST) {
+      return absl::FailedPreconditionError(
+          StrCat("cannot create the directory \"", part, "\" (create_directory): ", std::strerror(errno)));
+    }
+    if (at == std::string::npos) break;
+  }
+  return absl::OkStatus();
 }
 
 void PutLength(uint32_t n, std::string* out) {
@@ -61,11 +82,16 @@ FilePusher::FilePusher(const CreateSettings&, const Config& cfg)
       zstd_(cfg.compression == "zstd"),
       buffered_(cfg.flush_interval > absl::ZeroDuration()),
       flush_interval_(cfg.flush_interval),
+      create_directory_(cfg.create_directory),
+      directory_mode_(cfg.DirectoryMode()),
       writer_(WriterOptions(cfg)) {}
 
 FilePusher::~FilePusher() { (void)Shutdown(); }
 
 absl::Status FilePusher::Start(Host& host) {
+  if (create_directory_) {
+    if (absl::Status st = MakeDirectories(path_, directory_mode_); !st.ok()) return st;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (absl::Status st = writer_.Open(); !st.ok()) return st;

@@ -63,6 +63,8 @@ class FilePusher : public exporterhelper::SignalPusher<FilePusher> {
   const bool zstd_;
   const bool buffered_;
   const absl::Duration flush_interval_;
+  const bool create_directory_;
+  const unsigned directory_mode_;
   std::shared_ptr<Ticker> ticker_;
   std::mutex mu_;
   FileWriter writer_ ABSL_GUARDED_BY(mu_);

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -205,6 +206,24 @@ TEST_F(FilePusherTest, AppendFalseTruncatesAtStart) {
   ASSERT_TRUE(p.PushLogs(logs, absl::InfiniteFuture()).ok());
   EXPECT_EQ(ReadAll(cfg_.path), logs.ToJson() + "\n");
   ASSERT_TRUE(p.Shutdown().ok());
+}
+
+TEST_F(FilePusherTest, CreateDirectoryMakesTheMissingParentsWithTheirMode) {
+  const std::string top = ::testing::TempDir() + "/outrigger-file-mkdir-" + std::to_string(getpid());
+  ASSERT_EQ(system(("rm -rf '" + top + "'").c_str()), 0);
+  cfg_.path = top + "/a/b/out.jsonl";
+  cfg_.create_directory = true;
+  cfg_.directory_permissions = "0700";
+  ASSERT_TRUE(cfg_.Validate().ok());
+  FilePusher p(testutil::Settings(&telemetry_, "file", Kind::kExporter), cfg_);
+  ASSERT_TRUE(p.Start(host_).ok());
+  ASSERT_TRUE(p.PushLogs(testutil::MakeLogs(1), absl::InfiniteFuture()).ok());
+  ASSERT_TRUE(p.Shutdown().ok());
+  struct stat st;
+  ASSERT_EQ(stat((top + "/a/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_EQ(ReadAll(cfg_.path), testutil::MakeLogs(1).ToJson() + "\n");
+  ASSERT_EQ(system(("rm -rf '" + top + "'").c_str()), 0);
 }
 
 TEST_F(FilePusherTest, RotationSplitsRequestsOverTimestampedFilesAndPrunesThem) {
