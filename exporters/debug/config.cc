@@ -15,6 +15,10 @@ void Config::Decode(config::Node& node) {
   node.Read("sampling_thereafter", &sampling_thereafter);
   node.Read("use_internal_logger", &use_internal_logger);
   node.Read("output_paths", &output_paths);
+  node.Unsupported("output",
+                   "the record, scope and resource switches and attribute include/exclude lists of the detailed text "
+                   "are not implemented (detailed output is the request's OTLP/JSON); drop records with a filter "
+                   "processor or attributes with an attributes processor in a pipeline of their own");
   helper.Decode(node);
 }
 

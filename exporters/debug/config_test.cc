@@ -60,6 +60,14 @@ TEST(DebugExporterConfig, OutputPathsMustNotBeEmptyWithoutTheInternalLogger) {
   EXPECT_TRUE(c.Validate().ok());
 }
 
+TEST(DebugExporterConfig, OutputFiltersAreRefusedWithWhatToDo) {
+  Config c;
+  config::Errors errors;
+  EXPECT_FALSE(testutil::DecodeYaml("output:\n  record:\n    attributes:\n      include: [a]\n", &c, &errors).ok());
+  EXPECT_NE(errors.Joined().find("output is not supported: the record, scope and resource switches"), std::string::npos)
+      << errors.Joined();
+}
+
 TEST(DebugExporterConfig, NegativeSamplingIsAnError) {
   Config c;
   c.sampling_thereafter = -1;

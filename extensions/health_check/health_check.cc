@@ -38,12 +38,18 @@ HealthCheck::~HealthCheck() { (void)Shutdown(absl::Now()); }
 
 double HealthCheck::TotalExporterFailures() const {
   if (settings_.telemetry == nullptr) return 0;
-  double total = 0;
+  // Our names, or upstream's (service.telemetry.metrics naming), never both added up.
+  double ours = 0, otelcol = 0;
+  bool have_ours = false;
   for (const auto& family : settings_.telemetry->registry().Collect()) {
-    if (family.name.find("exporter_send_failed") == std::string::npos) continue;
-    for (const auto& m : family.metric) total += m.counter.value;
+    const bool is_ours = family.name.starts_with("outrigger_exporter_send_failed_");
+    if (!is_ours && !family.name.starts_with("otelcol_exporter_send_failed_")) continue;
+    double sum = 0;
+    for (const auto& m : family.metric) sum += m.counter.value;
+    (is_ours ? ours : otelcol) += sum;
+    have_ours = have_ours || is_ours;
   }
-  return total;
+  return have_ours ? ours : otelcol;
 }
 
 void HealthCheck::Sample(absl::Time now) {

@@ -40,8 +40,9 @@ class HealthCheck : public Extension {
 
  private:
   http::Response Answer(const http::Request& req, const Host& host);
-  // The exporters' failed sends since the process started: every counter family named
-  // *exporter_send_failed* in the collector's registry (either naming of self-metrics).
+  // The exporters' failed sends since the process started: the counter families
+  // outrigger_exporter_send_failed_* in the collector's registry (otelcol_exporter_
+  // send_failed_* if ours are not there).
   double TotalExporterFailures() const;
 
   CreateSettings settings_;
