@@ -56,15 +56,21 @@ void HealthCheck::Sample(absl::Time now) {
   double total = TotalExporterFailures();
   std::lock_guard<std::mutex> lock(mu_);
   samples_.emplace_back(now, total);
+  DropOld(now);
+}
+
+void HealthCheck::DropOld(absl::Time now) {
   // Keep one sample at least `interval` old: the baseline.
   const absl::Time edge = now - cfg_.check_collector_pipeline.interval;
   while (samples_.size() > 1 && samples_[1].first <= edge) samples_.pop_front();
 }
 
 double HealthCheck::RecentExporterFailures(absl::Time now) {
-  Sample(now);
+  // Only the timer stores samples (about ten per interval, whatever the probe rate).
+  const double total = TotalExporterFailures();
   std::lock_guard<std::mutex> lock(mu_);
-  return samples_.back().second - samples_.front().second;
+  DropOld(now);
+  return samples_.empty() ? 0 : total - samples_.front().second;
 }
 
 http::Response HealthCheck::Answer(const http::Request& req, const Host& host) {

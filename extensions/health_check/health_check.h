@@ -44,6 +44,7 @@ class HealthCheck : public Extension {
   // outrigger_exporter_send_failed_* in the collector's registry (otelcol_exporter_
   // send_failed_* if ours are not there).
   double TotalExporterFailures() const;
+  void DropOld(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   CreateSettings settings_;
   Config cfg_;
