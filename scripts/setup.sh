@@ -20,6 +20,8 @@ BUILD_PKGS=(
   libc-ares-dev
   # simdjson: the filelog json_parser / container JSON (receivers/filelog/operators/json.cc).
   libsimdjson-dev
+  # The file exporter's compression: zstd (libzstd1 is already a runtime dependency of curl).
+  libzstd-dev
 )
 PKGS=(
   "${BUILD_PKGS[@]}"

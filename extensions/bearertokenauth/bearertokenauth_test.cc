@@ -118,6 +118,28 @@ TEST_F(BearerTokenAuthTest, MissingFileIsAClearErrorAtStart) {
   std::remove(empty.c_str());
 }
 
+// As upstream (its testdata's bearertokenauth/both): with filename, token and tokens
+// are ignored.
+TEST_F(BearerTokenAuthTest, FilenameWinsOverTokenAndTokens) {
+  const std::string path = TempPath("wins");
+  WriteFile(path, "from-file\n");
+  Config cfg;
+  cfg.token = "ignoredtoken";
+  cfg.filename = path;
+  auto auth = Make(cfg);
+  ASSERT_TRUE(auth->Start(host_).ok());
+  EXPECT_EQ(auth->Headers()->front().second, "Bearer from-file");
+  EXPECT_FALSE(auth->Authenticate({{"authorization", "Bearer ignoredtoken"}}).ok());
+  Config many;
+  many.tokens = {"ignoredtoken1", "ignoredtoken2"};
+  many.filename = path;
+  auto auth2 = Make(many);
+  ASSERT_TRUE(auth2->Start(host_).ok());
+  EXPECT_TRUE(auth2->Authenticate({{"authorization", "Bearer from-file"}}).ok());
+  EXPECT_FALSE(auth2->Authenticate({{"authorization", "Bearer ignoredtoken1"}}).ok());
+  std::remove(path.c_str());
+}
+
 TEST_F(BearerTokenAuthTest, RotatedFileTakesEffectWithoutRestart) {
   const std::string path = TempPath("rotated");
   WriteFile(path, "old-token\n");

@@ -24,12 +24,12 @@ bool Printable(const std::string& s) {
 }  // namespace
 
 absl::Status Config::Validate() const {
-  const int sources = (token.empty() ? 0 : 1) + (tokens.empty() ? 0 : 1) + (filename.empty() ? 0 : 1);
-  if (sources == 0) {
+  // As upstream: filename, when given, wins over token and tokens (they are ignored).
+  if (token.empty() && tokens.empty() && filename.empty()) {
     return absl::InvalidArgumentError("one of token, tokens or filename is required");
   }
-  if (sources > 1) {
-    return absl::InvalidArgumentError("set only one of token, tokens and filename");
+  if (!token.empty() && !tokens.empty()) {
+    return absl::InvalidArgumentError("either tokens or token should be provided, not both");
   }
   for (const auto& t : tokens) {
     if (t.empty()) return absl::InvalidArgumentError("tokens: a token is empty");

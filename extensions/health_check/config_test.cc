@@ -21,6 +21,10 @@ TEST(HealthCheckConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(cfg.limits.max_connections, 1000);
   EXPECT_FALSE(cfg.tls.enabled());
   EXPECT_TRUE(cfg.auth.authenticator.empty());
+  EXPECT_FALSE(cfg.response_body.set);
+  EXPECT_FALSE(cfg.check_collector_pipeline.enabled);
+  EXPECT_EQ(cfg.check_collector_pipeline.interval, absl::Minutes(5));
+  EXPECT_EQ(cfg.check_collector_pipeline.exporter_failure_threshold, 5);
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
@@ -45,7 +49,38 @@ TEST(HealthCheckConfig, TestdataDecodesToItsValues) {
   EXPECT_TRUE(cfg.tls.mutual());
   EXPECT_EQ(cfg.tls.min_version, "1.3");
   EXPECT_EQ(cfg.tls.reload_interval, absl::Seconds(30));
+  ASSERT_TRUE(cfg.response_body.set);
+  EXPECT_EQ(cfg.response_body.healthy, "I'm OK");
+  EXPECT_EQ(cfg.response_body.unhealthy, "I'm not well");
+  EXPECT_TRUE(cfg.check_collector_pipeline.enabled);
+  EXPECT_EQ(cfg.check_collector_pipeline.interval, absl::Minutes(1));
+  EXPECT_EQ(cfg.check_collector_pipeline.exporter_failure_threshold, 100);
   EXPECT_TRUE(cfg.Validate().ok());
+}
+
+TEST(HealthCheckConfig, V2SettingsAreRefusedWithWhatToDo) {
+  Config cfg;
+  config::Errors errors;
+  EXPECT_FALSE(testutil::DecodeYaml("use_v2: true\nhttp:\n  endpoint: localhost:13133\n  status:\n    enabled: true\n"
+                                    "grpc:\n  endpoint: localhost:13132\ncomponent_health:\n"
+                                    "  include_permanent_errors: false\n",
+                                    &cfg, &errors)
+                   .ok());
+  std::string all = errors.Joined();
+  EXPECT_NE(all.find("use_v2 is not supported"), std::string::npos) << all;
+  EXPECT_NE(all.find("http is not supported: the v2 http settings"), std::string::npos) << all;
+  EXPECT_NE(all.find("grpc is not supported: the v2 gRPC health service is not implemented"), std::string::npos) << all;
+  EXPECT_NE(all.find("component_health is not supported"), std::string::npos) << all;
+  // use_v2: false is the legacy mode: accepted.
+  Config legacy;
+  config::Errors legacy_errors;
+  EXPECT_TRUE(testutil::DecodeYaml("use_v2: false\n", &legacy, &legacy_errors).ok()) << legacy_errors.Joined();
+}
+
+TEST(HealthCheckConfig, ExporterFailureThresholdMustBePositive) {
+  Config cfg;
+  cfg.check_collector_pipeline.exporter_failure_threshold = 0;
+  EXPECT_NE(cfg.Validate().message().find("exporter_failure_threshold expects a positive number"), std::string::npos);
 }
 
 TEST(HealthCheckConfig, UnsupportedUpstreamServerOptionsAreRefusedWithWhatToDo) {

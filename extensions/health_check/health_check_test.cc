@@ -89,5 +89,52 @@ TEST_F(HealthCheckTest, ConfiguredPathsAndLivenessWinsWhenTheyAreTheSame) {
   EXPECT_EQ(Get(ext_->port(), "/").code, 404);
 }
 
+TEST_F(HealthCheckTest, ResponseBodyReplacesTheAnswersOfPath) {
+  Config cfg;
+  cfg.response_body = ResponseBody{true, "I'm OK", "I'm not well"};
+  Start(cfg);
+  auto a = Get(ext_->port(), "/");
+  EXPECT_EQ(a.code, 503);
+  EXPECT_EQ(a.body, "I'm not well");
+  host_.ready_ = true;
+  a = Get(ext_->port(), "/");
+  EXPECT_EQ(a.code, 200);
+  EXPECT_EQ(a.body, "I'm OK");
+  EXPECT_EQ(Get(ext_->port(), "/live").body, R"({"status":"Server alive"})");  // liveness keeps its answer
+}
+
+// check_collector_pipeline: unhealthy (500) while the exporters' failed sends in the last
+// interval exceed the threshold, healthy again once they are older than the interval.
+TEST_F(HealthCheckTest, CollectorPipelineCheckFollowsExporterFailuresInTheInterval) {
+  Config cfg;
+  cfg.check_collector_pipeline.enabled = true;
+  cfg.check_collector_pipeline.interval = absl::Seconds(2);
+  cfg.check_collector_pipeline.exporter_failure_threshold = 5;
+  host_.ready_ = true;
+  ExporterMeter before_start = telemetry_.ForExporter(ComponentId::Parse("otlp").value());
+  before_start.Failed(Signal::kTraces, 50);  // before the extension started: not counted
+  Start(cfg);
+  EXPECT_EQ(Get(ext_->port(), "/").code, 200);
+  ExporterMeter otlp = telemetry_.ForExporter(ComponentId::Parse("otlp/backend").value());
+  ExporterMeter file = telemetry_.ForExporter(ComponentId::Parse("file").value());
+  otlp.Failed(Signal::kTraces, 3);
+  file.Failed(Signal::kLogs, 2);  // 5: not above the threshold
+  EXPECT_EQ(Get(ext_->port(), "/").code, 200);
+  otlp.Failed(Signal::kMetrics, 1);  // 6 in the interval
+  auto a = Get(ext_->port(), "/");
+  EXPECT_EQ(a.code, 500);
+  EXPECT_NE(a.body.find(R"("exporter_failures":6)"), std::string::npos) << a.body;
+  // Once the failures are older than the interval, healthy again.
+  EXPECT_TRUE(testutil::WaitFor([&] { return Get(ext_->port(), "/").code == 200; }));
+  EXPECT_EQ(Get(ext_->port(), "/live").code, 200);  // liveness is never affected
+}
+
+TEST_F(HealthCheckTest, CollectorPipelineCheckOffIgnoresFailures) {
+  host_.ready_ = true;
+  Start(Config());
+  telemetry_.ForExporter(ComponentId::Parse("otlp").value()).Failed(Signal::kTraces, 1000);
+  EXPECT_EQ(Get(ext_->port(), "/").code, 200);
+}
+
 }  // namespace
 }  // namespace outrigger::extensions::health_check
