@@ -18,6 +18,12 @@ void ServerLimits::Decode(config::Node& node, bool* include_metadata,
   cors.Decode(node.Child("cors"));
   node.Read("response_headers", &response_headers);
   node.Read("keep_alives_enabled", &keep_alives_enabled);
+  node.ReadBytes("max_request_body_size", &max_request_body_size);
+  if (node.Has("keepalive")) {  // newer upstream's form of the two keys above
+    config::Node& k = node.Child("keepalive");
+    k.Read("enabled", &keep_alives_enabled);
+    k.Read("idle_timeout", &idle_timeout);
+  }
   node.Unsupported("middlewares", "no HTTP middleware extensions exist here; remove the key");
   if (include_metadata != nullptr) {
     node.Read("include_metadata", include_metadata);
@@ -82,6 +88,7 @@ absl::StatusOr<ServerOptions> MakeServerOptions(Host* host, const ServerLimits& 
   o.write_timeout = limits.write_timeout;
   o.idle_timeout = limits.idle_timeout;
   o.max_connections = limits.max_connections;
+  if (limits.max_request_body_size > 0) o.max_body_bytes = limits.max_request_body_size;
   o.telemetry = telemetry;
   o.name = name;
   o.logger = logger;

@@ -1,8 +1,8 @@
 #pragma once
 // The options every HTTP server shares, under upstream confighttp.ServerConfig's names:
 // read_timeout, read_header_timeout, write_timeout, idle_timeout, cors,
-// response_headers, keep_alives_enabled, plus our max_connections. `tls:` and `auth:` are decoded by tls::ServerConfig
-// and tls::ServerAuth beside them; MakeServerOptions joins the three at Start.
+// response_headers, keep_alives_enabled, max_request_body_size, plus our max_connections. `tls:` and `auth:` are
+// decoded by tls::ServerConfig and tls::ServerAuth beside them; MakeServerOptions joins the three at Start.
 
 #include <map>
 #include <memory>
@@ -31,6 +31,9 @@ struct ServerLimits {
   std::map<std::string, std::string> response_headers;
   // false is refused (connections are always kept alive; idle_timeout bounds them).
   bool keep_alives_enabled = true;
+  // `max_request_body_size`: 413 for a larger body. 0 keeps the server's own bound (the
+  // OTLP receiver 20 MiB; servers answering GETs a few KiB).
+  uint64_t max_request_body_size = 0;
 
   // Reads the keys above from a server's node, and refuses upstream confighttp options
   // we do not have (middlewares) with what to do instead. `include_metadata` is read

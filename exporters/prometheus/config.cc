@@ -54,8 +54,6 @@ void Config::Decode(config::Node& node) {
   node.Read("translation_strategy", &translation_strategy);
   node.Read("without_scope_info", &without_scope_info);
   node.Read("keepalives_enabled", &keepalives_enabled);
-  node.Unsupported("max_request_body_size",
-                   "scrapes are GETs: request bodies over 64 KiB are refused (413); remove the key");
   node.Unsupported("sending_queue",
                    "this exporter has no queue: consuming only updates the state scrapes read, at once; remove it");
   node.Unsupported("metrics_path", "metrics are served at /metrics only; point the scrape config's metrics_path there");

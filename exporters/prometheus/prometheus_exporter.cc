@@ -52,7 +52,7 @@ absl::Status PrometheusExporter::Start(Host& host) {
   if (!opts.ok()) {
     return absl::Status(opts.status().code(), StrCat("prometheus exporter: ", opts.status().message()));
   }
-  opts->max_body_bytes = kMaxRequestBody;
+  if (cfg_.limits.max_request_body_size == 0) opts->max_body_bytes = kMaxRequestBody;
   auto srv = http::Server::Listen(host.IoContext(), cfg_.endpoint, std::move(*opts),
                                   [this](http::Request& req) { return Handle(req); });
   if (!srv.ok()) {

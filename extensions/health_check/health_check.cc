@@ -110,7 +110,7 @@ absl::Status HealthCheck::Start(Host& host) {
   auto opts = http::MakeServerOptions(&host, cfg_.limits, cfg_.tls, cfg_.auth, settings_.telemetry,
                                       "extension/" + settings_.id.String(), settings_.logger);
   if (!opts.ok()) return opts.status();
-  opts->max_body_bytes = 4096;
+  if (cfg_.limits.max_request_body_size == 0) opts->max_body_bytes = 4096;
   auto srv = http::Server::Listen(host.IoContext(), cfg_.endpoint, std::move(*opts),
                                   [this, h](http::Request& req) { return Answer(req, *h); });
   if (!srv.ok()) return srv.status();

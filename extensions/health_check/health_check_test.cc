@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "tests/testutil/config_util.h"
 #include "tests/testutil/testutil.h"
 
 namespace outrigger::extensions::health_check {
@@ -21,11 +22,15 @@ size_t Collect(char* p, size_t s, size_t n, void* u) {
   return s * n;
 }
 
-Answer Get(uint16_t port, const std::string& path) {
+Answer Get(uint16_t port, const std::string& path, const std::string* post_body = nullptr) {
   Answer a;
   CURL* h = curl_easy_init();
   std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  if (post_body != nullptr) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, post_body->data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(post_body->size()));
+  }
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &a.body);
   EXPECT_EQ(curl_easy_perform(h), CURLE_OK);
@@ -76,6 +81,20 @@ TEST_F(HealthCheckTest, ReadinessFollowsTheHostAndLivenessAlwaysAnswers) {
   a = Get(ext_->port(), "/other");
   EXPECT_EQ(a.code, 404);
   EXPECT_EQ(a.body, R"({"status":"not found"})");
+}
+
+// max_request_body_size (the shared confighttp option) bounds request bodies: 413 beyond.
+TEST_F(HealthCheckTest, MaxRequestBodySizeBoundsBodies) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("max_request_body_size: 10000\n", &cfg, &errors).ok()) << errors.Joined();
+  ASSERT_EQ(cfg.limits.max_request_body_size, 10000u);
+  host_.ready_ = true;
+  Start(cfg);
+  const std::string small(8000, 'x');  // above the 4 KiB default, within the configured bound
+  EXPECT_EQ(Get(ext_->port(), "/", &small).code, 200);
+  const std::string large(12000, 'x');
+  EXPECT_EQ(Get(ext_->port(), "/", &large).code, 413);
 }
 
 TEST_F(HealthCheckTest, ConfiguredPathsAndLivenessWinsWhenTheyAreTheSame) {

@@ -653,7 +653,8 @@ describe('graceful shutdown: SIGTERM makes A flush what its batch processor stil
     assert.equal(acc('outrigger_receiver_accepted_spans_total'), SPANS_PER_TRANSPORT);
     assert.equal(acc('outrigger_receiver_accepted_metric_points_total'), POINTS_PER_TRANSPORT);
     assert.equal(acc('outrigger_receiver_accepted_log_records_total'), LOGS_PER_TRANSPORT);
-    assert.equal(metricValue(m, 'outrigger_exporter_sent_spans_total', { exporter: 'otlp' }), 0, 'still batched');
+    // The exporter's span series appears with its first send (as upstream's): absent or 0 here.
+    assert.ok(!(metricValue(m, 'outrigger_exporter_sent_spans_total', { exporter: 'otlp' }) > 0), 'still batched');
     assert.deepEqual(await readJsonLines(outFile), [], 'B got nothing yet: the batch still holds it');
 
     const started = Date.now();
