@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/time/clock.h"
+#include "collector/common/glob.h"
 #include "collector/common/strings.h"
 #include "collector/filterset/filterset.h"
 #include "collector/telemetry/telemetry.h"
@@ -43,27 +44,6 @@ std::string_view StatusName(int code) {
     default:
       return "STATUS_CODE_UNSET";
   }
-}
-
-// `*` any run of characters, `?` one character; everything else literal.
-bool GlobMatch(std::string_view pattern, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == s[i])) {
-      ++p;
-      ++i;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 const AnyValue* Find(const Attrs& attrs, const std::string& key) {
@@ -118,7 +98,7 @@ void AppendDims(const std::vector<SpanMetricsConnector::Dim>& dims, const Source
       std::vector<std::string_view> seen;
       auto scan = [&](const Attrs& from) {
         for (const auto& kv : from) {
-          if (!GlobMatch(d.glob, kv.key())) continue;
+          if (!common::GlobMatch(d.glob, kv.key())) continue;
           if (std::find(seen.begin(), seen.end(), kv.key()) != seen.end()) continue;
           seen.push_back(kv.key());
           key->push_back('\x03');
@@ -171,17 +151,6 @@ bool HasTraceId(const std::string& id) {
 
 }  // namespace
 
-struct SpanMetricsConnector::Ticker {
-  explicit Ticker(asio::io_context& io) : timer(io) {}
-  asio::steady_timer timer;
-  std::mutex mu;
-  SpanMetricsConnector* owner = nullptr;  // null once stopped
-};
-
-namespace {
-void Arm(const std::shared_ptr<SpanMetricsConnector::Ticker>& t, absl::Duration every);
-}  // namespace
-
 SpanMetricsConnector::SpanMetricsConnector(const CreateSettings& settings, const Config& cfg, Consumer* next)
     : settings_(settings), cfg_(cfg), next_(next) {
   auto excluded = [&](std::string_view name) {
@@ -230,33 +199,11 @@ SpanMetricsConnector::SpanMetricsConnector(const CreateSettings& settings, const
                            "Flushes of the span_metrics connector that the metrics pipeline refused", labels);
 }
 
-SpanMetricsConnector::~SpanMetricsConnector() {
-  if (ticker_) {
-    std::lock_guard l(ticker_->mu);
-    ticker_->owner = nullptr;
-  }
-}
-
-namespace {
-void Arm(const std::shared_ptr<SpanMetricsConnector::Ticker>& t, absl::Duration every) {
-  t->timer.expires_after(absl::ToChronoNanoseconds(every));
-  t->timer.async_wait([t, every](const boost::system::error_code& ec) {
-    if (ec) return;
-    {
-      std::lock_guard l(t->mu);
-      if (t->owner == nullptr) return;
-      (void)t->owner->Flush(static_cast<uint64_t>(absl::GetCurrentTimeNanos()));
-    }
-    Arm(t, every);
-  });
-}
-}  // namespace
+SpanMetricsConnector::~SpanMetricsConnector() = default;
 
 absl::Status SpanMetricsConnector::Start(Host& host) {
-  if (ticker_) return absl::OkStatus();
-  ticker_ = std::make_shared<Ticker>(host.IoContext());
-  ticker_->owner = this;
-  asio::post(host.IoContext(), [t = ticker_, every = cfg_.metrics_flush_interval] { Arm(t, every); });
+  ticker_.Start(host.IoContext(), cfg_.metrics_flush_interval,
+                [this] { (void)Flush(static_cast<uint64_t>(absl::GetCurrentTimeNanos())); });
   return absl::OkStatus();
 }
 
@@ -266,15 +213,7 @@ absl::Status SpanMetricsConnector::Shutdown(absl::Time) {
     if (shut_down_) return absl::OkStatus();
     shut_down_ = true;
   }
-  if (ticker_) {
-    {
-      // Waits for a flush the timer is running.
-      std::lock_guard l(ticker_->mu);
-      ticker_->owner = nullptr;
-    }
-    auto t = ticker_;
-    asio::post(t->timer.get_executor(), [t] { t->timer.cancel(); });
-  }
+  ticker_.Stop();  // waits for a flush it is running
   // What was aggregated since the last flush goes downstream (still running: connectors
   // stop before exporters).
   absl::Status st = Flush(static_cast<uint64_t>(absl::GetCurrentTimeNanos()));

@@ -23,6 +23,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/common/loop_ticker.h"
 #include "collector/component/factory.h"
 #include "collector/pdata/builders.h"
 #include "connectors/span_metrics/config.h"
@@ -77,8 +78,6 @@ class SpanMetricsConnector : public Connector {
     std::optional<std::string> default_value;
     std::string glob;
   };
-  // The flush timer on the host's loop (shared with its pending wait).
-  struct Ticker;
 
  private:
   struct Resource {
@@ -120,7 +119,7 @@ class SpanMetricsConnector : public Connector {
   // Flushes one at a time (timer, Shutdown); a delta flush refused is kept for the next.
   std::mutex flush_mu_;
   std::optional<pdata::Metrics> pending_;
-  std::shared_ptr<Ticker> ticker_;
+  common::LoopTicker ticker_;  // after what its flush uses: destroyed (stopped) before them
   bool shut_down_ = false;
 
   prometheus::Gauge* series_gauge_;

@@ -53,28 +53,6 @@ void PutLength(uint32_t n, std::string* out) {
 
 }  // namespace
 
-struct FilePusher::Ticker {
-  explicit Ticker(asio::io_context& io) : timer(io) {}
-  asio::steady_timer timer;
-  std::mutex mu;
-  FilePusher* owner = nullptr;  // null once stopped
-};
-
-namespace {
-void Arm(const std::shared_ptr<FilePusher::Ticker>& t, absl::Duration every) {
-  t->timer.expires_after(absl::ToChronoNanoseconds(every));
-  t->timer.async_wait([t, every](const boost::system::error_code& ec) {
-    if (ec) return;
-    {
-      std::lock_guard l(t->mu);
-      if (t->owner == nullptr) return;
-      t->owner->FlushBuffered();
-    }
-    Arm(t, every);
-  });
-}
-}  // namespace
-
 FilePusher::FilePusher(const CreateSettings&, const Config& cfg)
     : path_(cfg.path),
       max_line_size_(static_cast<size_t>(cfg.max_line_size)),
@@ -96,25 +74,12 @@ absl::Status FilePusher::Start(Host& host) {
     std::lock_guard<std::mutex> lock(mu_);
     if (absl::Status st = writer_.Open(); !st.ok()) return st;
   }
-  if (buffered_ && !ticker_) {
-    ticker_ = std::make_shared<Ticker>(host.IoContext());
-    ticker_->owner = this;
-    asio::post(host.IoContext(), [t = ticker_, every = flush_interval_] { Arm(t, every); });
-  }
+  if (buffered_) ticker_.Start(host.IoContext(), flush_interval_, [this] { FlushBuffered(); });
   return absl::OkStatus();
 }
 
 absl::Status FilePusher::Shutdown() {
-  if (ticker_) {
-    {
-      // Waits for a flush the timer is running.
-      std::lock_guard l(ticker_->mu);
-      ticker_->owner = nullptr;
-    }
-    auto t = ticker_;
-    asio::post(t->timer.get_executor(), [t] { t->timer.cancel(); });
-    ticker_.reset();
-  }
+  ticker_.Stop();  // waits for a flush it is running
   std::lock_guard<std::mutex> lock(mu_);
   writer_.Close();
   return absl::OkStatus();

@@ -12,6 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "collector/common/loop_ticker.h"
 #include "collector/exporterhelper/exporterhelper.h"
 #include "collector/pdata/json_encode.h"
 #include "exporters/file/config.h"
@@ -48,8 +49,6 @@ class FilePusher : public exporterhelper::SignalPusher<FilePusher> {
   // Flushes what is buffered (the flush timer calls it).
   void FlushBuffered();
 
-  struct Ticker;
-
  private:
   using Encode = std::function<absl::Status(const pdata::JsonOut&)>;
   using Proto = std::function<absl::StatusOr<std::string>()>;
@@ -65,9 +64,9 @@ class FilePusher : public exporterhelper::SignalPusher<FilePusher> {
   const absl::Duration flush_interval_;
   const bool create_directory_;
   const unsigned directory_mode_;
-  std::shared_ptr<Ticker> ticker_;
   std::mutex mu_;
   FileWriter writer_ ABSL_GUARDED_BY(mu_);
+  common::LoopTicker ticker_;  // last: stopped before the members its flush uses go
 };
 
 }  // namespace outrigger::exporters::file

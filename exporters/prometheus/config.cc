@@ -1,5 +1,6 @@
 #include "exporters/prometheus/config.h"
 
+#include "collector/common/glob.h"
 #include "collector/http/server.h"
 #include "collector/prometheus/labels.h"
 
@@ -7,30 +8,10 @@ namespace outrigger::exporters::prometheus {
 
 namespace {
 
-// '*' (any run) and '?' (any one character), as upstream's resourcetotelemetry patterns.
-bool Wildcard(std::string_view pat, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-      ++p;
-      ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
-
+// '*' and '?', as upstream's resourcetotelemetry patterns.
 bool AnyMatches(const std::vector<std::string>& patterns, std::string_view key) {
   for (const auto& p : patterns) {
-    if (Wildcard(p, key)) return true;
+    if (common::GlobMatch(p, key)) return true;
   }
   return false;
 }

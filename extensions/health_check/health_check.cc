@@ -10,28 +10,6 @@
 namespace outrigger::extensions::health_check {
 namespace asio = boost::asio;
 
-struct HealthCheck::Ticker {
-  explicit Ticker(asio::io_context& io) : timer(io) {}
-  asio::steady_timer timer;
-  std::mutex mu;
-  HealthCheck* owner = nullptr;  // null once stopped
-};
-
-namespace {
-void Arm(const std::shared_ptr<HealthCheck::Ticker>& t, absl::Duration every) {
-  t->timer.expires_after(absl::ToChronoNanoseconds(every));
-  t->timer.async_wait([t, every](const boost::system::error_code& ec) {
-    if (ec) return;
-    {
-      std::lock_guard l(t->mu);
-      if (t->owner == nullptr) return;
-      t->owner->Sample(absl::Now());
-    }
-    Arm(t, every);
-  });
-}
-}  // namespace
-
 HealthCheck::HealthCheck(const CreateSettings& settings, const Config& cfg) : settings_(settings), cfg_(cfg) {}
 
 HealthCheck::~HealthCheck() { (void)Shutdown(absl::Now()); }
@@ -115,12 +93,10 @@ absl::Status HealthCheck::Start(Host& host) {
                                   [this, h](http::Request& req) { return Answer(req, *h); });
   if (!srv.ok()) return srv.status();
   server_ = std::move(*srv);
-  if (cfg_.check_collector_pipeline.enabled && !ticker_) {
+  if (cfg_.check_collector_pipeline.enabled && !ticker_.running()) {
     Sample(absl::Now());
-    ticker_ = std::make_shared<Ticker>(host.IoContext());
-    ticker_->owner = this;
     const absl::Duration every = std::max(cfg_.check_collector_pipeline.interval / 10, absl::Milliseconds(10));
-    asio::post(host.IoContext(), [t = ticker_, every] { Arm(t, every); });
+    ticker_.Start(host.IoContext(), every, [this] { Sample(absl::Now()); });
   }
   settings_.logger->info("health check on {}{} (port {})", cfg_.endpoint, cfg_.tls.enabled() ? " (TLS)" : "",
                          server_->port());
@@ -128,15 +104,7 @@ absl::Status HealthCheck::Start(Host& host) {
 }
 
 absl::Status HealthCheck::Shutdown(absl::Time) {
-  if (ticker_) {
-    {
-      std::lock_guard l(ticker_->mu);
-      ticker_->owner = nullptr;
-    }
-    auto t = ticker_;
-    asio::post(t->timer.get_executor(), [t] { t->timer.cancel(); });
-    ticker_.reset();
-  }
+  ticker_.Stop();
   if (server_) server_->Stop();
   server_.reset();
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "collector/common/loop_ticker.h"
 #include "collector/component/factory.h"
 #include "collector/http/server.h"
 #include "extensions/health_check/config.h"
@@ -36,8 +37,6 @@ class HealthCheck : public Extension {
   // Takes a sample of the failure count (the sampling timer calls it).
   void Sample(absl::Time now);
 
-  struct Ticker;
-
  private:
   http::Response Answer(const http::Request& req, const Host& host);
   // The exporters' failed sends since the process started: the counter families
@@ -49,11 +48,11 @@ class HealthCheck : public Extension {
   CreateSettings settings_;
   Config cfg_;
   std::unique_ptr<http::Server> server_;
-  std::shared_ptr<Ticker> ticker_;
   std::mutex mu_;
   // (time, total failures) samples; the first is the newest one at least `interval` old
   // (or the one taken at Start).
   std::deque<std::pair<absl::Time, double>> samples_ ABSL_GUARDED_BY(mu_);
+  common::LoopTicker ticker_;  // last: stopped before the members its sampling uses go
 };
 
 }  // namespace outrigger::extensions::health_check
