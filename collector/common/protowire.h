@@ -1,7 +1,8 @@
 #pragma once
-// Reading the protobuf wire format by hand (components that read OTLP bytes in place,
-// without decoding: tail_sampling, loadbalancing).
+// Reading and writing the protobuf wire format by hand (components that read or build
+// OTLP bytes in place, without decoding: tail_sampling, loadbalancing, filelog).
 
+#include <cstddef>
 #include <cstdint>
 
 namespace outrigger::protowire {
@@ -16,6 +17,26 @@ inline bool ReadVarint(const char*& p, const char* end, uint64_t* v) {
     if (!(b & 0x80)) return true;
   }
   return false;
+}
+
+// The bytes of v as a base-128 varint (1 to 10).
+inline size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// Writes v as a varint at dst (room for VarintSize(v) bytes); returns the end.
+inline char* WriteVarint(char* dst, uint64_t v) {
+  while (v >= 0x80) {
+    *dst++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *dst++ = static_cast<char>(v);
+  return dst;
 }
 
 }  // namespace outrigger::protowire

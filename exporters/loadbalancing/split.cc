@@ -77,23 +77,8 @@ std::string_view FindLen(std::string_view msg, uint32_t number, bool* found = nu
   return {};
 }
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-char* WriteVarint(char* dst, uint64_t v) {
-  while (v >= 0x80) {
-    *dst++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *dst++ = static_cast<char>(v);
-  return dst;
-}
+using protowire::VarintSize;
+using protowire::WriteVarint;
 
 // The attributes (KeyValue, field `attr_field`) of a message, sorted: an identity that does
 // not depend on their order.

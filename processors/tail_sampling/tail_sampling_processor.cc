@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "collector/common/protowire.h"
 #include "collector/exporterhelper/exporterhelper.h"
 #include "collector/ottl/context.h"
 #include "collector/telemetry/telemetry.h"
@@ -97,22 +98,8 @@ class Buf {
   size_t cap_ = 0;
 };
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-char* WriteVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
+using protowire::VarintSize;
+using protowire::WriteVarint;
 size_t FieldSize(size_t len) { return 1 + VarintSize(len) + len; }
 
 // The encoded pieces of one ResourceSpans as it was received: spans are read (wire.h)
