@@ -177,7 +177,8 @@ TEST(EncodeJson, SpecialDoublesAndInt64AsProtobufWritesThem) {
 // copy, protobuf's JSON, then a JSON document of it). Streamed, the encoder hands out
 // chunks of about kJsonChunk and holds nothing more.
 TEST(EncodeJson, StreamsInBoundedChunks) {
-  Logs logs = EmptyAttributes(440000);
+  constexpr int kAttributes = 440000;
+  Logs logs = EmptyAttributes(kAttributes);
   size_t total = 0, largest = 0, chunks = 0;
   std::string whole;
   ASSERT_TRUE(EncodeJson(logs, 0, [&](std::string_view c) {
@@ -192,8 +193,9 @@ TEST(EncodeJson, StreamsInBoundedChunks) {
   EXPECT_EQ(whole, logs.ToJson());
   auto back = Logs::FromJson(whole);
   ASSERT_TRUE(back.ok()) << back.status();
-  back->ForEachRequest(
-      [](const LogsReq& r) { EXPECT_EQ(r.resource_logs(0).scope_logs(0).log_records(0).attributes_size(), 440000); });
+  back->ForEachRequest([&](const LogsReq& r) {
+    EXPECT_EQ(r.resource_logs(0).scope_logs(0).log_records(0).attributes_size(), kAttributes);
+  });
 }
 
 TEST(EncodeJson, StopsPastMaxBytesWithAClearError) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -275,54 +276,66 @@ int JsonDepth(std::string_view s, int limit) {
   return max;
 }
 
-// Finds the first key that appears twice in one object while nlohmann parses (it keeps
-// the last copy and drops the others silently: a body with `resourceSpans` twice lost
-// the first half). Used as the parser's callback; `error` says which key, and where.
-class DuplicateKeyFinder {
+// Finds the first key that appears twice in one object (nlohmann keeps the last copy
+// and drops the others silently: a body with `resourceSpans` twice lost the first half).
+// A SAX pass of its own before the DOM parse: nlohmann 3.11's parser with a callback
+// scans the enclosing array at the end of every object (a body with 240,000 attributes
+// took 34 s), and an object's keys are kept in a hash set (many keys in one object must
+// not be quadratic either). `error` says which key, and where.
+class DuplicateKeyFinder : public nlohmann::json_sax<nlohmann::json> {
  public:
-  bool operator()(int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    switch (event) {
-      case E::object_start:
-      case E::array_start:
-        if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
-        stack_.push_back(Frame{event == E::object_start, {}, 0});
-        break;
-      case E::object_end:
-      case E::array_end:
-        if (!stack_.empty()) stack_.pop_back();
-        break;
-      case E::key:
-        if (!stack_.empty() && parsed.is_string()) {
-          auto& keys = stack_.back().keys;
-          const std::string& k = parsed.get_ref<const std::string&>();
-          if (error.empty() && std::find(keys.begin(), keys.end(), k) != keys.end()) {
-            error = StrCat("duplicate key ", k, " in the object at ", Path(), " (each key may appear once)");
-          }
-          keys.push_back(k);
-        }
-        break;
-      case E::value:
-        if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
-        break;
+  bool null() override { return Value(); }
+  bool boolean(bool) override { return Value(); }
+  bool number_integer(number_integer_t) override { return Value(); }
+  bool number_unsigned(number_unsigned_t) override { return Value(); }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool string(string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool start_object(std::size_t) override { return Open(true); }
+  bool start_array(std::size_t) override { return Open(false); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+  bool key(string_t& k) override {
+    if (stack_.empty()) return true;
+    Frame& f = stack_.back();
+    if (!f.keys.insert(k).second) {
+      error = StrCat("duplicate key ", k, " in the object at ", Path(), " (each key may appear once)");
+      return false;  // stops the parse
     }
+    f.last_key = k;
     return true;
   }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
   std::string error;
 
  private:
   struct Frame {
     bool object;
-    std::vector<std::string> keys;  // an object's keys so far (the last one is current)
-    size_t index;                   // an array's elements so far
+    absl::flat_hash_set<std::string> keys;  // an object's keys so far
+    std::string last_key;                   // the current one
+    size_t index = 0;                       // an array's elements so far
   };
+  bool Value() {
+    if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
+    return true;
+  }
+  bool Open(bool object) {
+    Value();
+    stack_.push_back(Frame{object, {}, {}, 0});
+    return true;
+  }
+  bool Close() {
+    if (!stack_.empty()) stack_.pop_back();
+    return true;
+  }
   // The JSON path of the innermost open object ($.resourceSpans[0].scopeSpans[1]).
   std::string Path() const {
     std::string p = "$";
     for (size_t i = 0; i + 1 < stack_.size(); ++i) {
       const Frame& f = stack_[i];
       if (f.object) {
-        StrAppend(&p, ".", f.keys.empty() ? "" : f.keys.back());
+        StrAppend(&p, ".", f.last_key);
       } else {
         StrAppend(&p, "[", f.index - 1, "]");
       }
@@ -480,14 +493,14 @@ absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
         StrCat("malformed OTLP JSON: arrays and objects nested more than ", kMaxJsonDepth, " levels deep"));
   }
   DuplicateKeyFinder duplicates;
-  nlohmann::json j = nlohmann::json::parse(
-      json, [&duplicates](int d, nlohmann::json::parse_event_t e, nlohmann::json& v) { return duplicates(d, e, v); },
-      /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");
-  }
+  const bool valid = nlohmann::json::sax_parse(json, &duplicates);
   if (!duplicates.error.empty()) {
     return absl::InvalidArgumentError(StrCat("malformed OTLP JSON: ", duplicates.error));
+  }
+  if (!valid) return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");
   }
   if (!j.is_object()) {
     return absl::InvalidArgumentError("malformed OTLP JSON: the body must be a JSON object");

@@ -184,6 +184,13 @@ TEST(Pdata, JsonWithADuplicatedKeyIsRefused) {
   EXPECT_NE(logs.status().message().find("duplicate key resource in the object at $.resourceLogs[0]"),
             std::string::npos)
       << logs.status();
+  // Among many keys of one object (unknown keys are ignored, but each is checked).
+  std::string many = R"({"resourceSpans":[],)";
+  for (int i = 0; i < 50000; ++i) StrAppend(&many, "\"k", i, "\":0,");
+  StrAppend(&many, R"("k17":1})");
+  auto among = Traces::FromJson(many);
+  EXPECT_NE(among.status().message().find("duplicate key k17 in the object at $ "), std::string::npos)
+      << among.status();
   // The same key in different objects is fine.
   auto ok = Traces::FromJson(StrCat(R"({"resourceSpans":[)", rs, ",", rs, "]}"));
   ASSERT_TRUE(ok.ok()) << ok.status();
