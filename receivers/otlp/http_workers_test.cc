@@ -35,7 +35,7 @@ class HttpWorkersTest : public ::testing::Test {
   ~HttpWorkersTest() override {
     Open();
     workers_.reset();
-    guard_.reset();
+    io_.stop();  // a max_wait timer may still be set
     loop_.join();
   }
 
