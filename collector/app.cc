@@ -256,7 +256,7 @@ int Run(const Args& args, const Registry& registry) {
   // SIGHUPs already pending (a reload under way takes the next one after it).
   std::unique_ptr<ConfigWatcher> watcher;
   if (args.watch_config && !args.configs.empty()) {
-    auto w = ConfigWatcher::Start(args.configs, kConfigWatchDebounce, [] { sigqueue(getpid(), SIGHUP, sigval{}); });
+    auto w = ConfigWatcher::Start(io, args.configs, kConfigWatchDebounce, [] { sigqueue(getpid(), SIGHUP, sigval{}); });
     if (w.ok()) {
       watcher = std::move(*w);
     } else {

@@ -14,6 +14,10 @@ WorkerSet::~WorkerSet() {
 bool WorkerSet::Wake(std::condition_variable& cv, size_t backlog) {
   // A running worker may also wait on `cv` outside Wait() (a timed wait of its own).
   cv.notify_one();
+  return Wake(backlog);
+}
+
+bool WorkerSet::Wake(size_t backlog) {
   // Waiters woken but not yet running still count: each will take one piece of work.
   if (waiting_ >= backlog) return true;
   if (running_ >= max_) return false;

@@ -10,6 +10,11 @@
 //   owner, on new work:     set.Wake(cv, queue.size());  // notifies a waiter, or starts one
 //   worker loop:            if (!set.Wait(lock, cv, [&]{ return have_work || stopping; })) return;
 //   owner, at shutdown:     stopping = true; cv.notify_all(); (unlock) set.JoinAll(mu);
+//
+// Workers that sleep on something else than a condition variable (the OTLP/HTTP workers
+// sleep on a futex word: one syscall to wake, one to sleep) use the parts of Wake and
+// Wait: Wake(backlog) (the owner wakes a sleeper itself), Sleeping()/Awake() around the
+// sleep, Leave() when it slept idle_exit() without work.
 
 #include <condition_variable>
 #include <functional>
@@ -34,6 +39,9 @@ class WorkerSet {
   // queue's length). Notifies one waiter of `cv`, and starts a worker if fewer than
   // `backlog` wait in Wait() and fewer than `max` run. False if all `max` are busy.
   bool Wake(std::condition_variable& cv, size_t backlog = 1);
+  // Wake without the notify: starts a worker if fewer than `backlog` sleep and fewer
+  // than `max` run (owner's mutex held). False if all `max` are busy.
+  bool Wake(size_t backlog);
 
   // From a worker (owner's mutex held through `lock`): waits until `ready()`. Returns
   // true when ready; false when the worker should return because it waited `idle_exit`
@@ -48,6 +56,12 @@ class WorkerSet {
   }
   // From a worker that returns for another reason (owner's mutex held).
   void Leave();
+
+  // From a worker that sleeps on its owner's own primitive (owner's mutex held): before
+  // it sleeps (it then counts as waiting for Wake) and once it holds the mutex again.
+  void Sleeping() { ++waiting_; }
+  void Awake() { --waiting_; }
+  absl::Duration idle_exit() const { return idle_exit_; }
 
   // Joins every worker, started or leaving; call without the owner's mutex, after
   // telling the workers to stop (their `ready` must turn true and their loop return).

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -88,12 +89,13 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
   virtual void Start() = 0;
   virtual void Close() = 0;
   // Whether the connection waits for a request to begin (evictable), and since when.
-  bool idle() const { return idle_; }
-  Clock::time_point idle_since() const { return idle_since_; }
+  bool idle() const { return idle_.load(); }
+  Clock::time_point idle_since() const { return idle_since_.load(); }
 
  protected:
-  bool idle_ = false;
-  Clock::time_point idle_since_;
+  // Atomic: a plain-TCP session may be set idle by the thread that answers (AnswerHere).
+  std::atomic<bool> idle_{false};
+  std::atomic<Clock::time_point> idle_since_{};
 };
 
 struct Server::State {
@@ -104,7 +106,7 @@ struct Server::State {
   Handler handler;
   AsyncHandler async_handler;  // instead of `handler` (ListenAsync)
   RefusalHandler on_refused;
-  bool stopped = false;                             // event loop thread only
+  std::atomic<bool> stopped{false};                 // set on the event loop; read by AnswerHere too
   std::set<std::shared_ptr<SessionBase>> sessions;  // event loop thread only
 
   std::array<std::atomic<uint64_t>, kReasons> refused{};
@@ -189,6 +191,7 @@ class Session : public SessionBase {
   }
 
   void Close() override {
+    std::lock_guard<std::mutex> lock(mu_);
     beast::error_code ec;
     Socket().shutdown(tcp::socket::shutdown_both, ec);
     Socket().close(ec);
@@ -207,8 +210,8 @@ class Session : public SessionBase {
   }
 
   void SetIdle(bool idle) {
-    if (idle != idle_) state_->idle_connections.fetch_add(idle ? 1 : -1, std::memory_order_relaxed);
-    idle_ = idle;
+    if (idle != idle_.load()) state_->idle_connections.fetch_add(idle ? 1 : -1, std::memory_order_relaxed);
+    idle_.store(idle);
   }
 
   std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
@@ -230,7 +233,8 @@ class Session : public SessionBase {
     armed_ = at;
     timer_.expires_at(at);
     timer_.async_wait([self = Self(), at](beast::error_code ec) {
-      if (ec || at != self->armed_) return;  // cancelled, or set again since
+      std::lock_guard<std::mutex> lock(self->mu_);  // against AnswerHere
+      if (ec || at != self->armed_) return;         // cancelled, or set again since
       self->armed_ = Clock::time_point::max();
       if (self->closed_) return;
       if (Clock::now() >= self->deadline_) {
@@ -259,26 +263,31 @@ class Session : public SessionBase {
     SetIdle(true);
     idle_since_ = first ? accepted_ : Clock::now();
     Expire(first ? After(accepted_, state_->options.read_header_timeout)
-                 : After(idle_since_, state_->options.idle_timeout));
+                 : After(idle_since_.load(), state_->options.idle_timeout));
     // A connection keeps the buffer its last request needed (up to kKeepBuffer): the
     // next request of the same size then arrives, header and body, in one read.
     if (buffer_.capacity() > kKeepBuffer) buffer_.shrink_to_fit();
     const size_t room = std::max<size_t>(kFirstRead, buffer_.capacity() - buffer_.size());
     stream_.async_read_some(buffer_.prepare(room), [self = Self(), first](beast::error_code ec, size_t n) {
-      ec = self->Err(ec);
-      self->SetIdle(false);
-      if (ec) {
-        if (first && IsTimeout(ec) && !self->state_->stopped) {
-          self->state_->Refusal("read_header_timeout", "no request within read_header_timeout of the connection");
-        }
-        self->Close();
-        self->Finish();
-        return;
-      }
-      self->buffer_.commit(n);
-      self->request_start_ = first ? self->accepted_ : Clock::now();
-      self->ReadHeader();
+      self->OnNextRequest(ec, n, first);
     });
+  }
+
+  // The first bytes of a request arrived (or the wait failed).
+  void OnNextRequest(beast::error_code ec, size_t n, bool first) {
+    ec = Err(ec);
+    SetIdle(false);
+    if (ec) {
+      if (first && IsTimeout(ec) && !state_->stopped) {
+        state_->Refusal("read_header_timeout", "no request within read_header_timeout of the connection");
+      }
+      Close();
+      Finish();
+      return;
+    }
+    buffer_.commit(n);
+    request_start_ = first ? accepted_ : Clock::now();
+    ReadHeader();
   }
 
   void ReadHeader() {
@@ -372,7 +381,9 @@ class Session : public SessionBase {
     if (auto n = parser_->content_length(); n && *n <= state_->options.max_body_bytes) {
       // Room for the whole body, so that it is read in as few reads as the kernel
       // allows (Beast reads at most the buffer's free capacity, else 512 bytes).
-      buffer_.reserve(std::max<size_t>(buffer_.size(), static_cast<size_t>(*n)));
+      // With kFirstRead more, the next request of the same size (header and body) fits
+      // one read too.
+      buffer_.reserve(std::max<size_t>(buffer_.size(), static_cast<size_t>(*n)) + kFirstRead);
     }
     Expire(After(request_start_, state_->options.read_timeout));
     if (parser_->get()[bhttp::field::expect] == "100-continue" ||
@@ -439,6 +450,9 @@ class Session : public SessionBase {
       auto ticket = std::make_shared<Admission::Ticket>(std::move(ticket_));
       state_->async_handler(std::move(req), [self = Self(), keep_alive, version, ticket](Response r) {
         ticket->Reset();
+        if constexpr (!kTls) {
+          if (self->AnswerHere(r, keep_alive && !self->state_->stopped, version)) return;
+        }
         asio::post(self->state_->io, [self, r = std::move(r), keep_alive, version] {
           self->Write(r, keep_alive && !self->state_->stopped, version);
         });
@@ -516,7 +530,8 @@ class Session : public SessionBase {
                             });
   }
 
-  void Write(const Response& r, bool keep_alive, unsigned version, bool linger = false) {
+  std::shared_ptr<bhttp::response<bhttp::string_body>> MakeResponse(const Response& r, bool keep_alive,
+                                                                    unsigned version) const {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version);
     res->result(static_cast<unsigned>(r.status));
@@ -526,6 +541,67 @@ class Session : public SessionBase {
     res->body() = r.body;
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    return res;
+  }
+
+  // Plain TCP, from the thread that answers an AsyncHandler's request (a worker): writes
+  // the answer and starts waiting for the next request right there, so the event loop
+  // is not woken for it (a wake-up, an epoll_wait and, often, a contended lock in Asio's
+  // scheduler per request). Only when nothing else needs the loop: a kept-alive
+  // connection with no pipelined request, open, the server running, deadlines no earlier
+  // than the timer is set for (the timer is the loop's: it is not touched from here),
+  // and an answer the socket takes in one write. False (nothing done) otherwise: the
+  // caller posts the answer to the loop. While the request was at the handler the loop
+  // touches the session only in its timer's handler and Close (both take mu_), and
+  // EvictIdle (which sees it busy).
+  bool AnswerHere(const Response& r, bool keep_alive, unsigned version) {
+    static_assert(!kTls);
+    if (!keep_alive || buffer_.size() > 0) return false;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (closed_ || timed_out_ || state_->stopped) return false;
+    const ServerOptions& o = state_->options;
+    const Clock::time_point now = Clock::now();
+    const auto write_deadline = After(now, o.write_timeout), idle_deadline = After(now, o.idle_timeout);
+    if (write_deadline.value_or(Clock::time_point::max()) < armed_ ||
+        idle_deadline.value_or(Clock::time_point::max()) < armed_) {
+      return false;
+    }
+    auto res = MakeResponse(r, keep_alive, version);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res);
+    beast::error_code ec;
+    if (!Socket().non_blocking()) Socket().non_blocking(true, ec);
+    if (!ec) bhttp::write_some(Socket(), *sr, ec);
+    if (!sr->is_done()) {
+      // The rest (or the error) on the loop, as Write does it.
+      deadline_ = write_deadline.value_or(Clock::time_point::max());
+      lock.unlock();
+      asio::post(state_->io, [self = Self(), res, sr, ec, keep_alive] {
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+          self->Written(ec, keep_alive, false);
+          return;
+        }
+        bhttp::async_write(self->stream_, *sr, [self, res, sr, keep_alive](beast::error_code ec, size_t) {
+          self->Written(self->Err(ec), keep_alive, false);
+        });
+      });
+      return true;
+    }
+    // Written: wait for the next request (WaitForRequest(false), without the timer).
+    SetIdle(true);
+    idle_since_ = now;
+    deadline_ = idle_deadline.value_or(Clock::time_point::max());
+    if (buffer_.capacity() > kKeepBuffer) buffer_.shrink_to_fit();
+    const size_t room = std::max<size_t>(kFirstRead, buffer_.capacity() - buffer_.size());
+    // Its completion runs on the loop, maybe before this returns: nothing of the session
+    // is touched after this call.
+    stream_.async_read_some(buffer_.prepare(room), [self = Self()](beast::error_code ec, size_t n) {
+      self->OnNextRequest(ec, n, /*first=*/false);
+    });
+    return true;
+  }
+
+  void Write(const Response& r, bool keep_alive, unsigned version, bool linger = false) {
+    auto res = MakeResponse(r, keep_alive, version);
     Expire(After(Clock::now(), state_->options.write_timeout));
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res);
     if constexpr (!kTls) {
@@ -587,6 +663,9 @@ class Session : public SessionBase {
   Clock::time_point armed_ = Clock::time_point::max();     // when timer_ fires (max: not set)
   bool timed_out_ = false;                                 // the deadline closed the socket
   bool closed_ = false;
+  // Held by the timer's handler, Close and AnswerHere: the only code that may run on two
+  // threads at once for one session (see AnswerHere).
+  std::mutex mu_;
   std::string remote_address_;
   uint16_t remote_port_ = 0;
   beast::flat_buffer buffer_;

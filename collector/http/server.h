@@ -72,7 +72,9 @@ using Handler = std::function<Response(Request&)>;
 using Respond = std::function<void(Response)>;
 // A handler that answers later (ListenAsync): it returns at once, never waiting, and
 // calls `respond` once, from any thread (e.g. a worker that runs a pipeline). The
-// connection reads no further request until then.
+// connection reads no further request until then. On plain TCP `respond` writes the answer
+// from the calling thread when the socket takes it at once (and starts the next read
+// there), so the event loop is not woken per request; otherwise it goes to the loop.
 using AsyncHandler = std::function<void(Request&& request, Respond respond)>;
 // Builds the answer to a request refused before its handler ran (malformed HTTP, body
 // over the limit, not authenticated): `request` holds what was read (method, path,

@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <chrono>
+#include <deque>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -476,6 +479,131 @@ TEST(AsyncServerTest, AnswersFromAnotherThreadWhileServingOthers) {
   EXPECT_NE(ReadResponse(slow).find("now /again"), std::string::npos);
   ::close(slow);
   ::close(fast);
+  (*s)->Stop();
+}
+
+// Issue 12: a plain-TCP answer given from another thread (an OTLP/HTTP worker) is
+// written by that thread, which also starts waiting for the next request, so the event
+// loop is not woken per request. Shown with the loop blocked: the answer arrives anyway.
+class HeldAnswers {
+ public:
+  // Keeps each request's Respond until Answer().
+  AsyncHandler Handler() {
+    return [this](Request&& r, Respond respond) {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_.emplace_back(r.path, std::move(respond));
+    };
+  }
+  size_t Held() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return held_.size();
+  }
+  // Answers the oldest held request with `body` (or "answer <path>"), from this thread.
+  void Answer(std::string body = "") {
+    std::pair<std::string, Respond> h;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      h = std::move(held_.front());
+      held_.pop_front();
+    }
+    Response resp;
+    resp.body = body.empty() ? "answer " + h.first : std::move(body);
+    h.second(std::move(resp));
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::pair<std::string, Respond>> held_;
+};
+
+// Blocks the event loop until the returned function is called.
+std::function<void()> BlockLoop(boost::asio::io_context& io) {
+  auto gate = std::make_shared<std::promise<void>>();
+  auto entered = std::make_shared<std::promise<void>>();
+  boost::asio::post(io, [gate, entered] {
+    entered->set_value();
+    gate->get_future().wait();
+  });
+  entered->get_future().wait();
+  return [gate] { gate->set_value(); };
+}
+
+TEST(AsyncServerTest, AnAnswerFromAnotherThreadIsWrittenThereAndTheConnectionGoesOn) {
+  testutil::TestHost host;
+  HeldAnswers answers;
+  auto s = Server::ListenAsync(host.IoContext(), "127.0.0.1:0", ServerOptions{}, answers.Handler());
+  ASSERT_TRUE(s.ok()) << s.status();
+  int fd = Connect((*s)->port());
+  for (int i = 0; i < 3; ++i) {
+    const std::string path = "/r" + std::to_string(i);
+    Send(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(testutil::WaitFor([&] { return answers.Held() == 1; }));
+    auto unblock = BlockLoop(host.IoContext());
+    answers.Answer();
+    pollfd p{fd, POLLIN, 0};
+    EXPECT_EQ(::poll(&p, 1, 0), 1) << "the answer waited for the event loop";
+    unblock();
+    EXPECT_NE(ReadResponse(fd).find("answer " + path), std::string::npos);
+  }
+  EXPECT_EQ((*s)->Connections(), 1u);
+  ::close(fd);
+  (*s)->Stop();
+}
+
+// What the answering thread cannot finish goes to the loop: an answer larger than the
+// socket takes at once, and a pipelined request behind the answered one.
+TEST(AsyncServerTest, ALargeAnswerAndAPipelinedRequestAreFinishedByTheLoop) {
+  testutil::TestHost host;
+  HeldAnswers answers;
+  auto s = Server::ListenAsync(host.IoContext(), "127.0.0.1:0", ServerOptions{}, answers.Handler());
+  ASSERT_TRUE(s.ok()) << s.status();
+  int fd = Connect((*s)->port());
+  Send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(testutil::WaitFor([&] { return answers.Held() == 1; }));
+  const std::string big(8 << 20, 'b');  // more than a loopback socket takes at once
+  std::thread([&] { answers.Answer(big); }).join();
+  std::string got;
+  std::vector<char> buf(1 << 20);
+  while (got.size() < big.size()) {
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "got " << got.size();
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    ASSERT_GT(n, 0);
+    got.append(buf.data(), static_cast<size_t>(n));
+    if (size_t h = got.find("\r\n\r\n"); h != std::string::npos && got.size() >= h + 4 + big.size()) break;
+  }
+  EXPECT_EQ(got.substr(got.size() - big.size()), big);
+  Send(fd, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(testutil::WaitFor([&] { return answers.Held() == 1; }));
+  std::thread([&] { answers.Answer(); }).join();
+  EXPECT_NE(ReadResponse(fd).find("answer /a"), std::string::npos);
+  ASSERT_TRUE(testutil::WaitFor([&] { return answers.Held() == 1; }));
+  std::thread([&] { answers.Answer(); }).join();
+  EXPECT_NE(ReadResponse(fd).find("answer /b"), std::string::npos);
+  ::close(fd);
+  (*s)->Stop();
+}
+
+// The deadline set by the answering thread (idle_timeout) is kept by the loop's timer.
+TEST(AsyncServerTest, AConnectionAnsweredFromAnotherThreadClosesAtIdleTimeout) {
+  testutil::TestHost host;
+  HeldAnswers answers;
+  ServerOptions o;
+  o.read_header_timeout = absl::Milliseconds(100);  // the timer is set earlier than idle_timeout
+  o.idle_timeout = absl::Milliseconds(400);
+  auto s = Server::ListenAsync(host.IoContext(), "127.0.0.1:0", o, answers.Handler());
+  ASSERT_TRUE(s.ok()) << s.status();
+  int fd = Connect((*s)->port());
+  Send(fd, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(testutil::WaitFor([&] { return answers.Held() == 1; }));
+  std::thread([&] { answers.Answer(); }).join();
+  auto r = ReadUntilClosed(fd, std::chrono::seconds(5));
+  ::close(fd);
+  EXPECT_NE(r.data.find("answer /a"), std::string::npos);
+  EXPECT_TRUE(r.closed);
+  EXPECT_GE(r.elapsed.count(), 300);
+  EXPECT_LT(r.elapsed.count(), 2000);
+  EXPECT_EQ((*s)->Refused("read_header_timeout"), 0u);
   (*s)->Stop();
 }
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -195,25 +196,33 @@ absl::Status GrpcClient::Start(Host& host) {
   const std::string& target = parsed->target;
   bool insecure = cfg_.tls.insecure;
   if (parsed->tls != GrpcTarget::Tls::kConfig) insecure = parsed->tls == GrpcTarget::Tls::kOff;
-  std::shared_ptr<grpc::ChannelCredentials> creds;
+  // The files are read now (a wrong path fails Start); gRPC's objects, which start gRPC
+  // and its threads, are made by the first Export (OpenChannel).
+  std::function<std::shared_ptr<grpc::ChannelCredentials>()> make_creds;
   if (insecure) {
-    creds = grpc::InsecureChannelCredentials();
+    make_creds = [] { return grpc::InsecureChannelCredentials(); };
   } else if (cfg_.tls.insecure_skip_verify) {
     // TLS, but any server certificate is taken (testing only).
-    grpc::experimental::TlsChannelCredentialsOptions o;
-    o.set_verify_server_certs(false);
-    o.set_check_call_host(false);
-    o.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    std::optional<grpc::experimental::IdentityKeyCertPair> pair;
     if (!cfg_.tls.cert_file.empty()) {
       auto cert = ReadFile("cert_file", cfg_.tls.cert_file);
       if (!cert.ok()) return cert.status();
       auto key = ReadFile("key_file", cfg_.tls.key_file);
       if (!key.ok()) return key.status();
-      o.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-          std::vector<grpc::experimental::IdentityKeyCertPair>{{std::move(*key), std::move(*cert)}}));
-      o.watch_identity_key_cert_pairs();
+      pair = grpc::experimental::IdentityKeyCertPair{std::move(*key), std::move(*cert)};
     }
-    creds = grpc::experimental::TlsCredentials(o);
+    make_creds = [pair] {
+      grpc::experimental::TlsChannelCredentialsOptions o;
+      o.set_verify_server_certs(false);
+      o.set_check_call_host(false);
+      o.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+      if (pair) {
+        o.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+            std::vector<grpc::experimental::IdentityKeyCertPair>{*pair}));
+        o.watch_identity_key_cert_pairs();
+      }
+      return grpc::experimental::TlsCredentials(o);
+    };
   } else {
     grpc::SslCredentialsOptions o;
     for (auto [what, path, out] : {std::make_tuple("ca_file", &cfg_.tls.ca_file, &o.pem_root_certs),
@@ -224,31 +233,44 @@ absl::Status GrpcClient::Start(Host& host) {
       if (!content.ok()) return content.status();
       *out = std::move(*content);
     }
-    creds = grpc::SslCredentials(o);
+    make_creds = [o] { return grpc::SslCredentials(o); };
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  if (cfg_.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-  if (!insecure && !cfg_.tls.server_name_override.empty()) args.SetSslTargetNameOverride(cfg_.tls.server_name_override);
-  auto ms = [](absl::Duration d) {
-    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), std::numeric_limits<int>::max()));
+  std::lock_guard<std::mutex> lock(open_mu_);
+  stub_.reset();
+  channel_.reset();
+  open_channel_ = [this, target, insecure, make_creds = std::move(make_creds)] {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    if (cfg_.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+    if (!insecure && !cfg_.tls.server_name_override.empty())
+      args.SetSslTargetNameOverride(cfg_.tls.server_name_override);
+    auto ms = [](absl::Duration d) {
+      return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), std::numeric_limits<int>::max()));
+    };
+    if (cfg_.keepalive.time > absl::ZeroDuration()) {
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ms(cfg_.keepalive.time));
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(cfg_.keepalive.timeout));
+      args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, cfg_.keepalive.permit_without_stream ? 1 : 0);
+    }
+    if (cfg_.read_buffer_size > 0) args.SetInt(GRPC_ARG_TCP_READ_CHUNK_SIZE, static_cast<int>(cfg_.read_buffer_size));
+    if (!cfg_.balancer_name.empty()) args.SetLoadBalancingPolicyName(cfg_.balancer_name);
+    if (!cfg_.authority.empty()) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, cfg_.authority);
+    channel_ = grpc::CreateCustomChannel(target, make_creds(), args);
+    stub_ = std::make_unique<grpc::GenericStub>(channel_);
   };
-  if (cfg_.keepalive.time > absl::ZeroDuration()) {
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ms(cfg_.keepalive.time));
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(cfg_.keepalive.timeout));
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, cfg_.keepalive.permit_without_stream ? 1 : 0);
-  }
-  if (cfg_.read_buffer_size > 0) args.SetInt(GRPC_ARG_TCP_READ_CHUNK_SIZE, static_cast<int>(cfg_.read_buffer_size));
-  if (!cfg_.balancer_name.empty()) args.SetLoadBalancingPolicyName(cfg_.balancer_name);
-  if (!cfg_.authority.empty()) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, cfg_.authority);
-  channel_ = grpc::CreateCustomChannel(target, creds, args);
-  stub_ = std::make_unique<grpc::GenericStub>(channel_);
   return absl::OkStatus();
+}
+
+grpc::TemplatedGenericStub<grpc::ByteBuffer, grpc::ByteBuffer>* GrpcClient::Stub() {
+  std::lock_guard<std::mutex> lock(open_mu_);
+  if (stub_ == nullptr && open_channel_) std::exchange(open_channel_, nullptr)();
+  return stub_.get();
 }
 
 template <typename D>
 absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) {
-  if (stub_ == nullptr) return absl::FailedPreconditionError("the OTLP/gRPC client was not started");
+  auto* stub = Stub();
+  if (stub == nullptr) return absl::FailedPreconditionError("the OTLP/gRPC client was not started");
   // The encoded batch is handed to gRPC without a copy; the slice frees it.
   auto* body = new std::string(d.ToProto());
   grpc::Slice slice(
@@ -269,7 +291,7 @@ absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) 
   // wake and a poller kick each way per export).
   grpc::CompletionQueue cq;
   grpc::Status st;
-  auto call = stub_->PrepareUnaryCall(&ctx, std::string(ExportMethod(signal)), request, &cq);
+  auto call = stub->PrepareUnaryCall(&ctx, std::string(ExportMethod(signal)), request, &cq);
   call->StartCall();
   call->Finish(&response, &st, &cq);
   void* tag = nullptr;

@@ -5,8 +5,10 @@
 // (parts concatenate) and sent through a generic stub, so no message is rebuilt.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -86,7 +88,9 @@ class GrpcClient {
   GrpcClient(std::shared_ptr<spdlog::logger> logger, GrpcClientConfig cfg);
   ~GrpcClient();
 
-  // Resolves the authenticator, reads the TLS files and opens the channel.
+  // Resolves the authenticator and reads the TLS files. The channel (and with it gRPC's
+  // library and threads) is opened by the first Export, so an exporter that never
+  // sends costs no thread.
   absl::Status Start(Host& host);
 
   // One Export call; returns by `deadline`. A gRPC error becomes a pipeline status
@@ -95,11 +99,20 @@ class GrpcClient {
   absl::Status Export(Signal signal, const D& d, absl::Time deadline);
 
   const std::string& endpoint() const { return cfg_.endpoint; }
+  // Whether the channel was opened (by a first Export).
+  bool channel_open() {
+    std::lock_guard<std::mutex> lock(open_mu_);
+    return channel_ != nullptr;
+  }
 
  private:
   std::shared_ptr<spdlog::logger> logger_;
   GrpcClientConfig cfg_;
   ClientAuthenticator* auth_ = nullptr;
+  // The stub, the channel opened by the first call (null before Start).
+  grpc::TemplatedGenericStub<grpc::ByteBuffer, grpc::ByteBuffer>* Stub();
+  std::mutex open_mu_;
+  std::function<void()> open_channel_;  // set by Start; run once by Stub()
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::TemplatedGenericStub<grpc::ByteBuffer, grpc::ByteBuffer>> stub_;
 };

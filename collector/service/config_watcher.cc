@@ -1,18 +1,24 @@
 #include "collector/service/config_watcher.h"
 
 #include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <set>
 #include <sstream>
+
+#include "absl/time/clock.h"
 
 #include "collector/common/strings.h"
 #include "spdlog/spdlog.h"
@@ -28,61 +34,145 @@ std::string DirOf(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ConfigWatcher>> ConfigWatcher::Start(std::vector<std::string> files,
+namespace asio = boost::asio;
+
+struct ConfigWatcher::State : std::enable_shared_from_this<State> {
+  State(asio::io_context& io, int fd) : io(io), inotify(io, fd), timer(io) {}
+  asio::io_context& io;
+  std::vector<std::string> files;
+  absl::Duration debounce;
+  std::function<void()> on_change;
+  asio::posix::stream_descriptor inotify;  // non-blocking
+  asio::steady_timer timer;                // the debounce
+  bool stopped = false;                    // event loop only, as everything below but mu's
+  bool pending = false;                    // events seen, waiting for quiet
+  absl::Time first;                        // of the pending events: a directory never quiet is read anyway
+  std::string last;                        // what on_change was last called for
+  std::mutex mu;
+  std::string loaded;  // guarded by mu
+
+  void WatchDirectories();      // (re)adds the directories of the files and their targets
+  std::string ReadAll() const;  // the files' bytes, in order ("" for one unreadable)
+
+  // Reads the inotify events there are; true if there were any.
+  bool Drain() {
+    alignas(inotify_event) char buf[8192];
+    bool any = false;
+    while (read(inotify.native_handle(), buf, sizeof(buf)) > 0) any = true;  // what changed is read later
+    return any;
+  }
+  void Wait() {
+    inotify.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                         if (ec || self->stopped) return;
+                         if (self->Drain()) self->Events();
+                         self->Wait();
+                       });
+  }
+  void Events() {
+    if (!pending) first = absl::Now();
+    pending = true;
+    // Quiet for `debounce`, or busy for 10 times that.
+    const absl::Duration left = std::min(debounce, first + 10 * debounce - absl::Now());
+    timer.expires_after(absl::ToChronoNanoseconds(std::max(left, absl::ZeroDuration())));
+    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec && !self->stopped) self->Quiet();
+    });
+  }
+  void Quiet() {
+    pending = false;
+    WatchDirectories();  // a symlink may point into another directory now
+    std::string now = ReadAll();
+    if (Drain() && absl::Now() - first < 10 * debounce) {
+      Events();  // written while we read: wait for quiet again
+      return;
+    }
+    bool changed;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      changed = now != loaded && now != last;
+    }
+    if (changed) {
+      last = std::move(now);
+      spdlog::info("config file changed: {}", files.size() == 1 ? files[0] : StrCat(files.size(), " files"));
+      on_change();
+    }
+  }
+  void Stop() {
+    stopped = true;
+    boost::system::error_code ec;
+    inotify.close(ec);
+    timer.cancel();
+  }
+};
+
+absl::StatusOr<std::unique_ptr<ConfigWatcher>> ConfigWatcher::Start(asio::io_context& io,
+                                                                    std::vector<std::string> files,
                                                                     absl::Duration debounce,
                                                                     std::function<void()> on_change) {
+  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return absl::InternalError(StrCat("inotify_init1: ", std::strerror(errno)));
   std::unique_ptr<ConfigWatcher> w(new ConfigWatcher());
-  w->files_ = std::move(files);
-  w->debounce_ = debounce;
-  w->on_change_ = std::move(on_change);
-  w->inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (w->inotify_fd_ < 0) return absl::InternalError(StrCat("inotify_init1: ", std::strerror(errno)));
-  w->stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (w->stop_fd_ < 0) return absl::InternalError(StrCat("eventfd: ", std::strerror(errno)));
-  w->WatchDirectories();
-  w->loaded_ = w->last_ = w->ReadAll();
-  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  auto s = std::make_shared<State>(io, fd);
+  s->files = std::move(files);
+  s->debounce = debounce;
+  s->on_change = std::move(on_change);
+  s->WatchDirectories();
+  s->loaded = s->last = s->ReadAll();
+  // The first wait is set on the loop, as every later use of the state.
+  asio::post(io, [s] {
+    if (!s->stopped) s->Wait();
+  });
+  w->state_ = std::move(s);
   return w;
 }
 
 ConfigWatcher::~ConfigWatcher() {
-  if (thread_.joinable()) {
-    uint64_t one = 1;
-    (void)!write(stop_fd_, &one, sizeof(one));
-    thread_.join();
+  if (!state_) return;
+  if (state_->io.get_executor().running_in_this_thread() || state_->io.stopped()) {
+    state_->Stop();
+    return;
   }
-  if (inotify_fd_ >= 0) close(inotify_fd_);
-  if (stop_fd_ >= 0) close(stop_fd_);
+  std::promise<void> done;
+  asio::post(state_->io, [s = state_, &done] {
+    s->Stop();
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
-void ConfigWatcher::WatchDirectories() {
+void ConfigWatcher::State::WatchDirectories() {
   // Adding a directory again is harmless (inotify returns the same watch).
   // IN_MODIFY too: a file written in place (truncated, then written) is read only once
   // the writes have stopped.
   constexpr uint32_t kMask = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
                              IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
   std::set<std::string> dirs;
-  for (const auto& f : files_) {
+  for (const auto& f : files) {
     dirs.insert(DirOf(f));
     char resolved[PATH_MAX];
     if (realpath(f.c_str(), resolved) != nullptr) dirs.insert(DirOf(resolved));
   }
   for (const auto& d : dirs) {
-    if (inotify_add_watch(inotify_fd_, d.c_str(), kMask) < 0) {
+    if (inotify_add_watch(inotify.native_handle(), d.c_str(), kMask) < 0) {
       spdlog::warn("cannot watch {} for config changes: {}", d, std::strerror(errno));
     }
   }
 }
 
-std::string ConfigWatcher::Joined(const std::vector<std::string>& contents) {
+namespace {
+
+std::string Joined(const std::vector<std::string>& contents) {
   std::string all;
   for (const auto& s : contents) StrAppend(&all, s.size(), ":", s);
   return all;
 }
 
-std::string ConfigWatcher::ReadAll() const {
+}  // namespace
+
+std::string ConfigWatcher::State::ReadAll() const {
   std::vector<std::string> contents;
-  for (const auto& f : files_) {
+  for (const auto& f : files) {
     std::ifstream in(f);
     std::stringstream ss;
     if (in) ss << in.rdbuf();
@@ -92,54 +182,8 @@ std::string ConfigWatcher::ReadAll() const {
 }
 
 void ConfigWatcher::Loaded(const std::vector<std::string>& contents) {
-  std::lock_guard<std::mutex> l(mu_);
-  loaded_ = Joined(contents);
-}
-
-void ConfigWatcher::Run() {
-  pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-  bool pending = false;  // events seen, waiting for quiet
-  absl::Time first;      // of the pending events: a directory never quiet is read anyway
-  alignas(inotify_event) char buf[8192];
-  while (true) {
-    int timeout = -1;
-    if (pending) {
-      absl::Duration left = std::min(debounce_, first + 10 * debounce_ - absl::Now());
-      timeout = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(left)));
-    }
-    int n = poll(fds, 2, timeout);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      spdlog::error("config watcher: poll: {}", std::strerror(errno));
-      return;
-    }
-    if (fds[1].revents != 0) return;
-    if (n > 0 && fds[0].revents != 0) {
-      if (!pending) first = absl::Now();
-      while (read(inotify_fd_, buf, sizeof(buf)) > 0) pending = true;  // what changed is read below
-      if (absl::Now() - first < 10 * debounce_) continue;
-    }
-    if (pending) {  // quiet for `debounce` (or busy for 10 times that)
-      pending = false;
-      WatchDirectories();  // a symlink may point into another directory now
-      std::string now = ReadAll();
-      pollfd again = {inotify_fd_, POLLIN, 0};
-      if (poll(&again, 1, 0) > 0 && absl::Now() - first < 10 * debounce_) {
-        pending = true;  // written while we read: wait for quiet again
-        continue;
-      }
-      bool changed;
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        changed = now != loaded_ && now != last_;
-      }
-      if (changed) {
-        last_ = std::move(now);
-        spdlog::info("config file changed: {}", files_.size() == 1 ? files_[0] : StrCat(files_.size(), " files"));
-        on_change_();
-      }
-    }
-  }
+  std::lock_guard<std::mutex> l(state_->mu);
+  state_->loaded = Joined(contents);
 }
 
 }  // namespace outrigger

@@ -9,17 +9,20 @@
 // been quiet for `debounce`; only bytes that differ from what was last loaded (`Loaded`)
 // call `on_change`, once per new content. A burst of events (the ConfigMap swap is
 // several) is one call; a file edited and then SIGHUPed is loaded once.
+// It runs on the event loop (the inotify descriptor and a debounce timer), not on a
+// thread of its own.
 
-#include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace outrigger {
 
@@ -27,31 +30,21 @@ inline constexpr absl::Duration kConfigWatchDebounce = absl::Milliseconds(200);
 
 class ConfigWatcher {
  public:
-  // Starts the watching thread. `on_change` is called from it.
-  static absl::StatusOr<std::unique_ptr<ConfigWatcher>> Start(std::vector<std::string> files, absl::Duration debounce,
+  // Starts watching on `io`'s event loop. `on_change` is called there.
+  static absl::StatusOr<std::unique_ptr<ConfigWatcher>> Start(boost::asio::io_context& io,
+                                                              std::vector<std::string> files, absl::Duration debounce,
                                                               std::function<void()> on_change);
-  ~ConfigWatcher();  // stops and joins the thread
+  ~ConfigWatcher();  // stops watching (waits for the event loop, which must still run)
   // The content of the files (in order) a reload just read, valid or not.
   void Loaded(const std::vector<std::string>& contents);
   ConfigWatcher(const ConfigWatcher&) = delete;
   ConfigWatcher& operator=(const ConfigWatcher&) = delete;
 
+  struct State;  // on the event loop, kept by its pending handlers
+
  private:
   ConfigWatcher() = default;
-  void Run();
-  void WatchDirectories();      // (re)adds the directories of the files and their targets
-  std::string ReadAll() const;  // the files' bytes, in order ("" for one unreadable)
-  static std::string Joined(const std::vector<std::string>& contents);
-
-  std::vector<std::string> files_;
-  absl::Duration debounce_;
-  std::function<void()> on_change_;
-  int inotify_fd_ = -1;
-  int stop_fd_ = -1;  // an eventfd: written to stop
-  std::mutex mu_;
-  std::string loaded_;  // guarded by mu_
-  std::string last_;    // what on_change was last called for
-  std::thread thread_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace outrigger

@@ -4,14 +4,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <cerrno>
 #include <chrono>
 #include <limits>
 #include <optional>
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "collector/common/worker_set.h"
 
 namespace outrigger::receivers::otlp {
 
@@ -25,7 +28,11 @@ struct Job {
 };
 
 struct HttpWorkers::Core {
-  Core(asio::io_context& io, Limits limits) : io(io), limits(limits), timer(std::make_shared<asio::steady_timer>(io)) {}
+  Core(asio::io_context& io, Limits limits)
+      : io(io),
+        limits(limits),
+        timer(std::make_shared<asio::steady_timer>(io)),
+        workers(static_cast<size_t>(std::max(limits.threads, 0)), limits.idle_exit, [this] { Work(); }) {}
   asio::io_context& io;
   const Limits limits;
   // One timer for every waiting request (not one per request, which cost a kernel timer
@@ -47,17 +54,25 @@ struct HttpWorkers::Core {
     if (sleepers.load() > 0)
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_seq), FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
   }
-  // Sleeps unless wake_seq moved from `seen` (then returns at once).
-  void Sleep(uint32_t seen) {
+  // Sleeps unless wake_seq moved from `seen` (then returns at once), at most `limit`.
+  // True if it slept that long.
+  bool Sleep(uint32_t seen, absl::Duration limit) {
+    const timespec ts = absl::ToTimespec(limit);
     sleepers.fetch_add(1);
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_seq), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+    const long r =
+        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_seq), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
+    const bool timed_out = r != 0 && errno == ETIMEDOUT;
     sleepers.fetch_sub(1);
+    return timed_out;
   }
   std::deque<std::shared_ptr<Job>> waiting ABSL_GUARDED_BY(mu);
   uint64_t waiting_bytes ABSL_GUARDED_BY(mu) = 0;
   bool stopped ABSL_GUARDED_BY(mu) = false;
-  // Per thread: since when it runs its request (InfiniteFuture when idle).
+  // Per worker slot (one per thread that may run): since when it runs its request
+  // (InfiniteFuture when idle or when no thread has the slot), and whether a thread has it.
   std::vector<absl::Time> busy_since ABSL_GUARDED_BY(mu);
+  std::vector<bool> slot_taken ABSL_GUARDED_BY(mu);
+  WorkerSet workers;  // guarded by mu
 
   // Every thread has been running its request for longer than max_wait: the pipeline is
   // stalled, and a new request would only wait to be refused.
@@ -83,32 +98,44 @@ struct HttpWorkers::Core {
     return true;
   }
 
-  void Work(size_t index) {
+  // A worker thread (started by workers.Wake): runs queued requests, sleeps on the
+  // futex word between them, and leaves after idle_exit without one.
+  void Work() {
+    std::unique_lock<std::mutex> lock(mu);
+    size_t slot = 0;
+    while (slot_taken[slot]) ++slot;  // workers.running() <= slots: one is free
+    slot_taken[slot] = true;
     while (true) {
-      const uint32_t seen = wake_seq.load();
-      std::function<void()> run;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!waiting.empty()) {
-          std::shared_ptr<Job> job = std::move(waiting.front());
-          waiting.pop_front();
-          job->waiting = false;
-          waiting_bytes -= job->bytes;
-          run = std::move(job->run);  // the job (kept by its timer) keeps no request
-          job->refuse = nullptr;
-          busy_since[index] = absl::Now();
-        } else if (stopped) {
-          return;
-        }
-      }
-      if (!run) {
-        Sleep(seen);
+      if (!waiting.empty()) {
+        std::shared_ptr<Job> job = std::move(waiting.front());
+        waiting.pop_front();
+        job->waiting = false;
+        waiting_bytes -= job->bytes;
+        std::function<void()> run = std::move(job->run);  // the job (kept by its timer) keeps no request
+        job->refuse = nullptr;
+        busy_since[slot] = absl::Now();
+        lock.unlock();
+        run();
+        run = nullptr;
+        lock.lock();
+        busy_since[slot] = absl::InfiniteFuture();
         continue;
       }
-      run();
-      std::lock_guard<std::mutex> lock(mu);
-      busy_since[index] = absl::InfiniteFuture();
+      if (stopped) break;  // Stop joins the thread
+      // Read with mu held after seeing no request: a request queued from now on moves
+      // it, so Sleep returns at once instead of missing its wake-up.
+      const uint32_t seen = wake_seq.load();
+      workers.Sleeping();
+      lock.unlock();
+      const bool idle = Sleep(seen, workers.idle_exit());
+      lock.lock();
+      workers.Awake();
+      if (idle && waiting.empty() && !stopped) {
+        workers.Leave();
+        break;
+      }
     }
+    slot_taken[slot] = false;
   }
 };
 
@@ -146,13 +173,9 @@ static void Expire(const std::weak_ptr<HttpWorkers::Core>& weak) {
 }
 
 HttpWorkers::HttpWorkers(asio::io_context& io, Limits limits) : core_(std::make_shared<Core>(io, limits)) {
-  {
-    std::lock_guard<std::mutex> lock(core_->mu);
-    core_->busy_since.assign(static_cast<size_t>(limits.threads), absl::InfiniteFuture());
-  }
-  for (int i = 0; i < limits.threads; ++i) {
-    threads_.emplace_back([core = core_, i] { core->Work(static_cast<size_t>(i)); });
-  }
+  std::lock_guard<std::mutex> lock(core_->mu);
+  core_->busy_since.assign(static_cast<size_t>(std::max(limits.threads, 0)), absl::InfiniteFuture());
+  core_->slot_taken.assign(core_->busy_since.size(), false);
 }
 
 HttpWorkers::~HttpWorkers() { Stop(); }
@@ -173,6 +196,8 @@ bool HttpWorkers::Submit(uint64_t bytes, std::function<void()> run, std::functio
     }
     core_->waiting.push_back(job);
     core_->waiting_bytes += bytes;
+    // A thread starts when none sleeps for this request (it then takes it on its own).
+    core_->workers.Wake(core_->waiting.size());
   }
   core_->Wake(1);
   if (!core_->timer_set) {
@@ -199,8 +224,12 @@ void HttpWorkers::Stop() {
     j->run = nullptr;
     if (j->refuse) std::exchange(j->refuse, nullptr)();
   }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  core_->workers.JoinAll(core_->mu);
+}
+
+size_t HttpWorkers::Threads() const {
+  std::lock_guard<std::mutex> lock(core_->mu);
+  return core_->workers.running();
 }
 
 }  // namespace outrigger::receivers::otlp

@@ -7,13 +7,15 @@
 // slow pipeline turns into backpressure at once instead of into a stalled collector. While
 // every worker has been on its request for longer than max_wait (the pipeline is stalled,
 // e.g. a full exporter queue that blocks), new requests are refused without waiting.
+// The threads exist only while there are requests (a WorkerSet): one starts when a
+// request is queued and no idle one is there, up to `threads`, and one that found no
+// request for idle_exit leaves, so an idle receiver holds none.
 
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -29,6 +31,7 @@ inline constexpr int kHttpWorkers = 4;
 inline constexpr size_t kHttpMaxWaiting = 128;                 // requests waiting for a worker
 inline constexpr uint64_t kHttpMaxWaitingBytes = 64ull << 20;  // their bodies, as received
 inline constexpr absl::Duration kHttpMaxWait = absl::Seconds(1);
+inline constexpr absl::Duration kHttpIdleExit = absl::Seconds(2);
 
 class HttpWorkers {
  public:
@@ -37,6 +40,7 @@ class HttpWorkers {
     size_t max_waiting = kHttpMaxWaiting;
     uint64_t max_waiting_bytes = kHttpMaxWaitingBytes;
     absl::Duration max_wait = kHttpMaxWait;
+    absl::Duration idle_exit = kHttpIdleExit;  // a worker without a request leaves after it
   };
   HttpWorkers(boost::asio::io_context& io, Limits limits);
   ~HttpWorkers();  // Stop()
@@ -50,11 +54,13 @@ class HttpWorkers {
   // Refuses what waits, lets the requests that run finish, and joins the threads.
   void Stop();
 
+  // Worker threads running now (idle ones included).
+  size_t Threads() const;
+
   struct Core;
 
  private:
   std::shared_ptr<Core> core_;
-  std::vector<std::thread> threads_;
 };
 
 }  // namespace outrigger::receivers::otlp

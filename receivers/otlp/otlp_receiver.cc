@@ -218,10 +218,10 @@ absl::Status CheckPemFile(const std::string& key, const std::string& path, std::
   return absl::OkStatus();
 }
 
-// TLS (and mTLS) for the gRPC server: the files are watched by gRPC, so rotated
-// certificates are used for new connections without a restart.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(const tls::ServerConfig& t) {
-  if (!t.enabled()) return grpc::InsecureServerCredentials();
+// The TLS files of the gRPC server, checked at Start (the server itself is built with
+// the first connection).
+absl::Status CheckGrpcServerTls(const tls::ServerConfig& t) {
+  if (!t.enabled()) return absl::OkStatus();
   const std::string& roots = t.client_ca_file.empty() ? t.ca_file : t.client_ca_file;
   const char* roots_key = t.client_ca_file.empty() ? "ca_file" : "client_ca_file";
   if (auto st = CheckPemFile("cert_file", t.cert_file, "CERTIFICATE"); !st.ok()) return st;
@@ -229,6 +229,15 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(c
   if (!roots.empty()) {
     if (auto st = CheckPemFile(roots_key, roots, "CERTIFICATE"); !st.ok()) return st;
   }
+  return absl::OkStatus();
+}
+
+// TLS (and mTLS) for the gRPC server: the files are watched by gRPC, so rotated
+// certificates are used for new connections without a restart.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(const tls::ServerConfig& t) {
+  if (!t.enabled()) return grpc::InsecureServerCredentials();
+  if (auto st = CheckGrpcServerTls(t); !st.ok()) return st;
+  const std::string& roots = t.client_ca_file.empty() ? t.ca_file : t.client_ca_file;
   // reload_interval 0: gRPC checks the files every second (it compares their contents).
   const int64_t secs = absl::ToInt64Seconds(absl::Ceil(t.reload_interval, absl::Seconds(1)));
   const unsigned interval = static_cast<unsigned>(std::clamp<int64_t>(secs, 1, 86400));
@@ -461,6 +470,54 @@ http::Response OtlpReceiver::ProcessHttp(http::Request& req, Signal signal, bool
   return resp;
 }
 
+absl::Status OtlpReceiver::StartGrpcServer() {
+  auto creds = GrpcServerCredentials(cfg_.grpc.tls);
+  if (!creds.ok()) return creds.status();
+  grpc_service_ = std::make_unique<grpc::AsyncGenericService>();
+  grpc::ServerBuilder builder;
+  // We accept the connections (net::Acceptor: it survives the descriptor limit, where
+  // gRPC 1.51's own acceptor stops for good) and hand each one to gRPC.
+  grpc_handoff_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *creds);
+  builder.SetMaxReceiveMessageSize(cfg_.grpc.max_recv_msg_size_mib << 20);
+  if (cfg_.grpc.max_concurrent_streams > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg_.grpc.max_concurrent_streams);
+  }
+  const GrpcKeepalive& ka = cfg_.grpc.keepalive;
+  auto ms = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), std::numeric_limits<int>::max()));
+  };
+  if (ka.max_connection_idle > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(ka.max_connection_idle));
+  }
+  if (ka.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(ka.max_connection_age));
+  }
+  if (ka.max_connection_age_grace > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, ms(ka.max_connection_age_grace));
+  }
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(ka.time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(ka.timeout));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, ms(ka.min_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, ka.permit_without_stream ? 1 : 0);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, ms(kGrpcHandshakeTimeout));
+  if (cfg_.grpc.read_buffer_size > 0) {
+    builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, static_cast<int>(cfg_.grpc.read_buffer_size));
+  }
+  builder.RegisterAsyncGenericService(grpc_service_.get());
+  grpc_cq_ = builder.AddCompletionQueue();
+  grpc_server_ = builder.BuildAndStart();
+  if (!grpc_server_) {
+    grpc_handoff_.reset();
+    grpc_cq_.reset();
+    grpc_service_.reset();
+    return absl::UnavailableError(StrCat("OTLP/gRPC cannot start on ", cfg_.grpc.endpoint));
+  }
+  GrpcExportCall::Request(this);
+  grpc_thread_ = std::thread([this] { PollGrpc(); });
+  return absl::OkStatus();
+}
+
 absl::Status OtlpReceiver::Start(Host& host) {
   if (cfg_.grpc.enabled) {
     auto hp = http::ParseEndpoint(cfg_.grpc.endpoint);
@@ -470,56 +527,25 @@ absl::Status OtlpReceiver::Start(Host& host) {
       if (!a.ok()) return absl::Status(a.status().code(), StrCat("protocols.grpc.", a.status().message()));
       grpc_auth_ = *a;
     }
-    auto creds = GrpcServerCredentials(cfg_.grpc.tls);
-    if (!creds.ok()) return creds.status();
-    grpc_service_ = std::make_unique<grpc::AsyncGenericService>();
-    grpc::ServerBuilder builder;
-    // We accept the connections (net::Acceptor: it survives the descriptor limit, where
-    // gRPC 1.51's own acceptor stops for good) and hand each one to gRPC.
-    std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff =
-        builder.experimental().AddExternalConnectionAcceptor(
-            grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *creds);
-    builder.SetMaxReceiveMessageSize(cfg_.grpc.max_recv_msg_size_mib << 20);
-    if (cfg_.grpc.max_concurrent_streams > 0) {
-      builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg_.grpc.max_concurrent_streams);
-    }
-    const GrpcKeepalive& ka = cfg_.grpc.keepalive;
-    auto ms = [](absl::Duration d) {
-      return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), std::numeric_limits<int>::max()));
-    };
-    if (ka.max_connection_idle > absl::ZeroDuration()) {
-      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(ka.max_connection_idle));
-    }
-    if (ka.max_connection_age > absl::ZeroDuration()) {
-      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(ka.max_connection_age));
-    }
-    if (ka.max_connection_age_grace > absl::ZeroDuration()) {
-      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, ms(ka.max_connection_age_grace));
-    }
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(ka.time));
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(ka.timeout));
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, ms(ka.min_time));
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, ka.permit_without_stream ? 1 : 0);
-    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, ms(kGrpcHandshakeTimeout));
-    if (cfg_.grpc.read_buffer_size > 0) {
-      builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, static_cast<int>(cfg_.grpc.read_buffer_size));
-    }
-    builder.RegisterAsyncGenericService(grpc_service_.get());
-    grpc_cq_ = builder.AddCompletionQueue();
-    grpc_server_ = builder.BuildAndStart();
-    if (!grpc_server_) return absl::UnavailableError(StrCat("OTLP/gRPC cannot start on ", cfg_.grpc.endpoint));
-    GrpcExportCall::Request(this);
-    grpc_thread_ = std::thread([this] { PollGrpc(); });
+    if (auto st = CheckGrpcServerTls(cfg_.grpc.tls); !st.ok()) return st;
+    // The gRPC server (and gRPC itself: grpc_init, its threads) is built with the first
+    // connection, on the event loop: a receiver no gRPC client uses costs no thread.
     auto acceptor = net::Acceptor::Listen(
         host.IoContext(), hp->host, hp->port,
-        [handoff, this](boost::asio::ip::tcp::socket socket) {
+        [this](boost::asio::ip::tcp::socket socket) {
+          if (!grpc_server_) {
+            if (auto st = StartGrpcServer(); !st.ok()) {
+              settings_.logger->error("OTLP/gRPC: {}; connection closed", st.message());
+              return;
+            }
+          }
           boost::system::error_code ec;
           socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
           socket.native_non_blocking(true, ec);  // gRPC's reads expect a non-blocking descriptor
           grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
           p.listener_fd = grpc_listener_fd_;
           p.fd = socket.release(ec);
-          if (!ec) handoff->HandleNewConnection(&p);
+          if (!ec) grpc_handoff_->HandleNewConnection(&p);
         },
         net::Refusals(StrCat("receiver/", settings_.id.String(), "/grpc"), {}, settings_.telemetry, settings_.logger));
     if (!acceptor.ok()) {
@@ -592,6 +618,7 @@ void OtlpReceiver::StopGrpc(absl::Time deadline) {
   grpc_server_.reset();
   grpc_cq_.reset();
   grpc_service_.reset();
+  grpc_handoff_.reset();
 }
 
 }  // namespace outrigger::receivers::otlp

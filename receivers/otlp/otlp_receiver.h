@@ -21,6 +21,9 @@ namespace grpc {
 class Server;
 class AsyncGenericService;
 class ServerCompletionQueue;
+namespace experimental {
+class ExternalConnectionAcceptor;
+}
 }  // namespace grpc
 
 namespace outrigger::net {
@@ -42,6 +45,9 @@ class OtlpReceiver : public Receiver, public AdmissionClient {
   absl::Status Shutdown(absl::Time deadline) override;
 
   uint16_t grpc_port() const { return grpc_port_; }
+  // Whether the gRPC server was built (with the first connection; until then neither it
+  // nor gRPC's threads exist). Asked on the event loop, or after a call was answered.
+  bool grpc_serving() const { return grpc_server_ != nullptr; }
   uint16_t http_port() const { return http_server_ ? http_server_->port() : 0; }
 
   // Decodes and delivers one export request; `rejected`/`message` describe a partial
@@ -78,11 +84,14 @@ class OtlpReceiver : public Receiver, public AdmissionClient {
   ReceiverMeter http_meter_;
   friend class GrpcExportCall;
   void PollGrpc();  // the gRPC completion queue's thread: drives every call (GrpcExportCall)
+  // Builds the gRPC server and starts PollGrpc; on the event loop, at the first connection.
+  absl::Status StartGrpcServer();
   void StopGrpc(absl::Time deadline);
   std::unique_ptr<grpc::AsyncGenericService> grpc_service_;
   std::unique_ptr<grpc::ServerCompletionQueue> grpc_cq_;
   std::thread grpc_thread_;
-  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::Server> grpc_server_;  // null until the first connection
+  std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_handoff_;
   std::shared_ptr<net::Acceptor> grpc_acceptor_;
   int grpc_listener_fd_ = -1;
   uint16_t grpc_port_ = 0;

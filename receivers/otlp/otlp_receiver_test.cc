@@ -190,6 +190,23 @@ TEST_F(OtlpReceiverTest, ABlockedPipelineDoesNotStallTheEventLoop) {
   EXPECT_EQ(sink_.SpanCount(), static_cast<size_t>(kHttpWorkers));
 }
 
+// Issue 12: the gRPC server, its completion-queue thread and gRPC's own threads exist
+// only once a gRPC client connects; the HTTP workers only while there are requests.
+TEST_F(OtlpReceiverTest, GrpcServerIsBuiltByTheFirstConnection) {
+  EXPECT_FALSE(receiver_->grpc_serving());
+  EXPECT_EQ(
+      Post(receiver_->http_port(), "/v1/traces", "application/x-protobuf", testutil::MakeTraces(1).ToProto()).code,
+      200);
+  EXPECT_FALSE(receiver_->grpc_serving());  // HTTP does not start it
+  auto st = GrpcExport(Signal::kTraces, testutil::MakeTraces(2).ToProto());
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(receiver_->grpc_serving());
+  EXPECT_EQ(sink_.SpanCount(), 3u);
+  // Later connections use the same server.
+  ASSERT_TRUE(GrpcExport(Signal::kTraces, testutil::MakeTraces(1).ToProto()).ok());
+  EXPECT_EQ(sink_.SpanCount(), 4u);
+}
+
 TEST_F(OtlpReceiverTest, GrpcDeliversAndRefusesGarbage) {
   std::string resp;
   auto st = GrpcExport(Signal::kLogs, testutil::MakeLogs(5).ToProto(), &resp);
