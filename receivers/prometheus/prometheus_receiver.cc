@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/strings/escaping.h"
+#include "receivers/prometheus/kubernetes_sd.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::receivers::prometheus {
@@ -15,6 +16,10 @@ namespace {
 
 // A scrape whose body was this large gives the freed memory back to the system after.
 constexpr size_t kTrimAfterBody = 8 << 20;
+// A Kubernetes discovery is polled when its watch reports a change, at most this often
+// (a burst of events is one rebuild of the targets), and otherwise at kKubernetesSdPoll.
+constexpr absl::Duration kKubernetesSdMinPoll = absl::Milliseconds(500);
+constexpr absl::Duration kKubernetesSdPoll = absl::Seconds(30);
 
 std::string KeyOf(const ScrapeTarget& t) {
   std::string key = t.url;
@@ -123,6 +128,42 @@ absl::Status PrometheusReceiver::Start(Host&) {
       d.next = now;
       discoveries_.push_back(std::move(d));
     }
+    for (const KubernetesSdConfig& ks : sc.kubernetes_sd_configs) {
+      const std::string receiver = settings_.id.String(), job = sc.job_name;
+      Telemetry* telemetry = settings_.telemetry;
+      auto k = KubernetesSdDiscovery::Create(ks, settings_.logger, [telemetry, receiver, job](std::string_view reason) {
+        telemetry
+            ->AddCounter("outrigger_receiver_prometheus_kubernetes_sd_errors_total",
+                         "Kubernetes discovery answers refused, by reason (request: a failed list or watch, or a "
+                         "line that is no watch event; object: an object that is no Pod/Node/Service; limit: more "
+                         "objects than the discovery keeps)",
+                         {{"receiver", receiver}, {"job", job}, {"reason", std::string(reason)}})
+            .Increment();
+      });
+      if (!k.ok()) {
+        discoveries_.clear();
+        targets_.clear();
+        return absl::FailedPreconditionError(
+            StrCat("job ", sc.job_name, ": kubernetes_sd_configs (role ", ks.role, "): ", k.status().message()));
+      }
+      Discovery d;
+      d.sc = &sc;
+      d.client = clients_.back().get();
+      d.d = std::move(*k);
+      d.every = kKubernetesSdPoll;
+      d.next = now;
+      discoveries_.push_back(std::move(d));
+    }
+  }
+  // The watches start last: a change wakes the worker to poll that discovery.
+  for (size_t i = 0; i < discoveries_.size(); ++i) {
+    discoveries_[i].d->Start([this, i] {
+      std::lock_guard<std::mutex> l(mu_);
+      Discovery& d = discoveries_[i];
+      d.next = std::min(d.next, d.last + kKubernetesSdMinPoll);
+      wake_ = true;
+      cv_.notify_all();
+    });
   }
   settings_.logger->info("scraping {} static target(s) of {} job(s), {} discovery source(s) to watch", targets_.size(),
                          cfg_.scrape_configs.size(), discoveries_.size());
@@ -192,13 +233,16 @@ void PrometheusReceiver::Run() {
     for (const Target& t : targets_) due = std::min(due, t.next);
     for (const Discovery& d : discoveries_) due = std::min(due, d.next);
     if (due == absl::InfiniteFuture()) {
-      cv_.wait(lock, [this] { return stop_; });
-      break;
+      cv_.wait(lock, [this] { return stop_ || wake_; });
+    } else {
+      cv_.wait_until(lock, absl::ToChronoTime(due), [this] { return stop_ || wake_; });
     }
-    if (cv_.wait_until(lock, absl::ToChronoTime(due), [this] { return stop_; })) break;
+    if (stop_) break;
+    wake_ = false;
     const absl::Time now = absl::Now();
     for (size_t i = 0; i < discoveries_.size() && !stop_; ++i) {
       if (discoveries_[i].next > now) continue;
+      discoveries_[i].last = now;
       Rediscover(i, lock);
       Discovery& d = discoveries_[i];
       d.next += d.every;
@@ -316,6 +360,13 @@ absl::Status PrometheusReceiver::Shutdown(absl::Time) {
   }
   cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  // The watches (their threads call back into mu_ and cv_, so they stop while both live).
+  std::vector<TargetDiscovery*> ds;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (Discovery& d : discoveries_) ds.push_back(d.d.get());
+  }
+  for (TargetDiscovery* d : ds) d->Stop();
   return absl::OkStatus();
 }
 

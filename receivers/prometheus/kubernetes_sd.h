@@ -1,0 +1,100 @@
+#pragma once
+// Prometheus's kubernetes_sd_configs: the API server's Pods, Nodes or Services, kept in
+// step by the shared Kubernetes client's informers (collector/k8s/client.h: list + watch
+// on their own threads), made into target groups with Prometheus's __meta_kubernetes_*
+// labels (discovery/kubernetes/{pod,node,service}.go). The receiver's worker polls the
+// groups like the other discoveries; a watch event wakes it (TargetDiscovery::Start).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "collector/k8s/client.h"
+#include "nlohmann/json.hpp"
+#include "receivers/prometheus/config.h"
+#include "receivers/prometheus/discovery.h"
+#include "spdlog/logger.h"
+
+namespace outrigger::receivers::prometheus {
+
+// Objects (of all watched namespaces together) beyond this are refused: a list that
+// large fails and is retried, an ADDED event is skipped, both logged and counted.
+// Selectors or namespaces keep a large cluster's job under it.
+inline constexpr int64_t kMaxKubernetesSdObjects = 50000;
+
+// The target groups of one API object of `role` ("pod", "node", "service"), each a
+// group's labels merged with one target's, as Prometheus builds them: a Pod without an
+// IP, or a Node without an address, has none. An error for what is no such object (not a
+// JSON object, no metadata.name); fields missing or of the wrong type are left out.
+absl::StatusOr<std::vector<LabelSet>> KubernetesGroups(std::string_view role, const nlohmann::json& object);
+
+// The client configuration of a kubernetes_sd_config: api_server with its HTTP client
+// options, a kubeconfig file, or in-cluster.
+absl::StatusOr<k8s::ClusterConfig> KubernetesClusterConfig(const KubernetesSdConfig& cfg);
+
+class KubernetesSdDiscovery : public TargetDiscovery {
+ public:
+  struct Options {
+    std::string role;
+    std::vector<std::string> paths;  // one informer each: "/api/v1/pods", "/api/v1/namespaces/ns/pods"
+    std::string label_selector, field_selector;
+    int64_t max_objects = kMaxKubernetesSdObjects;
+    absl::Duration initial_backoff = absl::Seconds(1);
+    // Called (from an informer's thread) for each refusal: reason "request" (a failed
+    // request or a bad watch line), "object" (an object that is no Pod/Node/Service),
+    // "limit" (max_objects).
+    std::function<void(std::string_view reason)> count_error;
+  };
+  // The informers of `cfg` (namespaces, selectors): not started yet.
+  static absl::StatusOr<std::unique_ptr<KubernetesSdDiscovery>> Create(
+      const KubernetesSdConfig& cfg, std::shared_ptr<spdlog::logger> logger,
+      std::function<void(std::string_view)> count_error);
+  KubernetesSdDiscovery(std::shared_ptr<const k8s::Client> client, Options opts,
+                        std::shared_ptr<spdlog::logger> logger);
+  ~KubernetesSdDiscovery() override;
+
+  Result Poll() override;
+  const std::vector<LabelSet>& groups() const override { return groups_; }
+  std::string_view kind() const override { return kind_; }
+  void Start(std::function<void()> changed) override;
+  void Stop() override;
+  // For tests: every informer has handed over its first list.
+  bool WaitSynced(absl::Duration timeout);
+
+ private:
+  // One informer's objects: "namespace/name" -> its groups.
+  class Store : public k8s::Handler {
+   public:
+    explicit Store(KubernetesSdDiscovery* d) : d_(d) {}
+    void Replace(std::vector<nlohmann::json>&& items) override;
+    void Apply(k8s::EventType type, nlohmann::json&& object) override;
+    std::map<std::string, std::vector<LabelSet>> objects;  // guarded by d_->mu_
+
+   private:
+    KubernetesSdDiscovery* d_;
+  };
+  void Changed();
+  size_t CountLocked() const;
+  void Refuse(std::string_view reason, const std::string& message);
+
+  std::shared_ptr<const k8s::Client> client_;
+  Options opts_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::string kind_;
+  std::vector<std::unique_ptr<Store>> stores_;
+  std::vector<std::unique_ptr<k8s::Informer>> informers_;
+  mutable std::mutex mu_;
+  uint64_t version_ = 0;  // under mu_: bumped by every change of a store
+  bool limit_logged_ = false;
+  std::function<void()> changed_;  // set by Start
+  uint64_t polled_version_ = 0;    // the worker's
+  std::vector<LabelSet> groups_;   // the worker's
+};
+
+}  // namespace outrigger::receivers::prometheus
