@@ -40,6 +40,9 @@ void DecodeKubernetesSd(config::Node& n, KubernetesSdConfig* k) {
   n.Read("role", &k->role);
   n.Read("api_server", &k->api_server);
   n.Read("kubeconfig_file", &k->kubeconfig_file);
+  if (!k->api_server.empty() && !k->kubeconfig_file.empty()) {
+    n.ErrorAt("kubeconfig_file", "api_server and kubeconfig_file are mutually exclusive");
+  }
   config::Node& ns = n.Child("namespaces");
   ns.Read("names", &k->namespaces);
   ns.Read("own_namespace", &k->own_namespace);

@@ -319,6 +319,7 @@ TEST(PrometheusReceiverConfig, KubernetesSdRefusals) {
            {"    - {role: pod, attach_metadata: {node: true}}\n", "true is not supported"},
            {"    - {role: pod, proxy_url: http://p:3128}\n", "no proxy support"},
            {"    - {role: pod, oauth2: {client_id: x}}\n", "oauth2"},
+           {"    - {role: pod, api_server: https://x, kubeconfig_file: /k}\n", "mutually exclusive"},
        }) {
     Config cfg;
     config::Errors errors;
@@ -327,7 +328,6 @@ TEST(PrometheusReceiverConfig, KubernetesSdRefusals) {
   }
   for (const auto& [sd, want] : std::vector<std::pair<std::string, std::string>>{
            {"    - {api_server: https://x}\n", "role is required"},
-           {"    - {role: pod, api_server: https://x, kubeconfig_file: /k}\n", "mutually exclusive"},
            {"    - {role: pod, api_server: x.example.com}\n", "is not an http:// or https:// URL"},
            {"    - {role: pod, bearer_token: t}\n", "please provide the 'api_server' URL explicitly"},
            {"    - {role: pod, kubeconfig_file: /k, tls_config: {ca_file: /c}}\n", "together with 'kubeconfig_file'"},
