@@ -268,6 +268,39 @@ TEST(PrometheusReceiverConfig, TestdataSecureDecodesToItsValues) {
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
+TEST(PrometheusReceiverConfig, TestdataKubernetesDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "prometheus/kubernetes", &cfg, &errors).ok())
+      << errors.Joined();
+  ASSERT_EQ(cfg.scrape_configs.size(), 3u);
+  ASSERT_EQ(cfg.scrape_configs[0].kubernetes_sd_configs.size(), 1u);
+  const KubernetesSdConfig& pod = cfg.scrape_configs[0].kubernetes_sd_configs[0];
+  EXPECT_EQ(pod.role, "pod");
+  EXPECT_EQ(pod.api_server, "https://kubernetes.example.com:6443");
+  EXPECT_EQ(pod.authorization_type, "Bearer");
+  EXPECT_EQ(pod.authorization_credentials_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  EXPECT_EQ(pod.tls.ca_file, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+  EXPECT_EQ(pod.tls.cert_file, "/etc/outrigger/client.crt");
+  EXPECT_EQ(pod.tls.key_file, "/etc/outrigger/client.key");
+  EXPECT_FALSE(pod.tls.insecure_skip_verify);
+  EXPECT_EQ(pod.namespaces, (Strings{"shop", "payments"}));
+  EXPECT_TRUE(pod.own_namespace);
+  ASSERT_EQ(pod.selectors.size(), 1u);
+  EXPECT_EQ(pod.selectors[0].role, "pod");
+  EXPECT_EQ(pod.selectors[0].label, "app.kubernetes.io/part-of=shop");
+  EXPECT_EQ(pod.selectors[0].field, "status.phase=Running");
+  const KubernetesSdConfig& node = cfg.scrape_configs[1].kubernetes_sd_configs[0];
+  EXPECT_EQ(node.role, "node");
+  EXPECT_EQ(node.kubeconfig_file, "/etc/outrigger/kubeconfig");
+  EXPECT_FALSE(node.custom_http);
+  const KubernetesSdConfig& svc = cfg.scrape_configs[2].kubernetes_sd_configs[0];
+  EXPECT_EQ(svc.role, "service");
+  EXPECT_EQ(svc.basic_auth_username, "prometheus");
+  EXPECT_EQ(svc.basic_auth_password_file, "/etc/outrigger/api-password");
+  EXPECT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+}
+
 std::string Job(const std::string& sd) {
   return "config:\n  scrape_configs:\n  - job_name: k8s\n    kubernetes_sd_configs:\n" + sd;
 }
