@@ -53,14 +53,18 @@ void DecodeKubernetesSd(config::Node& n, KubernetesSdConfig* k) {
     sel->Read("field", &x.field);
     k->selectors.push_back(std::move(x));
   }
-  if (k->role == "endpoints" || k->role == "endpointslice" || k->role == "ingress") {
-    n.ErrorAt("role", StrCat("role: ", k->role,
-                             " is not supported (pod, node and service are); to scrape the Pods behind a Service use "
-                             "role: pod with relabel_configs keeping __meta_kubernetes_pod_label_<the Service's "
-                             "selector> (or selectors: [{role: pod, label: ...}]); for the Service itself, role: "
-                             "service"));
-  } else if (!k->role.empty() && k->role != "pod" && k->role != "node" && k->role != "service") {
-    n.ErrorAt("role", StrCat("unknown role \"", k->role, "\" (pod, node, service)"));
+  if (k->role == "endpointslice") {
+    n.ErrorAt("role",
+              "role: endpointslice is not supported (pod, node, service and endpoints are); use role: endpoints "
+              "(the same targets, with __meta_kubernetes_endpoint_* labels instead of "
+              "__meta_kubernetes_endpointslice_*)");
+  } else if (k->role == "ingress") {
+    n.ErrorAt("role",
+              "role: ingress is not supported (pod, node, service and endpoints are); probe the Ingress hosts "
+              "with static_configs, or the Services behind them with role: service");
+  } else if (!k->role.empty() && k->role != "pod" && k->role != "node" && k->role != "service" &&
+             k->role != "endpoints") {
+    n.ErrorAt("role", StrCat("unknown role \"", k->role, "\" (pod, node, service, endpoints)"));
   }
   config::Node& attach = n.Child("attach_metadata");
   for (const char* key : {"node", "namespace"}) {
@@ -242,7 +246,7 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
 }
 
 absl::Status ValidateKubernetesSd(const KubernetesSdConfig& k) {
-  if (k.role.empty()) return absl::InvalidArgumentError("role is required (pod, node or service)");
+  if (k.role.empty()) return absl::InvalidArgumentError("role is required (pod, node, service or endpoints)");
   if (!k.api_server.empty() && !k.kubeconfig_file.empty()) {
     return absl::InvalidArgumentError("api_server and kubeconfig_file are mutually exclusive");
   }
@@ -271,7 +275,13 @@ absl::Status ValidateKubernetesSd(const KubernetesSdConfig& k) {
   }
   std::set<std::string> seen;
   for (const auto& sel : k.selectors) {
-    if (sel.role != k.role) {
+    if (k.role == "endpoints") {
+      if (sel.role != "endpoints" && sel.role != "service" && sel.role != "pod") {
+        return absl::InvalidArgumentError(
+            StrCat("selectors: role \"", sel.role,
+                   "\": the endpoints role supports only endpoints, service and pod selectors"));
+      }
+    } else if (sel.role != k.role) {
       return absl::InvalidArgumentError(
           StrCat("selectors: role \"", sel.role, "\": the ", k.role, " role supports only ", k.role, " selectors"));
     }

@@ -345,7 +345,7 @@ TEST(PrometheusReceiverConfig, KubernetesSdDecodes) {
 
 TEST(PrometheusReceiverConfig, KubernetesSdRefusals) {
   for (const auto& [sd, want] : std::vector<std::pair<std::string, std::string>>{
-           {"    - role: endpoints\n", "role: endpoints is not supported (pod, node and service are)"},
+           {"    - role: endpoints\n    - role: nodes\n", "unknown role \"nodes\""},
            {"    - role: endpointslice\n", "role: endpointslice is not supported"},
            {"    - role: ingress\n", "role: ingress is not supported"},
            {"    - role: pods\n", "unknown role \"pods\""},

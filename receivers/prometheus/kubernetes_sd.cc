@@ -75,14 +75,11 @@ void AddObjectMeta(LabelSet* l, const nlohmann::json& obj, std::string_view role
   });
 }
 
-std::vector<LabelSet> PodGroups(const nlohmann::json& pod) {
-  std::vector<LabelSet> out;
-  const std::string_view ip = StringAt(pod, {"status", "podIP"});
-  if (ip.empty()) return out;  // starting, or evicted: no targets (as Prometheus)
-  LabelSet g;
+// Prometheus's podLabels (no namespace, no container).
+void AddPodLabels(LabelSet* l, const nlohmann::json& pod) {
+  LabelSet& g = *l;
   AddObjectMeta(&g, pod, "pod");
-  Set(&g, StrCat(kMeta, "namespace"), StringAt(pod, {"metadata", "namespace"}));
-  Set(&g, StrCat(kMeta, "pod_ip"), ip);
+  Set(&g, StrCat(kMeta, "pod_ip"), StringAt(pod, {"status", "podIP"}));
   Set(&g, StrCat(kMeta, "pod_phase"), StringAt(pod, {"status", "phase"}));
   Set(&g, StrCat(kMeta, "pod_node_name"), StringAt(pod, {"spec", "nodeName"}));
   Set(&g, StrCat(kMeta, "pod_host_ip"), StringAt(pod, {"status", "hostIP"}));
@@ -107,6 +104,15 @@ std::vector<LabelSet> PodGroups(const nlohmann::json& pod) {
       }
     }
   }
+}
+
+std::vector<LabelSet> PodGroups(const nlohmann::json& pod) {
+  std::vector<LabelSet> out;
+  const std::string_view ip = StringAt(pod, {"status", "podIP"});
+  if (ip.empty()) return out;  // starting, or evicted: no targets (as Prometheus)
+  LabelSet g;
+  AddPodLabels(&g, pod);
+  Set(&g, StrCat(kMeta, "namespace"), StringAt(pod, {"metadata", "namespace"}));
   for (const bool init : {false, true}) {
     const nlohmann::json* containers = ArrayAt(pod, {"spec", init ? "initContainers" : "containers"});
     if (containers == nullptr) continue;
@@ -225,6 +231,105 @@ std::string KeyOf(const nlohmann::json& obj) {
 
 }  // namespace
 
+std::vector<LabelSet> EndpointsGroups(
+    const nlohmann::json& eps, const nlohmann::json* service,
+    const std::function<const nlohmann::json*(std::string_view ns, std::string_view name)>& pod_of) {
+  std::vector<LabelSet> out;
+  LabelSet g;
+  const std::string_view ns = StringAt(eps, {"metadata", "namespace"});
+  Set(&g, StrCat(kMeta, "namespace"), ns);
+  AddObjectMeta(&g, eps, "endpoints");
+  if (service != nullptr) AddObjectMeta(&g, *service, "service");  // Prometheus's serviceLabels
+  struct SeenPod {
+    const nlohmann::json* pod;
+    std::vector<int64_t> ports;  // the endpoint ports that made a target
+  };
+  std::vector<std::pair<std::string, SeenPod>> seen;  // in order of appearance
+  auto add = [&](const nlohmann::json& addr, const nlohmann::json& port, const char* ready) {
+    const std::string_view ip = StringAt(addr, {"ip"});
+    const int64_t number = PortAt(port, "port");
+    if (ip.empty() || number == 0) return;
+    LabelSet t = g;
+    t["__address__"] = JoinHostPort(ip, number);
+    Set(&t, StrCat(kMeta, "endpoint_port_name"), StringAt(port, {"name"}));
+    Set(&t, StrCat(kMeta, "endpoint_port_protocol"), StringAt(port, {"protocol"}));
+    t[StrCat(kMeta, "endpoint_ready")] = ready;
+    const std::string_view kind = StringAt(addr, {"targetRef", "kind"});
+    const std::string_view name = StringAt(addr, {"targetRef", "name"});
+    Set(&t, StrCat(kMeta, "endpoint_address_target_kind"), kind);
+    Set(&t, StrCat(kMeta, "endpoint_address_target_name"), name);
+    Set(&t, StrCat(kMeta, "endpoint_node_name"), StringAt(addr, {"nodeName"}));
+    Set(&t, StrCat(kMeta, "endpoint_hostname"), StringAt(addr, {"hostname"}));
+    const nlohmann::json* pod = nullptr;
+    if (kind == "Pod" && pod_of) {
+      std::string_view pod_ns = StringAt(addr, {"targetRef", "namespace"});
+      pod = pod_of(pod_ns.empty() ? ns : pod_ns, name);
+    }
+    if (pod == nullptr) {
+      out.push_back(std::move(t));
+      return;
+    }
+    const std::string key =
+        StrCat(StringAt(*pod, {"metadata", "namespace"}), "/", StringAt(*pod, {"metadata", "name"}));
+    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == key; });
+    if (it == seen.end()) it = seen.insert(seen.end(), {key, SeenPod{pod, {}}});
+    AddPodLabels(&t, *pod);
+    if (const nlohmann::json* containers = ArrayAt(*pod, {"spec", "containers"})) {
+      bool found = false;
+      for (const auto& c : *containers) {
+        const nlohmann::json* cports = ArrayAt(c, {"ports"});
+        for (size_t i = 0; cports != nullptr && i < cports->size() && !found; ++i) {
+          if (PortAt((*cports)[i], "containerPort") != number) continue;
+          Set(&t, StrCat(kMeta, "pod_container_name"), StringAt(c, {"name"}));
+          Set(&t, StrCat(kMeta, "pod_container_port_name"), StringAt((*cports)[i], {"name"}));
+          t[StrCat(kMeta, "pod_container_port_number")] = StrCat(number);
+          Set(&t, StrCat(kMeta, "pod_container_port_protocol"), StringAt(port, {"protocol"}));
+          found = true;
+        }
+        if (found) break;
+      }
+    }
+    it->second.ports.push_back(number);
+    out.push_back(std::move(t));
+  };
+  if (const nlohmann::json* subsets = ArrayAt(eps, {"subsets"})) {
+    for (const auto& ss : *subsets) {
+      const nlohmann::json* ports = ArrayAt(ss, {"ports"});
+      if (ports == nullptr) continue;
+      for (const auto& port : *ports) {
+        for (const auto& [list, ready] : {std::pair{"addresses", "true"}, std::pair{"notReadyAddresses", "false"}}) {
+          if (const nlohmann::json* addrs = ArrayAt(ss, {list})) {
+            for (const auto& a : *addrs) add(a, port, ready);
+          }
+        }
+      }
+    }
+  }
+  // The seen Pods' container ports that no endpoint port covered: targets of their own.
+  for (const auto& [key, sp] : seen) {
+    const std::string_view ip = StringAt(*sp.pod, {"status", "podIP"});
+    const nlohmann::json* containers = ArrayAt(*sp.pod, {"spec", "containers"});
+    if (ip.empty() || containers == nullptr) continue;
+    for (const auto& c : *containers) {
+      const nlohmann::json* cports = ArrayAt(c, {"ports"});
+      if (cports == nullptr) continue;
+      for (const auto& cp : *cports) {
+        const int64_t number = PortAt(cp, "containerPort");
+        if (number == 0 || std::find(sp.ports.begin(), sp.ports.end(), number) != sp.ports.end()) continue;
+        LabelSet t = g;
+        AddPodLabels(&t, *sp.pod);
+        t["__address__"] = JoinHostPort(ip, number);
+        Set(&t, StrCat(kMeta, "pod_container_name"), StringAt(c, {"name"}));
+        Set(&t, StrCat(kMeta, "pod_container_port_name"), StringAt(cp, {"name"}));
+        t[StrCat(kMeta, "pod_container_port_number")] = StrCat(number);
+        Set(&t, StrCat(kMeta, "pod_container_port_protocol"), StringAt(cp, {"protocol"}));
+        out.push_back(std::move(t));
+      }
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<LabelSet>> KubernetesGroups(std::string_view role, const nlohmann::json& object) {
   if (!object.is_object()) return absl::InvalidArgumentError("not a JSON object");
   if (StringAt(object, {"metadata", "name"}).empty()) return absl::InvalidArgumentError("no metadata.name");
@@ -268,6 +373,46 @@ absl::StatusOr<k8s::ClusterConfig> KubernetesClusterConfig(const KubernetesSdCon
   return c;
 }
 
+namespace {
+
+// What role endpoints keeps of a Pod: what EndpointsGroups reads (a Pod's managedFields,
+// env, volumes... are most of its size).
+nlohmann::json TrimPod(nlohmann::json&& pod) {
+  nlohmann::json out = nlohmann::json::object();
+  if (const nlohmann::json* m = Field(pod, "metadata"); m != nullptr && m->is_object()) {
+    nlohmann::json meta = nlohmann::json::object();
+    for (const char* k : {"name", "namespace", "uid", "labels", "annotations", "ownerReferences"}) {
+      if (const nlohmann::json* v = Field(*m, k)) meta[k] = *v;
+    }
+    out["metadata"] = std::move(meta);
+  }
+  if (const nlohmann::json* spec = Field(pod, "spec"); spec != nullptr && spec->is_object()) {
+    nlohmann::json sp = nlohmann::json::object();
+    if (const nlohmann::json* n = Field(*spec, "nodeName")) sp["nodeName"] = *n;
+    if (const nlohmann::json* cs = ArrayAt(*spec, {"containers"})) {
+      nlohmann::json containers = nlohmann::json::array();
+      for (const auto& c : *cs) {
+        nlohmann::json kept = nlohmann::json::object();
+        if (const nlohmann::json* v = Field(c, "name")) kept["name"] = *v;
+        if (const nlohmann::json* v = Field(c, "ports")) kept["ports"] = *v;
+        containers.push_back(std::move(kept));
+      }
+      sp["containers"] = std::move(containers);
+    }
+    out["spec"] = std::move(sp);
+  }
+  if (const nlohmann::json* st = Field(pod, "status"); st != nullptr && st->is_object()) {
+    nlohmann::json status = nlohmann::json::object();
+    for (const char* k : {"podIP", "hostIP", "phase", "conditions"}) {
+      if (const nlohmann::json* v = Field(*st, k)) status[k] = *v;
+    }
+    out["status"] = std::move(status);
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<KubernetesSdDiscovery>> KubernetesSdDiscovery::Create(
     const KubernetesSdConfig& cfg, std::shared_ptr<spdlog::logger> logger,
     std::function<void(std::string_view)> count_error) {
@@ -282,16 +427,30 @@ absl::StatusOr<std::unique_ptr<KubernetesSdDiscovery>> KubernetesSdDiscovery::Cr
     if (!own.ok()) return own.status();
     if (std::find(namespaces.begin(), namespaces.end(), *own) == namespaces.end()) namespaces.push_back(*own);
   }
-  const std::string resource = cfg.role == "pod" ? "pods" : cfg.role == "node" ? "nodes" : "services";
-  if (cfg.role == "node" || namespaces.empty()) {
-    o.paths.push_back(StrCat("/api/v1/", resource));  // nodes have no namespace
+  // The resources watched, each with the selectors of its role.
+  std::vector<std::pair<std::string, std::string>> resources;  // (selector role, resource)
+  if (cfg.role == "endpoints") {
+    resources = {{"endpoints", "endpoints"}, {"service", "services"}, {"pod", "pods"}};
   } else {
-    for (const auto& ns : namespaces) o.paths.push_back(StrCat("/api/v1/namespaces/", ns, "/", resource));
+    resources = {{cfg.role, cfg.role == "pod" ? "pods" : cfg.role == "node" ? "nodes" : "services"}};
   }
-  for (const auto& sel : cfg.selectors) {
-    if (sel.role != cfg.role) continue;
-    o.label_selector = sel.label;
-    o.field_selector = sel.field;
+  for (const auto& [role, resource] : resources) {
+    Watch w;
+    w.resource = resource;
+    for (const auto& sel : cfg.selectors) {
+      if (sel.role != role) continue;
+      w.label_selector = sel.label;
+      w.field_selector = sel.field;
+    }
+    if (resource == "nodes" || namespaces.empty()) {
+      w.path = StrCat("/api/v1/", resource);  // nodes have no namespace
+      o.watches.push_back(w);
+      continue;
+    }
+    for (const auto& ns : namespaces) {
+      w.path = StrCat("/api/v1/namespaces/", ns, "/", resource);
+      o.watches.push_back(w);
+    }
   }
   return std::make_unique<KubernetesSdDiscovery>(std::make_shared<const k8s::Client>(std::move(*cluster)), std::move(o),
                                                  std::move(logger));
@@ -301,12 +460,12 @@ KubernetesSdDiscovery::KubernetesSdDiscovery(std::shared_ptr<const k8s::Client> 
                                              std::shared_ptr<spdlog::logger> logger)
     : client_(std::move(client)), opts_(std::move(opts)), logger_(std::move(logger)) {
   kind_ = StrCat("kubernetes_sd (role ", opts_.role, ")");
-  for (const std::string& path : opts_.paths) {
-    stores_.push_back(std::make_unique<Store>(this));
+  for (const Watch& w : opts_.watches) {
+    stores_.push_back(std::make_unique<Store>(this, w.resource, opts_.role == "endpoints"));
     k8s::InformerOptions io;
-    io.path = path;
-    io.label_selector = opts_.label_selector;
-    io.field_selector = opts_.field_selector;
+    io.path = w.path;
+    io.label_selector = w.label_selector;
+    io.field_selector = w.field_selector;
     io.max_items = opts_.max_objects;
     io.initial_backoff = opts_.initial_backoff;
     io.on_error = [this](const absl::Status& st) {
@@ -341,7 +500,7 @@ void KubernetesSdDiscovery::Changed() {
 
 size_t KubernetesSdDiscovery::CountLocked() const {
   size_t n = 0;
-  for (const auto& s : stores_) n += s->objects.size();
+  for (const auto& s : stores_) n += s->size();
   return n;
 }
 
@@ -350,28 +509,58 @@ void KubernetesSdDiscovery::Refuse(std::string_view reason, const std::string& m
   if (logger_) logger_->warn("{}: {}", kind_, message);
 }
 
+absl::Status KubernetesSdDiscovery::Store::Take(nlohmann::json&& obj, std::vector<LabelSet>* groups,
+                                                nlohmann::json* kept) const {
+  if (!raw) {
+    const std::string role = resource == "pods" ? "pod" : resource == "nodes" ? "node" : "service";
+    auto g = KubernetesGroups(role, obj);
+    if (!g.ok()) return g.status();
+    *groups = std::move(*g);
+    return absl::OkStatus();
+  }
+  if (!obj.is_object()) return absl::InvalidArgumentError("not a JSON object");
+  if (StringAt(obj, {"metadata", "name"}).empty()) return absl::InvalidArgumentError("no metadata.name");
+  *kept = resource == "pods" ? TrimPod(std::move(obj)) : std::move(obj);
+  if (resource != "pods") {
+    if (nlohmann::json* m = kept->is_object() ? &(*kept)["metadata"] : nullptr; m != nullptr && m->is_object()) {
+      m->erase("managedFields");
+    }
+  }
+  return absl::OkStatus();
+}
+
 void KubernetesSdDiscovery::Store::Replace(std::vector<nlohmann::json>&& items) {
   std::map<std::string, std::vector<LabelSet>> next;
+  std::map<std::string, nlohmann::json> next_raw;
   size_t bad = 0;
   std::string first_bad;
-  for (const nlohmann::json& obj : items) {
-    auto groups = KubernetesGroups(d_->opts_.role, obj);
-    if (!groups.ok()) {
-      if (bad++ == 0) first_bad = std::string(groups.status().message());
+  for (nlohmann::json& obj : items) {
+    const std::string key = KeyOf(obj);
+    std::vector<LabelSet> groups;
+    nlohmann::json kept;
+    if (absl::Status st = Take(std::move(obj), &groups, &kept); !st.ok()) {
+      if (bad++ == 0) first_bad = std::string(st.message());
       continue;
     }
-    next[KeyOf(obj)] = std::move(*groups);
+    if (raw) {
+      next_raw[key] = std::move(kept);
+    } else {
+      next[key] = std::move(groups);
+    }
   }
   items.clear();
   if (bad > 0) {
     for (size_t i = 0; i < bad; ++i) {
       if (d_->opts_.count_error) d_->opts_.count_error("object");
     }
-    if (d_->logger_) d_->logger_->warn("{}: {} object(s) of the list skipped: {}", d_->kind_, bad, first_bad);
+    if (d_->logger_) {
+      d_->logger_->warn("{}: {} object(s) of the {} list skipped: {}", d_->kind_, bad, resource, first_bad);
+    }
   }
   {
     std::lock_guard<std::mutex> lock(d_->mu_);
     objects = std::move(next);
+    raw_objects = std::move(next_raw);
     d_->version_++;
     d_->limit_logged_ = false;
   }
@@ -379,36 +568,64 @@ void KubernetesSdDiscovery::Store::Replace(std::vector<nlohmann::json>&& items) 
 }
 
 void KubernetesSdDiscovery::Store::Apply(k8s::EventType type, nlohmann::json&& object) {
-  auto groups = KubernetesGroups(d_->opts_.role, object);
-  if (!groups.ok()) {
-    d_->Refuse("object", StrCat("a watch event's object is skipped: ", groups.status().message()));
+  const std::string key = KeyOf(object);
+  std::vector<LabelSet> groups;
+  nlohmann::json kept;
+  if (absl::Status st = Take(std::move(object), &groups, &kept); !st.ok()) {
+    d_->Refuse("object", StrCat("a watch event's object (", resource, ") is skipped: ", st.message()));
     return;
   }
-  const std::string key = KeyOf(object);
   {
     std::lock_guard<std::mutex> lock(d_->mu_);
     if (type == k8s::EventType::kDeleted) {
-      if (objects.erase(key) == 0) return;
+      if ((raw ? raw_objects.erase(key) : objects.erase(key)) == 0) return;
     } else {
-      auto it = objects.find(key);
-      if (it == objects.end() && d_->CountLocked() >= static_cast<size_t>(d_->opts_.max_objects)) {
+      const bool known = raw ? raw_objects.count(key) > 0 : objects.count(key) > 0;
+      if (!known && d_->CountLocked() >= static_cast<size_t>(d_->opts_.max_objects)) {
         const bool log = !d_->limit_logged_;
         d_->limit_logged_ = true;
         if (d_->opts_.count_error) d_->opts_.count_error("limit");
         if (log && d_->logger_) {
           d_->logger_->error(
-              "{}: more than {} objects; {} and further new ones are skipped (use selectors or "
+              "{}: more than {} objects; {} {} and further new ones are skipped (use selectors or "
               "namespaces)",
-              d_->kind_, d_->opts_.max_objects, key);
+              d_->kind_, d_->opts_.max_objects, resource, key);
         }
         return;
       }
-      if (it != objects.end() && it->second == *groups) return;
-      objects[key] = std::move(*groups);
+      if (raw) {
+        raw_objects[key] = std::move(kept);
+      } else {
+        auto it = objects.find(key);
+        if (it != objects.end() && it->second == groups) return;
+        objects[key] = std::move(groups);
+      }
     }
     d_->version_++;
   }
   d_->Changed();
+}
+
+std::vector<LabelSet> KubernetesSdDiscovery::JoinEndpointsLocked() const {
+  auto find = [&](std::string_view resource, const std::string& key) -> const nlohmann::json* {
+    for (const auto& s : stores_) {
+      if (s->resource != resource) continue;
+      auto it = s->raw_objects.find(key);
+      if (it != s->raw_objects.end()) return &it->second;
+    }
+    return nullptr;
+  };
+  std::vector<LabelSet> out;
+  for (const auto& s : stores_) {
+    if (s->resource != "endpoints") continue;
+    for (const auto& [key, eps] : s->raw_objects) {
+      auto groups = EndpointsGroups(eps, find("services", key), [&](std::string_view ns, std::string_view name) {
+        return find("pods", StrCat(ns, "/", name));
+      });
+      for (LabelSet& g : groups) out.push_back(std::move(g));
+    }
+  }
+  return out;
 }
 
 TargetDiscovery::Result KubernetesSdDiscovery::Poll() {
@@ -418,8 +635,12 @@ TargetDiscovery::Result KubernetesSdDiscovery::Poll() {
     std::lock_guard<std::mutex> lock(mu_);
     if (version_ == polled_version_) return r;
     polled_version_ = version_;
-    for (const auto& s : stores_) {
-      for (const auto& [key, gs] : s->objects) groups.insert(groups.end(), gs.begin(), gs.end());
+    if (opts_.role == "endpoints") {
+      groups = JoinEndpointsLocked();
+    } else {
+      for (const auto& s : stores_) {
+        for (const auto& [key, gs] : s->objects) groups.insert(groups.end(), gs.begin(), gs.end());
+      }
     }
   }
   if (groups != groups_) {

@@ -1,8 +1,8 @@
 #pragma once
-// Prometheus's kubernetes_sd_configs: the API server's Pods, Nodes or Services, kept in
+// Prometheus's kubernetes_sd_configs: the API server's Pods, Nodes, Services or Endpoints, kept in
 // step by the shared Kubernetes client's informers (collector/k8s/client.h: list + watch
 // on their own threads), made into target groups with Prometheus's __meta_kubernetes_*
-// labels (discovery/kubernetes/{pod,node,service}.go). The receiver's worker polls the
+// labels (discovery/kubernetes/{pod,node,service,endpoints}.go). The receiver's worker polls the
 // groups like the other discoveries; a watch event wakes it (TargetDiscovery::Start).
 
 #include <cstdint>
@@ -34,20 +34,33 @@ inline constexpr int64_t kMaxKubernetesSdObjects = 50000;
 // JSON object, no metadata.name); fields missing or of the wrong type are left out.
 absl::StatusOr<std::vector<LabelSet>> KubernetesGroups(std::string_view role, const nlohmann::json& object);
 
+// The target groups of an Endpoints object (role: endpoints), as Prometheus's
+// buildEndpoints: one per address (ready and not ready) and port, with the Service of the
+// same name's labels (`service`, may be null) and, for an address whose targetRef is a
+// Pod that `pod_of` knows, the Pod's labels and matching container port; then one per
+// container port of those Pods that no endpoint port covered.
+std::vector<LabelSet> EndpointsGroups(
+    const nlohmann::json& endpoints, const nlohmann::json* service,
+    const std::function<const nlohmann::json*(std::string_view ns, std::string_view name)>& pod_of);
+
 // The client configuration of a kubernetes_sd_config: api_server with its HTTP client
 // options, a kubeconfig file, or in-cluster.
 absl::StatusOr<k8s::ClusterConfig> KubernetesClusterConfig(const KubernetesSdConfig& cfg);
 
 class KubernetesSdDiscovery : public TargetDiscovery {
  public:
+  struct Watch {
+    std::string resource;  // "pods", "nodes", "services", "endpoints"
+    std::string path;      // "/api/v1/pods", "/api/v1/namespaces/ns/pods"
+    std::string label_selector, field_selector;
+  };
   struct Options {
     std::string role;
-    std::vector<std::string> paths;  // one informer each: "/api/v1/pods", "/api/v1/namespaces/ns/pods"
-    std::string label_selector, field_selector;
+    std::vector<Watch> watches;  // one informer each
     int64_t max_objects = kMaxKubernetesSdObjects;
     absl::Duration initial_backoff = absl::Seconds(1);
     // Called (from an informer's thread) for each refusal: reason "request" (a failed
-    // request or a bad watch line), "object" (an object that is no Pod/Node/Service),
+    // request or a bad watch line), "object" (an object that is no Pod/Node/Service/Endpoints),
     // "limit" (max_objects).
     std::function<void(std::string_view reason)> count_error;
   };
@@ -68,17 +81,27 @@ class KubernetesSdDiscovery : public TargetDiscovery {
   bool WaitSynced(absl::Duration timeout);
 
  private:
-  // One informer's objects: "namespace/name" -> its groups.
+  // One informer's objects: "namespace/name" -> its groups; for role endpoints (whose
+  // groups join three resources) the objects themselves, trimmed, joined by Poll().
   class Store : public k8s::Handler {
    public:
-    explicit Store(KubernetesSdDiscovery* d) : d_(d) {}
+    Store(KubernetesSdDiscovery* d, std::string resource, bool raw) : resource(std::move(resource)), raw(raw), d_(d) {}
     void Replace(std::vector<nlohmann::json>&& items) override;
     void Apply(k8s::EventType type, nlohmann::json&& object) override;
+    size_t size() const { return raw ? raw_objects.size() : objects.size(); }
+    const std::string resource;
+    const bool raw;
     std::map<std::string, std::vector<LabelSet>> objects;  // guarded by d_->mu_
+    std::map<std::string, nlohmann::json> raw_objects;     // guarded by d_->mu_
 
    private:
+    // The object as kept: its groups (or, raw, the object trimmed); an error for what is
+    // no such object.
+    absl::Status Take(nlohmann::json&& obj, std::vector<LabelSet>* groups, nlohmann::json* kept) const;
     KubernetesSdDiscovery* d_;
   };
+  // Role endpoints: the groups of every Endpoints object (under mu_).
+  std::vector<LabelSet> JoinEndpointsLocked() const;
   void Changed();
   size_t CountLocked() const;
   void Refuse(std::string_view reason, const std::string& message);

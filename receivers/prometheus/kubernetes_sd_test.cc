@@ -195,6 +195,75 @@ TEST(KubernetesSdTest, HostileObjectsAreRefusedOrReadPartly) {
   EXPECT_EQ((*g)[0].at("__meta_kubernetes_pod_container_name"), "c");
 }
 
+json Endpoints(const std::string& name, const std::string& pod, const std::string& ip) {
+  return json::parse(R"({
+    "metadata": {"name": ")" +
+                     name + R"(", "namespace": "shop", "labels": {"app": "cart"}},
+    "subsets": [{
+      "addresses": [{"ip": ")" +
+                     ip + R"(", "nodeName": "node-1",
+                     "targetRef": {"kind": "Pod", "name": ")" +
+                     pod + R"(", "namespace": "shop"}}],
+      "notReadyAddresses": [{"ip": "10.9.9.9", "hostname": "db-0"}],
+      "ports": [{"name": "web", "port": 8080, "protocol": "TCP"}]
+    }]
+  })");
+}
+
+TEST(KubernetesSdTest, EndpointsWithServiceAndPodLabels) {
+  json svc = json::parse(R"({"metadata": {"name": "cart", "namespace": "shop", "labels": {"team": "a"},
+                                         "annotations": {"prometheus.io/scrape": "true"}},
+                            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.7"}})");
+  json pod = Pod("cart-1", "10.1.2.3");
+  auto groups = EndpointsGroups(Endpoints("cart", "cart-1", "10.1.2.3"), &svc,
+                                [&](std::string_view ns, std::string_view name) -> const json* {
+                                  return ns == "shop" && name == "cart-1" ? &pod : nullptr;
+                                });
+  // 10.1.2.3:8080 (the Pod's), 10.9.9.9:8080 (not ready, no Pod), then the Pod's port 9100
+  // that no endpoint port covered.
+  ASSERT_EQ(groups.size(), 3u);
+  const LabelSet& a = groups[0];
+  EXPECT_EQ(a.at("__address__"), "10.1.2.3:8080");
+  EXPECT_EQ(a.at("__meta_kubernetes_namespace"), "shop");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoints_name"), "cart");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoints_label_app"), "cart");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoints_labelpresent_app"), "true");
+  EXPECT_EQ(a.at("__meta_kubernetes_service_name"), "cart");
+  EXPECT_EQ(a.at("__meta_kubernetes_service_label_team"), "a");
+  EXPECT_EQ(a.at("__meta_kubernetes_service_annotation_prometheus_io_scrape"), "true");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoint_port_name"), "web");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoint_port_protocol"), "TCP");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoint_ready"), "true");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoint_node_name"), "node-1");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoint_address_target_kind"), "Pod");
+  EXPECT_EQ(a.at("__meta_kubernetes_endpoint_address_target_name"), "cart-1");
+  EXPECT_EQ(a.at("__meta_kubernetes_pod_name"), "cart-1");
+  EXPECT_EQ(a.at("__meta_kubernetes_pod_label_tier"), "web");
+  EXPECT_EQ(a.at("__meta_kubernetes_pod_container_name"), "app");
+  EXPECT_EQ(a.at("__meta_kubernetes_pod_container_port_name"), "http");
+  EXPECT_EQ(a.at("__meta_kubernetes_pod_container_port_number"), "8080");
+  const LabelSet& nr = groups[1];
+  EXPECT_EQ(nr.at("__address__"), "10.9.9.9:8080");
+  EXPECT_EQ(nr.at("__meta_kubernetes_endpoint_ready"), "false");
+  EXPECT_EQ(nr.at("__meta_kubernetes_endpoint_hostname"), "db-0");
+  EXPECT_EQ(nr.count("__meta_kubernetes_pod_name"), 0u);
+  const LabelSet& extra = groups[2];
+  EXPECT_EQ(extra.at("__address__"), "10.1.2.3:9100");
+  EXPECT_EQ(extra.at("__meta_kubernetes_pod_container_port_name"), "metrics");
+  EXPECT_EQ(extra.count("__meta_kubernetes_endpoint_port_name"), 0u);
+  EXPECT_EQ(extra.at("__meta_kubernetes_service_name"), "cart");
+  // Without the Service and the Pod: the endpoint labels only.
+  auto bare = EndpointsGroups(Endpoints("cart", "cart-1", "10.1.2.3"), nullptr, nullptr);
+  ASSERT_EQ(bare.size(), 2u);
+  EXPECT_EQ(bare[0].count("__meta_kubernetes_service_name"), 0u);
+  EXPECT_EQ(bare[0].count("__meta_kubernetes_pod_name"), 0u);
+  // Hostile shapes: no crash, nothing made of them.
+  auto odd = EndpointsGroups(json::parse(R"({"metadata": {"name": "x"}, "subsets": [3, {"ports": [{"port": "80"}],
+      "addresses": [{"ip": 5}, 7]}, {"ports": {}, "addresses": []}]})"),
+                             nullptr, nullptr);
+  EXPECT_TRUE(odd.empty());
+}
+
 // The discovery against the fake API server.
 class KubernetesSdDiscoveryTest : public ::testing::Test {
  protected:
@@ -203,13 +272,15 @@ class KubernetesSdDiscoveryTest : public ::testing::Test {
   }
 
   std::unique_ptr<KubernetesSdDiscovery> Make(std::vector<std::string> paths, int64_t max_objects = 1000,
-                                              std::string label_selector = "") {
+                                              std::string label_selector = "", std::string role = "pod") {
     k8s::ClusterConfig c;
     c.server = api_.url();
     KubernetesSdDiscovery::Options o;
-    o.role = "pod";
-    o.paths = std::move(paths);
-    o.label_selector = std::move(label_selector);
+    o.role = role;
+    for (const auto& p : paths) {
+      const std::string resource = p.substr(p.rfind('/') + 1);
+      o.watches.push_back({resource, p, label_selector, ""});
+    }
     o.max_objects = max_objects;
     o.initial_backoff = absl::Milliseconds(50);
     o.count_error = [this](std::string_view reason) {
@@ -312,6 +383,30 @@ TEST_F(KubernetesSdDiscoveryTest, HostileAnswersAreCountedAndTheDiscoveryGoesOn)
   ASSERT_TRUE(testutil::WaitFor([&] {
     d->Poll();
     return d->groups().size() == 12u && Errors("limit") >= 2 && api_.open_watches() == 1;
+  }));
+  d->Stop();
+}
+
+TEST_F(KubernetesSdDiscoveryTest, EndpointsJoinServicesAndPods) {
+  api_.Add("/api/v1/endpoints", Endpoints("cart", "cart-1", "10.1.2.3"));
+  auto d = Make({"/api/v1/endpoints", "/api/v1/services", "/api/v1/pods"}, 1000, "", "endpoints");
+  ASSERT_TRUE(d->WaitSynced(absl::Seconds(10)));
+  d->Poll();
+  ASSERT_EQ(d->groups().size(), 2u);
+  EXPECT_EQ(d->groups()[0].count("__meta_kubernetes_pod_name"), 0u);  // the Pod is not known yet
+  ASSERT_TRUE(testutil::WaitFor([&] { return api_.open_watches() == 3; }));
+  // The Pod and the Service arrive by the watches: the same Endpoints get their labels.
+  api_.Add("/api/v1/pods", Pod("cart-1", "10.1.2.3"));
+  api_.Add("/api/v1/services", json{{"metadata", {{"name", "cart"}, {"namespace", "shop"}}}});
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    d->Poll();
+    return d->groups().size() == 3u && d->groups()[0].count("__meta_kubernetes_pod_name") == 1 &&
+           d->groups()[0].count("__meta_kubernetes_service_name") == 1;
+  }));
+  api_.Delete("/api/v1/endpoints", "cart");
+  ASSERT_TRUE(testutil::WaitFor([&] {
+    d->Poll();
+    return d->groups().empty();
   }));
   d->Stop();
 }

@@ -133,11 +133,12 @@ absl::Status PrometheusReceiver::Start(Host&) {
       Telemetry* telemetry = settings_.telemetry;
       auto k = KubernetesSdDiscovery::Create(ks, settings_.logger, [telemetry, receiver, job](std::string_view reason) {
         telemetry
-            ->AddCounter("outrigger_receiver_prometheus_kubernetes_sd_errors_total",
-                         "Kubernetes discovery answers refused, by reason (request: a failed list or watch, or a "
-                         "line that is no watch event; object: an object that is no Pod/Node/Service; limit: more "
-                         "objects than the discovery keeps)",
-                         {{"receiver", receiver}, {"job", job}, {"reason", std::string(reason)}})
+            ->AddCounter(
+                "outrigger_receiver_prometheus_kubernetes_sd_errors_total",
+                "Kubernetes discovery answers refused, by reason (request: a failed list or watch, or a "
+                "line that is no watch event; object: an object that is no Pod/Node/Service/Endpoints; limit: more "
+                "objects than the discovery keeps)",
+                {{"receiver", receiver}, {"job", job}, {"reason", std::string(reason)}})
             .Increment();
       });
       if (!k.ok()) {

@@ -6,7 +6,8 @@
 // labels mapped). Checked: the annotated Pod is scraped with its labels, the other is not;
 // a Pod ADDED by the watch is scraped; MODIFIED (annotation off) and DELETED end their
 // targets (staleness markers, no more requests); a malformed watch line and a broken list
-// are counted and the discovery goes on.
+// are counted and the discovery goes on. A second job (role: endpoints) joins a Service's
+// Endpoints with the Service: scraped with its labels, dropped when the Service goes.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
@@ -26,6 +27,8 @@ import { FakeApi } from '../common/k8s_api.mjs';
 
 const NO_RECORDED_VALUE = 1;
 const PODS = '/api/v1/namespaces/shop/pods';
+const ENDPOINTS = '/api/v1/namespaces/shop/endpoints';
+const SERVICES = '/api/v1/namespaces/shop/services';
 
 /** A target: GET /metrics (or `metricsPath`) answers `app_requests_total{} <hits>`. */
 async function target(metricsPath = '/metrics') {
@@ -89,6 +92,7 @@ let api;
 let web;
 let quiet;
 let later;
+let backend;
 let outrigger;
 let outFile;
 
@@ -100,6 +104,10 @@ before(async () => {
   web = await target('/custom/metrics');
   quiet = await target();
   later = await target();
+  backend = await target();
+  // role: endpoints: a Service "api" (annotated) whose Endpoints address is a local target.
+  api.put(SERVICES, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'shop', uid: 'uid-svc-api', labels: { tier: 'backend' }, annotations: { 'prometheus.io/scrape': 'true' } }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.9', ports: [{ name: 'http', port: backend.port }] } });
+  api.put(ENDPOINTS, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'api', namespace: 'shop', uid: 'uid-eps-api' }, subsets: [{ addresses: [{ ip: HOST, nodeName: 'node-1' }], ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }] }] });
   api.put(PODS, pod('web', web.port, { path: '/custom/metrics', labels: { app: 'web', 'app.kubernetes.io/part-of': 'shop' } }));
   api.put(PODS, pod('quiet', quiet.port, { scrape: false }));
   // Another namespace, not watched.
@@ -140,6 +148,17 @@ before(async () => {
                     { source_labels: ['__meta_kubernetes_pod_name'], action: 'replace', target_label: 'pod' },
                   ],
                 },
+                {
+                  job_name: 'kubernetes-service-endpoints',
+                  kubernetes_sd_configs: [
+                    { role: 'endpoints', api_server: `http://${HOST}:${api.port}`, bearer_token: 'sa-token', namespaces: { names: ['shop'] } },
+                  ],
+                  relabel_configs: [
+                    { source_labels: ['__meta_kubernetes_service_annotation_prometheus_io_scrape'], action: 'keep', regex: 'true' },
+                    { action: 'labelmap', regex: '__meta_kubernetes_service_label_(.+)' },
+                    { source_labels: ['__meta_kubernetes_service_name'], target_label: 'service' },
+                  ],
+                },
               ],
             },
           },
@@ -152,7 +171,7 @@ before(async () => {
 
 after(async () => {
   await outrigger?.kill();
-  for (const t of [web, quiet, later]) if (t) await new Promise((r) => t.server.close(r));
+  for (const t of [web, quiet, later, backend]) if (t) await new Promise((r) => t.server.close(r));
   await api?.close();
   if (dir) await removeTempDir(dir);
 });
@@ -211,7 +230,6 @@ test('hostile answers (a malformed watch line, a list that is no JSON) are count
   const errors = async (reason) =>
     metricValue(await outrigger.metrics(), 'outrigger_receiver_prometheus_kubernetes_sd_errors_total', {
       receiver: 'prometheus',
-      job: 'kubernetes-pods',
       reason,
     }) ?? 0;
   await waitFor(() => api.watches.size >= 1, { what: 'a watch open' });
@@ -233,4 +251,19 @@ test('hostile answers (a malformed watch line, a list that is no JSON) are count
     what: 'the web Pod discovered again after the relist',
   });
   assert.ok(outrigger.running, 'still running');
+});
+
+test("role endpoints: the Service's Endpoints are scraped with the Service's labels; deleting the Service drops them", async () => {
+  const instance = `${HOST}:${backend.port}`;
+  await waitFor(async () => up(await points(outFile), instance, 1), { timeoutMs: 20000, what: 'the Endpoints address scraped' });
+  const p = (await points(outFile)).find((x) => x.name === 'app_requests_total' && x.instance === instance);
+  assert.equal(p.job, 'kubernetes-service-endpoints');
+  assert.equal(p.attrs.service, 'api');
+  assert.equal(p.attrs.tier, 'backend');
+  // Without the Service, the keep rule (on its annotation) drops the target.
+  api.remove(SERVICES, 'uid-svc-api');
+  await waitFor(
+    async () => (await points(outFile)).some((x) => x.instance === instance && x.name === 'app_requests_total' && x.stale),
+    { timeoutMs: 20000, what: 'staleness markers once the Service is gone' },
+  );
 });
