@@ -231,10 +231,11 @@ std::string KeyOf(const nlohmann::json& obj) {
 
 }  // namespace
 
-std::vector<LabelSet> EndpointsGroups(
+absl::StatusOr<std::vector<LabelSet>> EndpointsGroups(
     const nlohmann::json& eps, const nlohmann::json* service,
     const std::function<const nlohmann::json*(std::string_view ns, std::string_view name)>& pod_of) {
   std::vector<LabelSet> out;
+  bool too_many = false;
   LabelSet g;
   const std::string_view ns = StringAt(eps, {"metadata", "namespace"});
   Set(&g, StrCat(kMeta, "namespace"), ns);
@@ -244,11 +245,15 @@ std::vector<LabelSet> EndpointsGroups(
     const nlohmann::json* pod;
     std::vector<int64_t> ports;  // the endpoint ports that made a target
   };
-  std::vector<std::pair<std::string, SeenPod>> seen;  // in order of appearance
+  std::map<std::string, SeenPod> seen;  // "namespace/name"
   auto add = [&](const nlohmann::json& addr, const nlohmann::json& port, const char* ready) {
     const std::string_view ip = StringAt(addr, {"ip"});
     const int64_t number = PortAt(port, "port");
     if (ip.empty() || number == 0) return;
+    if (out.size() >= kMaxKubernetesSdTargetsPerObject) {
+      too_many = true;
+      return;
+    }
     LabelSet t = g;
     t["__address__"] = JoinHostPort(ip, number);
     Set(&t, StrCat(kMeta, "endpoint_port_name"), StringAt(port, {"name"}));
@@ -271,8 +276,7 @@ std::vector<LabelSet> EndpointsGroups(
     }
     const std::string key =
         StrCat(StringAt(*pod, {"metadata", "namespace"}), "/", StringAt(*pod, {"metadata", "name"}));
-    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == key; });
-    if (it == seen.end()) it = seen.insert(seen.end(), {key, SeenPod{pod, {}}});
+    auto it = seen.try_emplace(key, SeenPod{pod, {}}).first;
     AddPodLabels(&t, *pod);
     if (const nlohmann::json* containers = ArrayAt(*pod, {"spec", "containers"})) {
       bool found = false;
@@ -316,6 +320,10 @@ std::vector<LabelSet> EndpointsGroups(
       for (const auto& cp : *cports) {
         const int64_t number = PortAt(cp, "containerPort");
         if (number == 0 || std::find(sp.ports.begin(), sp.ports.end(), number) != sp.ports.end()) continue;
+        if (out.size() >= kMaxKubernetesSdTargetsPerObject) {
+          too_many = true;
+          break;
+        }
         LabelSet t = g;
         AddPodLabels(&t, *sp.pod);
         t["__address__"] = JoinHostPort(ip, number);
@@ -327,16 +335,30 @@ std::vector<LabelSet> EndpointsGroups(
       }
     }
   }
+  if (too_many) {
+    return absl::InvalidArgumentError(
+        StrCat("more than ", kMaxKubernetesSdTargetsPerObject, " targets in one Endpoints object"));
+  }
   return out;
 }
 
 absl::StatusOr<std::vector<LabelSet>> KubernetesGroups(std::string_view role, const nlohmann::json& object) {
   if (!object.is_object()) return absl::InvalidArgumentError("not a JSON object");
   if (StringAt(object, {"metadata", "name"}).empty()) return absl::InvalidArgumentError("no metadata.name");
-  if (role == "pod") return PodGroups(object);
-  if (role == "node") return NodeGroups(object);
-  if (role == "service") return ServiceGroups(object);
-  return absl::InvalidArgumentError(StrCat("role ", role, " is not supported"));
+  std::vector<LabelSet> groups;
+  if (role == "pod") {
+    groups = PodGroups(object);
+  } else if (role == "node") {
+    groups = NodeGroups(object);
+  } else if (role == "service") {
+    groups = ServiceGroups(object);
+  } else {
+    return absl::InvalidArgumentError(StrCat("role ", role, " is not supported"));
+  }
+  if (groups.size() > kMaxKubernetesSdTargetsPerObject) {
+    return absl::InvalidArgumentError(StrCat("more than ", kMaxKubernetesSdTargetsPerObject, " targets in one object"));
+  }
+  return groups;
 }
 
 absl::StatusOr<k8s::ClusterConfig> KubernetesClusterConfig(const KubernetesSdConfig& cfg) {
@@ -622,7 +644,12 @@ std::vector<LabelSet> KubernetesSdDiscovery::JoinEndpointsLocked() const {
       auto groups = EndpointsGroups(eps, find("services", key), [&](std::string_view ns, std::string_view name) {
         return find("pods", StrCat(ns, "/", name));
       });
-      for (LabelSet& g : groups) out.push_back(std::move(g));
+      if (!groups.ok()) {
+        if (opts_.count_error) opts_.count_error("object");
+        if (logger_) logger_->warn("{}: Endpoints {} is skipped: {}", kind_, key, groups.status().message());
+        continue;
+      }
+      for (LabelSet& g : *groups) out.push_back(std::move(g));
     }
   }
   return out;

@@ -27,6 +27,9 @@ namespace outrigger::receivers::prometheus {
 // large fails and is retried, an ADDED event is skipped, both logged and counted.
 // Selectors or namespaces keep a large cluster's job under it.
 inline constexpr int64_t kMaxKubernetesSdObjects = 50000;
+// One object with more targets than this (ports × containers, addresses × ports) is
+// refused as a whole (logged and counted as an object that is not one).
+inline constexpr size_t kMaxKubernetesSdTargetsPerObject = 10000;
 
 // The target groups of one API object of `role` ("pod", "node", "service"), each a
 // group's labels merged with one target's, as Prometheus builds them: a Pod without an
@@ -38,8 +41,9 @@ absl::StatusOr<std::vector<LabelSet>> KubernetesGroups(std::string_view role, co
 // buildEndpoints: one per address (ready and not ready) and port, with the Service of the
 // same name's labels (`service`, may be null) and, for an address whose targetRef is a
 // Pod that `pod_of` knows, the Pod's labels and matching container port; then one per
-// container port of those Pods that no endpoint port covered.
-std::vector<LabelSet> EndpointsGroups(
+// container port of those Pods that no endpoint port covered. An error past
+// kMaxKubernetesSdTargetsPerObject targets.
+absl::StatusOr<std::vector<LabelSet>> EndpointsGroups(
     const nlohmann::json& endpoints, const nlohmann::json* service,
     const std::function<const nlohmann::json*(std::string_view ns, std::string_view name)>& pod_of);
 

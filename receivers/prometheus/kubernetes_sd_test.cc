@@ -215,10 +215,12 @@ TEST(KubernetesSdTest, EndpointsWithServiceAndPodLabels) {
                                          "annotations": {"prometheus.io/scrape": "true"}},
                             "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.7"}})");
   json pod = Pod("cart-1", "10.1.2.3");
-  auto groups = EndpointsGroups(Endpoints("cart", "cart-1", "10.1.2.3"), &svc,
-                                [&](std::string_view ns, std::string_view name) -> const json* {
-                                  return ns == "shop" && name == "cart-1" ? &pod : nullptr;
-                                });
+  auto found = EndpointsGroups(Endpoints("cart", "cart-1", "10.1.2.3"), &svc,
+                               [&](std::string_view ns, std::string_view name) -> const json* {
+                                 return ns == "shop" && name == "cart-1" ? &pod : nullptr;
+                               });
+  ASSERT_TRUE(found.ok()) << found.status();
+  const std::vector<LabelSet>& groups = *found;
   // 10.1.2.3:8080 (the Pod's), 10.9.9.9:8080 (not ready, no Pod), then the Pod's port 9100
   // that no endpoint port covered.
   ASSERT_EQ(groups.size(), 3u);
@@ -254,14 +256,27 @@ TEST(KubernetesSdTest, EndpointsWithServiceAndPodLabels) {
   EXPECT_EQ(extra.at("__meta_kubernetes_service_name"), "cart");
   // Without the Service and the Pod: the endpoint labels only.
   auto bare = EndpointsGroups(Endpoints("cart", "cart-1", "10.1.2.3"), nullptr, nullptr);
-  ASSERT_EQ(bare.size(), 2u);
-  EXPECT_EQ(bare[0].count("__meta_kubernetes_service_name"), 0u);
-  EXPECT_EQ(bare[0].count("__meta_kubernetes_pod_name"), 0u);
+  ASSERT_TRUE(bare.ok());
+  ASSERT_EQ(bare->size(), 2u);
+  EXPECT_EQ((*bare)[0].count("__meta_kubernetes_service_name"), 0u);
+  EXPECT_EQ((*bare)[0].count("__meta_kubernetes_pod_name"), 0u);
   // Hostile shapes: no crash, nothing made of them.
   auto odd = EndpointsGroups(json::parse(R"({"metadata": {"name": "x"}, "subsets": [3, {"ports": [{"port": "80"}],
       "addresses": [{"ip": 5}, 7]}, {"ports": {}, "addresses": []}]})"),
                              nullptr, nullptr);
-  EXPECT_TRUE(odd.empty());
+  ASSERT_TRUE(odd.ok());
+  EXPECT_TRUE(odd->empty());
+  // An object that would make too many targets is refused as a whole.
+  json huge = Endpoints("big", "x", "10.0.0.1");
+  json& ss = huge["subsets"][0];
+  ss["ports"] = json::array();
+  for (int p = 1; p <= 200; ++p) ss["ports"].push_back({{"port", p}});
+  for (int a = 0; a < 60; ++a) ss["addresses"].push_back({{"ip", "10.0.1." + std::to_string(a)}});
+  EXPECT_FALSE(EndpointsGroups(huge, nullptr, nullptr).ok());  // 200 × 61 > 10,000
+  json many = Pod("many", "10.0.0.1");
+  many["spec"]["containers"][0]["ports"] = json::array();
+  for (int p = 1; p <= 10001; ++p) many["spec"]["containers"][0]["ports"].push_back({{"containerPort", p}});
+  EXPECT_FALSE(KubernetesGroups("pod", many).ok());
 }
 
 // The discovery against the fake API server.

@@ -161,6 +161,7 @@ absl::Status PrometheusReceiver::Start(Host&) {
     discoveries_[i].d->Start([this, i] {
       std::lock_guard<std::mutex> l(mu_);
       Discovery& d = discoveries_[i];
+      d.dirty = true;
       d.next = std::min(d.next, d.last + kKubernetesSdMinPoll);
       wake_ = true;
       cv_.notify_all();
@@ -244,10 +245,13 @@ void PrometheusReceiver::Run() {
     for (size_t i = 0; i < discoveries_.size() && !stop_; ++i) {
       if (discoveries_[i].next > now) continue;
       discoveries_[i].last = now;
+      discoveries_[i].dirty = false;
       Rediscover(i, lock);
       Discovery& d = discoveries_[i];
       d.next += d.every;
       if (d.next <= now) d.next = now + d.every;
+      // A change reported while polling (the lock is released then) is polled soon.
+      if (d.dirty) d.next = std::min(d.next, d.last + kKubernetesSdMinPoll);
     }
     for (Target& t : targets_) {
       if (stop_) break;

@@ -59,7 +59,8 @@ class PrometheusReceiver : public Receiver, public AdmissionClient {
     std::unique_ptr<TargetDiscovery> d;
     absl::Duration every;
     absl::Time next;
-    absl::Time last;  // the last poll
+    absl::Time last;     // the last poll
+    bool dirty = false;  // a change was reported since the last poll began
   };
 
  private:
