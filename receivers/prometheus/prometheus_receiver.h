@@ -72,6 +72,7 @@ class PrometheusReceiver : public Receiver, public AdmissionClient {
   // invalid, which is logged).
   std::optional<Target> MakeTarget(const ScrapeConfig& sc, httpclient::Client* client, const LabelSet& group,
                                    int source);
+  Target TargetFrom(const ScrapeConfig& sc, httpclient::Client* client, const ScrapeTarget& spec, int source);
   // Polls discovery `i`; on a change replaces its targets (unchanged ones keep their state,
   // removed ones get staleness markers). `lock` holds mu_; it is released while polling
   // and while emitting the staleness markers.
