@@ -71,6 +71,10 @@ class TargetDiscovery {
   virtual void Start(std::function<void()> changed) { (void)changed; }
   // Stops those threads; `changed` is not called after it returns. Idempotent.
   virtual void Stop() {}
+  // The worker has made the targets of groups(): a discovery that tells its changes
+  // otherwise (a version) may free them until the next Poll() (which then reports a
+  // change whenever it has one).
+  virtual void Release() {}
 };
 
 // Prometheus's strutil.SanitizeLabelName: every character but [a-zA-Z0-9_] becomes '_'.

@@ -1,5 +1,9 @@
 #include "receivers/prometheus/kubernetes_sd.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -397,38 +401,68 @@ absl::StatusOr<k8s::ClusterConfig> KubernetesClusterConfig(const KubernetesSdCon
 
 namespace {
 
-// What role endpoints keeps of a Pod: what EndpointsGroups reads (a Pod's managedFields,
-// env, volumes... are most of its size).
-nlohmann::json TrimPod(nlohmann::json&& pod) {
-  nlohmann::json out = nlohmann::json::object();
-  if (const nlohmann::json* m = Field(pod, "metadata"); m != nullptr && m->is_object()) {
-    nlohmann::json meta = nlohmann::json::object();
-    for (const char* k : {"name", "namespace", "uid", "labels", "annotations", "ownerReferences"}) {
-      if (const nlohmann::json* v = Field(*m, k)) meta[k] = *v;
-    }
-    out["metadata"] = std::move(meta);
+// Copies the members `keys` of obj[member] (an object) into out[member].
+void KeepMembers(const nlohmann::json& obj, const char* member, std::initializer_list<const char*> keys,
+                 nlohmann::json* out) {
+  const nlohmann::json* m = Field(obj, member);
+  if (m == nullptr || !m->is_object()) return;
+  nlohmann::json kept = nlohmann::json::object();
+  for (const char* k : keys) {
+    if (const nlohmann::json* v = Field(*m, k)) kept[k] = *v;
   }
-  if (const nlohmann::json* spec = Field(pod, "spec"); spec != nullptr && spec->is_object()) {
+  (*out)[member] = std::move(kept);
+}
+
+// Each element of obj[member] (a list) with only the members `keys`.
+void KeepList(const nlohmann::json& obj, const char* member, std::initializer_list<const char*> keys,
+              nlohmann::json* out) {
+  const nlohmann::json* l = Field(obj, member);
+  if (l == nullptr || !l->is_array()) return;
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& e : *l) {
+    nlohmann::json x = nlohmann::json::object();
+    for (const char* k : keys) {
+      if (const nlohmann::json* v = Field(e, k)) x[k] = *v;
+    }
+    kept.push_back(std::move(x));
+  }
+  (*out)[member] = std::move(kept);
+}
+
+// What is kept of an object: what the groups are made of (a Pod's managedFields, env,
+// volumes, a Node's images and heartbeats are most of their size, and would make every
+// status update a change). resourceVersion is not kept, so an update that changes
+// nothing kept is no change.
+nlohmann::json Trim(std::string_view resource, const nlohmann::json& obj) {
+  nlohmann::json out = nlohmann::json::object();
+  KeepMembers(obj, "metadata", {"name", "namespace", "uid", "labels", "annotations", "ownerReferences"}, &out);
+  const nlohmann::json* spec = Field(obj, "spec");
+  const nlohmann::json* status = Field(obj, "status");
+  if (resource == "pods") {
     nlohmann::json sp = nlohmann::json::object();
-    if (const nlohmann::json* n = Field(*spec, "nodeName")) sp["nodeName"] = *n;
-    if (const nlohmann::json* cs = ArrayAt(*spec, {"containers"})) {
-      nlohmann::json containers = nlohmann::json::array();
-      for (const auto& c : *cs) {
-        nlohmann::json kept = nlohmann::json::object();
-        if (const nlohmann::json* v = Field(c, "name")) kept["name"] = *v;
-        if (const nlohmann::json* v = Field(c, "ports")) kept["ports"] = *v;
-        containers.push_back(std::move(kept));
-      }
-      sp["containers"] = std::move(containers);
+    if (spec != nullptr) {
+      if (const nlohmann::json* n = Field(*spec, "nodeName")) sp["nodeName"] = *n;
+      KeepList(*spec, "containers", {"name", "image", "ports"}, &sp);
+      KeepList(*spec, "initContainers", {"name", "image", "ports"}, &sp);
     }
     out["spec"] = std::move(sp);
-  }
-  if (const nlohmann::json* st = Field(pod, "status"); st != nullptr && st->is_object()) {
-    nlohmann::json status = nlohmann::json::object();
-    for (const char* k : {"podIP", "hostIP", "phase", "conditions"}) {
-      if (const nlohmann::json* v = Field(*st, k)) status[k] = *v;
+    nlohmann::json st = nlohmann::json::object();
+    if (status != nullptr) {
+      for (const char* k : {"podIP", "hostIP", "phase"}) {
+        if (const nlohmann::json* v = Field(*status, k)) st[k] = *v;
+      }
+      KeepList(*status, "conditions", {"type", "status"}, &st);
+      KeepList(*status, "containerStatuses", {"name", "containerID"}, &st);
+      KeepList(*status, "initContainerStatuses", {"name", "containerID"}, &st);
     }
-    out["status"] = std::move(status);
+    out["status"] = std::move(st);
+  } else if (resource == "nodes") {
+    if (spec != nullptr) KeepMembers(obj, "spec", {"providerID"}, &out);
+    if (status != nullptr) KeepMembers(obj, "status", {"addresses", "daemonEndpoints"}, &out);
+  } else if (resource == "services") {
+    if (spec != nullptr) KeepMembers(obj, "spec", {"type", "clusterIP", "externalName", "ports"}, &out);
+  } else {  // endpoints
+    if (const nlohmann::json* subsets = Field(obj, "subsets")) out["subsets"] = *subsets;
   }
   return out;
 }
@@ -483,7 +517,7 @@ KubernetesSdDiscovery::KubernetesSdDiscovery(std::shared_ptr<const k8s::Client> 
     : client_(std::move(client)), opts_(std::move(opts)), logger_(std::move(logger)) {
   kind_ = StrCat("kubernetes_sd (role ", opts_.role, ")");
   for (const Watch& w : opts_.watches) {
-    stores_.push_back(std::make_unique<Store>(this, w.resource, opts_.role == "endpoints"));
+    stores_.push_back(std::make_unique<Store>(this, w.resource));
     k8s::InformerOptions io;
     io.path = w.path;
     io.label_selector = w.label_selector;
@@ -531,44 +565,25 @@ void KubernetesSdDiscovery::Refuse(std::string_view reason, const std::string& m
   if (logger_) logger_->warn("{}: {}", kind_, message);
 }
 
-absl::Status KubernetesSdDiscovery::Store::Take(nlohmann::json&& obj, std::vector<LabelSet>* groups,
-                                                nlohmann::json* kept) const {
-  if (!raw) {
-    const std::string role = resource == "pods" ? "pod" : resource == "nodes" ? "node" : "service";
-    auto g = KubernetesGroups(role, obj);
-    if (!g.ok()) return g.status();
-    *groups = std::move(*g);
-    return absl::OkStatus();
-  }
+absl::Status KubernetesSdDiscovery::Store::Take(const nlohmann::json& obj, nlohmann::json* kept) const {
   if (!obj.is_object()) return absl::InvalidArgumentError("not a JSON object");
   if (StringAt(obj, {"metadata", "name"}).empty()) return absl::InvalidArgumentError("no metadata.name");
-  *kept = resource == "pods" ? TrimPod(std::move(obj)) : std::move(obj);
-  if (resource != "pods") {
-    if (nlohmann::json* m = kept->is_object() ? &(*kept)["metadata"] : nullptr; m != nullptr && m->is_object()) {
-      m->erase("managedFields");
-    }
-  }
+  *kept = Trim(resource, obj);
   return absl::OkStatus();
 }
 
 void KubernetesSdDiscovery::Store::Replace(std::vector<nlohmann::json>&& items) {
-  std::map<std::string, std::vector<LabelSet>> next;
-  std::map<std::string, nlohmann::json> next_raw;
+  std::map<std::string, nlohmann::json> next;
   size_t bad = 0;
   std::string first_bad;
   for (nlohmann::json& obj : items) {
-    const std::string key = KeyOf(obj);
-    std::vector<LabelSet> groups;
     nlohmann::json kept;
-    if (absl::Status st = Take(std::move(obj), &groups, &kept); !st.ok()) {
+    if (absl::Status st = Take(obj, &kept); !st.ok()) {
       if (bad++ == 0) first_bad = std::string(st.message());
       continue;
     }
-    if (raw) {
-      next_raw[key] = std::move(kept);
-    } else {
-      next[key] = std::move(groups);
-    }
+    next[KeyOf(obj)] = std::move(kept);
+    obj = nlohmann::json();  // freed as it goes
   }
   items.clear();
   if (bad > 0) {
@@ -582,7 +597,6 @@ void KubernetesSdDiscovery::Store::Replace(std::vector<nlohmann::json>&& items) 
   {
     std::lock_guard<std::mutex> lock(d_->mu_);
     objects = std::move(next);
-    raw_objects = std::move(next_raw);
     d_->version_++;
     d_->limit_logged_ = false;
   }
@@ -591,18 +605,18 @@ void KubernetesSdDiscovery::Store::Replace(std::vector<nlohmann::json>&& items) 
 
 void KubernetesSdDiscovery::Store::Apply(k8s::EventType type, nlohmann::json&& object) {
   const std::string key = KeyOf(object);
-  std::vector<LabelSet> groups;
   nlohmann::json kept;
-  if (absl::Status st = Take(std::move(object), &groups, &kept); !st.ok()) {
+  if (absl::Status st = Take(object, &kept); !st.ok()) {
     d_->Refuse("object", StrCat("a watch event's object (", resource, ") is skipped: ", st.message()));
     return;
   }
   {
     std::lock_guard<std::mutex> lock(d_->mu_);
     if (type == k8s::EventType::kDeleted) {
-      if ((raw ? raw_objects.erase(key) : objects.erase(key)) == 0) return;
+      if (objects.erase(key) == 0) return;
     } else {
-      const bool known = raw ? raw_objects.count(key) > 0 : objects.count(key) > 0;
+      auto it = objects.find(key);
+      const bool known = it != objects.end();
       if (!known && d_->CountLocked() >= static_cast<size_t>(d_->opts_.max_objects)) {
         const bool log = !d_->limit_logged_;
         d_->limit_logged_ = true;
@@ -615,13 +629,8 @@ void KubernetesSdDiscovery::Store::Apply(k8s::EventType type, nlohmann::json&& o
         }
         return;
       }
-      if (raw) {
-        raw_objects[key] = std::move(kept);
-      } else {
-        auto it = objects.find(key);
-        if (it != objects.end() && it->second == groups) return;
-        objects[key] = std::move(groups);
-      }
+      if (known && it->second == kept) return;  // nothing kept changed (status heartbeats...)
+      objects[key] = std::move(kept);
     }
     d_->version_++;
   }
@@ -632,15 +641,15 @@ std::vector<LabelSet> KubernetesSdDiscovery::JoinEndpointsLocked() const {
   auto find = [&](std::string_view resource, const std::string& key) -> const nlohmann::json* {
     for (const auto& s : stores_) {
       if (s->resource != resource) continue;
-      auto it = s->raw_objects.find(key);
-      if (it != s->raw_objects.end()) return &it->second;
+      auto it = s->objects.find(key);
+      if (it != s->objects.end()) return &it->second;
     }
     return nullptr;
   };
   std::vector<LabelSet> out;
   for (const auto& s : stores_) {
     if (s->resource != "endpoints") continue;
-    for (const auto& [key, eps] : s->raw_objects) {
+    for (const auto& [key, eps] : s->objects) {
       auto groups = EndpointsGroups(eps, find("services", key), [&](std::string_view ns, std::string_view name) {
         return find("pods", StrCat(ns, "/", name));
       });
@@ -655,6 +664,16 @@ std::vector<LabelSet> KubernetesSdDiscovery::JoinEndpointsLocked() const {
   return out;
 }
 
+void KubernetesSdDiscovery::Release() {
+  // The groups are the bulk of the memory (every Pod's labels in each of its targets);
+  // the stores keep what the next Poll() makes them from.
+  const bool large = groups_.size() >= 1000;
+  std::vector<LabelSet>().swap(groups_);
+#ifdef __GLIBC__
+  if (large) malloc_trim(0);  // glibc keeps freed small blocks otherwise
+#endif
+}
+
 TargetDiscovery::Result KubernetesSdDiscovery::Poll() {
   Result r;
   std::vector<LabelSet> groups;
@@ -666,14 +685,21 @@ TargetDiscovery::Result KubernetesSdDiscovery::Poll() {
       groups = JoinEndpointsLocked();
     } else {
       for (const auto& s : stores_) {
-        for (const auto& [key, gs] : s->objects) groups.insert(groups.end(), gs.begin(), gs.end());
+        for (const auto& [key, obj] : s->objects) {
+          auto found = KubernetesGroups(opts_.role, obj);
+          if (!found.ok()) {
+            if (opts_.count_error) opts_.count_error("object");
+            if (logger_) logger_->warn("{}: {} is skipped: {}", kind_, key, found.status().message());
+            continue;
+          }
+          for (LabelSet& g : *found) groups.push_back(std::move(g));
+        }
       }
     }
   }
-  if (groups != groups_) {
-    groups_ = std::move(groups);
-    r.changed = true;
-  }
+  // A new version is a change (groups_ may have been released, so it is not compared).
+  groups_ = std::move(groups);
+  r.changed = true;
   return r;
 }
 

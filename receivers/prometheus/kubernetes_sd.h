@@ -81,27 +81,27 @@ class KubernetesSdDiscovery : public TargetDiscovery {
   std::string_view kind() const override { return kind_; }
   void Start(std::function<void()> changed) override;
   void Stop() override;
+  void Release() override;
   // For tests: every informer has handed over its first list.
   bool WaitSynced(absl::Duration timeout);
 
  private:
-  // One informer's objects: "namespace/name" -> its groups; for role endpoints (whose
-  // groups join three resources) the objects themselves, trimmed, joined by Poll().
+  // One informer's objects, "namespace/name" -> the object trimmed to what the groups are
+  // made of; Poll() makes the groups (joining endpoints, services and pods for role
+  // endpoints). Far smaller than the groups, which repeat a Pod's labels per target.
   class Store : public k8s::Handler {
    public:
-    Store(KubernetesSdDiscovery* d, std::string resource, bool raw) : resource(std::move(resource)), raw(raw), d_(d) {}
+    Store(KubernetesSdDiscovery* d, std::string resource) : resource(std::move(resource)), d_(d) {}
     void Replace(std::vector<nlohmann::json>&& items) override;
     void Apply(k8s::EventType type, nlohmann::json&& object) override;
-    size_t size() const { return raw ? raw_objects.size() : objects.size(); }
+    size_t size() const { return objects.size(); }
     const std::string resource;
-    const bool raw;
-    std::map<std::string, std::vector<LabelSet>> objects;  // guarded by d_->mu_
-    std::map<std::string, nlohmann::json> raw_objects;     // guarded by d_->mu_
+    std::map<std::string, nlohmann::json> objects;  // guarded by d_->mu_
 
    private:
-    // The object as kept: its groups (or, raw, the object trimmed); an error for what is
-    // no such object.
-    absl::Status Take(nlohmann::json&& obj, std::vector<LabelSet>* groups, nlohmann::json* kept) const;
+    // The object as kept; an error for what is no such object (not a JSON object, no
+    // metadata.name).
+    absl::Status Take(const nlohmann::json& obj, nlohmann::json* kept) const;
     KubernetesSdDiscovery* d_;
   };
   // Role endpoints: the groups of every Endpoints object (under mu_).

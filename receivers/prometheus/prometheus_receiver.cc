@@ -235,6 +235,9 @@ void PrometheusReceiver::Rediscover(size_t i, std::unique_lock<std::mutex>& lock
     kept.push_back(TargetFrom(*d.sc, d.client, specs[k], static_cast<int>(i)));
   }
   targets_ = std::move(kept);
+  specs.clear();
+  keys.clear();
+  d.d->Release();
   lock.unlock();
   // A target that is gone: its series end now (as Prometheus does when a target disappears).
   const uint64_t now_ns = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
