@@ -184,7 +184,7 @@ absl::StatusOr<std::vector<std::string>> Client::Headers() const {
     if (!t.ok()) return absl::UnauthenticatedError(t.status().message());
     token = std::string(absl::StripAsciiWhitespace(*t));
   }
-  if (!token.empty()) h.push_back(StrCat("Authorization: Bearer ", token));
+  if (!token.empty()) h.push_back(StrCat("Authorization: ", cfg_.auth_scheme, " ", token));
   return h;
 }
 
@@ -222,7 +222,30 @@ absl::Status Client::Perform(std::string_view path, absl::Duration timeout,
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, &state);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (!cfg_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, cfg_.ca_file.c_str());
+  if (!cfg_.ca_pem.empty()) {
+    curl_blob blob{const_cast<char*>(cfg_.ca_pem.data()), cfg_.ca_pem.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+  } else if (!cfg_.ca_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_CAINFO, cfg_.ca_file.c_str());
+  }
+  if (!cfg_.cert_pem.empty()) {
+    curl_blob cert{const_cast<char*>(cfg_.cert_pem.data()), cfg_.cert_pem.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+    curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+  } else if (!cfg_.cert_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, cfg_.cert_file.c_str());
+  }
+  if (!cfg_.key_pem.empty()) {
+    curl_blob key{const_cast<char*>(cfg_.key_pem.data()), cfg_.key_pem.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+    curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+  } else if (!cfg_.key_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLKEY, cfg_.key_file.c_str());
+  }
+  if (cfg_.insecure_skip_verify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   CURLcode rc = curl_easy_perform(h);
   long code = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -346,6 +369,10 @@ absl::Status Informer::List() {
     if (stop_) return absl::CancelledError("stopped");
     const nlohmann::json* list_items = Field(*page, "items");
     if (list_items != nullptr && list_items->is_array()) {
+      if (opts_.max_items > 0 && items.size() + list_items->size() > static_cast<size_t>(opts_.max_items)) {
+        return absl::ResourceExhaustedError(
+            StrCat("GET ", opts_.path, ": more than ", opts_.max_items, " objects; the list is refused"));
+      }
       for (auto& it : *list_items) items.push_back(std::move(it));
     } else if (list_items != nullptr && !list_items->is_null()) {
       return absl::InvalidArgumentError(StrCat("GET ", path, ": items is not a list"));

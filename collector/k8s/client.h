@@ -38,7 +38,25 @@ struct ClusterConfig {
   std::string token;       // a fixed bearer token, used when token_file is empty (tests)
   std::string ca_file;     // PEM CA of the API server; empty: the system's CAs
   std::string user_agent = "outrigger";
+  // What else an explicit configuration (an api_server with client options, a kubeconfig
+  // file) may set. The token goes out as "Authorization: <auth_scheme> <token>" ("Basic"
+  // with base64(user:password) as the token).
+  std::string auth_scheme = "Bearer";
+  std::string ca_pem;               // the CA as PEM text (kubeconfig certificate-authority-data); wins over ca_file
+  std::string cert_file, key_file;  // client certificate and key (PEM files)
+  std::string cert_pem, key_pem;    // the same as PEM text (kubeconfig client-*-data); win over the files
+  bool insecure_skip_verify = false;
 };
+
+// The namespace of the Pod we run in (the service account's `namespace` file, under
+// OUTRIGGER_K8S_SERVICEACCOUNT_DIR if set); FAILED_PRECONDITION when not readable.
+absl::StatusOr<std::string> OwnNamespace();
+
+// A kubeconfig file's current context: its cluster (server, certificate-authority[-data],
+// insecure-skip-tls-verify) and user (token, tokenFile, client-certificate[-data],
+// client-key[-data], username/password). exec and auth-provider plugins are refused
+// (INVALID_ARGUMENT naming them); relative file paths are from the file's directory.
+absl::StatusOr<ClusterConfig> KubeConfigFile(const std::string& path);
 
 // In-cluster configuration: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT,
 // the service account's token and ca.crt. FAILED_PRECONDITION when not in a cluster
@@ -89,6 +107,9 @@ struct InformerOptions {
   std::string field_selector;  // e.g. "spec.nodeName=node-1"; empty: none
   std::string label_selector;
   int64_t page_size = 500;  // list in pages (limit/continue) to bound memory
+  // A list of more objects than this fails (RESOURCE_EXHAUSTED, retried with backoff)
+  // instead of growing without bound on a hostile or broken server; 0: no limit.
+  int64_t max_items = 0;
   absl::Duration list_timeout = absl::Seconds(60);
   absl::Duration watch_timeout = absl::Minutes(5);  // asked of the server (timeoutSeconds), then rewatched
   absl::Duration initial_backoff = absl::Seconds(1);

@@ -35,6 +35,83 @@ void ReadProtocols(config::Node& n, std::vector<std::string>* out) {
   if (out->empty()) n.ErrorAt("scrape_protocols", "must list at least one protocol");
 }
 
+// kubernetes_sd_configs: Prometheus's keys; the HTTP client options as the scrape's.
+void DecodeKubernetesSd(config::Node& n, KubernetesSdConfig* k) {
+  n.Read("role", &k->role);
+  n.Read("api_server", &k->api_server);
+  n.Read("kubeconfig_file", &k->kubeconfig_file);
+  if (!k->api_server.empty() && !k->kubeconfig_file.empty()) {
+    n.ErrorAt("kubeconfig_file", "api_server and kubeconfig_file are mutually exclusive");
+  }
+  config::Node& ns = n.Child("namespaces");
+  ns.Read("names", &k->namespaces);
+  ns.Read("own_namespace", &k->own_namespace);
+  for (config::Node* sel : n.ReadMappings("selectors")) {
+    KubernetesSdSelector x;
+    sel->Read("role", &x.role);
+    sel->Read("label", &x.label);
+    sel->Read("field", &x.field);
+    k->selectors.push_back(std::move(x));
+  }
+  if (k->role == "endpointslice") {
+    n.ErrorAt("role",
+              "role: endpointslice is not supported (pod, node, service and endpoints are); use role: endpoints "
+              "(the same targets, with __meta_kubernetes_endpoint_* labels instead of "
+              "__meta_kubernetes_endpointslice_*)");
+  } else if (k->role == "ingress") {
+    n.ErrorAt("role",
+              "role: ingress is not supported (pod, node, service and endpoints are); probe the Ingress hosts "
+              "with static_configs, or the Services behind them with role: service");
+  } else if (!k->role.empty() && k->role != "pod" && k->role != "node" && k->role != "service" &&
+             k->role != "endpoints") {
+    n.ErrorAt("role", StrCat("unknown role \"", k->role, "\" (pod, node, service, endpoints)"));
+  }
+  config::Node& attach = n.Child("attach_metadata");
+  for (const char* key : {"node", "namespace"}) {
+    bool on = false;
+    attach.Read(key, &on);
+    if (on) {
+      attach.ErrorAt(key, StrCat("true is not supported (the ", key,
+                                 "'s metadata is not attached to Pod targets); remove it or set false"));
+    }
+  }
+  config::Node& basic = n.Child("basic_auth");
+  basic.Read("username", &k->basic_auth_username);
+  basic.Read("password", &k->basic_auth_password);
+  basic.Read("password_file", &k->basic_auth_password_file);
+  basic.Unsupported("username_file", "use username with ${env:USERNAME}");
+  config::Node& authz = n.Child("authorization");
+  authz.Read("type", &k->authorization_type);
+  authz.Read("credentials", &k->authorization_credentials);
+  authz.Read("credentials_file", &k->authorization_credentials_file);
+  // Prometheus 2's shorthands of authorization.
+  std::string bearer, bearer_file;
+  n.Read("bearer_token", &bearer);
+  n.Read("bearer_token_file", &bearer_file);
+  if (!bearer.empty()) k->authorization_credentials = bearer;
+  if (!bearer_file.empty()) k->authorization_credentials_file = bearer_file;
+  config::Node& tls = n.Child("tls_config");
+  tls.Read("insecure_skip_verify", &k->tls.insecure_skip_verify);
+  tls.Read("ca_file", &k->tls.ca_file);
+  tls.Read("cert_file", &k->tls.cert_file);
+  tls.Read("key_file", &k->tls.key_file);
+  tls.Unsupported("server_name", "the API server's host name is verified; use that name in api_server");
+  for (const char* key : {"min_version", "max_version", "ca", "cert", "key"}) {
+    tls.Unsupported(key, "use ca_file, cert_file and key_file (TLS versions are OpenSSL's defaults)");
+  }
+  k->custom_http = !k->basic_auth_username.empty() || !k->basic_auth_password.empty() ||
+                   !k->basic_auth_password_file.empty() || !k->authorization_credentials.empty() ||
+                   !k->authorization_credentials_file.empty() || k->tls.insecure_skip_verify ||
+                   !k->tls.ca_file.empty() || !k->tls.cert_file.empty() || !k->tls.key_file.empty();
+  n.Unsupported("oauth2", "use authorization.credentials_file with a token");
+  n.Unsupported("follow_redirects", "redirects of the API server are not followed; remove the key");
+  n.Unsupported("enable_http2", "the HTTP version is libcurl's choice; remove the key");
+  for (const char* key : {"proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header"}) {
+    n.Unsupported(key, "no proxy support: reach the API server directly");
+  }
+  n.Unsupported("http_headers", "only Authorization can be set (authorization, bearer_token or basic_auth)");
+}
+
 void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   n.Read("job_name", &s->job_name);
   n.Read("scrape_interval", &s->scrape_interval);
@@ -80,6 +157,11 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
     if (fs.files.empty()) item->ErrorAt("files", "at least one file is needed");
     s->file_sd_configs.push_back(std::move(fs));
   }
+  for (config::Node* item : n.ReadMappings("kubernetes_sd_configs")) {
+    KubernetesSdConfig k;
+    DecodeKubernetesSd(*item, &k);
+    s->kubernetes_sd_configs.push_back(std::move(k));
+  }
   for (auto [key, rules] : {std::pair{"relabel_configs", &s->relabel_configs},
                             std::pair{"metric_relabel_configs", &s->metric_relabel_configs}}) {
     for (config::Node* item : n.ReadMappings(key)) {
@@ -114,17 +196,18 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   // Prometheus's scrape_config keys that we do not have, with what to do instead.
   const std::string static_instead =
       "use static_configs (targets listed in the configuration), file_sd_configs (target files that a tool keeps "
-      "up to date), or pod_annotations_sd_configs for the Pod's own application";
+      "up to date), kubernetes_sd_configs (a cluster's Pods, Nodes or Services), or pod_annotations_sd_configs for "
+      "the Pod's own application";
   for (const char* sd :
-       {"kubernetes_sd_configs",  "http_sd_configs",         "dns_sd_configs",       "consul_sd_configs",
-        "ec2_sd_configs",         "gce_sd_configs",          "azure_sd_configs",     "docker_sd_configs",
-        "dockerswarm_sd_configs", "digitalocean_sd_configs", "eureka_sd_configs",    "hetzner_sd_configs",
-        "ionos_sd_configs",       "kuma_sd_configs",         "lightsail_sd_configs", "linode_sd_configs",
-        "marathon_sd_configs",    "nerve_sd_configs",        "nomad_sd_configs",     "openstack_sd_configs",
-        "ovhcloud_sd_configs",    "puppetdb_sd_configs",     "scaleway_sd_configs",  "serverset_sd_configs",
-        "triton_sd_configs",      "uyuni_sd_configs",        "vultr_sd_configs",     "stackit_sd_configs"}) {
-    n.Unsupported(sd, StrCat("service discovery other than static_configs, file_sd_configs and "
-                             "pod_annotations_sd_configs is not implemented; ",
+       {"http_sd_configs",         "dns_sd_configs",       "consul_sd_configs",    "ec2_sd_configs",
+        "gce_sd_configs",          "azure_sd_configs",     "docker_sd_configs",    "dockerswarm_sd_configs",
+        "digitalocean_sd_configs", "eureka_sd_configs",    "hetzner_sd_configs",   "ionos_sd_configs",
+        "kuma_sd_configs",         "lightsail_sd_configs", "linode_sd_configs",    "marathon_sd_configs",
+        "nerve_sd_configs",        "nomad_sd_configs",     "openstack_sd_configs", "ovhcloud_sd_configs",
+        "puppetdb_sd_configs",     "scaleway_sd_configs",  "serverset_sd_configs", "triton_sd_configs",
+        "uyuni_sd_configs",        "vultr_sd_configs",     "stackit_sd_configs"}) {
+    n.Unsupported(sd, StrCat("service discovery other than static_configs, file_sd_configs, "
+                             "kubernetes_sd_configs and pod_annotations_sd_configs is not implemented; ",
                              static_instead));
   }
   n.Unsupported("target_limit", "no limit on the number of targets; keep the list (or relabel_configs) short");
@@ -160,6 +243,58 @@ void DecodeScrapeConfig(config::Node& n, ScrapeConfig* s) {
   for (const char* k : {"min_version", "max_version", "ca", "cert", "key"}) {
     tls.Unsupported(k, "use ca_file, cert_file and key_file (TLS versions are OpenSSL's defaults)");
   }
+}
+
+absl::Status ValidateKubernetesSd(const KubernetesSdConfig& k) {
+  if (k.role.empty()) return absl::InvalidArgumentError("role is required (pod, node, service or endpoints)");
+  if (!k.api_server.empty() && !k.kubeconfig_file.empty()) {
+    return absl::InvalidArgumentError("api_server and kubeconfig_file are mutually exclusive");
+  }
+  if (!k.api_server.empty() && !absl::StartsWith(k.api_server, "http://") &&
+      !absl::StartsWith(k.api_server, "https://")) {
+    return absl::InvalidArgumentError(StrCat("api_server \"", k.api_server, "\" is not an http:// or https:// URL"));
+  }
+  if (k.custom_http && k.api_server.empty()) {
+    return absl::InvalidArgumentError(
+        k.kubeconfig_file.empty()
+            ? "to use custom HTTP client configuration please provide the 'api_server' URL explicitly"
+            : "cannot use a custom HTTP client configuration together with 'kubeconfig_file'");
+  }
+  const bool basic =
+      !k.basic_auth_username.empty() || !k.basic_auth_password.empty() || !k.basic_auth_password_file.empty();
+  const bool authz = !k.authorization_credentials.empty() || !k.authorization_credentials_file.empty();
+  if (basic && authz) return absl::InvalidArgumentError("basic_auth and authorization are mutually exclusive");
+  if (!k.authorization_credentials.empty() && !k.authorization_credentials_file.empty()) {
+    return absl::InvalidArgumentError("authorization: credentials and credentials_file are mutually exclusive");
+  }
+  if (!k.basic_auth_password.empty() && !k.basic_auth_password_file.empty()) {
+    return absl::InvalidArgumentError("basic_auth: password and password_file are mutually exclusive");
+  }
+  if (k.tls.cert_file.empty() != k.tls.key_file.empty()) {
+    return absl::InvalidArgumentError("tls_config.cert_file and key_file go together");
+  }
+  std::set<std::string> seen;
+  for (const auto& sel : k.selectors) {
+    if (k.role == "endpoints") {
+      if (sel.role != "endpoints" && sel.role != "service" && sel.role != "pod") {
+        return absl::InvalidArgumentError(
+            StrCat("selectors: role \"", sel.role,
+                   "\": the endpoints role supports only endpoints, service and pod selectors"));
+      }
+    } else if (sel.role != k.role) {
+      return absl::InvalidArgumentError(
+          StrCat("selectors: role \"", sel.role, "\": the ", k.role, " role supports only ", k.role, " selectors"));
+    }
+    if (!seen.insert(sel.role).second) {
+      return absl::InvalidArgumentError(StrCat("selectors: role \"", sel.role, "\" is given twice"));
+    }
+  }
+  for (const auto& ns : k.namespaces) {
+    if (ns.empty() || ns.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(StrCat("namespaces.names: \"", ns, "\" is not a namespace name"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -290,6 +425,11 @@ absl::Status Config::Validate() const {
     for (const auto& fs : s.file_sd_configs) {
       if (fs.refresh_interval <= absl::ZeroDuration()) {
         return absl::InvalidArgumentError(StrCat(where, "file_sd_configs: refresh_interval must be positive"));
+      }
+    }
+    for (size_t i = 0; i < s.kubernetes_sd_configs.size(); ++i) {
+      if (auto st = ValidateKubernetesSd(s.kubernetes_sd_configs[i]); !st.ok()) {
+        return absl::InvalidArgumentError(StrCat(where, "kubernetes_sd_configs[", i, "]: ", st.message()));
       }
     }
     for (const auto& pa : s.pod_annotations_sd_configs) {

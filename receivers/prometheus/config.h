@@ -48,6 +48,27 @@ struct FileSdConfig {
   absl::Duration refresh_interval = kDefaultFileSdRefresh;
 };
 
+// Prometheus's kubernetes_sd_configs entry (discovery through the API server, see
+// kubernetes_sd.h).
+struct KubernetesSdSelector {
+  std::string role;   // the role whose list and watch it filters
+  std::string label;  // labelSelector
+  std::string field;  // fieldSelector
+};
+struct KubernetesSdConfig {
+  std::string role;                     // pod | node | service (required)
+  std::string api_server;               // empty: in-cluster, or kubeconfig_file
+  std::string kubeconfig_file;          // exclusive with api_server
+  std::vector<std::string> namespaces;  // namespaces.names; empty: all (unless own_namespace)
+  bool own_namespace = false;           // namespaces.own_namespace
+  std::vector<KubernetesSdSelector> selectors;
+  // The HTTP client options towards the API server (only with api_server, as in Prometheus).
+  std::string basic_auth_username, basic_auth_password, basic_auth_password_file;
+  std::string authorization_type = "Bearer", authorization_credentials, authorization_credentials_file;
+  httpclient::TlsConfig tls;
+  bool custom_http = false;  // any of the above was set
+};
+
 struct ScrapeConfig {
   std::string job_name;
   absl::Duration scrape_interval = absl::ZeroDuration();  // zero: the global one
@@ -58,6 +79,7 @@ struct ScrapeConfig {
   std::vector<StaticConfig> static_configs;
   std::vector<PodAnnotationsSdConfig> pod_annotations_sd_configs;
   std::vector<FileSdConfig> file_sd_configs;
+  std::vector<KubernetesSdConfig> kubernetes_sd_configs;
   std::vector<RelabelConfig> relabel_configs;         // on each target's labels
   std::vector<RelabelConfig> metric_relabel_configs;  // on each scraped sample's labels
   bool honor_labels = false;

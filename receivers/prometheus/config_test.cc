@@ -268,5 +268,113 @@ TEST(PrometheusReceiverConfig, TestdataSecureDecodesToItsValues) {
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
+TEST(PrometheusReceiverConfig, TestdataKubernetesDecodesToItsValues) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeComponentConfig(kTestdata, "receivers", "prometheus/kubernetes", &cfg, &errors).ok())
+      << errors.Joined();
+  ASSERT_EQ(cfg.scrape_configs.size(), 3u);
+  ASSERT_EQ(cfg.scrape_configs[0].kubernetes_sd_configs.size(), 1u);
+  const KubernetesSdConfig& pod = cfg.scrape_configs[0].kubernetes_sd_configs[0];
+  EXPECT_EQ(pod.role, "pod");
+  EXPECT_EQ(pod.api_server, "https://kubernetes.example.com:6443");
+  EXPECT_EQ(pod.authorization_type, "Bearer");
+  EXPECT_EQ(pod.authorization_credentials_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  EXPECT_EQ(pod.tls.ca_file, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+  EXPECT_EQ(pod.tls.cert_file, "/etc/outrigger/client.crt");
+  EXPECT_EQ(pod.tls.key_file, "/etc/outrigger/client.key");
+  EXPECT_FALSE(pod.tls.insecure_skip_verify);
+  EXPECT_EQ(pod.namespaces, (Strings{"shop", "payments"}));
+  EXPECT_TRUE(pod.own_namespace);
+  ASSERT_EQ(pod.selectors.size(), 1u);
+  EXPECT_EQ(pod.selectors[0].role, "pod");
+  EXPECT_EQ(pod.selectors[0].label, "app.kubernetes.io/part-of=shop");
+  EXPECT_EQ(pod.selectors[0].field, "status.phase=Running");
+  const KubernetesSdConfig& node = cfg.scrape_configs[1].kubernetes_sd_configs[0];
+  EXPECT_EQ(node.role, "node");
+  EXPECT_EQ(node.kubeconfig_file, "/etc/outrigger/kubeconfig");
+  EXPECT_FALSE(node.custom_http);
+  const KubernetesSdConfig& svc = cfg.scrape_configs[2].kubernetes_sd_configs[0];
+  EXPECT_EQ(svc.role, "service");
+  EXPECT_EQ(svc.basic_auth_username, "prometheus");
+  EXPECT_EQ(svc.basic_auth_password_file, "/etc/outrigger/api-password");
+  EXPECT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+}
+
+std::string Job(const std::string& sd) {
+  return "config:\n  scrape_configs:\n  - job_name: k8s\n    kubernetes_sd_configs:\n" + sd;
+}
+
+TEST(PrometheusReceiverConfig, KubernetesSdDecodes) {
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml(Job(R"(    - role: pod
+      api_server: https://k8s.example.com:6443
+      namespaces: {names: [shop, web], own_namespace: true}
+      selectors: [{role: pod, label: "tier=web", field: "spec.nodeName=n1"}]
+      bearer_token_file: /var/run/token
+      tls_config: {ca_file: /ca.pem, insecure_skip_verify: true}
+    - role: node
+)"),
+                                   &cfg, &errors)
+                  .ok())
+      << errors.Joined();
+  ASSERT_EQ(cfg.scrape_configs[0].kubernetes_sd_configs.size(), 2u);
+  const KubernetesSdConfig& k = cfg.scrape_configs[0].kubernetes_sd_configs[0];
+  EXPECT_EQ(k.role, "pod");
+  EXPECT_EQ(k.api_server, "https://k8s.example.com:6443");
+  EXPECT_EQ(k.namespaces, (Strings{"shop", "web"}));
+  EXPECT_TRUE(k.own_namespace);
+  ASSERT_EQ(k.selectors.size(), 1u);
+  EXPECT_EQ(k.selectors[0].label, "tier=web");
+  EXPECT_EQ(k.selectors[0].field, "spec.nodeName=n1");
+  EXPECT_EQ(k.authorization_type, "Bearer");
+  EXPECT_EQ(k.authorization_credentials_file, "/var/run/token");
+  EXPECT_EQ(k.tls.ca_file, "/ca.pem");
+  EXPECT_TRUE(k.tls.insecure_skip_verify);
+  // The defaults: in-cluster, every namespace, no selector.
+  const KubernetesSdConfig& n = cfg.scrape_configs[0].kubernetes_sd_configs[1];
+  EXPECT_EQ(n.api_server, "");
+  EXPECT_EQ(n.kubeconfig_file, "");
+  EXPECT_TRUE(n.namespaces.empty());
+  EXPECT_FALSE(n.own_namespace);
+  EXPECT_TRUE(n.selectors.empty());
+  EXPECT_FALSE(n.custom_http);
+  EXPECT_TRUE(cfg.Validate().ok()) << cfg.Validate();
+}
+
+TEST(PrometheusReceiverConfig, KubernetesSdRefusals) {
+  for (const auto& [sd, want] : std::vector<std::pair<std::string, std::string>>{
+           {"    - role: endpoints\n    - role: nodes\n", "unknown role \"nodes\""},
+           {"    - role: endpointslice\n", "role: endpointslice is not supported"},
+           {"    - role: ingress\n", "role: ingress is not supported"},
+           {"    - role: pods\n", "unknown role \"pods\""},
+           {"    - {role: pod, attach_metadata: {node: true}}\n", "true is not supported"},
+           {"    - {role: pod, proxy_url: http://p:3128}\n", "no proxy support"},
+           {"    - {role: pod, oauth2: {client_id: x}}\n", "oauth2"},
+           {"    - {role: pod, api_server: https://x, kubeconfig_file: /k}\n", "mutually exclusive"},
+       }) {
+    Config cfg;
+    config::Errors errors;
+    EXPECT_FALSE(testutil::DecodeYaml(Job(sd), &cfg, &errors).ok()) << sd;
+    EXPECT_NE(errors.Joined().find(want), std::string::npos) << sd << ": " << errors.Joined();
+  }
+  for (const auto& [sd, want] : std::vector<std::pair<std::string, std::string>>{
+           {"    - {api_server: https://x}\n", "role is required"},
+           {"    - {role: pod, api_server: x.example.com}\n", "is not an http:// or https:// URL"},
+           {"    - {role: pod, bearer_token: t}\n", "please provide the 'api_server' URL explicitly"},
+           {"    - {role: pod, kubeconfig_file: /k, tls_config: {ca_file: /c}}\n", "together with 'kubeconfig_file'"},
+           {"    - {role: pod, selectors: [{role: node, label: a=b}]}\n", "supports only pod selectors"},
+           {"    - {role: pod, selectors: [{role: pod, label: a=b}, {role: pod, field: x=y}]}\n", "given twice"},
+       }) {
+    Config cfg;
+    config::Errors errors;
+    ASSERT_TRUE(testutil::DecodeYaml(Job(sd), &cfg, &errors).ok()) << sd << errors.Joined();
+    auto st = cfg.Validate();
+    EXPECT_FALSE(st.ok()) << sd;
+    EXPECT_NE(st.message().find(want), std::string::npos) << sd << ": " << st.message();
+  }
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::prometheus

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "collector/common/utf8.h"
@@ -36,15 +37,6 @@ std::string UrlEncode(const std::string& s) {
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 15]);
     }
-  }
-  return out;
-}
-
-// Prometheus's strutil.SanitizeLabelName.
-std::string SanitizeLabelName(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) c = '_';
   }
   return out;
 }
@@ -158,6 +150,14 @@ bool UnquoteGo(std::string_view q, std::string* out, std::string* why) {
 }
 
 }  // namespace
+
+std::string SanitizeLabelName(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_')) c = '_';
+  }
+  return out;
+}
 
 std::optional<absl::Duration> ParsePromDuration(std::string_view s) {
   if (s == "0") return absl::ZeroDuration();

@@ -5,6 +5,7 @@
 // annotations from a Downward API file and notices when the kubelet rewrites it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,7 +65,20 @@ class TargetDiscovery {
   virtual Result Poll() = 0;
   virtual const std::vector<LabelSet>& groups() const = 0;
   virtual std::string_view kind() const = 0;  // for the log: "pod annotations", "file_sd"
+  // A discovery that is told of changes (a watch) has its own threads, started here; it
+  // calls `changed` (from those threads, holding none of its locks) when Poll() would
+  // find something new, so that the worker polls at once instead of at its interval.
+  virtual void Start(std::function<void()> changed) { (void)changed; }
+  // Stops those threads; `changed` is not called after it returns. Idempotent.
+  virtual void Stop() {}
+  // The worker has made the targets of groups(): a discovery that tells its changes
+  // otherwise (a version) may free them until the next Poll() (which then reports a
+  // change whenever it has one).
+  virtual void Release() {}
 };
+
+// Prometheus's strutil.SanitizeLabelName: every character but [a-zA-Z0-9_] becomes '_'.
+std::string SanitizeLabelName(std::string_view s);
 
 // Watches one annotations file by polling: each Poll() stat()s the path (following the
 // kubelet's `..data` symlink swap, which gives a new inode) and re-reads the file only if

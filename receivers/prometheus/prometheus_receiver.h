@@ -3,8 +3,9 @@
 // (it sleeps on a condition variable until the next scrape or discovery poll is due),
 // converts each exposition to OTLP metrics (scrape.h) and hands them to the pipeline from
 // that thread. Targets come from static_configs (fixed at Start) and from
-// pod_annotations_sd_configs (polled by the same thread; targets come and go without a
-// restart), both through the job's relabel_configs (discovery.h).
+// pod_annotations_sd_configs, file_sd_configs and kubernetes_sd_configs (polled by the
+// same thread, woken at once by a Kubernetes watch event; targets come and go without a
+// restart), all through the job's relabel_configs (discovery.h, kubernetes_sd.h).
 
 #include <condition_variable>
 #include <memory>
@@ -58,6 +59,8 @@ class PrometheusReceiver : public Receiver, public AdmissionClient {
     std::unique_ptr<TargetDiscovery> d;
     absl::Duration every;
     absl::Time next;
+    absl::Time last;     // the last poll
+    bool dirty = false;  // a change was reported since the last poll began
   };
 
  private:
@@ -69,6 +72,7 @@ class PrometheusReceiver : public Receiver, public AdmissionClient {
   // invalid, which is logged).
   std::optional<Target> MakeTarget(const ScrapeConfig& sc, httpclient::Client* client, const LabelSet& group,
                                    int source);
+  Target TargetFrom(const ScrapeConfig& sc, httpclient::Client* client, const ScrapeTarget& spec, int source);
   // Polls discovery `i`; on a change replaces its targets (unchanged ones keep their state,
   // removed ones get staleness markers). `lock` holds mu_; it is released while polling
   // and while emitting the staleness markers.
@@ -87,6 +91,7 @@ class PrometheusReceiver : public Receiver, public AdmissionClient {
   std::thread worker_;
   std::condition_variable cv_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;  // a discovery changed: look at the schedule again
   int64_t scrapes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

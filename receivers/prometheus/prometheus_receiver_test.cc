@@ -500,11 +500,11 @@ config:
 TEST(PrometheusConfigTest, UnknownKeysAndInvalidValues) {
   config::Errors errors;
   Decode(
-      "config:\n  scrape_configs:\n    - job_name: a\n      kubernetes_sd_configs: []\n"
+      "config:\n  scrape_configs:\n    - job_name: a\n      consul_sd_configs: []\n"
       "      static_configs: [{targets: [\"h:1\"], lables: {}}]\n",
       &errors);
   ASSERT_EQ(errors.list().size(), 2u) << errors.Joined();
-  EXPECT_NE(errors.Joined().find("kubernetes_sd_configs"), std::string::npos);
+  EXPECT_NE(errors.Joined().find("consul_sd_configs"), std::string::npos);
   EXPECT_NE(errors.Joined().find("did you mean 'labels'"), std::string::npos);
   auto invalid = [](const std::string& yaml) {
     config::Errors e;
@@ -585,10 +585,16 @@ TEST(PrometheusConfigTest, UnsupportedUpstreamOptionsSayWhatToDoInstead) {
   e = error("report_extra_scrape_metrics: true\nconfig: {scrape_configs: [{job_name: a}]}\n");
   EXPECT_TRUE(has(e, "report_extra_scrape_metrics")) << e;
   EXPECT_TRUE(has(e, "true is not supported")) << e;
-  e = error("config: {scrape_configs: [{job_name: k8s, kubernetes_sd_configs: [{role: pod}]}]}\n");
+  e = error("config: {scrape_configs: [{job_name: k8s, consul_sd_configs: [{server: consul:8500}]}]}\n");
   EXPECT_TRUE(has(e,
-                  "kubernetes_sd_configs is not supported: service discovery other than static_configs, "
-                  "file_sd_configs and pod_annotations_sd_configs is not implemented; use static_configs"))
+                  "consul_sd_configs is not supported: service discovery other than static_configs, "
+                  "file_sd_configs, kubernetes_sd_configs and pod_annotations_sd_configs is not implemented; use "
+                  "static_configs"))
+      << e;
+  e = error("config: {scrape_configs: [{job_name: k8s, kubernetes_sd_configs: [{role: endpointslice}]}]}\n");
+  EXPECT_TRUE(has(e,
+                  "role: endpointslice is not supported (pod, node, service and endpoints are); use role: "
+                  "endpoints"))
       << e;
   e = error("config: {scrape_configs: [{job_name: f, http_sd_configs: [{url: http://sd}]}]}\n");
   EXPECT_TRUE(has(e, "http_sd_configs is not supported")) << e;
