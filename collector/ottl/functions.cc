@@ -1338,6 +1338,44 @@ absl::StatusOr<ExprPtr> MakeConvertGaugeToSum(int col, Args& a) {
   });
 }
 
+// ---- the filter processor's metric functions (metric context only) ----
+
+// Whether a data point of the metric (any type) has the attribute `key` (with the string
+// value `value` when kWithValue), as upstream's HasAttrKeyOnDatapoint / HasAttrOnDatapoint.
+template <bool kWithValue>
+absl::StatusOr<ExprPtr> MakeHasAttrOnDatapoint(int col, Args& a) {
+  auto key = ConstString(a[0], "key");
+  if (!key.ok()) return key.status();
+  std::string value;
+  if constexpr (kWithValue) {
+    auto v = ConstString(a[1], "expectedVal");
+    if (!v.ok()) return v.status();
+    value = *v;
+  }
+  return Make(col, [k = *key, value](EvalContext& c, Value* out) {
+    auto has = [&](const KeyValues& attrs) {
+      for (const KeyValue& kv : attrs) {
+        if (kv.key() != k) continue;
+        return !kWithValue || (kv.value().has_string_value() && kv.value().string_value() == value);
+      }
+      return false;
+    };
+    auto any = [&](const auto& points) {
+      for (const auto& p : points) {
+        if (has(p.attributes())) return true;
+      }
+      return false;
+    };
+    bool found = false;
+    if (const auto* m = c.metric) {
+      found = any(m->gauge().data_points()) || any(m->sum().data_points()) || any(m->histogram().data_points()) ||
+              any(m->exponential_histogram().data_points()) || any(m->summary().data_points());
+    }
+    *out = Value::Bool(found);
+    return Ok();
+  });
+}
+
 }  // namespace
 
 const std::vector<FunctionSpec>& Functions() {
@@ -1449,6 +1487,20 @@ const std::vector<FunctionSpec>& Functions() {
       {"Log", {"value"}, 1, "Log(attributes[\"duration_ms\"])", MakeLog},
       {"HasPrefix", {"value", "prefix"}, 2, "HasPrefix(name, \"GET \")", MakeHasAffix<true>},
       {"HasSuffix", {"value", "suffix"}, 2, "HasSuffix(name, \"_service\")", MakeHasAffix<false>},
+      {"HasAttrKeyOnDatapoint",
+       {"key"},
+       1,
+       "HasAttrKeyOnDatapoint(\"bad.metric\"): a data point of the metric has the attribute",
+       MakeHasAttrOnDatapoint<false>,
+       /*pure=*/false,
+       ContextKind::kMetric},
+      {"HasAttrOnDatapoint",
+       {"key", "expectedVal"},
+       2,
+       "HasAttrOnDatapoint(\"bad.metric\", \"true\"): a data point has the attribute with this string value",
+       MakeHasAttrOnDatapoint<true>,
+       /*pure=*/false,
+       ContextKind::kMetric},
   };
   return kFunctions;
 }
