@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "openssl/sha.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
+#include "opentelemetry/proto/metrics/v1/metrics.pb.h"
 #include "re2/re2.h"
 
 namespace outrigger::ottl {
@@ -1295,6 +1296,86 @@ absl::StatusOr<ExprPtr> MakeHasAffix(int col, Args& a) {
   });
 }
 
+// ---- the transform processor's metric functions (metric context only) ----
+
+absl::StatusOr<ExprPtr> MakeConvertSumToGauge(int col, Args&) {
+  return Make(col, [](EvalContext& c, Value*) {
+    auto* m = c.metric;
+    if (m == nullptr || !m->has_sum()) return Ok();  // a no-op on other types, as upstream
+    google::protobuf::RepeatedPtrField<opentelemetry::proto::metrics::v1::NumberDataPoint> points;
+    points.Swap(m->mutable_sum()->mutable_data_points());
+    m->mutable_gauge()->mutable_data_points()->Swap(&points);
+    return Ok();
+  });
+}
+
+absl::StatusOr<ExprPtr> MakeConvertGaugeToSum(int col, Args& a) {
+  namespace mpb = opentelemetry::proto::metrics::v1;
+  auto temporality = ConstString(a[0], "aggregation_temporality");
+  if (!temporality.ok()) return temporality.status();
+  mpb::AggregationTemporality t;
+  if (*temporality == "cumulative") {
+    t = mpb::AGGREGATION_TEMPORALITY_CUMULATIVE;
+  } else if (*temporality == "delta") {
+    t = mpb::AGGREGATION_TEMPORALITY_DELTA;
+  } else {
+    return absl::InvalidArgumentError(
+        StrCat("convert_gauge_to_sum: unknown aggregation temporality \"", *temporality, "\" (cumulative or delta)"));
+  }
+  auto monotonic = ConstBool(a[1], "is_monotonic");
+  if (!monotonic.ok()) return monotonic.status();
+  const bool is_monotonic = *monotonic;
+  return Make(col, [t, is_monotonic](EvalContext& c, Value*) {
+    auto* m = c.metric;
+    if (m == nullptr || !m->has_gauge()) return Ok();  // a no-op on other types, as upstream
+    google::protobuf::RepeatedPtrField<mpb::NumberDataPoint> points;
+    points.Swap(m->mutable_gauge()->mutable_data_points());
+    mpb::Sum* sum = m->mutable_sum();
+    sum->mutable_data_points()->Swap(&points);
+    sum->set_aggregation_temporality(t);
+    sum->set_is_monotonic(is_monotonic);
+    return Ok();
+  });
+}
+
+// ---- the filter processor's metric functions (metric context only) ----
+
+// Whether a data point of the metric (any type) has the attribute `key` (with the string
+// value `value` when kWithValue), as upstream's HasAttrKeyOnDatapoint / HasAttrOnDatapoint.
+template <bool kWithValue>
+absl::StatusOr<ExprPtr> MakeHasAttrOnDatapoint(int col, Args& a) {
+  auto key = ConstString(a[0], "key");
+  if (!key.ok()) return key.status();
+  std::string value;
+  if constexpr (kWithValue) {
+    auto v = ConstString(a[1], "expectedVal");
+    if (!v.ok()) return v.status();
+    value = *v;
+  }
+  return Make(col, [k = *key, value](EvalContext& c, Value* out) {
+    auto has = [&](const KeyValues& attrs) {
+      for (const KeyValue& kv : attrs) {
+        if (kv.key() != k) continue;
+        return !kWithValue || (kv.value().has_string_value() && kv.value().string_value() == value);
+      }
+      return false;
+    };
+    auto any = [&](const auto& points) {
+      for (const auto& p : points) {
+        if (has(p.attributes())) return true;
+      }
+      return false;
+    };
+    bool found = false;
+    if (const auto* m = c.metric) {
+      found = any(m->gauge().data_points()) || any(m->sum().data_points()) || any(m->histogram().data_points()) ||
+              any(m->exponential_histogram().data_points()) || any(m->summary().data_points());
+    }
+    *out = Value::Bool(found);
+    return Ok();
+  });
+}
+
 }  // namespace
 
 const std::vector<FunctionSpec>& Functions() {
@@ -1349,6 +1430,20 @@ const std::vector<FunctionSpec>& Functions() {
        "truncate_all(attributes, 100)",
        MakeTruncateAll},
       {"flatten", {"target", "prefix", "depth", "resolveConflicts"}, 1, "flatten(attributes, \"app\", 2)", MakeFlatten},
+      {"convert_sum_to_gauge",
+       {},
+       0,
+       "convert_sum_to_gauge() where metric.name == \"system.processes.count\"",
+       MakeConvertSumToGauge,
+       /*pure=*/true,
+       ContextKind::kMetric},
+      {"convert_gauge_to_sum",
+       {"aggregation_temporality", "is_monotonic"},
+       2,
+       "convert_gauge_to_sum(\"cumulative\", false); temporality cumulative or delta",
+       MakeConvertGaugeToSum,
+       /*pure=*/true,
+       ContextKind::kMetric},
       // converters
       {"Concat",
        {"values", "delimiter"},
@@ -1392,6 +1487,20 @@ const std::vector<FunctionSpec>& Functions() {
       {"Log", {"value"}, 1, "Log(attributes[\"duration_ms\"])", MakeLog},
       {"HasPrefix", {"value", "prefix"}, 2, "HasPrefix(name, \"GET \")", MakeHasAffix<true>},
       {"HasSuffix", {"value", "suffix"}, 2, "HasSuffix(name, \"_service\")", MakeHasAffix<false>},
+      {"HasAttrKeyOnDatapoint",
+       {"key"},
+       1,
+       "HasAttrKeyOnDatapoint(\"bad.metric\"): a data point of the metric has the attribute",
+       MakeHasAttrOnDatapoint<false>,
+       /*pure=*/false,
+       ContextKind::kMetric},
+      {"HasAttrOnDatapoint",
+       {"key", "expectedVal"},
+       2,
+       "HasAttrOnDatapoint(\"bad.metric\", \"true\"): a data point has the attribute with this string value",
+       MakeHasAttrOnDatapoint<true>,
+       /*pure=*/false,
+       ContextKind::kMetric},
   };
   return kFunctions;
 }

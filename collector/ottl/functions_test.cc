@@ -6,6 +6,7 @@
 #include "collector/ottl/ottl.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/logs/v1/logs.pb.h"
+#include "opentelemetry/proto/metrics/v1/metrics.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 
 namespace outrigger::ottl {
@@ -376,6 +377,32 @@ TEST_F(OttlFunctions, Log) {
   EXPECT_EQ(Eval("Log(2.718281828459045)"), "double:1");
   EXPECT_EQ(Eval("Log(0)"), "error: Log: the value must be greater than 0, not 0");
   EXPECT_EQ(Eval("Log(false)"), "error: Log: the value must be greater than 0, not 0");
+}
+
+// The filter processor's metric-context functions (upstream's README examples).
+TEST(OttlMetricFunctions, HasAttrOnDatapoint) {
+  opentelemetry::proto::metrics::v1::Metric metric;
+  auto* p = metric.mutable_histogram()->add_data_points();
+  Upsert(p->mutable_attributes(), "bad.metric")->set_string_value("true");
+  EvalContext c;
+  c.metric = &metric;
+  auto eval = [&](std::string_view text) {
+    auto cond = Condition::Compile(ContextKind::kMetric, text);
+    EXPECT_TRUE(cond.ok()) << text << ": " << cond.status();
+    auto r = cond->Eval(c);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() && *r;
+  };
+  EXPECT_TRUE(eval(R"(HasAttrKeyOnDatapoint("bad.metric"))"));
+  EXPECT_FALSE(eval(R"(HasAttrKeyOnDatapoint("good.metric"))"));
+  EXPECT_TRUE(eval(R"(HasAttrOnDatapoint("bad.metric", "true"))"));
+  EXPECT_FALSE(eval(R"(HasAttrOnDatapoint("bad.metric", "false"))"));
+  metric.mutable_gauge()->add_data_points();  // now a gauge without the attribute
+  EXPECT_FALSE(eval(R"(HasAttrKeyOnDatapoint("bad.metric"))"));
+  auto in_datapoint = Condition::Compile(ContextKind::kDataPoint, R"(HasAttrKeyOnDatapoint("bad.metric"))");
+  ASSERT_FALSE(in_datapoint.ok());
+  EXPECT_NE(in_datapoint.status().message().find("can only be used in the metric context"), std::string::npos)
+      << in_datapoint.status();
 }
 
 TEST_F(OttlFunctions, EveryFunctionIsDocumented) {

@@ -268,14 +268,48 @@ class NotExpr : public Expr {
   ExprPtr a_;
 };
 
-std::string FunctionList(bool editors) {
+// The editors (or converters) usable in the context `ctx`.
+std::string FunctionList(bool editors, ContextKind ctx) {
   std::string out;
   for (const FunctionSpec& f : Functions()) {
     bool is_editor = std::islower(static_cast<unsigned char>(f.name[0]));
-    if (is_editor != editors) continue;
+    if (is_editor != editors || (f.only_context && *f.only_context != ctx)) continue;
     StrAppend(&out, out.empty() ? "" : ", ", f.name);
   }
   return out;
+}
+
+// Functions upstream's transform processor documents that are not here, with the
+// context upstream allows them in (for context inference, so that the error names the
+// function rather than the context).
+struct Unsupported {
+  std::string_view name;
+  std::optional<ContextKind> context;
+};
+constexpr Unsupported kUpstreamUnsupported[] = {
+    {"extract_count_metric", ContextKind::kMetric},
+    {"extract_percentile_metric", ContextKind::kMetric},
+    {"extract_sum_metric", ContextKind::kMetric},
+    {"convert_summary_count_val_to_sum", ContextKind::kMetric},
+    {"convert_summary_quantile_val_to_gauge", ContextKind::kMetric},
+    {"convert_summary_sum_val_to_sum", ContextKind::kMetric},
+    {"copy_metric", ContextKind::kMetric},
+    {"scale_metric", ContextKind::kMetric},
+    {"aggregate_on_attributes", ContextKind::kMetric},
+    {"aggregate_on_attribute_value", ContextKind::kMetric},
+    {"convert_exponential_histogram_to_histogram", ContextKind::kMetric},
+    {"merge_histogram_buckets", ContextKind::kMetric},
+    {"set_semconv_span_name", ContextKind::kSpan},
+    {"ParseCEF", std::nullopt},
+    {"ParseCLF", std::nullopt},
+    {"ParseELF", std::nullopt},
+    {"ParseLEEF", std::nullopt},
+};
+const Unsupported* FindUnsupported(std::string_view name) {
+  for (const Unsupported& u : kUpstreamUnsupported) {
+    if (u.name == name) return &u;
+  }
+  return nullptr;
 }
 
 class Compiler {
@@ -419,12 +453,22 @@ class Compiler {
   absl::StatusOr<ExprPtr> CompileCall(const Ast& a, bool allow_editor) {
     const FunctionSpec* spec = FindFunction(a.s);
     bool is_editor = std::islower(static_cast<unsigned char>(a.s[0]));
+    if (spec == nullptr && FindUnsupported(a.s) != nullptr) {
+      return ErrorAt(a.column, StrCat(a.s, " (upstream's transform processor's) is not supported; the ",
+                                      is_editor ? "editors are: " : "converters are: ", FunctionList(is_editor, ctx_),
+                                      " (see collector/ottl/README.md)"));
+    }
     if (spec == nullptr) {
       return ErrorAt(a.column, StrCat("unknown ", is_editor ? "editor" : "converter", " '", a.s, "'; the ",
-                                      is_editor ? "editors are: " : "converters are: ", FunctionList(is_editor)));
+                                      is_editor ? "editors are: " : "converters are: ", FunctionList(is_editor, ctx_)));
     }
     if (is_editor && !allow_editor) {
       return ErrorAt(a.column, StrCat("editor ", a.s, " cannot be used as a value; only converters (upper case) can"));
+    }
+    if (spec->only_context && *spec->only_context != ctx_) {
+      return ErrorAt(a.column,
+                     StrCat(a.s, " can only be used in the ", ContextName(*spec->only_context), " context, not in ",
+                            ContextName(ctx_), " (put it in a statement group of its own)"));
     }
     std::vector<FnArg> args(spec->params.size());
     size_t positional = 0;
@@ -642,6 +686,15 @@ void Infer(const Ast& a, std::optional<ContextKind>* best) {
     if (auto k = ParseContextName(a.path[0])) {
       if (!*best || Depth(*k) > Depth(**best)) *best = *k;
     }
+  }
+  if (a.kind == Ast::Kind::kCall) {  // a function of one context names it (convert_sum_to_gauge: metric)
+    std::optional<ContextKind> only;
+    if (const FunctionSpec* f = FindFunction(a.s); f != nullptr) {
+      only = f->only_context;
+    } else if (const Unsupported* u = FindUnsupported(a.s); u != nullptr) {
+      only = u->context;
+    }
+    if (only && (!*best || Depth(*only) > Depth(**best))) *best = *only;
   }
   for (const auto& k : a.keys) {
     if (k.expr) Infer(*k.expr, best);

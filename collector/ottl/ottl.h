@@ -48,6 +48,9 @@ struct FunctionSpec {
   std::string_view summary;              // one line, with an example
   absl::StatusOr<ExprPtr> (*make)(int column, std::vector<FnArg>& args);
   bool pure = true;  // may be folded when every argument is constant
+  // Set for a function of one context only (upstream's transform processor's metric
+  // functions): elsewhere it is a compile error, and it makes a statement's context.
+  std::optional<ContextKind> only_context = std::nullopt;
 };
 const std::vector<FunctionSpec>& Functions();
 const FunctionSpec* FindFunction(std::string_view name);

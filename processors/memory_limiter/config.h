@@ -34,6 +34,10 @@ struct Config : ComponentConfig {
   uint64_t spike_limit_percentage = 0;
   // The GC options that were set (ignored), for the warning at creation.
   std::vector<std::string> ignored;
+  // Upstream's min_gc_interval_when_{soft,hard}_limited (defaults 10s and 0s): ignored,
+  // but checked as upstream does (soft must not be below hard).
+  absl::Duration min_gc_soft = absl::Seconds(10);
+  absl::Duration min_gc_hard = absl::ZeroDuration();
 
   void Decode(config::Node& node) override;
   absl::Status Validate() const override;

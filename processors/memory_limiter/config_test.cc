@@ -92,6 +92,35 @@ TEST(MemoryLimiterConfig, GcOptionsAreAcceptedAndIgnored) {
   EXPECT_NE(errors.Joined().find("min_gc_interval_when_hard_limited"), std::string::npos) << errors.Joined();
 }
 
+TEST(MemoryLimiterConfig, GcIntervalsKeepUpstreamsOrderRule) {
+  Config soft_below_hard;
+  EXPECT_EQ(Decoded("check_interval: 1s\nlimit_mib: 100\nmin_gc_interval_when_soft_limited: 1s\n"
+                    "min_gc_interval_when_hard_limited: 5s\n",
+                    &soft_below_hard)
+                .message(),
+            "'min_gc_interval_when_soft_limited' should be larger than 'min_gc_interval_when_hard_limited'");
+  Config hard_above_default_soft;  // the soft default is 10s, as upstream
+  EXPECT_FALSE(
+      Decoded("check_interval: 1s\nlimit_mib: 100\nmin_gc_interval_when_hard_limited: 20s\n", &hard_above_default_soft)
+          .ok());
+  Config equal;
+  EXPECT_TRUE(Decoded("check_interval: 1s\nlimit_mib: 100\nmin_gc_interval_when_soft_limited: 5s\n"
+                      "min_gc_interval_when_hard_limited: 5s\n",
+                      &equal)
+                  .ok());
+}
+
+TEST(MemoryLimiterConfig, AdmissionModelIsRefusedGcstatsAccepted) {
+  Config gcstats;
+  EXPECT_TRUE(Decoded("model: gcstats\ncheck_interval: 1s\nlimit_mib: 100\n", &gcstats).ok());
+  Config admission;
+  config::Errors errors;
+  EXPECT_FALSE(
+      testutil::DecodeYaml("model: admission\nadmission:\n  request_limit_mib: 64\n", &admission, &errors).ok());
+  EXPECT_NE(errors.Joined().find("model 'admission' is not supported"), std::string::npos) << errors.Joined();
+  EXPECT_NE(errors.Joined().find("admission is not supported"), std::string::npos) << errors.Joined();
+}
+
 TEST(MemoryLimiterConfig, BallastAndUnknownKeysAreErrors) {
   Config c;
   config::Errors errors;

@@ -9,7 +9,9 @@
 
 namespace outrigger::processors::transform {
 
-inline constexpr ottl::ErrorMode kDefaultErrorMode = ottl::ErrorMode::kPropagate;
+// As upstream since its processor.transform.defaultErrorModeIgnore feature gate went beta
+// (on by default): a failing statement is logged and skipped.
+inline constexpr ottl::ErrorMode kDefaultErrorMode = ottl::ErrorMode::kIgnore;
 
 // Statements that run together in one context, in order, on the records where one of
 // `conditions` holds (all records when there are none).

@@ -11,7 +11,7 @@ constexpr char kTestdata[] = "processors/transform/testdata/config.yaml";
 
 TEST(TransformConfig, Defaults) {
   Config c;
-  EXPECT_EQ(c.error_mode, ottl::ErrorMode::kPropagate);
+  EXPECT_EQ(c.error_mode, ottl::ErrorMode::kIgnore);  // upstream's default (defaultErrorModeIgnore gate)
   EXPECT_TRUE(c.trace_statements.empty());
   EXPECT_TRUE(c.metric_statements.empty());
   EXPECT_TRUE(c.log_statements.empty());

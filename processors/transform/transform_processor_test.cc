@@ -159,6 +159,78 @@ metric_statements:
   });
 }
 
+// upstream's README "Basic Config" metric statements: the metric-context conversions,
+// their context inferred from the function (no path names it).
+TEST_F(TransformTest, ConvertSumToGaugeAndGaugeToSum) {
+  auto p = Make(R"y(
+metric_statements:
+  - convert_sum_to_gauge() where metric.name == "system.processes.count"
+  - convert_gauge_to_sum("cumulative", false) where metric.name == "prometheus_metric"
+  - convert_gauge_to_sum("delta", true) where metric.name == "already.sum"
+)y",
+                Signal::kMetrics);
+  pdata::Metrics m = testutil::MetricsWith({}, [](mpb::ScopeMetrics* sm) {
+    auto* procs = sm->add_metrics();
+    procs->set_name("system.processes.count");
+    procs->mutable_sum()->set_is_monotonic(true);
+    procs->mutable_sum()->add_data_points()->set_as_int(7);
+    procs->mutable_sum()->add_data_points()->set_as_int(8);
+    auto* prom = sm->add_metrics();
+    prom->set_name("prometheus_metric");
+    prom->mutable_gauge()->add_data_points()->set_as_double(1.5);
+    auto* sum = sm->add_metrics();  // not a gauge: convert_gauge_to_sum leaves it alone
+    sum->set_name("already.sum");
+    sum->mutable_sum()->set_aggregation_temporality(mpb::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    sum->mutable_sum()->add_data_points()->set_as_int(3);
+  });
+  ASSERT_TRUE(p->ConsumeMetrics(std::move(m)).ok());
+  ASSERT_EQ(next_.metrics.size(), 1u);
+  next_.metrics[0].ForEachRequest([&](const cmpb::ExportMetricsServiceRequest& r) {
+    const auto& ms = r.resource_metrics(0).scope_metrics(0).metrics();
+    ASSERT_EQ(ms.size(), 3);
+    ASSERT_TRUE(ms[0].has_gauge());
+    ASSERT_EQ(ms[0].gauge().data_points_size(), 2);
+    EXPECT_EQ(ms[0].gauge().data_points(1).as_int(), 8);
+    ASSERT_TRUE(ms[1].has_sum());
+    EXPECT_EQ(ms[1].sum().aggregation_temporality(), mpb::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    EXPECT_FALSE(ms[1].sum().is_monotonic());
+    ASSERT_EQ(ms[1].sum().data_points_size(), 1);
+    EXPECT_DOUBLE_EQ(ms[1].sum().data_points(0).as_double(), 1.5);
+    ASSERT_TRUE(ms[2].has_sum());
+    EXPECT_EQ(ms[2].sum().aggregation_temporality(), mpb::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    EXPECT_EQ(ms[2].sum().data_points(0).as_int(), 3);
+  });
+}
+
+TEST_F(TransformTest, MetricFunctionsAreRefusedOutsideTheMetricContext) {
+  Config cfg;
+  config::Errors errors;
+  // One group naming a datapoint path: its context is datapoint, where the conversion cannot run.
+  EXPECT_FALSE(testutil::DecodeYaml(R"y(
+metric_statements:
+  - statements:
+      - convert_sum_to_gauge()
+      - limit(datapoint.attributes, 100, ["host.name"])
+)y",
+                                    &cfg, &errors)
+                   .ok());
+  EXPECT_NE(errors.Joined().find("convert_sum_to_gauge can only be used in the metric context, not in datapoint"),
+            std::string::npos)
+      << errors.Joined();
+  Config bad_temporality;
+  config::Errors errors2;
+  EXPECT_FALSE(testutil::DecodeYaml("metric_statements: ['convert_gauge_to_sum(\"weekly\", false)']\n",
+                                    &bad_temporality, &errors2)
+                   .ok());
+  EXPECT_NE(errors2.Joined().find("unknown aggregation temporality"), std::string::npos) << errors2.Joined();
+  Config unsupported;
+  config::Errors errors3;
+  EXPECT_FALSE(testutil::DecodeYaml("metric_statements: ['scale_metric(0.1)']\n", &unsupported, &errors3).ok());
+  EXPECT_NE(errors3.Joined().find("scale_metric (upstream's transform processor's) is not supported"),
+            std::string::npos)
+      << errors3.Joined();
+}
+
 TEST_F(TransformTest, ErrorModes) {
   const char* stmts = R"y(
 trace_statements:
@@ -175,18 +247,18 @@ trace_statements:
     ottl::Upsert(span->mutable_attributes(), "b")->set_int_value(0);
     return t;
   };
-  {  // propagate (the default): the batch is refused, nothing goes on
-    auto p = Make(stmts, Signal::kTraces);
+  {  // propagate: the batch is refused, nothing goes on
+    auto p = Make(std::string("error_mode: propagate") + stmts, Signal::kTraces);
     absl::Status st = p->ConsumeTraces(data());
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(st.message().find("division by zero"), std::string::npos) << st;
     EXPECT_TRUE(next_.traces.empty());
     EXPECT_EQ(telemetry_.Value("outrigger_processor_transform_errors_total", {{"processor", "transform"}}), 1);
   }
-  for (const char* mode : {"ignore", "silent"}) {
+  for (const char* mode : {"", "ignore", "silent"}) {  // "": the default, ignore
     cfg_ = Config();
     next_.traces.clear();
-    auto p = Make(std::string("error_mode: ") + mode + stmts, Signal::kTraces);
+    auto p = Make(*mode ? std::string("error_mode: ") + mode + stmts : stmts, Signal::kTraces);
     ASSERT_TRUE(p->ConsumeTraces(data()).ok()) << mode;
     ASSERT_EQ(next_.traces.size(), 1u);
     next_.traces[0].ForEachRequest([&](const ctpb::ExportTraceServiceRequest& r) {

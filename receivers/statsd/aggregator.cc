@@ -27,6 +27,10 @@ uint64_t Round(double w) { return static_cast<uint64_t>(std::llround(w)); }
 Aggregator::Aggregator(const Config& cfg) : cfg_(cfg) {}
 
 AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
+  if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet &&
+      cfg_.MappingFor(MappingKey(line.type)).observer_type == "disabled") {
+    return AddResult::kDisabled;
+  }
   if (interval_start_ns_ == 0) interval_start_ns_ = now_ns;
   sorted_.assign(line.tags.begin(), line.tags.end());
   std::sort(sorted_.begin(), sorted_.end(),

@@ -45,6 +45,7 @@ enum class AddResult {
   kAdded,
   kPerMetricLimit,  // a new series beyond max_series_per_metric: dropped
   kSeriesLimit,     // a new series beyond max_series: dropped
+  kDisabled,        // a timing/histogram/distribution whose observer_type is disabled: ignored
 };
 
 class Aggregator {

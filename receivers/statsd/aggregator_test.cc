@@ -54,6 +54,27 @@ TEST_F(AggregatorTest, CountersScaleBySampleRate) {
   EXPECT_EQ(Flush(a).count("hits"), 0u);
 }
 
+TEST_F(AggregatorTest, DisabledTypesAreIgnored) {
+  TimerMapping timing;
+  timing.statsd_type = "timing";
+  timing.observer_type = "gauge";
+  TimerMapping histogram;
+  histogram.statsd_type = "histogram";
+  histogram.observer_type = "disabled";
+  cfg_.timer_histogram_mapping = {timing, histogram};  // distribution unnamed: disabled too
+  Aggregator a(cfg_);
+  Send(a, "latency:12|ms");
+  EXPECT_EQ(last_add_, AddResult::kAdded);
+  Send(a, "size:3|h");
+  EXPECT_EQ(last_add_, AddResult::kDisabled);
+  Send(a, "payload:7|d");
+  EXPECT_EQ(last_add_, AddResult::kDisabled);
+  auto m = Flush(a);
+  EXPECT_EQ(m.size(), 1u);
+  ASSERT_TRUE(m.count("latency"));
+  EXPECT_DOUBLE_EQ(m["latency"].gauge().data_points(0).as_double(), 12);
+}
+
 TEST_F(AggregatorTest, CumulativeMonotonicCountersKeepCounting) {
   cfg_.aggregation_temporality = "cumulative";
   cfg_.is_monotonic_counter = true;

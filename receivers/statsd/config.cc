@@ -8,10 +8,18 @@ namespace outrigger::receivers::statsd {
 
 const TimerMapping& Config::MappingFor(std::string_view statsd_type) const {
   static const TimerMapping kGauge;
+  static const TimerMapping kDisabled = [] {
+    TimerMapping m;
+    m.observer_type = "disabled";
+    return m;
+  }();
+  // As upstream: without timer_histogram_mapping the three types are gauges (its default
+  // list); a list replaces that default, and a type it does not name is disabled.
+  if (timer_histogram_mapping.empty()) return kGauge;
   for (const auto& m : timer_histogram_mapping) {
     if (m.statsd_type == statsd_type) return m;
   }
-  return kGauge;
+  return kDisabled;
 }
 
 void Config::Decode(config::Node& node) {
@@ -56,7 +64,7 @@ void Config::Decode(config::Node& node) {
     TimerMapping m;
     item.ReadEnum("statsd_type", &m.statsd_type, {"timing", "timer", "histogram", "distribution"});
     if (m.statsd_type == "timer") m.statsd_type = "timing";
-    item.ReadEnum("observer_type", &m.observer_type, {"gauge", "summary", "histogram"});
+    item.ReadEnum("observer_type", &m.observer_type, {"gauge", "summary", "histogram", "disabled"});
     config::Node& summary = item.Child("summary");
     std::vector<std::string> pcts;
     summary.Read("percentiles", &pcts);
@@ -82,6 +90,10 @@ void Config::Decode(config::Node& node) {
         continue;
       }
       m.explicit_buckets.push_back(v);
+    }
+    // Upstream refuses histogram options on another observer (they would not be used).
+    if (item.Has("histogram") && m.observer_type != "histogram") {
+      item.ErrorAt("histogram", "histogram configuration requires observer_type: histogram");
     }
     if (m.statsd_type.empty()) item.Error("statsd_type is required (timing, histogram or distribution)");
     timer_histogram_mapping.push_back(std::move(m));

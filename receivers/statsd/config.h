@@ -22,8 +22,8 @@ inline constexpr int kDefaultExpHistogramMaxSize = 160;
 
 // How timings, histograms and distributions are reported.
 struct TimerMapping {
-  std::string statsd_type;                                     // timing | histogram | distribution
-  std::string observer_type = "gauge";                         // gauge (last value) | summary | histogram
+  std::string statsd_type;              // timing | histogram | distribution
+  std::string observer_type = "gauge";  // gauge (last value) | summary | histogram | disabled (dropped)
   std::vector<double> percentiles = {0, 10, 50, 90, 95, 100};  // summary
   int max_size = kDefaultExpHistogramMaxSize;                  // histogram: exponential buckets
   std::vector<double> explicit_buckets;                        // histogram: upper bounds; when set, explicit buckets

@@ -45,6 +45,36 @@ TEST(StatsdReceiverConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_TRUE(cfg.Validate().ok());
 }
 
+TEST(StatsdReceiverConfig, AListReplacesTheDefaultAndUnnamedTypesAreDisabled) {
+  // Upstream's default list maps the three types to gauge; a configured list replaces it,
+  // so a type it does not name is "disabled" (its lines are ignored), as is one set so.
+  Config cfg;
+  config::Errors errors;
+  ASSERT_TRUE(testutil::DecodeYaml("timer_histogram_mapping:\n"
+                                   "  - {statsd_type: timing, observer_type: summary}\n"
+                                   "  - {statsd_type: histogram, observer_type: disabled}\n",
+                                   &cfg, &errors)
+                  .ok())
+      << errors.Joined();
+  EXPECT_TRUE(cfg.Validate().ok());
+  EXPECT_EQ(cfg.MappingFor("timing").observer_type, "summary");
+  EXPECT_EQ(cfg.MappingFor("histogram").observer_type, "disabled");
+  EXPECT_EQ(cfg.MappingFor("distribution").observer_type, "disabled");
+  Config none;
+  EXPECT_EQ(none.MappingFor("distribution").observer_type, "gauge");
+}
+
+TEST(StatsdReceiverConfig, HistogramOptionsNeedTheHistogramObserver) {
+  Config cfg;
+  config::Errors errors;
+  EXPECT_FALSE(testutil::DecodeYaml("timer_histogram_mapping:\n"
+                                    "  - {statsd_type: timing, observer_type: gauge, histogram: {max_size: 100}}\n",
+                                    &cfg, &errors)
+                   .ok());
+  EXPECT_NE(errors.Joined().find("histogram configuration requires observer_type: histogram"), std::string::npos)
+      << errors.Joined();
+}
+
 TEST(StatsdReceiverConfig, AMappingEntryHasTheDocumentedDefaults) {
   Config cfg;
   config::Errors errors;

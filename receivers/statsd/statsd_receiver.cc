@@ -176,6 +176,7 @@ void StatsdReceiver::HandleData(std::string_view data) {
         }
         switch (aggregator_.Add(m, now)) {
           case AddResult::kAdded:
+          case AddResult::kDisabled:  // received; its type is ignored by configuration, as upstream
             meter_.Accepted(Signal::kMetrics, m.type == MetricType::kSet ? 1 : m.values.size());
             break;
           case AddResult::kPerMetricLimit:
