@@ -9,7 +9,9 @@
 
 namespace outrigger::processors::filter {
 
-inline constexpr ottl::ErrorMode kDefaultErrorMode = ottl::ErrorMode::kPropagate;
+// As upstream since its processor.filter.defaultErrorModeIgnore feature gate (beta in
+// v0.153, then stable): a condition that fails on a record counts as false, logged.
+inline constexpr ottl::ErrorMode kDefaultErrorMode = ottl::ErrorMode::kIgnore;
 
 struct Config : ComponentConfig {
   ottl::ErrorMode error_mode = kDefaultErrorMode;

@@ -11,7 +11,7 @@ constexpr char kTestdata[] = "processors/filter/testdata/config.yaml";
 
 TEST(FilterConfig, Defaults) {
   Config c;
-  EXPECT_EQ(c.error_mode, ottl::ErrorMode::kPropagate);
+  EXPECT_EQ(c.error_mode, ottl::ErrorMode::kIgnore);
   EXPECT_TRUE(c.Empty(Signal::kTraces));
   EXPECT_TRUE(c.Empty(Signal::kMetrics));
   EXPECT_TRUE(c.Empty(Signal::kLogs));

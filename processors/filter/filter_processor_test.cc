@@ -178,7 +178,7 @@ logs:
     return l;
   };
   {
-    auto p = Make(Signal::kLogs, conds);  // propagate
+    auto p = Make(Signal::kLogs, std::string("error_mode: propagate") + conds);
     absl::Status st = p->ConsumeLogs(data());
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(st.message().find("division by zero"), std::string::npos) << st;
