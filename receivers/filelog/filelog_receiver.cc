@@ -92,7 +92,8 @@ struct FilelogReceiver::State : ReaderSink {
     // A chain that encodes its record itself (json_parser to the body): no Entry, no
     // values; `text` is left to the reader to reuse. Lines it does not take go the
     // general way below.
-    if (direct && chain->EncodeDirect(text, &direct_record)) {
+    if (direct && text.capacity() < text.size() + 64) text.reserve(text.size() + 64);  // the JSON parser's padding
+    if (direct && chain->EncodeDirect(text, text.capacity(), &direct_record)) {
       committer.Builder(resource).AddEncoded(now_ns, r.attrs_wire, direct_record);
       return;
     }

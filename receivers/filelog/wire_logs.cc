@@ -189,6 +189,8 @@ WireLogsBuilder::WireLogsBuilder(const ValueMap& resource, std::string_view scop
   PutString(&scope, 1, scope_name);  // InstrumentationScope.name
   PutLen(&head_, 1, scope.size());   // ScopeLogs.scope
   head_.append(scope);
+  head_room_ = PrefixSize(0);
+  records_buf_.resize(head_room_);
 }
 
 void WireLogsBuilder::FinishLine() {
@@ -306,20 +308,42 @@ void WireLogsBuilder::Add(pdata::LogRecord&& r) {
   ++records_;
 }
 
+size_t WireLogsBuilder::PrefixSize(size_t records_bytes) const {
+  const size_t scope_logs = head_.size() + records_bytes;
+  return LenFieldSize(resource_.size() + LenFieldSize(scope_logs)) - records_bytes;
+}
+
 absl::StatusOr<pdata::Logs> WireLogsBuilder::Build() {
   if (line_pending_) FinishLine();
-  const size_t scope_logs = head_.size() + records_buf_.size();
+  const size_t records_bytes = records_buf_.size() - head_room_;
+  const size_t scope_logs = head_.size() + records_bytes;
   const size_t resource_logs = resource_.size() + LenFieldSize(scope_logs);
   std::string out;
-  out.reserve(LenFieldSize(resource_logs));
-  PutLen(&out, kResourceLogs, resource_logs);
-  out.append(resource_);
-  PutLen(&out, kScopeLogs, scope_logs);
-  out.append(head_);
-  out.append(records_buf_);
-  last_bytes_ = records_buf_.size();
+  if (PrefixSize(records_bytes) == head_room_) {
+    // The room left in front of the records fits the request's head: no copy.
+    std::string prefix;
+    PutLen(&prefix, kResourceLogs, resource_logs);
+    prefix.append(resource_);
+    PutLen(&prefix, kScopeLogs, scope_logs);
+    prefix.append(head_);
+    std::memcpy(records_buf_.data(), prefix.data(), prefix.size());
+    out = std::move(records_buf_);
+    records_buf_ = std::string();
+  } else {
+    out.reserve(LenFieldSize(resource_logs));
+    PutLen(&out, kResourceLogs, resource_logs);
+    out.append(resource_);
+    PutLen(&out, kScopeLogs, scope_logs);
+    out.append(head_);
+    out.append(records_buf_, head_room_);
+  }
+  // The next batch is probably as large: as much reserved, and room for the head of a
+  // request of that size.
+  last_bytes_ = records_bytes;
+  head_room_ = PrefixSize(last_bytes_);
   records_buf_.clear();
-  records_buf_.reserve(last_bytes_ + last_bytes_ / 8);
+  records_buf_.reserve(head_room_ + last_bytes_ + last_bytes_ / 8);
+  records_buf_.resize(head_room_);
   const size_t records = records_, invalid = invalid_ids_;
   records_ = 0;
   invalid_ids_ = 0;

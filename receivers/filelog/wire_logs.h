@@ -49,13 +49,17 @@ class WireLogsBuilder {
 
   std::string head_;         // ScopeLogs.scope, encoded
   std::string resource_;     // ResourceLogs.resource, encoded
-  std::string records_buf_;  // ScopeLogs.log_records fields
+  std::string records_buf_;  // head_room_ bytes, then ScopeLogs.log_records fields
   std::string line_, line_attrs_;
   uint64_t line_time_ = 0;
   bool line_pending_ = false, line_bytes_ = false;
   size_t records_ = 0;
   size_t invalid_ids_ = 0;  // records whose trace or span id has the wrong length
-  size_t last_bytes_ = 0;   // size of the last batch: the next one reserves as much
+  // The head of the request (ExportLogsServiceRequest.resource_logs to ScopeLogs.scope)
+  // for `records_bytes` of records.
+  size_t PrefixSize(size_t records_bytes) const;
+  size_t head_room_ = 0;   // bytes left in front of the records for the head (records_buf_ starts with them)
+  size_t last_bytes_ = 0;  // size of the last batch: the next one reserves as much
 };
 
 }  // namespace outrigger::receivers::filelog

@@ -164,12 +164,13 @@ class WireEncoder {
   void Finish() { out_->resize(static_cast<size_t>(p_ - out_->data())); }
   void Abandon() { out_->resize(base_); }
 
-  // The AnyValue of the object `obj` (kvlist_value), nested `depth` deep.
-  bool Object(simdjson::dom::object obj, int depth) {
+  // The AnyValue of the object `obj` (kvlist_value), nested `depth` deep, with
+  // `len_bytes` bytes left for its length (the size of the varint it probably needs).
+  bool Object(simdjson::dom::object obj, int depth, size_t len_bytes = 1) {
     if (depth >= kMaxJsonDepth) return false;
-    Need(2);
+    Need(1 + len_bytes);
     *p_ = 0x32;  // AnyValue.kvlist_value
-    p_ += 2;
+    p_ += 1 + len_bytes;
     const size_t kvl = Offset();
     // Repeated keys (ParseJsonObject keeps the last value of each: the caller's way):
     // the keys so far, with a 64-bit filter on length and first and last byte, so a key
@@ -181,31 +182,37 @@ class WireEncoder {
       const std::string_view key = kv.key;
       const uint64_t bit = uint64_t{1} << ((key.size() * 7 + (key.empty() ? 0 : key[0] * 3 + key.back())) & 63);
       if (filter & bit) {
-        if (n == kKeysChecked) return !HasRepeatedKey(obj) && Rest(obj, depth, kvl);
+        if (n == kKeysChecked) return !HasRepeatedKey(obj) && Rest(obj, depth, kvl, len_bytes);
         for (size_t i = 0; i < n; ++i) {
           if (keys[i] == key) return false;
         }
       }
       filter |= bit;
-      if (n == kKeysChecked) return !HasRepeatedKey(obj) && Rest(obj, depth, kvl);
+      if (n == kKeysChecked) return !HasRepeatedKey(obj) && Rest(obj, depth, kvl, len_bytes);
       keys[n++] = key;
       if (!Pair(key, kv.value, depth)) return false;
     }
-    End(kvl);
+    End(kvl, len_bytes);
     return true;
+  }
+
+  static size_t VarintSize(uint64_t v) {
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7) ++n;
+    return n;
   }
 
  private:
   static constexpr size_t kKeysChecked = 32;
 
   // The pairs of `obj` after the first kKeysChecked (keys checked otherwise).
-  bool Rest(simdjson::dom::object obj, int depth, size_t kvl) {
+  bool Rest(simdjson::dom::object obj, int depth, size_t kvl, size_t len_bytes) {
     size_t i = 0;
     for (simdjson::dom::key_value_pair kv : obj) {
       if (i++ < kKeysChecked) continue;
       if (!Pair(kv.key, kv.value, depth)) return false;
     }
-    End(kvl);
+    End(kvl, len_bytes);
     return true;
   }
 
@@ -219,7 +226,7 @@ class WireEncoder {
 
   // KeyValueList.values: a KeyValue {key, value}.
   bool Pair(std::string_view key, simdjson::dom::element value, int depth) {
-    Need(key.size() + 16);
+    Need(key.size() + 32);
     char* p = p_;
     *p = 0x0a;  // KeyValueList.values
     p += 2;
@@ -227,7 +234,7 @@ class WireEncoder {
     if (!key.empty()) {
       *p++ = 0x0a;  // KeyValue.key
       p = Varint(p, key.size());
-      std::memcpy(p, key.data(), key.size());
+      Copy(p, key);
       p += key.size();
     }
     *p = 0x12;  // KeyValue.value
@@ -246,11 +253,11 @@ class WireEncoder {
     switch (el.type()) {
       case element_type::STRING: {
         const std::string_view s = el.get_string().value_unsafe();
-        Need(s.size() + 11);
+        Need(s.size() + 32);
         char* p = p_;
         *p++ = 0x0a;  // AnyValue.string_value
         p = Varint(p, s.size());
-        std::memcpy(p, s.data(), s.size());
+        Copy(p, s);
         p_ = p + s.size();
         return true;
       }
@@ -310,10 +317,25 @@ class WireEncoder {
   }
 
   size_t Offset() const { return static_cast<size_t>(p_ - out_->data()); }
-  void Need(size_t n) {
+  // Copies a key or string of the parsed document to `p` (room for 16 bytes more than
+  // `s`): short ones as two 8-byte words, no call. They lie in the parser's string
+  // buffer, which has at least SIMDJSON_PADDING bytes after the last one, so reading 16
+  // bytes from any of them stays inside it.
+  [[gnu::always_inline]] static void Copy(char* p, std::string_view s) {
+    if (s.size() <= 16) {
+      uint64_t a, b;
+      std::memcpy(&a, s.data(), 8);
+      std::memcpy(&b, s.data() + 8, 8);
+      std::memcpy(p, &a, 8);
+      std::memcpy(p + 8, &b, 8);
+    } else {
+      std::memcpy(p, s.data(), s.size());
+    }
+  }
+  [[gnu::always_inline]] void Need(size_t n) {
     if (static_cast<size_t>(end_ - p_) < n) Grow(n);
   }
-  void Grow(size_t n) {
+  [[gnu::noinline]] void Grow(size_t n) {
     const size_t used = Offset();
     out_->resize(std::max(out_->size() * 2, used + n + 256));
     p_ = out_->data() + used;
@@ -340,23 +362,29 @@ class WireEncoder {
     std::memcpy(p + 1, &d, 8);  // little-endian hosts (x86-64, aarch64)
     p_ = p + 9;
   }
-  // Sets the length of the field whose content starts at offset `start` (one byte was
-  // left for it).
-  void End(size_t start) {
+  // Sets the length of the field whose content starts at offset `start`, `w` bytes
+  // having been left for it; the content moves when its varint needs another size.
+  [[gnu::always_inline]] void End(size_t start, size_t w = 1) {
     char* s = out_->data() + start;
     const size_t len = static_cast<size_t>(p_ - s);
-    if (len < 0x80) {
+    if (w == 1 && len < 0x80) {
       s[-1] = static_cast<char>(len);
       return;
     }
+    EndLong(start, w, len);
+  }
+  [[gnu::noinline]] void EndLong(size_t start, size_t w, size_t len) {
+    char* s;
     char v[10];
-    char* e = Varint(v, len);
-    const size_t n = static_cast<size_t>(e - v);
-    Need(n - 1);
-    s = out_->data() + start;
-    std::memmove(s + n - 1, s, len);
-    std::memcpy(s - 1, v, n);
-    p_ += n - 1;
+    const size_t n = static_cast<size_t>(Varint(v, len) - v);
+    if (n != w) {
+      if (n > w) Need(n - w);
+      const ptrdiff_t d = static_cast<ptrdiff_t>(n) - static_cast<ptrdiff_t>(w);
+      s = out_->data() + start;
+      std::memmove(s + d, s, len);
+      p_ += d;
+    }
+    std::memcpy(out_->data() + start - w, v, n);
   }
 
   std::string* out_;
@@ -368,18 +396,19 @@ class WireEncoder {
 
 }  // namespace
 
-bool EncodeJsonObject(std::string_view text, bool parse_ints, std::string* out,
+bool EncodeJsonObject(std::string_view text, size_t readable, bool parse_ints, std::string* out,
                       const std::vector<std::string>* const* paths, JsonField* fields, size_t n_paths) {
   ThreadParser& p = Parser();
   simdjson::dom::element root;
-  std::string_view padded = p.Pad(text);
+  std::string_view padded = readable >= text.size() + simdjson::SIMDJSON_PADDING ? text : p.Pad(text);
   if (p.parser.parse(padded.data(), padded.size(), /*realloc_if_needed=*/false).get(root) != simdjson::SUCCESS ||
       root.type() != simdjson::dom::element_type::OBJECT) {
     return false;
   }
   WireEncoder enc(out, parse_ints);
   enc.Start(text.size() + text.size() / 2 + 64);
-  if (!enc.Object(root.get_object().value_unsafe(), 0)) {
+  // The top object's length is about the line's: its varint is given that room.
+  if (!enc.Object(root.get_object().value_unsafe(), 0, WireEncoder::VarintSize(text.size()))) {
     enc.Abandon();
     return false;
   }

@@ -35,8 +35,10 @@ struct JsonField {
 // (no map is built), and reads the values at `paths[i]` (keys below the object) into
 // `fields[i]`. Returns false (and *out as it was) when ParseJsonObject would fail
 // (invalid JSON, not an object, nested too deep) or would have to drop repeated keys:
-// call ParseJsonObject then, for the reason or the deduplicated map.
-bool EncodeJsonObject(std::string_view text, bool parse_ints, std::string* out,
+// call ParseJsonObject then, for the reason or the deduplicated map. `readable`: the
+// bytes that may be read from text.data() on; the parser reads up to 64 past the end, so
+// with less than text.size() + 64 the text is copied first.
+bool EncodeJsonObject(std::string_view text, size_t readable, bool parse_ints, std::string* out,
                       const std::vector<std::string>* const* paths, JsonField* fields, size_t n_paths);
 
 // A Docker json-file line: {"log":"...","stream":"stdout","time":"..."} (other keys are

@@ -30,11 +30,11 @@ class JsonParser : public ParserOp {
 
   // What Process() makes of a string body, encoded; false for anything Process() would
   // fail on (it then runs and reports it).
-  bool EncodeDirect(std::string_view line, DirectRecord* out) override {
+  bool EncodeDirect(std::string_view line, size_t readable, DirectRecord* out) override {
     if (!direct_) return false;
     out->body.clear();
     JsonField fields[2];
-    if (!EncodeJsonObject(line, parse_ints_, &out->body, paths_.data(), fields, paths_.size())) return false;
+    if (!EncodeJsonObject(line, readable, parse_ints_, &out->body, paths_.data(), fields, paths_.size())) return false;
     const ParserSpec& s = spec();
     out->time_ns = 0;
     out->severity_number = 0;

@@ -40,7 +40,7 @@ class Operator {
   virtual void Forget(const std::string& file_path, Emitter& em) {}
   // The chain's direct path (Chain::EncodeDirect) when this operator is the whole chain.
   virtual bool direct() const { return false; }
-  virtual bool EncodeDirect(std::string_view line, DirectRecord* out) { return false; }
+  virtual bool EncodeDirect(std::string_view line, size_t readable, DirectRecord* out) { return false; }
 
   const std::string& id() const { return id_; }
 

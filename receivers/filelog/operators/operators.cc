@@ -232,8 +232,8 @@ class ChainImpl : public Chain {
   const Stats& stats() const override { return stats_; }
 
   bool direct() const override { return ops_.size() == 1 && ops_[0]->direct(); }
-  bool EncodeDirect(std::string_view line, DirectRecord* out) override {
-    return ops_.size() == 1 && deferred_.empty() && ops_[0]->EncodeDirect(line, out);
+  bool EncodeDirect(std::string_view line, size_t readable, DirectRecord* out) override {
+    return ops_.size() == 1 && deferred_.empty() && ops_[0]->EncodeDirect(line, readable, out);
   }
 
   Stats stats_;

@@ -78,8 +78,9 @@ class Chain {
   // whose attributes and resource are the reader's), encoded into *out without building
   // it: true when done; false when the line does not take the plain way (invalid JSON,
   // a repeated key, a timestamp that does not parse, ...: call Process() for it, which
-  // does what it always does, errors counted and logged).
-  virtual bool EncodeDirect(std::string_view line, DirectRecord* out) { return false; }
+  // does what it always does, errors counted and logged). `readable`: the bytes that may
+  // be read from line.data() on; at least line.size() + 64 spares a copy of the line.
+  virtual bool EncodeDirect(std::string_view line, size_t readable, DirectRecord* out) { return false; }
 };
 
 // The parsed `operators:` list, part of the receiver's Config (copyable; the receiver
