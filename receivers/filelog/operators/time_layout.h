@@ -43,6 +43,7 @@ class TimeLayout {
   absl::StatusOr<uint64_t> ParseEpoch(const pdata::Value& v) const;
 
   std::string type_;  // strptime, gotime, epoch
+  bool epoch_ = false;
   std::string layout_;
   std::vector<Token> tokens_;
   int epoch_unit_digits_ = 0;  // epoch: 0 s, 3 ms, 6 us, 9 ns
