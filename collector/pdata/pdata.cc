@@ -484,6 +484,13 @@ absl::StatusOr<Data<Request>> Data<Request>::FromProto(std::string&& bytes) {
 }
 
 template <typename Request>
+Data<Request> Data<Request>::FromTrustedProto(std::string&& bytes, size_t items, size_t invalid_ids) {
+  Data d;
+  d.parts_.push_back(std::make_shared<Part>(std::move(bytes), items, invalid_ids));
+  return d;
+}
+
+template <typename Request>
 absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
   // Refused before parsing: the JSON tree is walked recursively (hex ids, dump), and
   // 50,000 nested arrays overflowed the stack. Protobuf's JSON parser has the same limit.

@@ -80,6 +80,11 @@ class Data {
   // when something reads or changes them, and re-encoding unchanged data is a copy.
   static absl::StatusOr<Data> FromProto(std::string_view bytes);
   static absl::StatusOr<Data> FromProto(std::string&& bytes);
+  // Bytes this process encoded itself with an encoder whose output is tested to decode
+  // (e.g. the filelog receiver's WireLogsBuilder): kept as they are without the check,
+  // with the caller's count of items and of records with invalid ids. Never for bytes
+  // that came from outside.
+  static Data FromTrustedProto(std::string&& bytes, size_t items, size_t invalid_ids = 0);
   // Decodes an OTLP/JSON request (hex ids, lowerCamelCase or snake_case keys, 64-bit
   // integers as strings or numbers, enums as integers or names).
   static absl::StatusOr<Data> FromJson(std::string_view json);

@@ -66,6 +66,8 @@ struct FilelogReceiver::State : ReaderSink {
   bool slot_wait = false;             // a matched file waits for max_concurrent_files
   bool want_scan = false;             // scan again soon (a truncation: its copy may be found now)
   std::vector<operators::Entry> out;  // scratch for the chain
+  const bool direct;                  // the chain encodes records itself (EncodeDirect)
+  operators::DirectRecord direct_record;
   uint64_t now_ns = 0;
 
   State(FilelogReceiver* s, std::unique_ptr<operators::Chain> ch, pdata::ValueMap res)
@@ -77,7 +79,8 @@ struct FilelogReceiver::State : ReaderSink {
         framing(cfg),
         resource(res),
         watcher(cfg, stats),
-        committer(cfg, s->checkpoint_path_, std::move(res), *chain, s->meter_, stats) {}
+        committer(cfg, s->checkpoint_path_, std::move(res), *chain, s->meter_, stats),
+        direct(chain->direct() && framing.dec.kind() != Decoder::Kind::kNop) {}
 
   // ---- ReaderSink -------------------------------------------------------------------
   std::string* NewLine(FileReader& r) override {
@@ -86,6 +89,14 @@ struct FilelogReceiver::State : ReaderSink {
   void Filled(size_t bytes) override { committer.AddBytes(bytes); }
   void Emit(FileReader& r, std::string&& text, uint64_t start, uint64_t end) override {
     committer.AddBytes(text.size());  // what operators make of it is about as large
+    // A chain that encodes its record itself (json_parser to the body): no Entry, no
+    // values; `text` is left to the reader to reuse. Lines it does not take go the
+    // general way below.
+    if (direct && text.capacity() < text.size() + 64) text.reserve(text.size() + 64);  // the JSON parser's padding
+    if (direct && chain->EncodeDirect(text, text.capacity(), &direct_record)) {
+      committer.Builder(resource).AddEncoded(now_ns, r.attrs_wire, direct_record);
+      return;
+    }
     operators::Entry e;
     if (framing.dec.kind() == Decoder::Kind::kNop) {
       e.record.body = pdata::Value(pdata::Bytes{std::move(text)});

@@ -334,9 +334,11 @@ void FileReader::Line(std::string_view bytes, uint64_t start, uint64_t end) {
         return;
       }
     }
-    std::string text;
-    Decode(bytes, &text);
-    Emit(std::move(text), start, end);
+    // Decoded into a buffer kept between lines: a sink that encodes the line itself
+    // leaves it (no allocation per line); one that takes it moves it away.
+    line_buf_.clear();
+    Decode(bytes, &line_buf_);
+    Emit(std::move(line_buf_), start, end);
     return;
   }
   std::string line;

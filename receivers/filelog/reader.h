@@ -153,6 +153,7 @@ class FileReader {
   bool acc_active = false;
   std::string acc;
   uint64_t acc_start = 0, acc_end = 0;
+  std::string line_buf_;  // a line's decoded text, reused when the sink leaves it
 };
 
 // Open files by open order (the order they are read in).

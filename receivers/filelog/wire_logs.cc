@@ -93,10 +93,13 @@ void EndLen(std::string* o, size_t start) {
     (*o)[start - 1] = static_cast<char>(len);
     return;
   }
-  std::string v;
-  PutVarint(&v, len);
-  o->insert(start, v.size() - 1, '\0');
-  std::memcpy(o->data() + start - 1, v.data(), v.size());
+  char v[10];
+  size_t n = 0;
+  uint64_t x = len;
+  for (; x >= 0x80; x >>= 7) v[n++] = static_cast<char>(x | 0x80);
+  v[n++] = static_cast<char>(x);
+  o->insert(start, n - 1, '\0');
+  std::memcpy(o->data() + start - 1, v, n);
 }
 
 void PutAnyValue(std::string* o, const Value& v, int depth = 1);
@@ -186,6 +189,8 @@ WireLogsBuilder::WireLogsBuilder(const ValueMap& resource, std::string_view scop
   PutString(&scope, 1, scope_name);  // InstrumentationScope.name
   PutLen(&head_, 1, scope.size());   // ScopeLogs.scope
   head_.append(scope);
+  head_room_ = PrefixSize(0);
+  records_buf_.resize(head_room_);
 }
 
 void WireLogsBuilder::FinishLine() {
@@ -212,6 +217,39 @@ std::string* WireLogsBuilder::AddLine(uint64_t observed_time_ns, std::string_vie
   line_.clear();
   ++records_;
   return &line_;
+}
+
+void WireLogsBuilder::AddEncoded(uint64_t observed_time_ns, std::string_view attrs_wire,
+                                 const operators::DirectRecord& r) {
+  if (line_pending_) FinishLine();
+  const size_t sev = r.severity_number != 0 ? 1 + VarintSize(static_cast<uint64_t>(int64_t{r.severity_number})) : 0;
+  const size_t len =
+      (r.time_ns != 0 ? 9 : 0) + sev + (r.severity_text.empty() ? 0 : LenFieldSize(r.severity_text.size())) +
+      (r.body.empty() ? 0 : LenFieldSize(r.body.size())) + attrs_wire.size() + (observed_time_ns != 0 ? 9 : 0);
+  std::string* o = &records_buf_;
+  PutLen(o, kLogRecords, len);
+  if (r.time_ns != 0) {
+    PutTag(o, kTime, kFixed64);
+    PutFixed64(o, r.time_ns);
+  }
+  if (sev != 0) {
+    PutTag(o, kSeverityNumber, kVarint);
+    PutVarint(o, static_cast<uint64_t>(int64_t{r.severity_number}));
+  }
+  if (!r.severity_text.empty()) {
+    PutLen(o, kSeverityText, r.severity_text.size());  // from a JSON string or a value's text: valid UTF-8
+    o->append(r.severity_text);
+  }
+  if (!r.body.empty()) {
+    PutLen(o, kBody, r.body.size());
+    o->append(r.body);
+  }
+  o->append(attrs_wire);
+  if (observed_time_ns != 0) {
+    PutTag(o, kObservedTime, kFixed64);
+    PutFixed64(o, observed_time_ns);
+  }
+  ++records_;
 }
 
 void WireLogsBuilder::Add(pdata::LogRecord&& r) {
@@ -242,6 +280,9 @@ void WireLogsBuilder::Add(pdata::LogRecord&& r) {
     std::memcpy(b, &r.flags, 4);
     o->append(b, 4);
   }
+  if ((!r.trace_id.empty() && r.trace_id.size() != 16) || (!r.span_id.empty() && r.span_id.size() != 8)) {
+    ++invalid_ids_;  // as ScanRequest counts them for logs
+  }
   if (!r.trace_id.empty()) {
     PutLen(o, kTraceId, r.trace_id.size());
     o->append(r.trace_id);
@@ -267,24 +308,46 @@ void WireLogsBuilder::Add(pdata::LogRecord&& r) {
   ++records_;
 }
 
+size_t WireLogsBuilder::PrefixSize(size_t records_bytes) const {
+  const size_t scope_logs = head_.size() + records_bytes;
+  return LenFieldSize(resource_.size() + LenFieldSize(scope_logs)) - records_bytes;
+}
+
 absl::StatusOr<pdata::Logs> WireLogsBuilder::Build() {
   if (line_pending_) FinishLine();
-  const size_t scope_logs = head_.size() + records_buf_.size();
+  const size_t records_bytes = records_buf_.size() - head_room_;
+  const size_t scope_logs = head_.size() + records_bytes;
   const size_t resource_logs = resource_.size() + LenFieldSize(scope_logs);
   std::string out;
-  out.reserve(LenFieldSize(resource_logs));
-  PutLen(&out, kResourceLogs, resource_logs);
-  out.append(resource_);
-  PutLen(&out, kScopeLogs, scope_logs);
-  out.append(head_);
-  out.append(records_buf_);
-  last_bytes_ = records_buf_.size();
+  if (PrefixSize(records_bytes) == head_room_) {
+    // The room left in front of the records fits the request's head: no copy.
+    std::string prefix;
+    PutLen(&prefix, kResourceLogs, resource_logs);
+    prefix.append(resource_);
+    PutLen(&prefix, kScopeLogs, scope_logs);
+    prefix.append(head_);
+    std::memcpy(records_buf_.data(), prefix.data(), prefix.size());
+    out = std::move(records_buf_);
+    records_buf_ = std::string();
+  } else {
+    out.reserve(LenFieldSize(resource_logs));
+    PutLen(&out, kResourceLogs, resource_logs);
+    out.append(resource_);
+    PutLen(&out, kScopeLogs, scope_logs);
+    out.append(head_);
+    out.append(records_buf_, head_room_);
+  }
+  // The next batch is probably as large: as much reserved, and room for the head of a
+  // request of that size.
+  last_bytes_ = records_bytes;
+  head_room_ = PrefixSize(last_bytes_);
   records_buf_.clear();
-  records_buf_.reserve(last_bytes_ + last_bytes_ / 8);
+  records_buf_.reserve(head_room_ + last_bytes_ + last_bytes_ / 8);
+  records_buf_.resize(head_room_);
+  const size_t records = records_, invalid = invalid_ids_;
   records_ = 0;
-  // Checked as received bytes are (ScanRequest): an encoder bug becomes an error here,
-  // never a batch that fails to decode downstream.
-  return pdata::Logs::FromProto(std::move(out));
+  invalid_ids_ = 0;
+  return pdata::Logs::FromTrustedProto(std::move(out), records, invalid);
 }
 
 }  // namespace outrigger::receivers::filelog

@@ -38,6 +38,9 @@ class Operator {
   virtual void Flush(uint64_t now_ns, uint64_t max_hold_ns, Emitter& em) {}
   virtual std::optional<uint64_t> PendingStart(const std::string& file_path) const { return std::nullopt; }
   virtual void Forget(const std::string& file_path, Emitter& em) {}
+  // The chain's direct path (Chain::EncodeDirect) when this operator is the whole chain.
+  virtual bool direct() const { return false; }
+  virtual bool EncodeDirect(std::string_view line, size_t readable, DirectRecord* out) { return false; }
 
   const std::string& id() const { return id_; }
 

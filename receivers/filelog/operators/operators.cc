@@ -231,6 +231,11 @@ class ChainImpl : public Chain {
 
   const Stats& stats() const override { return stats_; }
 
+  bool direct() const override { return ops_.size() == 1 && ops_[0]->direct(); }
+  bool EncodeDirect(std::string_view line, size_t readable, DirectRecord* out) override {
+    return ops_.size() == 1 && deferred_.empty() && ops_[0]->EncodeDirect(line, readable, out);
+  }
+
   Stats stats_;
   std::vector<std::unique_ptr<Operator>> ops_;
 

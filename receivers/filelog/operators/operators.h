@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,15 @@ struct Entry {
   std::string file_path;      // the file it was read from (its key for held entries)
   uint64_t offset_start = 0;  // byte range of the entry in that file
   uint64_t offset_end = 0;
+};
+
+// A record a chain made straight into OTLP bytes (Chain::EncodeDirect), without an Entry:
+// what the chain sets beside the reader's attributes, resource and observed time.
+struct DirectRecord {
+  uint64_t time_ns = 0;
+  int severity_number = 0;
+  std::string severity_text;
+  std::string body;  // LogRecord.body: the AnyValue, encoded
 };
 
 struct Stats {
@@ -59,6 +69,18 @@ class Chain {
   // of `out` of the next Process() or Flush() call.
   virtual void Forget(const std::string& file_path) = 0;
   virtual const Stats& stats() const = 0;
+
+  // Whether EncodeDirect can ever succeed: the chain is one operator that can encode its
+  // record straight into OTLP bytes (json_parser from the body to the body, with or
+  // without timestamp and severity blocks on fields of the body).
+  virtual bool direct() const { return false; }
+  // The record Process() would make of an entry whose body is the string `line` (and
+  // whose attributes and resource are the reader's), encoded into *out without building
+  // it: true when done; false when the line does not take the plain way (invalid JSON,
+  // a repeated key, a timestamp that does not parse, ...: call Process() for it, which
+  // does what it always does, errors counted and logged). `readable`: the bytes that may
+  // be read from line.data() on; at least line.size() + 64 spares a copy of the line.
+  virtual bool EncodeDirect(std::string_view line, size_t readable, DirectRecord* out) { return false; }
 };
 
 // The parsed `operators:` list, part of the receiver's Config (copyable; the receiver

@@ -35,6 +35,7 @@ class ParserOp : public Operator {
  protected:
   // The parsed value of `v` (a map), or why it does not parse.
   virtual absl::StatusOr<pdata::Value> Parse(const pdata::Value& v) = 0;
+  const ParserSpec& spec() const { return spec_; }
 
  private:
   // body, timestamp and severity, after the parsed value was set.

@@ -144,12 +144,7 @@ int SeverityMapping::Lookup(const pdata::Value& v) const {
     auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), n);
     if (auto it = values_.find(std::string_view(buf, p - buf)); it != values_.end()) return it->second;
   } else if (const std::string* s = v.str()) {
-    char buf[64];
-    if (s->size() <= sizeof(buf)) {
-      for (size_t k = 0; k < s->size(); ++k) buf[k] = absl::ascii_tolower(static_cast<unsigned char>((*s)[k]));
-      if (auto it = values_.find(std::string_view(buf, s->size())); it != values_.end()) return it->second;
-    }
-    is_num = !ranges_.empty() && ParseInt(*s, &n);
+    return LookupString(*s);
   } else if (const auto* d = std::get_if<double>(&v.v)) {
     if (*d == static_cast<double>(static_cast<int64_t>(*d))) {
       return Lookup(pdata::Value(static_cast<int64_t>(*d)));
@@ -163,10 +158,35 @@ int SeverityMapping::Lookup(const pdata::Value& v) const {
   return 0;
 }
 
+int SeverityMapping::LookupString(std::string_view s) const {
+  char buf[64];
+  if (s.size() <= sizeof(buf)) {
+    for (size_t k = 0; k < s.size(); ++k) buf[k] = absl::ascii_tolower(static_cast<unsigned char>(s[k]));
+    if (auto it = values_.find(std::string_view(buf, s.size())); it != values_.end()) return it->second;
+  }
+  int64_t n = 0;
+  if (!ranges_.empty() && ParseInt(s, &n)) {
+    for (const auto& r : ranges_) {
+      if (n >= r.min && n <= r.max) return r.severity;
+    }
+  }
+  return 0;
+}
+
+void SeverityMapping::ApplyString(std::string_view s, int* number, std::string* text) const {
+  *number = LookupString(s);
+  if (overwrite_text_ && *number > 0) {
+    *text = ShortName(*number);
+  } else {
+    text->assign(s);
+  }
+}
+
 bool SeverityMapping::Apply(const pdata::Value& v, pdata::LogRecord* r) const {
   std::string text;
   if (const std::string* s = v.str()) {
-    text = *s;
+    ApplyString(*s, &r->severity_number, &r->severity_text);
+    return true;
   } else if (const auto* i = std::get_if<int64_t>(&v.v)) {
     text = std::to_string(*i);
   } else if (const auto* d = std::get_if<double>(&v.v)) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "collector/config/node.h"
 #include "collector/pdata/builders.h"
 
@@ -26,8 +27,11 @@ class SeverityMapping {
   // Sets record severity_number / severity_text from `v`. Unmapped: number 0 and the
   // text is the value. Returns false only when `v` is neither a string nor a number.
   bool Apply(const pdata::Value& v, pdata::LogRecord* r) const;
+  // The same for a string value (what Apply does with a pdata string).
+  void ApplyString(std::string_view s, int* number, std::string* text) const;
   // The number for a value, 0 when unmapped.
   int Lookup(const pdata::Value& v) const;
+  int LookupString(std::string_view s) const;
 
   // "info" -> 9, "error3" -> 19; -1 when not an alias.
   static int Alias(std::string_view alias);
@@ -40,7 +44,15 @@ class SeverityMapping {
     int64_t min, max;
     int severity;
   };
-  std::map<std::string, int, std::less<>> values_;
+  struct Hash {  // transparent over std::string_view (Debian's absl::string_view is not it)
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  absl::flat_hash_map<std::string, int, Hash, Eq> values_;  // lower case: one hash lookup per record
   std::vector<Range> ranges_;
   bool overwrite_text_ = false;
 };

@@ -376,6 +376,7 @@ absl::StatusOr<TimeLayout> TimeLayout::Compile(std::string_view layout_type, std
                                                const std::map<std::string, std::string>& zone_locations) {
   TimeLayout t;
   t.type_ = std::string(layout_type);
+  t.epoch_ = t.type_ == "epoch";
   t.layout_ = std::string(layout);
   if (layout.empty()) return absl::InvalidArgumentError("layout is required");
   if (layout_type == "epoch") {
@@ -430,7 +431,7 @@ const TimeLayout& TimeLayout::Rfc3339Nano() {
 }
 
 absl::StatusOr<uint64_t> TimeLayout::Parse(const pdata::Value& v, uint64_t now_ns) const {
-  if (type_ == "epoch") return ParseEpoch(v);
+  if (epoch_) return ParseEpoch(v);
   if (const std::string* s = v.str()) return ParseString(*s, now_ns);
   return absl::InvalidArgumentError("time value is not a string");
 }
@@ -474,7 +475,7 @@ absl::StatusOr<uint64_t> TimeLayout::ParseEpoch(const pdata::Value& v) const {
 }
 
 absl::StatusOr<uint64_t> TimeLayout::ParseString(std::string_view s, uint64_t now_ns) const {
-  if (type_ == "epoch") return ParseEpoch(pdata::Value(std::string(s)));
+  if (epoch_) return ParseEpoch(pdata::Value(std::string(s)));
   const std::string_view orig = s;
   int year = -1, month = 1, day = 1, hour = 0, minute = 0, second = 0, nanos = 0;
   int pm = -1;  // -1 no AM/PM, 0 AM, 1 PM

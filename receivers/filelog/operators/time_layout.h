@@ -31,6 +31,8 @@ class TimeLayout {
   // Unix nanoseconds. `now_ns` fills in a missing year (syslog-style layouts).
   absl::StatusOr<uint64_t> Parse(const pdata::Value& v, uint64_t now_ns) const;
   absl::StatusOr<uint64_t> ParseString(std::string_view s, uint64_t now_ns) const;
+  // Whether Parse reads now_ns (a layout without a year): else the clock need not be read.
+  bool needs_now() const { return !has_year_; }
 
   struct Token {
     int kind = 0;
@@ -41,6 +43,7 @@ class TimeLayout {
   absl::StatusOr<uint64_t> ParseEpoch(const pdata::Value& v) const;
 
   std::string type_;  // strptime, gotime, epoch
+  bool epoch_ = false;
   std::string layout_;
   std::vector<Token> tokens_;
   int epoch_unit_digits_ = 0;  // epoch: 0 s, 3 ms, 6 us, 9 ns

@@ -27,7 +27,7 @@ class TimeParser : public Operator {
 absl::Status ApplyTimestamp(const TimestampBlock& b, Entry& e) {
   const pdata::Value* v = Get(e, b.parse_from);
   if (v == nullptr) return FieldNotFound(b.parse_from);
-  auto t = b.layout.Parse(*v, WallNowNs());
+  auto t = b.layout.Parse(*v, b.layout.needs_now() ? WallNowNs() : 0);
   if (!t.ok()) return t.status();
   e.record.time_ns = *t;
   return absl::OkStatus();
