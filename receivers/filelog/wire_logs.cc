@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "collector/common/protowire.h"
 #include "receivers/filelog/decoder.h"
 #include "simdjson.h"
 
@@ -17,24 +18,11 @@ namespace {
 // Wire types.
 constexpr int kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5;
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
+using protowire::VarintSize;
 
 void PutVarint(std::string* o, uint64_t v) {
   char b[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    b[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  b[n++] = static_cast<char>(v);
-  o->append(b, n);
+  o->append(b, static_cast<size_t>(protowire::WriteVarint(b, v) - b));
 }
 
 void PutTag(std::string* o, int field, int wire) { o->push_back(static_cast<char>((field << 3) | wire)); }
@@ -94,10 +82,7 @@ void EndLen(std::string* o, size_t start) {
     return;
   }
   char v[10];
-  size_t n = 0;
-  uint64_t x = len;
-  for (; x >= 0x80; x >>= 7) v[n++] = static_cast<char>(x | 0x80);
-  v[n++] = static_cast<char>(x);
+  const size_t n = static_cast<size_t>(protowire::WriteVarint(v, len) - v);
   o->insert(start, n - 1, '\0');
   std::memcpy(o->data() + start - 1, v, n);
 }

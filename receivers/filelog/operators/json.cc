@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "collector/common/protowire.h"
 #include "collector/common/strings.h"
 #include "collector/common/utf8.h"
 #include "simdjson.h"
@@ -196,11 +197,7 @@ class WireEncoder {
     return true;
   }
 
-  static size_t VarintSize(uint64_t v) {
-    size_t n = 1;
-    for (; v >= 0x80; v >>= 7) ++n;
-    return n;
-  }
+  static size_t VarintSize(uint64_t v) { return protowire::VarintSize(v); }
 
  private:
   static constexpr size_t kKeysChecked = 32;
@@ -341,14 +338,7 @@ class WireEncoder {
     p_ = out_->data() + used;
     end_ = out_->data() + out_->size();
   }
-  static char* Varint(char* p, uint64_t v) {
-    while (v >= 0x80) {
-      *p++ = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    *p++ = static_cast<char>(v);
-    return p;
-  }
+  static char* Varint(char* p, uint64_t v) { return protowire::WriteVarint(p, v); }
   void Int(int64_t i) {
     Need(11);
     char* p = p_;
