@@ -16,6 +16,7 @@
 #   (build-bench/bench/... is used when build/bench/... is missing)
 #   DURATION=30 STRACE_SECONDS=10 LOG_RATE=1000 STATSD_RATE=10000 SPAN_RATE=1000
 #   SPANS_PER_REQUEST=100 (so 10 requests/s) STATSD_SERIES=200 SCRAPE=15
+#   EXPORT_COMPRESSION= (the otlp exporter's; empty: its default, gzip as upstream)
 #   COLLECTOR_CPU=0 CLIENT_CPU=1 RESULTS=bench/out/sidecar_results.md
 # Goals (issue 12): <= 1% of a core, <= 16 MiB RSS.
 set -euo pipefail
@@ -35,6 +36,7 @@ SPAN_RATE=${SPAN_RATE:-1000}
 SPANS_PER_REQUEST=${SPANS_PER_REQUEST:-100}
 STATSD_SERIES=${STATSD_SERIES:-200}
 SCRAPE=${SCRAPE:-15}
+EXPORT_COMPRESSION=${EXPORT_COMPRESSION:-}
 COLLECTOR_CPU=${COLLECTOR_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 for f in "$OUTRIGGER" "$LOADGEN" "$BLASTER"; do
@@ -81,6 +83,7 @@ exporters:
     endpoint: 127.0.0.1:$SINK_PORT
     tls:
       insecure: true
+$([[ -n $EXPORT_COMPRESSION ]] && echo "    compression: $EXPORT_COMPRESSION")
   prometheus:
     endpoint: 127.0.0.1:$PROM_PORT
 service:
@@ -203,7 +206,7 @@ stop_pid "$SINK" 5
   echo "- machine: $(nproc) vCPU, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- collector pinned to CPU $COLLECTOR_CPU, the load on CPU $CLIENT_CPU"
   echo "- load: $LOG_RATE log lines/s (filelog), $STATSD_RATE StatsD lines/s over UDP ($STATSD_SERIES series, aggregation_interval 10s),"
-  echo "  $SPAN_RATE spans/s over OTLP/HTTP ($SPANS_PER_REQUEST spans per request, 1 connection); exporters: otlp (traces, logs) to a sink, prometheus (scraped every ${SCRAPE}s)"
+  echo "  $SPAN_RATE spans/s over OTLP/HTTP ($SPANS_PER_REQUEST spans per request, 1 connection); exporters: otlp (traces, logs; compression ${EXPORT_COMPRESSION:-gzip}) to a sink, prometheus (scraped every ${SCRAPE}s)"
   echo
   echo "| phase-1 s | CPU s | % of a core | RSS MiB (anon / file) | peak in run: anon / file | VmHWM MiB | threads | syscalls/s | syscalls per OTLP request (all threads) | accepted spans / log records / metric points |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
