@@ -43,3 +43,10 @@ stop_pid() {  # pid [timeout_s]: SIGTERM, wait, then SIGKILL
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+kill_pids() {  # pid...: SIGKILL each one still running, and reap it
+  local p
+  for p in "$@"; do
+    [[ -n $p ]] && kill -0 "$p" 2>/dev/null && { kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
+  done
+}

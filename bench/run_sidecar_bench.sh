@@ -52,9 +52,7 @@ TCK=$(getconf CLK_TCK)
 cp "$OUTRIGGER" "$WORK/outrigger"
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]:-}"; do
-    [[ -n $p ]] && kill -0 "$p" 2>/dev/null && { kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
-  done
+  kill_pids "${PIDS[@]:-}"
   rm -f "$WORK/outrigger" "$WORK/app.log"
 }
 trap cleanup EXIT

@@ -58,9 +58,7 @@ TCK=$(getconf CLK_TCK)
 cp "$OUTRIGGER" "$WORK/outrigger"
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]:-}"; do
-    [[ -n $p ]] && kill -0 "$p" 2>/dev/null && { kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
-  done
+  kill_pids "${PIDS[@]:-}"
   rm -rf "$TRACE_DIR" "$WORK/outrigger"
 }
 trap cleanup EXIT

@@ -4,20 +4,7 @@
 # SIGTERM with exit code 0.
 set -u
 BIN=${1:?usage: cli_test.sh path/to/outrigger}
-DIR=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$DIR"; }
-trap cleanup EXIT
-pass=0; fail=0
-check() {  # name, condition (command)
-  if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {  # condition, seconds
-  local deadline=$((SECONDS + $2))
-  while [ $SECONDS -lt $deadline ]; do eval "$1" && return 0; sleep 0.1; done
-  return 1
-}
+. "$(dirname "$0")/shell_test_lib.sh"
 
 check "--version" '"$BIN" --version | grep -q "^outrigger [0-9]"'
 check "--help" '"$BIN" --help | grep -q "validate"'

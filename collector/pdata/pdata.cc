@@ -276,36 +276,44 @@ int JsonDepth(std::string_view s, int limit) {
   return max;
 }
 
-// Finds the first key that appears twice in one object (nlohmann keeps the last copy
-// and drops the others silently: a body with `resourceSpans` twice lost the first half).
-// A SAX pass of its own before the DOM parse: nlohmann 3.11's parser with a callback
-// scans the enclosing array at the end of every object (a body with 240,000 attributes
-// took 34 s), and an object's keys are kept in a hash set (many keys in one object must
-// not be quadratic either). `error` says which key, and where.
-class DuplicateKeyFinder : public nlohmann::json_sax<nlohmann::json> {
+// Builds the JSON tree (nlohmann's own SAX DOM builder, fed event by event) and refuses the
+// first key that appears twice in one object: nlohmann keeps the last copy and drops the
+// others silently (a body with `resourceSpans` twice lost the first half). One pass; not
+// nlohmann's parser with a callback, which scans the enclosing array at every object's end
+// (a body with 240,000 attributes took 34 s). An object's keys are kept in a hash set, so
+// many keys in one object are not compared pairwise either. `error` says which key, and
+// where.
+class CheckedDomBuilder {
  public:
-  bool null() override { return Value(); }
-  bool boolean(bool) override { return Value(); }
-  bool number_integer(number_integer_t) override { return Value(); }
-  bool number_unsigned(number_unsigned_t) override { return Value(); }
-  bool number_float(number_float_t, const string_t&) override { return Value(); }
-  bool string(string_t&) override { return Value(); }
-  bool binary(binary_t&) override { return Value(); }
-  bool start_object(std::size_t) override { return Open(true); }
-  bool start_array(std::size_t) override { return Open(false); }
-  bool end_object() override { return Close(); }
-  bool end_array() override { return Close(); }
-  bool key(string_t& k) override {
-    if (stack_.empty()) return true;
-    Frame& f = stack_.back();
-    if (!f.keys.insert(k).second) {
-      error = StrCat("duplicate key ", k, " in the object at ", Path(), " (each key may appear once)");
-      return false;  // stops the parse
+  using json = nlohmann::json;
+  explicit CheckedDomBuilder(json* out) : dom_(*out, /*allow_exceptions_=*/false) {}
+
+  bool null() { return Value() && dom_.null(); }
+  bool boolean(bool v) { return Value() && dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return Value() && dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return Value() && dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) { return Value() && dom_.number_float(v, s); }
+  bool string(json::string_t& v) { return Value() && dom_.string(v); }
+  bool binary(json::binary_t& v) { return Value() && dom_.binary(v); }
+  bool start_object(std::size_t n) { return Open(true) && dom_.start_object(n); }
+  bool start_array(std::size_t n) { return Open(false) && dom_.start_array(n); }
+  bool end_object() { return Close() && dom_.end_object(); }
+  bool end_array() { return Close() && dom_.end_array(); }
+  bool key(json::string_t& k) {
+    if (!stack_.empty()) {
+      Frame& f = stack_.back();
+      if (!f.keys.insert(k).second) {
+        error = StrCat("duplicate key ", k, " in the object at ", Path(), " (each key may appear once)");
+        return false;  // stops the parse
+      }
+      f.last_key = k;
     }
-    f.last_key = k;
-    return true;
+    return dom_.key(k);
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  template <class Exception>
+  bool parse_error(std::size_t at, const std::string& token, const Exception& e) {
+    return dom_.parse_error(at, token, e);
+  }
 
   std::string error;
 
@@ -342,6 +350,7 @@ class DuplicateKeyFinder : public nlohmann::json_sax<nlohmann::json> {
     }
     return p;
   }
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
   std::vector<Frame> stack_;
 };
 
@@ -499,16 +508,13 @@ absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
     return absl::InvalidArgumentError(
         StrCat("malformed OTLP JSON: arrays and objects nested more than ", kMaxJsonDepth, " levels deep"));
   }
-  DuplicateKeyFinder duplicates;
-  const bool valid = nlohmann::json::sax_parse(json, &duplicates);
-  if (!duplicates.error.empty()) {
-    return absl::InvalidArgumentError(StrCat("malformed OTLP JSON: ", duplicates.error));
+  nlohmann::json j;
+  CheckedDomBuilder builder(&j);
+  const bool valid = nlohmann::json::sax_parse(json, &builder);
+  if (!builder.error.empty()) {
+    return absl::InvalidArgumentError(StrCat("malformed OTLP JSON: ", builder.error));
   }
   if (!valid) return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");
-  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError("malformed OTLP JSON: not valid JSON");
-  }
   if (!j.is_object()) {
     return absl::InvalidArgumentError("malformed OTLP JSON: the body must be a JSON object");
   }
