@@ -9,8 +9,9 @@
 // types of every kind used in every pipeline, with and without a definition (a connector
 // type we do not have used as the exporter of one pipeline and the receiver of another).
 //
-// Each mutant runs `validate` in a forked child (the same code as the binary's command
-// line), so a crash is seen as the child's signal, with the mutant that caused it.
+// The mutants run `validate` in a forked child (the same code as the binary's command
+// line), one after another, so a crash is seen as the child's signal, with the mutant
+// that caused it; the next child goes on from there.
 //
 // Usage: config_mutation_test [--embedded-default] FILE...   (exit 0: all passed)
 
@@ -18,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "collector/app.h"
+#include "spdlog/spdlog.h"
 #include "yaml-cpp/yaml.h"
 
 namespace {
@@ -87,10 +91,13 @@ YAML::Node Replace(const YAML::Node& root, const Path& p, const YAML::Node& valu
       parent.reset(parent[std::get<size_t>(p[i])]);
     }
   }
+  // A clone of `value`: assigning a node merges yaml-cpp's memory of the two trees, and
+  // every mutant merged with the long-lived shapes would live as long as they do (200+
+  // MiB for a large config, which each fork below then copied the page tables of).
   if (const auto* k = std::get_if<std::string>(&p.back())) {
-    parent[*k] = value;
+    parent[*k] = YAML::Clone(value);
   } else {
-    parent[std::get<size_t>(p.back())] = value;
+    parent[std::get<size_t>(p.back())] = YAML::Clone(value);
   }
   return copy;
 }
@@ -215,32 +222,103 @@ struct Result {
   std::string output;
 };
 
-Result RunValidate(const std::string& yaml, const std::string& dir) {
+bool WriteAll(int fd, const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool ReadAll(int fd, void* data, size_t n) {
+  char* p = static_cast<char*>(data);
+  while (n > 0) {
+    const ssize_t r = read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// In a forked child: `validate` on each of `mutants` from `from` on, in order, in this
+// process (the same code as the binary's command line), each one's exit code and output
+// written to `out`. One child runs them all unless one kills it: a fork per mutant cost
+// more than the validation itself.
+[[noreturn]] void ValidateInChild(const std::vector<Mutant>& mutants, size_t from, const std::string& dir, int out) {
   const std::string file = dir + "/mutant.yaml", log = dir + "/mutant.out";
-  std::ofstream(file, std::ios::trunc) << yaml;
-  std::cout.flush();
-  std::cerr.flush();
-  pid_t pid = fork();
-  if (pid == 0) {
+  for (size_t i = from; i < mutants.size(); ++i) {
+    std::ofstream(file, std::ios::trunc) << mutants[i].yaml;
+    std::cout.flush();
+    std::fflush(nullptr);
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
     close(fd);
-    int rc = outrigger::RunMain({"validate", "--config", file});
+    spdlog::drop_all();  // RunMain registers its logger by name
+    const int32_t rc = outrigger::RunMain({"validate", "--config", file});
     std::cout.flush();
     std::cerr.flush();
-    _exit(rc);
+    std::fflush(nullptr);
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string output = ss.str();
+    const uint64_t size = output.size();
+    if (!WriteAll(out, &rc, sizeof rc) || !WriteAll(out, &size, sizeof size) ||
+        !WriteAll(out, output.data(), output.size())) {
+      _exit(3);
+    }
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Result r;
-  r.signaled = WIFSIGNALED(status);
-  r.code = r.signaled ? WTERMSIG(status) : WEXITSTATUS(status);
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.output = ss.str();
-  return r;
+  _exit(0);
+}
+
+// Validates every mutant in forked children: one runs them in order; when one dies (by
+// a signal, say) the mutant it was on gets that as its result and a new child goes on
+// from the next one.
+std::vector<Result> ValidateAll(const std::vector<Mutant>& mutants, const std::string& dir) {
+  std::vector<Result> results;
+  while (results.size() < mutants.size()) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+      std::perror("pipe");
+      std::exit(2);
+    }
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      ValidateInChild(mutants, results.size(), dir, fds[1]);
+    }
+    close(fds[1]);
+    while (true) {
+      Result r;
+      int32_t code = 0;
+      uint64_t size = 0;
+      if (!ReadAll(fds[0], &code, sizeof code) || !ReadAll(fds[0], &size, sizeof size)) break;
+      r.output.resize(size);
+      if (!ReadAll(fds[0], r.output.data(), size)) break;
+      r.code = code;
+      results.push_back(std::move(r));
+    }
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (results.size() < mutants.size()) {  // the child died on this mutant
+      Result r;
+      r.signaled = WIFSIGNALED(status);
+      r.code = r.signaled ? WTERMSIG(status) : WEXITSTATUS(status);
+      if (!r.signaled && r.code == 0) r.code = 3;  // it stopped early without a signal
+      results.push_back(std::move(r));
+    }
+  }
+  return results;
 }
 
 }  // namespace
@@ -270,9 +348,11 @@ int main(int argc, char** argv) {
     YAML::Node root = YAML::Load(text);
     std::vector<Mutant> mutants = Mutants(root);
     size_t config_refused = 0;
-    for (const Mutant& m : mutants) {
+    const std::vector<Result> results = ValidateAll(mutants, dir);
+    for (size_t i = 0; i < mutants.size(); ++i) {
+      const Mutant& m = mutants[i];
+      const Result& r = results[i];
       ++total;
-      Result r = RunValidate(m.yaml, dir);
       std::string problem;
       if (r.signaled) {
         problem = "validate died by signal " + std::to_string(r.code);
