@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
+#include "collector/common/thread_name.h"
 #include "collector/component/registry.h"
 #include "collector/config/node.h"
 #include "collector/memory/resident_code.h"
@@ -221,7 +222,10 @@ int Run(const Args& args, const Registry& registry) {
   ReloadMetrics reload_metrics(telemetry);
   boost::asio::io_context io(1);
   auto work = boost::asio::make_work_guard(io);
-  std::thread io_thread([&io] { io.run(); });
+  std::thread io_thread([&io] {
+    SetThreadName("event-loop");
+    io.run();
+  });
   auto stop_io = [&] {
     work.reset();
     io.stop();

@@ -25,6 +25,7 @@ GP=$(free_port); HP=$(free_port); MP=$(free_port); HC=$(free_port); SP=$(free_po
 
 start "$DIR/default.yaml"
 check "default config idle: 2 threads" 'wait_for "[ \$(threads) -eq 2 ]" 10 || { echo "got $(threads): $(names)"; false; }'
+check "they are the main thread and the event loop" '[ "$(names)" = "event-loop outrigger " ] || { echo "got $(names)"; false; }'
 check "no gRPC thread before a gRPC client" '! names | grep -Eq "grpc|executo|event_engine|timer_manager"'
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
   --data '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"s","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}' \

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "collector/common/thread_name.h"
+
 namespace outrigger {
 
 WorkerSet::~WorkerSet() {
@@ -23,7 +25,10 @@ bool WorkerSet::Wake(size_t backlog) {
   if (running_ >= max_) return false;
   ReapLeft();
   ++running_;
-  threads_.emplace_back(run_);
+  threads_.emplace_back([this] {
+    if (!name_.empty()) SetThreadName(name_);
+    run_();
+  });
   return true;
 }
 

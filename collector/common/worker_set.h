@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -29,8 +30,9 @@ namespace outrigger {
 class WorkerSet {
  public:
   // `run` is each worker's body; it returns when Wait() says so (or the owner stops it).
-  WorkerSet(size_t max, absl::Duration idle_exit, std::function<void()> run)
-      : max_(max), idle_exit_(idle_exit), run_(std::move(run)) {}
+  // `name`: the workers' thread name (see thread_name.h); empty: the process's.
+  WorkerSet(size_t max, absl::Duration idle_exit, std::function<void()> run, std::string name = {})
+      : max_(max), idle_exit_(idle_exit), run_(std::move(run)), name_(std::move(name)) {}
   ~WorkerSet();  // the owner must have called JoinAll
   WorkerSet(const WorkerSet&) = delete;
   WorkerSet& operator=(const WorkerSet&) = delete;
@@ -75,6 +77,7 @@ class WorkerSet {
   const size_t max_;
   const absl::Duration idle_exit_;
   const std::function<void()> run_;
+  const std::string name_;
   size_t running_ = 0;
   size_t waiting_ = 0;
   std::vector<std::thread> threads_;

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
 #include <deque>
+#include <string>
 
 #include "tests/testutil/testutil.h"
 
@@ -109,6 +112,34 @@ TEST(WorkerSet, StopJoinsWorkersThatAreWaitingOrLeft) {
   }
   q.Stop();
   EXPECT_EQ(q.running(), 0u);
+}
+
+TEST(WorkerSet, WorkersCarryTheSetsName) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string seen;
+  bool stopping = false;
+  WorkerSet set(
+      1, absl::Seconds(60),
+      [&] {
+        char name[16] = {};
+        pthread_getname_np(pthread_self(), name, sizeof name);
+        std::unique_lock<std::mutex> lock(mu);
+        seen = name;
+        cv.notify_all();
+        cv.wait(lock, [&] { return stopping; });
+        set.Leave();
+      },
+      "a-long-worker-name");
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    set.Wake(1);
+    cv.wait(lock, [&] { return !seen.empty(); });
+    stopping = true;
+  }
+  cv.notify_all();
+  set.JoinAll(mu);
+  EXPECT_EQ(seen, "a-long-worker-n");  // the kernel keeps 15 characters
 }
 
 }  // namespace

@@ -190,7 +190,7 @@ class QueuedExporter : public Exporter {
   // The queue's consumers, started with the work (at most num_consumers) and gone after
   // kConsumerIdleExit without any; joined by Shutdown.
   WorkerSet workers_{static_cast<size_t>(std::max(cfg_.sending_queue.num_consumers, 1)), kConsumerIdleExit,
-                     [this] { log_ ? StoredWorker() : Worker(); }};
+                     [this] { log_ ? StoredWorker() : Worker(); }, "exporter"};
 
   // With sending_queue.storage (null otherwise; set by Start, closed by Shutdown).
   std::unique_ptr<storage::SegmentLog> log_;

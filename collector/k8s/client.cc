@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "collector/common/strings.h"
+#include "collector/common/thread_name.h"
 
 namespace outrigger::k8s {
 namespace {
@@ -287,7 +288,10 @@ Informer::~Informer() { Stop(); }
 void Informer::Start() {
   if (thread_.joinable()) return;
   stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("k8s-watch");
+    Run();
+  });
 }
 
 void Informer::Stop() {

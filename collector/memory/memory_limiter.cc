@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "collector/common/strings.h"
+#include "collector/common/thread_name.h"
 #include "collector/telemetry/telemetry.h"
 #include "spdlog/spdlog.h"
 
@@ -223,7 +224,10 @@ void MemoryLimiter::Start() {
   if (thread_.joinable()) thread_.join();  // a stopped one (Stop does not wait)
   stop_ = false;
   Check();
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("memory-limiter");
+    Run();
+  });
 }
 
 void MemoryLimiter::Stop() {

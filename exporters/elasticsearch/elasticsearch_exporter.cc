@@ -19,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "collector/common/thread_name.h"
 #include "collector/exporterhelper/backoff.h"
 #include "collector/httpclient/http_client.h"
 #include "collector/otlp/wire.h"
@@ -163,7 +164,10 @@ class BulkPusher : public exporterhelper::Pusher {
     if (cfg_.discover_on_start || cfg_.discover_interval > absl::ZeroDuration()) {
       // Discovery runs beside the pushes (as upstream's on_start, which does not hold the
       // start): until it answers, the configured endpoints are used.
-      discoverer_ = std::thread([this] { DiscoverLoop(); });
+      discoverer_ = std::thread([this] {
+        SetThreadName("es-discover");
+        DiscoverLoop();
+      });
     }
     return absl::OkStatus();
   }

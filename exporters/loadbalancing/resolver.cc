@@ -12,6 +12,7 @@
 
 #include "absl/strings/ascii.h"
 
+#include "collector/common/thread_name.h"
 #include "prometheus/counter.h"
 
 namespace outrigger::exporters::loadbalancing {
@@ -138,7 +139,10 @@ DnsResolver::~DnsResolver() { Shutdown(); }
 absl::Status DnsResolver::Start(EndpointsCallback on_change) {
   on_change_ = std::move(on_change);
   ResolveOnce();
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("lb-resolver");
+    Run();
+  });
   return absl::OkStatus();
 }
 

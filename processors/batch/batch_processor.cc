@@ -234,7 +234,7 @@ class BatchProcessor : public Processor {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   // The one sending thread, there only while items are held (or a retry is pending).
-  WorkerSet sender_{1, kIdleExit, [this] { Run(); }};
+  WorkerSet sender_{1, kIdleExit, [this] { Run(); }, "batch"};
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 
+#include "collector/common/thread_name.h"
 #include "collector/storage/storage.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -491,7 +492,10 @@ absl::Status FilelogReceiver::Start(Host& host) {
   s.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s.wake_fd < 0) return absl::InternalError(StrCat("eventfd: ", std::strerror(errno)));
   started_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("filelog");
+    Run();
+  });
   return absl::OkStatus();
 }
 

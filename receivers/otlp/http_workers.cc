@@ -32,7 +32,8 @@ struct HttpWorkers::Core {
       : io(io),
         limits(limits),
         timer(std::make_shared<asio::steady_timer>(io)),
-        workers(static_cast<size_t>(std::max(limits.threads, 0)), limits.idle_exit, [this] { Work(); }) {}
+        workers(
+            static_cast<size_t>(std::max(limits.threads, 0)), limits.idle_exit, [this] { Work(); }, "otlp-http") {}
   asio::io_context& io;
   const Limits limits;
   // One timer for every waiting request (not one per request, which cost a kernel timer

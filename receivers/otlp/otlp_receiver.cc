@@ -18,6 +18,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "collector/common/thread_name.h"
 #include "collector/component/auth.h"
 #include "collector/http/config.h"
 #include "collector/net/acceptor.h"
@@ -514,7 +515,10 @@ absl::Status OtlpReceiver::StartGrpcServer() {
     return absl::UnavailableError(StrCat("OTLP/gRPC cannot start on ", cfg_.grpc.endpoint));
   }
   GrpcExportCall::Request(this);
-  grpc_thread_ = std::thread([this] { PollGrpc(); });
+  grpc_thread_ = std::thread([this] {
+    SetThreadName("otlp-grpc");
+    PollGrpc();
+  });
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "absl/strings/escaping.h"
+#include "collector/common/thread_name.h"
 #include "receivers/prometheus/kubernetes_sd.h"
 #include "spdlog/spdlog.h"
 
@@ -176,7 +177,10 @@ absl::Status PrometheusReceiver::Start(Host&) {
   }
   settings_.logger->info("scraping {} static target(s) of {} job(s), {} discovery source(s) to watch", targets_.size(),
                          cfg_.scrape_configs.size(), discoveries_.size());
-  worker_ = std::thread([this] { Run(); });
+  worker_ = std::thread([this] {
+    SetThreadName("prom-scrape");
+    Run();
+  });
   return absl::OkStatus();
 }
 
