@@ -21,15 +21,21 @@ constexpr char kMeta[] = "__meta_kubernetes_";
 using k8s::Field;
 using k8s::StringAt;
 
-// The members of an object field that hold strings (labels, annotations).
-template <typename F>
-void ForEachString(const nlohmann::json& obj, std::initializer_list<std::string_view> path, F&& f) {
+// The value at `path` (object fields), or null.
+const nlohmann::json* At(const nlohmann::json& obj, std::initializer_list<std::string_view> path) {
   const nlohmann::json* cur = &obj;
   for (std::string_view k : path) {
     cur = Field(*cur, k);
-    if (cur == nullptr) return;
+    if (cur == nullptr) return nullptr;
   }
-  if (!cur->is_object()) return;
+  return cur;
+}
+
+// The members of an object field that hold strings (labels, annotations).
+template <typename F>
+void ForEachString(const nlohmann::json& obj, std::initializer_list<std::string_view> path, F&& f) {
+  const nlohmann::json* cur = At(obj, path);
+  if (cur == nullptr || !cur->is_object()) return;
   for (auto it = cur->begin(); it != cur->end(); ++it) {
     if (it.value().is_string()) f(it.key(), it.value().get_ref<const std::string&>());
   }
@@ -37,12 +43,8 @@ void ForEachString(const nlohmann::json& obj, std::initializer_list<std::string_
 
 // The array at `path`, or null.
 const nlohmann::json* ArrayAt(const nlohmann::json& obj, std::initializer_list<std::string_view> path) {
-  const nlohmann::json* cur = &obj;
-  for (std::string_view k : path) {
-    cur = Field(*cur, k);
-    if (cur == nullptr) return nullptr;
-  }
-  return cur->is_array() ? cur : nullptr;
+  const nlohmann::json* cur = At(obj, path);
+  return cur != nullptr && cur->is_array() ? cur : nullptr;
 }
 
 // A port number (1-65535) at `key`, or 0.
@@ -180,10 +182,8 @@ std::vector<LabelSet> NodeGroups(const nlohmann::json& node) {
   if (addr.empty()) return out;  // no address: no target (Prometheus logs it)
   for (const auto& [type, a] : first) t[SanitizeLabelName(StrCat(kMeta, "node_address_", type))] = a;
   int64_t port = 0;
-  if (const nlohmann::json* status = Field(node, "status")) {
-    if (const nlohmann::json* de = Field(*status, "daemonEndpoints")) {
-      if (const nlohmann::json* kubelet = Field(*de, "kubeletEndpoint")) port = PortAt(*kubelet, "Port");
-    }
+  if (const nlohmann::json* kubelet = At(node, {"status", "daemonEndpoints", "kubeletEndpoint"})) {
+    port = PortAt(*kubelet, "Port");
   }
   t["__address__"] = JoinHostPort(addr, port);
   Set(&t, "instance", StringAt(node, {"metadata", "name"}));
