@@ -50,3 +50,29 @@ kill_pids() {  # pid...: SIGKILL each one still running, and reap it
     [[ -n $p ]] && kill -0 "$p" 2>/dev/null && { kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
   done
 }
+
+# The threads of a pid, by name (threads of one name summed): "name ticks voluntary
+# nonvoluntary" per line (utime + stime, context switches). A thread that ended is gone.
+thread_snapshot() {  # pid
+  local t
+  for t in /proc/"$1"/task/*; do
+    {
+      tr ' ' _ <"$t/comm"
+      sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}'
+      awk '$1 ~ /ctxt_switches:$/ {print $2}' "$t/status"
+    } 2>/dev/null | paste -sd' '
+  done | awk 'NF == 4 {t[$1] += $2; v[$1] += $3; n[$1] += $4} END {for (k in t) print k, t[k], v[k], n[k]}'
+}
+# Markdown rows "| label name | CPU ms/s | switches/s | CPU µs per request | switches per
+# request |" from two thread_snapshot files taken `seconds` apart while `requests` were
+# served (0: the last two are "-"), busiest thread first.
+thread_rows() {  # label before after seconds requests
+  awk -v label="$1" -v secs="$4" -v reqs="$5" -v tck="$(getconf CLK_TCK)" '
+    FNR == NR {t[$1] = $2; v[$1] = $3; n[$1] = $4; next}
+    {
+      ms = ($2 - t[$1]) * 1000 / tck; cs = ($3 - v[$1]) + ($4 - n[$1])
+      if (ms == 0 && cs == 0) next
+      printf "| %s | %.1f | %.1f | %s | %s |\n", (label == "" ? $1 : label " " $1), ms / secs, cs / secs,
+        (reqs > 0 ? sprintf("%.0f", ms * 1000 / reqs) : "-"), (reqs > 0 ? sprintf("%.2f", cs / reqs) : "-")
+    }' "$2" "$3" | sort -t'|' -k3,3nr
+}

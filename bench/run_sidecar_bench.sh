@@ -5,7 +5,7 @@
 #   otlp_loadgen sends $SPAN_RATE spans/s over OTLP/HTTP       --> otlp     --/    (traces, logs)
 #                                                                  statsd metrics --> prometheus exporter (scraped every $SCRAPE s)
 # Phase 1 ($DURATION s, nothing attached): collector CPU (% of a core, from utime+stime),
-# RSS split (RssAnon / RssFile / VmHWM from /proc/PID/status), threads.
+# RSS split (RssAnon / RssFile / VmHWM from /proc/PID/status), threads, CPU by thread.
 # Phase 2 ($STRACE_SECONDS s, same load): `strace -f -c` attached: syscalls per second,
 # the top syscalls, and syscalls per OTLP request (all threads, all load, so an upper
 # bound for the OTLP path alone). strace slows the process: phase 2's CPU is not reported.
@@ -155,6 +155,7 @@ PIDS+=("$!")
 
 sleep 3  # warm up: files found, first batches sent
 log "phase 1: ${DURATION}s of mixed load (collector pid $COL)"
+thread_snapshot "$COL" >"$WORK/threads0"
 c0=$(cpu_ticks "$COL"); t0=$(date +%s.%N)
 max_anon=0 max_file=0 max_rss=0
 for _ in $(seq 1 "$DURATION"); do
@@ -163,6 +164,7 @@ for _ in $(seq 1 "$DURATION"); do
   ((a > max_anon)) && max_anon=$a; ((f > max_file)) && max_file=$f; ((r > max_rss)) && max_rss=$r
 done
 c1=$(cpu_ticks "$COL"); t1=$(date +%s.%N)
+thread_snapshot "$COL" >"$WORK/threads1"
 anon=$(status_kb "$COL" RssAnon); file=$(status_kb "$COL" RssFile); rss=$(status_kb "$COL" VmRSS)
 hwm=$(status_kb "$COL" VmHWM); threads=$(status_kb "$COL" Threads)
 cpu_s=$(calc "%.3f" "($c1 - $c0) / $TCK")
@@ -209,6 +211,12 @@ stop_pid "$SINK" 5
   echo "| phase-1 s | CPU s | % of a core | RSS MiB (anon / file) | peak in run: anon / file | VmHWM MiB | threads | syscalls/s | syscalls per OTLP request (all threads) | accepted spans / log records / metric points |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   echo "| $wall | $cpu_s | $pct | $(calc "%.1f" "$rss / 1024") ($(calc "%.1f" "$anon / 1024") / $(calc "%.1f" "$file / 1024")) | $(calc "%.1f" "$max_anon / 1024") / $(calc "%.1f" "$max_file / 1024") | $(calc "%.1f" "$hwm / 1024") | $threads | $sys_line | $per_req | $spans / $logs / $points |"
+  echo
+  echo "CPU by thread in phase 1 (/proc/PID/task: utime + stime; context switches; threads that ended before its end are not shown):"
+  echo
+  echo "| thread | CPU ms per s | context switches per s |"
+  echo "|---|---|---|"
+  thread_rows "" "$WORK/threads0" "$WORK/threads1" "$wall" 0 | cut -d'|' -f1-4 | sed 's/$/|/'
   echo
   [[ -n $top ]] && echo "Top syscalls (phase 2, strace -f -c): ${top%, }" && echo
   echo "Goals (issue 12): <= 1% of a core and <= 16 MiB RSS. Raw files: ${WORK#"$ROOT"/}"

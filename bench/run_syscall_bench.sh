@@ -4,7 +4,8 @@
 # speed, RSS split. Pipeline: otlp receiver -> batch -> otlp exporter (gRPC) -> sink.
 #   otlp_loadgen send --(HTTP | gRPC, 1 connection)--> outrigger --gRPC--> otlp_loadgen sink
 # Per protocol, three phases, each with a fresh collector and sink:
-#   paced   RATE spans/s for DURATION s, nothing attached: % of a core, RSS anon / file
+#   paced   RATE spans/s for DURATION s, nothing attached: % of a core (and by thread),
+#           RSS anon / file
 #   max     as fast as one connection goes, DURATION s: spans per CPU-second
 #   strace  STRACE_RATE spans/s for STRACE_SECONDS s under `strace -f`: syscalls per
 #           received request, for the whole process and per thread (the event loop, the
@@ -120,16 +121,21 @@ sink_requests() { kv " $(grep '^SINK' "$WORK/$1.sink.out" || true)" requests; }
 
 ROWS=()
 THREAD_ROWS=()
+CPU_ROWS=()
 for proto in $PROTOCOLS; do
   # paced
   start "$proto" "$proto-paced"
+  thread_snapshot "$COL" >"$WORK/$proto.threads0"
   c0=$(cpu_ticks "$COL"); t0=$(date +%s.%N)
   res=$(send "$proto" "$RATE" "$DURATION" "$proto-paced")
   c1=$(cpu_ticks "$COL"); t1=$(date +%s.%N)
+  thread_snapshot "$COL" >"$WORK/$proto.threads1"
   anon=$(status_kb "$COL" RssAnon); file=$(status_kb "$COL" RssFile); threads=$(status_kb "$COL" Threads)
   stop
   paced_pct=$(calc "%.2f" "100 * ($c1 - $c0) / $TCK / ($t1 - $t0)")
   paced_spans=$(kv "$res" accepted_spans)
+  while read -r l; do CPU_ROWS+=("$l"); done < <(thread_rows "$proto" "$WORK/$proto.threads0" "$WORK/$proto.threads1" \
+    "$(calc "%.3f" "$t1 - $t0")" "$(kv "$res" requests)")
 
   # max
   start "$proto" "$proto-max"
@@ -294,6 +300,12 @@ fi
   echo "| proto | paced: spans at $RATE/s | paced: % of a core | max: spans | max: CPU s | max: spans per CPU-s | instructions per span (max) | strace: requests | syscalls per request (all threads) | exporter requests in that time | RSS anon / file MiB | threads |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for r in "${ROWS[@]}"; do echo "$r"; done
+  echo
+  echo "CPU by thread in the paced phase (/proc/PID/task: utime + stime, voluntary + involuntary context switches; threads that ended before its end are not shown):"
+  echo
+  echo "| proto thread | CPU ms per s | context switches per s | CPU µs per request | context switches per request |"
+  echo "|---|---|---|---|---|"
+  for r in "${CPU_ROWS[@]}"; do echo "$r"; done
   echo
   echo "Syscalls per received request, by thread (strace -f at $STRACE_RATE spans/s for ${STRACE_SECONDS}s; threads under 0.05 left out):"
   echo

@@ -22,6 +22,9 @@ BUILD_PKGS=(
   libsimdjson-dev
   # The file exporter's compression: zstd (libzstd1 is already a runtime dependency of curl).
   libzstd-dev
+  # gzip of the exporters' bodies (collector/otlp/wire.h Gzip): whole-buffer deflate,
+  # about twice zlib's speed at the same level (zlib still inflates: streamed, bounded).
+  libdeflate-dev
 )
 PKGS=(
   "${BUILD_PKGS[@]}"

@@ -22,8 +22,35 @@
 #include "collector/tls/config.h"
 #include "spdlog/spdlog.h"
 
+// gRPC C++ names this class a friend of grpc::ByteBuffer (for its own tests) and defines
+// it nowhere: it is how a ByteBuffer gets a core byte buffer made with the C API.
+namespace grpc::internal {
+class GrpcByteBufferPeer {
+ public:
+  static void Set(ByteBuffer* b, grpc_byte_buffer* raw) { b->set_buffer(raw); }
+};
+}  // namespace grpc::internal
+
 namespace outrigger::otlp {
 namespace {
+
+// The level our gzip compresses gRPC requests at (gRPC's own would be zlib's default, 6).
+constexpr int kGrpcGzipLevel = 1;
+
+// The request message of an Export call, handed to gRPC without a copy (the slice frees
+// it). With gzip, compressed here (libdeflate, kGrpcGzipLevel) and marked as compressed:
+// gRPC then sends it as it is, with the message's compressed flag and the channel's
+// `grpc-encoding: gzip`, instead of compressing it again with zlib at level 6.
+grpc::ByteBuffer RequestMessage(std::string body, bool gzip) {
+  auto* kept = new std::string(gzip ? Gzip(body, kGrpcGzipLevel) : std::move(body));
+  grpc::Slice slice(
+      kept->data(), kept->size(), [](void* p) { delete static_cast<std::string*>(p); }, kept);
+  grpc::ByteBuffer message;
+  if (!gzip) return grpc::ByteBuffer(&slice, 1);
+  grpc::internal::GrpcByteBufferPeer::Set(
+      &message, grpc_raw_compressed_byte_buffer_create(reinterpret_cast<grpc_slice*>(&slice), 1, GRPC_COMPRESS_GZIP));
+  return message;
+}
 
 absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
   std::ifstream in(path);
@@ -271,11 +298,7 @@ template <typename D>
 absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) {
   auto* stub = Stub();
   if (stub == nullptr) return absl::FailedPreconditionError("the OTLP/gRPC client was not started");
-  // The encoded batch is handed to gRPC without a copy; the slice frees it.
-  auto* body = new std::string(d.ToProto());
-  grpc::Slice slice(
-      body->data(), body->size(), [](void* p) { delete static_cast<std::string*>(p); }, body);
-  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer request = RequestMessage(d.ToProto(), cfg_.compression == "gzip");
   grpc::ByteBuffer response;
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(deadline));

@@ -1,9 +1,12 @@
 #include "collector/otlp/wire.h"
 
 #include <grpcpp/grpcpp.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <ctime>
+#include <new>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -45,17 +48,24 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, uint64_t max_bytes) {
 }
 
 std::string Gzip(std::string_view in, int level) {
-  z_stream zs{};
-  deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  // One compressor per thread, kept for the next body (allocating one costs more than
+  // compressing a small body: its match finder's tables are up to a few hundred KB).
+  struct Compressor {
+    int level = 0;
+    libdeflate_compressor* c = nullptr;
+    ~Compressor() { libdeflate_free_compressor(c); }
+  };
+  thread_local Compressor kept;
+  level = std::clamp(level, 1, 12);
+  if (kept.c == nullptr || kept.level != level) {
+    libdeflate_free_compressor(kept.c);
+    kept.c = libdeflate_alloc_compressor(level);
+    kept.level = level;
+    if (kept.c == nullptr) throw std::bad_alloc();
+  }
   std::string out;
-  out.resize(deflateBound(&zs, in.size()) + 32);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
+  out.resize(libdeflate_gzip_compress_bound(kept.c, in.size()));
+  out.resize(libdeflate_gzip_compress(kept.c, in.data(), in.size(), out.data(), out.size()));
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -23,14 +24,61 @@ constexpr int kMaxDepth = 100;  // protobuf's default recursion limit
 
 enum class Record { kNone, kSpan, kPoint, kLog };
 
-// What the scanner needs to know of a message type, by field number.
-struct Table {
-  std::vector<const FieldDescriptor*> fields;  // index: field number
-  std::vector<const Table*> children;          // for message fields
-  Record record = Record::kNone;
-  int trace_id = 0, span_id = 0, parent_span_id = 0;  // id field numbers (records only)
-  const FieldDescriptor* Field(uint32_t n) const { return n < fields.size() ? fields[n] : nullptr; }
+// What a length-delimited field is, decided once per message type from its descriptor
+// (so the scan asks no FieldDescriptor: its type() goes through a call_once each time).
+enum class Kind : uint8_t {
+  kUnknown,     // not a field of this message: kept as is
+  kOther,       // bytes, or a scalar sent length-delimited: not looked into
+  kMessage,     // scanned, with children[number]
+  kString,      // UTF-8, checked
+  kPacked64,    // packed fixed64/sfixed64/double: a multiple of 8 bytes
+  kPacked32,    // packed fixed32/sfixed32/float: a multiple of 4 bytes
+  kPackedVarint,
+  kTraceId,     // a record's ids (bytes): length and all-zeros noted
+  kSpanId,
+  kParentSpanId,
 };
+
+// What the scanner needs to know of a message type, by field number. OTLP's field
+// numbers are small: a field numbered kMaxField or more is scanned as unknown.
+constexpr uint32_t kMaxField = 64;
+struct Table {
+  std::array<Kind, kMaxField> kinds{};  // index: field number; kUnknown (0) where none
+  std::array<const Table*, kMaxField> children{};           // for message fields
+  std::array<const FieldDescriptor*, kMaxField> fields{};  // for error messages
+  Record record = Record::kNone;
+  Kind KindOf(uint32_t n) const { return n < kMaxField ? kinds[n] : Kind::kUnknown; }
+};
+
+Kind KindOf(const FieldDescriptor* f, Record record, int trace_id, int span_id, int parent_span_id) {
+  switch (f->type()) {
+    case FieldDescriptor::TYPE_MESSAGE:
+      return Kind::kMessage;
+    case FieldDescriptor::TYPE_STRING:
+      return Kind::kString;
+    case FieldDescriptor::TYPE_BYTES:
+      if (record == Record::kNone) return Kind::kOther;
+      if (f->number() == trace_id) return Kind::kTraceId;
+      if (f->number() == span_id) return Kind::kSpanId;
+      if (f->number() == parent_span_id) return Kind::kParentSpanId;
+      return Kind::kOther;
+    default:
+      break;
+  }
+  if (!f->is_packable()) return Kind::kOther;
+  switch (f->type()) {
+    case FieldDescriptor::TYPE_DOUBLE:
+    case FieldDescriptor::TYPE_FIXED64:
+    case FieldDescriptor::TYPE_SFIXED64:
+      return Kind::kPacked64;
+    case FieldDescriptor::TYPE_FLOAT:
+    case FieldDescriptor::TYPE_FIXED32:
+    case FieldDescriptor::TYPE_SFIXED32:
+      return Kind::kPacked32;
+    default:
+      return Kind::kPackedVarint;
+  }
+}
 
 class Tables {
  public:
@@ -46,17 +94,14 @@ class Tables {
     auto& t = tables_[d];
     t = std::make_unique<Table>();
     Table* table = t.get();
-    int max = 0;
-    for (int i = 0; i < d->field_count(); ++i) max = std::max(max, d->field(i)->number());
-    table->fields.assign(static_cast<size_t>(max) + 1, nullptr);
-    table->children.assign(static_cast<size_t>(max) + 1, nullptr);
+    int trace_id = 0, span_id = 0, parent_span_id = 0;  // id field numbers (records only)
     const std::string& name = d->full_name();
     if (name == "opentelemetry.proto.trace.v1.Span") {
       table->record = Record::kSpan;
-      table->trace_id = 1, table->span_id = 2, table->parent_span_id = 4;
+      trace_id = 1, span_id = 2, parent_span_id = 4;
     } else if (name == "opentelemetry.proto.logs.v1.LogRecord") {
       table->record = Record::kLog;
-      table->trace_id = 9, table->span_id = 10;
+      trace_id = 9, span_id = 10;
     } else if (name == "opentelemetry.proto.metrics.v1.NumberDataPoint" ||
                name == "opentelemetry.proto.metrics.v1.HistogramDataPoint" ||
                name == "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint" ||
@@ -65,11 +110,14 @@ class Tables {
     }
     for (int i = 0; i < d->field_count(); ++i) {
       const FieldDescriptor* f = d->field(i);
-      table->fields[static_cast<size_t>(f->number())] = f;
+      const auto n = static_cast<size_t>(f->number());
+      if (n >= kMaxField) continue;  // none in OTLP
+      table->fields[n] = f;
+      table->kinds[n] = KindOf(f, table->record, trace_id, span_id, parent_span_id);
     }
     for (int i = 0; i < d->field_count(); ++i) {
       const FieldDescriptor* f = d->field(i);
-      if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
+      if (f->type() == FieldDescriptor::TYPE_MESSAGE && static_cast<uint32_t>(f->number()) < kMaxField) {
         table->children[static_cast<size_t>(f->number())] = Build(f->message_type());
       }
     }
@@ -84,7 +132,27 @@ Tables& AllTables() {
   return *t;
 }
 
+// Whether all bytes are ASCII: the high bits of every byte or'ed together, 8 bytes at a
+// time (the last 8 overlapping what was read), so a short string costs a few loads.
+bool Ascii(const uint8_t* p, const uint8_t* end) {
+  const size_t n = static_cast<size_t>(end - p);
+  uint64_t acc = 0;
+  if (n >= 8) {
+    uint64_t v;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&v, p + i, 8);
+      acc |= v;
+    }
+    std::memcpy(&v, end - 8, 8);
+    acc |= v;
+  } else {
+    for (size_t i = 0; i < n; ++i) acc |= p[i];
+  }
+  return (acc & 0x8080808080808080ull) == 0;
+}
+
 bool ValidUtf8(const uint8_t* p, const uint8_t* end) {
+  if (Ascii(p, end)) return true;  // most strings: keys, names, values
   while (p < end) {
     // ASCII fast path, 8 bytes at a time.
     while (end - p >= 8) {
@@ -136,12 +204,14 @@ class Scanner {
     bool trace_zero = true, span_zero = true;
     while (p < end) {
       uint64_t tag;
-      if (!Varint(&p, end, &tag)) return Fail("truncated field tag");
+      if (*p < 0x80) {  // a one-byte tag: fields 1 to 15
+        tag = *p++;
+      } else if (!Varint(&p, end, &tag)) {
+        return Fail("truncated field tag");
+      }
       const uint32_t number = static_cast<uint32_t>(tag >> 3);
-      const int wire = static_cast<int>(tag & 7);
       if (number == 0 || tag > 0xffffffffull) return Fail("invalid field number 0");
-      const FieldDescriptor* f = t.Field(number);
-      switch (wire) {
+      switch (tag & 7) {
         case 0: {
           uint64_t v;
           if (!Varint(&p, end, &v)) return Fail("truncated varint");
@@ -157,30 +227,47 @@ class Scanner {
           break;
         case 2: {
           uint64_t len;
-          if (!Varint(&p, end, &len)) return Fail("truncated length");
+          if (p < end && *p < 0x80) {
+            len = *p++;
+          } else if (!Varint(&p, end, &len)) {
+            return Fail("truncated length");
+          }
           if (len > static_cast<uint64_t>(end - p)) return Fail("length beyond the end of the message");
           const uint8_t* v = p;
           p += len;
-          if (f == nullptr) break;  // unknown field: kept as is
-          if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
-            if (!Message(v, p, *t.children[number], depth + 1)) return false;
-          } else if (f->type() == FieldDescriptor::TYPE_STRING) {
-            if (!ValidUtf8(v, p)) return Fail(StrCat("invalid UTF-8 in string field ", f->full_name()));
-          } else if (f->is_packable()) {
-            if (!Packed(f, v, p)) return Fail(StrCat("malformed packed field ", f->full_name()));
-          } else if (t.record != Record::kNone && f->type() == FieldDescriptor::TYPE_BYTES) {
-            const int n = static_cast<int>(number);
-            bool zero = true;
-            for (const uint8_t* q = v; q < p; ++q) zero &= (*q == 0);
-            if (n == t.trace_id) {
+          switch (t.KindOf(number)) {
+            case Kind::kUnknown:
+            case Kind::kOther:
+              break;
+            case Kind::kMessage:
+              if (!Message(v, p, *t.children[number], depth + 1)) return false;
+              break;
+            case Kind::kString:
+              if (!ValidUtf8(v, p)) return Fail(StrCat("invalid UTF-8 in string field ", t.fields[number]->full_name()));
+              break;
+            case Kind::kPacked64:
+              if (len % 8 != 0) return FailPacked(t, number);
+              break;
+            case Kind::kPacked32:
+              if (len % 4 != 0) return FailPacked(t, number);
+              break;
+            case Kind::kPackedVarint:
+              while (v < p) {
+                uint64_t x;
+                if (!Varint(&v, p, &x)) return FailPacked(t, number);
+              }
+              break;
+            case Kind::kTraceId:
               trace_len = len;
-              trace_zero = zero;
-            } else if (n == t.span_id) {
+              trace_zero = AllZero(v, len);
+              break;
+            case Kind::kSpanId:
               span_len = len;
-              span_zero = zero;
-            } else if (n == t.parent_span_id) {
+              span_zero = AllZero(v, len);
+              break;
+            case Kind::kParentSpanId:
               parent_len = len;
-            }
+              break;
           }
           break;
         }
@@ -207,24 +294,18 @@ class Scanner {
   }
 
  private:
-  static bool Packed(const FieldDescriptor* f, const uint8_t* p, const uint8_t* end) {
-    const size_t len = static_cast<size_t>(end - p);
-    switch (f->type()) {
-      case FieldDescriptor::TYPE_DOUBLE:
-      case FieldDescriptor::TYPE_FIXED64:
-      case FieldDescriptor::TYPE_SFIXED64:
-        return len % 8 == 0;
-      case FieldDescriptor::TYPE_FLOAT:
-      case FieldDescriptor::TYPE_FIXED32:
-      case FieldDescriptor::TYPE_SFIXED32:
-        return len % 4 == 0;
-      default:
-        while (p < end) {
-          uint64_t v;
-          if (!Varint(&p, end, &v)) return false;
-        }
-        return true;
+  bool FailPacked(const Table& t, uint32_t number) {
+    return Fail(StrCat("malformed packed field ", t.fields[number]->full_name()));
+  }
+  static bool AllZero(const uint8_t* p, size_t len) {
+    uint64_t any = 0, v;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      std::memcpy(&v, p + i, 8);
+      any |= v;
     }
+    for (; i < len; ++i) any |= p[i];
+    return any == 0;
   }
   static bool Varint(const uint8_t** p, const uint8_t* end, uint64_t* out) {
     uint64_t v = 0;

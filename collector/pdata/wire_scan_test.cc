@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
+#include <vector>
 
 #include "collector/pdata/pdata.h"
 #include "tests/testutil/testutil.h"
@@ -69,6 +71,25 @@ TEST(WireScan, RefusesInvalidUtf8LikeTheDecoder) {
   auto r = ScanRequest(b, ExportTraceServiceRequest::descriptor());
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("invalid UTF-8"), std::string::npos);
+}
+
+// The scanner's tables hold field numbers below 64 (wire_scan.cc kMaxField): true of
+// every message OTLP's requests reach, as the .proto files in the build have them.
+TEST(WireScan, OtlpFieldNumbersFitTheTables) {
+  std::vector<const google::protobuf::Descriptor*> todo = {
+      ExportTraceServiceRequest::descriptor(), testutil::mpb::ExportMetricsServiceRequest::descriptor(),
+      testutil::lpb::ExportLogsServiceRequest::descriptor()};
+  std::set<const google::protobuf::Descriptor*> seen;
+  while (!todo.empty()) {
+    const auto* d = todo.back();
+    todo.pop_back();
+    if (!seen.insert(d).second) continue;
+    for (int i = 0; i < d->field_count(); ++i) {
+      EXPECT_LT(d->field(i)->number(), 64) << d->field(i)->full_name();
+      if (d->field(i)->message_type() != nullptr) todo.push_back(d->field(i)->message_type());
+    }
+  }
+  EXPECT_GT(seen.size(), 20u);
 }
 
 // The contract the collector relies on: whatever the scan accepts, protobuf decodes,
@@ -196,6 +217,40 @@ TEST(WireScan, VeryDeepKvlistAndArrayNestingIsRefused) {
   auto l = Logs::FromProto(logs);
   ASSERT_FALSE(l.ok());
   EXPECT_NE(l.status().message().find("nested too deeply"), std::string::npos) << l.status();
+}
+
+// A metrics request of one metric: `metric_field` (9 histogram, 10 exponential histogram)
+// holding one data point made of `point`.
+std::string OnePointMetrics(int metric_field, const std::string& point) {
+  const std::string metric = Field(1, "h") + Field(metric_field, Field(1, point));
+  return Field(1, Field(2, Field(2, metric)));
+}
+
+TEST(WireScan, ChecksPackedFieldsLikeTheDecoder) {
+  const auto* type = testutil::mpb::ExportMetricsServiceRequest::descriptor();
+  struct Case {
+    std::string bytes;
+    bool ok;
+  };
+  const Case cases[] = {
+      {OnePointMetrics(9, Field(7, std::string(16, '\0'))), true},   // explicit_bounds: two doubles
+      {OnePointMetrics(9, Field(7, std::string(12, '\0'))), false},  // a double and a half
+      {OnePointMetrics(9, Field(6, std::string(8, '\1'))), true},    // bucket_counts: fixed64
+      {OnePointMetrics(9, Field(6, std::string(4, '\1'))), false},
+      {OnePointMetrics(10, Field(8, Field(2, "\x81\x01\x05"))), true},  // positive.bucket_counts: varints
+      {OnePointMetrics(10, Field(8, Field(2, "\x05\x81"))), false},      // the last one cut short
+  };
+  for (const Case& c : cases) {
+    auto r = ScanRequest(c.bytes, type);
+    testutil::mpb::ExportMetricsServiceRequest parsed;
+    EXPECT_EQ(parsed.ParseFromString(c.bytes), c.ok);
+    EXPECT_EQ(r.ok, c.ok) << r.error;
+    if (c.ok) {
+      EXPECT_EQ(r.items, 1u);
+    } else {
+      EXPECT_NE(r.error.find("malformed packed field opentelemetry.proto.metrics.v1."), std::string::npos) << r.error;
+    }
+  }
 }
 
 }  // namespace

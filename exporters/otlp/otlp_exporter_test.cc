@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 
 #include "collector/component/registry.h"
 #include "collector/exporterhelper/exporterhelper.h"
+#include "collector/otlp/wire.h"
 #include "tests/testutil/config_util.h"
 #include "tests/testutil/testutil.h"
 
@@ -160,22 +162,33 @@ INSTANTIATE_TEST_SUITE_P(Both, OtlpExporterTest, ::testing::Values("otlp", "otlp
 
 // A gRPC server on a Unix socket that answers every call OK (an empty export response)
 // and counts the calls per method.
+// Also keeps the last request message as it was handed over (compressed, on a server
+// built without per-message decompression).
 class CountingService : public grpc::CallbackGenericService {
  public:
   std::atomic<int> trace_calls{0};
+  std::mutex mu;
+  std::string last_request;
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
     if (ctx->method() == "/opentelemetry.proto.collector.trace.v1.TraceService/Export") ++trace_calls;
-    return new Reactor();
+    return new Reactor(this);
   }
 
  private:
   class Reactor : public grpc::ServerGenericBidiReactor {
    public:
-    Reactor() : empty_(""), response_(&empty_, 1) { StartRead(&request_); }
+    explicit Reactor(CountingService* service) : service_(service), empty_(""), response_(&empty_, 1) {
+      StartRead(&request_);
+    }
     void OnReadDone(bool ok) override {
       if (!ok) {
         Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
         return;
+      }
+      grpc::Slice whole;
+      if (request_.DumpToSingleSlice(&whole).ok()) {
+        std::lock_guard<std::mutex> lock(service_->mu);
+        service_->last_request.assign(reinterpret_cast<const char*>(whole.begin()), whole.size());
       }
       StartWrite(&response_);
     }
@@ -183,20 +196,23 @@ class CountingService : public grpc::CallbackGenericService {
     void OnDone() override { delete this; }
 
    private:
+    CountingService* service_;
     grpc::ByteBuffer request_;
     grpc::Slice empty_;
     grpc::ByteBuffer response_;
   };
 };
 
-TEST(OtlpExporterUnixSocket, UnixEndpointDelivers) {
+// A gRPC server on a Unix socket (per-message decompression off when `raw`), and an
+// otlp exporter with `config` (its endpoint added) that sends it 3 spans.
+void ExportThreeSpansOverUnixSocket(const std::string& config, bool raw, CountingService* service) {
   const std::string dir = testing::TempDir() + "otlp-unix-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const std::string sock = dir + "/otlp.sock";
-  CountingService service;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + sock, grpc::InsecureServerCredentials());
-  builder.RegisterCallbackGenericService(&service);
+  if (raw) builder.AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
+  builder.RegisterCallbackGenericService(service);
   auto server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
 
@@ -208,7 +224,7 @@ TEST(OtlpExporterUnixSocket, UnixEndpointDelivers) {
   ASSERT_NE(f, nullptr);
   auto cfg = f->CreateDefaultConfig();
   config::Errors errors;
-  ASSERT_TRUE(testutil::DecodeYaml("endpoint: unix://" + sock + "\ntls: {insecure: true}\n", cfg.get(), &errors).ok())
+  ASSERT_TRUE(testutil::DecodeYaml("endpoint: unix://" + sock + "\n" + config, cfg.get(), &errors).ok())
       << errors.Joined();
   ASSERT_TRUE(cfg->Validate().ok()) << cfg->Validate();
   auto e = f->CreateExporter(testutil::Settings(&telemetry, "otlp", Kind::kExporter), *cfg);
@@ -218,10 +234,45 @@ TEST(OtlpExporterUnixSocket, UnixEndpointDelivers) {
   EXPECT_TRUE(testutil::WaitFor([&] {
     return telemetry.Value("outrigger_exporter_sent_spans_total", {{"exporter", "otlp"}}) == 3;
   }));
-  EXPECT_EQ(service.trace_calls.load(), 1);
+  EXPECT_EQ(service->trace_calls.load(), 1);
   ASSERT_TRUE((*e)->Shutdown(absl::Now() + absl::Seconds(5)).ok());
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   std::filesystem::remove_all(dir);
+}
+
+TEST(OtlpExporterUnixSocket, UnixEndpointDelivers) {
+  CountingService service;
+  ExportThreeSpansOverUnixSocket("tls: {insecure: true}\n", /*raw=*/false, &service);
+}
+
+// The request goes out gzip-compressed once (compressed here, marked so, and not again by
+// gRPC), or as it is with `compression: none`: what the server's transport hands over
+// before decompression is a gzip stream of the request (or the request), and what a
+// server that decompresses gets is the request.
+TEST(OtlpExporterCompression, GzipOnceOnTheWire) {
+  for (const std::string compression : {"gzip", "none"}) {
+    for (const bool raw : {true, false}) {
+      SCOPED_TRACE(compression + (raw ? " as on the wire" : " decompressed"));
+      CountingService service;
+      ExportThreeSpansOverUnixSocket("tls: {insecure: true}\ncompression: " + compression + "\n", raw, &service);
+      std::string message;
+      {
+        std::lock_guard<std::mutex> lock(service.mu);
+        message = service.last_request;
+      }
+      if (raw && compression == "gzip") {
+        ASSERT_TRUE(message.size() > 2 && message[0] == '\x1f' && message[1] == '\x8b') << "not gzip";
+        auto plain = otlp::Gunzip(message, 1 << 20);
+        ASSERT_TRUE(plain.ok()) << plain.status();
+        EXPECT_LT(message.size(), plain->size());
+        message = *plain;
+      }
+      testutil::tpb::ExportTraceServiceRequest req;
+      ASSERT_TRUE(req.ParseFromString(message));
+      ASSERT_EQ(req.resource_spans_size(), 1);
+      EXPECT_EQ(req.resource_spans(0).scope_spans(0).spans_size(), 3);
+    }
+  }
 }
 
 }  // namespace
