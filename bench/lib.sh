@@ -76,3 +76,21 @@ thread_rows() {  # label before after seconds requests
         (reqs > 0 ? sprintf("%.0f", ms * 1000 / reqs) : "-"), (reqs > 0 ? sprintf("%.2f", cs / reqs) : "-")
     }' "$2" "$3" | sort -t'|' -k3,3nr
 }
+
+# "name instructions" per thread name (threads of one name summed, busiest first) from
+# callgrind's per-thread dumps (--separate-threads=yes). Callgrind knows no thread names:
+# a thread is named by a function only it runs.
+callgrind_threads() {  # dump files...
+  local f n name pair
+  for f in "$@"; do
+    n=$(awk '$1 == "summary:" || $1 == "totals:" {print $2; exit}' "$f")
+    ((${n:-0} > 0)) || continue
+    name=other
+    for pair in "HttpWorkers::Core::Work:otlp-http" "OtlpReceiver::PollGrpc:otlp-grpc" \
+      "QueuedExporter::Worker:exporter" "BatchProcessor::Run:batch" "FilelogReceiver::Run:filelog" \
+      "scheduler::run:event-loop"; do
+      grep -q "${pair%:*}" "$f" && { name=${pair##*:}; break; }
+    done
+    echo "$name $n"
+  done | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort -k2,2nr
+}

@@ -18,6 +18,9 @@
 #   SPANS_PER_REQUEST=100 (so 10 requests/s) STATSD_SERIES=200 SCRAPE=15
 #   EXPORT_COMPRESSION= (the otlp exporter's; empty: its default, gzip as upstream)
 #   COLLECTOR_CPU=0 CLIENT_CPU=1 RESULTS=bench/out/sidecar_results.md
+#   CALLGRIND=0 (1: the collector runs under callgrind, and phase 1 counts instructions
+#   per second by thread instead of CPU time: the same on a busy or a quiet machine; the
+#   RSS and CPU figures of that run are valgrind's, and phase 2 is left out)
 # Goals (issue 12): <= 1% of a core, <= 16 MiB RSS.
 set -euo pipefail
 
@@ -37,6 +40,7 @@ SPANS_PER_REQUEST=${SPANS_PER_REQUEST:-100}
 STATSD_SERIES=${STATSD_SERIES:-200}
 SCRAPE=${SCRAPE:-15}
 EXPORT_COMPRESSION=${EXPORT_COMPRESSION:-}
+CALLGRIND=${CALLGRIND:-0}
 COLLECTOR_CPU=${COLLECTOR_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 for f in "$OUTRIGGER" "$LOADGEN" "$BLASTER"; do
@@ -51,15 +55,21 @@ RESULTS=${RESULTS:-$OUT/sidecar_results.md}
 TCK=$(getconf CLK_TCK)
 cp "$OUTRIGGER" "$WORK/outrigger"
 PIDS=()
+# callgrind's files go outside the config's directory (the collector watches it).
+CG_DIR=$(mktemp -d /tmp/outrigger-callgrind.XXXXXX)
 cleanup() {
   kill_pids "${PIDS[@]:-}"
-  rm -f "$WORK/outrigger" "$WORK/app.log"
+  rm -rf "$WORK/outrigger" "$WORK/logs"
+  [[ -n ${KEEP_CG:-} ]] || rm -rf "$CG_DIR"
 }
 trap cleanup EXIT
 
 read -r SINK_PORT HTTP_PORT PROM_PORT METRICS_PORT <<<"$(free_ports 4)"
 STATSD_PORT=$(free_udp_port)
-LOG=$WORK/app.log
+# Not beside config.yaml: the collector watches the config's directory for a reload, and
+# each write of the log would wake it.
+mkdir -p "$WORK/logs"
+LOG=$WORK/logs/app.log
 : >"$LOG"
 TOTAL_SECONDS=$((DURATION + STRACE_SECONDS + 10))
 cat >"$WORK/config.yaml" <<EOF
@@ -107,9 +117,15 @@ EOF
 taskset -c "$CLIENT_CPU" "$LOADGEN" sink --endpoint "127.0.0.1:$SINK_PORT" --lifetime $((TOTAL_SECONDS + 60)) \
   >"$WORK/sink.out" 2>"$WORK/sink.err" &
 SINK=$!; PIDS+=("$SINK")
-taskset -c "$COLLECTOR_CPU" "$WORK/outrigger" --config "$WORK/config.yaml" >"$WORK/collector.log" 2>&1 &
+WRAP=()
+if ((CALLGRIND)); then
+  WRAP=(valgrind --tool=callgrind --separate-threads=yes --instr-atstart=no --dump-instr=no
+    "--callgrind-out-file=$CG_DIR/cg.%p")
+  STRACE_SECONDS=0
+fi
+taskset -c "$COLLECTOR_CPU" "${WRAP[@]}" "$WORK/outrigger" --config "$WORK/config.yaml" >"$WORK/collector.log" 2>&1 &
 COL=$!; PIDS+=("$COL")
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do
   tcp_listening "$HTTP_PORT" && tcp_listening "$PROM_PORT" && tcp_listening "$SINK_PORT" && break
   kill -0 "$COL" 2>/dev/null || { cat "$WORK/collector.log" >&2; exit 1; }
   sleep 0.1
@@ -153,9 +169,11 @@ LG=$!; PIDS+=("$LG")
 ) &
 PIDS+=("$!")
 
+((CALLGRIND)) && callgrind_control -i on "$COL" >/dev/null
 sleep 3  # warm up: files found, first batches sent
 log "phase 1: ${DURATION}s of mixed load (collector pid $COL)"
 thread_snapshot "$COL" >"$WORK/threads0"
+((CALLGRIND)) && callgrind_control -z "$COL" >/dev/null
 c0=$(cpu_ticks "$COL"); t0=$(date +%s.%N)
 max_anon=0 max_file=0 max_rss=0
 for _ in $(seq 1 "$DURATION"); do
@@ -165,6 +183,7 @@ for _ in $(seq 1 "$DURATION"); do
 done
 c1=$(cpu_ticks "$COL"); t1=$(date +%s.%N)
 thread_snapshot "$COL" >"$WORK/threads1"
+((CALLGRIND)) && callgrind_control -d "$COL" >/dev/null
 anon=$(status_kb "$COL" RssAnon); file=$(status_kb "$COL" RssFile); rss=$(status_kb "$COL" VmRSS)
 hwm=$(status_kb "$COL" VmHWM); threads=$(status_kb "$COL" Threads)
 cpu_s=$(calc "%.3f" "($c1 - $c0) / $TCK")
@@ -218,6 +237,15 @@ stop_pid "$SINK" 5
   echo "|---|---|---|"
   thread_rows "" "$WORK/threads0" "$WORK/threads1" "$wall" 0 | cut -d'|' -f1-4 | sed 's/$/|/'
   echo
+  if ((CALLGRIND)); then
+    echo "Instructions by thread in phase 1 (callgrind; the CPU and RSS figures above are valgrind's):"
+    echo
+    echo "| thread | instructions per second |"
+    echo "|---|---|"
+    callgrind_threads "$CG_DIR"/cg.*.1-* | awk -v w="$wall" '{printf "%.0f %s\n", $2 / w, $1; t += $2} END {printf "%.0f all threads\n", t / w}' |
+      while read -r n name; do echo "| $name | $(fmt "$n") |"; done
+    echo
+  fi
   [[ -n $top ]] && echo "Top syscalls (phase 2, strace -f -c): ${top%, }" && echo
   echo "Goals (issue 12): <= 1% of a core and <= 16 MiB RSS. Raw files: ${WORK#"$ROOT"/}"
 } >"$RESULTS"

@@ -12,7 +12,9 @@
 #           HTTP workers, gRPC's threads, the exporter), and the exporter's requests
 #           (the sink's count) so its sends can be told apart.
 # `perf stat -e instructions` is used for instructions per span when the machine has a
-# PMU (PERF=1; most VMs do not: then "n/a").
+# PMU (PERF=1; most VMs do not: then "n/a"). Without one, callgrind counts them: a fourth
+# phase (CALLGRIND=1, needs valgrind) runs the collector under callgrind at STRACE_RATE for
+# CG_SECONDS and prints instructions per request by thread.
 # Results: bench/out/syscall_results.md (printed); raw traces are deleted.
 #
 # Environment (defaults):
@@ -40,10 +42,13 @@ COLLECTOR_CPU=${COLLECTOR_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PERF=${PERF:-1}
 EXPORT_HTTP=${EXPORT_HTTP:-1}
+CALLGRIND=${CALLGRIND:-1}
+CG_SECONDS=${CG_SECONDS:-10}
 for f in "$OUTRIGGER" "$LOADGEN"; do
   [[ -x $f ]] || { echo "missing $f (build it first, see bench/README.md)" >&2; exit 1; }
 done
 command -v strace >/dev/null || { echo "strace is needed" >&2; exit 1; }
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || CALLGRIND=0
 HAVE_PERF=0
 if ((PERF)) && command -v perf >/dev/null && perf stat -x, -e instructions true 2>&1 | grep -q '^[0-9]'; then
   HAVE_PERF=1
@@ -101,10 +106,10 @@ EOF
   taskset -c "$CLIENT_CPU" "$LOADGEN" sink --endpoint "127.0.0.1:$sink_port" --lifetime 600 \
     >"$WORK/$2.sink.out" 2>&1 &
   SINK=$!; PIDS+=("$SINK")
-  taskset -c "$COLLECTOR_CPU" "$WORK/outrigger" --config "$WORK/$2.yaml" >"$WORK/$2.collector.log" 2>&1 &
+  taskset -c "$COLLECTOR_CPU" "${WRAP[@]}" "$WORK/outrigger" --config "$WORK/$2.yaml" >"$WORK/$2.collector.log" 2>&1 &
   COL=$!; PIDS+=("$COL")
   [[ $1 == grpc ]] && EP=127.0.0.1:$grpc_port || EP=127.0.0.1:$http_port
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do
     tcp_listening "$sink_port" && tcp_listening "$grpc_port" && tcp_listening "$http_port" && break
     kill -0 "$COL" 2>/dev/null || { cat "$WORK/$2.collector.log" >&2; return 1; }
     sleep 0.1
@@ -119,9 +124,11 @@ send() {  # proto rate seconds label
 }
 sink_requests() { kv " $(grep '^SINK' "$WORK/$1.sink.out" || true)" requests; }
 
+WRAP=()  # what the collector runs under (start)
 ROWS=()
 THREAD_ROWS=()
 CPU_ROWS=()
+CG_ROWS=()
 for proto in $PROTOCOLS; do
   # paced
   start "$proto" "$proto-paced"
@@ -195,6 +202,35 @@ PY
   ROWS+=("| $proto | $(fmt "${paced_spans:-0}") in ${DURATION}s | $paced_pct | $(fmt "$max_spans") | $max_cpu | $(fmt "$per_cpu") | $ins | $reqs | $per_req | $exports | $(calc "%.1f" "$anon / 1024") / $(calc "%.1f" "$file / 1024") | $threads |")
   while read -r l; do THREAD_ROWS+=("| $proto ${l#THREAD | }"); done < <(grep '^THREAD' <<<"$summary")
 done
+
+# Instructions per request by thread, with callgrind (counts, not time: the same on a
+# busy or a quiet machine, with or without a PMU): instrumented from the warm-up on,
+# counted over CG_SECONDS at STRACE_RATE.
+if ((CALLGRIND)); then
+  for proto in $PROTOCOLS; do
+    WRAP=(valgrind --tool=callgrind --separate-threads=yes --instr-atstart=no --dump-instr=no
+      "--callgrind-out-file=$TRACE_DIR/cg.$proto.%p")
+    start "$proto" "$proto-callgrind"
+    WRAP=()
+    callgrind_control -i on "$COL" >/dev/null
+    send "$proto" "$STRACE_RATE" 2 "$proto-cg-warm" >/dev/null
+    callgrind_control -z "$COL" >/dev/null
+    res=$(send "$proto" "$STRACE_RATE" "$CG_SECONDS" "$proto-callgrind")
+    sleep 0.5  # the last batch is exported
+    callgrind_control -d "$COL" >/dev/null
+    stop
+    reqs=$(kv "$res" requests); reqs=${reqs:-0}
+    callgrind_threads "$TRACE_DIR"/cg."$proto".*.1-* >"$WORK/$proto.cg"
+    total=$(awk '{s += $2} END {print s + 0}' "$WORK/$proto.cg")
+    if ((reqs > 0)); then
+      while read -r name n; do
+        ((n / reqs >= 100)) && CG_ROWS+=("| $proto $name | $(fmt $((n / reqs))) |")
+      done <"$WORK/$proto.cg"
+      CG_ROWS+=("| $proto all threads | $(fmt $((total / reqs))) ($(fmt $((total / reqs / SPANS_PER_REQUEST))) per span) |")
+    fi
+    rm -f "$TRACE_DIR"/cg."$proto".*
+  done
+fi
 
 # The otlphttp exporter's sends (libcurl): gRPC in, otlphttp out to a second collector.
 EXPORT_ROW=""
@@ -307,6 +343,14 @@ fi
   echo "|---|---|---|---|---|"
   for r in "${CPU_ROWS[@]}"; do echo "$r"; done
   echo
+  if ((${#CG_ROWS[@]})); then
+    echo "Instructions per received request, by thread (callgrind, $STRACE_RATE spans/s for ${CG_SECONDS}s; threads under 100 left out):"
+    echo
+    echo "| proto thread | instructions per request |"
+    echo "|---|---|"
+    for r in "${CG_ROWS[@]}"; do echo "$r"; done
+    echo
+  fi
   echo "Syscalls per received request, by thread (strace -f at $STRACE_RATE spans/s for ${STRACE_SECONDS}s; threads under 0.05 left out):"
   echo
   echo "| proto thread | syscalls per request | top syscalls per request |"
