@@ -52,7 +52,9 @@ Framing::Framing(const Config& c) : cfg(c), dec(c.encoding), passthrough(c.opera
 void Buffer::Reserve(size_t want) {
   if (want <= cap) return;
   size_t n = std::max(want, cap * 2);
-  auto d = std::make_unique<char[]>(n);
+  // Not zeroed: reads fill it (zeroing a read chunk was most of what a quiet file cost:
+  // its buffer is released at the end of each burst and taken again for the next).
+  auto d = std::make_unique_for_overwrite<char[]>(n);
   if (len > 0) std::memcpy(d.get(), data.get(), len);
   data = std::move(d);
   cap = n;
