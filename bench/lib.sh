@@ -94,3 +94,14 @@ callgrind_threads() {  # dump files...
     echo "$name $n"
   done | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort -k2,2nr
 }
+
+# A markdown table: the header row, its separator, the rows, a blank line.
+md_table() {  # "| a | b |" rows...
+  local header=$1
+  shift
+  echo "$header"
+  sed 's/[^|][^|]*/---/g' <<<"$header"
+  local r
+  for r in "$@"; do echo "$r"; done
+  echo
+}

@@ -333,23 +333,14 @@ fi
   echo "- collector on CPU $COLLECTOR_CPU, load generator and sink on CPU $CLIENT_CPU; 1 connection, $SPANS_PER_REQUEST spans (~25 KB) per request;"
   echo "  otlp receiver -> batch (8192, 200ms) -> otlp exporter (gRPC, no compression) -> sink"
   echo
-  echo "| proto | paced: spans at $RATE/s | paced: % of a core | max: spans | max: CPU s | max: spans per CPU-s | instructions per span (max) | strace: requests | syscalls per request (all threads) | exporter requests in that time | RSS anon / file MiB | threads |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  for r in "${ROWS[@]}"; do echo "$r"; done
-  echo
+  md_table "| proto | paced: spans at $RATE/s | paced: % of a core | max: spans | max: CPU s | max: spans per CPU-s | instructions per span (max) | strace: requests | syscalls per request (all threads) | exporter requests in that time | RSS anon / file MiB | threads |" "${ROWS[@]}"
   echo "CPU by thread in the paced phase (/proc/PID/task: utime + stime, voluntary + involuntary context switches; threads that ended before its end are not shown):"
   echo
-  echo "| proto thread | CPU ms per s | context switches per s | CPU µs per request | context switches per request |"
-  echo "|---|---|---|---|---|"
-  for r in "${CPU_ROWS[@]}"; do echo "$r"; done
-  echo
+  md_table "| proto thread | CPU ms per s | context switches per s | CPU µs per request | context switches per request |" "${CPU_ROWS[@]}"
   if ((${#CG_ROWS[@]})); then
     echo "Instructions per received request, by thread (callgrind, $STRACE_RATE spans/s for ${CG_SECONDS}s; threads under 100 left out):"
     echo
-    echo "| proto thread | instructions per request |"
-    echo "|---|---|"
-    for r in "${CG_ROWS[@]}"; do echo "$r"; done
-    echo
+    md_table "| proto thread | instructions per request |" "${CG_ROWS[@]}"
   fi
   echo "Syscalls per received request, by thread (strace -f at $STRACE_RATE spans/s for ${STRACE_SECONDS}s; threads under 0.05 left out):"
   echo
