@@ -160,10 +160,9 @@ TEST_P(OtlpExporterTest, GrpcEndpointFormsDeliver) {
 
 INSTANTIATE_TEST_SUITE_P(Both, OtlpExporterTest, ::testing::Values("otlp", "otlphttp"));
 
-// A gRPC server on a Unix socket that answers every call OK (an empty export response)
-// and counts the calls per method.
-// Also keeps the last request message as it was handed over (compressed, on a server
-// built without per-message decompression).
+// A gRPC service that answers every call OK (an empty export response), counts the
+// calls per method and keeps the last request message as gRPC handed it over (still
+// compressed, on a server built without per-message decompression).
 class CountingService : public grpc::CallbackGenericService {
  public:
   std::atomic<int> trace_calls{0};
