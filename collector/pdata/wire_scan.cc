@@ -27,14 +27,14 @@ enum class Record { kNone, kSpan, kPoint, kLog };
 // What a length-delimited field is, decided once per message type from its descriptor
 // (so the scan asks no FieldDescriptor: its type() goes through a call_once each time).
 enum class Kind : uint8_t {
-  kUnknown,     // not a field of this message: kept as is
-  kOther,       // bytes, or a scalar sent length-delimited: not looked into
-  kMessage,     // scanned, with children[number]
-  kString,      // UTF-8, checked
-  kPacked64,    // packed fixed64/sfixed64/double: a multiple of 8 bytes
-  kPacked32,    // packed fixed32/sfixed32/float: a multiple of 4 bytes
+  kUnknown,   // not a field of this message: kept as is
+  kOther,     // bytes, or a scalar sent length-delimited: not looked into
+  kMessage,   // scanned, with children[number]
+  kString,    // UTF-8, checked
+  kPacked64,  // packed fixed64/sfixed64/double: a multiple of 8 bytes
+  kPacked32,  // packed fixed32/sfixed32/float: a multiple of 4 bytes
   kPackedVarint,
-  kTraceId,     // a record's ids (bytes): length and all-zeros noted
+  kTraceId,  // a record's ids (bytes): length and all-zeros noted
   kSpanId,
   kParentSpanId,
 };
@@ -43,8 +43,8 @@ enum class Kind : uint8_t {
 // numbers are small: a field numbered kMaxField or more is scanned as unknown.
 constexpr uint32_t kMaxField = 64;
 struct Table {
-  std::array<Kind, kMaxField> kinds{};  // index: field number; kUnknown (0) where none
-  std::array<const Table*, kMaxField> children{};           // for message fields
+  std::array<Kind, kMaxField> kinds{};                     // index: field number; kUnknown (0) where none
+  std::array<const Table*, kMaxField> children{};          // for message fields
   std::array<const FieldDescriptor*, kMaxField> fields{};  // for error messages
   Record record = Record::kNone;
   Kind KindOf(uint32_t n) const { return n < kMaxField ? kinds[n] : Kind::kUnknown; }
@@ -243,7 +243,8 @@ class Scanner {
               if (!Message(v, p, *t.children[number], depth + 1)) return false;
               break;
             case Kind::kString:
-              if (!ValidUtf8(v, p)) return Fail(StrCat("invalid UTF-8 in string field ", t.fields[number]->full_name()));
+              if (!ValidUtf8(v, p))
+                return Fail(StrCat("invalid UTF-8 in string field ", t.fields[number]->full_name()));
               break;
             case Kind::kPacked64:
               if (len % 8 != 0) return FailPacked(t, number);

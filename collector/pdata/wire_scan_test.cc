@@ -76,9 +76,9 @@ TEST(WireScan, RefusesInvalidUtf8LikeTheDecoder) {
 // The scanner's tables hold field numbers below 64 (wire_scan.cc kMaxField): true of
 // every message OTLP's requests reach, as the .proto files in the build have them.
 TEST(WireScan, OtlpFieldNumbersFitTheTables) {
-  std::vector<const google::protobuf::Descriptor*> todo = {
-      ExportTraceServiceRequest::descriptor(), testutil::mpb::ExportMetricsServiceRequest::descriptor(),
-      testutil::lpb::ExportLogsServiceRequest::descriptor()};
+  std::vector<const google::protobuf::Descriptor*> todo = {ExportTraceServiceRequest::descriptor(),
+                                                           testutil::mpb::ExportMetricsServiceRequest::descriptor(),
+                                                           testutil::lpb::ExportLogsServiceRequest::descriptor()};
   std::set<const google::protobuf::Descriptor*> seen;
   while (!todo.empty()) {
     const auto* d = todo.back();
@@ -238,7 +238,7 @@ TEST(WireScan, ChecksPackedFieldsLikeTheDecoder) {
       {OnePointMetrics(9, Field(6, std::string(8, '\1'))), true},    // bucket_counts: fixed64
       {OnePointMetrics(9, Field(6, std::string(4, '\1'))), false},
       {OnePointMetrics(10, Field(8, Field(2, "\x81\x01\x05"))), true},  // positive.bucket_counts: varints
-      {OnePointMetrics(10, Field(8, Field(2, "\x05\x81"))), false},      // the last one cut short
+      {OnePointMetrics(10, Field(8, Field(2, "\x05\x81"))), false},     // the last one cut short
   };
   for (const Case& c : cases) {
     auto r = ScanRequest(c.bytes, type);
