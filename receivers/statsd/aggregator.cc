@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace outrigger::receivers::statsd {
 namespace {
@@ -22,9 +23,76 @@ int64_t ExpIndex(double v, int scale) {
 
 uint64_t Round(double w) { return static_cast<uint64_t>(std::llround(w)); }
 
+// A key made of parts, each with its length first, so that no two lists of parts make
+// the same key (a name, tag or container may hold any byte). Written in one pass into a
+// string sized once (appending part by part cost more than hashing the key).
+template <typename Parts>
+void MakeKey(std::string* key, char type, const Parts& parts) {
+  size_t n = 1;
+  for (std::string_view p : parts) n += sizeof(uint32_t) + p.size();
+  key->resize(n);
+  char* out = key->data();
+  *out++ = type;
+  for (std::string_view p : parts) {
+    const auto len = static_cast<uint32_t>(p.size());
+    std::memcpy(out, &len, sizeof len);
+    out += sizeof len;
+    if (!p.empty()) std::memcpy(out, p.data(), p.size());
+    out += p.size();
+  }
+}
+
 }  // namespace
 
 Aggregator::Aggregator(const Config& cfg) : cfg_(cfg) {}
+
+// The line's series by its canonical key (type, name, container, tags sorted by key with
+// one value per key), made if new and within the limits; null (and why) if refused.
+Aggregator::Series* Aggregator::FindOrAdd(const MetricLine& line, uint64_t now_ns, AddResult* refused) {
+  sorted_.clear();
+  for (std::string_view f : line.tag_fields) ParseTags(f, &sorted_);
+  std::sort(sorted_.begin(), sorted_.end(),
+            [](const Tag& a, const Tag& b) { return a.key != b.key ? a.key < b.key : a.value < b.value; });
+  // OTLP allows one attribute per key: of repeated tag keys, the smallest value stays.
+  sorted_.erase(std::unique(sorted_.begin(), sorted_.end(), [](const Tag& a, const Tag& b) { return a.key == b.key; }),
+                sorted_.end());
+  parts_.assign({line.name, line.container_id});
+  for (const auto& t : sorted_) {
+    parts_.push_back(t.key);
+    parts_.push_back(t.value);
+  }
+  MakeKey(&key_, TypeChar(line.type), parts_);
+  auto it = series_.find(key_);
+  if (it != series_.end()) return &it->second;
+  if (cfg_.max_series > 0 && series_.size() >= static_cast<size_t>(cfg_.max_series)) {
+    limit_reached_ = true;
+    *refused = AddResult::kSeriesLimit;
+    return nullptr;
+  }
+  if (cfg_.max_series_per_metric > 0) {
+    auto& n = per_name_[ToAbsl(line.name)];
+    if (n >= cfg_.max_series_per_metric) {
+      *refused = AddResult::kPerMetricLimit;
+      return nullptr;
+    }
+    ++n;
+  }
+  Series s;
+  s.type = line.type;
+  s.name = std::string(line.name);
+  s.start_ns = now_ns;
+  for (const auto& t : sorted_) s.attrs.emplace_back(std::string(t.key), std::string(t.value));
+  if (!line.container_id.empty()) s.attrs.emplace_back("container.id", std::string(line.container_id));
+  if (cfg_.enable_metric_type) s.attrs.emplace_back("metric_type", std::string(TypeName(line.type)));
+  if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet) {
+    s.mapping = &cfg_.MappingFor(MappingKey(line.type));
+    s.dist = std::make_unique<Distribution>();
+  } else if (line.type == MetricType::kSet) {
+    s.members = std::make_unique<absl::flat_hash_set<std::string>>();
+  }
+  sent_.clear();  // series_ may rehash: the pointers sent_ holds would dangle
+  return &series_.emplace(key_, std::move(s)).first->second;
+}
 
 AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
   if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet &&
@@ -32,50 +100,20 @@ AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
     return AddResult::kDisabled;
   }
   if (interval_start_ns_ == 0) interval_start_ns_ = now_ns;
-  sorted_.assign(line.tags.begin(), line.tags.end());
-  std::sort(sorted_.begin(), sorted_.end(),
-            [](const Tag& a, const Tag& b) { return a.key != b.key ? a.key < b.key : a.value < b.value; });
-  // OTLP allows one attribute per key: of repeated tag keys, the smallest value stays.
-  sorted_.erase(std::unique(sorted_.begin(), sorted_.end(), [](const Tag& a, const Tag& b) { return a.key == b.key; }),
-                sorted_.end());
-  key_.clear();
-  key_.push_back(TypeChar(line.type));
-  key_.append(line.name);
-  key_.push_back('\x1f');
-  key_.append(line.container_id);
-  for (const auto& t : sorted_) {
-    key_.push_back('\x1f');
-    key_.append(t.key);
-    key_.push_back('\x1e');
-    key_.append(t.value);
+  parts_.assign({line.name, line.container_id});
+  parts_.insert(parts_.end(), line.tag_fields.begin(), line.tag_fields.end());
+  MakeKey(&sent_key_, TypeChar(line.type), parts_);
+  Series* found = nullptr;
+  if (auto sent = sent_.find(sent_key_); sent != sent_.end()) {
+    found = sent->second;
+  } else {
+    AddResult refused = AddResult::kAdded;
+    found = FindOrAdd(line, now_ns, &refused);
+    if (found == nullptr) return refused;
+    if (sent_.size() >= std::max<size_t>(64, 2 * series_.size())) sent_.clear();
+    sent_.emplace(sent_key_, found);
   }
-  auto it = series_.find(key_);
-  if (it == series_.end()) {
-    if (cfg_.max_series > 0 && series_.size() >= static_cast<size_t>(cfg_.max_series)) {
-      limit_reached_ = true;
-      return AddResult::kSeriesLimit;
-    }
-    if (cfg_.max_series_per_metric > 0) {
-      auto& n = per_name_[ToAbsl(line.name)];
-      if (n >= cfg_.max_series_per_metric) return AddResult::kPerMetricLimit;
-      ++n;
-    }
-    Series s;
-    s.type = line.type;
-    s.name = std::string(line.name);
-    s.start_ns = now_ns;
-    for (const auto& t : sorted_) s.attrs.emplace_back(std::string(t.key), std::string(t.value));
-    if (!line.container_id.empty()) s.attrs.emplace_back("container.id", std::string(line.container_id));
-    if (cfg_.enable_metric_type) s.attrs.emplace_back("metric_type", std::string(TypeName(line.type)));
-    if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet) {
-      s.mapping = &cfg_.MappingFor(MappingKey(line.type));
-      s.dist = std::make_unique<Distribution>();
-    } else if (line.type == MetricType::kSet) {
-      s.members = std::make_unique<absl::flat_hash_set<std::string>>();
-    }
-    it = series_.emplace(key_, std::move(s)).first;
-  }
-  Series& s = it->second;
+  Series& s = *found;
   s.touched = true;
   s.idle_flushes = 0;
   const double w = 1.0 / line.sample_rate;
@@ -264,6 +302,7 @@ size_t Aggregator::Flush(pdata::MetricsBuilder& b, uint64_t now_ns) {
     }
     if (make_room || (!keep_reporting && ++s.idle_flushes >= kIdleFlushesBeforeForgetting)) {
       Forget(s);
+      sent_.clear();
       series_.erase(it++);
       ++forgotten;
       continue;
@@ -274,7 +313,10 @@ size_t Aggregator::Flush(pdata::MetricsBuilder& b, uint64_t now_ns) {
   // flat_hash_map never shrinks by itself: after a burst, its slots (and those of
   // per_name_) would stay allocated for good. Rebuilt to fit when mostly empty.
   constexpr size_t kMinCapacityToShrink = 1024;
-  if (series_.capacity() > kMinCapacityToShrink && series_.size() < series_.capacity() / 4) series_.rehash(0);
+  if (series_.capacity() > kMinCapacityToShrink && series_.size() < series_.capacity() / 4) {
+    sent_.clear();
+    series_.rehash(0);
+  }
   if (per_name_.capacity() > kMinCapacityToShrink && per_name_.size() < per_name_.capacity() / 4) per_name_.rehash(0);
   return forgotten;
 }

@@ -79,6 +79,7 @@ class Aggregator {
     const TimerMapping* mapping = nullptr;                      // timings, histograms, distributions
     std::unique_ptr<Distribution> dist;                         // with `mapping`
   };
+  Series* FindOrAdd(const MetricLine& line, uint64_t now_ns, AddResult* refused);
   void Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, uint64_t now_ns);
   void Forget(const Series& s);
 
@@ -89,6 +90,13 @@ class Aggregator {
   uint64_t interval_start_ns_ = 0;
   std::string key_;
   std::vector<Tag> sorted_;
+  // A line's series by the line as sent (type, name, container, tag fields unparsed): a
+  // series found here needs no tag parsing, sorting or key. Emptied whenever series_
+  // gains or loses one (its pointers do not survive a rehash), and when it grows past
+  // twice the series (tags sent in many orders).
+  absl::flat_hash_map<std::string, Series*> sent_;
+  std::string sent_key_;
+  std::vector<std::string_view> parts_;  // of the key being made
   std::mt19937_64 rng_{12345};
 };
 

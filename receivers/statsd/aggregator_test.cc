@@ -300,5 +300,46 @@ TEST_F(AggregatorTest, MemoryOfForgottenSeriesIsGivenBack) {
   EXPECT_LT(a.capacity(), 2048u);
 }
 
+// A line's series is found again by the line as sent (no tag parsing): while series come
+// and go around it (a new one, others forgotten, the map rebuilt smaller), each line
+// still counts in its own series, split tag fields and repeated lines included.
+TEST_F(AggregatorTest, SeriesFoundByTheLineAsSentStayRight) {
+  cfg_.max_series = 0;
+  cfg_.max_series_per_metric = 0;
+  Aggregator a(cfg_);
+  Send(a, "req:1|c|#a:1,b:2");
+  Send(a, "req:2|c|#a:1,b:2");                                                   // found as sent
+  Send(a, "req:4|c|#b:2|#a:1");                                                  // the same series, sent otherwise
+  Send(a, "req:8|c|#a:1|c:cid");                                                 // another series
+  for (int i = 0; i < 3000; ++i) Send(a, "other" + std::to_string(i) + ":1|c");  // series_ grows
+  Send(a, "req:16|c|#a:1,b:2");
+  auto m = Flush(a);
+  ASSERT_EQ(m["req"].sum().data_points_size(), 2);
+  double with_b = 0, with_cid = 0;
+  for (const auto& p : m["req"].sum().data_points())
+    (p.attributes(1).key() == "b" ? with_b : with_cid) += p.as_double();
+  EXPECT_DOUBLE_EQ(with_b, 1 + 2 + 4 + 16);
+  EXPECT_DOUBLE_EQ(with_cid, 8);
+  // Idle for 5 flushes: every series is forgotten and the map rebuilt; then the lines again.
+  for (int i = 0; i < 5; ++i) Flush(a);
+  EXPECT_EQ(a.series(), 0u);
+  Send(a, "req:32|c|#a:1,b:2");
+  Send(a, "req:64|c|#a:1,b:2");
+  m = Flush(a);
+  ASSERT_EQ(m["req"].sum().data_points_size(), 1);
+  EXPECT_DOUBLE_EQ(m["req"].sum().data_points(0).as_double(), 96);
+}
+
+// Names, containers and tags may hold any byte: lines of different series never share a
+// key (with separator bytes, a container could spell out a tag).
+TEST_F(AggregatorTest, KeysOfDifferentSeriesNeverCollide) {
+  Aggregator a(cfg_);
+  Send(a, "a:1|c|#k:v");
+  Send(a, "a:2|c|c:\x1f\x1f\x1fk\x1ev");
+  Send(a, "a:4|c|c:\x1fk\x1ev");
+  auto m = Flush(a);
+  EXPECT_EQ(m["a"].sum().data_points_size(), 3);
+}
+
 }  // namespace
 }  // namespace outrigger::receivers::statsd

@@ -1,5 +1,6 @@
 #include "receivers/statsd/parser.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -27,9 +28,39 @@ std::string_view TypeName(MetricType t) {
 
 namespace {
 
+// Clinger's fast path, for the values StatsD clients send ("3", "-2", "12.75"): at most
+// 15 digits, an optional point and sign, make m / 10^k with m and 10^k exact doubles, so
+// one correctly rounded division gives what from_chars would.
+bool FastDecimal(std::string_view s, double* out) {
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  size_t i = 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  if (negative) ++i;
+  uint64_t m = 0;
+  int digits = 0, fraction = -1;  // digits after the point; -1: no point
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      if (++digits > 15) return false;
+      m = m * 10 + static_cast<uint64_t>(c - '0');
+      if (fraction >= 0) ++fraction;
+    } else if (c == '.' && fraction < 0) {
+      fraction = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0) return false;
+  const double v = static_cast<double>(m) / kPow10[std::max(fraction, 0)];
+  *out = negative ? -v : v;
+  return true;
+}
+
 bool ParseDouble(std::string_view s, double* out) {
   if (s.empty()) return false;
   if (s.front() == '+') s.remove_prefix(1);
+  if (FastDecimal(s, out)) return true;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size() && std::isfinite(*out);
 }
@@ -38,24 +69,6 @@ bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size();
-}
-
-void ParseTags(std::string_view s, std::vector<Tag>* tags) {
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find(',', start);
-    if (end == std::string_view::npos) end = s.size();
-    std::string_view t = s.substr(start, end - start);
-    if (!t.empty()) {
-      size_t colon = t.find(':');
-      if (colon == std::string_view::npos) {
-        tags->push_back({t, {}});
-      } else {
-        tags->push_back({t.substr(0, colon), t.substr(colon + 1)});
-      }
-    }
-    start = end + 1;
-  }
 }
 
 // Splits the "|"-separated fields after the first one.
@@ -173,6 +186,24 @@ LineKind ParseServiceCheck(std::string_view line, ServiceCheckLine* c, std::stri
 
 }  // namespace
 
+void ParseTags(std::string_view s, std::vector<Tag>* tags) {
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view t = s.substr(start, end - start);
+    if (!t.empty()) {
+      size_t colon = t.find(':');
+      if (colon == std::string_view::npos) {
+        tags->push_back({t, {}});
+      } else {
+        tags->push_back({t.substr(0, colon), t.substr(colon + 1)});
+      }
+    }
+    start = end + 1;
+  }
+}
+
 LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, ServiceCheckLine* check,
                    std::string* error) {
   if (line.size() > 3 && line.substr(0, 3) == "_e{") return ParseEvent(line, event, error);
@@ -186,7 +217,7 @@ LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, Servi
   if (colon == 0) return Invalid(error, "empty metric name");
   m->name = line.substr(0, colon);
   m->values.clear();
-  m->tags.clear();
+  m->tag_fields.clear();
   m->set_value = {};
   m->gauge_delta = false;
   m->sample_rate = 1.0;
@@ -242,7 +273,7 @@ LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, Servi
         why = StrCat("invalid sample rate \"", f, "\" (expected @<rate> with 0 < rate <= 1)");
       }
     } else if (f[0] == '#') {
-      ParseTags(f.substr(1), &m->tags);
+      m->tag_fields.push_back(f.substr(1));
     } else if (f.size() >= 2 && f.substr(0, 2) == "c:") {
       m->container_id = f.substr(2);
     } else if (f[0] == 'T') {

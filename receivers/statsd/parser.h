@@ -26,10 +26,16 @@ struct MetricLine {
   std::string_view set_value;  // sets: the member
   bool gauge_delta = false;    // "+3" / "-3" on a gauge
   double sample_rate = 1.0;
-  std::vector<Tag> tags;
+  // The "#" fields as sent, without the "#" (nearly always one): ParseTags reads them.
+  // Kept whole so that a line's series can be found again without parsing its tags.
+  std::vector<std::string_view> tag_fields;
   std::string_view container_id;
   int64_t timestamp = 0;  // seconds; 0 if absent
 };
+
+// Appends the tags of a "#" field's text ("env:prod,canary"): a tag without ":" has an
+// empty value; empty tags are skipped.
+void ParseTags(std::string_view field, std::vector<Tag>* tags);
 
 struct EventLine {
   std::string_view title, text, hostname, priority, alert_type, aggregation_key, source_type, container_id;

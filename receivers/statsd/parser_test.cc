@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <cstring>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace outrigger::receivers::statsd {
 namespace {
@@ -50,16 +54,21 @@ TEST(Parser, DogStatsDFields) {
   ASSERT_EQ(p.kind, LineKind::kMetric) << p.error;
   EXPECT_EQ(p.m.values, (std::vector<double>{1, 2, 3}));
   EXPECT_DOUBLE_EQ(p.m.sample_rate, 0.25);
-  ASSERT_EQ(p.m.tags.size(), 3u);
-  EXPECT_EQ(p.m.tags[0].key, "env");
-  EXPECT_EQ(p.m.tags[0].value, "prod");
-  EXPECT_EQ(p.m.tags[2].key, "canary");
-  EXPECT_EQ(p.m.tags[2].value, "");
+  ASSERT_EQ(p.m.tag_fields.size(), 1u);
+  std::vector<Tag> tags;
+  ParseTags(p.m.tag_fields[0], &tags);
+  ASSERT_EQ(tags.size(), 3u);
+  EXPECT_EQ(tags[0].key, "env");
+  EXPECT_EQ(tags[0].value, "prod");
+  EXPECT_EQ(tags[2].key, "canary");
+  EXPECT_EQ(tags[2].value, "");
   EXPECT_EQ(p.m.container_id, "abc123");
   EXPECT_EQ(p.m.timestamp, 1656581400);
   // A tag value may hold colons.
   auto url = Parse("x:1|c|#url:http://a:80/b");
-  EXPECT_EQ(url.m.tags[0].value, "http://a:80/b");
+  tags.clear();
+  ParseTags(url.m.tag_fields[0], &tags);
+  EXPECT_EQ(tags[0].value, "http://a:80/b");
 }
 
 TEST(Parser, UnknownExtensionFieldsAreIgnored) {
@@ -130,6 +139,45 @@ TEST(Parser, InvalidLinesSayWhy) {
     auto p = Parse(c.line);
     EXPECT_EQ(p.kind, LineKind::kInvalid) << c.line;
     EXPECT_NE(p.error.find(c.why), std::string::npos) << c.line << " -> " << p.error;
+  }
+}
+
+// Values take a fast path (m / 10^k) when they can: it must give exactly what
+// from_chars gives, for every shape of number a client may send.
+TEST(Parser, ValuesAreExactlyWhatFromCharsReads) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> values = {"0",
+                                     "-0",
+                                     "1",
+                                     "-2",
+                                     "3.",
+                                     ".5",
+                                     "-.25",
+                                     "0.1",
+                                     "0.3",
+                                     "007.50",
+                                     "123456789012345",
+                                     "1234567890123456",
+                                     "0.000000000000001",
+                                     "9007199254740993",
+                                     "1e3",
+                                     "2.5E-3",
+                                     "17.0000000000000001"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string v = std::to_string(rng() % 1000000000000000ull);
+    v = v.substr(0, 1 + rng() % v.size());
+    if (rng() % 2) v.insert(rng() % (v.size() + 1), ".");
+    if (rng() % 3 == 0) v.insert(0, "-");
+    values.push_back(v);
+  }
+  for (const std::string& v : values) {
+    double want = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), want);
+    if (ec != std::errc() || end != v.data() + v.size()) continue;
+    auto p = Parse("x:" + v + "|g");
+    ASSERT_EQ(p.kind, LineKind::kMetric) << v << ": " << p.error;
+    ASSERT_EQ(p.m.values.size(), 1u) << v;
+    EXPECT_EQ(std::memcmp(&p.m.values[0], &want, sizeof want), 0) << v << ": " << p.m.values[0] << " vs " << want;
   }
 }
 
