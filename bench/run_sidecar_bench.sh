@@ -20,7 +20,8 @@
 #   COLLECTOR_CPU=0 CLIENT_CPU=1 RESULTS=bench/out/sidecar_results.md
 #   CALLGRIND=0 (1: the collector runs under callgrind, and phase 1 counts instructions
 #   per second by thread instead of CPU time: the same on a busy or a quiet machine; the
-#   RSS and CPU figures of that run are valgrind's, and phase 2 is left out)
+#   RSS and CPU figures of that run are valgrind's, and phase 2 is left out); KEEP_CG=1
+#   keeps callgrind's files (in /tmp/outrigger-callgrind.*) for callgrind_annotate
 # Goals (issue 12): <= 1% of a core, <= 16 MiB RSS.
 set -euo pipefail
 

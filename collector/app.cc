@@ -222,10 +222,7 @@ int Run(const Args& args, const Registry& registry) {
   ReloadMetrics reload_metrics(telemetry);
   boost::asio::io_context io(1);
   auto work = boost::asio::make_work_guard(io);
-  std::thread io_thread([&io] {
-    SetThreadName("event-loop");
-    io.run();
-  });
+  std::thread io_thread = NamedThread("event-loop", [&io] { io.run(); });
   auto stop_io = [&] {
     work.reset();
     io.stop();

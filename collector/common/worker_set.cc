@@ -25,10 +25,7 @@ bool WorkerSet::Wake(size_t backlog) {
   if (running_ >= max_) return false;
   ReapLeft();
   ++running_;
-  threads_.emplace_back([this] {
-    if (!name_.empty()) SetThreadName(name_);
-    run_();
-  });
+  threads_.push_back(NamedThread(name_, [this] { run_(); }));
   return true;
 }
 

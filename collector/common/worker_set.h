@@ -30,7 +30,7 @@ namespace outrigger {
 class WorkerSet {
  public:
   // `run` is each worker's body; it returns when Wait() says so (or the owner stops it).
-  // `name`: the workers' thread name (see thread_name.h); empty: the process's.
+  // `name`: the workers' thread name (NamedThread); empty: the process's.
   WorkerSet(size_t max, absl::Duration idle_exit, std::function<void()> run, std::string name = {})
       : max_(max), idle_exit_(idle_exit), run_(std::move(run)), name_(std::move(name)) {}
   ~WorkerSet();  // the owner must have called JoinAll

@@ -288,10 +288,7 @@ Informer::~Informer() { Stop(); }
 void Informer::Start() {
   if (thread_.joinable()) return;
   stop_ = false;
-  thread_ = std::thread([this] {
-    SetThreadName("k8s-watch");
-    Run();
-  });
+  thread_ = NamedThread("k8s-watch", [this] { Run(); });
 }
 
 void Informer::Stop() {

@@ -224,10 +224,7 @@ void MemoryLimiter::Start() {
   if (thread_.joinable()) thread_.join();  // a stopped one (Stop does not wait)
   stop_ = false;
   Check();
-  thread_ = std::thread([this] {
-    SetThreadName("memory-limiter");
-    Run();
-  });
+  thread_ = NamedThread("memory-limiter", [this] { Run(); });
 }
 
 void MemoryLimiter::Stop() {

@@ -45,8 +45,8 @@ grpc::ByteBuffer RequestMessage(std::string body, bool gzip) {
   auto* kept = new std::string(gzip ? Gzip(body, kGrpcGzipLevel) : std::move(body));
   grpc::Slice slice(
       kept->data(), kept->size(), [](void* p) { delete static_cast<std::string*>(p); }, kept);
-  grpc::ByteBuffer message;
   if (!gzip) return grpc::ByteBuffer(&slice, 1);
+  grpc::ByteBuffer message;
   grpc::internal::GrpcByteBufferPeer::Set(
       &message, grpc_raw_compressed_byte_buffer_create(reinterpret_cast<grpc_slice*>(&slice), 1, GRPC_COMPRESS_GZIP));
   return message;

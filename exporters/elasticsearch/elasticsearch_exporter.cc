@@ -164,10 +164,7 @@ class BulkPusher : public exporterhelper::Pusher {
     if (cfg_.discover_on_start || cfg_.discover_interval > absl::ZeroDuration()) {
       // Discovery runs beside the pushes (as upstream's on_start, which does not hold the
       // start): until it answers, the configured endpoints are used.
-      discoverer_ = std::thread([this] {
-        SetThreadName("es-discover");
-        DiscoverLoop();
-      });
+      discoverer_ = NamedThread("es-discover", [this] { DiscoverLoop(); });
     }
     return absl::OkStatus();
   }

@@ -139,10 +139,7 @@ DnsResolver::~DnsResolver() { Shutdown(); }
 absl::Status DnsResolver::Start(EndpointsCallback on_change) {
   on_change_ = std::move(on_change);
   ResolveOnce();
-  thread_ = std::thread([this] {
-    SetThreadName("lb-resolver");
-    Run();
-  });
+  thread_ = NamedThread("lb-resolver", [this] { Run(); });
   return absl::OkStatus();
 }
 

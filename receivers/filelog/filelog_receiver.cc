@@ -492,10 +492,7 @@ absl::Status FilelogReceiver::Start(Host& host) {
   s.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s.wake_fd < 0) return absl::InternalError(StrCat("eventfd: ", std::strerror(errno)));
   started_ = true;
-  thread_ = std::thread([this] {
-    SetThreadName("filelog");
-    Run();
-  });
+  thread_ = NamedThread("filelog", [this] { Run(); });
   return absl::OkStatus();
 }
 

@@ -515,10 +515,7 @@ absl::Status OtlpReceiver::StartGrpcServer() {
     return absl::UnavailableError(StrCat("OTLP/gRPC cannot start on ", cfg_.grpc.endpoint));
   }
   GrpcExportCall::Request(this);
-  grpc_thread_ = std::thread([this] {
-    SetThreadName("otlp-grpc");
-    PollGrpc();
-  });
+  grpc_thread_ = NamedThread("otlp-grpc", [this] { PollGrpc(); });
   return absl::OkStatus();
 }
 

@@ -177,10 +177,7 @@ absl::Status PrometheusReceiver::Start(Host&) {
   }
   settings_.logger->info("scraping {} static target(s) of {} job(s), {} discovery source(s) to watch", targets_.size(),
                          cfg_.scrape_configs.size(), discoveries_.size());
-  worker_ = std::thread([this] {
-    SetThreadName("prom-scrape");
-    Run();
-  });
+  worker_ = NamedThread("prom-scrape", [this] { Run(); });
   return absl::OkStatus();
 }
 
