@@ -105,3 +105,13 @@ md_table() {  # "| a | b |" rows...
   for r in "$@"; do echo "$r"; done
   echo
 }
+
+# Resident set by mapped file, from /proc/PID/smaps: "name rss_kb anon_kb" rows, largest
+# first. Anonymous mappings (heap, thread stacks) are "[anon]"; a file's anonymous pages
+# are its relocated or written ones (RELRO, .data), the rest are page-cache pages.
+rss_by_file() {  # pid [rows]
+  awk '$1 ~ /^[0-9a-f]+-[0-9a-f]+$/ {n = (NF >= 6 ? $6 : "[anon]"); sub(".*/", "", n); next}
+       $1 == "Rss:" {r[n] += $2} $1 == "Anonymous:" {a[n] += $2}
+       END {for (k in r) if (r[k] > 0) print k, r[k], a[k] + 0}' "/proc/$1/smaps" |
+    sort -k2,2nr | head -"${2:-12}"
+}

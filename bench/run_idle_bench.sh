@@ -2,7 +2,8 @@
 # The idle sidecar: what one Pod pays while its app sends nothing. Two configs:
 #   default  the embedded default config (OTLP gRPC+HTTP, StatsD, batch, debug, health, own metrics)
 #   tail     filelog (tailing an idle file) + StatsD + OTLP gRPC/HTTP -> batch -> otlp exporter
-# Each runs IDLE_SECONDS (default 20) after a 3 s settle; printed per config: CPU (% of a
+# Each runs IDLE_SECONDS (default 20) after SETTLE (default 35 s: the collector releases the
+# code pages that ran once 30 s after it starts); printed per config: CPU (% of a
 # core), RSS split into anonymous and file-backed (what a sidecar multiplies by its Pod
 # count is the anonymous part; file-backed pages are shared page cache), PSS, threads,
 # and syscalls per second over 10 s (strace -c -f, if strace is installed).
@@ -12,6 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 COL=${1:-$HERE/../build/outrigger}
 IDLE_SECONDS=${IDLE_SECONDS:-20}
+SETTLE=${SETTLE:-35}
 TCK=$(getconf CLK_TCK)
 WORK=$(mktemp -d)
 PIDS=()
@@ -58,7 +60,7 @@ measure() {  # name config
   PIDS+=("$pid")
   for _ in $(seq 1 100); do tcp_listening "$WAIT_PORT" && break; sleep 0.1; done
   tcp_listening "$WAIT_PORT" || { log "$1: collector did not start"; cat "$WORK/$1.log" >&2; return 1; }
-  sleep 3
+  sleep "$SETTLE"
   local c0 t0 c1 t1 sys="-"
   c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
   if command -v strace >/dev/null; then

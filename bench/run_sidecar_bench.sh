@@ -5,7 +5,7 @@
 #   otlp_loadgen sends $SPAN_RATE spans/s over OTLP/HTTP       --> otlp     --/    (traces, logs)
 #                                                                  statsd metrics --> prometheus exporter (scraped every $SCRAPE s)
 # Phase 1 ($DURATION s, nothing attached): collector CPU (% of a core, from utime+stime),
-# RSS split (RssAnon / RssFile / VmHWM from /proc/PID/status), threads, CPU by thread.
+# RSS split (RssAnon / RssFile / VmHWM from /proc/PID/status) and by mapped file, threads, CPU by thread.
 # Phase 2 ($STRACE_SECONDS s, same load): `strace -f -c` attached: syscalls per second,
 # the top syscalls, and syscalls per OTLP request (all threads, all load, so an upper
 # bound for the OTLP path alone). strace slows the process: phase 2's CPU is not reported.
@@ -14,7 +14,7 @@
 # Environment (defaults):
 #   OUTRIGGER=build/outrigger  LOADGEN=build/bench/otlp_loadgen  BLASTER=build/bench/statsd_blaster
 #   (build-bench/bench/... is used when build/bench/... is missing)
-#   DURATION=30 STRACE_SECONDS=10 LOG_RATE=1000 STATSD_RATE=10000 SPAN_RATE=1000
+#   WARMUP=35 DURATION=30 STRACE_SECONDS=10 LOG_RATE=1000 STATSD_RATE=10000 SPAN_RATE=1000
 #   SPANS_PER_REQUEST=100 (so 10 requests/s) STATSD_SERIES=200 SCRAPE=15
 #   EXPORT_COMPRESSION= (the otlp exporter's; empty: its default, gzip as upstream)
 #   COLLECTOR_CPU=0 CLIENT_CPU=1 RESULTS=bench/out/sidecar_results.md
@@ -32,6 +32,7 @@ pick() { [[ -x $ROOT/build/bench/$1 ]] && echo "$ROOT/build/bench/$1" || echo "$
 OUTRIGGER=${OUTRIGGER:-$ROOT/build/outrigger}
 LOADGEN=${LOADGEN:-$(pick otlp_loadgen)}
 BLASTER=${BLASTER:-$(pick statsd_blaster)}
+WARMUP=${WARMUP:-35}
 DURATION=${DURATION:-30}
 STRACE_SECONDS=${STRACE_SECONDS:-10}
 LOG_RATE=${LOG_RATE:-1000}
@@ -72,7 +73,7 @@ STATSD_PORT=$(free_udp_port)
 mkdir -p "$WORK/logs"
 LOG=$WORK/logs/app.log
 : >"$LOG"
-TOTAL_SECONDS=$((DURATION + STRACE_SECONDS + 10))
+TOTAL_SECONDS=$((WARMUP + DURATION + STRACE_SECONDS + 7))
 cat >"$WORK/config.yaml" <<EOF
 receivers:
   filelog:
@@ -171,7 +172,9 @@ LG=$!; PIDS+=("$LG")
 PIDS+=("$!")
 
 ((CALLGRIND)) && callgrind_control -i on "$COL" >/dev/null
-sleep 3  # warm up: files found, first batches sent
+# Warm-up: files found, first batches sent, and the collector settled: it releases the code
+# pages that ran only once (start-up, first connections) 30 s after it starts.
+sleep "$WARMUP"
 log "phase 1: ${DURATION}s of mixed load (collector pid $COL)"
 thread_snapshot "$COL" >"$WORK/threads0"
 ((CALLGRIND)) && callgrind_control -z "$COL" >/dev/null
@@ -187,6 +190,7 @@ thread_snapshot "$COL" >"$WORK/threads1"
 ((CALLGRIND)) && callgrind_control -d "$COL" >/dev/null
 anon=$(status_kb "$COL" RssAnon); file=$(status_kb "$COL" RssFile); rss=$(status_kb "$COL" VmRSS)
 hwm=$(status_kb "$COL" VmHWM); threads=$(status_kb "$COL" Threads)
+rss_by_file "$COL" 12 >"$WORK/rss_by_file"
 cpu_s=$(calc "%.3f" "($c1 - $c0) / $TCK")
 wall=$(calc "%.2f" "$t1 - $t0")
 pct=$(calc "%.2f" "100 * $cpu_s / $wall")
@@ -247,6 +251,12 @@ stop_pid "$SINK" 5
       while read -r n name; do echo "| $name | $(fmt "$n") |"; done
     echo
   fi
+  echo "RSS by mapped file at the end of phase 1 (/proc/PID/smaps; a file's anonymous pages are its relocated or written ones):"
+  echo
+  echo "| mapping | RSS KiB | of which anonymous |"
+  echo "|---|---|---|"
+  awk '{printf "| %s | %s | %s |\n", $1, $2, $3}' "$WORK/rss_by_file"
+  echo
   [[ -n $top ]] && echo "Top syscalls (phase 2, strace -f -c): ${top%, }" && echo
   echo "Goals (issue 12): <= 1% of a core and <= 16 MiB RSS. Raw files: ${WORK#"$ROOT"/}"
 } >"$RESULTS"

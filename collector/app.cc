@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
+#include "collector/common/loop_ticker.h"
 #include "collector/common/thread_name.h"
 #include "collector/component/registry.h"
 #include "collector/config/node.h"
@@ -249,8 +250,15 @@ int Run(const Args& args, const Registry& registry) {
     return 1;
   }
   reload_metrics.Running(service->config_hash());
-  // Start-up code and the library pages mapped around it leave the resident set.
-  memory::ReleaseCodePages();
+  // Start-up code and the library pages mapped around it leave the resident set, now and
+  // once the new components have settled (memory/resident_code.h).
+  common::LoopTicker code_release;
+  auto release_code = [&] {
+    memory::ReleaseCodePages();
+    code_release.Stop();
+    code_release.Start(io, memory::kCodeSettle, memory::kCodeReleaseEvery, [] { memory::ReleaseCodePages(); });
+  };
+  release_code();
   spdlog::info("outrigger {} running ({})", kVersion,
                args.configs.empty() ? "embedded default config" : absl::StrJoin(args.configs, ", "));
   // A change of a config file is a SIGHUP queued to ourselves: it is coalesced with
@@ -296,7 +304,7 @@ int Run(const Args& args, const Registry& registry) {
         current_root.reset(next_root);
         reload_metrics.Running(service->config_hash());
         reload_metrics.Done("success", absl::Now() - began);
-        memory::ReleaseCodePages();
+        release_code();
         spdlog::info("configuration reloaded in {}: {}", absl::FormatDuration(absl::Now() - began), plan.Summary());
         continue;
       }
@@ -349,10 +357,11 @@ int Run(const Args& args, const Registry& registry) {
     current_root.reset(next_root);
     reload_metrics.Running(service->config_hash());
     reload_metrics.Done("success", absl::Now() - began);
-    memory::ReleaseCodePages();
+    release_code();
     spdlog::info("configuration reloaded in {}: {}", absl::FormatDuration(absl::Now() - began), summary);
   }
   watcher.reset();
+  code_release.Stop();
   service->Shutdown();
   stop_io();
   spdlog::info("stopped");

@@ -14,10 +14,11 @@ struct LoopTicker::State {
   std::mutex mu;               // held while a tick runs; Stop takes it to wait for one
   std::function<void()> tick;  // empty once stopped
   absl::Duration every;
+  absl::Duration next;  // until the next tick: `first`, then `every`
 };
 
 void LoopTicker::Arm(const std::shared_ptr<State>& s) {
-  s->timer.expires_after(absl::ToChronoNanoseconds(s->every));
+  s->timer.expires_after(absl::ToChronoNanoseconds(std::exchange(s->next, s->every)));
   s->timer.async_wait([s](const boost::system::error_code& ec) {
     if (ec) return;
     {
@@ -29,11 +30,13 @@ void LoopTicker::Arm(const std::shared_ptr<State>& s) {
   });
 }
 
-void LoopTicker::Start(boost::asio::io_context& io, absl::Duration every, std::function<void()> tick) {
+void LoopTicker::Start(boost::asio::io_context& io, absl::Duration first, absl::Duration every,
+                       std::function<void()> tick) {
   if (state_) return;
   state_ = std::make_shared<State>(io);
   state_->tick = std::move(tick);
   state_->every = every;
+  state_->next = first;
   boost::asio::post(io, [s = state_] { Arm(s); });
 }
 

@@ -54,6 +54,20 @@ TEST(LoopTicker, TicksOnTheLoopUntilStopped) {
   t.Stop();  // idempotent
 }
 
+TEST(LoopTicker, FirstTickAfterItsOwnDelay) {
+  Loop loop;
+  std::atomic<int> ticks{0};
+  LoopTicker t;
+  t.Start(loop.io, absl::Milliseconds(1), absl::Hours(1), [&] { ++ticks; });
+  ASSERT_TRUE(testutil::WaitFor([&] { return ticks.load() == 1; }));  // not an hour from now
+  // The next one is `every` later: not before a marker posted now has run.
+  std::atomic<bool> marker{false};
+  boost::asio::post(loop.io, [&] { marker = true; });
+  ASSERT_TRUE(testutil::WaitFor([&] { return marker.load(); }));
+  EXPECT_EQ(ticks.load(), 1);
+  t.Stop();
+}
+
 TEST(LoopTicker, StopWaitsForARunningTick) {
   Loop loop;
   std::atomic<bool> in_tick{false}, release{false}, finished{false};
