@@ -16,7 +16,6 @@
 option(OUTRIGGER_STATIC_DEPS "Link gRPC, protobuf, Abseil, c-ares, RE2, yaml-cpp, snappy and libdeflate statically" ON)
 
 set(_outrigger_static_targets "^(gRPC|protobuf|absl|c-ares|re2|Snappy)::|^yaml-cpp$|^PkgConfig::(RE2|LIBDEFLATE|CARES)$")
-set(_outrigger_libdir_hint "${CMAKE_LIBRARY_ARCHITECTURE}")
 
 # The archive beside a shared library (a path or -l<name>), or "" if there is none.
 function(_outrigger_archive_of item out)
