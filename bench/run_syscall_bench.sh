@@ -20,6 +20,9 @@
 # Environment (defaults):
 #   OUTRIGGER=build/outrigger  LOADGEN=build/bench/otlp_loadgen (else build-bench/...)
 #   PROTOCOLS="http grpc"  RATE=10000  DURATION=10  STRACE_RATE=10000  STRACE_SECONDS=5
+#   WARMUP=2 (seconds of load at RATE before the paced phase measures: gRPC starts at its
+#   first use, the receiver's server and the exporter's channel with their threads, and
+#   that one-time cost is not the steady state's)
 #   SPANS_PER_REQUEST=100 (~25 KB per request)  COLLECTOR_CPU=0  CLIENT_CPU=1  PERF=1
 #   EXPORT_HTTP=1 (also the otlphttp exporter's sends: syscalls per export request, connects)
 set -euo pipefail
@@ -27,6 +30,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 ROOT=$(dirname "$HERE")
+WARMUP=${WARMUP:-2}
 OUTRIGGER=${OUTRIGGER:-$ROOT/build/outrigger}
 if [[ -z ${LOADGEN:-} ]]; then
   LOADGEN=$ROOT/build/bench/otlp_loadgen
@@ -132,6 +136,7 @@ CG_ROWS=()
 for proto in $PROTOCOLS; do
   # paced
   start "$proto" "$proto-paced"
+  ((WARMUP > 0)) && send "$proto" "$RATE" "$WARMUP" "$proto-paced-warm" >/dev/null
   thread_snapshot "$COL" >"$WORK/$proto.threads0"
   c0=$(cpu_ticks "$COL"); t0=$(date +%s.%N)
   res=$(send "$proto" "$RATE" "$DURATION" "$proto-paced")

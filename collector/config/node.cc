@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 
 namespace outrigger::config {
 
@@ -244,13 +245,15 @@ void Node::Read(std::string_view key, absl::Duration* out) {
     return;
   }
   const std::string& s = v->Scalar();
-  if (s == "0") {
-    *out = absl::ZeroDuration();
+  std::string why;
+  const std::optional<absl::Duration> parsed = ParseDuration(s, &why);
+  if (!parsed) {
+    ErrorAt(key, StrCat(kExpected, ", got \"", s, "\" (", why, ")"));
     return;
   }
-  absl::Duration d;
-  if (!absl::ParseDuration(s, &d) || d < absl::ZeroDuration()) {
-    ErrorAt(key, StrCat(kExpected, ", got \"", s, "\" (a unit is required)"));
+  const absl::Duration d = *parsed;
+  if (d < absl::ZeroDuration()) {
+    ErrorAt(key, StrCat(kExpected, ", got \"", s, "\" (a duration cannot be negative)"));
     return;
   }
   // Longer ones overflow clocks when added to the current time.
@@ -302,6 +305,18 @@ void Node::Read(std::string_view key, std::map<std::string, std::vector<std::str
     if (!value->As(&list)) return;
   }
   *out = std::move(values);
+}
+
+std::optional<absl::Duration> ParseDuration(std::string_view s, std::string* why) {
+  if (s == "0") return absl::ZeroDuration();
+  // Go writes microseconds "µs" (U+00B5) or "μs" (U+03BC); absl reads "us".
+  const std::string text = absl::StrReplaceAll(ToAbsl(s), {{"µs", "us"}, {"μs", "us"}});
+  absl::Duration d;
+  if (absl::ParseDuration(text, &d)) return d;
+  // A bare number is the usual mistake (seconds in mind); say which units there are.
+  const bool bare_number = !s.empty() && s.find_first_not_of("+-0123456789.") == std::string_view::npos;
+  *why = StrCat(bare_number ? "a unit is required" : "not a number followed by a unit", ": ns, us, ms, s, m or h");
+  return std::nullopt;
 }
 
 std::optional<uint64_t> ParseBytes(std::string_view in) {

@@ -144,4 +144,9 @@ std::string ExpandEnv(std::string_view in, std::string* error);
 // Parses "10MiB"-style sizes.
 std::optional<uint64_t> ParseBytes(std::string_view s);
 
+// Parses a duration as Go's time.ParseDuration does ("1m30s", "250ms", "0", "µs" for
+// microseconds; negative ones too: callers decide). On failure, `why` says what is
+// wrong in words for an error message ("a unit is required: ns, us, ms, s, m or h").
+std::optional<absl::Duration> ParseDuration(std::string_view s, std::string* why);
+
 }  // namespace outrigger::config

@@ -124,6 +124,31 @@ TEST(Node, TypeErrorsAreReportedEachOne) {
   EXPECT_EQ(s.n, 1);  // unchanged on error
 }
 
+// Durations read as Go reads them (µs too), and each way one can be wrong has its reason.
+TEST(Node, DurationErrorsSayWhatIsWrong) {
+  Errors errors;
+  YAML::Node y = YAML::Load("bare: 10\nnegative: -5s\nunit: 5x\nok: 1m30s\nmicro: 250µs\n");
+  Node node(y, "x", &errors);
+  absl::Duration bare = absl::Seconds(1), negative = absl::Seconds(1), unit = absl::Seconds(1), ok, micro;
+  node.Read("bare", &bare);
+  node.Read("negative", &negative);
+  node.Read("unit", &unit);
+  node.Read("ok", &ok);
+  node.Read("micro", &micro);
+  node.Finish();
+  ASSERT_EQ(errors.list().size(), 3u) << errors.Joined();
+  EXPECT_NE(errors.list()[0].find("got \"10\" (a unit is required: ns, us, ms, s, m or h)"), std::string::npos)
+      << errors.list()[0];
+  EXPECT_NE(errors.list()[1].find("got \"-5s\" (a duration cannot be negative)"), std::string::npos)
+      << errors.list()[1];
+  EXPECT_NE(errors.list()[2].find("got \"5x\" (not a number followed by a unit: ns, us, ms, s, m or h)"),
+            std::string::npos)
+      << errors.list()[2];
+  EXPECT_EQ(negative, absl::Seconds(1));  // unchanged on error
+  EXPECT_EQ(ok, absl::Seconds(90));
+  EXPECT_EQ(micro, absl::Microseconds(250));
+}
+
 TEST(Node, EnumListsAllowedValues) {
   Errors errors;
   YAML::Node y = YAML::Load("verbosity: loud\n");

@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include "absl/strings/str_replace.h"
 #include "collector/common/strings.h"
 
 namespace outrigger::connectors::span_metrics {
@@ -38,15 +37,14 @@ void ReadBuckets(config::Node& node, std::optional<std::vector<absl::Duration>>*
   for (config::Node* item : node.Value("buckets").Items()) {
     std::string s;
     if (!item->As(&s)) continue;
-    // Go writes microseconds "µs" (or "us", which absl reads).
-    std::string text = absl::StrReplaceAll(s, {{"µs", "us"}, {"μs", "us"}});
-    absl::Duration d;
-    if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-      item->Error(StrCat("expected a positive duration such as \"100us\", \"2ms\" or \"1s\", got \"", s,
-                         "\" (a unit is required)"));
+    std::string why;
+    const std::optional<absl::Duration> d = config::ParseDuration(s, &why);
+    if (!d || *d <= absl::ZeroDuration()) {
+      item->Error(StrCat("expected a positive duration such as \"100us\", \"2ms\" or \"1s\", got \"", s, "\" (",
+                         d ? "not positive" : why, ")"));
       continue;
     }
-    buckets.push_back(d);
+    buckets.push_back(*d);
   }
   *out = std::move(buckets);
 }
