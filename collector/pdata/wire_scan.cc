@@ -132,23 +132,25 @@ Tables& AllTables() {
   return *t;
 }
 
-// Whether all bytes are ASCII: the high bits of every byte or'ed together, 8 bytes at a
-// time (the last 8 overlapping what was read), so a short string costs a few loads.
-bool Ascii(const uint8_t* p, const uint8_t* end) {
-  const size_t n = static_cast<size_t>(end - p);
+// Every byte or'ed together, 8 bytes at a time (the last 8 overlapping what was read), so
+// a short string or an id costs a few loads: 0 for all zeros, no high bit for ASCII.
+uint64_t OrOfBytes(const uint8_t* p, size_t n) {
   uint64_t acc = 0;
-  if (n >= 8) {
-    uint64_t v;
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-      std::memcpy(&v, p + i, 8);
-      acc |= v;
-    }
-    std::memcpy(&v, end - 8, 8);
-    acc |= v;
-  } else {
+  if (n < 8) {
     for (size_t i = 0; i < n; ++i) acc |= p[i];
+    return acc;
   }
-  return (acc & 0x8080808080808080ull) == 0;
+  uint64_t v;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&v, p + i, 8);
+    acc |= v;
+  }
+  std::memcpy(&v, p + n - 8, 8);
+  return acc | v;
+}
+
+bool Ascii(const uint8_t* p, const uint8_t* end) {
+  return (OrOfBytes(p, static_cast<size_t>(end - p)) & 0x8080808080808080ull) == 0;
 }
 
 bool ValidUtf8(const uint8_t* p, const uint8_t* end) {
@@ -260,11 +262,11 @@ class Scanner {
               break;
             case Kind::kTraceId:
               trace_len = len;
-              trace_zero = AllZero(v, len);
+              trace_zero = OrOfBytes(v, len) == 0;
               break;
             case Kind::kSpanId:
               span_len = len;
-              span_zero = AllZero(v, len);
+              span_zero = OrOfBytes(v, len) == 0;
               break;
             case Kind::kParentSpanId:
               parent_len = len;
@@ -297,16 +299,6 @@ class Scanner {
  private:
   bool FailPacked(const Table& t, uint32_t number) {
     return Fail(StrCat("malformed packed field ", t.fields[number]->full_name()));
-  }
-  static bool AllZero(const uint8_t* p, size_t len) {
-    uint64_t any = 0, v;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-      std::memcpy(&v, p + i, 8);
-      any |= v;
-    }
-    for (; i < len; ++i) any |= p[i];
-    return any == 0;
   }
   static bool Varint(const uint8_t** p, const uint8_t* end, uint64_t* out) {
     uint64_t v = 0;
