@@ -534,7 +534,8 @@ void StatsdReceiver::DrainConnection(const std::shared_ptr<Conn>& conn) {
     conn->Take(this, std::string_view(s->tcp_chunk.data(), n), max_line, &meter_, /*final=*/false);
   }
   // Nothing to read right now: the client may still be sending (what it wrote is on its
-  // way through the kernel) or be quiet for good. Wait for more, up to kDrainQuiet.
+  // way through the kernel) or be quiet for good. Wait for more: up to kDrainQuiet after
+  // a whole line, until the drain's end inside one (the rest of it is coming).
   const absl::Time now = absl::Now();
   if (now >= s->drain_until) {
     FinishDrain(conn, /*closed_by_client=*/false);
@@ -545,7 +546,9 @@ void StatsdReceiver::DrainConnection(const std::shared_ptr<Conn>& conn) {
     if (ec == asio::error::operation_aborted || conn->drained || conn->drain_gen != gen) return;
     DrainConnection(conn);
   });
-  conn->idle.expires_after(absl::ToChronoNanoseconds(std::min(kDrainQuiet, s->drain_until - now)));
+  const bool mid_line = !conn->buf.empty() || conn->discarding;
+  conn->idle.expires_after(
+      absl::ToChronoNanoseconds(mid_line ? s->drain_until - now : std::min(kDrainQuiet, s->drain_until - now)));
   conn->idle.async_wait([this, conn, gen](const boost::system::error_code& ec) {
     if (ec || conn->drained || conn->drain_gen != gen) return;
     FinishDrain(conn, /*closed_by_client=*/false);

@@ -17,10 +17,14 @@ namespace outrigger::receivers::statsd {
 
 struct Conn;
 
-// Shutdown reads TCP connections until their clients close them, but no connection
-// longer than kDrainQuiet after it last sent something, and all of them no longer than
-// kDrainMax (or a quarter of the time left before the shutdown deadline, if less).
-inline constexpr absl::Duration kDrainQuiet = absl::Milliseconds(250);
+// Shutdown reads TCP connections until their clients close them, and all of them no
+// longer than kDrainMax (or a quarter of the time left before the shutdown deadline, if
+// less). A connection whose client has sent whole lines only is also done once it has
+// sent nothing for kDrainQuiet (a client that keeps its connection open and idle); one
+// holding an unfinished line is waited for until the drain's end, since the rest of
+// the line is on its way. kDrainQuiet is long enough for a client on a loaded machine
+// or one flushing its last metrics while its own process stops.
+inline constexpr absl::Duration kDrainQuiet = absl::Seconds(1);
 inline constexpr absl::Duration kDrainMax = absl::Seconds(5);
 
 class StatsdReceiver : public Receiver, public AdmissionClient {
@@ -47,8 +51,8 @@ class StatsdReceiver : public Receiver, public AdmissionClient {
   // every 10 s with the count since.
   void Refuse(std::string_view line, const std::string& why, bool malformed);
   // At shutdown, on the event loop: reads what the connection holds until the client
-  // closes it, or sends nothing for kDrainQuiet, or the drain's time is up; then closes
-  // it. A last line without newline counts only if the client closed the connection.
+  // closes it, or sends nothing for kDrainQuiet after a whole line, or the drain's time
+  // is up; then closes it. A last line without newline counts only if the client closed the connection.
   void DrainConnection(const std::shared_ptr<Conn>& conn);
   void FinishDrain(const std::shared_ptr<Conn>& conn, bool closed_by_client);
 

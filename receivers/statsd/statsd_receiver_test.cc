@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 
@@ -317,6 +318,35 @@ TEST_F(StatsdReceiverTest, TcpShutdownReadsWhatTheClientStillSends) {
   ASSERT_TRUE(shutdown.get().ok());
   EXPECT_EQ(sink_.PointCount(), 20002u);
   EXPECT_EQ(Metric("outrigger_receiver_malformed_requests_total", "tcp"), 0);
+}
+
+// A client in the middle of a line at shutdown is waited for even if it pauses longer
+// than kDrainQuiet (a loaded machine): the rest of the line is on its way. Closing the
+// connection after the quiet window lost the line and everything the client sent after.
+TEST_F(StatsdReceiverTest, TcpShutdownWaitsForTheRestOfAnUnfinishedLine) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  cfg.transport = "tcp";
+  Start(cfg);
+  const uint16_t port = receiver_->port();
+  int fd = testutil::ConnectTcp(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "first:1|c\nsecond:1|", 19), 19);
+  ASSERT_TRUE(WaitAccepted(1, "tcp"));
+  // The drain lasts a quarter of the time to the deadline: 2.5 s, longer than the pause.
+  auto shutdown = std::async(std::launch::async, [&] { return receiver_->Shutdown(absl::Now() + absl::Seconds(10)); });
+  ASSERT_TRUE(sink_.WaitFor([&] {
+    int probe = testutil::ConnectTcp(port);
+    if (probe >= 0) close(probe);
+    return probe < 0;
+  }));
+  // The pause is what is tested: the client is silent for longer than kDrainQuiet.
+  std::this_thread::sleep_for(absl::ToChronoNanoseconds(kDrainQuiet + absl::Milliseconds(300)));
+  ASSERT_EQ(send(fd, "c\nthird:1|c\n", 12, MSG_NOSIGNAL), 12) << std::strerror(errno);
+  close(fd);
+  ASSERT_TRUE(shutdown.get().ok());
+  EXPECT_EQ(sink_.PointCount(), 3u);
+  EXPECT_EQ(Metric("outrigger_receiver_refused_metric_points_total", "tcp"), 0);
 }
 
 }  // namespace
