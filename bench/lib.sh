@@ -52,17 +52,41 @@ kill_pids() {  # pid...: SIGKILL each one still running, and reap it
 }
 
 # The threads of a pid, by name (threads of one name summed): "name ticks voluntary
-# nonvoluntary" per line (utime + stime, context switches). A thread that ended is gone.
+# nonvoluntary" per line (CPU time in clock ticks, context switches). The CPU time is the
+# scheduler's own count in ns (/proc/.../schedstat) turned into ticks, so a thread that ran
+# 3 ms shows 0.3 ticks, not 0 or 1 as utime + stime (sampled at each tick) would; utime +
+# stime where the kernel has no schedstat. A thread that ended is gone.
 thread_snapshot() {  # pid
-  local t
+  local t tck
+  tck=$(getconf CLK_TCK)
   for t in /proc/"$1"/task/*; do
     {
       tr ' ' _ <"$t/comm"
-      sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}'
+      if [[ -r $t/schedstat ]]; then
+        awk -v tck="$tck" '{printf "%.4f\n", $1 * tck / 1e9}' "$t/schedstat"
+      else
+        sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}'
+      fi
       awk '$1 ~ /ctxt_switches:$/ {print $2}' "$t/status"
     } 2>/dev/null | paste -sd' '
   done | awk 'NF == 4 {t[$1] += $2; v[$1] += $3; n[$1] += $4} END {for (k in t) print k, t[k], v[k], n[k]}'
 }
+# From `strace -f -o FILE` output (each line "TID syscall(..." or "TID <... syscall resumed>")
+# and a "tid name" list: "name syscall count" lines, one per thread name and syscall
+# (threads of one name summed), and "* syscall count" for all threads.
+strace_by_thread() {  # strace-output tid-names
+  awk 'FNR == NR {name[$1] = $2; next}
+    {
+      call = $2
+      if (call == "<...") next  # the end of a call counted at its start
+      sub(/\(.*/, "", call)
+      if (call !~ /^[a-z_0-9]+$/) next
+      t = ($1 in name) ? name[$1] : "other"
+      n[t " " call]++; n["* " call]++
+    }
+    END {for (k in n) print k, n[k]}' "$2" "$1"
+}
+
 # Markdown rows "| label name | CPU ms/s | switches/s | CPU µs per request | switches per
 # request |" from two thread_snapshot files taken `seconds` apart while `requests` were
 # served (0: the last two are "-"), busiest thread first.

@@ -1,6 +1,6 @@
 // Micro-benchmarks of the pdata hot paths the OTLP pipeline runs per request and per
 // batch: decode (receiver), DropInvalidIds + ItemCount (receiver, batch processor),
-// Append + ToProto (batch processor -> otlp exporter), SplitFront (send_batch_max_size),
+// Append + ToProto (batch processor -> otlp exporter), Gzip (exporter), SplitFront (send_batch_max_size),
 // and OTLP/JSON (OTLP/HTTP JSON, file exporter). Items are spans.
 //
 // The payloads are those of otlp_loadgen: 100 spans per request, about 250 B per span.
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench/otlp_payload.h"
+#include "collector/otlp/wire.h"
 #include "collector/pdata/pdata.h"
 #include "collector/pdata/wire_scan.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -112,6 +113,25 @@ void BM_ToProto_Batch82(benchmark::State& state) {
   SetCounters(state, kSpansPerRequest * kRequestsPerBatch, bytes);
 }
 BENCHMARK(BM_ToProto_Batch82);
+
+// OTLP exporter with gzip: one 200 ms batch of the sidecar bench's traces (two 100-span
+// requests) compressed at level 1 (gRPC, kGrpcGzipLevel) and 6 (otlphttp's default).
+// Bytes are the uncompressed ones; `ratio` is compressed / uncompressed.
+void BM_Gzip_200Spans(benchmark::State& state) {
+  Traces b;
+  b.Append(Decode(Requests()[0]));
+  b.Append(Decode(Requests()[1]));
+  const std::string body = b.ToProto();
+  size_t out = 0;
+  for (auto _ : state) {
+    std::string z = outrigger::otlp::Gzip(body, static_cast<int>(state.range(0)));
+    out = z.size();
+    benchmark::DoNotOptimize(z);
+  }
+  SetCounters(state, 2 * kSpansPerRequest, body.size());
+  state.counters["ratio"] = static_cast<double>(out) / static_cast<double>(body.size());
+}
+BENCHMARK(BM_Gzip_200Spans)->Arg(1)->Arg(6);
 
 // ByteSize alone (ToProto calls it to reserve, then serialization computes it again).
 void BM_ByteSize_Batch82(benchmark::State& state) {

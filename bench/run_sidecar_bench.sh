@@ -6,8 +6,8 @@
 #                                                                  statsd metrics --> prometheus exporter (scraped every $SCRAPE s)
 # Phase 1 ($DURATION s, nothing attached): collector CPU (% of a core, from utime+stime),
 # RSS split (RssAnon / RssFile / VmHWM from /proc/PID/status) and by mapped file, threads, CPU by thread.
-# Phase 2 ($STRACE_SECONDS s, same load): `strace -f -c` attached: syscalls per second,
-# the top syscalls, and syscalls per OTLP request (all threads, all load, so an upper
+# Phase 2 ($STRACE_SECONDS s, same load): `strace -f` attached: syscalls per second,
+# the top syscalls, syscalls by thread, and syscalls per OTLP request (all threads, all load, so an upper
 # bound for the OTLP path alone). strace slows the process: phase 2's CPU is not reported.
 # Prints one table (and writes it to $RESULTS).
 #
@@ -199,21 +199,29 @@ sys_line="not measured (STRACE_SECONDS=0 or no strace)"
 per_req="-"
 top=""
 if ((STRACE_SECONDS > 0)); then
-  log "phase 2: ${STRACE_SECONDS}s with strace -f -c attached"
+  log "phase 2: ${STRACE_SECONDS}s with strace -f attached"
   r0=$(self_metric "$METRICS_PORT" outrigger_receiver_accepted_spans_total)
-  strace -f -c -qq -p "$COL" -o "$WORK/strace.txt" &
+  for t in /proc/"$COL"/task/*; do echo "${t##*/} $(tr ' ' _ <"$t/comm")"; done >"$WORK/tids"
+  # In a folder of its own: the collector watches its config's folder, and each write there
+  # would wake it.
+  mkdir -p "$WORK/trace"
+  strace -f -qq -p "$COL" -o "$WORK/trace/strace.raw" &
   ST=$!
   sleep "$STRACE_SECONDS"
   kill -INT "$ST" 2>/dev/null || true
   wait "$ST" 2>/dev/null || true
   r1=$(self_metric "$METRICS_PORT" outrigger_receiver_accepted_spans_total)
-  total=$(awk '$NF == "total" {print $(NF-2)}' "$WORK/strace.txt")
-  total=${total:-0}
+  strace_by_thread "$WORK/trace/strace.raw" "$WORK/tids" >"$WORK/strace.txt"
+  total=$(awk '$1 == "*" {t += $3} END {print t + 0}' "$WORK/strace.txt")
   sys_line=$(calc "%.0f" "$total / $STRACE_SECONDS")
   reqs=$(calc "%.1f" "($r1 - $r0) / $SPANS_PER_REQUEST")
   per_req=$(awk -v t="$total" -v r="$reqs" 'BEGIN { if (r > 0) printf "%.1f", t / r; else print "-" }')
-  top=$(awk 'NR > 2 && $1 ~ /^[0-9.]+$/ && $NF != "total" {c = (NF == 6 ? $4 : $4); print $NF, c}' "$WORK/strace.txt" |
+  top=$(awk '$1 == "*" {print $2, $3}' "$WORK/strace.txt" |
     sort -k2,2nr | head -8 | awk -v s="$STRACE_SECONDS" '{printf "%s %.0f/s, ", $1, $2 / s}')
+  by_thread=$(awk -v s="$STRACE_SECONDS" '$1 != "*" {t[$1] += $3; c[$1] = c[$1] sprintf("%s %.1f, ", $2, $3 / s)}
+    END {for (k in t) printf "%.1f|%s|%s\n", t[k] / s, k, c[k]}' \
+    <(awk '$1 != "*"' "$WORK/strace.txt" | sort -k1,1 -k3,3nr) | sort -t'|' -k1,1nr |
+    awk -F'|' '{sub(/, $/, "", $3); printf "| %s | %s | %s |\n", $2, $1, $3}')
 fi
 
 spans=$(self_metric "$METRICS_PORT" outrigger_receiver_accepted_spans_total)
@@ -257,7 +265,16 @@ stop_pid "$SINK" 5
   echo "|---|---|---|"
   awk '{printf "| %s | %s | %s |\n", $1, $2, $3}' "$WORK/rss_by_file"
   echo
-  [[ -n $top ]] && echo "Top syscalls (phase 2, strace -f -c): ${top%, }" && echo
+  if [[ -n $top ]]; then
+    echo "Top syscalls (phase 2, strace -f): ${top%, }"
+    echo
+    echo "Syscalls by thread (phase 2, strace -f):"
+    echo
+    echo "| thread | syscalls per s | by syscall, per s |"
+    echo "|---|---|---|"
+    echo "$by_thread"
+    echo
+  fi
   echo "Goals (issue 12): <= 1% of a core and <= 16 MiB RSS. Raw files: ${WORK#"$ROOT"/}"
 } >"$RESULTS"
 cat "$RESULTS"
