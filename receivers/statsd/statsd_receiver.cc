@@ -167,6 +167,8 @@ void StatsdReceiver::HandleData(std::string_view data) {
   std::string error;
   const uint64_t now = NowNs();
   std::unique_ptr<pdata::LogsBuilder> logs;
+  // Counted once per datagram, not per line (an atomic update of a shared counter each).
+  size_t accepted_points = 0;
   ForEachLine(data, [&](std::string_view line) {
     switch (ParseLine(line, &m, &e, &c, &error)) {
       case LineKind::kMetric:
@@ -177,7 +179,7 @@ void StatsdReceiver::HandleData(std::string_view data) {
         switch (aggregator_.Add(m, now)) {
           case AddResult::kAdded:
           case AddResult::kDisabled:  // received; its type is ignored by configuration, as upstream
-            meter_.Accepted(Signal::kMetrics, m.type == MetricType::kSet ? 1 : m.values.size());
+            accepted_points += m.type == MetricType::kSet ? 1 : m.values.size();
             break;
           case AddResult::kPerMetricLimit:
             meter_.Refused(Signal::kMetrics, 1);
@@ -245,6 +247,7 @@ void StatsdReceiver::HandleData(std::string_view data) {
         return;
     }
   });
+  if (accepted_points > 0) meter_.Accepted(Signal::kMetrics, accepted_points);
   if (logs) {
     size_t n = logs->records();
     auto st = consumers_.logs->ConsumeLogs(logs->Build());
