@@ -35,6 +35,9 @@ constexpr uint64_t kTrimAfterBytes = 64ull << 20;
 constexpr absl::Duration kRotatedDrainGrace = absl::Seconds(2);  // keep a rotated-out file this long after EOF
 // Above the memory limit, reading pauses this long before admission is asked again.
 constexpr absl::Duration kAdmissionRetry = absl::Milliseconds(200);
+// While files keep being written, inotify's news waits this long (poll_interval if
+// shorter) after a pass that read something: see Run.
+constexpr absl::Duration kMaxNewsHold = absl::Milliseconds(200);
 
 uint64_t ToNs(absl::Time t) { return static_cast<uint64_t>(absl::ToUnixNanos(t)); }
 
@@ -517,6 +520,12 @@ void FilelogReceiver::Run() {
   Committer& c = s.committer;
   absl::Time next_scan = absl::InfinitePast();
   bool look = true;  // read every file now
+  // While files keep being written, inotify's news waits until poll_interval (at most
+  // kMaxNewsHold) after the last pass that read something: a writer that writes line by
+  // line (most loggers flush each line) wakes this thread about once per poll_interval,
+  // as upstream's polling does, not once per line. News after a quiet period is read at
+  // once.
+  absl::Time news_after = absl::InfinitePast();
   uint64_t trimmed_at_bytes = 0;
   while (!s.stop) {
     stats_.counters.wakeups += 1;
@@ -565,6 +574,7 @@ void FilelogReceiver::Run() {
           if (r->ReadSome()) progress = true;
           if (s.Full() && !s.Send()) break;
         }
+        if (progress) news_after = burst_start + std::min(cfg_.poll_interval, kMaxNewsHold);
         // (inotify is looked at after a poll_interval of reading: files being written send
         // news all the time, and each yield sends what the rounds made so far.)
         const absl::Time t = absl::Now();
@@ -590,13 +600,15 @@ void FilelogReceiver::Run() {
       next_scan = absl::Now();
     }
     c.Checkpoint(s.readers, /*force=*/false);
-    const absl::Time wake = s.WakeTime(now, next_scan);
+    absl::Time wake = s.WakeTime(now, next_scan);
+    const bool hold_news = !look && absl::Now() < news_after;
+    if (hold_news) wake = std::min(wake, news_after);
     int timeout_ms =
         look ? 0
              : static_cast<int>(std::clamp<int64_t>(
                    absl::ToInt64Milliseconds(absl::Ceil(wake - absl::Now(), absl::Milliseconds(1))), 0, 60000));
     pollfd fds[2] = {{s.wake_fd, POLLIN, 0}, {s.watcher.fd(), POLLIN, 0}};
-    int nfds = s.watcher.fd() >= 0 ? 2 : 1;
+    int nfds = s.watcher.fd() >= 0 && !hold_news ? 2 : 1;
     if ((timeout_ms > 0 || look) && poll(fds, nfds, timeout_ms) > 0 && (fds[1].revents & POLLIN)) {
       bool names_changed = false;
       if (s.watcher.Drain(&names_changed) && !c.refused()) {

@@ -652,6 +652,36 @@ TEST_F(FilelogTest, RefusedBatchDoesNotSpin) {
   EXPECT_LT(wakeups, 100u);  // a few per retry and event; a spin makes it thousands
 }
 
+// A writer that writes line by line (most loggers flush each line) wakes the reader about
+// once per poll_interval while it keeps writing, not once per line: inotify's news waits
+// until poll_interval after the last pass that read something. Every line arrives.
+TEST_F(FilelogTest, LineByLineWriterWakesTheReaderOncePerPollInterval) {
+  Config c = Base();
+  c.poll_interval = absl::Milliseconds(100);
+  Start(c);
+  ASSERT_TRUE(testutil::WaitFor([&] { return receiver_->counters().scans >= 1; }));
+  const uint64_t w0 = receiver_->counters().wakeups;
+  const absl::Time start = absl::Now();
+  constexpr int kLines = 300;
+  int fd = open(P("app.log").c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  for (int i = 0; i < kLines; ++i) {
+    const std::string line = Lines("w", i, i + 1);
+    ASSERT_EQ(write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the writer's pace: one write per line
+  }
+  close(fd);
+  const absl::Duration writing = absl::Now() - start;
+  ASSERT_TRUE(sink_.WaitCount(kLines));
+  const uint64_t wakeups = receiver_->counters().wakeups - w0;
+  // About 3 per poll_interval (the held news, the pass that reads, a scan now and then),
+  // and what follows the last write; one per write made it about 300.
+  const auto periods = static_cast<uint64_t>(writing / c.poll_interval) + 1;
+  EXPECT_LE(wakeups, 4 * periods + 10) << "over " << absl::FormatDuration(writing);
+  Stop();
+  ExpectExactlyOnce(sink_.bodies(), "w", 0, kLines);
+}
+
 // `cp app.log app.log.bak` with app* included: the copy is first seen incomplete (waits to
 // be identifiable), then whole: a copy of a file being read, which waits for a truncation.
 // Its wait must not leave a time in the past that makes the loop spin once the copy wait
