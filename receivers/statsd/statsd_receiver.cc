@@ -9,15 +9,18 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 #include <future>
 #include <set>
+#include <utility>
 
 #include "collector/http/server.h"
 #include "collector/net/acceptor.h"
+#include "collector/net/oneshot_wait.h"
 #include "spdlog/spdlog.h"
 
 namespace outrigger::receivers::statsd {
@@ -29,6 +32,9 @@ using asio::ip::udp;
 namespace {
 constexpr int kBatch = 16;               // datagrams per recvmmsg
 constexpr size_t kDatagramSize = 16384;  // larger datagrams are truncated and refused
+// A read that found this many datagrams or more is followed by the next without
+// kReadHold: a quarter of the ~256 short datagrams the default receive buffer holds.
+constexpr size_t kHoldBelow = 64;
 constexpr absl::Duration kInvalidLogEvery = absl::Seconds(10);
 // A flush that forgets or emits this many series gives free memory back to the system:
 // glibc keeps freed small blocks in its arenas, so a burst of series (and the Metrics of
@@ -99,11 +105,16 @@ struct Conn {
 };
 
 struct StatsdReceiver::State {
-  explicit State(asio::io_context& io) : io(io), timer(io) {}
+  explicit State(asio::io_context& io) : io(io), timer(io), hold(io) {}
   asio::io_context& io;
   asio::steady_timer timer;
-  std::unique_ptr<udp::socket> udp_socket;
-  std::unique_ptr<asio::local::datagram_protocol::socket> unix_socket;
+  asio::steady_timer hold;  // kReadHold
+  std::atomic<uint64_t> reads{0};  // wake-ups that read the UDP or unixgram socket
+  // UDP or unixgram: the socket, owned here and not by Asio (see net::OneShotWait), and
+  // the wait for it to be readable.
+  int dgram_fd = -1;
+  uint16_t udp_port = 0;
+  std::unique_ptr<net::OneShotWait> dgram_wait;
   std::shared_ptr<net::Acceptor> acceptor;
   std::set<std::shared_ptr<Conn>> tcp_conns;
   std::array<char, 65536> tcp_chunk;  // reads happen one at a time, on the event loop
@@ -136,9 +147,13 @@ StatsdReceiver::~StatsdReceiver() { (void)Shutdown(absl::Now()); }
 uint16_t StatsdReceiver::port() const {
   if (!state_) return 0;
   boost::system::error_code ec;
-  if (state_->udp_socket) return state_->udp_socket->local_endpoint(ec).port();
+  if (state_->udp_port != 0) return state_->udp_port;
   if (state_->acceptor) return state_->acceptor->port();
   return 0;
+}
+
+uint64_t StatsdReceiver::datagram_reads() const {
+  return state_ ? state_->reads.load(std::memory_order_relaxed) : 0;
 }
 
 void StatsdReceiver::Refuse(std::string_view line, const std::string& why, bool malformed) {
@@ -303,8 +318,9 @@ void ArmTimer(StatsdReceiver* r, StatsdReceiver::State* s, absl::Duration every)
 }
 
 // Reads every datagram queued on `fd` with recvmmsg (many per system call) until it
-// would block.
-void DrainDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, int fd, ReceiverMeter* meter) {
+// would block; returns how many it read.
+size_t DrainDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, int fd, ReceiverMeter* meter) {
+  size_t total = 0;
   while (true) {
     for (int i = 0; i < kBatch; ++i) {
       s->iovs[static_cast<size_t>(i)] = {s->buffers[static_cast<size_t>(i)].data(), kDatagramSize};
@@ -313,7 +329,8 @@ void DrainDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, int fd, Receive
       s->msgs[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
     }
     int n = recvmmsg(fd, s->msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;
+    if (n <= 0) return total;
+    total += static_cast<size_t>(n);
     for (int i = 0; i < n; ++i) {
       const auto& m = s->msgs[static_cast<size_t>(i)];
       if (m.msg_hdr.msg_flags & MSG_TRUNC) {
@@ -322,17 +339,34 @@ void DrainDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, int fd, Receive
       }
       r->HandleData(std::string_view(s->buffers[static_cast<size_t>(i)].data(), m.msg_len));
     }
-    if (n < kBatch) return;
+    if (n < kBatch) return total;
   }
 }
 
-// Waits until the socket is readable, then drains it.
-template <typename Socket>
-void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, Socket* sock, ReceiverMeter* meter) {
-  sock->async_wait(Socket::wait_read, [r, s, sock, meter](const boost::system::error_code& ec) {
+void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, ReceiverMeter* meter);
+
+// Drains the socket, then reads again: after kReadHold if the read found fewer than
+// kHoldBelow datagrams, as soon as it is readable if it found none or more.
+void DrainThenRead(StatsdReceiver* r, StatsdReceiver::State* s, ReceiverMeter* meter) {
+  s->reads.fetch_add(1, std::memory_order_relaxed);
+  const size_t n = DrainDatagrams(r, s, s->dgram_fd, meter);
+  if (n == 0 || n >= kHoldBelow) {
+    ReadDatagrams(r, s, meter);
+    return;
+  }
+  s->hold.expires_after(absl::ToChronoNanoseconds(kReadHold));
+  s->hold.async_wait([r, s, meter](const boost::system::error_code& ec) {
     if (ec || s->stopped) return;
-    DrainDatagrams(r, s, sock->native_handle(), meter);
-    ReadDatagrams(r, s, sock, meter);
+    DrainThenRead(r, s, meter);
+  });
+}
+
+// Waits until the socket is readable, then drains it. While nothing waits (a hold), the
+// datagrams that arrive wake nothing.
+void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, ReceiverMeter* meter) {
+  s->dgram_wait->Wait([r, s, meter](const boost::system::error_code& ec) {
+    if (ec || s->stopped) return;
+    DrainThenRead(r, s, meter);
   });
 }
 
@@ -427,28 +461,39 @@ absl::Status StatsdReceiver::Start(Host& host) {
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
     }
   };
+  // A datagram socket, opened and bound with Asio, then taken from it (net::OneShotWait).
+  auto take = [&](auto& sock) -> absl::Status {
+    s->dgram_fd = sock.release(ec);
+    if (ec) return absl::InternalError(StrCat("StatsD ", cfg_.transport, " socket: ", ec.message()));
+    set_rcvbuf(s->dgram_fd);
+    auto wait = net::OneShotWait::Make(s->io, s->dgram_fd);
+    if (!wait.ok()) return wait.status();
+    s->dgram_wait = std::move(*wait);
+    return absl::OkStatus();
+  };
   if (cfg_.transport == "unixgram") {
     ::unlink(cfg_.endpoint.c_str());
-    s->unix_socket = std::make_unique<asio::local::datagram_protocol::socket>(s->io);
-    s->unix_socket->open(asio::local::datagram_protocol(), ec);
-    if (!ec) s->unix_socket->bind(asio::local::datagram_protocol::endpoint(cfg_.endpoint), ec);
+    asio::local::datagram_protocol::socket sock(s->io);
+    sock.open(asio::local::datagram_protocol(), ec);
+    if (!ec) sock.bind(asio::local::datagram_protocol::endpoint(cfg_.endpoint), ec);
     if (ec) return absl::UnavailableError(StrCat("cannot bind unixgram socket ", cfg_.endpoint, ": ", ec.message()));
     if (::chmod(cfg_.endpoint.c_str(), static_cast<mode_t>(cfg_.socket_permissions)) != 0) {
       return absl::UnavailableError(
           StrCat("cannot set the mode of unixgram socket ", cfg_.endpoint, ": ", std::strerror(errno)));
     }
-    set_rcvbuf(s->unix_socket->native_handle());
+    if (auto st = take(sock); !st.ok()) return st;
   } else {
     auto hp = http::ParseEndpoint(cfg_.endpoint);
     if (!hp.ok()) return hp.status();
     auto addr = asio::ip::make_address(hp->host);
     if (cfg_.transport == "udp") {
-      s->udp_socket = std::make_unique<udp::socket>(s->io);
+      udp::socket sock(s->io);
       udp::endpoint ep(addr, hp->port);
-      s->udp_socket->open(ep.protocol(), ec);
-      if (!ec) s->udp_socket->bind(ep, ec);
+      sock.open(ep.protocol(), ec);
+      if (!ec) sock.bind(ep, ec);
       if (ec) return absl::UnavailableError(StrCat("StatsD cannot listen on udp ", cfg_.endpoint, ": ", ec.message()));
-      set_rcvbuf(s->udp_socket->native_handle());
+      s->udp_port = sock.local_endpoint(ec).port();
+      if (auto st = take(sock); !st.ok()) return st;
     } else {
       s->refusals = net::Refusals(StrCat("receiver/", settings_.id.String()), {"max_connections", "idle_timeout"},
                                   settings_.telemetry, settings_.logger);
@@ -464,8 +509,7 @@ absl::Status StatsdReceiver::Start(Host& host) {
   }
   // Everything else happens on the event loop.
   asio::post(s->io, [this, s] {
-    if (s->udp_socket) ReadDatagrams(this, s, s->udp_socket.get(), &meter_);
-    if (s->unix_socket) ReadDatagrams(this, s, s->unix_socket.get(), &meter_);
+    if (s->dgram_wait) ReadDatagrams(this, s, &meter_);
     if (s->acceptor) s->acceptor->Start();
     ArmTimer(this, s, cfg_.aggregation_interval);
   });
@@ -569,10 +613,10 @@ absl::Status StatsdReceiver::Shutdown(absl::Time deadline) {
     s->stopped = true;
     boost::system::error_code ec;
     s->timer.cancel();
-    if (s->udp_socket) DrainDatagrams(this, s, s->udp_socket->native_handle(), &meter_);
-    if (s->unix_socket) DrainDatagrams(this, s, s->unix_socket->native_handle(), &meter_);
-    if (s->udp_socket) s->udp_socket->close(ec);
-    if (s->unix_socket) s->unix_socket->close(ec);
+    s->hold.cancel();
+    if (s->dgram_wait) DrainDatagrams(this, s, s->dgram_fd, &meter_);
+    s->dgram_wait.reset();  // its wait ends as aborted
+    if (s->dgram_fd >= 0) ::close(std::exchange(s->dgram_fd, -1));
     if (s->acceptor) {
       for (auto& sock : AcceptPending(s)) s->tcp_conns.insert(std::make_shared<Conn>(std::move(sock), s->io));
       // Connections accepted already but not handed over yet (queued behind this) are

@@ -97,6 +97,40 @@ TEST_F(StatsdReceiverTest, UdpLinesAreAggregatedAndFlushedAtShutdown) {
   EXPECT_EQ(sink_.PointCount(), 2u);  // one point for a, one for b
 }
 
+// A client that sends one datagram per line, as plain StatsD clients do, is read in
+// groups: after a read that found only a few datagrams the next one waits kReadHold, so
+// the event loop wakes about once per kReadHold, not once per datagram. None is lost.
+TEST_F(StatsdReceiverTest, OneDatagramPerLineIsReadInGroups) {
+  Config cfg;
+  cfg.endpoint = "127.0.0.1:0";
+  Start(cfg);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(receiver_->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  constexpr int kDatagrams = 2000;
+  const uint64_t reads0 = receiver_->datagram_reads();
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kDatagrams; ++i) {
+    const std::string line = "one.by.one:1|c";
+    ASSERT_EQ(sendto(fd, line.data(), line.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a)),
+              static_cast<ssize_t>(line.size()));
+    if (i % 10 == 9) std::this_thread::sleep_for(std::chrono::microseconds(200));  // the client's pace
+  }
+  const absl::Duration sending = absl::Now() - start;
+  close(fd);
+  ASSERT_TRUE(WaitAccepted(kDatagrams, "udp"));
+  const uint64_t reads = receiver_->datagram_reads() - reads0;
+  // About one read per kReadHold while the client sends (two: the one that finds a few,
+  // the held one); one per datagram would be 2,000.
+  EXPECT_LE(reads, 2 * static_cast<uint64_t>(sending / kReadHold) + 20) << "in " << absl::FormatDuration(sending);
+  ASSERT_TRUE(receiver_->Shutdown(absl::Now() + absl::Seconds(5)).ok());
+  ASSERT_EQ(sink_.PointCount(), 1u);
+  EXPECT_EQ(Metric("outrigger_receiver_accepted_metric_points_total", "udp"), kDatagrams);
+}
+
 TEST_F(StatsdReceiverTest, TcpStreamsSplitOnNewlinesAcrossReads) {
   Config cfg;
   cfg.endpoint = "127.0.0.1:0";
