@@ -108,7 +108,7 @@ struct StatsdReceiver::State {
   explicit State(asio::io_context& io) : io(io), timer(io), hold(io) {}
   asio::io_context& io;
   asio::steady_timer timer;
-  asio::steady_timer hold;  // kReadHold
+  asio::steady_timer hold;         // kReadHold
   std::atomic<uint64_t> reads{0};  // wake-ups that read the UDP or unixgram socket
   // UDP or unixgram: the socket, owned here and not by Asio (see net::OneShotWait), and
   // the wait for it to be readable.
@@ -152,9 +152,7 @@ uint16_t StatsdReceiver::port() const {
   return 0;
 }
 
-uint64_t StatsdReceiver::datagram_reads() const {
-  return state_ ? state_->reads.load(std::memory_order_relaxed) : 0;
-}
+uint64_t StatsdReceiver::datagram_reads() const { return state_ ? state_->reads.load(std::memory_order_relaxed) : 0; }
 
 void StatsdReceiver::Refuse(std::string_view line, const std::string& why, bool malformed) {
   if (malformed) meter_.Malformed();
