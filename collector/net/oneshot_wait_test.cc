@@ -31,9 +31,7 @@ class OneShotWaitTest : public ::testing::Test {
     close(out_);
     close(fd_);
   }
-  void Send() {
-    ASSERT_EQ(sendto(out_, "x", 1, 0, reinterpret_cast<sockaddr*>(&addr_), sizeof(addr_)), 1);
-  }
+  void Send() { ASSERT_EQ(sendto(out_, "x", 1, 0, reinterpret_cast<sockaddr*>(&addr_), sizeof(addr_)), 1); }
   int Drain() {
     char buf[16];
     int n = 0;
@@ -94,9 +92,7 @@ TEST_F(OneShotWaitTest, CancelEndsTheWaitAsAborted) {
   EXPECT_EQ(got, boost::asio::error::operation_aborted);
 }
 
-TEST_F(OneShotWaitTest, RefusesADescriptorThatIsNotOpen) {
-  EXPECT_FALSE(OneShotWait::Make(io_, 1 << 20).ok());
-}
+TEST_F(OneShotWaitTest, RefusesADescriptorThatIsNotOpen) { EXPECT_FALSE(OneShotWait::Make(io_, 1 << 20).ok()); }
 
 }  // namespace
 }  // namespace outrigger::net
