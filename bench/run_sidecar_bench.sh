@@ -16,6 +16,10 @@
 #   (build-bench/bench/... is used when build/bench/... is missing)
 #   WARMUP=35 DURATION=30 STRACE_SECONDS=10 LOG_RATE=1000 STATSD_RATE=10000 SPAN_RATE=1000
 #   SPANS_PER_REQUEST=100 (so 10 requests/s) STATSD_SERIES=200 SCRAPE=15
+#   LOG_LINES_PER_WRITE=100 (lines per write+flush of the log writer)
+#   STATSD_LINES_PER_DATAGRAM=10 STATSD_BATCH=64 (datagrams per sendmmsg)
+#   (an application that logs and sends metrics one at a time, as most do:
+#   LOG_LINES_PER_WRITE=1 STATSD_LINES_PER_DATAGRAM=1 STATSD_BATCH=1)
 #   EXPORT_COMPRESSION= (the otlp exporter's; empty: its default, gzip as upstream)
 #   COLLECTOR_CPU=0 CLIENT_CPU=1 RESULTS=bench/out/sidecar_results.md
 #   CALLGRIND=0 (1: the collector runs under callgrind, and phase 1 counts instructions
@@ -40,6 +44,9 @@ STATSD_RATE=${STATSD_RATE:-10000}
 SPAN_RATE=${SPAN_RATE:-1000}
 SPANS_PER_REQUEST=${SPANS_PER_REQUEST:-100}
 STATSD_SERIES=${STATSD_SERIES:-200}
+LOG_LINES_PER_WRITE=${LOG_LINES_PER_WRITE:-100}
+STATSD_LINES_PER_DATAGRAM=${STATSD_LINES_PER_DATAGRAM:-10}
+STATSD_BATCH=${STATSD_BATCH:-64}
 SCRAPE=${SCRAPE:-15}
 EXPORT_COMPRESSION=${EXPORT_COMPRESSION:-}
 CALLGRIND=${CALLGRIND:-0}
@@ -135,12 +142,10 @@ done
 sleep 1
 
 # The load, all on the client CPU, for the whole run.
-taskset -c "$CLIENT_CPU" python3 - "$LOG" "$LOG_RATE" "$TOTAL_SECONDS" >"$WORK/writer.out" 2>&1 <<'PY' &
+taskset -c "$CLIENT_CPU" python3 - "$LOG" "$LOG_RATE" "$TOTAL_SECONDS" "$LOG_LINES_PER_WRITE" >"$WORK/writer.out" 2>&1 <<'PY' &
 import sys, time, random
-path, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+path, rate, seconds, per_tick = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 paths = ["/", "/api/v1/orders", "/api/v1/users/42", "/static/app.js", "/healthz"]
-tick = 0.1
-per_tick = max(1, int(rate * tick))
 start = time.monotonic()
 n = 0
 with open(path, "a", buffering=1 << 16) as f:
@@ -157,7 +162,8 @@ print("lines", n)
 PY
 PIDS+=("$!")
 taskset -c "$CLIENT_CPU" "$BLASTER" --endpoint "127.0.0.1:$STATSD_PORT" --rate "$STATSD_RATE" \
-  --duration "$TOTAL_SECONDS" --series "$STATSD_SERIES" >"$WORK/blaster.out" 2>"$WORK/blaster.err" &
+  --duration "$TOTAL_SECONDS" --series "$STATSD_SERIES" --lines-per-datagram "$STATSD_LINES_PER_DATAGRAM" \
+  --batch "$STATSD_BATCH" >"$WORK/blaster.out" 2>"$WORK/blaster.err" &
 PIDS+=("$!")
 taskset -c "$CLIENT_CPU" "$LOADGEN" send --protocol http --endpoint "127.0.0.1:$HTTP_PORT" --concurrency 1 \
   --duration "$TOTAL_SECONDS" --rate "$SPAN_RATE" --spans-per-request "$SPANS_PER_REQUEST" \
@@ -237,7 +243,7 @@ stop_pid "$SINK" 5
   echo "- date: $(date -u +%FT%TZ); commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')"
   echo "- machine: $(nproc) vCPU, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- collector pinned to CPU $COLLECTOR_CPU, the load on CPU $CLIENT_CPU"
-  echo "- load: $LOG_RATE log lines/s (filelog), $STATSD_RATE StatsD lines/s over UDP ($STATSD_SERIES series, aggregation_interval 10s),"
+  echo "- load: $LOG_RATE log lines/s (filelog; $LOG_LINES_PER_WRITE per write), $STATSD_RATE StatsD lines/s over UDP ($STATSD_SERIES series, $STATSD_LINES_PER_DATAGRAM per datagram, $STATSD_BATCH datagrams per sendmmsg, aggregation_interval 10s),"
   echo "  $SPAN_RATE spans/s over OTLP/HTTP ($SPANS_PER_REQUEST spans per request, 1 connection); exporters: otlp (traces, logs; compression ${EXPORT_COMPRESSION:-gzip}) to a sink, prometheus (scraped every ${SCRAPE}s)"
   echo
   echo "| phase-1 s | CPU s | % of a core | RSS MiB (anon / file) | peak in run: anon / file | VmHWM MiB | threads | syscalls/s | syscalls per OTLP request (all threads) | accepted spans / log records / metric points |"
