@@ -33,7 +33,7 @@ namespace {
 constexpr int kBatch = 16;               // datagrams per recvmmsg
 constexpr size_t kDatagramSize = 16384;  // larger datagrams are truncated and refused
 // A read that found this many datagrams or more is followed by the next without
-// kReadHold: a quarter of the ~256 short datagrams the default receive buffer holds.
+// kReadHold (the client sends faster than 64 per hold).
 constexpr size_t kHoldBelow = 64;
 constexpr absl::Duration kInvalidLogEvery = absl::Seconds(10);
 // A flush that forgets or emits this many series gives free memory back to the system:
@@ -109,6 +109,7 @@ struct StatsdReceiver::State {
   asio::io_context& io;
   asio::steady_timer timer;
   asio::steady_timer hold;         // kReadHold
+  bool hold_reads = false;         // UDP with a receive buffer of kHoldMinBuffer or more
   std::atomic<uint64_t> reads{0};  // wake-ups that read the UDP or unixgram socket
   // UDP or unixgram: the socket, owned here and not by Asio (see net::OneShotWait), and
   // the wait for it to be readable.
@@ -343,12 +344,12 @@ size_t DrainDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, int fd, Recei
 
 void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, ReceiverMeter* meter);
 
-// Drains the socket, then reads again: after kReadHold if the read found fewer than
-// kHoldBelow datagrams, as soon as it is readable if it found none or more.
+// Drains the socket, then reads again: after kReadHold if holds are on and the read
+// found fewer than kHoldBelow datagrams, otherwise as soon as it is readable.
 void DrainThenRead(StatsdReceiver* r, StatsdReceiver::State* s, ReceiverMeter* meter) {
   s->reads.fetch_add(1, std::memory_order_relaxed);
   const size_t n = DrainDatagrams(r, s, s->dgram_fd, meter);
-  if (n == 0 || n >= kHoldBelow) {
+  if (!s->hold_reads || n == 0 || n >= kHoldBelow) {
     ReadDatagrams(r, s, meter);
     return;
   }
@@ -492,6 +493,9 @@ absl::Status StatsdReceiver::Start(Host& host) {
       if (ec) return absl::UnavailableError(StrCat("StatsD cannot listen on udp ", cfg_.endpoint, ": ", ec.message()));
       s->udp_port = sock.local_endpoint(ec).port();
       if (auto st = take(sock); !st.ok()) return st;
+      int rcvbuf = 0;
+      socklen_t len = sizeof rcvbuf;
+      s->hold_reads = getsockopt(s->dgram_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) == 0 && rcvbuf >= kHoldMinBuffer;
     } else {
       s->refusals = net::Refusals(StrCat("receiver/", settings_.id.String()), {"max_connections", "idle_timeout"},
                                   settings_.telemetry, settings_.logger);

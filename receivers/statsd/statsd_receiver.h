@@ -27,15 +27,19 @@ struct Conn;
 inline constexpr absl::Duration kDrainQuiet = absl::Seconds(1);
 inline constexpr absl::Duration kDrainMax = absl::Seconds(5);
 
-// UDP and unixgram: after a read that found only a few datagrams (fewer than 64: a
-// client that sends one datagram per metric, as plain StatsD clients do, at up to ~32,000
-// a second), the next read waits this long: datagrams queue in the socket meanwhile and
-// are read together, one wake-up per kReadHold instead of one per datagram. A read that
-// found more is followed by the next at once, so the queue stays within a quarter of the
-// ~256 short datagrams the system's default receive buffer holds, unless the rate jumps
-// past ~100,000 datagrams/s within a hold. A read that finds the socket empty waits for
-// the next datagram (an idle receiver does not wake).
+// UDP: after a read that found only a few datagrams (fewer than 64: a client that sends
+// one datagram per metric, as plain StatsD clients do, at up to ~32,000 a second), the
+// next read waits kReadHold: datagrams queue in the socket meanwhile and are read
+// together, one wake-up per kReadHold instead of one per datagram. Only with a receive
+// buffer of at least kHoldMinBuffer as the kernel reports it (socket_buffer_size of half
+// that or more, which the kernel doubles, or net.core.rmem_default): the
+// system's default of 208 KiB holds ~256 short datagrams, and a client that sends a few
+// hundred in a burst right after a quiet spell would overflow it during a hold, where
+// reading at once keeps up. A read that finds the socket empty waits for the next
+// datagram (an idle receiver does not wake). Not for unixgram, whose senders block
+// when its queue (net.unix.max_dgram_qlen, 10 by default) is full.
 inline constexpr absl::Duration kReadHold = absl::Milliseconds(2);
+inline constexpr int kHoldMinBuffer = 1 << 20;  // bytes, as getsockopt(SO_RCVBUF) reports them
 
 class StatsdReceiver : public Receiver, public AdmissionClient {
  public:
