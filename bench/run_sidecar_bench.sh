@@ -20,6 +20,8 @@
 #   STATSD_LINES_PER_DATAGRAM=10 STATSD_BATCH=64 (datagrams per sendmmsg)
 #   (an application that logs and sends metrics one at a time, as most do:
 #   LOG_LINES_PER_WRITE=1 STATSD_LINES_PER_DATAGRAM=1 STATSD_BATCH=1)
+#   STATSD_BUFFER= (the statsd receiver's socket_buffer_size; empty: the system's default.
+#   From 512KiB on, it reads one-datagram-per-line clients in groups)
 #   EXPORT_COMPRESSION= (the otlp exporter's; empty: its default, gzip as upstream)
 #   COLLECTOR_CPU=0 CLIENT_CPU=1 RESULTS=bench/out/sidecar_results.md
 #   CALLGRIND=0 (1: the collector runs under callgrind, and phase 1 counts instructions
@@ -47,6 +49,7 @@ STATSD_SERIES=${STATSD_SERIES:-200}
 LOG_LINES_PER_WRITE=${LOG_LINES_PER_WRITE:-100}
 STATSD_LINES_PER_DATAGRAM=${STATSD_LINES_PER_DATAGRAM:-10}
 STATSD_BATCH=${STATSD_BATCH:-64}
+STATSD_BUFFER=${STATSD_BUFFER:-}
 SCRAPE=${SCRAPE:-15}
 EXPORT_COMPRESSION=${EXPORT_COMPRESSION:-}
 CALLGRIND=${CALLGRIND:-0}
@@ -89,7 +92,8 @@ receivers:
   statsd:
     endpoint: 127.0.0.1:$STATSD_PORT
     aggregation_interval: 10s
-  otlp:
+${STATSD_BUFFER:+    socket_buffer_size: $STATSD_BUFFER
+}  otlp:
     protocols:
       http:
         endpoint: 127.0.0.1:$HTTP_PORT
@@ -243,7 +247,7 @@ stop_pid "$SINK" 5
   echo "- date: $(date -u +%FT%TZ); commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')"
   echo "- machine: $(nproc) vCPU, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- collector pinned to CPU $COLLECTOR_CPU, the load on CPU $CLIENT_CPU"
-  echo "- load: $LOG_RATE log lines/s (filelog; $LOG_LINES_PER_WRITE per write), $STATSD_RATE StatsD lines/s over UDP ($STATSD_SERIES series, $STATSD_LINES_PER_DATAGRAM per datagram, $STATSD_BATCH datagrams per sendmmsg, aggregation_interval 10s),"
+  echo "- load: $LOG_RATE log lines/s (filelog; $LOG_LINES_PER_WRITE per write), $STATSD_RATE StatsD lines/s over UDP ($STATSD_SERIES series, $STATSD_LINES_PER_DATAGRAM per datagram, $STATSD_BATCH datagrams per sendmmsg, socket_buffer_size ${STATSD_BUFFER:-default}, aggregation_interval 10s),"
   echo "  $SPAN_RATE spans/s over OTLP/HTTP ($SPANS_PER_REQUEST spans per request, 1 connection); exporters: otlp (traces, logs; compression ${EXPORT_COMPRESSION:-gzip}) to a sink, prometheus (scraped every ${SCRAPE}s)"
   echo
   echo "| phase-1 s | CPU s | % of a core | RSS MiB (anon / file) | peak in run: anon / file | VmHWM MiB | threads | syscalls/s | syscalls per OTLP request (all threads) | accepted spans / log records / metric points |"
