@@ -147,7 +147,6 @@ StatsdReceiver::~StatsdReceiver() { (void)Shutdown(absl::Now()); }
 
 uint16_t StatsdReceiver::port() const {
   if (!state_) return 0;
-  boost::system::error_code ec;
   if (state_->udp_port != 0) return state_->udp_port;
   if (state_->acceptor) return state_->acceptor->port();
   return 0;
@@ -364,6 +363,9 @@ void DrainThenRead(StatsdReceiver* r, StatsdReceiver::State* s, ReceiverMeter* m
 // datagrams that arrive wake nothing.
 void ReadDatagrams(StatsdReceiver* r, StatsdReceiver::State* s, ReceiverMeter* meter) {
   s->dgram_wait->Wait([r, s, meter](const boost::system::error_code& ec) {
+    if (ec && ec != asio::error::operation_aborted) {
+      spdlog::error("statsd: cannot wait for datagrams any more: {}", ec.message());
+    }
     if (ec || s->stopped) return;
     DrainThenRead(r, s, meter);
   });

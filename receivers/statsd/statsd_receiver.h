@@ -32,12 +32,12 @@ inline constexpr absl::Duration kDrainMax = absl::Seconds(5);
 // next read waits kReadHold: datagrams queue in the socket meanwhile and are read
 // together, one wake-up per kReadHold instead of one per datagram. Only with a receive
 // buffer of at least kHoldMinBuffer as the kernel reports it (socket_buffer_size of half
-// that or more, which the kernel doubles, or net.core.rmem_default): the
-// system's default of 208 KiB holds ~256 short datagrams, and a client that sends a few
-// hundred in a burst right after a quiet spell would overflow it during a hold, where
-// reading at once keeps up. A read that finds the socket empty waits for the next
-// datagram (an idle receiver does not wake). Not for unixgram, whose senders block
-// when its queue (net.unix.max_dgram_qlen, 10 by default) is full.
+// that or more, which the kernel doubles, or net.core.rmem_default): the system's
+// default of 208 KiB holds ~256 short datagrams, and a client that sends a few hundred
+// in a burst right after a quiet spell would overflow it during a hold, where reading at
+// once keeps up. A read that finds the socket empty waits for the next datagram (an
+// idle receiver does not wake). Not for unixgram, whose senders block when its queue
+// (net.unix.max_dgram_qlen, 10 by default) is full.
 inline constexpr absl::Duration kReadHold = absl::Milliseconds(2);
 inline constexpr int kHoldMinBuffer = 1 << 20;  // bytes, as getsockopt(SO_RCVBUF) reports them
 
@@ -68,7 +68,8 @@ class StatsdReceiver : public Receiver, public AdmissionClient {
   void Refuse(std::string_view line, const std::string& why, bool malformed);
   // At shutdown, on the event loop: reads what the connection holds until the client
   // closes it, or sends nothing for kDrainQuiet after a whole line, or the drain's time
-  // is up; then closes it. A last line without newline counts only if the client closed the connection.
+  // is up; then closes it. A last line without newline counts only if the client closed
+  // the connection.
   void DrainConnection(const std::shared_ptr<Conn>& conn);
   void FinishDrain(const std::shared_ptr<Conn>& conn, bool closed_by_client);
 
