@@ -487,7 +487,12 @@ describe('fault scenarios without a persistent queue', { concurrency: false }, (
       withShutdownTimeout(
         collectorConfig(ports, {
           receivers: { otlp: { protocols: { http: { endpoint: `${HOST}:${ports.otlp}` } } } },
-          exporters: { elasticsearch: { endpoint: es.url, flush: { interval: '200ms' } } },
+          // A queue of 5,000 records against 50,000 sent: it fills whatever the timing. (With the
+          // default 32,768 it filled only when the failed sends drained it slower than the
+          // client filled it: 60 of 1,000 requests got 503 in one run, none in another.)
+          exporters: {
+            elasticsearch: { endpoint: es.url, flush: { interval: '200ms' }, sending_queue: { queue_size: 5000 } },
+          },
           pipelines: { logs: { receivers: ['otlp'], exporters: ['elasticsearch'] } },
         }),
         '5s',
