@@ -254,7 +254,7 @@ stop_pid "$SINK" 5
   echo "|---|---|---|---|---|---|---|---|---|---|"
   echo "| $wall | $cpu_s | $pct | $(calc "%.1f" "$rss / 1024") ($(calc "%.1f" "$anon / 1024") / $(calc "%.1f" "$file / 1024")) | $(calc "%.1f" "$max_anon / 1024") / $(calc "%.1f" "$max_file / 1024") | $(calc "%.1f" "$hwm / 1024") | $threads | $sys_line | $per_req | $spans / $logs / $points |"
   echo
-  echo "CPU by thread in phase 1 (/proc/PID/task: utime + stime; context switches; threads that ended before its end are not shown):"
+  echo "CPU by thread in phase 1 (/proc/PID/task/*/schedstat, in ns; context switches; threads that ended before its end are not shown):"
   echo
   echo "| thread | CPU ms per s | context switches per s |"
   echo "|---|---|---|"

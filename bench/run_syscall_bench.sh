@@ -339,7 +339,7 @@ fi
   echo "  otlp receiver -> batch (8192, 200ms) -> otlp exporter (gRPC, no compression) -> sink"
   echo
   md_table "| proto | paced: spans at $RATE/s | paced: % of a core | max: spans | max: CPU s | max: spans per CPU-s | instructions per span (max) | strace: requests | syscalls per request (all threads) | exporter requests in that time | RSS anon / file MiB | threads |" "${ROWS[@]}"
-  echo "CPU by thread in the paced phase (/proc/PID/task: utime + stime, voluntary + involuntary context switches; threads that ended before its end are not shown):"
+  echo "CPU by thread in the paced phase (/proc/PID/task/*/schedstat, in ns; voluntary + involuntary context switches; threads that ended before its end are not shown):"
   echo
   md_table "| proto thread | CPU ms per s | context switches per s | CPU µs per request | context switches per request |" "${CPU_ROWS[@]}"
   if ((${#CG_ROWS[@]})); then
