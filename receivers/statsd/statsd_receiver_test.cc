@@ -78,6 +78,26 @@ class StatsdReceiverTest : public ::testing::Test {
   bool WaitAccepted(double n, const char* transport) {
     return sink_.WaitFor([&] { return Metric("outrigger_receiver_accepted_metric_points_total", transport) >= n; });
   }
+  // TCP: a client that sent a whole line and half of the next ("first:1|c\nsecond:1|"),
+  // then Shutdown (deadline in 10 s: the drain lasts 2.5 s) begun on another thread, up
+  // to the listener being closed. The client's socket is *fd.
+  void ShutDownWhileAClientIsMidLine(int* fd, std::future<absl::Status>* shutdown) {
+    Config cfg;
+    cfg.endpoint = "127.0.0.1:0";
+    cfg.transport = "tcp";
+    Start(cfg);
+    const uint16_t port = receiver_->port();
+    *fd = testutil::ConnectTcp(port);
+    ASSERT_GE(*fd, 0);
+    ASSERT_EQ(write(*fd, "first:1|c\nsecond:1|", 19), 19);
+    ASSERT_TRUE(WaitAccepted(1, "tcp"));
+    *shutdown = std::async(std::launch::async, [&] { return receiver_->Shutdown(absl::Now() + absl::Seconds(10)); });
+    ASSERT_TRUE(sink_.WaitFor([&] {
+      int probe = testutil::ConnectTcp(port);
+      if (probe >= 0) close(probe);
+      return probe < 0;
+    }));
+  }
   outrigger::Telemetry telemetry_;
   testutil::Sink sink_;
   testutil::TestHost host_;
@@ -339,22 +359,9 @@ TEST_F(StatsdReceiverTest, TcpShutdownReadsConnectionsNotAcceptedYet) {
 // Issue 14: shutdown reads a connection until its client closes it (data still on its way
 // through the kernel when shutdown began was lost, and the line it cut was corrupted).
 TEST_F(StatsdReceiverTest, TcpShutdownReadsWhatTheClientStillSends) {
-  Config cfg;
-  cfg.endpoint = "127.0.0.1:0";
-  cfg.transport = "tcp";
-  Start(cfg);
-  const uint16_t port = receiver_->port();
-  int fd = testutil::ConnectTcp(port);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "first:1|c\nsecond:1|", 19), 19);
-  ASSERT_TRUE(WaitAccepted(1, "tcp"));
-  auto shutdown = std::async(std::launch::async, [&] { return receiver_->Shutdown(absl::Now() + absl::Seconds(10)); });
-  // Shutdown has begun once the listener is closed.
-  ASSERT_TRUE(sink_.WaitFor([&] {
-    int probe = testutil::ConnectTcp(port);
-    if (probe >= 0) close(probe);
-    return probe < 0;
-  }));
+  int fd = -1;
+  std::future<absl::Status> shutdown;
+  ASSERT_NO_FATAL_FAILURE(ShutDownWhileAClientIsMidLine(&fd, &shutdown));
   std::string rest = "c\n";
   for (int i = 0; i < 20000; ++i) rest += "s." + std::to_string(i) + ":1|c\n";
   for (size_t off = 0; off < rest.size();) {
@@ -372,22 +379,9 @@ TEST_F(StatsdReceiverTest, TcpShutdownReadsWhatTheClientStillSends) {
 // than kDrainQuiet (a loaded machine): the rest of the line is on its way. Closing the
 // connection after the quiet window lost the line and everything the client sent after.
 TEST_F(StatsdReceiverTest, TcpShutdownWaitsForTheRestOfAnUnfinishedLine) {
-  Config cfg;
-  cfg.endpoint = "127.0.0.1:0";
-  cfg.transport = "tcp";
-  Start(cfg);
-  const uint16_t port = receiver_->port();
-  int fd = testutil::ConnectTcp(port);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "first:1|c\nsecond:1|", 19), 19);
-  ASSERT_TRUE(WaitAccepted(1, "tcp"));
-  // The drain lasts a quarter of the time to the deadline: 2.5 s, longer than the pause.
-  auto shutdown = std::async(std::launch::async, [&] { return receiver_->Shutdown(absl::Now() + absl::Seconds(10)); });
-  ASSERT_TRUE(sink_.WaitFor([&] {
-    int probe = testutil::ConnectTcp(port);
-    if (probe >= 0) close(probe);
-    return probe < 0;
-  }));
+  int fd = -1;
+  std::future<absl::Status> shutdown;  // its drain lasts 2.5 s, longer than the pause
+  ASSERT_NO_FATAL_FAILURE(ShutDownWhileAClientIsMidLine(&fd, &shutdown));
   // The pause is what is tested: the client is silent for longer than kDrainQuiet.
   std::this_thread::sleep_for(absl::ToChronoNanoseconds(kDrainQuiet + absl::Milliseconds(300)));
   ASSERT_EQ(send(fd, "c\nthird:1|c\n", 12, MSG_NOSIGNAL), 12) << std::strerror(errno);
