@@ -37,18 +37,30 @@ namespace {
 // The level our gzip compresses gRPC requests at (gRPC's own would be zlib's default, 6).
 constexpr int kGrpcGzipLevel = 1;
 
-// The request message of an Export call, handed to gRPC without a copy (the slice frees
-// it). With gzip, compressed here (libdeflate, kGrpcGzipLevel) and marked as compressed:
-// gRPC then sends it as it is, with the message's compressed flag and the channel's
-// `grpc-encoding: gzip`, instead of compressing it again with zlib at level 6.
-grpc::ByteBuffer RequestMessage(std::string body, bool gzip) {
-  auto* kept = new std::string(gzip ? Gzip(body, kGrpcGzipLevel) : std::move(body));
-  grpc::Slice slice(
-      kept->data(), kept->size(), [](void* p) { delete static_cast<std::string*>(p); }, kept);
-  if (!gzip) return grpc::ByteBuffer(&slice, 1);
+// The request message of an Export call, encoded (and compressed) straight into the
+// memory of gRPC slices: nothing zero-filled, nothing copied. With gzip, compressed here
+// (libdeflate, kGrpcGzipLevel) and marked as compressed: gRPC then sends it as it is,
+// with the message's compressed flag and the channel's `grpc-encoding: gzip`, instead of
+// compressing it again with zlib at level 6.
+template <typename D>
+grpc::ByteBuffer RequestMessage(const D& d, bool gzip) {
+  const size_t size = d.ByteSize();
+  auto writable = [](const grpc::Slice& s) { return const_cast<uint8_t*>(s.begin()); };  // a slice of our own
+  if (!gzip) {
+    grpc::Slice body(size);
+    d.WriteProtoTo(writable(body));
+    return grpc::ByteBuffer(&body, 1);
+  }
+  std::unique_ptr<uint8_t[]> body(new uint8_t[size]);
+  d.WriteProtoTo(body.get());
+  grpc::Slice room(GzipBound(size, kGrpcGzipLevel));
+  const size_t n = GzipTo(std::string_view(reinterpret_cast<const char*>(body.get()), size), kGrpcGzipLevel,
+                          reinterpret_cast<char*>(writable(room)), room.size());
+  grpc::Slice compressed = room.sub(0, n);
   grpc::ByteBuffer message;
   grpc::internal::GrpcByteBufferPeer::Set(
-      &message, grpc_raw_compressed_byte_buffer_create(reinterpret_cast<grpc_slice*>(&slice), 1, GRPC_COMPRESS_GZIP));
+      &message,
+      grpc_raw_compressed_byte_buffer_create(reinterpret_cast<grpc_slice*>(&compressed), 1, GRPC_COMPRESS_GZIP));
   return message;
 }
 
@@ -298,7 +310,7 @@ template <typename D>
 absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) {
   auto* stub = Stub();
   if (stub == nullptr) return absl::FailedPreconditionError("the OTLP/gRPC client was not started");
-  grpc::ByteBuffer request = RequestMessage(d.ToProto(), cfg_.compression == "gzip");
+  grpc::ByteBuffer request = RequestMessage(d, cfg_.compression == "gzip");
   grpc::ByteBuffer response;
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(deadline));

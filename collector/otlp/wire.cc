@@ -47,9 +47,10 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, uint64_t max_bytes) {
   return out;
 }
 
-std::string Gzip(std::string_view in, int level) {
-  // One compressor per thread, kept for the next body (allocating one costs more than
-  // compressing a small body: its match finder's tables are up to a few hundred KB).
+namespace {
+// One compressor per thread, kept for the next body (allocating one costs more than
+// compressing a small body: its match finder's tables are up to a few hundred KB).
+libdeflate_compressor* KeptCompressor(int level) {
   struct Compressor {
     int level = 0;
     libdeflate_compressor* c = nullptr;
@@ -63,9 +64,20 @@ std::string Gzip(std::string_view in, int level) {
     kept.level = level;
     if (kept.c == nullptr) throw std::bad_alloc();
   }
+  return kept.c;
+}
+}  // namespace
+
+size_t GzipBound(size_t in_size, int level) { return libdeflate_gzip_compress_bound(KeptCompressor(level), in_size); }
+
+size_t GzipTo(std::string_view in, int level, char* out, size_t capacity) {
+  return libdeflate_gzip_compress(KeptCompressor(level), in.data(), in.size(), out, capacity);
+}
+
+std::string Gzip(std::string_view in, int level) {
   std::string out;
-  out.resize(libdeflate_gzip_compress_bound(kept.c, in.size()));
-  out.resize(libdeflate_gzip_compress(kept.c, in.data(), in.size(), out.data(), out.size()));
+  out.resize(GzipBound(in.size(), level));
+  out.resize(GzipTo(in, level, out.data(), out.size()));
   return out;
 }
 

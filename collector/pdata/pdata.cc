@@ -535,13 +535,15 @@ absl::StatusOr<Data<Request>> Data<Request>::FromJson(std::string_view json) {
 
 template <typename Request>
 void Data<Request>::AppendProtoTo(std::string* out) const {
+  const size_t at = out->size();
+  out->resize(at + ByteSize());
+  WriteProtoTo(reinterpret_cast<uint8_t*>(out->data()) + at);
+}
+
+template <typename Request>
+void Data<Request>::WriteProtoTo(uint8_t* dst) const {
   // Concatenated encodings of the same message type merge their repeated fields. Sizes
-  // are computed once (ByteSizeLong caches them) and the encoding reuses them.
-  size_t total = 0;
-  for (const auto& p : parts_) total += p->Size();
-  size_t at = out->size();
-  out->resize(at + total);
-  auto* dst = reinterpret_cast<uint8_t*>(out->data()) + at;
+  // are computed once, by ByteSize (ByteSizeLong caches them), and the encoding reuses them.
   for (const auto& p : parts_) {
     if (p->has_raw) {
       std::memcpy(dst, p->raw.data(), p->raw.size());

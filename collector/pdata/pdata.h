@@ -92,6 +92,9 @@ class Data {
   // The whole content as one OTLP protobuf request.
   std::string ToProto() const;
   void AppendProtoTo(std::string* out) const;
+  // The same into memory of the caller's: ByteSize() bytes at `dst` (call ByteSize()
+  // first: the encoding reuses the sizes it computes).
+  void WriteProtoTo(uint8_t* dst) const;
   // OTLP/JSON (hex ids, lowerCamelCase, enums as integers), one line.
   std::string ToJson() const;
 
