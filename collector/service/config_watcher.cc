@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -30,6 +32,11 @@ std::string DirOf(const std::string& path) {
   auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string BaseOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 }  // namespace
@@ -50,16 +57,34 @@ struct ConfigWatcher::State : std::enable_shared_from_this<State> {
   std::string last;                        // what on_change was last called for
   std::mutex mu;
   std::string loaded;  // guarded by mu
+  // By watch (directory): the names whose events matter. Events of other files there (an
+  // editor's swap file, logs written beside the config) are read and ignored.
+  std::map<int, std::set<std::string, std::less<>>> names;
+  std::atomic<uint64_t> reads{0};  // times the files were read again
 
   void WatchDirectories();      // (re)adds the directories of the files and their targets
   std::string ReadAll() const;  // the files' bytes, in order ("" for one unreadable)
 
-  // Reads the inotify events there are; true if there were any.
+  // Reads the inotify events there are; true if one of them matters (what changed is
+  // read later).
   bool Drain() {
     alignas(inotify_event) char buf[8192];
     bool any = false;
-    while (read(inotify.native_handle(), buf, sizeof(buf)) > 0) any = true;  // what changed is read later
+    ssize_t n;
+    while ((n = read(inotify.native_handle(), buf, sizeof(buf))) > 0) {
+      for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+        const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
+        at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+        any = any || Matters(*ev);
+      }
+    }
     return any;
+  }
+  bool Matters(const inotify_event& ev) const {
+    // The directory itself went (or moved), or events were lost: read the files again.
+    if (ev.len == 0 || (ev.mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) != 0) return true;
+    auto it = names.find(ev.wd);
+    return it == names.end() || it->second.count(std::string_view(ev.name)) > 0;
   }
   void Wait() {
     inotify.async_wait(asio::posix::stream_descriptor::wait_read,
@@ -82,6 +107,7 @@ struct ConfigWatcher::State : std::enable_shared_from_this<State> {
   void Quiet() {
     pending = false;
     WatchDirectories();  // a symlink may point into another directory now
+    reads.fetch_add(1, std::memory_order_relaxed);
     std::string now = ReadAll();
     if (Drain() && absl::Now() - first < 10 * debounce) {
       Events();  // written while we read: wait for quiet again
@@ -147,16 +173,30 @@ void ConfigWatcher::State::WatchDirectories() {
   // the writes have stopped.
   constexpr uint32_t kMask = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
                              IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
-  std::set<std::string> dirs;
+  // What matters in each directory: a file's own name; the first step of a relative
+  // symlink's target (Kubernetes' `..data`, which its ConfigMap update renames over);
+  // and the name of what the symlinks resolve to, in its own directory.
+  std::map<std::string, std::set<std::string, std::less<>>> dirs;
   for (const auto& f : files) {
-    dirs.insert(DirOf(f));
-    char resolved[PATH_MAX];
-    if (realpath(f.c_str(), resolved) != nullptr) dirs.insert(DirOf(resolved));
-  }
-  for (const auto& d : dirs) {
-    if (inotify_add_watch(inotify.native_handle(), d.c_str(), kMask) < 0) {
-      spdlog::warn("cannot watch {} for config changes: {}", d, std::strerror(errno));
+    auto& here = dirs[DirOf(f)];
+    here.insert(BaseOf(f));
+    char target[PATH_MAX];
+    const ssize_t n = readlink(f.c_str(), target, sizeof(target));
+    if (n > 0 && n < static_cast<ssize_t>(sizeof(target)) && target[0] != '/') {
+      const std::string_view t(target, static_cast<size_t>(n));
+      here.insert(std::string(t.substr(0, t.find('/'))));
     }
+    char resolved[PATH_MAX];
+    if (realpath(f.c_str(), resolved) != nullptr) dirs[DirOf(resolved)].insert(BaseOf(resolved));
+  }
+  names.clear();
+  for (const auto& [d, matter] : dirs) {
+    const int wd = inotify_add_watch(inotify.native_handle(), d.c_str(), kMask);
+    if (wd < 0) {
+      spdlog::warn("cannot watch {} for config changes: {}", d, std::strerror(errno));
+      continue;
+    }
+    names[wd].insert(matter.begin(), matter.end());  // two paths may name one directory
   }
 }
 
@@ -180,6 +220,8 @@ std::string ConfigWatcher::State::ReadAll() const {
   }
   return Joined(contents);
 }
+
+uint64_t ConfigWatcher::reads() const { return state_->reads.load(std::memory_order_relaxed); }
 
 void ConfigWatcher::Loaded(const std::vector<std::string>& contents) {
   std::lock_guard<std::mutex> l(state_->mu);

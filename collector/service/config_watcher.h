@@ -4,14 +4,16 @@
 // what a symlink points at) with inotify, because files are rarely written in place:
 // editors write a new file and rename it over the old one, and Kubernetes updates a
 // ConfigMap volume by swapping a symlink (`config.yaml -> ..data/config.yaml`,
-// `..data -> ..2026_12_07_...`, the new `..data` renamed over the old one). Any event in
-// those directories makes it read the files again (through the symlinks) once they have
-// been quiet for `debounce`; only bytes that differ from what was last loaded (`Loaded`)
+// `..data -> ..2026_12_07_...`, the new `..data` renamed over the old one). An event of
+// one of the files, of a symlink on their way or of a watched directory itself makes it
+// read the files again (through the symlinks) once they have been quiet for `debounce`
+// (events of other files there are ignored); only bytes that differ from what was last loaded (`Loaded`)
 // call `on_change`, once per new content. A burst of events (the ConfigMap swap is
 // several) is one call; a file edited and then SIGHUPed is loaded once.
 // It runs on the event loop (the inotify descriptor and a debounce timer), not on a
 // thread of its own.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +39,8 @@ class ConfigWatcher {
   ~ConfigWatcher();  // stops watching (waits for the event loop, which must still run)
   // The content of the files (in order) a reload just read, valid or not.
   void Loaded(const std::vector<std::string>& contents);
+  // How many times events made it read the files again.
+  uint64_t reads() const;
   ConfigWatcher(const ConfigWatcher&) = delete;
   ConfigWatcher& operator=(const ConfigWatcher&) = delete;
 

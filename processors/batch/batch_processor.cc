@@ -130,14 +130,16 @@ class BatchProcessor : public Processor {
                                                    " bytes (max_pending_bytes ", cfg_.max_pending_bytes,
                                                    ") that the exporters have not taken yet"));
       }
-      // While the sender ticks (it sent within the last timeout), the batch goes at its
-      // tick and nothing needs waking: one wake-up per batch under a steady flow.
-      if (pending_items_ == 0 && !ticking_) send_at_ = absl::Now() + cfg_.timeout;
+      if (pending_items_ == 0) first_pending_ = absl::Now();
       pending_.Append(std::move(d));
       pending_items_ += n;
       pending_bytes_ += bytes;
+      // The first item wakes the sender to time the batch from it. (Upstream's ticker, a
+      // batch `timeout` after the previous send, would spare that wake-up but makes more,
+      // smaller batches: measured under the sidecar bench, 10 instead of ~8 exports/s, and
+      // an export costs several times a wake-up.)
       if (pending_items_ >= cfg_.send_batch_size || BytesFull() || cfg_.timeout == absl::ZeroDuration() ||
-          (pending_items_ == n && !ticking_)) {
+          pending_items_ == n) {
         sender_.Wake(cv_);
       }
       return absl::OkStatus();
@@ -161,17 +163,11 @@ class BatchProcessor : public Processor {
           if (pending_items_ == 0 || now >= deadline_) return;
           if (now >= retry_at) break;
         } else if (pending_items_ > 0 && now >= retry_at &&
-                   (pending_items_ >= cfg_.send_batch_size || BytesFull() || now >= send_at_)) {
+                   (pending_items_ >= cfg_.send_batch_size || BytesFull() || now >= first_pending_ + cfg_.timeout)) {
           break;
         }
         absl::Time wake = absl::InfiniteFuture();
-        if (pending_items_ > 0) {
-          wake = std::max(send_at_, retry_at);
-        } else if (ticking_ && now < send_at_ && !stopping_) {
-          wake = send_at_;  // the tick: what arrives until then goes with it
-        } else {
-          ticking_ = false;  // a tick found nothing: the next item wakes the sender
-        }
+        if (pending_items_ > 0) wake = std::max(first_pending_ + cfg_.timeout, retry_at);
         if (stopping_) wake = std::min(std::max(retry_at, now), deadline_);
         if (wake == absl::InfiniteFuture()) {
           // Nothing held: wait for an item, or leave (Add starts a sender again).
@@ -193,13 +189,12 @@ class BatchProcessor : public Processor {
       const size_t n = batch.ItemCount();
       pending_items_ -= n;
       pending_bytes_ = pending_items_ == 0 ? 0 : pending_bytes_ - batch_bytes;
-      const absl::Time batch_send_at = send_at_;
-      ticking_ = true;
+      const absl::Time batch_first = first_pending_;
+      if (pending_items_ > 0) first_pending_ = absl::Now();
       lock.unlock();
+
       absl::Status st = next_->Consume(batch.Clone());
       lock.lock();
-      // As upstream's timer, reset by every send: the next batch goes `timeout` after this one.
-      send_at_ = absl::Now() + cfg_.timeout;
       if (st.ok()) {
         batch_meter_.Sent(n, by_size);
         retry_delay = kMinRetryDelay;
@@ -213,7 +208,7 @@ class BatchProcessor : public Processor {
         pending_ = std::move(batch);
         pending_items_ += n;
         pending_bytes_ += batch_bytes;
-        send_at_ = batch_send_at;
+        first_pending_ = batch_first;
         retry_at = absl::Now() + retry_delay;
         settings_.logger->debug("next consumer pushed back ({}); retrying in {}", st.ToString(),
                                 absl::FormatDuration(retry_delay));
@@ -239,10 +234,7 @@ class BatchProcessor : public Processor {
   T pending_ ABSL_GUARDED_BY(mu_);
   size_t pending_items_ ABSL_GUARDED_BY(mu_) = 0;
   size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // encoded size of pending_ (with max_pending_bytes)
-  // When the held items go (unless their size sends them first): `timeout` after the
-  // previous send while the sender ticks, else `timeout` after the first item.
-  absl::Time send_at_ ABSL_GUARDED_BY(mu_);
-  bool ticking_ ABSL_GUARDED_BY(mu_) = false;  // the sender sleeps until send_at_, not for an item
+  absl::Time first_pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   // The one sending thread, there only while items are held (or a retry is pending).

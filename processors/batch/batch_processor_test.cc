@@ -51,24 +51,6 @@ TEST_F(BatchTest, SendsAfterTheTimeout) {
   }));
 }
 
-// As upstream's timer: while data keeps coming, a batch goes `timeout` after the previous
-// send, not `timeout` after its own first item (so the sender wakes once per batch).
-TEST_F(BatchTest, TheTimeoutCountsFromThePreviousSend) {
-  Config cfg;
-  cfg.send_batch_size = 1000;
-  cfg.timeout = absl::Milliseconds(600);
-  auto p = Make(cfg);
-  ASSERT_TRUE(p->ConsumeTraces(MakeTraces(1)).ok());
-  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 1; }));
-  absl::SleepFor(absl::Milliseconds(450));  // the scenario: an item 450 ms into the next 600
-  ASSERT_TRUE(p->ConsumeTraces(MakeTraces(1)).ok());
-  const absl::Time added = absl::Now();
-  ASSERT_TRUE(sink_.WaitFor([&] { return sink_.SpanCount() == 2; }));
-  // It went with the tick, ~150 ms after it came (counted from its arrival: 600 ms).
-  EXPECT_LT(absl::Now() - added, absl::Milliseconds(450));
-  EXPECT_EQ(sink_.BatchSizes(), (std::vector<size_t>{1, 1}));
-}
-
 TEST_F(BatchTest, SplitsAtMaxSizeKeepingOrder) {
   Config cfg;
   cfg.send_batch_size = 5;

@@ -23,28 +23,55 @@ int64_t ExpIndex(double v, int scale) {
 
 uint64_t Round(double w) { return static_cast<uint64_t>(std::llround(w)); }
 
-// A key made of parts, each with its length first, so that no two lists of parts make
-// the same key (a name, tag or container may hold any byte). Written in one pass into a
-// string sized once (appending part by part cost more than hashing the key).
+// A key is made of parts, each with its length first, so that no two lists of parts make
+// the same key (a name, tag or container may hold any byte). It is written in one pass
+// into a string sized once (appending part by part cost more than hashing the key).
+size_t PartSize(std::string_view p) { return sizeof(uint32_t) + p.size(); }
+char* PutPart(char* out, std::string_view p) {
+  const auto len = static_cast<uint32_t>(p.size());
+  std::memcpy(out, &len, sizeof len);
+  out += sizeof len;
+  if (!p.empty()) std::memcpy(out, p.data(), p.size());
+  return out + p.size();
+}
+
 template <typename Parts>
 void MakeKey(std::string* key, char type, const Parts& parts) {
   size_t n = 1;
-  for (std::string_view p : parts) n += sizeof(uint32_t) + p.size();
+  for (std::string_view p : parts) n += PartSize(p);
   key->resize(n);
   char* out = key->data();
   *out++ = type;
-  for (std::string_view p : parts) {
-    const auto len = static_cast<uint32_t>(p.size());
-    std::memcpy(out, &len, sizeof len);
-    out += sizeof len;
-    if (!p.empty()) std::memcpy(out, p.data(), p.size());
-    out += p.size();
-  }
+  for (std::string_view p : parts) out = PutPart(out, p);
+}
+
+// A line's series as sent: type, name, container and its "#" fields, unparsed.
+void MakeSentKey(std::string* key, const MetricLine& line) {
+  size_t n = 1 + PartSize(line.name) + PartSize(line.container_id);
+  for (std::string_view f : line.tag_fields) n += PartSize(f);
+  key->resize(n);
+  char* out = key->data();
+  *out++ = TypeChar(line.type);
+  out = PutPart(out, line.name);
+  out = PutPart(out, line.container_id);
+  for (std::string_view f : line.tag_fields) out = PutPart(out, f);
 }
 
 }  // namespace
 
-Aggregator::Aggregator(const Config& cfg) : cfg_(cfg) {}
+Observer ObserverOf(const TimerMapping& m) {
+  if (m.observer_type == "summary") return Observer::kSummary;
+  if (m.observer_type == "histogram") return Observer::kHistogram;
+  if (m.observer_type == "disabled") return Observer::kDisabled;
+  return Observer::kGauge;
+}
+
+Aggregator::Aggregator(const Config& cfg) : cfg_(cfg) {
+  for (MetricType t : {MetricType::kTiming, MetricType::kHistogram, MetricType::kDistribution}) {
+    mapping_[static_cast<size_t>(t)] = &cfg_.MappingFor(MappingKey(t));
+    observer_[static_cast<size_t>(t)] = ObserverOf(*mapping_[static_cast<size_t>(t)]);
+  }
+}
 
 // The line's series by its canonical key (type, name, container, tags sorted by key with
 // one value per key), made if new and within the limits; null (and why) if refused.
@@ -85,7 +112,8 @@ Aggregator::Series* Aggregator::FindOrAdd(const MetricLine& line, uint64_t now_n
   if (!line.container_id.empty()) s.attrs.emplace_back("container.id", std::string(line.container_id));
   if (cfg_.enable_metric_type) s.attrs.emplace_back("metric_type", std::string(TypeName(line.type)));
   if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet) {
-    s.mapping = &cfg_.MappingFor(MappingKey(line.type));
+    s.mapping = mapping_[static_cast<size_t>(line.type)];
+    s.observer = observer_[static_cast<size_t>(line.type)];
     s.dist = std::make_unique<Distribution>();
   } else if (line.type == MetricType::kSet) {
     s.members = std::make_unique<absl::flat_hash_set<std::string>>();
@@ -95,14 +123,9 @@ Aggregator::Series* Aggregator::FindOrAdd(const MetricLine& line, uint64_t now_n
 }
 
 AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
-  if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet &&
-      cfg_.MappingFor(MappingKey(line.type)).observer_type == "disabled") {
-    return AddResult::kDisabled;
-  }
+  if (observer_[static_cast<size_t>(line.type)] == Observer::kDisabled) return AddResult::kDisabled;
   if (interval_start_ns_ == 0) interval_start_ns_ = now_ns;
-  parts_.assign({line.name, line.container_id});
-  parts_.insert(parts_.end(), line.tag_fields.begin(), line.tag_fields.end());
-  MakeKey(&sent_key_, TypeChar(line.type), parts_);
+  MakeSentKey(&sent_key_, line);
   Series* found = nullptr;
   if (auto sent = sent_.find(sent_key_); sent != sent_.end()) {
     found = sent->second;
@@ -128,12 +151,12 @@ AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
       s.members->emplace(std::string(line.set_value));
       break;
     default:
-      for (double v : line.values) s.dist->Add(v, w, *s.mapping, rng_);
+      for (double v : line.values) s.dist->Add(v, w, *s.mapping, s.observer, rng_);
   }
   return AddResult::kAdded;
 }
 
-void Distribution::Add(double v, double w, const TimerMapping& m, std::mt19937_64& rng) {
+void Distribution::Add(double v, double w, const TimerMapping& m, Observer o, std::mt19937_64& rng) {
   if (count == 0) {
     min = max = v;
   } else {
@@ -143,7 +166,7 @@ void Distribution::Add(double v, double w, const TimerMapping& m, std::mt19937_6
   count += w;
   sum += v * w;
   last = v;
-  if (m.observer_type == "summary") {
+  if (o == Observer::kSummary) {
     ++offered;
     if (samples.size() < kMaxSummarySamples) {
       samples.emplace_back(v, w);
@@ -152,7 +175,7 @@ void Distribution::Add(double v, double w, const TimerMapping& m, std::mt19937_6
       uint64_t j = std::uniform_int_distribution<uint64_t>(0, offered - 1)(rng);
       if (j < kMaxSummarySamples) samples[j] = {v, w};
     }
-  } else if (m.observer_type == "histogram") {
+  } else if (o == Observer::kHistogram) {
     if (!m.explicit_buckets.empty()) {
       if (buckets.empty()) buckets.assign(m.explicit_buckets.size() + 1, 0.0);
       // Bucket i holds (bounds[i-1], bounds[i]].

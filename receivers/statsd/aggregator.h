@@ -8,6 +8,7 @@
 // bounded reservoir of values (count, sum, min and max stay exact). The number of series
 // is bounded too: max_series_per_metric per name, max_series in all (see Add).
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -22,6 +23,11 @@
 
 namespace outrigger::receivers::statsd {
 
+// What a timing / histogram / distribution series keeps: TimerMapping::observer_type,
+// read once instead of compared per value.
+enum class Observer : uint8_t { kGauge, kSummary, kHistogram, kDisabled };
+Observer ObserverOf(const TimerMapping& m);
+
 // A timing / histogram / distribution series over one interval.
 struct Distribution {
   static constexpr int kCollectScale = 8;  // exponential buckets: 0.27% relative width
@@ -35,7 +41,8 @@ struct Distribution {
   std::vector<std::pair<double, double>> samples;  // summary: (value, weight)
   uint64_t offered = 0;                            // summary: values seen
 
-  void Add(double v, double w, const TimerMapping& m, std::mt19937_64& rng);
+  void Add(double v, double w, const TimerMapping& m, Observer o, std::mt19937_64& rng);
+  void Add(double v, double w, const TimerMapping& m, std::mt19937_64& rng) { Add(v, w, m, ObserverOf(m), rng); }
   void Clear();
   // An exponential histogram with at most max_size buckets per sign.
   pdata::ExponentialHistogramPoint Exponential(int max_size) const;
@@ -77,6 +84,7 @@ class Aggregator {
     // million of them should not each carry a set and a distribution).
     std::unique_ptr<absl::flat_hash_set<std::string>> members;  // sets
     const TimerMapping* mapping = nullptr;                      // timings, histograms, distributions
+    Observer observer = Observer::kGauge;                       // with `mapping`: its observer_type
     std::unique_ptr<Distribution> dist;                         // with `mapping`
   };
   Series* FindOrAdd(const MetricLine& line, uint64_t now_ns, AddResult* refused);
@@ -84,6 +92,9 @@ class Aggregator {
   void Forget(const Series& s);
 
   const Config& cfg_;
+  // By MetricType: the mapping and observer of timings, histograms and distributions.
+  std::array<const TimerMapping*, 6> mapping_{};
+  std::array<Observer, 6> observer_{};
   absl::flat_hash_map<std::string, Series> series_;
   absl::flat_hash_map<std::string, int64_t> per_name_;
   bool limit_reached_ = false;  // max_series was reached this interval
@@ -96,7 +107,7 @@ class Aggregator {
   // twice the series (tags sent in many orders).
   absl::flat_hash_map<std::string, Series*> sent_;
   std::string sent_key_;
-  std::vector<std::string_view> parts_;  // of the key being made
+  std::vector<std::string_view> parts_;  // of the canonical key being made
   std::mt19937_64 rng_{12345};
 };
 

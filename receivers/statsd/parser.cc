@@ -34,25 +34,25 @@ namespace {
 bool FastDecimal(std::string_view s, double* out) {
   static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-  size_t i = 0;
-  const bool negative = !s.empty() && s[0] == '-';
-  if (negative) ++i;
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  const bool negative = p != end && *p == '-';
+  if (negative) ++p;
+  // The digits before and after the point, in one integer (checked for 15 digits after).
   uint64_t m = 0;
-  int digits = 0, fraction = -1;  // digits after the point; -1: no point
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c >= '0' && c <= '9') {
-      if (++digits > 15) return false;
-      m = m * 10 + static_cast<uint64_t>(c - '0');
-      if (fraction >= 0) ++fraction;
-    } else if (c == '.' && fraction < 0) {
-      fraction = 0;
-    } else {
-      return false;
-    }
+  auto digits = [&] {
+    const char* from = p;
+    for (; p != end && static_cast<unsigned>(*p - '0') < 10; ++p) m = m * 10 + static_cast<uint64_t>(*p - '0');
+    return p - from;
+  };
+  const auto whole = digits();
+  decltype(digits()) fraction = 0;
+  if (p != end && *p == '.') {
+    ++p;
+    fraction = digits();
   }
-  if (digits == 0) return false;
-  const double v = static_cast<double>(m) / kPow10[std::max(fraction, 0)];
+  if (p != end || whole + fraction == 0 || whole + fraction > 15) return false;
+  const double v = static_cast<double>(m) / kPow10[fraction];
   *out = negative ? -v : v;
   return true;
 }
@@ -206,12 +206,14 @@ void ParseTags(std::string_view s, std::vector<Tag>* tags) {
 
 LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, ServiceCheckLine* check,
                    std::string* error) {
-  if (line.size() > 3 && line.substr(0, 3) == "_e{") return ParseEvent(line, event, error);
-  if (line.size() > 4 && line.substr(0, 4) == "_sc|") return ParseServiceCheck(line, check, error);
+  if (!line.empty() && line[0] == '_') {
+    if (line.size() > 3 && line.substr(0, 3) == "_e{") return ParseEvent(line, event, error);
+    if (line.size() > 4 && line.substr(0, 4) == "_sc|") return ParseServiceCheck(line, check, error);
+  }
 
-  size_t colon = line.find(':');
-  size_t bar = line.find('|');
-  if (colon == std::string_view::npos || bar == std::string_view::npos || colon > bar) {
+  const size_t bar = line.find('|');
+  const size_t colon = line.substr(0, bar).find(':');  // the name ends before the first '|'
+  if (colon == std::string_view::npos || bar == std::string_view::npos) {
     return Invalid(error, "expected <name>:<value>|<type>");
   }
   if (colon == 0) return Invalid(error, "empty metric name");
@@ -223,11 +225,13 @@ LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, Servi
   m->sample_rate = 1.0;
   m->container_id = {};
   m->timestamp = 0;
-  std::string_view value = line.substr(colon + 1, bar - colon - 1);
+  const std::string_view value = line.substr(colon + 1, bar - colon - 1);
+  // The type (one or two letters), up to the next '|' or the end of the line.
   std::string_view rest = line.substr(bar + 1);
-  size_t bar2 = rest.find('|');
-  std::string_view type = rest.substr(0, bar2);
-  rest = bar2 == std::string_view::npos ? std::string_view() : rest.substr(bar2 + 1);
+  size_t type_end = 0;
+  while (type_end < rest.size() && rest[type_end] != '|') ++type_end;  // short: no memchr call
+  const std::string_view type = rest.substr(0, type_end);
+  rest = type_end == rest.size() ? std::string_view() : rest.substr(type_end + 1);
 
   if (type == "c")
     m->type = MetricType::kCounter;
@@ -251,8 +255,8 @@ LineKind ParseLine(std::string_view line, MetricLine* m, EventLine* event, Servi
     if (m->type == MetricType::kGauge && (value.front() == '+' || value.front() == '-')) m->gauge_delta = true;
     size_t start = 0;
     while (start <= value.size()) {
-      size_t end = value.find(':', start);
-      if (end == std::string_view::npos) end = value.size();
+      size_t end = start;
+      while (end < value.size() && value[end] != ':') ++end;  // values are short: no memchr call
       double v;
       if (!ParseDouble(value.substr(start, end - start), &v)) {
         return Invalid(error, StrCat("invalid value \"", value.substr(start, end - start), "\""));
