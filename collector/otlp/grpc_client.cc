@@ -323,18 +323,26 @@ absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) 
   }
   // The calling thread drives the call on a completion queue of its own (as gRPC's
   // synchronous stubs do): no hand-off to gRPC's callback threads and back (a futex
-  // wake and a poller kick each way per export).
-  grpc::CompletionQueue cq;
+  // wake and a poller kick each way per export). The queue is kept for the thread's next
+  // calls (one call at a time: its only event is this call's end).
+  struct ThreadQueue {
+    grpc::CompletionQueue cq;
+    ~ThreadQueue() {
+      cq.Shutdown();
+      void* tag = nullptr;
+      bool ok = false;
+      while (cq.Next(&tag, &ok)) {
+      }
+    }
+  };
+  thread_local ThreadQueue q;
   grpc::Status st;
-  auto call = stub->PrepareUnaryCall(&ctx, std::string(ExportMethod(signal)), request, &cq);
+  auto call = stub->PrepareUnaryCall(&ctx, std::string(ExportMethod(signal)), request, &q.cq);
   call->StartCall();
-  call->Finish(&response, &st, &cq);
+  call->Finish(&response, &st, &q.cq);
   void* tag = nullptr;
   bool ok = false;
-  if (!cq.Next(&tag, &ok)) st = grpc::Status(grpc::StatusCode::INTERNAL, "the completion queue shut down");
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
+  if (!q.cq.Next(&tag, &ok)) st = grpc::Status(grpc::StatusCode::INTERNAL, "the completion queue shut down");
   if (!st.ok()) return FromGrpc(st);
   grpc::Slice out;
   if (response.DumpToSingleSlice(&out).ok()) {
