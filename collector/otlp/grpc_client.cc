@@ -64,6 +64,23 @@ grpc::ByteBuffer RequestMessage(const D& d, bool gzip) {
   return message;
 }
 
+// The calling thread's completion queue, kept for its next calls (one call at a time:
+// its only event is that call's end); shut down and drained when the thread ends.
+grpc::CompletionQueue& ThreadCompletionQueue() {
+  struct Kept {
+    grpc::CompletionQueue cq;
+    ~Kept() {
+      cq.Shutdown();
+      void* tag = nullptr;
+      bool ok = false;
+      while (cq.Next(&tag, &ok)) {
+      }
+    }
+  };
+  thread_local Kept kept;
+  return kept.cq;
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
   std::ifstream in(path);
   if (!in) {
@@ -323,26 +340,15 @@ absl::Status GrpcClient::Export(Signal signal, const D& d, absl::Time deadline) 
   }
   // The calling thread drives the call on a completion queue of its own (as gRPC's
   // synchronous stubs do): no hand-off to gRPC's callback threads and back (a futex
-  // wake and a poller kick each way per export). The queue is kept for the thread's next
-  // calls (one call at a time: its only event is this call's end).
-  struct ThreadQueue {
-    grpc::CompletionQueue cq;
-    ~ThreadQueue() {
-      cq.Shutdown();
-      void* tag = nullptr;
-      bool ok = false;
-      while (cq.Next(&tag, &ok)) {
-      }
-    }
-  };
-  thread_local ThreadQueue q;
+  // wake and a poller kick each way per export).
+  grpc::CompletionQueue& cq = ThreadCompletionQueue();
   grpc::Status st;
-  auto call = stub->PrepareUnaryCall(&ctx, std::string(ExportMethod(signal)), request, &q.cq);
+  auto call = stub->PrepareUnaryCall(&ctx, std::string(ExportMethod(signal)), request, &cq);
   call->StartCall();
-  call->Finish(&response, &st, &q.cq);
+  call->Finish(&response, &st, &cq);
   void* tag = nullptr;
   bool ok = false;
-  if (!q.cq.Next(&tag, &ok)) st = grpc::Status(grpc::StatusCode::INTERNAL, "the completion queue shut down");
+  if (!cq.Next(&tag, &ok)) st = grpc::Status(grpc::StatusCode::INTERNAL, "the completion queue shut down");
   if (!st.ok()) return FromGrpc(st);
   grpc::Slice out;
   if (response.DumpToSingleSlice(&out).ok()) {

@@ -6,10 +6,11 @@
 // ConfigMap volume by swapping a symlink (`config.yaml -> ..data/config.yaml`,
 // `..data -> ..2026_12_07_...`, the new `..data` renamed over the old one). An event of
 // one of the files, of a symlink on their way or of a watched directory itself makes it
-// read the files again (through the symlinks) once they have been quiet for `debounce`
-// (events of other files there are ignored); only bytes that differ from what was last loaded (`Loaded`)
-// call `on_change`, once per new content. A burst of events (the ConfigMap swap is
-// several) is one call; a file edited and then SIGHUPed is loaded once.
+// read the files again (through the symlinks) once they have been quiet for `debounce`;
+// events of other files in those directories are ignored. Only bytes that differ from
+// what was last loaded (`Loaded`) call `on_change`, once per new content. A burst of
+// events (the ConfigMap swap is several) is one call; a file edited and then SIGHUPed is
+// loaded once.
 // It runs on the event loop (the inotify descriptor and a debounce timer), not on a
 // thread of its own.
 
