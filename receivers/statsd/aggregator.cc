@@ -114,7 +114,9 @@ Aggregator::Series* Aggregator::FindOrAdd(const MetricLine& line, uint64_t now_n
   if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet) {
     s.mapping = mapping_[static_cast<size_t>(line.type)];
     s.observer = observer_[static_cast<size_t>(line.type)];
-    s.dist = std::make_unique<Distribution>();
+    // Observed as a gauge (upstream's default), a series keeps only its last value, in
+    // `value`: no distribution to allocate, or to reach per line.
+    if (s.observer != Observer::kGauge) s.dist = std::make_unique<Distribution>();
   } else if (line.type == MetricType::kSet) {
     s.members = std::make_unique<absl::flat_hash_set<std::string>>();
   }
@@ -151,7 +153,11 @@ AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
       s.members->emplace(std::string(line.set_value));
       break;
     default:
-      for (double v : line.values) s.dist->Add(v, w, *s.mapping, s.observer, rng_);
+      if (s.dist == nullptr) {
+        if (!line.values.empty()) s.value = line.values.back();
+      } else {
+        for (double v : line.values) s.dist->Add(v, w, *s.mapping, s.observer, rng_);
+      }
   }
   return AddResult::kAdded;
 }
@@ -252,11 +258,13 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
       break;
   }
   const TimerMapping& m = *s.mapping;
-  Distribution& d = *s.dist;
   const std::string unit = s.type == MetricType::kTiming ? "ms" : "";
-  if (m.observer_type == "gauge") {
-    b.Gauge(s.name, unit, s.attrs, d.last, now_ns);
-  } else if (m.observer_type == "summary") {
+  if (s.dist == nullptr) {  // observed as a gauge
+    b.Gauge(s.name, unit, s.attrs, s.value, now_ns);
+    return;
+  }
+  Distribution& d = *s.dist;
+  if (m.observer_type == "summary") {
     auto& samples = d.samples;  // cleared right after: sorted in place
     std::sort(samples.begin(), samples.end());
     double kept = 0;

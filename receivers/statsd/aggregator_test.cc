@@ -184,6 +184,10 @@ TEST_F(AggregatorTest, DefaultMappingIsLastValueGauge) {
   Send(a, "d:7|d");
   auto m = Flush(a);
   EXPECT_DOUBLE_EQ(m["d"].gauge().data_points(0).as_double(), 7);
+  // The last of a multi-value line, whatever its sample rate; an idle interval emits nothing.
+  Send(a, "t:3:9:4|ms|@0.5");
+  EXPECT_DOUBLE_EQ(Flush(a)["t"].gauge().data_points(0).as_double(), 4);
+  EXPECT_EQ(Flush(a).count("t"), 0u);
 }
 
 TEST(ExponentialHistogram, BucketsHoldEveryValueWithinMaxSize) {
