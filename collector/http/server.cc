@@ -334,6 +334,13 @@ class Session : public SessionBase {
   // and async_read post their completion, which costs an epoll_wait each); a read takes
   // all the buffer's free room (sized from Content-Length by OnHeader).
   void Read(bool header) {
+    // Stopped: a read that completed before Stop closed the socket still ran this. Its
+    // request goes to no handler: their owner may be gone once Stop has returned.
+    if (state_->stopped) {
+      Close();
+      Finish();
+      return;
+    }
     if (!header && parser_->is_done()) {  // no body
       OnRequest();
       return;
