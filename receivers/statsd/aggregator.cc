@@ -112,11 +112,9 @@ Aggregator::Series* Aggregator::FindOrAdd(const MetricLine& line, uint64_t now_n
   if (!line.container_id.empty()) s.attrs.emplace_back("container.id", std::string(line.container_id));
   if (cfg_.enable_metric_type) s.attrs.emplace_back("metric_type", std::string(TypeName(line.type)));
   if (line.type != MetricType::kCounter && line.type != MetricType::kGauge && line.type != MetricType::kSet) {
-    s.mapping = mapping_[static_cast<size_t>(line.type)];
-    s.observer = observer_[static_cast<size_t>(line.type)];
     // Observed as a gauge (upstream's default), a series keeps only its last value, in
     // `value`: no distribution to allocate, or to reach per line.
-    if (s.observer != Observer::kGauge) s.dist = std::make_unique<Distribution>();
+    if (observer_[static_cast<size_t>(line.type)] != Observer::kGauge) s.dist = std::make_unique<Distribution>();
   } else if (line.type == MetricType::kSet) {
     s.members = std::make_unique<absl::flat_hash_set<std::string>>();
   }
@@ -156,7 +154,8 @@ AddResult Aggregator::Add(const MetricLine& line, uint64_t now_ns) {
       if (s.dist == nullptr) {
         if (!line.values.empty()) s.value = line.values.back();
       } else {
-        for (double v : line.values) s.dist->Add(v, w, *s.mapping, s.observer, rng_);
+        const auto t = static_cast<size_t>(line.type);
+        for (double v : line.values) s.dist->Add(v, w, *mapping_[t], observer_[t], rng_);
       }
   }
   return AddResult::kAdded;
@@ -257,14 +256,14 @@ void Aggregator::Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, ui
     default:
       break;
   }
-  const TimerMapping& m = *s.mapping;
+  const TimerMapping& m = *mapping_[static_cast<size_t>(s.type)];
   const std::string unit = s.type == MetricType::kTiming ? "ms" : "";
   if (s.dist == nullptr) {  // observed as a gauge
     b.Gauge(s.name, unit, s.attrs, s.value, now_ns);
     return;
   }
   Distribution& d = *s.dist;
-  if (m.observer_type == "summary") {
+  if (observer_[static_cast<size_t>(s.type)] == Observer::kSummary) {
     auto& samples = d.samples;  // cleared right after: sorted in place
     std::sort(samples.begin(), samples.end());
     double kept = 0;

@@ -83,9 +83,9 @@ class Aggregator {
     // Only for the types that need them (most series are counters and gauges: a
     // million of them should not each carry a set and a distribution).
     std::unique_ptr<absl::flat_hash_set<std::string>> members;  // sets
-    const TimerMapping* mapping = nullptr;                      // timings, histograms, distributions
-    Observer observer = Observer::kGauge;                       // with `mapping`: its observer_type
-    std::unique_ptr<Distribution> dist;                         // with `mapping`, unless observed as a gauge
+    // Timings, histograms and distributions, unless observed as a gauge (their mapping
+    // and observer are the aggregator's, by type).
+    std::unique_ptr<Distribution> dist;
   };
   Series* FindOrAdd(const MetricLine& line, uint64_t now_ns, AddResult* refused);
   void Emit(pdata::MetricsBuilder& b, Series& s, uint64_t start_ns, uint64_t now_ns);
